@@ -1,0 +1,34 @@
+"""Money follows the recipient: an analytics engine for per-case financing of social services.
+
+`import engine` stays light: public names are resolved on first use from their stage modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_PUBLIC: dict[str, str] = {
+    "ConfigError": "engine.errors",
+    "EngineError": "engine.errors",
+    "ExitCode": "engine.errors",
+    "InputFileError": "engine.errors",
+    "QuarantineThresholdError": "engine.errors",
+    "Registry": "engine.schemas",
+}
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
