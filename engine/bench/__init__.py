@@ -57,7 +57,9 @@ def _reset_peak() -> bool:
     return True
 
 
-def _child(target: str, size: int, seed: int, queue: mp.Queue) -> None:  # pragma: no cover - subprocess
+def _child(
+    target: str, size: int, seed: int, queue: mp.Queue
+) -> None:  # pragma: no cover - subprocess
     try:
         module_name, func_name = target.split(":")
         setup = getattr(importlib.import_module(module_name), func_name)

@@ -1,0 +1,78 @@
+"""`mfr bench`: throughput and peak memory of the hot paths, beside the straightforward alternative."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+_AREAS = ("entitlements", "allocation", "forecast", "nightly")
+
+
+def bench(
+    only: list[str] = typer.Option(
+        [], "--only", help=f"Areas to run (repeatable): {', '.join(_AREAS)}. Default: all."
+    ),
+    quick: bool = typer.Option(False, "--quick", help="Small sizes only: a smoke run."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON."),
+) -> None:
+    """Measure every hot path at several sizes, with the alternative a user would write beside it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.errors import ConfigError
+
+    areas = only or list(_AREAS)
+    unknown = sorted(set(areas) - set(_AREAS))
+    if unknown:
+        raise ConfigError(f"unknown benchmark area(s) {unknown}; choose from {list(_AREAS)}")
+    console = Console()
+    results = []
+    for area in areas:
+        module = importlib.import_module(f"engine.bench.{area}")
+        console.print(f"[bold]{area}[/bold] …")
+        kwargs = {"quick": quick} if "quick" in inspect.signature(module.run).parameters else {}
+        area_results = list(module.run(**kwargs))
+        results.extend(area_results)
+        table = Table(title=f"{area}", show_lines=False)
+        for column in ("case", "size", "seconds", "throughput /s", "peak MB", "note"):
+            table.add_column(column, justify="left" if column in ("case", "note") else "right")
+        for r in area_results:
+            table.add_row(
+                r.case,
+                f"{r.size:,} {r.unit}",
+                f"{r.seconds:.3f}",
+                f"{r.throughput:,.0f}",
+                f"{r.peak_mb:,.0f}" + ("*" if r.peak_includes_setup else ""),
+                r.note,
+            )
+        console.print(table)
+        for line in _ratios(area_results):
+            console.print(line)
+    if json_out is not None:
+        json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2))
+
+
+def _ratios(results: list) -> list[str]:
+    """Engine throughput over each alternative's, at the same size when both ran it."""
+    engine = [r for r in results if r.case.startswith("engine")]
+    lines = []
+    for alt in (r for r in results if not r.case.startswith("engine")):
+        if not engine:
+            break
+        same = [r for r in engine if r.size == alt.size]
+        ref = same[0] if same else min(engine, key=lambda r: abs(r.size - alt.size))
+        lines.append(
+            f"  engine ({ref.size:,}) vs {alt.case} ({alt.size:,}): "
+            f"{ref.throughput / alt.throughput:,.1f}x the throughput"
+        )
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)
