@@ -1,0 +1,260 @@
+"""`allocate`: distribute an envelope over claims by a policy (default rule or optimisation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+from engine.allocate._default import FLOOR_ONLY, FULL, MARGINAL, NO_CLAIMS, STATUS_LABELS, run_default
+from engine.allocate._optimise import run_optimise
+from engine.allocate._policy import Policy, load_policy
+from engine.allocate._prepare import Prepared, prepare
+from engine.allocate._result import TERRITORY_LEVELS, Allocation
+from engine.errors import ConfigError
+
+__all__ = ["allocate"]
+
+Mode = Literal["default", "optimise"]
+_PARTIAL_LABEL = "partial"
+
+
+def allocate(
+    claims: pl.DataFrame | pl.LazyFrame,
+    policy: Policy | str | Path,
+    envelope: float | None = None,
+    *,
+    mode: Mode = "default",
+    key: list[str] | tuple[str, ...] | None = None,
+    territories: pl.DataFrame | None = None,
+    claims_path: str | Path | None = None,
+) -> Allocation:
+    """Allocate `policy`'s envelope (or `envelope` UAH, scaling any oblast split) over `claims`.
+
+    `claims` is any frame with the policy's claim column (default `claim_uah`) and the columns its
+    tier predicates use (see `claims_from_case_months`, `claims_from_forecast`). `mode="default"`
+    applies DESIGN.md §6 exactly; `mode="optimise"` solves the optimisation with HiGHS. `key`
+    names the columns that identify a row (default: every column but the claim); it only breaks
+    ties when the last kopiyky are handed out, so that row order never changes a result.
+    `territories` (from `engine.reference.load_territories()`) adds population and the Gini of
+    allocation per resident.
+
+    >>> claims = pl.DataFrame({"id": [1, 2, 3], "age": [10, 40, 70], "claim_uah": [100.0, 100.0, 100.0]})
+    >>> policy = policy_from_dict({"name": "demo", "envelope": {"national_uah": 150},
+    ...     "tiers": [{"name": "children", "when": "age < 18"}, {"name": "rest", "otherwise": True}]})
+    >>> allocate(claims, policy).rows["allocated_uah"].to_list()
+    [100.0, 25.0, 25.0]
+    """
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    if envelope is not None:
+        policy = policy.with_envelope(envelope)
+    path = None if claims_path is None else str(claims_path)
+    prep = prepare(claims, policy, key=key, claims_path=path)
+    n_tiers = len(policy.tiers)
+    binding = None
+    if mode == "default":
+        result = run_default(prep, policy.floor_share, n_tiers)
+        status, factor = result.status, result.factor
+        marginal_value = None
+    elif mode == "optimise":
+        result = run_optimise(prep, policy)
+        status = factor = None
+        marginal_value = result.marginal_value
+        binding = result.binding
+    else:
+        raise ConfigError(f"unknown allocation mode '{mode}' (use 'default' or 'optimise')")
+    allocated, floors = result.allocated_kop, result.floor_kop
+
+    rows, amounts = _rows(prep, policy, allocated, floors)
+    by_tier = _by_tier(prep, policy, allocated, floors, status, factor)
+    by_group = _by_group(prep, policy, by_tier, result.floors_paid, marginal_value)
+    return Allocation(
+        policy=policy,
+        mode=mode,
+        rows=rows,
+        by_group=by_group,
+        by_tier=by_tier,
+        binding=binding,
+        warnings=prep.warnings,
+        territories=territories,
+        _amounts=amounts,
+    )
+
+
+def _rows(
+    prep: Prepared, policy: Policy, allocated: np.ndarray, floors: np.ndarray
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    groups = pl.Series("envelope_group", prep.group_labels, dtype=pl.Enum(prep.group_labels))
+    names = [t.name for t in policy.tiers]
+    tiers = pl.Series("tier", names, dtype=pl.Enum(names))
+    k = prep.capped_kop
+    kop = pl.DataFrame(
+        {
+            "claim_kop": prep.claim_kop,
+            "capped_kop": k,
+            "floor_kop": floors,
+            "allocated_kop": allocated,
+        }
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coverage = np.where(k > 0, allocated / np.where(k > 0, k, 1), np.nan)
+    rows = prep.frame.with_columns(
+        groups.gather(prep.gid),
+        tiers.gather(prep.tier),
+        pl.Series("tier_rank", prep.tier + 1, dtype=pl.Int32),
+        pl.Series("claim_uah", prep.claim_kop / 100),
+        pl.Series("capped_claim_uah", k / 100),
+        pl.Series("floor_uah", floors / 100),
+        pl.Series("allocated_uah", allocated / 100),
+        pl.Series("shortfall_uah", (k - allocated) / 100),
+        pl.Series("coverage", coverage, nan_to_null=True),
+    )
+    keys = [c for c in (*TERRITORY_LEVELS, "service_code") if c in prep.frame.columns]
+    amounts = kop.hstack(prep.frame.select(keys)) if keys else kop
+    return rows, amounts
+
+
+def _tier_sums(prep: Prepared, n_tiers: int, values: np.ndarray | None) -> np.ndarray:
+    gt = prep.gid * n_tiers + prep.tier
+    sums = np.bincount(gt, weights=values, minlength=prep.n_groups * n_tiers)
+    return np.rint(sums).astype(np.int64).reshape(prep.n_groups, n_tiers)
+
+
+def _by_tier(
+    prep: Prepared,
+    policy: Policy,
+    allocated: np.ndarray,
+    floors: np.ndarray,
+    status: np.ndarray | None,
+    factor: np.ndarray | None,
+) -> pl.DataFrame:
+    n_tiers = len(policy.tiers)
+    rows = _tier_sums(prep, n_tiers, None)
+    claim = _tier_sums(prep, n_tiers, prep.claim_kop)
+    capped = _tier_sums(prep, n_tiers, prep.capped_kop)
+    floor = _tier_sums(prep, n_tiers, floors)
+    alloc = _tier_sums(prep, n_tiers, allocated)
+    labels = list(STATUS_LABELS)
+    if status is None:  # optimisation: read the status off the amounts
+        status = np.where(
+            rows == 0,
+            NO_CLAIMS,
+            np.where(alloc >= capped, FULL, np.where(alloc <= floor + rows, FLOOR_ONLY, MARGINAL)),
+        )
+        labels[MARGINAL] = _PARTIAL_LABEL
+    if factor is None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(capped > floor, (alloc - floor) / np.where(capped > floor, capped - floor, 1), 1.0)
+    n_groups = prep.n_groups
+    frame = pl.DataFrame(
+        {
+            "envelope_group": np.repeat(np.array(prep.group_labels, dtype=object), n_tiers),
+            "tier_rank": np.tile(np.arange(1, n_tiers + 1, dtype=np.int32), n_groups),
+            "tier": [t.name for t in policy.tiers] * n_groups,
+            "status": [labels[s] for s in status.ravel()],
+            "rows": rows.ravel(),
+            "claim_kop": claim.ravel(),
+            "capped_kop": capped.ravel(),
+            "floor_kop": floor.ravel(),
+            "allocated_kop": alloc.ravel(),
+            "factor": factor.ravel().astype(np.float64),
+        },
+        schema_overrides={"envelope_group": pl.String},
+    )
+    return frame.with_columns(
+        claim_uah=pl.col("claim_kop") / 100,
+        capped_claim_uah=pl.col("capped_kop") / 100,
+        floor_uah=pl.col("floor_kop") / 100,
+        allocated_uah=pl.col("allocated_kop") / 100,
+        shortfall_uah=(pl.col("capped_kop") - pl.col("allocated_kop")) / 100,
+        coverage=pl.when(pl.col("capped_kop") > 0).then(
+            pl.col("allocated_kop") / pl.col("capped_kop")
+        ),
+    ).select(
+        "envelope_group",
+        "tier_rank",
+        "tier",
+        "status",
+        "rows",
+        "claim_uah",
+        "capped_claim_uah",
+        "floor_uah",
+        "allocated_uah",
+        "shortfall_uah",
+        "coverage",
+        "factor",
+    )
+
+
+def _by_group(
+    prep: Prepared,
+    policy: Policy,
+    by_tier: pl.DataFrame,
+    floors_paid: np.ndarray,
+    marginal_value: np.ndarray | None,
+) -> pl.DataFrame:
+    envelope = pl.DataFrame(
+        {
+            "envelope_group": list(prep.group_labels),
+            "envelope_uah": prep.envelope_kop / 100,
+            "floors_paid": floors_paid,
+            "marginal_value": (
+                np.full(prep.n_groups, np.nan) if marginal_value is None else marginal_value
+            ),
+        },
+    ).with_columns(pl.col("marginal_value").fill_nan(None))
+    marginal = (
+        by_tier.filter(pl.col("status").is_in([STATUS_LABELS[MARGINAL], _PARTIAL_LABEL]))
+        .group_by("envelope_group")
+        .agg(
+            marginal_tier=pl.col("tier").sort_by("tier_rank").first(),
+            marginal_factor=pl.col("factor").sort_by("tier_rank").first(),
+        )
+    )
+    totals = by_tier.group_by("envelope_group").agg(
+        pl.col("rows").sum(),
+        *[
+            pl.col(c).sum()
+            for c in ("claim_uah", "capped_claim_uah", "floor_uah", "allocated_uah", "shortfall_uah")
+        ],
+    )
+    frame = (
+        envelope.join(totals, on="envelope_group", how="left")
+        .join(marginal, on="envelope_group", how="left")
+        .with_columns(
+            # kopiyka sums: round away float noise of the per-tier sums
+            *[
+                pl.col(c).round(2)
+                for c in ("claim_uah", "capped_claim_uah", "floor_uah", "allocated_uah", "shortfall_uah")
+            ],
+        )
+        .with_columns(
+            unspent_uah=(pl.col("envelope_uah") - pl.col("allocated_uah")).round(2),
+            coverage=pl.when(pl.col("capped_claim_uah") > 0).then(
+                pl.col("allocated_uah") / pl.col("capped_claim_uah")
+            ),
+        )
+    )
+    # an "other oblasts" group with neither money nor claims says nothing
+    frame = frame.filter((pl.col("rows") > 0) | (pl.col("envelope_uah") > 0))
+    columns = [
+        "envelope_group",
+        "envelope_uah",
+        "rows",
+        "claim_uah",
+        "capped_claim_uah",
+        "floor_uah",
+        "allocated_uah",
+        "unspent_uah",
+        "shortfall_uah",
+        "coverage",
+        "floors_paid",
+        "marginal_tier",
+        "marginal_factor",
+    ]
+    if marginal_value is not None:
+        columns.append("marginal_value")
+    return frame.select(columns)

@@ -1,0 +1,144 @@
+"""The result of an allocation: per-row amounts plus summaries by group, tier, territory and service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import polars as pl
+
+from engine.allocate._equity import Equity, equity_figures
+from engine.allocate._policy import Policy
+
+__all__ = ["TERRITORY_LEVELS", "Allocation"]
+
+TERRITORY_LEVELS = ("oblast_code", "hromada_code")
+_MONEY = ("claim_kop", "capped_kop", "floor_kop", "allocated_kop")
+
+
+def _measures() -> list[pl.Expr]:
+    return [
+        pl.len().cast(pl.Int64).alias("rows"),
+        *[pl.col(c).sum() for c in _MONEY],
+    ]
+
+
+def _to_uah(frame: pl.DataFrame) -> pl.DataFrame:
+    """Kopiyka sums → UAH columns with shortfall and coverage (allocated ÷ capped claim)."""
+    return frame.with_columns(
+        claim_uah=pl.col("claim_kop") / 100,
+        capped_claim_uah=pl.col("capped_kop") / 100,
+        floor_uah=pl.col("floor_kop") / 100,
+        allocated_uah=pl.col("allocated_kop") / 100,
+        shortfall_uah=(pl.col("capped_kop") - pl.col("allocated_kop")) / 100,
+        coverage=pl.when(pl.col("capped_kop") > 0).then(
+            pl.col("allocated_kop") / pl.col("capped_kop")
+        ),
+    ).drop(_MONEY)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Who gets what under a policy, and who falls short.
+
+    `rows` holds every claim row with its `envelope_group`, `tier`, `tier_rank`, `claim_uah`,
+    `capped_claim_uah`, `floor_uah`, `allocated_uah`, `shortfall_uah` (capped claim − allocated)
+    and `coverage` (allocated ÷ capped claim). `by_group` has one row per envelope group (national,
+    or one per oblast plus "other oblasts") with its envelope and unspent money; `by_tier` one row
+    per group × tier with its status (paid in full / marginal / floor only / ...). `by_territory`,
+    `by_service` and `equity` are computed on first use. `binding` (optimisation mode only) lists
+    the constraints and their shadow prices.
+    """
+
+    policy: Policy
+    mode: str
+    rows: pl.DataFrame
+    by_group: pl.DataFrame
+    by_tier: pl.DataFrame
+    binding: pl.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
+    territories: pl.DataFrame | None = field(default=None, repr=False)
+    _amounts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
+
+    @property
+    def envelope_uah(self) -> float:
+        return float(self.by_group["envelope_uah"].sum())
+
+    @property
+    def claims_uah(self) -> float:
+        return float(self.by_group["claim_uah"].sum())
+
+    @property
+    def capped_claims_uah(self) -> float:
+        return float(self.by_group["capped_claim_uah"].sum())
+
+    @property
+    def allocated_uah(self) -> float:
+        return round(float(self._amounts["allocated_kop"].sum()) / 100, 2)
+
+    @property
+    def unspent_uah(self) -> float:
+        """Envelope money nobody receives: all groups' envelopes minus what was allocated."""
+        return round(float(self.by_group["unspent_uah"].sum()), 2)
+
+    @property
+    def territory_level(self) -> str | None:
+        """The finest territory column of the claims: hromada_code, else oblast_code, else None."""
+        present = [c for c in TERRITORY_LEVELS if c in self.rows.columns]
+        return present[-1] if present else None
+
+    @cached_property
+    def by_territory(self) -> pl.DataFrame:
+        """Per territory (oblast and hromada where present): claims, allocation, shortfall, coverage,
+        and with reference data the population and allocated UAH per resident."""
+        keys = [c for c in TERRITORY_LEVELS if c in self._amounts.columns]
+        if not keys:
+            return _to_uah(self._amounts.select(_measures()))
+        table = _to_uah(self._amounts.group_by(keys).agg(_measures()).sort(keys))
+        return self._with_population(table, keys)
+
+    @cached_property
+    def by_service(self) -> pl.DataFrame:
+        """Per service: claims, allocation, shortfall and coverage."""
+        if "service_code" not in self._amounts.columns:
+            return _to_uah(self._amounts.select(_measures()))
+        return _to_uah(
+            self._amounts.group_by("service_code").agg(_measures()).sort("service_code")
+        )
+
+    @cached_property
+    def equity(self) -> Equity:
+        """Coverage spread, Gini of allocation per resident, share of territories below the floor."""
+        return equity_figures(self.by_territory, self.territory_level, self.policy.floor_share)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """Every output table by name (what `mfr allocate` writes as parquet)."""
+        out = {
+            "rows": self.rows,
+            "by_group": self.by_group,
+            "by_tier": self.by_tier,
+            "by_territory": self.by_territory,
+            "by_service": self.by_service,
+            "equity": self.equity.to_frame(),
+        }
+        if self.binding is not None:
+            out["binding"] = self.binding
+        return out
+
+    def _with_population(self, table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+        ref = self.territories
+        level = keys[-1]
+        if ref is None or level not in ref.columns or "population" not in ref.columns:
+            return table
+        if level == "hromada_code":
+            population = ref.select("hromada_code", pl.col("population").cast(pl.Int64))
+        else:
+            population = ref.group_by(level).agg(pl.col("population").cast(pl.Int64).sum())
+        population = population.unique(level, keep="first")
+        return table.with_columns(pl.col(level).cast(pl.String)).join(
+            population.with_columns(pl.col(level).cast(pl.String)), on=level, how="left"
+        ).with_columns(
+            allocated_per_capita_uah=pl.when(pl.col("population") > 0).then(
+                pl.col("allocated_uah") / pl.col("population")
+            )
+        )

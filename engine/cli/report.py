@@ -1,0 +1,38 @@
+"""`mfr report RUN --out FILE`: a run's self-contained HTML report, from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+_DEFAULT_STORE = Path("out") / "mfr.duckdb"
+
+
+def report(
+    run: str = typer.Argument("latest", help="Run id, an unambiguous prefix of one, or 'latest'."),
+    *,
+    out: Path = typer.Option(..., "--out", "-o", help="HTML file to write."),
+    store: Path = typer.Option(_DEFAULT_STORE, "--store", help="The DuckDB run store."),
+    min_count: int = typer.Option(
+        5, "--min-count", min=1, help="Suppress hromada-level cells built from fewer people."
+    ),
+    oblast: str | None = typer.Option(
+        None, "--oblast", help="Oblast code for the detailed forecast (default: largest)."
+    ),
+    service: str | None = typer.Option(
+        None, "--service", help="Service code for the detailed forecast (default: largest)."
+    ),
+) -> None:
+    """Write the HTML report of a run: one file, plotly inlined, opens offline."""
+    from engine.report import build_report, report_data_from_store
+
+    data = report_data_from_store(store, run)
+    build_report(data, out, min_count=min_count, oblast=oblast, service=service)
+    typer.echo(f"report of run {data.run.get('run_id', run)} written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

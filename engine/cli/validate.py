@@ -1,0 +1,184 @@
+"""`mfr validate EXTRACT`: read and validate a registry extract, print what was quarantined and why.
+
+Exit codes: 0 when clean, within the threshold or accepted (`--accept-quarantine`);
+QUARANTINE_OVER_THRESHOLD when a table's quarantined share exceeds `--threshold`; BAD_INPUT_FILE for a
+file that cannot be used at all. With `--out DIR` it writes `quarantine.parquet`, `warnings.parquet`
+and the valid typed tables (`<table>.parquet`); over the threshold only the quarantine and warnings
+are written, so nothing downstream mistakes a rejected extract for a good one. Files are written to a
+temporary folder beside DIR and moved into place at the end: a failure leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from engine.schemas import Registry
+
+__all__ = ["register", "validate"]
+
+_EXAMPLES_PER_RULE = 2
+_MAX_EXAMPLES = 12
+
+
+def validate(
+    extract: Path = typer.Argument(..., help="Extract folder (or one .xlsx workbook)."),
+    *,
+    out: Path | None = typer.Option(
+        None, "--out", help="Write quarantine.parquet, warnings.parquet and the valid tables here."
+    ),
+    threshold: float = typer.Option(
+        0.01, "--threshold", help="Largest accepted quarantined share of any table (0-1)."
+    ),
+    accept_quarantine: bool = typer.Option(
+        False, "--accept-quarantine", help="Succeed even when the threshold is exceeded."
+    ),
+    extract_date: str | None = typer.Option(
+        None,
+        "--extract-date",
+        help="Date the extract was taken, YYYY-MM-DD (default: extract.yaml).",
+    ),
+    pseudonymise: list[str] = typer.Option(
+        [], "--pseudonymise", help="Replace this identifier column by a keyed hash (repeatable)."
+    ),
+    key_env: str = typer.Option(
+        "MFR_PSEUDONYM_KEY", "--key-env", help="Environment variable holding the pseudonym key."
+    ),
+) -> None:
+    """Read and validate a registry extract; print counts per table and rule, with examples."""
+    from rich.console import Console
+
+    from engine.errors import ConfigError, QuarantineThresholdError
+    from engine.registry import check_quarantine_threshold, read_registry
+
+    if not 0 <= threshold <= 1:
+        raise ConfigError(f"--threshold must lie between 0 and 1, got {threshold}")
+    when = _parse_date(extract_date) if extract_date else None
+    registry = read_registry(
+        extract, extract_date=when, pseudonymise=tuple(pseudonymise), key_env=key_env
+    )
+    console = Console(highlight=False)
+    _print_summary(console, registry, extract)
+    try:
+        check_quarantine_threshold(registry, threshold)
+    except QuarantineThresholdError:
+        if out is not None:
+            _write_outputs(out, registry, with_tables=False)
+        if not accept_quarantine:
+            raise
+        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    if out is not None:
+        _write_outputs(out, registry, with_tables=True)
+        console.print(f"written to {out}")
+
+
+def _parse_date(text: str) -> dt.date:
+    from engine.errors import ConfigError
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--extract-date must be YYYY-MM-DD, got '{text}'") from None
+
+
+def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
+    import polars as pl
+    from rich.table import Table
+
+    from engine.registry import (
+        EXTRA_COLUMN,
+        PII_DROPPED,
+        PSEUDONYMISED,
+        quarantine_summary,
+        quarantined_share,
+    )
+
+    console.print(f"[bold]{extract}[/bold]  extract date {registry.extract_date}")
+    shares = Table(title="Rows per table")
+    for name in ("table", "read", "valid", "quarantined", "share"):
+        shares.add_column(name, justify="left" if name == "table" else "right")
+    for row in quarantined_share(registry).iter_rows(named=True):
+        shares.add_row(
+            row["table"],
+            f"{row['rows_read']:,}",
+            f"{row['valid']:,}",
+            f"{row['quarantined']:,}",
+            f"{row['share']:.2%}",
+        )
+    console.print(shares)
+    quarantine = registry.quarantine
+    if quarantine.height:
+        rules = Table(title="Quarantine by table and rule")
+        for name in ("table", "rule", "rows"):
+            rules.add_column(name, justify="right" if name == "rows" else "left")
+        for row in quarantine_summary(registry).iter_rows(named=True):
+            rules.add_row(row["table"], row["rule"], f"{row['rows']:,}")
+        console.print(rules)
+        examples = Table(title="Examples")
+        for name in ("table", "line", "rule", "column", "value", "reason"):
+            examples.add_column(name, overflow="fold")
+        picked = (
+            quarantine.filter(pl.int_range(pl.len()).over("table", "rule") < _EXAMPLES_PER_RULE)
+            .head(_MAX_EXAMPLES)
+            .iter_rows(named=True)
+        )
+        for row in picked:
+            examples.add_row(
+                row["table"],
+                str(row["source_line"]),
+                row["rule"],
+                row["column"] or "",
+                row["value"] or "",
+                row["reason"] or "",
+            )
+        console.print(examples)
+    else:
+        console.print("[green]no row quarantined[/green]")
+    notes = registry.warnings
+    for rule, label in (
+        (PII_DROPPED, "personal-data columns dropped"),
+        (PSEUDONYMISED, "columns pseudonymised"),
+        (EXTRA_COLUMN, "unknown columns dropped"),
+    ):
+        chosen = notes.filter(pl.col("rule") == rule)
+        if chosen.height:
+            listed = ", ".join(f"{t}.{c}" for t, c in chosen.select("table", "column").iter_rows())
+            console.print(f"{label}: {listed}")
+    gaps = notes.filter(pl.col("rule") == "location_gap").height
+    console.print(f"warnings: {gaps:,} location gaps (days of a case with no location)")
+
+
+def _write_outputs(out: Path, registry: Registry, *, with_tables: bool) -> None:
+    from engine.schemas import REGISTRY_TABLES
+
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        registry.quarantine.write_parquet(staging / "quarantine.parquet")
+        registry.warnings.write_parquet(staging / "warnings.parquet")
+        if with_tables:
+            for name in REGISTRY_TABLES:
+                registry.table(name).write_parquet(staging / f"{name}.parquet")
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(retired / out.name)
+            staging.rename(out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)

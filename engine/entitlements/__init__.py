@@ -1,0 +1,285 @@
+"""Entitlements: what each case is owed for each month, factor by factor (DESIGN.md §5).
+
+>>> from engine.entitlements import compute_entitlements
+>>> ent = compute_entitlements(registry, model, territories, months=("2024-01", "2024-12"))  # doctest: +SKIP
+>>> ent.case_months.group_by("funded").agg(pl.col("state_uah").sum())  # doctest: +SKIP
+
+`segments` has one row per constant-rule segment with every factor as a column; `case_months` the
+rounded totals per `(case_id, month, funded)`; `rollups` month × level × territory × service ×
+ownership × funded; `flows` registered → serving territory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.entitlements._core import PricedCore, price_core, round_kopiyka
+from engine.params import FundingModel
+from engine.rollups import flows, money_parts, rollups
+from engine.schemas import Registry
+from engine.segments import IndexedRegistry, index_registry, month_range
+
+__all__ = [
+    "CASE_MONTH_COLUMNS",
+    "SEGMENT_COLUMNS",
+    "Entitlements",
+    "PricedCore",
+    "compute_entitlements",
+    "price_core",
+    "resolve_months",
+    "round_kopiyka",
+]
+
+SEGMENT_COLUMNS = (
+    "case_id", "recipient_id", "service_code", "service_group", "unit", "need_level", "month",
+    "segment_from", "segment_to", "days", "days_in_month", "hromada_code", "raion_code",
+    "oblast_code", "registered_hromada", "registered_oblast_code", "provider_id", "ownership",
+    "disability_group", "age", "is_idp", "units", "tariff", "coef", "modifier", "cap_factor",
+    "gross_uah", "copay_share", "copay_uah", "state_uah", "funded", "model_version",
+)  # fmt: skip
+CASE_MONTH_COLUMNS = (
+    "case_id", "month", "funded", "gross_uah", "copay_uah", "state_uah", "case_months", "days",
+    "recipient_id", "service_code", "service_group", "unit", "need_level", "disability_group", "age",
+    "is_idp", "hromada_code", "raion_code", "oblast_code", "registered_hromada",
+    "registered_oblast_code", "provider_id", "ownership",
+)  # fmt: skip
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Entitlements:
+    """Priced segments, case-month totals, rollups and flows of one registry under one model."""
+
+    segments: pl.DataFrame
+    case_months: pl.DataFrame
+    rollups: pl.DataFrame
+    flows: pl.DataFrame
+    model_version: str
+    model_hash: str
+    months: tuple[dt.date, dt.date]
+
+    def totals(self) -> dict[str, float]:
+        """Headline totals from the rounded case-month amounts."""
+        cm = self.case_months
+        funded, unfunded = cm.filter(pl.col("funded")), cm.filter(~pl.col("funded"))
+        return {
+            "gross_uah": round(float(funded["gross_uah"].sum()), 2),
+            "copay_uah": round(float(funded["copay_uah"].sum()), 2),
+            "state_uah": round(float(funded["state_uah"].sum()), 2),
+            "unmet_gross_uah": round(float(unfunded["gross_uah"].sum()), 2),
+            "case_months": float(funded["case_months"].sum()),
+            "waiting_case_months": float(unfunded["case_months"].sum()),
+        }
+
+
+def resolve_months(
+    months: tuple[str | dt.date, str | dt.date] | None, registry: Registry
+) -> list[dt.date]:
+    """The months to produce: as given, or from the earliest case start to the extract date."""
+    if months is not None:
+        return month_range(*months)
+    starts = registry.cases["start_date"].drop_nulls()
+    first = starts.min() if len(starts) else registry.extract_date
+    return month_range(first, registry.extract_date)  # type: ignore[arg-type]
+
+
+def _territory_lists(
+    reg: IndexedRegistry, territories: pl.DataFrame | None
+) -> tuple[list[str | None], list[str | None]]:
+    """Raion and oblast code of each hromada index (None when not in the territories table)."""
+    if territories is None:
+        none: list[str | None] = [None] * len(reg.hromada_codes)
+        return none, list(none)
+    looked = (
+        pl.DataFrame({"hromada_code": reg.hromada_codes})
+        .join(
+            territories.select("hromada_code", "raion_code", "oblast_code").unique("hromada_code"),
+            on="hromada_code",
+            how="left",
+            maintain_order="left",
+        )
+    )
+    return looked["raion_code"].to_list(), looked["oblast_code"].to_list()
+
+
+def _per_case(reg: IndexedRegistry, oblast: list[str | None]) -> pl.DataFrame:
+    codes = pl.Series(reg.hromada_codes, dtype=pl.String)
+    registered = reg.cases["registered_hromada"].cast(pl.Enum(reg.hromada_codes), strict=False)
+    registered_idx = registered.to_physical().cast(pl.Int64)
+    return pl.DataFrame(
+        {
+            "case_id": reg.cases["case_id"],
+            "recipient_id": reg.cases["recipient_id"],
+            "service_code": reg.cases["service_code"],
+            "service_group": pl.Series(reg.service_groups, dtype=pl.String).gather(reg.service),
+            "unit": pl.Series(reg.service_units, dtype=pl.String).gather(reg.service),
+            "need_level": reg.cases["need_level"].cast(pl.Int64),
+            "registered_hromada": codes.gather(registered_idx),
+            "registered_oblast_code": pl.Series(oblast, dtype=pl.String).gather(registered_idx),
+            "disability_group": reg.cases["disability_group"],
+            "is_idp": reg.cases["is_idp"],
+            "birth_date": reg.cases["birth_date"],
+        }
+    )
+
+
+def _age() -> pl.Expr:
+    """Completed years on the month's first day."""
+    month, birth = pl.col("month"), pl.col("birth_date")
+    before_birthday = (month.dt.month() < birth.dt.month()) | (
+        (month.dt.month() == birth.dt.month()) & (birth.dt.day() > 1)
+    )
+    return (month.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)).alias(
+        "age"
+    )
+
+
+def _nullable_index(values: np.ndarray) -> pl.Series:
+    series = pl.Series(values.astype(np.int64))
+    return pl.select(pl.when(series >= 0).then(series)).to_series()
+
+
+def _place(
+    hromada: np.ndarray,
+    provider: np.ndarray,
+    reg: IndexedRegistry,
+    raion: list[str | None],
+    oblast: list[str | None],
+) -> pl.DataFrame:
+    h = pl.Series(hromada.astype(np.int64))
+    p = _nullable_index(provider)
+    return pl.DataFrame(
+        {
+            "hromada_code": pl.Series(reg.hromada_codes, dtype=pl.String).gather(h),
+            "raion_code": pl.Series(raion, dtype=pl.String).gather(h),
+            "oblast_code": pl.Series(oblast, dtype=pl.String).gather(h),
+            "provider_id": pl.Series(reg.provider_ids, dtype=pl.String).gather(p),
+            "ownership": pl.Series(reg.provider_ownership, dtype=pl.String).gather(p),
+        }
+    )
+
+
+def _month_dates(core: PricedCore, month: np.ndarray) -> pl.Series:
+    starts = np.array([(m - _EPOCH).days for m in core.months], dtype=np.int32)
+    return pl.Series("month", starts[month]).cast(pl.Date)
+
+
+def _segments_frame(
+    core: PricedCore,
+    reg: IndexedRegistry,
+    per_case: pl.DataFrame,
+    place: pl.DataFrame,
+    version: str,
+) -> pl.DataFrame:
+    s = core.segments
+    attributes = per_case.select(pl.all().gather(pl.Series(s["case"].astype(np.int64))))
+    numbers = pl.DataFrame(
+        {
+            "month": _month_dates(core, s["month"]),
+            "segment_from": pl.Series(s["segment_from"]).cast(pl.Date),
+            "segment_to": pl.Series(s["segment_to"]).cast(pl.Date),
+            "days": s["days"],
+            "days_in_month": s["days_in_month"],
+            **{
+                name: pl.Series(s[name]).fill_nan(None)
+                for name in ("units", "tariff", "coef", "modifier", "cap_factor")
+            },
+            **{name: s[name] for name in ("gross_uah", "copay_share", "copay_uah", "state_uah")},
+            "funded": s["funded"],
+        }
+    )
+    return (
+        pl.concat([attributes, place, numbers], how="horizontal")
+        .with_columns(_age(), model_version=pl.lit(version))
+        .select(SEGMENT_COLUMNS)
+    )
+
+
+def _case_months_frame(
+    core: PricedCore, per_case: pl.DataFrame, place: pl.DataFrame
+) -> pl.DataFrame:
+    cm = core.case_months
+    last = pl.Series(cm["last"].astype(np.int64))
+    attributes = per_case.select(pl.all().gather(pl.Series(cm["case"].astype(np.int64))))
+    numbers = pl.DataFrame(
+        {
+            "month": _month_dates(core, cm["month"]),
+            "funded": cm["funded"],
+            **{name: cm[name] for name in ("gross_uah", "copay_uah", "state_uah", "case_months")},
+            "days": cm["days"],
+        }
+    )
+    return (
+        pl.concat([attributes, place.select(pl.all().gather(last)), numbers], how="horizontal")
+        .with_columns(_age())
+        .select(CASE_MONTH_COLUMNS)
+        .sort("case_id", "month", "funded")
+    )
+
+
+def _parts_frame(
+    core: PricedCore,
+    reg: IndexedRegistry,
+    per_case: pl.DataFrame,
+    raion: list[str | None],
+    oblast: list[str | None],
+) -> pl.DataFrame:
+    s, cm = core.segments, core.case_months
+    lean = pl.DataFrame(
+        {
+            **{k: s[k] for k in ("case", "month", "funded", "hromada", "provider", "gross_uah")},
+            **{k: s[k] for k in ("copay_uah", "days", "days_in_month")},
+            "segment": np.arange(len(s["case"]), dtype=np.int64),
+        }
+    )
+    totals = pl.DataFrame({k: cm[k] for k in ("case", "month", "funded", "gross_uah", "copay_uah")})
+    parts = money_parts(lean, totals)
+    case_idx = pl.Series(parts["case"].cast(pl.Int64))
+    attributes = per_case.select(
+        pl.col("service_code", "registered_hromada", "registered_oblast_code").gather(case_idx)
+    )
+    place = _place(parts["hromada"].to_numpy(), parts["provider"].to_numpy(), reg, raion, oblast)
+    return pl.concat(
+        [
+            parts.select(month=_month_dates(core, parts["month"].to_numpy()), funded="funded"),
+            attributes,
+            place,
+            parts.select("case_months", "days", "gross_uah", "copay_uah", "state_uah"),
+        ],
+        how="horizontal",
+    )
+
+
+def compute_entitlements(
+    registry: Registry,
+    model: FundingModel,
+    territories: pl.DataFrame | None = None,
+    months: tuple[str | dt.date, str | dt.date] | None = None,
+) -> Entitlements:
+    """Segment and price every case of `registry` under `model` for `months` (inclusive).
+
+    `months` is `(first, last)` as "YYYY-MM" or dates; default: the earliest case start to the
+    extract date. `territories` (KATOTTG, see `engine.reference.load_territories`) gives each
+    serving hromada its raion and oblast; without it those columns are null.
+    """
+    month_list = resolve_months(months, registry)
+    reg = index_registry(registry, territories)
+    raion, oblast = _territory_lists(reg, territories)
+    core = price_core(reg, model, month_list, hromada_oblast=oblast)
+    per_case = _per_case(reg, oblast)
+    s, cm = core.segments, core.case_months
+    segment_place = _place(s["hromada"], s["provider"], reg, raion, oblast)
+    parts = _parts_frame(core, reg, per_case, raion, oblast)
+    return Entitlements(
+        segments=_segments_frame(core, reg, per_case, segment_place, model.version),
+        case_months=_case_months_frame(core, per_case, segment_place),
+        rollups=rollups(parts),
+        flows=flows(parts),
+        model_version=model.version,
+        model_hash=model.content_hash,
+        months=(month_list[0], month_list[-1]),
+    )

@@ -1,0 +1,50 @@
+"""Demand forecasting for hierarchies of count series: coherent, non-negative, with honest intervals.
+
+    >>> from engine.forecast import forecast
+    >>> result = forecast(frame, hierarchy={"nested": ["oblast_code", "raion_code", "hromada_code"],
+    ...                                     "crossed": [["service_group", "service_code"]]},
+    ...                   date_col="month", value_col="case_months_served")  # doctest: +SKIP
+
+Pipeline (every step vectorised across series; see each module's docstring for the exact method):
+
+1. `_panel`: long frame → matrix (series × periods) on a calendar grid; `_hierarchy`: the nodes
+   of nested levels crossed with factors and the sparse summing matrix S.
+2. `_select`: per node, Syntetos–Boylan classification; ETS family by AICc (`_ets`) for smooth and
+   erratic series, Croston/SBA/TSB by in-sample MSE (`_intermittent`) for intermittent ones;
+   reported fallbacks to zero/naive/seasonal naive (`_baselines`).
+3. `_reconcile`: bottom-up or MinT (ols, wls_struct, mint_shrink) by conjugate gradients on S,
+   falling back and saying so on degenerate inputs; negative bottom values clipped and re-summed.
+4. `_drivers`: scenario multipliers on the bottom level, re-summed so coherence holds.
+5. `_intervals`: coherent error paths from reconciled residual vectors through S → quantiles.
+6. `_backtest`: rolling-origin MASE, RMSSE and interval coverage per level and method.
+"""
+
+from __future__ import annotations
+
+from engine.forecast._api import ForecastResult, forecast
+from engine.forecast._backtest import backtest, summarise_backtest
+from engine.forecast._config import ForecastConfig, load_forecast_config
+from engine.forecast._drivers import Driver, parse_drivers
+from engine.forecast._ets import ETS_MODELS, EtsModel
+from engine.forecast._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
+from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo
+from engine.forecast._select import MODEL_NAMES
+
+__all__ = [
+    "ETS_MODELS",
+    "MODEL_NAMES",
+    "RECONCILE_METHODS",
+    "Driver",
+    "EtsModel",
+    "ForecastConfig",
+    "ForecastResult",
+    "Hierarchy",
+    "HierarchySpec",
+    "ReconcileInfo",
+    "backtest",
+    "build_hierarchy",
+    "forecast",
+    "load_forecast_config",
+    "parse_drivers",
+    "summarise_backtest",
+]

@@ -1,0 +1,191 @@
+"""`forecast()`: long-format series in, coherent forecasts of every node out."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.errors import ConfigError
+from engine.forecast._core import as_spec, fit_nodes, prepare, reconcile_and_bound
+from engine.forecast._drivers import Driver, driver_multipliers, parse_drivers
+from engine.forecast._hierarchy import Hierarchy, HierarchySpec
+from engine.forecast._panel import default_season_length, future_dates
+from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo
+from engine.forecast._select import BaseFit, parse_models
+
+__all__ = ["ForecastResult", "check_options", "forecast"]
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Forecasts of every node, what produced them, and how they were made coherent.
+
+    - `forecasts`: `unique_id, level, <key columns>, ds, mean, lo_80, hi_80, lo_95, hi_95, model,
+      method` (one row per node × period; key columns are null where a node aggregates over them);
+    - `models`: per node, the base model chosen, why (criterion, or the fallback and its reason),
+      its parameters and demand class;
+    - `reconciliation`: the method asked for and used, with any fallback reason;
+    - `drivers`: per scenario driver, how many bottom series and periods it touched.
+    """
+
+    forecasts: pl.DataFrame
+    models: pl.DataFrame
+    reconciliation: ReconcileInfo
+    drivers: pl.DataFrame
+    hierarchy: Hierarchy
+    levels: tuple[float, ...]
+
+    def level_summary(self) -> pl.DataFrame:
+        """Per hierarchy level: nodes, forecast total over the horizon, fallbacks, top model."""
+        totals = self.forecasts.group_by("level").agg(
+            pl.col("unique_id").n_unique().alias("nodes"), pl.col("mean").sum().alias("total")
+        )
+        models = self.models.group_by("level").agg(
+            pl.col("fallback").sum().alias("fallbacks"),
+            pl.col("model").mode().first().alias("most_common_model"),
+        )
+        order = pl.DataFrame({"level": list(self.hierarchy.levels)}).with_row_index("_o")
+        return (
+            order.join(totals, on="level", how="left")
+            .join(models, on="level", how="left")
+            .sort("_o")
+            .drop("_o")
+        )
+
+
+def check_options(
+    *, horizon: int, levels: Sequence[float], reconcile: str, season_length: int | None
+) -> None:
+    if not isinstance(horizon, int) or horizon < 1:
+        raise ConfigError(f"horizon must be a positive whole number of periods, got {horizon!r}")
+    for level in levels:
+        if not 0 < float(level) < 100:
+            raise ConfigError(f"interval level must lie between 0 and 100, got {level!r}")
+    if reconcile not in RECONCILE_METHODS:
+        known = ", ".join(RECONCILE_METHODS)
+        raise ConfigError(f"unknown reconciliation method {reconcile!r}; known: {known}")
+    if season_length is not None and season_length < 1:
+        raise ConfigError(f"season_length must be ≥ 1, got {season_length}")
+
+
+def _model_report(hierarchy: Hierarchy, rows: np.ndarray, base: BaseFit, method: str) -> pl.DataFrame:
+    keys = hierarchy.nodes.select("unique_id", "level", *hierarchy.spec.bottom_columns)
+    fitted = pl.DataFrame(
+        {"_row": rows, **{k: list(v) if v.dtype == object else v for k, v in base.report.items()}},
+        strict=False,
+    ).with_columns(pl.col("_row").cast(pl.UInt32))
+    report = (
+        keys.with_row_index("_row")
+        .join(fitted, on="_row", how="left")
+        .with_columns(
+            pl.col("model").fill_null("BottomUp" if method != "none" else None),
+            pl.col("fallback").fill_null(False),
+        )
+        .drop("_row")
+    )
+    return report
+
+
+def _forecast_frame(
+    hierarchy: Hierarchy,
+    dates: pl.Series,
+    mean: np.ndarray,
+    bounds: dict[str, np.ndarray],
+    models: pl.DataFrame,
+    method: str,
+) -> pl.DataFrame:
+    n, horizon = mean.shape
+    idx = pl.Series(np.repeat(np.arange(n), horizon))
+    nodes = hierarchy.nodes.select(
+        "unique_id", "level", *hierarchy.spec.bottom_columns
+    ).with_columns(model=models["model"])
+    return nodes.select(pl.all().gather(idx)).with_columns(
+        pl.Series("ds", np.tile(dates.to_numpy(), n)),
+        pl.Series("mean", mean.ravel()),
+        *[pl.Series(name, b.ravel()) for name, b in bounds.items()],
+        method=pl.lit(method),
+    ).select(
+        "unique_id",
+        "level",
+        *hierarchy.spec.bottom_columns,
+        "ds",
+        "mean",
+        *bounds,
+        "model",
+        "method",
+    )
+
+
+def forecast(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    hierarchy: HierarchySpec | Mapping[str, Any] | None = None,
+    id_col: str = "unique_id",
+    date_col: str = "ds",
+    value_col: str = "y",
+    horizon: int = 12,
+    freq: str = "1mo",
+    season_length: int | None = None,
+    models: Sequence[str] = ("auto",),
+    levels: Sequence[float] = (80, 95),
+    reconcile: str = "mint_shrink",
+    drivers: Sequence[Driver | Mapping[str, Any]] = (),
+    nonnegative: bool = True,
+    fill_value: float = 0.0,
+    refine: bool = True,
+) -> ForecastResult:
+    """Forecast every node of a hierarchy of series, coherently and with prediction intervals.
+
+    `frame` is long format: `unique_id, ds, y` (statsforecast's convention; independent series when
+    `hierarchy` is None) or the hierarchy's key columns + `date_col` + `value_col`, bottom level
+    only — aggregates are built by summing. `freq` is a polars interval ("1mo", "3mo" or "1q", ...);
+    `season_length` defaults to the periods in a year. See `engine.forecast` for the methods.
+
+    >>> import datetime as dt, polars as pl
+    >>> frame = pl.DataFrame({
+    ...     "unique_id": ["a"] * 24,
+    ...     "ds": pl.date_range(dt.date(2023, 1, 1), dt.date(2024, 12, 1), "1mo", eager=True),
+    ...     "y": [float(i % 12) for i in range(24)],
+    ... })
+    >>> forecast(frame, horizon=3, models=("seasonal_naive",)).forecasts["mean"].to_list()
+    [0.0, 1.0, 2.0]
+    """
+    check_options(horizon=horizon, levels=levels, reconcile=reconcile, season_length=season_length)
+    parse_models(models)
+    spec = as_spec(hierarchy, id_col)
+    data = prepare(
+        frame, spec, date_col=date_col, value_col=value_col, freq=freq,
+        fill_value=fill_value, nonnegative=nonnegative,
+    )  # fmt: skip
+    hier = data.hierarchy
+    method = reconcile if hier.n_aggregate else "bottom_up"
+    m = season_length or default_season_length(freq)
+    dates = future_dates(data.panel.dates[-1], freq, horizon)
+    parsed = [d if isinstance(d, Driver) else parse_drivers([d])[0] for d in drivers]
+    multiplier, driver_summary = driver_multipliers(parsed, hier.bottom, dates)
+    rows, base = fit_nodes(
+        data.y, data.start, hier, all_nodes=method != "bottom_up", m=m, horizon=horizon,
+        models=models, refine=refine,
+    )  # fmt: skip
+    outcome = reconcile_and_bound(
+        rows, base, hier, method=method, levels=levels,
+        multiplier=multiplier if parsed else None, nonnegative=nonnegative,
+    )  # fmt: skip
+    report = _model_report(hier, rows, base, method)
+    frame_out = _forecast_frame(hier, dates, outcome.mean, outcome.bounds, report, method)
+    info = outcome.info
+    if method != reconcile:
+        info = dataclasses.replace(info, requested=reconcile, reason="no aggregate levels")
+    return ForecastResult(
+        forecasts=frame_out,
+        models=report,
+        reconciliation=info,
+        drivers=driver_summary,
+        hierarchy=hier,
+        levels=tuple(levels),
+    )

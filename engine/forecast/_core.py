@@ -1,0 +1,170 @@
+"""The matrix pipeline shared by `forecast` and `backtest`: node series, base fits, reconciliation,
+non-negativity, drivers and intervals, all on arrays (nodes × periods)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from engine.errors import ConfigError
+from engine.forecast._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
+from engine.forecast._intervals import interval_bounds
+from engine.forecast._panel import Panel, to_panel
+from engine.forecast._reconcile import (
+    RECONCILE_METHODS,
+    ReconcileInfo,
+    clip_negative,
+    reconcile_bottom,
+)
+from engine.forecast._select import BaseFit, fit_base
+
+__all__ = ["NodeData", "Outcome", "fit_nodes", "node_series", "prepare", "reconcile_and_bound"]
+
+
+@dataclass(frozen=True)
+class NodeData:
+    hierarchy: Hierarchy
+    panel: Panel
+    y: np.ndarray  # nodes × T, NaN before each node's start
+    start: np.ndarray
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mean: np.ndarray  # nodes × H, coherent unless the method is "none"
+    bounds: dict[str, np.ndarray]
+    info: ReconcileInfo
+
+
+def as_spec(hierarchy: HierarchySpec | Mapping[str, Any] | None, id_col: str) -> HierarchySpec:
+    if hierarchy is None:
+        return HierarchySpec.flat(id_col)
+    if isinstance(hierarchy, HierarchySpec):
+        return hierarchy
+    if isinstance(hierarchy, Mapping):
+        return HierarchySpec.from_mapping(hierarchy)
+    raise ConfigError(f"hierarchy must be a HierarchySpec or a mapping, got {type(hierarchy)}")
+
+
+def node_series(
+    hierarchy: Hierarchy, y_bottom: np.ndarray, start_bottom: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every node's series (S @ bottom) and its start (the earliest start below it)."""
+    summing = hierarchy.S
+    y = np.asarray(summing @ np.nan_to_num(y_bottom))
+    start = np.minimum.reduceat(start_bottom[summing.indices], summing.indptr[:-1])
+    y[np.arange(y.shape[1])[None, :] < start[:, None]] = np.nan
+    return y, start
+
+
+def prepare(
+    frame: pl.DataFrame | pl.LazyFrame,
+    spec: HierarchySpec,
+    *,
+    date_col: str,
+    value_col: str,
+    freq: str,
+    fill_value: float,
+    nonnegative: bool,
+) -> NodeData:
+    panel = to_panel(
+        frame,
+        key_cols=spec.bottom_columns,
+        date_col=date_col,
+        value_col=value_col,
+        freq=freq,
+        fill_value=fill_value,
+    )
+    if nonnegative and np.nanmin(panel.y) < 0:
+        raise ConfigError(
+            f"column '{value_col}' has negative values; pass nonnegative=False for such series"
+        )
+    hierarchy = build_hierarchy(panel.keys, spec)
+    y, start = node_series(hierarchy, panel.y, panel.start)
+    return NodeData(hierarchy, panel, y, start)
+
+
+def fit_nodes(
+    data_y: np.ndarray,
+    start: np.ndarray,
+    hierarchy: Hierarchy,
+    *,
+    all_nodes: bool,
+    m: int,
+    horizon: int,
+    models: Sequence[str],
+    refine: bool,
+) -> tuple[np.ndarray, BaseFit]:
+    """Base models for every node (or only the bottom level); returns the fitted node rows too."""
+    rows = (
+        np.arange(hierarchy.n_nodes)
+        if all_nodes
+        else np.arange(hierarchy.n_aggregate, hierarchy.n_nodes)
+    )
+    base = fit_base(data_y[rows], start[rows], m=m, horizon=horizon, models=models, refine=refine)
+    return rows, base
+
+
+def reconcile_and_bound(
+    rows: np.ndarray,
+    base: BaseFit,
+    hierarchy: Hierarchy,
+    *,
+    method: str,
+    levels: Sequence[float],
+    multiplier: np.ndarray | None = None,
+    nonnegative: bool = True,
+) -> Outcome:
+    """Reconcile base forecasts, clip negatives, apply drivers, and bound — see `_reconcile` and
+    `_intervals` for the methods."""
+    if method not in RECONCILE_METHODS:
+        known = ", ".join(RECONCILE_METHODS)
+        raise ConfigError(f"unknown reconciliation method {method!r}; known: {known}")
+    n_nodes, n_bottom = hierarchy.S.shape
+    horizon = base.mean.shape[1]
+    if method == "none":
+        if rows.size != n_nodes:
+            raise ValueError("method 'none' needs base forecasts of every node")
+        if multiplier is not None and hierarchy.n_aggregate:
+            raise ConfigError("scenario drivers need a reconciled forecast, not reconcile='none'")
+        mean = np.maximum(base.mean, 0.0) if nonnegative else base.mean.copy()
+        clipped = int((base.mean < 0).sum()) if nonnegative else 0
+        if multiplier is not None:
+            mean = mean * multiplier
+        bounds = interval_bounds(
+            mean, base.residuals, base.horizon_scale, None,
+            levels=levels, multiplier=multiplier, nonnegative=nonnegative,
+        )  # fmt: skip
+        return Outcome(mean, bounds, ReconcileInfo("none", "none", clipped_negative=clipped))
+    bottom_pos = np.arange(rows.size - n_bottom, rows.size)  # bottom rows are last in both orders
+    scale = base.horizon_scale[bottom_pos]
+    if method == "bottom_up" or rows.size != n_nodes:
+        if method != "bottom_up":
+            raise ValueError(f"method {method!r} needs base forecasts of every node")
+        bottom = base.mean[bottom_pos]
+        errors = base.residuals[bottom_pos]
+        errors = errors[:, ~np.isnan(errors).all(axis=0)]
+        info = ReconcileInfo("bottom_up", "bottom_up")
+    else:
+        observed = ~np.isnan(base.residuals).all(axis=0)
+        columns = np.hstack([base.mean, np.nan_to_num(base.residuals[:, observed])])
+        solved, info = reconcile_bottom(
+            columns, hierarchy.S, method=method, residuals=base.residuals
+        )
+        bottom, errors = solved[:, :horizon], solved[:, horizon:]
+    if nonnegative:
+        bottom, clipped = clip_negative(bottom)
+        info = dataclasses.replace(info, clipped_negative=clipped)
+    if multiplier is not None:
+        bottom = bottom * multiplier
+    mean = hierarchy.aggregate(bottom)
+    bounds = interval_bounds(
+        mean, errors, scale, hierarchy.S,
+        levels=levels, multiplier=multiplier, nonnegative=nonnegative,
+    )  # fmt: skip
+    return Outcome(mean, bounds, info)

@@ -1,0 +1,123 @@
+"""Long-format series to a dense matrix (series × periods) on a regular calendar grid, and back.
+
+Every series lives on the same calendar grid (so seasonal positions line up across series and
+aggregates are plain sums). A series starts at its first observed period; before it the matrix holds
+NaN (not yet observed), after it a missing period holds `fill_value` (0 for counts: no row means no
+case). Rows sharing a key and a period are summed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.errors import ConfigError, InputFileError
+
+__all__ = ["Panel", "default_season_length", "future_dates", "to_panel"]
+
+_FREQ = re.compile(r"^(\d+)(mo|q|y|w|d)$")
+_PER_YEAR = {"mo": 12, "q": 4, "y": 1, "w": 52, "d": 7}  # "d": weekly cycle
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Bottom-level series as a matrix: `y[i, t]` is series `keys[i]` at `dates[t]`."""
+
+    keys: pl.DataFrame
+    dates: pl.Series
+    y: np.ndarray
+    start: np.ndarray  # first observed period of each series
+    freq: str
+
+    @property
+    def n_series(self) -> int:
+        return self.y.shape[0]
+
+    @property
+    def n_periods(self) -> int:
+        return self.y.shape[1]
+
+
+def _parse_freq(freq: str) -> tuple[int, str]:
+    match = _FREQ.match(freq)
+    if match is None:
+        raise ConfigError(f"frequency {freq!r} is not one of '1mo', '3mo', '1q', '1y', '1w', '1d'")
+    return int(match.group(1)), match.group(2)
+
+
+def default_season_length(freq: str) -> int:
+    """12 for monthly, 4 for quarterly, 1 for yearly, 52 for weekly, 7 for daily data."""
+    n, unit = _parse_freq(freq)
+    return max(_PER_YEAR[unit] // n, 1)
+
+
+def future_dates(last: dt.date, freq: str, horizon: int) -> pl.Series:
+    """The `horizon` periods after `last`."""
+    n, unit = _parse_freq(freq)
+    offsets = [f"{n * h}{unit}" for h in range(1, horizon + 1)]
+    return pl.select(
+        pl.lit(last, dtype=pl.Date).dt.offset_by(pl.Series(offsets)).alias("ds")
+    ).to_series()
+
+
+def _as_date(frame: pl.DataFrame, column: str) -> pl.Expr:
+    dtype = frame.schema[column]
+    if dtype == pl.Date:
+        return pl.col(column)
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(column).dt.date()
+    if dtype == pl.String:
+        return pl.col(column).str.to_date(strict=False)
+    raise InputFileError(f"date column has type {dtype}, expected a date", column=column)
+
+
+def to_panel(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    key_cols: Sequence[str],
+    date_col: str,
+    value_col: str,
+    freq: str = "1mo",
+    fill_value: float = 0.0,
+) -> Panel:
+    """Pivot a long frame into a `Panel`; dates are truncated to the start of their period."""
+    frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    n_unit, unit = _parse_freq(freq)
+    for column in (*key_cols, date_col, value_col):
+        if column not in frame.columns:
+            raise InputFileError(f"series frame lacks column '{column}'", column=column)
+    if not frame[value_col].dtype.is_numeric() and frame[value_col].dtype != pl.Null:
+        raise InputFileError(
+            f"value column has type {frame[value_col].dtype}, expected numbers", column=value_col
+        )
+    data = frame.select(
+        *key_cols,
+        _as_date(frame, date_col).dt.truncate(freq).alias("_ds"),
+        pl.col(value_col).cast(pl.Float64).alias("_y"),
+    )
+    if data["_ds"].null_count():
+        raise InputFileError("a date is missing or unparseable", column=date_col)
+    data = data.filter(pl.col("_y").is_not_null() & pl.col("_y").is_not_nan())
+    if data.height == 0:
+        raise InputFileError("no observed values to forecast", column=value_col)
+    data = data.group_by([*key_cols, "_ds"]).agg(pl.col("_y").sum())
+    first, last = data["_ds"].min(), data["_ds"].max()
+    dates = pl.date_range(first, last, interval=f"{n_unit}{unit}", eager=True).alias("ds")
+    grid = pl.DataFrame({"_ds": dates}).with_row_index("_t")
+    keys = data.select(key_cols).unique().sort(key_cols).with_row_index("_i")
+    cells = data.join(grid, on="_ds", how="left").join(keys, on=list(key_cols), how="left")
+    if cells["_t"].null_count():
+        raise InputFileError(f"dates are not on a regular '{freq}' grid", column=date_col)
+    n, n_t = keys.height, dates.len()
+    y = np.full((n, n_t), np.nan)
+    y[cells["_i"].to_numpy(), cells["_t"].to_numpy()] = cells["_y"].to_numpy()
+    observed = ~np.isnan(y)
+    start = observed.argmax(axis=1)
+    after_start = np.arange(n_t)[None, :] >= start[:, None]
+    y[after_start & ~observed] = fill_value
+    return Panel(keys=keys.drop("_i"), dates=dates, y=y, start=start, freq=freq)

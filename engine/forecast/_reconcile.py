@@ -1,0 +1,246 @@
+"""Reconciliation: coherent forecasts from base forecasts of every node.
+
+Every method returns reconciled *bottom-level* values `b̃`; every node is then `S b̃`, so forecasts
+add up by construction. Bottom-up takes the bottom base forecasts as they are. MinT (Wickramasuriya,
+Athanasopoulos & Hyndman 2019) takes the generalised least-squares combination
+
+    b̃ = (S' W⁻¹ S)⁻¹ S' W⁻¹ ŷ
+
+with W = I (`ols`), W = diag(S 1) (`wls_struct`: each node weighted by the number of bottom series
+under it) or W = the Schäfer–Strimmer shrinkage of the in-sample one-step residual covariance towards
+its diagonal (`mint_shrink`). At the size of a hromada × service hierarchy (tens of thousands of nodes)
+W cannot be held densely, so:
+
+- the shrinkage estimate is kept as diagonal + low rank: W = diag(a) + U U' with U the scaled
+  residual matrix (nodes × periods), and W⁻¹ is applied by the Woodbury identity; the shrinkage
+  intensity λ = Σ_{i≠j} Var(r_ij) / Σ_{i≠j} r_ij² is computed from period × period products, never
+  from the node × node correlation matrix;
+- the normal equations are solved by preconditioned conjugate gradients on the sparse summing
+  matrix, all forecast horizons (and residual vectors) at once, starting from bottom-up.
+
+Degenerate inputs fall back rather than fail, and the result says so: MinT-shrink needs at least
+`MIN_RESIDUAL_PERIODS` residual periods and some non-zero residual (else `wls_struct`); nodes with
+zero residual variance get the smallest positive variance (counted in `floored_variances`); a solve
+that does not converge falls back to `wls_struct` and then to `bottom_up`.
+
+Non-negativity: negative reconciled bottom values are set to zero and every node re-aggregated from
+the bottom, which keeps coherence (aggregates can only rise); the count is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+__all__ = [
+    "MIN_RESIDUAL_PERIODS",
+    "RECONCILE_METHODS",
+    "ReconcileInfo",
+    "clip_negative",
+    "reconcile_bottom",
+    "shrinkage_intensity",
+]
+
+RECONCILE_METHODS = ("none", "bottom_up", "ols", "wls_struct", "mint_shrink")
+MIN_RESIDUAL_PERIODS = 4
+_MIN_LAMBDA = 1e-3  # keeps W positive definite when there are more nodes than periods
+_FALLBACK = {"mint_shrink": "wls_struct", "wls_struct": "bottom_up", "ols": "bottom_up"}
+
+
+@dataclass(frozen=True)
+class ReconcileInfo:
+    """What reconciliation did: the method asked for, the one used and why they differ."""
+
+    requested: str
+    method: str
+    reason: str | None = None
+    shrinkage: float | None = None
+    floored_variances: int = 0
+    iterations: int = 0
+    clipped_negative: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def shrinkage_intensity(x: np.ndarray) -> float:
+    """Schäfer–Strimmer λ for standardised residuals `x` (nodes × periods, uncentred, as in MinT).
+
+    Sums over node pairs i ≠ j use period × period products only:
+    Σ_{i≠j} Σ_t x²_it x²_jt = Σ_t (Σ_i x²_it)² − Σ_i Σ_t x⁴_it and Σ_{i≠j} c²_ij = ‖x'x‖²_F − Σ_i c²_ii
+    with c_ij = Σ_t x_it x_jt; then Var(r_ij) = (Σ_t x²_it x²_jt − c²_ij / n) / (n(n−1)) and
+    r_ij = c_ij / n.
+    """
+    n = x.shape[1]
+    sq = x * x
+    cross4 = float((sq.sum(axis=0) ** 2).sum() - (sq * sq).sum())
+    gram = x.T @ x
+    c_ii = sq.sum(axis=1)
+    off_c2 = float((gram * gram).sum() - (c_ii * c_ii).sum())
+    var_sum = (cross4 - off_c2 / n) / (n * (n - 1))
+    corr_sum = off_c2 / n**2
+    if corr_sum <= 0:
+        return 1.0
+    return float(np.clip(var_sum / corr_sum, 0.0, 1.0))
+
+
+class _Weights:
+    """W⁻¹ as an operator, and diag(W) for the preconditioner."""
+
+    def __init__(self, diag: np.ndarray, low_rank: np.ndarray | None = None) -> None:
+        self.a = diag
+        self.diag = diag.copy()
+        self.ua = None
+        if low_rank is not None and low_rank.shape[1]:
+            from scipy.linalg import cho_factor
+
+            self.diag = diag + (low_rank * low_rank).sum(axis=1)
+            self.ua = low_rank / diag[:, None]
+            inner = np.eye(low_rank.shape[1]) + low_rank.T @ self.ua
+            self.chol = cho_factor(inner)
+
+    def solve(self, v: np.ndarray) -> np.ndarray:
+        out = v / self.a[:, None]
+        if self.ua is not None:
+            from scipy.linalg import cho_solve
+
+            out -= self.ua @ cho_solve(self.chol, self.ua.T @ v)
+        return out
+
+
+def _pcg(
+    apply: Callable[[np.ndarray], np.ndarray],
+    rhs: np.ndarray,
+    precond: np.ndarray,
+    x0: np.ndarray,
+    *,
+    tol: float = 1e-9,
+    maxiter: int = 2000,
+) -> tuple[np.ndarray, int, bool]:
+    """Jacobi-preconditioned conjugate gradients, every column an independent system."""
+    x = x0.copy()
+    r = rhs - apply(x)
+    z = precond[:, None] * r
+    p = z.copy()
+    rz = (r * z).sum(axis=0)
+    target = tol * np.maximum(np.linalg.norm(rhs, axis=0), 1e-300)
+    for it in range(maxiter):
+        if np.all(np.linalg.norm(r, axis=0) <= target):
+            return x, it, True
+        ap = apply(p)
+        pap = (p * ap).sum(axis=0)
+        step = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
+        x += step * p
+        r -= step * ap
+        z = precond[:, None] * r
+        rz_new = (r * z).sum(axis=0)
+        p = z + np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0) * p
+        rz = rz_new
+    return x, maxiter, bool(np.all(np.linalg.norm(r, axis=0) <= target))
+
+
+def _shrink_weights(residuals: np.ndarray) -> tuple[_Weights, float, int]:
+    """MinT-shrink W as diagonal + low rank from residuals (nodes × periods, NaN = missing)."""
+    ok = ~np.isnan(residuals)
+    e = np.where(ok, residuals, 0.0)
+    n_t = e.shape[1]
+    count = ok.sum(axis=1)
+    with np.errstate(all="ignore"):
+        var = np.where(count > 0, (e * e).sum(axis=1) / count, 0.0)
+    degenerate = ~(var > 0)
+    floor = var[~degenerate].min()
+    var = np.where(degenerate, floor, var)
+    x = np.where(degenerate[:, None], 0.0, e / np.sqrt(var)[:, None])
+    lam = max(shrinkage_intensity(x), _MIN_LAMBDA)
+    # W = D^½ [λ I + (1−λ) R̃] D^½ with R̃ the residual correlation (unit diagonal):
+    # diagonal a = D (1 − (1−λ) f), low rank U = √((1−λ)/n) e, f = share of periods observed.
+    share = np.where(degenerate, 0.0, count / n_t)
+    a = var * (1.0 - (1.0 - lam) * share)
+    u = np.sqrt((1.0 - lam) / n_t) * np.where(degenerate[:, None], 0.0, e)
+    return _Weights(a, u), lam, int(degenerate.sum())
+
+
+def _gls(
+    base: np.ndarray, summing: sparse.csr_matrix, weights: _Weights
+) -> tuple[np.ndarray, int, bool]:
+    n_bottom = summing.shape[1]
+    st = summing.T.tocsr()
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        return st @ weights.solve(summing @ x)
+
+    rhs = st @ weights.solve(base)
+    precond = 1.0 / (st @ (1.0 / weights.diag))
+    x0 = base[-n_bottom:]
+    return _pcg(apply, rhs, precond, x0)
+
+
+def reconcile_bottom(
+    base: np.ndarray,
+    summing: sparse.csr_matrix,
+    *,
+    method: str,
+    residuals: np.ndarray | None = None,
+) -> tuple[np.ndarray, ReconcileInfo]:
+    """Reconciled bottom-level values for base values of every node (nodes × K columns).
+
+    The last `summing.shape[1]` rows of `base` are the bottom level. `residuals` (nodes × periods,
+    in-sample one-step errors) are needed by `mint_shrink` only.
+    """
+    if method not in RECONCILE_METHODS or method == "none":
+        known = ", ".join(RECONCILE_METHODS[1:])
+        raise ConfigError(f"unknown reconciliation method {method!r}; known: {known}")
+    n_nodes, n_bottom = summing.shape
+    if base.shape[0] != n_nodes:
+        raise ValueError("base forecasts must have one row per node")
+    requested, reason = method, None
+    shrinkage, floored = None, 0
+    if n_nodes == n_bottom:  # nothing to reconcile
+        return base.copy(), ReconcileInfo(requested, "bottom_up", "no aggregate levels")
+    while True:
+        if method == "bottom_up":
+            return base[-n_bottom:].copy(), ReconcileInfo(
+                requested, method, reason, shrinkage, floored
+            )
+        if method == "mint_shrink":
+            usable = residuals is not None and int((~np.isnan(residuals)).any(axis=0).sum())
+            ok = (
+                residuals is not None
+                and usable >= MIN_RESIDUAL_PERIODS
+                and bool(np.nanmax(np.abs(residuals), initial=0.0) > 0)
+            )
+            if not ok:
+                reason = (
+                    f"mint_shrink needs at least {MIN_RESIDUAL_PERIODS} periods of non-zero "
+                    "in-sample residuals; used wls_struct"
+                )
+                method = _FALLBACK[method]
+                continue
+            # only periods where some node has a residual carry information
+            cols = (~np.isnan(residuals)).any(axis=0)
+            weights, shrinkage, floored = _shrink_weights(residuals[:, cols])
+        elif method == "wls_struct":
+            weights = _Weights(np.asarray(summing.sum(axis=1)).ravel())
+        else:
+            weights = _Weights(np.ones(n_nodes))
+        with np.errstate(all="ignore"):
+            solution, iterations, converged = _gls(base, summing, weights)
+        if converged and np.all(np.isfinite(solution)):
+            info = ReconcileInfo(requested, method, reason, shrinkage, floored, iterations)
+            return solution, info
+        reason = f"{method} did not converge; used {_FALLBACK[method]}"
+        method = _FALLBACK[method]
+
+
+def clip_negative(bottom: np.ndarray) -> tuple[np.ndarray, int]:
+    """Set negative bottom-level values to zero; the count of values changed."""
+    negative = bottom < 0
+    return np.where(negative, 0.0, bottom), int(negative.sum())

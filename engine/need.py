@@ -1,0 +1,194 @@
+"""Need accounting: who is served, who waits, and how well need is covered, at every level, every month.
+
+Pure: the entitlement step's `case_months` frame (grain `(case_id, month, funded)`, see the shared
+contract) and the territories in, one long frame out, per level (hromada, raion, oblast, national),
+territory and month:
+
+- `served_cases`, `waiting_cases`: cases with a funded (served) / unfunded (waiting) case-month row
+  at the territory in the month. A case that waits and is then served in the same month counts in
+  both; a case counts at the hromada serving it at the end of the month (`case_months.hromada_code`),
+  so counts add up across levels.
+- `served_case_months`, `waiting_case_months`: Σ days ÷ days in month, served / waiting.
+- `coverage`: served ÷ (served + waiting) case-months — the share of assessed need being met
+  (null where nobody is assessed).
+- `case_months_per_10k`, `waiting_per_10k`: case-months per 10,000 residents.
+- `nonstate_share`: share of served case-months delivered by non-state providers (ownership
+  `nonstate` or `individual`; `state` and `communal` are public).
+- `idp_share`: share of assessed case-months (served + waiting) belonging to internally displaced
+  people.
+- `state_uah`, `state_uah_per_capita`: what the state owes for served cases, in total and per
+  resident.
+
+Every hromada of the territories appears every month (zeros where nobody is assessed), so a
+dashboard shows gaps as gaps.
+
+>>> need = need_indicators(entitlements.case_months, load_territories())  # doctest: +SKIP
+>>> need.filter(level="oblast", month=date(2025, 6, 1)).select("territory_name", "coverage")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import polars as pl
+
+__all__ = ["NEED_COLUMNS", "NEED_LEVELS", "NON_STATE_OWNERSHIPS", "need_indicators"]
+
+NEED_LEVELS = ("hromada", "raion", "oblast", "national")
+NON_STATE_OWNERSHIPS = ("nonstate", "individual")
+NATIONAL_CODE = "UA"
+NATIONAL_NAME = "Україна"
+
+_SUMS = (
+    "served_cases",
+    "waiting_cases",
+    "served_case_months",
+    "waiting_case_months",
+    "nonstate_case_months",
+    "idp_case_months",
+    "state_uah",
+)
+NEED_COLUMNS: dict[str, pl.DataType] = {
+    "level": pl.String(),
+    "territory_code": pl.String(),
+    "territory_name": pl.String(),
+    "oblast_code": pl.String(),
+    "month": pl.Date(),
+    "population": pl.Int64(),
+    "served_cases": pl.Int64(),
+    "waiting_cases": pl.Int64(),
+    "served_case_months": pl.Float64(),
+    "waiting_case_months": pl.Float64(),
+    "coverage": pl.Float64(),
+    "case_months_per_10k": pl.Float64(),
+    "waiting_per_10k": pl.Float64(),
+    "nonstate_share": pl.Float64(),
+    "idp_share": pl.Float64(),
+    "state_uah": pl.Float64(),
+    "state_uah_per_capita": pl.Float64(),
+}
+
+
+def _hromada_month(case_months: pl.LazyFrame) -> pl.LazyFrame:
+    funded = pl.col("funded")
+    served_cm = pl.col("case_months").filter(funded)
+    return case_months.group_by("hromada_code", "month").agg(
+        served_cases=funded.sum().cast(pl.Int64),
+        waiting_cases=(~funded).sum().cast(pl.Int64),
+        served_case_months=served_cm.sum().cast(pl.Float64),
+        waiting_case_months=pl.col("case_months").filter(~funded).sum().cast(pl.Float64),
+        nonstate_case_months=pl.col("case_months")
+        .filter(funded & pl.col("ownership").is_in(NON_STATE_OWNERSHIPS))
+        .sum()
+        .cast(pl.Float64),
+        idp_case_months=pl.col("case_months").filter(pl.col("is_idp")).sum().cast(pl.Float64),
+        state_uah=pl.col("state_uah").filter(funded).sum().cast(pl.Float64),
+    )
+
+
+def _places(case_months: pl.LazyFrame, territories: pl.DataFrame) -> pl.LazyFrame:
+    """Every hromada with its raion, oblast, names and population; hromadas met only in the data
+    (not in the territories) are kept, without names or population."""
+    known = territories.lazy().select(
+        "hromada_code",
+        "hromada_name",
+        "raion_code",
+        "raion_name",
+        "oblast_code",
+        "oblast_name",
+        pl.col("population").cast(pl.Int64),
+    )
+    unknown = (
+        case_months.select("hromada_code", "raion_code", "oblast_code")
+        .unique()
+        .join(known.select("hromada_code"), on="hromada_code", how="anti")
+    )
+    return pl.concat([known, unknown], how="diagonal_relaxed")
+
+
+def _ratios() -> list[pl.Expr]:
+    assessed = pl.col("served_case_months") + pl.col("waiting_case_months")
+    population = pl.col("population")
+    has_people = population.is_not_null() & (population > 0)
+
+    def share(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+        return pl.when(denominator > 0).then(numerator / denominator).otherwise(None)
+
+    def per(numerator: pl.Expr, scale: float) -> pl.Expr:
+        return pl.when(has_people).then(numerator * scale / population).otherwise(None)
+
+    return [
+        share(pl.col("served_case_months"), assessed).alias("coverage"),
+        per(pl.col("served_case_months"), 10_000.0).alias("case_months_per_10k"),
+        per(pl.col("waiting_case_months"), 10_000.0).alias("waiting_per_10k"),
+        share(pl.col("nonstate_case_months"), pl.col("served_case_months")).alias("nonstate_share"),
+        share(pl.col("idp_case_months"), assessed).alias("idp_share"),
+        per(pl.col("state_uah"), 1.0).alias("state_uah_per_capita"),
+    ]
+
+
+def need_indicators(
+    case_months: pl.DataFrame | pl.LazyFrame,
+    territories: pl.DataFrame,
+    *,
+    months: Iterable[dt.date] | None = None,
+) -> pl.DataFrame:
+    """Need indicators per level × territory × month (columns: `NEED_COLUMNS`).
+
+    `months` (first days) fixes the months reported; by default those present in `case_months`.
+    """
+    cm = case_months.lazy()
+    if months is None:
+        month_list = cm.select(pl.col("month").unique()).collect().to_series()
+    else:
+        month_list = pl.Series("month", list(months), dtype=pl.Date())
+    month_frame = pl.DataFrame({"month": month_list.cast(pl.Date())}).unique().lazy()
+    if months is not None:
+        cm = cm.filter(pl.col("month").is_in(month_list.implode()))
+
+    grid = _places(cm, territories).join(month_frame, how="cross")
+    base = (
+        grid.join(_hromada_month(cm), on=["hromada_code", "month"], how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in _SUMS)
+        .collect()
+    )
+    levels = {
+        "hromada": ("hromada_code", "hromada_name"),
+        "raion": ("raion_code", "raion_name"),
+        "oblast": ("oblast_code", "oblast_name"),
+    }
+    frames = []
+    for level, (code, name) in levels.items():
+        keys = [code, "oblast_code"] if code != "oblast_code" else [code]
+        frames.append(
+            base.group_by(*keys, "month")
+            .agg(
+                pl.col(name).drop_nulls().first().alias("territory_name"),
+                pl.col("population").sum().alias("population"),
+                *(pl.col(c).sum() for c in _SUMS),
+            )
+            .with_columns(level=pl.lit(level), territory_code=pl.col(code))
+        )
+    frames.append(
+        base.group_by("month")
+        .agg(pl.col("population").sum(), *(pl.col(c).sum() for c in _SUMS))
+        .with_columns(
+            level=pl.lit("national"),
+            territory_code=pl.lit(NATIONAL_CODE),
+            territory_name=pl.lit(NATIONAL_NAME),
+            oblast_code=pl.lit(None, dtype=pl.String()),
+        )
+    )
+    order = {level: i for i, level in enumerate(NEED_LEVELS)}
+    return (
+        pl.concat(frames, how="diagonal_relaxed")
+        .with_columns(
+            # a sum over territories without a population estimate is unknown, not zero
+            population=pl.when(pl.col("population") > 0).then(pl.col("population")),
+        )
+        .with_columns(_ratios())
+        .with_columns(_order=pl.col("level").replace_strict(order, return_dtype=pl.Int8))
+        .sort("_order", "territory_code", "month")
+        .select(pl.col(c).cast(t) for c, t in NEED_COLUMNS.items())
+    )

@@ -1,0 +1,43 @@
+"""Run a spec from `pipelines/` end to end: extract → entitlements → need → forecast → allocation.
+
+>>> from engine.pipeline import load_spec, run_pipeline
+>>> result = run_pipeline(load_spec("pipelines/nightly.yaml"))  # doctest: +SKIP
+>>> result.manifest.status, result.run_id  # doctest: +SKIP
+
+- `load_spec` — strict loader of run specs (`ConfigError` with file and line).
+- `run_pipeline` — the runner: atomic, idempotent, locked, incremental (see `_runner`).
+- `STEPS` — the engine's steps; each is a plain function `StepContext -> StepOutput`, so a test or
+  a notebook can run its own steps through the same runner.
+"""
+
+from __future__ import annotations
+
+from engine.pipeline._logging import RunLog, render_manifest, render_runs, render_summary
+from engine.pipeline._runner import (
+    RunInterruptedError,
+    RunResult,
+    StepContext,
+    StepDef,
+    StepOutput,
+    run_pipeline,
+)
+from engine.pipeline._spec import DEFAULT_STORE, RunSpec, load_spec, resolve_months
+from engine.pipeline._steps import STEPS
+
+__all__ = [
+    "DEFAULT_STORE",
+    "STEPS",
+    "RunInterruptedError",
+    "RunLog",
+    "RunResult",
+    "RunSpec",
+    "StepContext",
+    "StepDef",
+    "StepOutput",
+    "load_spec",
+    "render_manifest",
+    "render_runs",
+    "render_summary",
+    "resolve_months",
+    "run_pipeline",
+]

@@ -1,0 +1,520 @@
+"""Run a spec's steps with the guarantees a scheduled job needs.
+
+- atomic: steps compute in memory (and the step cache); results reach the store in ONE transaction
+  with the run's `succeeded` status, and the Parquet exports appear by one folder rename after it.
+  A failure, SIGTERM or SIGKILL before that commit leaves nothing of the run visible;
+- idempotent: a run whose fingerprint (spec, input contents, models, code) matches a succeeded run
+  is recognised and not repeated (unless forced);
+- concurrent: one run per store at a time (`StoreLock`); the second gets `RunLockedError`;
+- incremental: a step whose cache key (its inputs' hashes, parameters, code and upstream keys) has
+  been computed before is read back from the step cache instead of recomputed.
+
+Steps are plain functions `StepContext -> StepOutput`; the runner owns all I/O around them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+
+from engine.errors import EngineError, ExitCode, InputFileError
+from engine.pipeline._logging import EventHook, RunLog
+from engine.pipeline._spec import RunSpec
+from engine.store import (
+    RunExports,
+    RunManifest,
+    StepCache,
+    StepRecord,
+    Store,
+    StoreLock,
+    StoreWriteError,
+    Writer,
+    code_hash,
+    code_version,
+    hash_json,
+    hash_path,
+    recover_exports,
+    utc_now,
+    write_parquet,
+)
+
+__all__ = [
+    "RunInterruptedError",
+    "RunResult",
+    "StepContext",
+    "StepDef",
+    "StepOutput",
+    "run_pipeline",
+]
+
+
+@dataclass(frozen=True)
+class StepOutput:
+    """What a step hands on: frames (some published to the store), facts, counts, summary lines.
+
+    `publish` maps a frame name to the warehouse table it is appended to. `meta` holds small
+    JSON-ready facts later steps and the summary read (e.g. the extract date). `notes` are the
+    lines the step adds to the planner's summary.
+    """
+
+    frames: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    publish: Mapping[str, str] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    rows_read: int | None = None
+    rows_quarantined: int | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows_written(self) -> int:
+        return sum(self.frames[name].height for name in self.publish)
+
+    def _cache_meta(self) -> dict[str, Any]:
+        return {
+            "publish": dict(self.publish),
+            "meta": dict(self.meta),
+            "rows_read": self.rows_read,
+            "rows_quarantined": self.rows_quarantined,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def _from_cache(cls, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> StepOutput:
+        return cls(
+            frames=frames,
+            publish=meta["publish"],
+            meta=meta["meta"],
+            rows_read=meta["rows_read"],
+            rows_quarantined=meta["rows_quarantined"],
+            notes=tuple(meta["notes"]),
+        )
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step may look at: the spec, earlier steps' outputs, and a folder for files it makes."""
+
+    spec: RunSpec
+    run_id: str
+    upstream: Mapping[str, StepOutput]
+    workdir: Path  # the run's staging export folder: files here appear with the run's results
+    accept_quarantine: bool = False
+
+    def frame(self, step: str, name: str) -> pl.DataFrame:
+        return self.upstream[step].frames[name]
+
+    def meta(self, step: str, key: str) -> Any:
+        return self.upstream[step].meta[key]
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """A step: its function and what its result depends on (which keys its cache entry)."""
+
+    name: str
+    run: Callable[[StepContext], StepOutput]
+    title: str = ""
+    needs: tuple[str, ...] = ()  # steps that must run before it; their results are its inputs
+    after: tuple[str, ...] = ()  # steps whose results it uses when they ran
+    inputs: tuple[str, ...] = ()  # input roles whose content it reads (extract, funding_model...)
+    params: tuple[str, ...] = ()  # spec parameters that change its result
+    requires: tuple[str, ...] = ()  # spec keys that must be set for it
+    cacheable: bool = True
+
+
+@dataclass(frozen=True)
+class RunResult:
+    manifest: RunManifest
+    reused: bool  # an identical earlier run was found; nothing ran
+    outputs: Mapping[str, StepOutput] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
+
+class RunInterruptedError(KeyboardInterrupt):
+    """SIGTERM or SIGINT reached a run; it stops and publishes nothing."""
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _new_run_id(name: str) -> str:
+    now = dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
+
+
+def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
+    pairs = [
+        ("extract", spec.extract),
+        ("reference", spec.reference),
+        ("funding_model", spec.funding_model),
+    ]
+    if spec.scenario is not None:
+        pairs.append(("scenario", spec.scenario))
+    pairs += [(f"compare_scenario_{i + 1}", p) for i, p in enumerate(spec.compare_scenarios)]
+    if spec.policy is not None:
+        pairs.append(("policy", spec.policy))
+    return pairs
+
+
+def _hash_inputs(spec: RunSpec) -> list[dict[str, Any]]:
+    digests = []
+    for role, path in _input_paths(spec):
+        if not path.exists():
+            raise InputFileError(f"{role.replace('_', ' ')} not found", path=path)
+        digests.append(hash_path(path, role))
+    return digests
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, RunInterruptedError):
+        return str(exc) or "interrupted"
+    if isinstance(exc, EngineError):
+        return str(exc)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _exit_code(exc: BaseException) -> int:
+    if isinstance(exc, EngineError):
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return int(ExitCode.INTERNAL_ERROR)
+
+
+def _guarded(writer: Writer, run_id: str) -> Writer:
+    """A writer whose OS errors (disk full, read-only folder) become one clear `StoreWriteError`."""
+
+    def write(frame: pl.DataFrame, path: Path) -> None:
+        try:
+            writer(frame, path)
+        except OSError as exc:
+            cause = os.strerror(exc.errno) if exc.errno else str(exc)
+            if exc.errno == errno.ENOSPC:
+                cause = "no space left on device"
+            raise StoreWriteError(
+                f"could not write {path.name} ({cause}); run {run_id} published nothing and "
+                "earlier runs are intact",
+                path=path.parent,
+            ) from None
+
+    return write
+
+
+class _Signals:
+    """SIGTERM/SIGINT stop a computing run; during the final commit they wait for it to finish."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.deferred = False
+        self.pending: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self.deferred:
+            self.pending = signum
+            self.log.event("signal_deferred", level="warning", signal=name)
+            return
+        raise RunInterruptedError(f"run interrupted by {name}; nothing was published")
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        self.deferred = True
+        try:
+            yield
+        finally:
+            self.deferred = False
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+
+def run_pipeline(
+    spec: RunSpec,
+    *,
+    steps: Mapping[str, StepDef] | None = None,
+    force: bool = False,
+    accept_quarantine: bool = False,
+    writer: Writer = write_parquet,
+    console: Console | None = None,
+    progress: bool | None = None,
+    on_event: EventHook | None = None,
+) -> RunResult:
+    """Run a spec end to end into its store; raise the run's error after recording it as failed.
+
+    `steps` replaces the engine's step catalogue (tests inject their own); `writer` writes every
+    Parquet file (tests inject a failing one to simulate a full disk).
+    """
+    if steps is None:
+        from engine.pipeline._steps import STEPS
+
+        steps = STEPS
+    plan = [steps[name] for name in spec.steps]
+    run_id = _new_run_id(spec.name)
+    log_path = spec.logs_dir / f"{run_id}.jsonl"
+    with RunLog(log_path, run_id, console=console, progress=progress, on_event=on_event) as log:
+        log.event("run_requested", spec=str(spec.path), store=str(spec.store), force=force)
+        try:
+            inputs = _hash_inputs(spec)
+        except EngineError as exc:
+            log.event("run_failed", level="error", error=str(exc), exit_code=int(exc.exit_code))
+            raise
+        parameters = {**spec.parameters(), "accept_quarantine": accept_quarantine}
+        code = code_hash()
+        fingerprint = hash_json(
+            {
+                "parameters": parameters,
+                "inputs": {i["role"]: i["hash"] for i in inputs},
+                "code": code,
+            }
+        )
+        manifest = RunManifest(
+            run_id=run_id,
+            spec_name=spec.name,
+            spec_path=str(spec.path),
+            spec_hash=hash_path(spec.path)["hash"],
+            fingerprint=fingerprint,
+            code_version=code_version(),
+            code_hash=code,
+            inputs=inputs,
+            parameters=parameters,
+            started_at=utc_now(),
+            steps=[StepRecord(name=s.name) for s in plan],
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            forced=force,
+        )
+        run = _Run(
+            spec=spec,
+            plan=plan,
+            manifest=manifest,
+            store=Store(spec.store),
+            cache=StepCache(spec.cache_dir, _guarded(writer, run_id), keep=spec.cache_keep),
+            exports=RunExports(spec.runs_dir, run_id, _guarded(writer, run_id)),
+            log=log,
+            force=force,
+            accept_quarantine=accept_quarantine,
+        )
+        try:
+            lock = StoreLock(spec.store, run_id).acquire()
+        except EngineError as exc:
+            log.event("run_locked", level="error", error=str(exc))
+            raise
+        try:
+            if lock.stale_holder:
+                log.event("stale_lock_taken_over", level="warning", previous=lock.stale_holder)
+            return run.execute()
+        finally:
+            lock.release()
+
+
+@dataclass
+class _Run:
+    """One run, holding the lock: recover, check for an identical run, run steps, publish."""
+
+    spec: RunSpec
+    plan: list[StepDef]
+    manifest: RunManifest
+    store: Store
+    cache: StepCache
+    exports: RunExports
+    log: RunLog
+    force: bool
+    accept_quarantine: bool
+    outputs: dict[str, StepOutput] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def execute(self) -> RunResult:
+        self._recover()
+        if not self.force:
+            identical = self.store.find_identical(self.manifest.fingerprint)
+            if identical is not None:
+                self.log.event("up_to_date", same_as=identical.run_id)
+                return RunResult(manifest=identical, reused=True)
+        self.store.begin_run(self.manifest)
+        self.log.event(
+            "run_started", fingerprint=self.manifest.fingerprint, inputs=self.manifest.inputs
+        )
+        with _Signals(self.log) as signals:
+            try:
+                self.exports.open()
+                for step in self.plan:
+                    self.outputs[step.name] = self._run_step(step)
+                self._finish(signals)
+            except BaseException as exc:
+                self._fail(exc)
+                raise
+        return RunResult(manifest=self.manifest, reused=False, outputs=self.outputs)
+
+    def _recover(self) -> None:
+        """Clean up after runs that were killed: we hold the lock, so nothing else is running."""
+        store, log, runs_dir = self.store, self.log, self.spec.runs_dir
+        store.check()
+        for run_id in store.mark_interrupted():
+            log.event("interrupted_run_marked_failed", level="warning", interrupted_run=run_id)
+
+        def committed(run_id: str) -> bool:
+            try:
+                return store.manifest(run_id).status == "succeeded"
+            except EngineError:
+                return False
+
+        staged = (
+            [p.name.removeprefix(".staging-") for p in runs_dir.glob(".staging-*")]
+            if runs_dir.is_dir()
+            else []
+        )
+        for run_id in recover_exports(runs_dir, [r for r in staged if committed(r)]):
+            log.event("staged_exports_recovered", level="warning", staged_run=run_id)
+        self.cache.clear_staging()
+
+    def _step_key(self, step: StepDef) -> str:
+        manifest, params = self.manifest, self.manifest.parameters
+        return hash_json(
+            {
+                "step": step.name,
+                "code": manifest.code_hash,
+                "params": {p: params.get(p) for p in step.params},
+                "accept_quarantine": (
+                    self.accept_quarantine if "quarantine_threshold" in step.params else None
+                ),
+                "inputs": {r: (manifest.input(r) or {}).get("hash") for r in step.inputs},
+                "upstream": {u: self.keys[u] for u in (*step.needs, *step.after) if u in self.keys},
+            }
+        )
+
+    def _run_step(self, step: StepDef) -> StepOutput:
+        record = self.manifest.step(step.name)
+        record.status = "running"
+        record.started_at = utc_now().isoformat()
+        key = self._step_key(step)
+        self.keys[step.name] = record.cache_key = key
+        self.log.step_started(step.name, step.title)
+        start = time.perf_counter()
+        hit = None if self.force or not step.cacheable else self.cache.load(step.name, key)
+        try:
+            if hit is not None:
+                output = StepOutput._from_cache(*hit)
+                record.cached = True
+            else:
+                context = StepContext(
+                    self.spec,
+                    self.manifest.run_id,
+                    dict(self.outputs),
+                    self.exports.staging,
+                    self.accept_quarantine,
+                )
+                output = step.run(context)
+                if step.cacheable:
+                    self.cache.save(step.name, key, output.frames, output._cache_meta())
+        except BaseException as exc:
+            record.status = "failed"
+            record.seconds = round(time.perf_counter() - start, 3)
+            record.error = _one_line(exc)
+            self.log.step_finished(record)
+            raise
+        record.status = "succeeded"
+        record.seconds = round(time.perf_counter() - start, 3)
+        record.rows_read = output.rows_read
+        record.rows_quarantined = output.rows_quarantined
+        record.rows_written = output.rows_written
+        record.notes = list(output.notes)
+        self.log.step_finished(record)
+        return output
+
+    def _tables(self) -> dict[str, pl.DataFrame]:
+        tables: dict[str, pl.DataFrame] = {}
+        for output in self.outputs.values():
+            for frame_name, table in output.publish.items():
+                if table in tables:
+                    raise EngineError(f"two steps publish the same table '{table}'")
+                tables[table] = output.frames[frame_name]
+        return tables
+
+    def _finish(self, signals: _Signals) -> None:
+        spec, manifest, exports, log = self.spec, self.manifest, self.exports, self.log
+        tables = self._tables()
+        wanted = set(tables) if spec.exports is None else set(spec.exports) & set(tables)
+        for table in sorted(wanted):
+            exports.write(table, tables[table])
+        log.event("exports_staged", tables=sorted(wanted))
+
+        manifest.status = "succeeded"
+        manifest.finished_at = utc_now()
+        manifest.exit_code = int(ExitCode.OK)
+        manifest.summary = [note for out in self.outputs.values() for note in out.notes]
+        manifest.outputs = {
+            "store": str(spec.store),
+            "exports": str(exports.final),
+            "log": str(log.path),
+            "tables": {t: f.height for t, f in tables.items()},
+        }
+        for output in self.outputs.values():
+            if "rows_read" in output.meta:
+                manifest.outputs["rows_read"] = dict(output.meta["rows_read"])
+            if "report" in output.meta:  # a file the step wrote into the run's folder
+                manifest.outputs["report"] = str(exports.final / output.meta["report"])
+        exports.write_text("manifest.json", manifest.to_json())
+
+        def published(table: str, rows: int) -> None:
+            log.event("table_published", table=table, rows=rows)
+
+        # The store's commit makes the run visible; the folder rename follows. A signal now waits
+        # for both rather than leave a committed run without its exports.
+        with signals.critical():
+            self.store.publish(manifest, tables, on_table=published)
+            log.event("run_committed")
+            exports.commit()
+        log.event("run_succeeded", seconds=manifest.seconds, tables=manifest.outputs["tables"])
+
+    def _fail(self, exc: BaseException) -> None:
+        manifest, log = self.manifest, self.log
+        manifest.status = "failed"
+        manifest.finished_at = utc_now()
+        manifest.error = _one_line(exc)
+        manifest.exit_code = _exit_code(exc)
+        for record in manifest.steps:
+            if record.status == "running":
+                record.status = "failed"
+        self.exports.discard()
+        try:
+            self.store.finish_failed(manifest)
+        except Exception as store_exc:  # e.g. the disk is still full: the log keeps the story
+            log.event("failed_run_not_recorded", level="error", error=_one_line(store_exc))
+        failed_step = next((s.name for s in manifest.steps if s.status == "failed"), None)
+        log.event(
+            "run_failed",
+            level="error",
+            error=manifest.error,
+            exit_code=manifest.exit_code,
+            step=failed_step,
+            seconds=manifest.seconds,
+            log=str(log.path),
+        )

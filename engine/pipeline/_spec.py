@@ -1,0 +1,487 @@
+"""Run specs: the YAML files in `pipelines/`, loaded strictly.
+
+A spec says what to read, which models and policy to apply, which steps to run and where results go;
+it holds no logic. Every mistake — an unknown key, a wrong type, a missing file, an unknown step —
+is a `ConfigError` naming the spec file and the line.
+
+Paths in a spec are relative to the project root: the folder above `pipelines/` for a spec kept
+there, otherwise the spec's own folder (`root:` overrides, relative to the spec's folder).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import ConfigError
+
+__all__ = ["DEFAULT_STORE", "RunSpec", "load_spec", "resolve_months"]
+
+DEFAULT_STORE = Path("out") / "mfr.duckdb"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_MONTH_RANGE = re.compile(r"^(\d{4})-(\d{2}):(\d{4})-(\d{2})$")
+_MONTH_TOKENS = ("current-year", "next-year", "year-to-date")
+_CLAIMS = ("entitlements", "forecast")
+
+
+# -- YAML with line numbers ------------------------------------------------------------------------
+
+
+class _Lined(dict):
+    """A mapping that remembers the line of each key (1-based)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[Any, int] = {}
+        self.line = 0
+
+
+class _LinedList(list):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[int] = []
+        self.line = 0
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Lined:
+    loader.flatten_mapping(node)
+    out = _Lined()
+    out.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in out:
+            raise _DuplicateKeyError(key, line)
+        out[key] = loader.construct_object(value_node, deep=True)
+        out.lines[key] = line
+    return out
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LinedList:
+    out = _LinedList()
+    out.line = node.start_mark.line + 1
+    for item in node.value:
+        out.append(loader.construct_object(item, deep=True))
+        out.lines.append(item.start_mark.line + 1)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _read_yaml(path: Path) -> _Lined:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("run spec not found", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the run spec ({exc})", path=path) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"duplicate key '{exc.key}'", path=path, line=exc.line) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(
+            f"not valid YAML: {problem}", path=path, line=mark.line + 1 if mark else None
+        ) from None
+    if not isinstance(data, _Lined):
+        raise ConfigError("a run spec is a mapping of keys (name, extract, steps, ...)", path=path)
+    return data
+
+
+# -- the spec --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A loaded run spec, paths resolved. `parameters()` is what identifies the run's results."""
+
+    name: str
+    path: Path
+    root: Path
+    steps: tuple[str, ...]
+    extract: Path
+    reference: Path
+    funding_model: Path
+    description: str = ""
+    extract_date: dt.date | None = None
+    scenario: Path | None = None
+    compare_scenarios: tuple[Path, ...] = ()
+    policy: Path | None = None
+    months: str = "current-year"
+    history_months: int = 36
+    horizon: int | None = 12  # None: through the last month of `months`
+    quarantine_threshold: float = 0.01
+    claims: str = "entitlements"
+    store: Path = DEFAULT_STORE
+    runs_dir: Path = Path("out") / "runs"
+    cache_dir: Path = Path("out") / "cache"
+    logs_dir: Path = Path("out") / "logs"
+    cache_keep: int = 3
+    exports: tuple[str, ...] | None = None  # None: every published table
+
+    def with_overrides(self, *, extract: Path | None = None, store: Path | None = None) -> RunSpec:
+        """The same spec with command-line overrides (paths relative to the working folder)."""
+        spec = self
+        if extract is not None:
+            spec = replace(spec, extract=Path(extract).resolve())
+        if store is not None:
+            store = Path(store).resolve()
+            spec = replace(spec, store=store)
+        return spec
+
+    def _rel(self, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def parameters(self) -> dict[str, Any]:
+        """The effective settings that shape results (not where they are written), JSON-ready."""
+        return {
+            "name": self.name,
+            "steps": list(self.steps),
+            "extract": self._rel(self.extract),
+            "extract_date": self.extract_date.isoformat() if self.extract_date else None,
+            "reference": self._rel(self.reference),
+            "funding_model": self._rel(self.funding_model),
+            "scenario": self._rel(self.scenario),
+            "compare_scenarios": [self._rel(p) for p in self.compare_scenarios],
+            "policy": self._rel(self.policy),
+            "months": self.months,
+            "history_months": self.history_months,
+            "horizon": self.horizon if self.horizon is not None else "auto",
+            "quarantine_threshold": self.quarantine_threshold,
+            "claims": self.claims,
+            "exports": list(self.exports) if self.exports is not None else "all",
+        }
+
+
+# -- field checks ----------------------------------------------------------------------------------
+
+_Check = Callable[[Any], Any]
+
+
+class _BadValueError(Exception):
+    """A value is wrong; the message says what was expected."""
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _BadValueError(f"expected text, got {value!r}")
+    return value.strip()
+
+
+def _name(value: Any) -> str:
+    text = _str(value)
+    if not _NAME.match(text):
+        raise _BadValueError(f"expected a name of letters, digits, '-', '_' or '.', got {text!r}")
+    return text
+
+
+def _int_in(low: int, high: int) -> _Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _BadValueError(f"expected a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise _BadValueError(f"expected a number from {low} to {high}, got {value}")
+        return value
+
+    return check
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadValueError(f"expected a share between 0 and 1, got {value!r}")
+    if not 0 <= value <= 1:
+        raise _BadValueError(f"expected a share between 0 and 1, got {value}")
+    return float(value)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    raise _BadValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+def _months(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and 2000 <= value <= 2100:
+        return f"{value}-01:{value}-12"
+    if isinstance(value, str):
+        text = value.strip()
+        if text in _MONTH_TOKENS:
+            return text
+        found = _MONTH_RANGE.match(text)
+        if found:
+            y1, m1, y2, m2 = (int(g) for g in found.groups())
+            if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or (y1, m1) > (y2, m2):
+                raise _BadValueError(f"expected a month range FIRST:LAST in order, got {text!r}")
+            return text
+    raise _BadValueError(
+        f"expected one of {', '.join(_MONTH_TOKENS)}, a year, or YYYY-MM:YYYY-MM, got {value!r}"
+    )
+
+
+def _horizon(value: Any) -> int | None:
+    if value == "auto":
+        return None
+    return _int_in(1, 36)(value)
+
+
+def _claims(value: Any) -> str:
+    if value not in _CLAIMS:
+        raise _BadValueError(f"expected one of {', '.join(_CLAIMS)}, got {value!r}")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _BadValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+# key -> (check, default); paths are checked separately (they must exist)
+_SCALARS: dict[str, tuple[_Check, Any]] = {
+    "name": (_name, None),
+    "description": (_str, ""),
+    "extract_date": (_date, None),
+    "months": (_months, "current-year"),
+    "history_months": (_int_in(3, 240), 36),
+    "horizon": (_horizon, 12),
+    "quarantine_threshold": (_share, 0.01),
+    "claims": (_claims, None),
+}
+# key -> (default, must be a folder?); None default = optional
+_PATHS: dict[str, tuple[str | None, bool]] = {
+    "extract": ("data_samples/registry", False),
+    "reference": ("data_samples/reference", True),
+    "funding_model": ("models/funding/baseline", True),
+    "scenario": (None, False),
+    "policy": (None, False),
+}
+_OUTPUTS: dict[str, tuple[_Check | None, Any]] = {
+    "store": (None, str(DEFAULT_STORE)),
+    "runs_dir": (None, "out/runs"),
+    "cache_dir": (None, "out/cache"),
+    "logs_dir": (None, "out/logs"),
+    "cache_keep": (_int_in(1, 100), 3),
+    "exports": (None, None),
+}
+_TOP_KEYS = {*_SCALARS, *_PATHS, "root", "steps", "compare_scenarios", "outputs"}
+
+
+def _close_match(key: str, known: set[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+def _check_keys(data: _Lined, known: set[str], path: Path, where: str) -> None:
+    for key in data:
+        if not isinstance(key, str) or key not in known:
+            raise ConfigError(
+                f"unknown key '{key}' in {where}{_close_match(str(key), known)}; "
+                f"known keys: {', '.join(sorted(known))}",
+                path=path,
+                line=data.lines.get(key),
+            )
+
+
+def _project_root(spec_path: Path, data: _Lined) -> Path:
+    here = spec_path.resolve().parent
+    if "root" in data:
+        try:
+            return (here / _str(data["root"])).resolve()
+        except _BadValueError as exc:
+            raise ConfigError(f"root: {exc}", path=spec_path, line=data.lines["root"]) from None
+    return here.parent if here.name == "pipelines" else here
+
+
+def _existing(
+    root: Path, value: Any, key: str, *, folder: bool, path: Path, line: int | None
+) -> Path:
+    try:
+        text = _str(value)
+    except _BadValueError as exc:
+        raise ConfigError(f"{key}: {exc}", path=path, line=line) from None
+    resolved = (root / text).resolve()
+    if not resolved.exists():
+        raise ConfigError(f"{key}: {text} does not exist (looked in {root})", path=path, line=line)
+    if folder and not resolved.is_dir():
+        raise ConfigError(f"{key}: {text} is not a folder", path=path, line=line)
+    return resolved
+
+
+def load_spec(path: Path | str, *, steps: Mapping[str, Any] | None = None) -> RunSpec:
+    """Read and check a run spec.
+
+    `steps` maps each known step name to its definition (anything with `needs` and `requires`
+    attributes: the steps it must come after and the spec keys it cannot do without); the default is
+    the engine's own steps.
+
+    >>> spec = load_spec("pipelines/nightly.yaml")  # doctest: +SKIP
+    >>> spec.steps
+    ('validate', 'entitle', 'need', 'forecast', 'allocate', 'report')
+    """
+    if steps is None:
+        from engine.pipeline._steps import STEPS
+
+        steps = STEPS
+    spec_path = Path(path)
+    data = _read_yaml(spec_path)
+    _check_keys(data, _TOP_KEYS, spec_path, "the run spec")
+    root = _project_root(spec_path, data)
+
+    values: dict[str, Any] = {}
+    for key, (check, default) in _SCALARS.items():
+        if key not in data:
+            values[key] = default
+            continue
+        try:
+            values[key] = check(data[key])
+        except _BadValueError as exc:
+            raise ConfigError(f"{key}: {exc}", path=spec_path, line=data.lines[key]) from None
+    if values["name"] is None:
+        raise ConfigError("missing key 'name' (the run's name, e.g. nightly)", path=spec_path)
+
+    for key, (default, folder) in _PATHS.items():
+        raw = data.get(key, default)
+        values[key] = (
+            None
+            if raw is None
+            else _existing(root, raw, key, folder=folder, path=spec_path, line=data.lines.get(key))
+        )
+
+    compare = data.get("compare_scenarios", [])
+    if not isinstance(compare, list):
+        raise ConfigError(
+            "compare_scenarios: expected a list of scenario files",
+            path=spec_path,
+            line=data.lines["compare_scenarios"],
+        )
+    values["compare_scenarios"] = tuple(
+        _existing(root, item, "compare_scenarios", folder=False, path=spec_path, line=line)
+        for item, line in zip(compare, getattr(compare, "lines", []), strict=False)
+    )
+
+    values["steps"] = _check_steps(data, steps, spec_path)
+    if values["claims"] is None:
+        values["claims"] = "forecast" if "price" in values["steps"] else "entitlements"
+    for step in values["steps"]:
+        for needed in getattr(steps[step], "requires", ()):
+            if values.get(needed) is None:
+                raise ConfigError(
+                    f"step '{step}' needs '{needed}' to be set",
+                    path=spec_path,
+                    line=data.lines.get("steps"),
+                )
+
+    values.update(_outputs(data, root, spec_path))
+    return RunSpec(path=spec_path.resolve(), root=root, **values)
+
+
+def _check_steps(data: _Lined, steps: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    listed = data.get("steps")
+    if not isinstance(listed, list) or not listed:
+        raise ConfigError(
+            f"steps: expected a list of steps from {', '.join(steps)}",
+            path=path,
+            line=data.lines.get("steps"),
+        )
+    seen: list[str] = []
+    for item, line in zip(listed, listed.lines, strict=True):
+        if not isinstance(item, str) or item not in steps:
+            raise ConfigError(
+                f"unknown step {item!r}{_close_match(str(item), set(steps))}; "
+                f"known steps: {', '.join(steps)}",
+                path=path,
+                line=line,
+            )
+        if item in seen:
+            raise ConfigError(f"step '{item}' is listed twice", path=path, line=line)
+        for before in getattr(steps[item], "needs", ()):
+            if before not in seen:
+                raise ConfigError(
+                    f"step '{item}' needs step '{before}' before it", path=path, line=line
+                )
+        seen.append(item)
+    return tuple(seen)
+
+
+def _outputs(data: _Lined, root: Path, path: Path) -> dict[str, Any]:
+    raw = data.get("outputs", _Lined())
+    if not isinstance(raw, _Lined):
+        raise ConfigError(
+            "outputs: expected a mapping (store, runs_dir, ...)",
+            path=path,
+            line=data.lines.get("outputs"),
+        )
+    _check_keys(raw, set(_OUTPUTS), path, "outputs")
+    out: dict[str, Any] = {}
+    for key, (check, default) in _OUTPUTS.items():
+        value = raw.get(key, default)
+        line = raw.lines.get(key)
+        try:
+            if key == "exports":
+                if value is not None and value != "all":
+                    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                        raise _BadValueError(
+                            f"expected 'all' or a list of table names, got {value!r}"
+                        )
+                    value = tuple(value)
+                else:
+                    value = None
+            elif check is not None:
+                value = check(value)
+            else:
+                value = (root / _str(value)).resolve()
+        except _BadValueError as exc:
+            raise ConfigError(f"outputs.{key}: {exc}", path=path, line=line) from None
+        out[key] = value
+    return out
+
+
+def resolve_months(months: str, extract_date: dt.date) -> tuple[dt.date, dt.date]:
+    """First days of the first and last month a spec's `months` means for an extract date.
+
+    >>> resolve_months("current-year", dt.date(2025, 6, 14))
+    (datetime.date(2025, 1, 1), datetime.date(2025, 12, 1))
+    >>> resolve_months("2026-07:2027-06", dt.date(2025, 6, 14))
+    (datetime.date(2026, 7, 1), datetime.date(2027, 6, 1))
+    """
+    year = extract_date.year
+    if months == "current-year":
+        return dt.date(year, 1, 1), dt.date(year, 12, 1)
+    if months == "next-year":
+        return dt.date(year + 1, 1, 1), dt.date(year + 1, 12, 1)
+    if months == "year-to-date":
+        return dt.date(year, 1, 1), extract_date.replace(day=1)
+    found = _MONTH_RANGE.match(months)
+    if found is None:
+        raise ConfigError(f"months: cannot read {months!r}")
+    y1, m1, y2, m2 = (int(g) for g in found.groups())
+    return dt.date(y1, m1, 1), dt.date(y2, m2, 1)

@@ -1,0 +1,231 @@
+"""The engine's pipeline steps: thin adapters from a `StepContext` to the stage modules' functions.
+
+Each step reads the frames earlier steps produced, calls pure stage functions, and returns a
+`StepOutput` naming what is published to the store. Stage modules are imported inside the steps, so
+loading a spec does not import them (`import engine` stays light).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from engine.errors import EngineError
+from engine.pipeline._runner import StepContext, StepDef, StepOutput
+from engine.pipeline._spec import resolve_months
+from engine.schemas import REGISTRY_TABLES, Registry
+
+__all__ = ["STEPS"]
+
+
+# -- shared helpers --------------------------------------------------------------------------------
+
+
+def _reference(ctx: StepContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from engine.reference import load_services, load_territories
+
+    folder = ctx.spec.reference
+    return load_territories(folder / "territories.csv"), load_services(folder / "services.csv")
+
+
+def _registry(ctx: StepContext) -> Registry:
+    """The validated registry, rebuilt from the validate step's frames (which may come from cache)."""
+    out = ctx.upstream["validate"]
+    return Registry(
+        **{name: out.frames[name] for name in REGISTRY_TABLES},
+        extract_date=dt.date.fromisoformat(out.meta["extract_date"]),
+        quarantine=out.frames["quarantine"],
+        rows_read=dict(out.meta["rows_read"]),
+        warnings=out.frames["warnings"],
+    )
+
+
+def _extract_date(ctx: StepContext) -> dt.date:
+    return dt.date.fromisoformat(ctx.meta("validate", "extract_date"))
+
+
+def _months(ctx: StepContext) -> tuple[dt.date, dt.date]:
+    return resolve_months(ctx.spec.months, _extract_date(ctx))
+
+
+def _month_label(first: dt.date, last: dt.date) -> str:
+    return f"{first:%Y-%m}..{last:%Y-%m}"
+
+
+def _add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _uah(amount: float) -> str:
+    """Money for a planner: millions with one decimal, or whole hryvnias below a million."""
+    if abs(amount) >= 1e6:
+        return f"{amount / 1e6:,.1f} M UAH"
+    return f"{amount:,.0f} UAH"
+
+
+def _stage(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            raise EngineError(f"this engine has no module {module}: the step cannot run") from None
+        raise
+
+
+# -- validate --------------------------------------------------------------------------------------
+
+
+def _validate(ctx: StepContext) -> StepOutput:
+    from engine.registry import check_quarantine_threshold, quarantined_share, read_registry
+
+    spec = ctx.spec
+    territories, services = _reference(ctx)
+    registry = read_registry(
+        spec.extract,
+        extract_date=spec.extract_date,
+        territories=territories,
+        services_catalogue=services,
+    )
+    shares = quarantined_share(registry)
+    worst = shares.sort("share", descending=True).row(0, named=True)
+    notes = [
+        f"Extract {spec.extract.name}, taken {registry.extract_date:%Y-%m-%d}: "
+        f"{registry.recipients.height:,} recipients, {registry.cases.height:,} cases, "
+        f"{registry.providers.height:,} providers.",
+    ]
+    quarantined = int(shares["quarantined"].sum())
+    if quarantined:
+        notes.append(
+            f"Quarantined {quarantined:,} rows (most in '{worst['table']}': {worst['share']:.1%}); "
+            "see the quarantine table for each row's reason."
+        )
+    if worst["share"] > spec.quarantine_threshold:
+        if not ctx.accept_quarantine:
+            check_quarantine_threshold(registry, spec.quarantine_threshold)
+        notes.append(
+            f"Quarantine above the {spec.quarantine_threshold:.0%} threshold accepted by the "
+            "operator (--accept-quarantine)."
+        )
+    frames = {name: registry.table(name) for name in REGISTRY_TABLES}
+    frames["quarantine"] = registry.quarantine
+    frames["warnings"] = registry.warnings
+    return StepOutput(
+        frames=frames,
+        publish={"quarantine": "quarantine"},
+        meta={
+            "extract_date": registry.extract_date.isoformat(),
+            "rows_read": {k: int(v) for k, v in registry.rows_read.items()},
+        },
+        rows_read=int(sum(registry.rows_read.values())),
+        rows_quarantined=quarantined,
+        notes=tuple(notes),
+    )
+
+
+# -- entitle ---------------------------------------------------------------------------------------
+
+
+def _entitle(ctx: StepContext) -> StepOutput:
+    params = _stage("engine.params")
+    entitlements = _stage("engine.entitlements")
+    spec = ctx.spec
+    territories, services = _reference(ctx)
+    first, last = _months(ctx)
+    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
+    registry = _registry(ctx)
+    result = entitlements.compute_entitlements(registry, model, territories, months=(first, last))
+    case_months = result.case_months
+    funded = case_months.filter(pl.col("funded"))
+    waiting = case_months.filter(~pl.col("funded"))
+    notes = [
+        f"Entitlements {_month_label(first, last)} ({model.version}): "
+        f"{funded['case_id'].n_unique():,} cases served, {waiting['case_id'].n_unique():,} "
+        f"waiting; the state owes {_uah(funded['state_uah'].sum())}, co-payments "
+        f"{_uah(funded['copay_uah'].sum())}, unmet need {_uah(waiting['state_uah'].sum())}.",
+    ]
+    return StepOutput(
+        frames={
+            "case_months": case_months,
+            "rollups": result.rollups,
+            "flows": result.flows,
+        },
+        publish={"case_months": "case_months", "rollups": "rollups", "flows": "flows"},
+        meta={
+            "months": [first.isoformat(), last.isoformat()],
+            "model_version": str(model.version),
+            "model_hash": str(model.content_hash),
+        },
+        rows_read=registry.cases.height,
+        notes=tuple(notes),
+    )
+
+
+# -- need ------------------------------------------------------------------------------------------
+
+
+def _need(ctx: StepContext) -> StepOutput:
+    from engine.need import need_indicators
+
+    territories, _ = _reference(ctx)
+    case_months = ctx.frame("entitle", "case_months")
+    first, last = _months(ctx)
+    # Need is observed, not projected: months after the extract are left to the forecast.
+    observed_last = min(last, _extract_date(ctx).replace(day=1))
+    months = pl.date_range(first, observed_last, interval="1mo", eager=True)
+    need = need_indicators(case_months, territories, months=months.to_list())
+    notes = []
+    national = need.filter(pl.col("level") == "national").sort("month")
+    if national.height:
+        latest = national.row(-1, named=True)
+        coverage = latest["coverage"]
+        per_10k = latest["case_months_per_10k"]
+        notes.append(
+            f"Need in {latest['month']:%Y-%m}: {latest['served_cases']:,} cases served, "
+            f"{latest['waiting_cases']:,} waiting; coverage of assessed need "
+            + ("n/a" if coverage is None else f"{coverage:.1%}")
+            + ("" if per_10k is None else f"; {per_10k:.1f} case-months per 10,000 residents")
+            + "."
+        )
+    return StepOutput(
+        frames={"need": need},
+        publish={"need": "need"},
+        rows_read=case_months.height,
+        notes=tuple(notes),
+    )
+
+
+# -- the catalogue ---------------------------------------------------------------------------------
+
+STEPS: dict[str, StepDef] = {
+    step.name: step
+    for step in (
+        StepDef(
+            "validate",
+            _validate,
+            title="Reading and validating the extract",
+            inputs=("extract", "reference"),
+            params=("extract_date", "quarantine_threshold"),
+        ),
+        StepDef(
+            "entitle",
+            _entitle,
+            title="Computing entitlements",
+            needs=("validate",),
+            inputs=("reference", "funding_model", "scenario"),
+            params=("months",),
+        ),
+        StepDef(
+            "need",
+            _need,
+            title="Need accounting",
+            needs=("entitle",),
+            inputs=("reference",),
+            params=("months",),
+        ),
+    )
+}

@@ -1,0 +1,244 @@
+"""Read a registry extract the way it really arrives, validate it, quarantine what is wrong.
+
+    >>> registry = read_registry("data_samples/registry")          # doctest: +SKIP
+    >>> quarantine_summary(registry)                                # table, rule, rows
+    >>> check_quarantine_threshold(registry, threshold=0.01)        # raises past 1 %
+
+Steps, each vectorised over whole tables:
+
+1. read each table file (CSV in any of the usual encodings and separators, Parquet, XLSX) as raw
+   values with the line each row came from (`_read`);
+2. privacy at the door: personal identifiers are dropped, identifiers asked for are replaced by a
+   keyed hash, before anything else touches the data (`_privacy`);
+3. type every column to the contract of `engine.schemas` (`_normalise`);
+4. rules across rows and tables (`_rules`); every rejected row goes to `Registry.quarantine` with
+   its rule, column, value and reason; valid rows go on and pandera checks them against the models.
+
+Row-level problems never raise. File-level problems raise `InputFileError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandera.errors
+import polars as pl
+import yaml
+
+from engine.errors import InputFileError, QuarantineThresholdError
+from engine.registry._normalise import EXTRA_COLUMN, normalise
+from engine.registry._privacy import PII_DROPPED, PSEUDONYMISED, drop_personal_data
+from engine.registry._privacy import pseudonymise as _pseudonymise
+from engine.registry._read import SOURCE_LINE, read_tables
+from engine.registry._rules import (
+    MAX_INCOME_RATIO,
+    MAX_UNITS_PER_MONTH,
+    location_gaps,
+    location_rules,
+    relational_rules,
+    row_rules,
+)
+from engine.schemas import QUARANTINE_SCHEMA, REGISTRY_TABLES, Registry
+
+__all__ = [
+    "EXTRA_COLUMN",
+    "MAX_INCOME_RATIO",
+    "MAX_UNITS_PER_MONTH",
+    "PII_DROPPED",
+    "PSEUDONYMISED",
+    "check_quarantine_threshold",
+    "quarantine_summary",
+    "quarantined_share",
+    "read_registry",
+]
+
+_TABLE_ORDER = {name: i for i, name in enumerate(REGISTRY_TABLES)}
+_EXTRACT_META = "extract.yaml"
+
+
+def read_registry(
+    path: str | Path,
+    *,
+    extract_date: dt.date | None = None,
+    territories: pl.DataFrame | None = None,
+    services_catalogue: pl.DataFrame | None = None,
+    pseudonymise: Iterable[str] = (),
+    key_env: str = "MFR_PSEUDONYM_KEY",
+) -> Registry:
+    """Read, type and validate the extract at `path` (a folder of table files or one workbook).
+
+    `territories` (needs `hromada_code`) and `services_catalogue` (needs `service_code`, `unit`)
+    default to the bundled reference data. `extract_date` defaults to `extract.yaml`'s, else to
+    the latest start / valid_from date in the extract. Columns named in `pseudonymise` are
+    replaced by HMAC-SHA256 with the key in the environment variable `key_env`.
+    """
+    path = Path(path)
+    hashed = tuple(pseudonymise)
+    raw = read_tables(path)
+    raw, pii_notes = drop_personal_data(raw, hashed, key_env)
+    raw, hash_notes = _pseudonymise(raw, hashed, key_env)
+    normalised = {name: normalise(raw[name]) for name in REGISTRY_TABLES}
+    tables = {name: n.frame for name, n in normalised.items()}
+    files = {name: n.source_file for name, n in normalised.items()}
+    if territories is None or services_catalogue is None:
+        from engine import reference
+
+        territories = reference.load_territories() if territories is None else territories
+        if services_catalogue is None:
+            services_catalogue = reference.load_services()
+    when = extract_date or _meta_extract_date(path) or _latest_event_date(tables, path)
+
+    quarantine = pl.concat([n.quarantine for n in normalised.values()])
+    quarantine = pl.concat(
+        [
+            quarantine,
+            row_rules(
+                tables,
+                files,
+                hromadas=territories["hromada_code"],
+                catalogue=services_catalogue,
+                extract_date=when,
+            ),
+        ]
+    )
+    quarantine = pl.concat(
+        [quarantine, relational_rules(tables, files, quarantine, services_catalogue)]
+    )
+    valid = _without(tables, quarantine)
+    located = location_rules(valid["case_locations"], valid["cases"], files["case_locations"])
+    quarantine = pl.concat([quarantine, located])
+    valid = _without(tables, quarantine)
+    gaps = location_gaps(valid["case_locations"], valid["cases"], files["cases"], when)
+
+    notes = pl.concat([n.notes for n in normalised.values()])
+    for name, frame in valid.items():
+        _check_contract(name, frame)
+    return Registry(
+        **valid,
+        extract_date=when,
+        quarantine=_ordered(quarantine),
+        rows_read={name: n.rows_read for name, n in normalised.items()},
+        warnings=pl.concat([pii_notes, hash_notes, notes, gaps]),
+    )
+
+
+def quarantined_share(registry: Registry) -> pl.DataFrame:
+    """Per table: rows read, rows quarantined (distinct source rows), valid rows and the share."""
+    counts = (
+        registry.quarantine.group_by("table")
+        .agg(quarantined=pl.col(SOURCE_LINE).n_unique())
+        .with_columns(pl.col("quarantined").cast(pl.Int64))
+    )
+    return (
+        pl.DataFrame(
+            {
+                "table": list(REGISTRY_TABLES),
+                "rows_read": [registry.rows_read.get(t, 0) for t in REGISTRY_TABLES],
+                "valid": [registry.table(t).height for t in REGISTRY_TABLES],
+            },
+            schema={"table": pl.String, "rows_read": pl.Int64, "valid": pl.Int64},
+        )
+        .join(counts, on="table", how="left")
+        .with_columns(pl.col("quarantined").fill_null(0))
+        .with_columns(
+            share=pl.when(pl.col("rows_read") > 0)
+            .then(pl.col("quarantined") / pl.col("rows_read"))
+            .otherwise(0.0)
+        )
+        .select("table", "rows_read", "valid", "quarantined", "share")
+    )
+
+
+def check_quarantine_threshold(registry: Registry, threshold: float = 0.01) -> None:
+    """Raise `QuarantineThresholdError` if any table's quarantined share exceeds `threshold`."""
+    over = quarantined_share(registry).filter(pl.col("share") > threshold)
+    if over.height:
+        worst = over.sort("share", descending=True).row(0, named=True)
+        raise QuarantineThresholdError(
+            f"table '{worst['table']}': {worst['quarantined']} of {worst['rows_read']} rows "
+            f"quarantined ({worst['share']:.2%}), above the threshold {threshold:.2%}; "
+            "fix the extract or accept the quarantine explicitly (--accept-quarantine)"
+        )
+
+
+def quarantine_summary(registry: Registry) -> pl.DataFrame:
+    """Quarantined rows per table and rule (a row failing two rules counts under each)."""
+    return (
+        registry.quarantine.group_by("table", "rule")
+        .agg(rows=pl.col(SOURCE_LINE).n_unique().cast(pl.Int64))
+        .with_columns(_order=pl.col("table").replace_strict(_TABLE_ORDER, default=99))
+        .sort("_order", "rule")
+        .drop("_order")
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _without(tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The rows of each table that no rule has rejected, in file order."""
+    return {
+        name: frame.join(
+            quarantine.filter(pl.col("table") == name).select(SOURCE_LINE).unique(),
+            on=SOURCE_LINE,
+            how="anti",
+            maintain_order="left",
+        )
+        for name, frame in tables.items()
+    }
+
+
+def _ordered(quarantine: pl.DataFrame) -> pl.DataFrame:
+    # a row failing one rule twice (e.g. a model bound and a range rule) is reported once
+    return (
+        quarantine.unique(
+            ["table", SOURCE_LINE, "rule", "column"], keep="first", maintain_order=True
+        )
+        .with_columns(_order=pl.col("table").replace_strict(_TABLE_ORDER, default=99))
+        .sort("_order", SOURCE_LINE, "rule", "column")
+        .drop("_order")
+        .select(list(QUARANTINE_SCHEMA))
+    )
+
+
+def _meta_extract_date(path: Path) -> dt.date | None:
+    meta = path / _EXTRACT_META if path.is_dir() else path.with_name(_EXTRACT_META)
+    if not meta.is_file():
+        return None
+    try:
+        content = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"unreadable YAML: {str(exc).splitlines()[0]}", path=meta) from None
+    value = content.get("extract_date") if isinstance(content, dict) else None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputFileError("extract_date must be a date YYYY-MM-DD", path=meta, column="extract_date")
+
+
+def _latest_event_date(tables: dict[str, pl.DataFrame], path: Path) -> dt.date:
+    latest = [
+        tables["cases"]["start_date"].max(),
+        tables["case_locations"]["valid_from"].max(),
+        tables["territory_status"]["valid_from"].max(),
+    ]
+    dates = [d for d in latest if isinstance(d, dt.date)]
+    if not dates:
+        raise InputFileError(
+            "no extract date: no extract.yaml and no start dates; pass --extract-date", path=path
+        )
+    return max(dates)
+
+
+def _check_contract(name: str, frame: pl.DataFrame) -> None:
+    """Pandera re-checks the valid rows; a failure here is a bug in the rules above, not bad data."""
+    try:
+        REGISTRY_TABLES[name].validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        raise RuntimeError(f"valid rows of '{name}' break the contract: {exc}") from exc

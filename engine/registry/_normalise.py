@@ -1,0 +1,276 @@
+"""Type the raw values of one table to its contract, vectorised, and quarantine what does not fit.
+
+Each contract column is trimmed, parsed to its type (dates ISO or dd.mm.yyyy; numbers with a decimal
+point or comma; booleans true/false/1/0/так/ні/yes/no) and canonicalised (codes upper-cased, enum
+values lower-cased, Ukrainian spellings mapped). The checks the pandera model declares (nullable,
+isin, str_matches, bounds, unique) are compiled to polars expressions here, so each failure names its
+source line; pandera re-checks the valid rows at the end of `read_registry`.
+
+Quarantine values are the raw text from the file (bare 10-digit numbers redacted).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.errors import InputFileError
+from engine.registry._contract import ColumnSpec, table_spec
+from engine.registry._privacy import redact
+from engine.registry._read import SOURCE_LINE, RawTable
+from engine.schemas import QUARANTINE_SCHEMA
+
+__all__ = ["EXTRA_COLUMN", "Normalised", "normalise", "violations"]
+
+EXTRA_COLUMN = "unknown_column_dropped"
+_LOG = logging.getLogger("engine.registry")
+_RAW = "__raw__"
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's 1900 date system (after its leap-year bug)
+_NULL_WORDS = ("null",)
+
+_BOOLEANS = {
+    **dict.fromkeys(("true", "t", "1", "1.0", "yes", "y", "так", "т", "істина"), True),
+    **dict.fromkeys(("false", "f", "0", "0.0", "no", "n", "ні", "н", "хибність"), False),
+}
+_CANONICAL: dict[str, dict[str, str]] = {
+    "sex": {"f": "F", "m": "M", "ж": "F", "ч": "M"},
+    "disability_group": {
+        **{"none": "none", "немає": "none", "ні": "none", "child": "child", "дитина": "child"},
+        **{"i": "I", "1": "I", "ii": "II", "2": "II", "iii": "III", "3": "III"},
+        **{"і": "I", "іі": "II", "ііі": "III"},  # Cyrillic "і" typed for the Roman numeral
+    },
+}
+_LOWER = {"status", "ownership", "unit"}
+_UPPER = {"registered_hromada", "hromada_code"}
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """One typed table: contract columns + `source_line`; plus its quarantine and notes."""
+
+    name: str
+    source_file: str
+    frame: pl.DataFrame
+    quarantine: pl.DataFrame
+    notes: pl.DataFrame
+    rows_read: int
+
+
+def normalise(raw: RawTable) -> Normalised:
+    """Type `raw` to its table's contract; raises `InputFileError` if a contract column is absent."""
+    spec = table_spec(raw.name)
+    present = set(raw.frame.columns)
+    for column in spec:
+        if column not in present:
+            raise InputFileError(
+                "missing required column", path=raw.source_file, column=column, line=1
+            )
+    extra = [c for c in raw.frame.columns if c not in spec and c != SOURCE_LINE]
+    if extra:
+        _LOG.warning("%s: unknown columns dropped: %s", raw.source_file, ", ".join(extra))
+    notes = pl.DataFrame(
+        [
+            {
+                "table": raw.name,
+                "source_file": raw.source_file,
+                "rule": EXTRA_COLUMN,
+                "column": c,
+                "reason": "column not in the registry contract: dropped",
+            }
+            for c in extra
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    excel = raw.kind == "xlsx"
+    frame = raw.frame.lazy().select(
+        SOURCE_LINE,
+        *(pl.col(c).alias(_RAW + c) for c in spec),
+    )
+    frame = frame.with_columns(
+        _typed(pl.col(_RAW + c), raw.frame.schema[c], s, excel=excel).alias(c)
+        for c, s in spec.items()
+    ).collect()
+    checks = [check for s in spec.values() for check in _column_checks(s, excel=excel)]
+    quarantine = violations(frame, raw.name, raw.source_file, checks)
+    return Normalised(
+        name=raw.name,
+        source_file=raw.source_file,
+        frame=frame.select(*spec, SOURCE_LINE),
+        quarantine=quarantine,
+        notes=notes,
+        rows_read=frame.height,
+    )
+
+
+# A check: (mask of failing rows, rule, column, value shown, human reason).
+Check = tuple[pl.Expr, str, str, pl.Expr, pl.Expr | str]
+
+
+def violations(
+    frame: pl.DataFrame, table: str, source_file: str, checks: list[Check]
+) -> pl.DataFrame:
+    """Quarantine rows (QUARANTINE_SCHEMA) for every row of `frame` failing each check."""
+    if not checks:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    lazy = frame.lazy()
+    parts = [
+        lazy.filter(mask).select(
+            pl.lit(table, pl.String).alias("table"),
+            pl.lit(source_file, pl.String).alias("source_file"),
+            pl.col(SOURCE_LINE).cast(pl.Int64),
+            pl.lit(rule, pl.String).alias("rule"),
+            pl.lit(column, pl.String).alias("column"),
+            redact(value.cast(pl.String)).alias("value"),
+            (pl.lit(reason) if isinstance(reason, str) else reason).cast(pl.String).alias("reason"),
+        )
+        for mask, rule, column, value, reason in checks
+    ]
+    return pl.concat(pl.collect_all(parts), how="vertical")
+
+
+def _column_checks(spec: ColumnSpec, *, excel: bool) -> list[Check]:
+    col, raw = pl.col(spec.name), pl.col(_RAW + spec.name)
+    present = _text(raw).is_not_null()
+    shown = raw.cast(pl.String)
+    checks: list[Check] = []
+    if not spec.nullable:
+        checks.append((~present, "missing_value", spec.name, shown, "required value is empty"))
+    checks.append(
+        (present & col.is_null(), "unparseable_value", spec.name, shown, _expected(spec))
+    )
+    if spec.isin is not None:
+        allowed = ", ".join(str(v) for v in spec.isin)
+        checks.append(
+            (
+                col.is_not_null() & ~col.is_in(list(spec.isin)),
+                "invalid_value",
+                spec.name,
+                shown,
+                f"not one of: {allowed}",
+            )
+        )
+    if spec.pattern is not None:
+        checks.append(
+            (
+                col.is_not_null() & ~col.str.contains(spec.pattern),
+                "invalid_value",
+                spec.name,
+                shown,
+                f"does not match the code format {spec.pattern}",
+            )
+        )
+    for check, bound in spec.bounds.items():
+        fails = {
+            "greater_than_or_equal_to": col < bound,
+            "greater_than": col <= bound,
+            "less_than_or_equal_to": col > bound,
+            "less_than": col >= bound,
+        }[check]
+        checks.append(
+            (fails, "out_of_range", spec.name, shown, f"{check.replace('_', ' ')} {bound:g} fails")
+        )
+    if spec.unique:
+        count = pl.len().over(spec.name)
+        checks.append(
+            (
+                col.is_not_null() & (count > 1),
+                "duplicate_key",
+                spec.name,
+                shown,
+                pl.format("key appears on {} rows; all of them are quarantined", count),
+            )
+        )
+    return checks
+
+
+def _expected(spec: ColumnSpec) -> str:
+    if spec.dtype == pl.Date:
+        return "not a date (expected YYYY-MM-DD or DD.MM.YYYY)"
+    if spec.dtype == pl.Boolean:
+        return "not a yes/no value (true/false, 1/0, так/ні, yes/no)"
+    if spec.dtype == pl.Int64:
+        return "not a whole number"
+    if spec.dtype.is_numeric():
+        return "not a number"
+    return "cannot be read as text"
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def _typed(raw: pl.Expr, source: pl.DataType, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
+    """Expression turning a raw column (text, or a typed Parquet column) into the contract type."""
+    target = spec.dtype
+    if source == target and target != pl.String:
+        return raw
+    if target == pl.Date and source in (pl.Datetime, pl.Date):
+        return raw.cast(pl.Datetime).dt.date()
+    if target.is_numeric() and source.is_numeric():
+        return _integral(raw.cast(pl.Float64)) if target == pl.Int64 else raw.cast(target)
+    return _from_text(_text(raw), spec, excel=excel)
+
+
+def _from_text(text: pl.Expr, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
+    parsers = {
+        pl.Date: lambda: _parse_date(text, excel=excel),
+        pl.Float64: lambda: _parse_number(text),
+        pl.Int64: lambda: _integral(_parse_number(text)),
+        pl.Boolean: lambda: text.str.to_lowercase().replace_strict(
+            _BOOLEANS, default=None, return_dtype=pl.Boolean
+        ),
+    }
+    parse = parsers.get(spec.dtype)
+    return parse() if parse is not None else _canonical(text, spec.name)
+
+
+def _text(raw: pl.Expr) -> pl.Expr:
+    """Trimmed text; empty or the word NULL is a missing value."""
+    text = raw.cast(pl.String).str.strip_chars()
+    return pl.when((text != "") & ~text.str.to_lowercase().is_in(_NULL_WORDS)).then(text)
+
+
+def _parse_date(text: pl.Expr, *, excel: bool) -> pl.Expr:
+    # Excel and database exports append a midnight time to dates
+    text = text.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
+    parsed = pl.coalesce(
+        text.str.to_date("%Y-%m-%d", strict=False),
+        text.str.to_date("%d.%m.%Y", strict=False),
+    )
+    if excel:  # a date cell without a date format arrives as its serial day number
+        serial = text.str.extract(r"^(\d{4,5})(?:\.0+)?$").cast(pl.Int64)
+        parsed = parsed.fill_null(pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial))
+    return parsed
+
+
+def _parse_number(text: pl.Expr) -> pl.Expr:
+    # spaces (incl. no-break) group thousands; a comma is the decimal mark
+    number = (
+        text.str.replace_all(r"[\s\u00a0\u202f]", "")
+        .str.replace(",", ".", literal=True)
+        .cast(pl.Float64, strict=False)
+    )
+    return pl.when(number.is_finite()).then(number)
+
+
+def _integral(number: pl.Expr) -> pl.Expr:
+    return pl.when(number == number.round(0)).then(number).cast(pl.Int64, strict=False)
+
+
+def _canonical(text: pl.Expr, column: str) -> pl.Expr:
+    if column in _CANONICAL:
+        lower = text.str.to_lowercase()
+        return (
+            pl.when(lower.is_in(list(_CANONICAL[column])))
+            .then(lower.replace_strict(_CANONICAL[column], default=None, return_dtype=pl.String))
+            .otherwise(text)
+        )
+    if column in _LOWER:
+        return text.str.to_lowercase()
+    if column in _UPPER:
+        return text.str.to_uppercase()
+    if column == "edrpou":  # Excel drops the leading zeros of a numeric code
+        return pl.when(text.str.contains(r"^\d{5,7}$")).then(text.str.zfill(8)).otherwise(text)
+    return text

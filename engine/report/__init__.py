@@ -1,0 +1,82 @@
+"""Reports and figures: what planners open and analysts build on (DESIGN.md §8).
+
+Every figure is a function from the engine's frames to a plotly `go.Figure`, usable in a notebook as
+it is; `build_report` puts them into one self-contained HTML file per run (plotly.js inlined, opens
+offline). Territories and services are labelled with their Ukrainian names. Hromada-level numbers are
+published only through `suppress_small_cells` (fewer than `min_count` people → blanked).
+
+>>> from engine.report import oblast_summary, oblast_tiles_figure  # doctest: +SKIP
+>>> oblast_tiles_figure(oblast_summary(case_months, territories), "coverage", territories).show()
+"""
+
+from __future__ import annotations
+
+from engine.report._build import ReportData, build_report, report_sections
+from engine.report._figures_forecast import backtest_figure, fan_chart_figure
+from engine.report._figures_money import flows_sankey_figure, headline_figure, trend_figure
+from engine.report._figures_plan import (
+    allocation_figure,
+    allocation_matrix_figure,
+    allocation_tiers_figure,
+    quarantine_figure,
+    scenario_cases_figure,
+    scenario_figure,
+)
+from engine.report._figures_territory import (
+    hromada_table_figure,
+    oblast_bars_figure,
+    oblast_tiles_figure,
+    publishable_hromadas,
+)
+from engine.report._frames import (
+    headline_numbers,
+    hromada_summary,
+    monthly_summary,
+    oblast_flows,
+    oblast_summary,
+    region_flows,
+)
+from engine.report._html import Section, render_html
+from engine.report._labels import REGION_TILES
+from engine.report._store import (
+    REPORT_TABLES,
+    report_data_from_store,
+    report_data_from_tables,
+)
+from engine.report._suppress import DEFAULT_MIN_COUNT, publishable, suppress_small_cells
+
+__all__ = [
+    "DEFAULT_MIN_COUNT",
+    "REGION_TILES",
+    "REPORT_TABLES",
+    "ReportData",
+    "Section",
+    "allocation_figure",
+    "allocation_matrix_figure",
+    "allocation_tiers_figure",
+    "backtest_figure",
+    "build_report",
+    "fan_chart_figure",
+    "flows_sankey_figure",
+    "headline_figure",
+    "headline_numbers",
+    "hromada_summary",
+    "hromada_table_figure",
+    "monthly_summary",
+    "oblast_bars_figure",
+    "oblast_flows",
+    "oblast_summary",
+    "oblast_tiles_figure",
+    "publishable",
+    "publishable_hromadas",
+    "quarantine_figure",
+    "region_flows",
+    "render_html",
+    "report_data_from_store",
+    "report_data_from_tables",
+    "report_sections",
+    "scenario_cases_figure",
+    "scenario_figure",
+    "suppress_small_cells",
+    "trend_figure",
+]

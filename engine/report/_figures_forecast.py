@@ -1,0 +1,139 @@
+"""Forecast figures: fan charts with 80 % and 95 % bands, backtest accuracy by level."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from engine.report._style import COLORS, finish
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["backtest_figure", "fan_chart_figure", "forecast_id_column"]
+
+_BANDS = ("lo_80", "hi_80", "lo_95", "hi_95")
+
+
+def forecast_id_column(frame: pl.DataFrame) -> str:
+    """The series key of a forecast-like frame: `unique_id` (statsforecast convention) or `node`."""
+    for column in ("unique_id", "node"):
+        if column in frame.columns:
+            return column
+    raise ValueError(f"no series key ('unique_id' or 'node') in {frame.columns}")
+
+
+def fan_chart_figure(
+    forecast: pl.DataFrame,
+    node: str,
+    history: pl.DataFrame | None = None,
+    *,
+    label: str | None = None,
+    value_label: str = "case-months",
+    title: str | None = None,
+) -> go.Figure:
+    """One series' forecast as a fan: mean line, 80 % and 95 % bands, history before it.
+
+    `forecast` has the series key (`unique_id` or `node`), `ds`, `mean` and the optional bands
+    `lo_80, hi_80, lo_95, hi_95`; `history` (optional) the same key, `ds` and `y`.
+    """
+    import plotly.graph_objects as go
+
+    key = forecast_id_column(forecast)
+    rows = forecast.filter(pl.col(key) == node).sort("ds")
+    if rows.is_empty():
+        known = forecast[key].unique().sort().head(5).to_list()
+        raise ValueError(f"fan chart: no forecast for series {node!r} (e.g. {known})")
+    ds = rows["ds"].to_list()
+    fig = go.Figure()
+    for lo, hi, color, name in (
+        ("lo_95", "hi_95", COLORS["band95"], "95 % interval"),
+        ("lo_80", "hi_80", COLORS["band80"], "80 % interval"),
+    ):
+        if lo not in rows.columns or hi not in rows.columns:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=ds + ds[::-1],
+                y=rows[hi].to_list() + rows[lo].to_list()[::-1],
+                fill="toself",
+                fillcolor=color,
+                line={"width": 0},
+                hoverinfo="skip",
+                name=name,
+            )
+        )
+    if history is not None:
+        hkey = forecast_id_column(history)
+        past = history.filter(pl.col(hkey) == node).sort("ds")
+        fig.add_trace(
+            go.Scatter(
+                x=past["ds"].to_list(),
+                y=past["y"].to_list(),
+                mode="lines+markers",
+                marker={"size": 4},
+                line={"color": COLORS["history"]},
+                name="actual",
+                hovertemplate=f"%{{x|%Y-%m}}: %{{y:,.1f}} {value_label}<extra>actual</extra>",
+            )
+        )
+    model = rows["model"][0] if "model" in rows.columns else None
+    fig.add_trace(
+        go.Scatter(
+            x=ds,
+            y=rows["mean"].to_list(),
+            mode="lines",
+            line={"color": COLORS["forecast"], "width": 2.5},
+            name=f"forecast ({model})" if model else "forecast",
+            hovertemplate=f"%{{x|%Y-%m}}: %{{y:,.1f}} {value_label}<extra>forecast</extra>",
+        )
+    )
+    fig.update_yaxes(title_text=value_label, rangemode="tozero")
+    return finish(fig, title or f"Forecast: {label or node}", height=420)
+
+
+def backtest_figure(
+    backtest: pl.DataFrame,
+    *,
+    metric: str | None = None,
+    by: str = "level",
+    title: str | None = None,
+) -> go.Figure:
+    """Backtest accuracy per hierarchy level (or any `by` column), one bar per model.
+
+    `backtest` has `by`, optionally `model`, and the `metric` column (default: the first of
+    `mase`, `rmsse`, `coverage_80`, `coverage_95` present); several rows per group are averaged.
+    A dashed line at 1 marks the seasonal-naive benchmark for the scaled errors.
+    """
+    import plotly.graph_objects as go
+
+    if metric is None:
+        found = [
+            m for m in ("mase", "rmsse", "coverage_80", "coverage_95") if m in backtest.columns
+        ]
+        if not found:
+            raise ValueError(f"backtest: no metric column in {backtest.columns}")
+        metric = found[0]
+    if by not in backtest.columns or metric not in backtest.columns:
+        raise ValueError(f"backtest: need columns {by!r} and {metric!r}; got {backtest.columns}")
+    keys = [by, "model"] if "model" in backtest.columns else [by]
+    rows = backtest.group_by(keys).agg(pl.col(metric).mean()).sort(keys)
+    fig = go.Figure()
+    models = rows["model"].unique().sort().to_list() if "model" in rows.columns else [None]
+    for model in models:
+        part = rows if model is None else rows.filter(pl.col("model") == model)
+        fig.add_trace(
+            go.Bar(
+                x=[str(v) for v in part[by].to_list()],
+                y=part[metric].to_list(),
+                name=str(model) if model is not None else metric,
+                hovertemplate=f"%{{x}}: {metric} %{{y:.3f}}<extra></extra>",
+            )
+        )
+    if metric in ("mase", "rmsse"):
+        fig.add_hline(y=1.0, line_dash="dash", line_color="#888")
+    elif metric.startswith("coverage_"):
+        fig.add_hline(y=int(metric.rsplit("_", 1)[1]) / 100, line_dash="dash", line_color="#888")
+    fig.update_yaxes(title_text=metric)
+    return finish(fig, title or f"Backtest: {metric} by {by}", barmode="group", height=380)

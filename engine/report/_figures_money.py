@@ -1,0 +1,153 @@
+"""Money figures: headline numbers, monthly trend, and money following the recipient (Sankey)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from engine.report._labels import oblast_labels
+from engine.report._style import COLORS, finish
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["flows_sankey_figure", "headline_figure", "trend_figure"]
+
+_HEADLINES = (
+    ("entitled_uah", "Entitlement, served cases", {"valueformat": ",.0f", "suffix": " UAH"}),
+    ("unmet_uah", "Unmet need, waiting cases", {"valueformat": ",.0f", "suffix": " UAH"}),
+    ("coverage", "Coverage of need (case-months)", {"valueformat": ".1%"}),
+    ("recipients", "People served", {"valueformat": ",d"}),
+    ("waiting_recipients", "People waiting", {"valueformat": ",d"}),
+    ("idp_share", "Share of money for IDPs", {"valueformat": ".1%"}),
+)
+
+
+def headline_figure(numbers: Mapping[str, Any], *, title: str | None = None) -> go.Figure:
+    """The run's headline numbers as big figures; `numbers` is `headline_numbers(case_months)`."""
+    import plotly.graph_objects as go
+
+    shown = [h for h in _HEADLINES if numbers.get(h[0]) is not None]
+    cols = 3
+    fig = go.Figure()
+    for i, (key, label, number) in enumerate(shown):
+        fig.add_trace(
+            go.Indicator(
+                mode="number",
+                value=float(numbers[key]),
+                number={**number, "font": {"size": 30}},
+                title={"text": label, "font": {"size": 13}},
+                domain={"row": i // cols, "column": i % cols},
+            )
+        )
+    period = f"{numbers.get('first_month', '')} – {numbers.get('last_month', '')}"
+    return finish(
+        fig,
+        title or f"Headline numbers, {period}",
+        grid={"rows": max(1, -(-len(shown) // cols)), "columns": cols, "pattern": "independent"},
+        height=300,
+    )
+
+
+def trend_figure(monthly: pl.DataFrame, *, title: str | None = None) -> go.Figure:
+    """Monthly case-months and money, served and waiting stacked; `monthly` is `monthly_summary`."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    need = ["month", "served_case_months", "waiting_case_months", "entitled_uah", "unmet_uah"]
+    missing = [c for c in need if c not in monthly.columns]
+    if missing:
+        raise ValueError(f"trend: missing column(s) {missing}; got {monthly.columns}")
+    rows = monthly.sort("month")
+    months = rows["month"].to_list()
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=("Case-months", "Money, UAH (state share)"),
+    )
+    for row, (served, waiting, fmt) in enumerate(
+        (
+            ("served_case_months", "waiting_case_months", ",.1f"),
+            ("entitled_uah", "unmet_uah", ",.0f"),
+        ),
+        start=1,
+    ):
+        for column, label, color in (
+            (served, "served", COLORS["served"]),
+            (waiting, "waiting", COLORS["waiting"]),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=rows[column].to_list(),
+                    name=label,
+                    legendgroup=label,
+                    showlegend=row == 1,
+                    stackgroup=f"s{row}",
+                    line={"color": color},
+                    hovertemplate=f"%{{x|%Y-%m}}: %{{y:{fmt}}}<extra>{label}</extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    return finish(fig, title or "Monthly trend: case-months and money", height=520)
+
+
+def flows_sankey_figure(
+    flows: pl.DataFrame,
+    territories: pl.DataFrame | None = None,
+    *,
+    value: str = "state_uah",
+    include_stayers: bool = False,
+    title: str | None = None,
+) -> go.Figure:
+    """Money following the recipient: registered oblast (left) → serving oblast (right).
+
+    `flows` has `registered_oblast_code, oblast_code` and `value` (e.g. `region_flows(...)`). By
+    default only money that crossed a regional border is drawn, so the moves are visible next to
+    the much larger money spent where people are registered; the title gives the moved share.
+    """
+    import plotly.graph_objects as go
+
+    need = ["registered_oblast_code", "oblast_code", value]
+    missing = [c for c in need if c not in flows.columns]
+    if missing:
+        raise ValueError(f"flows Sankey: missing column(s) {missing}; got {flows.columns}")
+    total = float(flows[value].sum() or 0.0)
+    moved = flows.filter(pl.col("registered_oblast_code") != pl.col("oblast_code"))
+    shown = (flows if include_stayers else moved).filter(pl.col(value) > 0)
+    shown = shown.sort(
+        value, "registered_oblast_code", "oblast_code", descending=[True, False, False]
+    )
+    names = oblast_labels(territories)
+    sources = shown["registered_oblast_code"].unique(maintain_order=True).to_list()
+    targets = shown["oblast_code"].unique(maintain_order=True).to_list()
+    src_index = {c: i for i, c in enumerate(sources)}
+    tgt_index = {c: len(sources) + i for i, c in enumerate(targets)}
+    labels = [f"{names.get(c, c)} (registered)" for c in sources] + [
+        f"{names.get(c, c)} (served)" for c in targets
+    ]
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            valueformat=",.0f",
+            valuesuffix=" UAH",
+            node={"label": labels, "pad": 12, "thickness": 14, "color": COLORS["served"]},
+            link={
+                "source": [src_index[c] for c in shown["registered_oblast_code"]],
+                "target": [tgt_index[c] for c in shown["oblast_code"]],
+                "value": shown[value].to_list(),
+                "color": "rgba(31,111,178,0.25)",
+            },
+        )
+    )
+    share = float(moved[value].sum() or 0.0) / total if total > 0 else 0.0
+    return finish(
+        fig,
+        title or f"Money following the recipient: registered → serving oblast ({share:.1%} moved)",
+        height=max(420, 22 * max(len(sources), len(targets)) + 120),
+    )

@@ -1,0 +1,78 @@
+"""Names and places for the figures: Ukrainian names of territories and services, the tile grid.
+
+Figures label territories and services with their Ukrainian names from the reference tables
+(`engine.reference`); where a code is missing from them the code itself is shown, never dropped.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = [
+    "REGION_TILES",
+    "hromada_labels",
+    "oblast_labels",
+    "region_key",
+    "service_labels",
+]
+
+# Where each of the 27 top-level units sits on a 5 × 8 grid that approximates the map of Ukraine
+# (row 0 = north, column 0 = west), keyed by the two-digit region number of its KATOTTG code
+# (UA05… = Vinnytsia). Zakarpattia is bottom-left of the west, Luhansk the far east, Crimea south.
+REGION_TILES: dict[str, tuple[int, int]] = {
+    "07": (0, 1),  # Волинська
+    "56": (0, 2),  # Рівненська
+    "18": (0, 3),  # Житомирська
+    "32": (0, 4),  # Київська
+    "74": (0, 5),  # Чернігівська
+    "59": (0, 6),  # Сумська
+    "46": (1, 0),  # Львівська
+    "61": (1, 1),  # Тернопільська
+    "68": (1, 2),  # Хмельницька
+    "05": (1, 3),  # Вінницька
+    "80": (1, 4),  # Київ
+    "53": (1, 5),  # Полтавська
+    "63": (1, 6),  # Харківська
+    "44": (1, 7),  # Луганська
+    "21": (2, 0),  # Закарпатська
+    "26": (2, 1),  # Івано-Франківська
+    "73": (2, 2),  # Чернівецька
+    "51": (2, 3),  # Одеська
+    "71": (2, 4),  # Черкаська
+    "35": (2, 5),  # Кіровоградська
+    "12": (2, 6),  # Дніпропетровська
+    "14": (2, 7),  # Донецька
+    "48": (3, 4),  # Миколаївська
+    "65": (3, 5),  # Херсонська
+    "23": (3, 6),  # Запорізька
+    "85": (4, 4),  # Севастополь
+    "01": (4, 5),  # Автономна Республіка Крим
+}
+
+
+def region_key(code: str) -> str:
+    """The two-digit region number of a KATOTTG code: 'UA05020010000098754' -> '05'."""
+    return code[2:4]
+
+
+def _labels(frame: pl.DataFrame | None, code: str, name: str) -> dict[str, str]:
+    if frame is None or code not in frame.columns or name not in frame.columns:
+        return {}
+    pairs = frame.select(code, name).unique(code).drop_nulls()
+    return dict(zip(pairs[code].to_list(), pairs[name].to_list(), strict=True))
+
+
+def oblast_labels(territories: pl.DataFrame | None) -> dict[str, str]:
+    """oblast_code -> Ukrainian name, from `engine.reference.load_territories()`."""
+    return _labels(territories, "oblast_code", "oblast_name")
+
+
+def hromada_labels(territories: pl.DataFrame | None) -> dict[str, str]:
+    """hromada_code -> Ukrainian name, from `engine.reference.load_territories()`."""
+    return _labels(territories, "hromada_code", "hromada_name")
+
+
+def service_labels(services: pl.DataFrame | None) -> dict[str, str]:
+    """service_code -> 'code Ukrainian name', from `engine.reference.load_services()`."""
+    names = _labels(services, "service_code", "name_uk")
+    return {c: f"{c} {n}" for c, n in names.items()}

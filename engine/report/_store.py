@@ -1,0 +1,117 @@
+"""A run's published tables → `ReportData`: from the pipeline's memory or back from the store.
+
+Both paths go through the same table names (the ones `mfr run` publishes), so a report written by the
+pipeline and one rebuilt later with `mfr report RUN` are the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from engine.report._build import ReportData
+
+if TYPE_CHECKING:
+    from engine.store import RunManifest, Store
+
+__all__ = ["REPORT_TABLES", "report_data_from_store", "report_data_from_tables"]
+
+# store table -> ReportData field (tables a run did not produce are simply absent)
+REPORT_TABLES: dict[str, str] = {
+    "case_months": "case_months",
+    "flows": "flows",
+    "need": "need",
+    "forecast": "forecast",
+    "forecast_history": "history",
+    "backtest": "backtest",
+    "allocation_by_territory": "allocation_by_territory",
+    "allocation_by_tier": "allocation_by_tier",
+    "allocations": "allocation_rows",
+    "scenario_territories": "scenario_territories",
+    "scenario_cases": "scenario_cases",
+}
+
+
+def _quarantine_summary(quarantine: pl.DataFrame) -> pl.DataFrame:
+    return quarantine.group_by("table", "rule").agg(pl.len().alias("rows")).sort("table", "rule")
+
+
+def report_data_from_tables(
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    run: Mapping[str, Any] | None = None,
+    rows_read: Mapping[str, int] | None = None,
+    territories: pl.DataFrame | None = None,
+    services: pl.DataFrame | None = None,
+) -> ReportData:
+    """`ReportData` from published tables by name (`REPORT_TABLES`, plus `quarantine` rows).
+
+    This is what the pipeline's report step calls with the frames it holds in memory.
+    """
+    frames = {
+        field: tables[table].drop("run_id", strict=False)
+        for table, field in REPORT_TABLES.items()
+        if table in tables
+    }
+    quarantine = tables.get("quarantine")
+    return ReportData(
+        **frames,
+        quarantine_summary=_quarantine_summary(quarantine) if quarantine is not None else None,
+        rows_read=dict(rows_read or {}),
+        run=dict(run or {}),
+        territories=territories,
+        services=services,
+    )
+
+
+def _run_facts(manifest: RunManifest) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "run_id": manifest.run_id,
+        "spec": manifest.spec_name,
+        "status": manifest.status,
+        "started (UTC)": str(manifest.started_at),
+        "code version": manifest.code_version,
+    }
+    for item in manifest.inputs:
+        role = item.get("role")
+        if role:
+            version = item.get("version") or str(item.get("hash", ""))[:12]
+            facts[f"input: {role}"] = f"{item.get('path', '')} ({version})"
+    return facts
+
+
+def report_data_from_store(
+    store: Store | Path | str,
+    run: str = "latest",
+    *,
+    territories: pl.DataFrame | None = None,
+    services: pl.DataFrame | None = None,
+) -> ReportData:
+    """A run's frames from the DuckDB store; `run` is `latest`, a run id or a prefix of one.
+
+    The reference tables default to the bundled ones (`engine.reference`).
+    """
+    from engine.reference import load_services, load_territories
+    from engine.store import Store
+
+    store = store if isinstance(store, Store) else Store(Path(store))
+    manifest = store.manifest(run)
+    present = set(store.table_names())
+    wanted = [*REPORT_TABLES, "quarantine"]
+    tables = {name: store.table(name, run_id=manifest.run_id) for name in wanted if name in present}
+    return report_data_from_tables(
+        tables,
+        run=_run_facts(manifest),
+        rows_read=_rows_read(manifest),
+        territories=territories if territories is not None else load_territories(),
+        services=services if services is not None else load_services(),
+    )
+
+
+def _rows_read(manifest: RunManifest) -> dict[str, int]:
+    """Rows read per registry table, as the validate step recorded them (if it did)."""
+    found = manifest.outputs.get("rows_read") if isinstance(manifest.outputs, dict) else None
+    return {str(k): int(v) for k, v in (found or {}).items()}

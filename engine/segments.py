@@ -1,0 +1,254 @@
+"""Cut cases into constant-rule day segments: the heart of "money follows the recipient".
+
+A case is served over *pieces* (its locations clipped to the case's dates and the requested months).
+Each piece is cut at every date where something affecting its amount changes, without expanding days:
+
+1. the serving hromada's coefficient timeline (territory status changes, coefficient changes), then
+2. the *rate calendar* of the case's combination of service, need level and disability group: month
+   starts, and the change dates of every parameter that applies to that combination.
+
+Both calendars are small sorted arrays, concatenated over their keys; one `searchsorted` per stage
+finds, for every piece, the calendar dates inside it and the entry in force on its first day, so every
+value is looked up by position. The work is a handful of vector operations over all pieces at once.
+Dates are int32 days since 1970-01-01 inside this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.errors import InputFileError
+from engine.schemas import DISABILITY_GROUPS, Registry
+
+__all__ = [
+    "OPEN_END",
+    "IndexedRegistry",
+    "Pieces",
+    "Split",
+    "index_registry",
+    "month_range",
+    "pieces_from_locations",
+    "split_by_calendar",
+]
+
+OPEN_END = np.int32(2**31 - 1)  # an open end date, in days
+_STRIDE = np.int64(2**24)  # composite key = key × stride + day offset; 2^24 days ≈ 46,000 years
+
+
+def month_range(first: str | dt.date, last: str | dt.date) -> list[dt.date]:
+    """First days of every month from `first` to `last` inclusive ("YYYY-MM" or any date in it)."""
+
+    def _start(value: str | dt.date) -> dt.date:
+        if isinstance(value, dt.date):
+            return value.replace(day=1)
+        try:
+            return dt.datetime.strptime(value.strip(), "%Y-%m").date()
+        except ValueError as exc:
+            raise ValueError(f"bad month {value!r}: expected YYYY-MM") from exc
+
+    start, end = _start(first), _start(last)
+    if end < start:
+        raise ValueError(f"empty month range {first}:{last}")
+    months = []
+    while start <= end:
+        months.append(start)
+        start = (start + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def days(values: pl.Series) -> np.ndarray:
+    """A Date series as int32 days since the epoch (null → OPEN_END)."""
+    return values.cast(pl.Int32).fill_null(OPEN_END).to_numpy().astype(np.int32, copy=False)
+
+
+def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
+    """Positions of `values` in `categories` (null or unknown → -1) without a hash join."""
+    cast = values.cast(pl.Enum(categories), strict=False).to_physical()
+    return cast.cast(pl.Int32).fill_null(-1).to_numpy().astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False)
+class IndexedRegistry:
+    """The registry as integer-indexed numpy arrays: one entry per case (sorted by case_id) and per
+    location. String keys stay in the `*_codes` lists and the `cases` frame for the output stage."""
+
+    cases: pl.DataFrame  # case_id, recipient_id, service_code, need_level, ... joined recipient
+    service: np.ndarray  # int32 index into service_codes
+    need_level: np.ndarray  # int64
+    disability: np.ndarray  # int32 index into DISABILITY_GROUPS, len(...) when unknown
+    assessed: np.ndarray  # float64, NaN = use the norm
+    income: np.ndarray  # float64, NaN = unknown
+    start: np.ndarray  # int32 days
+    end: np.ndarray  # int32 days, OPEN_END when open
+    loc_case: np.ndarray  # int32 index of the case
+    loc_hromada: np.ndarray  # int32 index into hromada_codes
+    loc_provider: np.ndarray  # int32 index into provider_ids, -1 = none or unknown
+    loc_funded: np.ndarray  # bool: the location names a provider
+    loc_from: np.ndarray
+    loc_to: np.ndarray
+    service_codes: list[str]
+    service_units: list[str]
+    service_groups: list[str]
+    hromada_codes: list[str]
+    provider_ids: list[str]
+    provider_ownership: list[str | None]
+    territory_status: pl.DataFrame  # hromada (int index), status, valid_from, valid_to (Date)
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.service)
+
+
+def index_registry(registry: Registry, territories: pl.DataFrame | None = None) -> IndexedRegistry:
+    """Replace string keys by positions once, so the hot path works on integers only."""
+    services = registry.services.unique("service_code", keep="first").sort("service_code")
+    service_codes = services["service_code"].to_list()
+    cases = (
+        registry.cases.sort("case_id")
+        .join(
+            registry.recipients.select(
+                "recipient_id",
+                "birth_date",
+                "disability_group",
+                "is_idp",
+                "registered_hromada",
+                "income_ratio",
+            ),
+            on="recipient_id",
+            how="left",
+            maintain_order="left",
+        )
+    )
+    service = _codes(cases["service_code"], service_codes)
+    if (service < 0).any():
+        code = cases["service_code"][int(np.flatnonzero(service < 0)[0])]
+        raise InputFileError(f"service {code!r} of a case is not in the services table")
+    disability = _codes(cases["disability_group"], list(DISABILITY_GROUPS))
+    disability[disability < 0] = len(DISABILITY_GROUPS)
+
+    locations = registry.case_locations
+    case_pos = _codes(locations["case_id"], cases["case_id"].to_list())
+    locations = locations.filter(pl.Series(case_pos >= 0))  # orphans were quarantined upstream
+    case_pos = case_pos[case_pos >= 0]
+    known = [] if territories is None else territories["hromada_code"].to_list()
+    hromada_codes = sorted(
+        set(known)
+        | set(locations["hromada_code"].to_list())
+        | set(registry.territory_status["hromada_code"].to_list())
+        | set(cases["registered_hromada"].drop_nulls().to_list())
+    )
+    providers = registry.providers.unique("provider_id", keep="first").sort("provider_id")
+    status = registry.territory_status.select(
+        hromada=pl.Series(_codes(registry.territory_status["hromada_code"], hromada_codes)),
+        status="status",
+        valid_from="valid_from",
+        valid_to="valid_to",
+    )
+    return IndexedRegistry(
+        cases=cases,
+        service=service,
+        need_level=cases["need_level"].cast(pl.Int64).to_numpy(),
+        disability=disability,
+        assessed=cases["assessed_units"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        income=cases["income_ratio"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        start=days(cases["start_date"]),
+        end=days(cases["end_date"]),
+        loc_case=case_pos.astype(np.int32),
+        loc_hromada=_codes(locations["hromada_code"], hromada_codes),
+        loc_provider=_codes(locations["provider_id"], providers["provider_id"].to_list()),
+        loc_funded=locations["provider_id"].is_not_null().to_numpy(),
+        loc_from=days(locations["valid_from"]),
+        loc_to=days(locations["valid_to"]),
+        service_codes=service_codes,
+        service_units=services["unit"].to_list(),
+        service_groups=services["group"].to_list(),
+        hromada_codes=hromada_codes,
+        provider_ids=providers["provider_id"].to_list(),
+        provider_ownership=providers["ownership"].to_list(),
+        territory_status=status,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Pieces:
+    """Served intervals: a location clipped to its case's dates and the period, sorted by case."""
+
+    case: np.ndarray
+    hromada: np.ndarray
+    provider: np.ndarray
+    funded: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def pieces_from_locations(reg: IndexedRegistry, period_start: int, period_end: int) -> Pieces:
+    """Clip every location to its case's start/end and to the period; drop what falls outside.
+
+    Days of a case covered by no location simply produce no piece: they are not priced.
+    """
+    case = reg.loc_case
+    start = np.maximum(np.maximum(reg.loc_from, reg.start[case]), np.int32(period_start))
+    end = np.minimum(np.minimum(reg.loc_to, reg.end[case]), np.int32(period_end))
+    keep = np.flatnonzero(start <= end)
+    order = keep[np.lexsort((start[keep], case[keep]))]
+    return Pieces(
+        case=case[order],
+        hromada=reg.loc_hromada[order],
+        provider=reg.loc_provider[order],
+        funded=reg.loc_funded[order],
+        start=start[order],
+        end=end[order],
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Result of cutting intervals at calendar dates: `parent` indexes the input interval,
+    `entry` the calendar entry in force on the segment's first day."""
+
+    parent: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    entry: np.ndarray
+
+
+def split_by_calendar(
+    start: np.ndarray,
+    end: np.ndarray,
+    key: np.ndarray,
+    calendar_key: np.ndarray,
+    calendar_date: np.ndarray,
+    base: int,
+) -> Split:
+    """Cut each `[start, end]` (inclusive days) at every date of its key's calendar inside it.
+
+    The calendar is sorted by (key, date) and each key's first date must be ≤ every start of that key
+    (the period's first day), so an entry in force always exists. Intervals come out in input order,
+    each one's segments in date order.
+
+    >>> s = split_by_calendar(np.array([5]), np.array([40]), np.array([0]),
+    ...                       np.array([0, 0]), np.array([0, 31]), base=0)
+    >>> s.start.tolist(), s.end.tolist(), s.entry.tolist()
+    ([5, 31], [30, 40], [0, 1])
+    """
+    composite = calendar_key.astype(np.int64) * _STRIDE + (calendar_date.astype(np.int64) - base)
+    k = key.astype(np.int64) * _STRIDE
+    lo = np.searchsorted(composite, k + (start.astype(np.int64) - base), side="right")
+    hi = np.searchsorted(composite, k + (np.minimum(end, np.int32(2**30)) - base), side="right")
+    count = (hi - lo + 1).astype(np.int64)
+    n = len(start)
+    parent = np.repeat(np.arange(n, dtype=np.int32), count)
+    first = np.cumsum(count) - count
+    entry = np.arange(len(parent), dtype=np.int64) - np.repeat(first - (lo - 1), count)
+    is_first = np.zeros(len(parent), dtype=bool)
+    is_first[first[count > 0]] = True
+    seg_start = np.where(is_first, start[parent], calendar_date[entry]).astype(np.int32)
+    seg_end = np.empty_like(seg_start)
+    seg_end[:-1] = seg_start[1:] - 1
+    last = first + count - 1
+    seg_end[last] = end
+    return Split(parent=parent, start=seg_start, end=seg_end, entry=entry.astype(np.int32))

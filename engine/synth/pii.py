@@ -1,0 +1,126 @@
+"""Synthetic personal identifiers, as real registry extracts carry them (for privacy tests only).
+
+`add_personal_identifiers` appends `rnokpp` (a 10-digit tax number with a valid check digit that
+encodes the birth date and sex, as the real one does), `full_name`, `phone` and `passport`. None of
+these may pass ingestion; they exist so the privacy step can be shown to drop or hash them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from engine.synth._names import (
+    FEMALE_NAMES,
+    FEMALE_PATRONYMICS,
+    MALE_NAMES,
+    MALE_PATRONYMICS,
+    SURNAMES,
+    SURNAMES_FEMALE,
+)
+
+__all__ = ["PII_COLUMNS", "add_personal_identifiers", "rnokpp_check_digit"]
+
+PII_COLUMNS = ("rnokpp", "full_name", "phone", "passport")
+
+_RNOKPP_WEIGHTS = np.array([-1, 5, 7, 9, 4, 6, 10, 5, 7])
+_RNOKPP_EPOCH = dt.date(1899, 12, 31)  # day 1 of the tax number's date part is 1900-01-01
+_OPERATORS = np.array(["50", "66", "67", "68", "73", "93", "95", "96", "97", "98", "99"])
+_PASSPORT_SERIES = np.array(["МК", "ВА", "КВ", "ЕН", "СО", "АМ", "ТТ", "НЕ"])
+
+
+def rnokpp_check_digit(first9: np.ndarray) -> np.ndarray:
+    """Check digit of 9-digit RNOKPP prefixes (given as integers)."""
+    digits = (first9[:, None] // 10 ** np.arange(8, -1, -1)) % 10
+    return ((digits * _RNOKPP_WEIGHTS).sum(axis=1) % 11) % 10
+
+
+def _pick(rng: np.random.Generator, values: list[str], size: int) -> np.ndarray:
+    return np.asarray(values)[rng.integers(0, len(values), size)]
+
+
+def add_personal_identifiers(
+    recipients: pl.DataFrame, seed: int = 0, *, as_of: dt.date = dt.date(2026, 10, 31)
+) -> pl.DataFrame:
+    """`recipients` plus the columns in `PII_COLUMNS` (deterministic for a seed).
+
+    About 2% have no tax number (refused on religious grounds), children under 14 have no passport,
+    and a tenth have no phone (ages are taken at `as_of`). Phones come in the mixed formats that hand-typed registries hold.
+    """
+    rng = np.random.default_rng(seed)
+    n = recipients.height
+    female = (recipients["sex"] == "F").to_numpy()
+    day_part = (
+        recipients.select((pl.col("birth_date") - pl.lit(_RNOKPP_EPOCH)).dt.total_days())
+        .to_series()
+        .to_numpy()
+    )
+    serial = rng.integers(0, 1000, n)
+    sex_digit = 2 * rng.integers(0, 5, n) + np.where(female, 0, 1)  # odd for men
+    first9 = day_part.astype(np.int64) * 10_000 + serial * 10 + sex_digit
+    rnokpp = first9 * 10 + rnokpp_check_digit(first9)
+
+    father = rng.integers(0, len(MALE_PATRONYMICS), n)
+    surname_idx = rng.integers(0, len(SURNAMES), n)
+    surname = np.where(
+        female, np.asarray(SURNAMES_FEMALE)[surname_idx], np.asarray(SURNAMES)[surname_idx]
+    )
+    given = np.where(
+        female, _pick(rng, FEMALE_NAMES, n), _pick(rng, MALE_NAMES, n)
+    )
+    patronymic = np.where(
+        female, np.asarray(FEMALE_PATRONYMICS)[father], np.asarray(MALE_PATRONYMICS)[father]
+    )
+
+    operator = _OPERATORS[rng.integers(0, _OPERATORS.size, n)]
+    number = rng.integers(0, 10_000_000, n)
+    style = rng.integers(0, 3, n)
+    ages = recipients.select(
+        (pl.lit(as_of) - pl.col("birth_date")).dt.total_days() / 365.25
+    ).to_series()
+
+    extra = pl.DataFrame(
+        {
+            "_rnokpp": rnokpp,
+            "_no_rnokpp": rng.random(n) < 0.02,
+            "full_name": pl.Series(surname) + " " + pl.Series(given) + " " + pl.Series(patronymic),
+            "_op": operator,
+            "_num": pl.Series(number).cast(pl.String).str.zfill(7),
+            "_style": style,
+            "_no_phone": rng.random(n) < 0.1,
+            "_id_card": rng.random(n) < 0.6,
+            "_card": pl.Series(rng.integers(0, 1_000_000_000, n)).cast(pl.String).str.zfill(9),
+            "_series": _PASSPORT_SERIES[rng.integers(0, _PASSPORT_SERIES.size, n)],
+            "_book": pl.Series(rng.integers(0, 1_000_000, n)).cast(pl.String).str.zfill(6),
+            "_child": (ages < 14).to_numpy(),
+        }
+    ).select(
+        rnokpp=pl.when(~pl.col("_no_rnokpp")).then(pl.col("_rnokpp").cast(pl.String).str.zfill(10)),
+        full_name=pl.col("full_name"),
+        phone=pl.when(pl.col("_no_phone"))
+        .then(None)
+        .when(pl.col("_style") == 0)
+        .then(pl.concat_str(pl.lit("+380"), "_op", "_num"))
+        .when(pl.col("_style") == 1)
+        .then(
+            pl.concat_str(
+                pl.lit("+38 (0"),
+                "_op",
+                pl.lit(") "),
+                pl.col("_num").str.slice(0, 3),
+                pl.lit("-"),
+                pl.col("_num").str.slice(3, 2),
+                pl.lit("-"),
+                pl.col("_num").str.slice(5, 2),
+            )
+        )
+        .otherwise(pl.concat_str(pl.lit("0"), "_op", "_num")),
+        passport=pl.when(pl.col("_child"))
+        .then(None)
+        .when(pl.col("_id_card"))
+        .then(pl.col("_card"))
+        .otherwise(pl.col("_series") + pl.col("_book")),
+    )
+    return pl.concat([recipients, extra], how="horizontal")

@@ -1,0 +1,100 @@
+"""Open the report in headless Chromium: every figure renders to SVG, no console errors.
+
+Needs the Debian package `chromium` (at /usr/bin/chromium); skipped with a reason when absent.
+The browser gets no network at all, so a figure that renders proves the file is self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import report_kit
+
+from engine.report import build_report
+
+pytestmark = pytest.mark.browser
+
+_CAPTURE = """<script>
+window.__errors = [];
+(function () {
+  const original = console.error.bind(console);
+  console.error = function (...args) { window.__errors.push(args.map(String).join(" ")); original(...args); };
+  window.addEventListener("error", (e) => window.__errors.push("uncaught: " + e.message));
+  window.addEventListener("unhandledrejection", (e) => window.__errors.push("rejection: " + e.reason));
+  window.addEventListener("load", () => setTimeout(() => {
+    const pre = document.createElement("pre");
+    pre.id = "console-errors";
+    pre.textContent = JSON.stringify(window.__errors);
+    document.body.appendChild(pre);
+  }, 1500));
+})();
+</script>"""
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.access("/usr/bin/chromium", os.X_OK):
+        found = "/usr/bin/chromium"
+    return found
+
+
+def _render(chromium: str, page: Path, profile: Path) -> tuple[str, str]:
+    result = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",  # no network: the file must stand alone
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2000",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout, result.stderr
+
+
+def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("headless Chromium not installed (Debian: apt-get install chromium)")
+    doc = build_report(report_kit.make_report_data())
+    page = tmp_path / "report.html"
+    # error capture goes first in <head>, before plotly.js, so nothing escapes it
+    page.write_text(doc.replace("<head>", "<head>\n" + _CAPTURE, 1), encoding="utf-8")
+    dom, log = _render(chromium, page, tmp_path / "profile")
+
+    starts = [m.start() for m in re.finditer(r'<div id="fig-\d+-\d+"', dom)]
+    assert len(starts) == doc.count('<div id="fig-'), "a figure div went missing"
+    assert len(starts) >= 17
+    ends = [*starts[1:], len(dom)]
+    blank = [
+        dom[s : s + 30] for s, e in zip(starts, ends, strict=True) if "main-svg" not in dom[s:e]
+    ]
+    assert not blank, f"figures without SVG: {blank}"
+
+    found = re.search(r'<pre id="console-errors">(.*?)</pre>', dom, re.S)
+    assert found, "the page never finished loading"
+    errors = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    uncaught = [line for line in log.splitlines() if "CONSOLE" in line and "Uncaught" in line]
+    assert errors == [] and uncaught == [], (errors, uncaught)

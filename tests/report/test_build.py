@@ -1,0 +1,150 @@
+"""The HTML report: one self-contained file, every section, small cells suppressed."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+import report_kit
+
+from engine.report import ReportData, build_report, report_sections
+
+SECTIONS = (
+    "Headline numbers",
+    "Entitlement, need and coverage by oblast",
+    "Hromadas",
+    "Money following the recipient",
+    "Monthly trend",
+    "Forecasts",
+    "Allocation",
+    "Scenario winners and losers",
+    "Validation and quarantine",
+)
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("report") / "run.html"
+    doc = build_report(report_kit.make_report_data(), out)
+    return out, doc
+
+
+def _figure_json(doc: str) -> list[dict]:
+    """The data of every figure as plotly serialised it into `Plotly.newPlot(id, data, ...)`."""
+    decoder = json.JSONDecoder()
+    out = []
+    for match in re.finditer(r'Plotly\.newPlot\(\s*"fig-[\d-]+",\s*', doc):
+        data, _ = decoder.raw_decode(doc, match.end())
+        out.append(data)
+    return out
+
+
+def test_file_is_written_and_self_contained(report_html: tuple[Path, str]) -> None:
+    path, doc = report_html
+    assert path.read_text(encoding="utf-8") == doc
+    assert '<script src="http' not in doc
+    assert not re.search(r"<script[^>]+src=", doc), "every script must be inline"
+    assert not re.search(r"<link[^>]+href=", doc), "no external stylesheet or font"
+    assert doc.count("plotly.js v") >= 1  # the library itself is in the file, once
+    assert doc.count("window.PlotlyConfig") == 1
+
+
+def test_every_section_and_figure_is_there(report_html: tuple[Path, str]) -> None:
+    _, doc = report_html
+    for title in SECTIONS:
+        assert f"<h2>{title}</h2>" in doc, title
+    figures = _figure_json(doc)
+    # headline, bars, 2 tile maps, hromada table, Sankey, trend, 3 fans + backtest,
+    # 3 allocation (territory, tier, oblast × tier), 2 scenario (territory, case), quarantine
+    assert len(figures) == 17
+    assert all(data for data in figures), "a figure without traces"
+
+
+def test_ukrainian_names_are_shown(report_html: tuple[Path, str]) -> None:
+    _, doc = report_html
+    text = json.dumps(_figure_json(doc), ensure_ascii=False)
+    for name in ("Львівська", "Харківська", "Київ", "Оброшинська"):
+        assert name in text, name
+
+
+def test_small_hromada_is_suppressed_in_the_published_report(
+    report_html: tuple[Path, str],
+) -> None:
+    _, doc = report_html
+    tables = [d for data in _figure_json(doc) for d in data if d.get("type") == "table"]
+    (table,) = tables
+    columns = dict(zip(table["header"]["values"], table["cells"]["values"], strict=True))
+    row = columns["Hromada"].index("Оброшинська")  # 3 people served there
+    assert columns["Served people"][row] == "< 5"
+    assert columns["Entitlement, UAH"][row] == "·"
+    assert columns["Coverage"][row] == "·"
+
+
+def test_scenario_section_shows_oblasts_and_cases() -> None:
+    sections = {s.title: s for s in report_sections(report_kit.make_report_data())}
+    by_oblast, per_case = sections["Scenario winners and losers"].figures
+    # served money per oblast only: Kharkiv's waiting-case change and the hromada row stay out
+    assert dict(zip(by_oblast.data[0].y, by_oblast.data[0].x, strict=True)) == {
+        "Київ": -1200.0,
+        "Львівська": 4200.0,
+        "Харківська": 8400.0,
+    }
+    assert per_case.layout.title.text == "Per case: 1 winners, 1 losers, 1 unchanged"
+
+
+def test_allocation_section_measures_shortfall_against_capped_claims() -> None:
+    sections = {s.title: s for s in report_sections(report_kit.make_report_data())}
+    by_territory, by_tier, matrix = sections["Allocation"].figures
+    shortfall = next(t for t in by_territory.data if t.name == "Shortfall")
+    # Kharkiv: capped claim 100 000, allocated 80 000 -> shortfall 20 000 (not 37 600)
+    assert dict(zip(shortfall.y, shortfall.x, strict=True))["Харківська"] == 20000.0
+    # two envelope groups summed per tier; top priority drawn last (on top)
+    allocated = next(t for t in by_tier.data if t.name == "Allocated")
+    assert list(allocated.y) == ["everyone else", "need level 3", "children and group I"]
+    assert list(allocated.x) == [131600.0, 100000.0, 50000.0]
+    assert list(matrix.data[0].x) == ["need level 3", "everyone else"]
+
+
+def test_sections_without_data_say_so() -> None:
+    sections = report_sections(ReportData())
+    assert [s.title for s in sections] == list(SECTIONS[:2]) + list(SECTIONS[5:])
+    assert all(not s.figures and s.empty for s in sections)
+
+
+def test_min_count_reaches_the_table() -> None:
+    sections = report_sections(report_kit.make_report_data(), min_count=2)
+    (table,) = next(s for s in sections if s.title == "Hromadas").figures
+    columns = dict(zip(table.data[0].header.values, table.data[0].cells.values, strict=True))
+    row = columns["Hromada"].index("Оброшинська")
+    assert columns["Served people"][row] == "3"
+
+
+def test_chosen_oblast_and_service_drive_the_fan_charts() -> None:
+    data = report_kit.make_report_data()
+    sections = report_sections(data, oblast=report_kit.LVIV, service="015.1")
+    forecast = next(s for s in sections if s.title == "Forecasts")
+    titles = [f.layout.title.text for f in forecast.figures]
+    assert titles[:3] == [
+        "Forecast: Ukraine, all services",
+        "Forecast: Львівська",
+        "Forecast: Львівська, 015.1",
+    ]
+    assert pl.__version__  # polars stays importable alongside plotly
+
+
+def test_tiles_show_the_latest_observed_month_of_need() -> None:
+    from engine.need import need_indicators
+
+    base = report_kit.make_report_data()
+    need = need_indicators(base.case_months, base.territories)
+    sections = report_sections(replace(base, need=need))
+    _, coverage, per_10k = next(s for s in sections if s.title.startswith("Entitlement")).figures
+    assert coverage.layout.title.text == "Coverage of assessed need, 2024-03"
+    values = [v for row in coverage.data[1].z for v in row if v is not None]
+    # Харківська: 10 served, 4 waiting in March -> 10/14; Львівська and Київ fully served
+    assert sorted(values) == pytest.approx([10 / 14, 1.0, 1.0])
+    assert "per 10,000 residents" in per_10k.layout.title.text
