@@ -18,6 +18,11 @@ _PUBLIC: dict[str, str] = {
     "InputFileError": "engine.errors",
     "QuarantineThresholdError": "engine.errors",
     "Registry": "engine.schemas",
+    "load_territories": "engine.reference",
+    "load_services": "engine.reference",
+    "generate_registry": "engine.synth",
+    "write_extract": "engine.synth",
+    "add_personal_identifiers": "engine.synth",
 }
 
 __all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a test
@@ -28,6 +33,12 @@ __all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a t
     "InputFileError",
     "QuarantineThresholdError",
     "Registry",
+    # reference data and synthetic extracts
+    "load_territories",
+    "load_services",
+    "generate_registry",
+    "write_extract",
+    "add_personal_identifiers",
 ]
 
 

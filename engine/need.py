@@ -83,7 +83,8 @@ def _hromada_month(case_months: pl.LazyFrame) -> pl.LazyFrame:
         .sum()
         .cast(pl.Float64),
         idp_case_months=pl.col("case_months").filter(pl.col("is_idp")).sum().cast(pl.Float64),
-        state_uah=pl.col("state_uah").filter(funded).sum().cast(pl.Float64),
+        # case-month amounts are in kopiyky already: a sum of them is, up to float noise
+        state_uah=pl.col("state_uah").filter(funded).sum().cast(pl.Float64).round(2),
     )
 
 

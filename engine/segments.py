@@ -29,6 +29,8 @@ __all__ = [
     "IndexedRegistry",
     "Pieces",
     "Split",
+    "calendar_bounds",
+    "expand_segments",
     "index_registry",
     "month_range",
     "pieces_from_locations",
@@ -130,16 +132,23 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     disability = _codes(cases["disability_group"], list(DISABILITY_GROUPS))
     disability[disability < 0] = len(DISABILITY_GROUPS)
 
-    locations = registry.case_locations
-    case_pos = _codes(locations["case_id"], cases["case_id"].to_list())
-    locations = locations.filter(pl.Series(case_pos >= 0))  # orphans were quarantined upstream
-    case_pos = case_pos[case_pos >= 0]
-    known = [] if territories is None else territories["hromada_code"].to_list()
-    hromada_codes = sorted(
-        set(known)
-        | set(locations["hromada_code"].to_list())
-        | set(registry.territory_status["hromada_code"].to_list())
-        | set(cases["registered_hromada"].drop_nulls().to_list())
+    locations = registry.case_locations.join(
+        cases.select("case_id").with_row_index("_case"), on="case_id", how="inner", maintain_order="left"
+    )  # orphan locations were quarantined upstream; any left here are ignored
+    known = [] if territories is None else [territories["hromada_code"]]
+    hromada_codes = (
+        pl.concat(
+            [
+                *known,
+                locations["hromada_code"],
+                registry.territory_status["hromada_code"],
+                cases["registered_hromada"],
+            ]
+        )
+        .drop_nulls()
+        .unique()
+        .sort()
+        .to_list()
     )
     providers = registry.providers.unique("provider_id", keep="first").sort("provider_id")
     status = registry.territory_status.select(
@@ -157,7 +166,7 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
         income=cases["income_ratio"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
         start=days(cases["start_date"]),
         end=days(cases["end_date"]),
-        loc_case=case_pos.astype(np.int32),
+        loc_case=locations["_case"].cast(pl.Int32).to_numpy(),
         loc_hromada=_codes(locations["hromada_code"], hromada_codes),
         loc_provider=_codes(locations["provider_id"], providers["provider_id"].to_list()),
         loc_funded=locations["provider_id"].is_not_null().to_numpy(),
@@ -214,6 +223,50 @@ class Split:
     start: np.ndarray
     end: np.ndarray
     entry: np.ndarray
+    first: np.ndarray  # index of each interval's first segment
+
+
+def calendar_bounds(
+    start: np.ndarray,
+    end: np.ndarray,
+    key: np.ndarray,
+    calendar_key: np.ndarray,
+    calendar_date: np.ndarray,
+    base: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each `[start, end]`: the calendar entry in force on `start`, and its number of segments.
+
+    The calendar is sorted by (key, date) and each key's first date must be ≤ every start of that key
+    (the period's first day), so an entry in force always exists.
+    """
+    composite = calendar_key.astype(np.int64) * _STRIDE + (calendar_date.astype(np.int64) - base)
+    k = key.astype(np.int64) * _STRIDE
+    lo = np.searchsorted(composite, k + (start.astype(np.int64) - base), side="right")
+    hi = np.searchsorted(composite, k + (np.minimum(end, np.int32(2**30)) - base), side="right")
+    return (lo - 1).astype(np.int32), (hi - lo + 1).astype(np.int64)
+
+
+def expand_segments(
+    start: np.ndarray,
+    end: np.ndarray,
+    entry0: np.ndarray,
+    count: np.ndarray,
+    calendar_date: np.ndarray,
+) -> Split:
+    """Cut each interval into `count` segments at the calendar dates following entry `entry0`."""
+    first = np.cumsum(count) - count
+    total = int(first[-1] + count[-1]) if len(count) else 0
+    parent = np.repeat(np.arange(len(start), dtype=np.int32), count)
+    # entry of segment j of interval i is entry0_i + j = position − first_i + entry0_i
+    entry = np.repeat((entry0 - first).astype(np.int32), count)
+    entry += np.arange(total, dtype=np.int32)
+    seg_start = calendar_date[entry]
+    seg_start[first] = start
+    seg_end = np.empty_like(seg_start)
+    seg_end[:-1] = seg_start[1:]
+    seg_end -= 1
+    seg_end[first + count - 1] = end
+    return Split(parent=parent, start=seg_start, end=seg_end, entry=entry, first=first)
 
 
 def split_by_calendar(
@@ -226,29 +279,13 @@ def split_by_calendar(
 ) -> Split:
     """Cut each `[start, end]` (inclusive days) at every date of its key's calendar inside it.
 
-    The calendar is sorted by (key, date) and each key's first date must be ≤ every start of that key
-    (the period's first day), so an entry in force always exists. Intervals come out in input order,
-    each one's segments in date order.
+    Intervals come out in input order, each one's segments in date order; `entry` is the calendar
+    entry in force on each segment's first day.
 
     >>> s = split_by_calendar(np.array([5]), np.array([40]), np.array([0]),
     ...                       np.array([0, 0]), np.array([0, 31]), base=0)
     >>> s.start.tolist(), s.end.tolist(), s.entry.tolist()
     ([5, 31], [30, 40], [0, 1])
     """
-    composite = calendar_key.astype(np.int64) * _STRIDE + (calendar_date.astype(np.int64) - base)
-    k = key.astype(np.int64) * _STRIDE
-    lo = np.searchsorted(composite, k + (start.astype(np.int64) - base), side="right")
-    hi = np.searchsorted(composite, k + (np.minimum(end, np.int32(2**30)) - base), side="right")
-    count = (hi - lo + 1).astype(np.int64)
-    n = len(start)
-    parent = np.repeat(np.arange(n, dtype=np.int32), count)
-    first = np.cumsum(count) - count
-    entry = np.arange(len(parent), dtype=np.int64) - np.repeat(first - (lo - 1), count)
-    is_first = np.zeros(len(parent), dtype=bool)
-    is_first[first[count > 0]] = True
-    seg_start = np.where(is_first, start[parent], calendar_date[entry]).astype(np.int32)
-    seg_end = np.empty_like(seg_start)
-    seg_end[:-1] = seg_start[1:] - 1
-    last = first + count - 1
-    seg_end[last] = end
-    return Split(parent=parent, start=seg_start, end=seg_end, entry=entry.astype(np.int32))
+    entry0, count = calendar_bounds(start, end, key, calendar_key, calendar_date, base)
+    return expand_segments(start, end, entry0, count, calendar_date)

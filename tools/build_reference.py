@@ -93,10 +93,13 @@ def build_territories(source: Path, oblast_table: Path) -> pl.DataFrame:
             is_raion_centre=pl.col("raion_name").str.replace(r"ий$", "а") == pl.col("hromada_name"),
         )
         .with_columns(
-            is_centre=pl.col("is_raion_centre") & (pl.col("hromada_name") == pl.col("centre_hromada"))
+            is_centre=pl.col("is_raion_centre")
+            & (pl.col("hromada_name") == pl.col("centre_hromada"))
         )
     )
-    found = df.group_by("oblast_code").agg(pl.col("is_centre").sum(), pl.col("centre_hromada").first())
+    found = df.group_by("oblast_code").agg(
+        pl.col("is_centre").sum(), pl.col("centre_hromada").first()
+    )
     missing = found.filter((pl.col("is_centre") != 1) & pl.col("centre_hromada").is_not_null())
     if missing.height:
         raise SystemExit(f"regional centre not found uniquely: {missing.rows()}")

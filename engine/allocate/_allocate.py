@@ -8,7 +8,15 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from engine.allocate._default import FLOOR_ONLY, FULL, MARGINAL, NO_CLAIMS, STATUS_LABELS, run_default
+from engine.allocate._default import (
+    FLOOR_ONLY,
+    FULL,
+    MARGINAL,
+    NO_CLAIMS,
+    STATUS_LABELS,
+    Tables,
+    run_default,
+)
 from engine.allocate._optimise import run_optimise
 from engine.allocate._policy import Policy, load_policy
 from engine.allocate._prepare import Prepared, prepare
@@ -53,10 +61,9 @@ def allocate(
         policy = policy.with_envelope(envelope)
     path = None if claims_path is None else str(claims_path)
     prep = prepare(claims, policy, key=key, claims_path=path)
-    n_tiers = len(policy.tiers)
     binding = None
     if mode == "default":
-        result = run_default(prep, policy.floor_share, n_tiers)
+        result = run_default(prep)
         status, factor = result.status, result.factor
         marginal_value = None
     elif mode == "optimise":
@@ -66,10 +73,8 @@ def allocate(
         binding = result.binding
     else:
         raise ConfigError(f"unknown allocation mode '{mode}' (use 'default' or 'optimise')")
-    allocated, floors = result.allocated_kop, result.floor_kop
-
-    rows, amounts = _rows(prep, policy, allocated, floors)
-    by_tier = _by_tier(prep, policy, allocated, floors, status, factor)
+    rows, amounts = _rows(prep, policy, result.allocated_kop)
+    by_tier = _by_tier(prep, policy, result.tables, status, factor)
     by_group = _by_group(prep, policy, by_tier, result.floors_paid, marginal_value)
     return Allocation(
         policy=policy,
@@ -85,58 +90,49 @@ def allocate(
 
 
 def _rows(
-    prep: Prepared, policy: Policy, allocated: np.ndarray, floors: np.ndarray
+    prep: Prepared, policy: Policy, allocated: np.ndarray
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     groups = pl.Series("envelope_group", prep.group_labels, dtype=pl.Enum(prep.group_labels))
     names = [t.name for t in policy.tiers]
     tiers = pl.Series("tier", names, dtype=pl.Enum(names))
-    k = prep.capped_kop
     kop = pl.DataFrame(
         {
             "claim_kop": prep.claim_kop,
-            "capped_kop": k,
-            "floor_kop": floors,
+            "capped_kop": prep.capped_kop,
+            "floor_kop": prep.floor_kop,
             "allocated_kop": allocated,
         }
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        coverage = np.where(k > 0, allocated / np.where(k > 0, k, 1), np.nan)
+    capped, alloc = pl.col("capped_kop"), pl.col("allocated_kop")
+    # one parallel pass of polars expressions turns kopiyky into the UAH columns
+    money = kop.select(
+        claim_uah=pl.col("claim_kop") / 100,
+        capped_claim_uah=capped / 100,
+        floor_uah=pl.col("floor_kop") / 100,
+        allocated_uah=alloc / 100,
+        shortfall_uah=(capped - alloc) / 100,
+        coverage=pl.when(capped > 0).then(alloc / capped),
+    )
     rows = prep.frame.with_columns(
         groups.gather(prep.gid),
         tiers.gather(prep.tier),
-        pl.Series("tier_rank", prep.tier + 1, dtype=pl.Int32),
-        pl.Series("claim_uah", prep.claim_kop / 100),
-        pl.Series("capped_claim_uah", k / 100),
-        pl.Series("floor_uah", floors / 100),
-        pl.Series("allocated_uah", allocated / 100),
-        pl.Series("shortfall_uah", (k - allocated) / 100),
-        pl.Series("coverage", coverage, nan_to_null=True),
+        pl.Series("tier_rank", prep.tier, dtype=pl.UInt8) + 1,
+        *money.get_columns(),
     )
     keys = [c for c in (*TERRITORY_LEVELS, "service_code") if c in prep.frame.columns]
     amounts = kop.hstack(prep.frame.select(keys)) if keys else kop
     return rows, amounts
 
 
-def _tier_sums(prep: Prepared, n_tiers: int, values: np.ndarray | None) -> np.ndarray:
-    gt = prep.gid * n_tiers + prep.tier
-    sums = np.bincount(gt, weights=values, minlength=prep.n_groups * n_tiers)
-    return np.rint(sums).astype(np.int64).reshape(prep.n_groups, n_tiers)
-
-
 def _by_tier(
     prep: Prepared,
     policy: Policy,
-    allocated: np.ndarray,
-    floors: np.ndarray,
+    tables: Tables,
     status: np.ndarray | None,
     factor: np.ndarray | None,
 ) -> pl.DataFrame:
-    n_tiers = len(policy.tiers)
-    rows = _tier_sums(prep, n_tiers, None)
-    claim = _tier_sums(prep, n_tiers, prep.claim_kop)
-    capped = _tier_sums(prep, n_tiers, prep.capped_kop)
-    floor = _tier_sums(prep, n_tiers, floors)
-    alloc = _tier_sums(prep, n_tiers, allocated)
+    n_tiers = prep.n_tiers
+    rows, capped, floor, alloc = tables.rows, tables.capped, tables.floor, tables.allocated
     labels = list(STATUS_LABELS)
     if status is None:  # optimisation: read the status off the amounts
         status = np.where(
@@ -147,7 +143,9 @@ def _by_tier(
         labels[MARGINAL] = _PARTIAL_LABEL
     if factor is None:
         with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(capped > floor, (alloc - floor) / np.where(capped > floor, capped - floor, 1), 1.0)
+            factor = np.where(
+                capped > floor, (alloc - floor) / np.where(capped > floor, capped - floor, 1), 1.0
+            )
     n_groups = prep.n_groups
     frame = pl.DataFrame(
         {
@@ -156,7 +154,7 @@ def _by_tier(
             "tier": [t.name for t in policy.tiers] * n_groups,
             "status": [labels[s] for s in status.ravel()],
             "rows": rows.ravel(),
-            "claim_kop": claim.ravel(),
+            "claim_kop": tables.claim.ravel(),
             "capped_kop": capped.ravel(),
             "floor_kop": floor.ravel(),
             "allocated_kop": alloc.ravel(),

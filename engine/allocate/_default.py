@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.allocate._prepare import Prepared
-from engine.allocate._rounding import round_to_kopiyky
-from engine.errors import InputFileError
+from engine.allocate._rounding import round_pool
 
 __all__ = [
     "FLOOR_ONLY",
@@ -31,53 +30,47 @@ __all__ = [
     "NO_CLAIMS",
     "PRO_RATA",
     "STATUS_LABELS",
-    "DefaultResult",
-    "floor_kop",
+    "Tables",
     "run_default",
 ]
 
 FULL, MARGINAL, FLOOR_ONLY, PRO_RATA, NO_CLAIMS = range(5)
-STATUS_LABELS = ("paid in full", "marginal (pro rata)", "floor only", "floors unaffordable (pro rata)", "no claims")
-_SHARE_DENOMINATOR = 1_000_000  # floor shares are exact to a millionth
-_MAX_ROW_KOP = 9 * 10**12  # keeps claim × share numerator inside int64
+STATUS_LABELS = (
+    "paid in full",
+    "marginal (pro rata)",
+    "floor only",
+    "floors unaffordable (pro rata)",
+    "no claims",
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Kopiyka sums per (envelope group, tier): each a (groups × tiers) int64 table."""
+
+    rows: np.ndarray
+    claim: np.ndarray
+    capped: np.ndarray
+    floor: np.ndarray
+    allocated: np.ndarray
 
 
 @dataclass(frozen=True)
 class DefaultResult:
     allocated_kop: np.ndarray  # int64 per row
-    floor_kop: np.ndarray  # int64 per row: the floor each row is owed
+    tables: Tables
     status: np.ndarray  # (groups, tiers) status code
     factor: np.ndarray  # (groups, tiers): share of the claim beyond the floor that is paid
     floors_paid: np.ndarray  # (groups,) bool
 
 
-def floor_kop(capped_kop: np.ndarray, floor_share: float) -> np.ndarray:
-    """Each row's floor, ``floor(floor_share × claim)`` in exact integer arithmetic."""
-    if capped_kop.size and int(capped_kop.max()) > _MAX_ROW_KOP:
-        raise InputFileError("a claim row exceeds 90 billion UAH; check the claim column")
-    numerator = round(floor_share * _SHARE_DENOMINATOR)
-    if numerator == 0:
-        return np.zeros_like(capped_kop)
-    if numerator == _SHARE_DENOMINATOR:
-        return capped_kop.copy()
-    return capped_kop * numerator // _SHARE_DENOMINATOR
-
-
-def run_default(prep: Prepared, floor_share: float, n_tiers: int) -> DefaultResult:
+def run_default(prep: Prepared) -> DefaultResult:
     """Allocate every row by the default policy; see the module docstring."""
-    n_groups = prep.n_groups
-    k = prep.capped_kop
-    floors = floor_kop(k, floor_share)
-    gt = prep.gid * n_tiers + prep.tier
-    size = n_groups * n_tiers
-
-    def table(weights: np.ndarray | None) -> np.ndarray:
-        sums = np.bincount(gt, weights=weights, minlength=size)
-        return np.rint(sums).astype(np.int64).reshape(n_groups, n_tiers)
-
-    claims = table(k)
-    floor_sums = table(floors)
-    rows = table(None)
+    n_groups, n_tiers = prep.n_groups, prep.n_tiers
+    k, floors, gt = prep.capped_kop, prep.floor_kop, prep.gt
+    rows = prep.table(None)
+    claims = prep.table(k)
+    floor_sums = prep.table(floors)
     envelope = prep.envelope_kop
     group_claims = claims.sum(axis=1)
     floors_paid = envelope >= floor_sums.sum(axis=1)
@@ -90,32 +83,43 @@ def run_default(prep: Prepared, floor_share: float, n_tiers: int) -> DefaultResu
     marginal = ~full & (before <= budget)
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(marginal, (budget - before) / np.where(remaining > 0, remaining, 1), 0.0)
+        share = np.where(group_claims > 0, envelope / np.where(group_claims > 0, group_claims, 1), 0)
     phi = np.where(full, 1.0, phi)
-    # a = alpha × claim + beta × floor
-    alpha = phi.copy()
-    beta = 1.0 - phi
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(group_claims > 0, envelope / np.where(group_claims > 0, group_claims, 1), 0.0)
-    alpha[~floors_paid] = share[~floors_paid, None]
-    beta[~floors_paid] = 0.0
-
+    # a row's amount is alpha × claim + beta × floor
+    alpha = np.where(floors_paid[:, None], phi, share[:, None])
+    beta = np.where(floors_paid[:, None], 1.0 - phi, 0.0)
     status = np.where(full, FULL, np.where(marginal, MARGINAL, FLOOR_ONLY))
     status[~floors_paid] = PRO_RATA
     status[rows == 0] = NO_CLAIMS
-    factor = np.where(floors_paid[:, None], phi, share[:, None])
-    pool_gt = ((status == MARGINAL) | (status == PRO_RATA)).ravel()
+    in_pool = (status == MARGINAL) | (status == PRO_RATA)
 
-    amount = alpha.ravel()[gt]
-    amount *= k
-    amount += beta.ravel()[gt] * floors
-    target = np.minimum(envelope, group_claims)
-    allocated = round_to_kopiyky(
-        amount, k, prep.gid, pool_gt[gt], target, prep.frame.select(prep.key)
+    # rows outside the pool get whole kopiyky: their claim (paid tiers) or their floor
+    allocated = np.where(full.ravel()[gt], k, floors)
+    pool = np.flatnonzero(in_pool.ravel()[gt])
+    gt_pool = gt[pool]
+    amount = alpha.ravel()[gt_pool] * k[pool] + beta.ravel()[gt_pool] * floors[pool]
+    settled = np.where(full, claims, floor_sums)  # per cell, outside the pool
+    target = np.minimum(envelope, group_claims) - np.where(~in_pool, settled, 0).sum(axis=1)
+    allocated[pool] = round_pool(
+        amount,
+        k[pool],
+        gt_pool // n_tiers,
+        target,
+        prep.frame.select(prep.key),
+        pool,
     )
+    pool_sums = np.bincount(gt_pool, weights=allocated[pool], minlength=n_groups * n_tiers)
+    alloc_table = np.where(
+        in_pool, np.rint(pool_sums).astype(np.int64).reshape(n_groups, n_tiers), settled
+    )
+    tables = Tables(
+        rows=rows, claim=prep.table(prep.claim_kop), capped=claims, floor=floor_sums,
+        allocated=alloc_table,
+    )  # fmt: skip
     return DefaultResult(
         allocated_kop=allocated,
-        floor_kop=floors,
+        tables=tables,
         status=status,
-        factor=factor,
+        factor=np.where(floors_paid[:, None], phi, share[:, None]),
         floors_paid=floors_paid,
     )

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.allocate._default import floor_kop
+from engine.allocate._default import Tables
 from engine.allocate._policy import Policy
 from engine.allocate._prepare import Prepared
-from engine.allocate._rounding import round_to_kopiyky
+from engine.allocate._rounding import round_pool
 from engine.errors import ConfigError, EngineError
 
 __all__ = ["OptimiseResult", "run_optimise"]
@@ -39,7 +39,7 @@ _PRICE = 1e-7  # a shadow price below this is zero
 @dataclass(frozen=True)
 class OptimiseResult:
     allocated_kop: np.ndarray  # int64 per row
-    floor_kop: np.ndarray  # int64 per row
+    tables: Tables
     floors_paid: np.ndarray  # (groups,) bool
     marginal_value: np.ndarray  # (groups,) weighted hryvnias per extra hryvnia of envelope
     binding: pl.DataFrame
@@ -66,7 +66,7 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
 
     n_groups = prep.n_groups
     k = prep.capped_kop
-    floors = floor_kop(k, policy.floor_share)
+    floors = prep.floor_kop
     envelope = prep.envelope_kop.astype(np.float64)
     cols = prep.frame.columns
     unit_col = next((c for c in ("hromada_code", "oblast_code") if c in cols), None)
@@ -84,8 +84,8 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
     n_j = int(j_row.max()) + 1 if j_row.size else 0
     claim_j = np.bincount(j_row, weights=k, minlength=n_j)
     raw_j = np.bincount(j_row, weights=prep.claim_kop, minlength=n_j)
-    g_j = _scatter(j_row, prep.gid, n_j)
-    t_j = _scatter(j_row, prep.tier, n_j)
+    g_j = _scatter(j_row, prep.gid.astype(np.int64), n_j)
+    t_j = _scatter(j_row, prep.tier.astype(np.int64), n_j)
     unit_row = _dense_ids(prep.frame, [unit_col]) if unit_col else np.zeros_like(j_row)
     h_j = _scatter(j_row, unit_row, n_j)
 
@@ -221,7 +221,7 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
             raise EngineError(f"optimisation failed: {first.message}")
 
         # second pass: same optimum, then lift the lowest coverage of each (group, tier)
-        gt_a = ga * len(policy.tiers) + t_j[active]
+        gt_a = ga * prep.n_tiers + t_j[active]
         gts, z_of = np.unique(gt_a, return_inverse=True)
         n_z = gts.size
         n_var2 = n_var + n_z
@@ -356,14 +356,29 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
                 }
             )
 
-    target = np.minimum(
-        np.minimum(prep.envelope_kop, np.rint(group_claims).astype(np.int64)),
-        np.rint(np.bincount(g_j, weights=claim_j * y, minlength=n_groups)).astype(np.int64),
-    )
+    # disaggregate pro rata: a row gets y_j × claim; whole kopiyky where y is 0 or 1
     y_row = y[j_row]
-    amount = y_row * k
-    pool = (y_row > 0) & (y_row < 1)
-    allocated = round_to_kopiyky(amount, k, prep.gid, pool, target, prep.frame.select(prep.key))
+    allocated = np.where(y_row >= 1.0, k, 0)
+    pool = np.flatnonzero((y_row > 0) & (y_row < 1))
+    gid_pool = prep.gid[pool].astype(np.int64)
+    settled = np.bincount(prep.gid, weights=allocated, minlength=n_groups)
+    solved = np.rint(np.bincount(g_j, weights=claim_j * y, minlength=n_groups)).astype(np.int64)
+    target = np.minimum(np.minimum(prep.envelope_kop, np.rint(group_claims)), solved)
+    allocated[pool] = round_pool(
+        y_row[pool] * k[pool],
+        k[pool],
+        gid_pool,
+        target.astype(np.int64) - np.rint(settled).astype(np.int64),
+        prep.frame.select(prep.key),
+        pool,
+    )
+    tables = Tables(
+        rows=prep.table(None),
+        claim=prep.table(prep.claim_kop),
+        capped=prep.table(k),
+        floor=prep.table(floors),
+        allocated=prep.table(allocated),
+    )
     binding = pl.DataFrame(
         binding_rows,
         schema={
@@ -380,7 +395,7 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
     )
     return OptimiseResult(
         allocated_kop=allocated,
-        floor_kop=floors,
+        tables=tables,
         floors_paid=floors_paid,
         marginal_value=marginal_value,
         binding=binding,

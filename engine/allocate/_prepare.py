@@ -20,6 +20,9 @@ NATIONAL = "national"
 OTHER_OBLASTS = "other oblasts"
 # Σ of kopiyky is taken with float64 bincounts, which are exact below 2**53 kopiyky (~90 trillion UAH)
 _EXACT_LIMIT = 2**53
+_SHARE_DENOMINATOR = 1_000_000  # floor shares are exact to a millionth
+_MAX_ROW_KOP = 9 * 10**12  # keeps claim × share numerator inside int64
+_NO_TIER = 255  # tier code of a row no predicate matched
 
 
 @dataclass(frozen=True)
@@ -29,16 +32,24 @@ class Prepared:
     frame: pl.DataFrame  # the claims rows kept (inside the policy period)
     key: tuple[str, ...]  # columns that identify a row (tie-break of the kopiyka rounding)
     group_labels: tuple[str, ...]
+    n_tiers: int
     envelope_kop: np.ndarray  # int64 per envelope group
-    gid: np.ndarray  # int64 per row: envelope group index
-    tier: np.ndarray  # int64 per row: tier index (0 = highest priority)
+    gid: np.ndarray  # per row: envelope group index (small unsigned int)
+    tier: np.ndarray  # per row: tier index, 0 = highest priority (small unsigned int)
+    gt: np.ndarray  # int64 per row: gid × n_tiers + tier, the cell of the (group, tier) table
     claim_kop: np.ndarray  # int64 per row: the claim in kopiyky
     capped_kop: np.ndarray  # int64 per row: the claim after caps
+    floor_kop: np.ndarray  # int64 per row: floor(floor_share × capped claim), exact
     warnings: tuple[str, ...]
 
     @property
     def n_groups(self) -> int:
         return len(self.group_labels)
+
+    def table(self, weights: np.ndarray | None) -> np.ndarray:
+        """Σ weights per (group, tier) cell as an int64 (groups × tiers) table (exact: < 2**53)."""
+        sums = np.bincount(self.gt, weights=weights, minlength=self.n_groups * self.n_tiers)
+        return np.rint(sums).astype(np.int64).reshape(self.n_groups, self.n_tiers)
 
 
 def prepare(
@@ -69,7 +80,10 @@ def prepare(
     key_cols = _key_columns(frame, policy, key, claims_path)
     exprs = [t.expr() for t in policy.tiers]
     _check_predicates(frame, policy, exprs)
-    group_labels, envelope_kop, gid_expr = _envelope_groups(frame, policy)
+    group_labels, envelope_kop, gid = _envelope_groups(frame, policy)
+    n_tiers = len(policy.tiers)
+    if n_tiers >= _NO_TIER:
+        raise ConfigError(f"a policy may have at most {_NO_TIER - 1} tiers", path=policy.source)
 
     kop = (pl.col(column).cast(pl.Float64) * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
     caps: list[pl.Expr] = []
@@ -83,50 +97,64 @@ def prepare(
                 line=policy.line_of("caps", "by_service_uah"),
             )
         caps.append(
-            pl.col("service_code").replace_strict(
+            pl.col("service_code").cast(pl.String).replace_strict(
                 {k: _to_kop(v) for k, v in policy.cap_by_service_uah.items()},
                 default=None,
                 return_dtype=pl.Int64,
             )
         )
-    capped = pl.min_horizontal(kop, *caps) if caps else kop
+    capped = pl.min_horizontal("_claim_kop", *caps) if caps else pl.col("_claim_kop")
+    numerator = round(policy.floor_share * _SHARE_DENOMINATOR)
 
-    tier = pl.lit(None, pl.Int64)
+    tier = pl.lit(_NO_TIER, pl.UInt8)
     for i, expr in reversed(list(enumerate(exprs))):
-        tier = pl.when(expr).then(pl.lit(i, pl.Int64)).otherwise(tier)
-    derived = [
-        kop.alias("_claim_kop"),
-        capped.alias("_capped_kop"),
-        gid_expr.alias("_gid"),
-        tier.alias("_tier"),
-    ]
+        tier = pl.when(expr).then(pl.lit(i, pl.UInt8)).otherwise(tier)
+    first = [kop.alias("_claim_kop"), gid.alias("_gid"), tier.alias("_tier")]
     exclusive = policy.tier_resolution == EXCLUSIVE
     predicates = [e for e, t in zip(exprs, policy.tiers, strict=True) if not t.otherwise]
     if exclusive and len(predicates) > 1:
-        derived.append(pl.sum_horizontal(*[e.cast(pl.UInt8) for e in predicates]).alias("_matches"))
-    work = frame.lazy().select(derived).collect()
+        first.append(pl.sum_horizontal(*[e.cast(pl.UInt8) for e in predicates]).alias("_matches"))
+    # eager steps: each runs its expressions in parallel and yields one chunk per column, so the
+    # numpy views below are free (a streaming collect would hand back many chunks to copy)
+    work = (
+        frame.with_columns(first)
+        .with_columns(
+            capped.alias("_capped_kop"),
+            (pl.col("_gid").cast(pl.Int64) * n_tiers + pl.col("_tier").cast(pl.Int64)).alias("_gt"),
+        )
+        .with_columns(
+            # exact integer floor of share × claim
+            (pl.col("_capped_kop") * numerator // _SHARE_DENOMINATOR).alias("_floor_kop")
+        )
+        .select(pl.col("^_(claim_kop|capped_kop|floor_kop|gid|tier|gt|matches)$"))
+    )
 
     if exclusive and "_matches" in work.columns:
         _fail_on_overlap(frame, work, policy, exprs, key_cols)
     _fail_on_unmatched(frame, work, policy, key_cols)
 
     tier_arr = work["_tier"].to_numpy()
-    counts = np.bincount(tier_arr, minlength=len(policy.tiers))
+    counts = np.bincount(tier_arr, minlength=n_tiers)
     for t, n in zip(policy.tiers, counts, strict=True):
         if n == 0 and frame.height > 0:
             warnings.append(f"tier '{t.name}' matches no claim row")
     capped_kop = work["_capped_kop"].to_numpy()
+    if capped_kop.size and int(capped_kop.max()) > _MAX_ROW_KOP:
+        raise InputFileError("a claim row exceeds 90 billion UAH; check the claim column", column=column)
     if int(capped_kop.sum()) >= _EXACT_LIMIT:
         raise InputFileError("claims sum beyond 90 trillion UAH; check the claim column", column=column)
     return Prepared(
         frame=frame,
         key=key_cols,
         group_labels=group_labels,
+        n_tiers=n_tiers,
         envelope_kop=envelope_kop,
-        gid=work["_gid"].to_numpy().astype(np.int64, copy=False),
-        tier=tier_arr.astype(np.int64, copy=False),
+        gid=work["_gid"].to_numpy(),
+        tier=tier_arr,
+        gt=work["_gt"].to_numpy(),
         claim_kop=work["_claim_kop"].to_numpy(),
         capped_kop=capped_kop,
+        floor_kop=work["_floor_kop"].to_numpy(),
         warnings=tuple(warnings),
     )
 
@@ -217,10 +245,12 @@ def _check_predicates(frame: pl.DataFrame, policy: Policy, exprs: list[pl.Expr])
             )
 
 
-def _envelope_groups(frame: pl.DataFrame, policy: Policy) -> tuple[tuple[str, ...], np.ndarray, pl.Expr]:
+def _envelope_groups(
+    frame: pl.DataFrame, policy: Policy
+) -> tuple[tuple[str, ...], np.ndarray, pl.Expr]:
     if not policy.per_oblast_uah:
         labels = (NATIONAL,)
-        return labels, np.array([_to_kop(policy.envelope_uah)], dtype=np.int64), pl.lit(0, pl.Int64)
+        return labels, np.array([_to_kop(policy.envelope_uah)], dtype=np.int64), pl.lit(0, pl.UInt8)
     if "oblast_code" not in frame.columns:
         raise ConfigError(
             "the policy has per-oblast envelopes but the claims have no 'oblast_code' column",
@@ -231,8 +261,16 @@ def _envelope_groups(frame: pl.DataFrame, policy: Policy) -> tuple[tuple[str, ..
     amounts = [_to_kop(policy.per_oblast_uah[c]) for c in codes]
     rest = 0 if policy.national_uah is None else _to_kop(policy.national_uah) - sum(amounts)
     labels = (*codes, OTHER_OBLASTS)
-    gid = pl.col("oblast_code").cast(pl.String).replace_strict(
-        codes, list(range(len(codes))), default=len(codes), return_dtype=pl.Int64
+    oblast = pl.col("oblast_code")
+    dtype = frame.schema["oblast_code"]
+    if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+        oblast = oblast.cast(pl.String)
+    # an Enum cast is the fastest string lookup; codes outside it become null: "other oblasts"
+    gid = (
+        oblast.cast(pl.Enum(codes), strict=False)
+        .to_physical()
+        .cast(pl.UInt32)
+        .fill_null(len(codes))
     )
     return labels, np.array([*amounts, max(rest, 0)], dtype=np.int64), gid
 
@@ -272,7 +310,7 @@ def _fail_on_overlap(
 def _fail_on_unmatched(
     frame: pl.DataFrame, work: pl.DataFrame, policy: Policy, key_cols: tuple[str, ...]
 ) -> None:
-    unmatched = work["_tier"].is_null()
+    unmatched = work["_tier"] == _NO_TIER
     n = int(unmatched.sum())
     if not n:
         return

@@ -13,6 +13,7 @@ __all__ = ["register"]
 
 
 def _generate(
+    *,
     out: Annotated[Path, typer.Option("--out", help="Folder to write the extract into.")],
     recipients: Annotated[
         int, typer.Option("--recipients", "-n", min=1, help="Number of recipients.")

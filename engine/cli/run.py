@@ -13,6 +13,14 @@ __all__ = ["register"]
 _DEFAULT_STORE = Path("out") / "mfr.duckdb"
 
 
+def _console(*, stderr: bool = False) -> Any:
+    """A rich console; when output goes to a file or a job log, wide enough not to cut run ids."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=160)
+
+
 def run(
     spec: Path = typer.Argument(..., help="Run spec, e.g. pipelines/nightly.yaml."),
     extract: Path | None = typer.Option(
@@ -35,8 +43,6 @@ def run(
     Exit codes: 0 success (or already up to date), 2 bad configuration, 3 unusable input file or
     store, 4 quarantine beyond the threshold, 5 the store is locked by another run, 1 internal error.
     """
-    from rich.console import Console
-
     from engine.pipeline import load_spec, render_summary, run_pipeline
 
     loaded = load_spec(spec).with_overrides(extract=extract, store=store)
@@ -51,7 +57,7 @@ def run(
             loaded,
             force=force,
             accept_quarantine=accept_quarantine,
-            console=Console(stderr=True),
+            console=_console(stderr=True),
             on_event=remember_failure,
         )
     except BaseException:
@@ -62,7 +68,7 @@ def run(
                 file=sys.stderr,
             )
         raise
-    render_summary(result.manifest, Console(), reused=result.reused)
+    render_summary(result.manifest, _console(), reused=result.reused)
 
 
 def runs(
@@ -70,12 +76,10 @@ def runs(
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many runs."),
 ) -> None:
     """List the runs in a store, newest first."""
-    from rich.console import Console
-
     from engine.pipeline import render_runs
     from engine.store import Store
 
-    render_runs(Store(store).runs(limit=limit), Console())
+    render_runs(Store(store).runs(limit=limit), _console())
 
 
 def show(
@@ -84,8 +88,6 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Print one run's manifest: inputs and hashes, parameters, steps, timings, row counts."""
-    from rich.console import Console
-
     from engine.pipeline import render_manifest
     from engine.store import Store
 
@@ -93,7 +95,7 @@ def show(
     if as_json:
         print(manifest.to_json())
     else:
-        render_manifest(manifest, Console())
+        render_manifest(manifest, _console())
 
 
 def register(app: typer.Typer) -> None:

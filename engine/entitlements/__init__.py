@@ -32,6 +32,7 @@ __all__ = [
     "price_core",
     "resolve_months",
     "round_kopiyka",
+    "segment_keys",
 ]
 
 SEGMENT_COLUMNS = (
@@ -168,28 +169,58 @@ def _month_dates(core: PricedCore, month: np.ndarray) -> pl.Series:
     return pl.Series("month", starts[month]).cast(pl.Date)
 
 
+def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
+    """Keys and looked-up factors of every segment, gathered from its sub-piece and calendar entry."""
+    s = core.segments
+    sub, entry = s["sub"], s["entry"]
+    piece = core.subs["piece"][sub]
+    case = core.subs["case"][sub]
+    rows = core.rows
+    if core.shares.shape[1] == 1:
+        share = core.shares[:, 0][case]
+    else:
+        share = core.shares[case, core.calendar.regime[entry]]
+    return {
+        "case": case,
+        "month": core.calendar.month[entry],
+        "days": s["segment_to"] - s["segment_from"] + 1,
+        "days_in_month": core.calendar.days_in_month[entry],
+        "hromada": core.pieces.hromada[piece],
+        "provider": core.pieces.provider[piece],
+        "funded": core.subs["funded"][sub],
+        "coef": core.subs["coef"][sub],
+        "copay_share": share,
+        "tariff": core.calendar.tariff[entry] if rows is None else rows["tariff"],
+        "modifier": core.calendar.modifier[entry] if rows is None else rows["modifier"],
+    }
+
+
 def _segments_frame(
     core: PricedCore,
-    reg: IndexedRegistry,
+    keys: dict[str, np.ndarray],
     per_case: pl.DataFrame,
     place: pl.DataFrame,
     version: str,
 ) -> pl.DataFrame:
     s = core.segments
-    attributes = per_case.select(pl.all().gather(pl.Series(s["case"].astype(np.int64))))
+    attributes = per_case.select(pl.all().gather(pl.Series(keys["case"].astype(np.int64))))
     numbers = pl.DataFrame(
         {
-            "month": _month_dates(core, s["month"]),
+            "month": _month_dates(core, keys["month"]),
             "segment_from": pl.Series(s["segment_from"]).cast(pl.Date),
             "segment_to": pl.Series(s["segment_to"]).cast(pl.Date),
-            "days": s["days"],
-            "days_in_month": s["days_in_month"],
-            **{
-                name: pl.Series(s[name]).fill_nan(None)
-                for name in ("units", "tariff", "coef", "modifier", "cap_factor")
-            },
-            **{name: s[name] for name in ("gross_uah", "copay_share", "copay_uah", "state_uah")},
-            "funded": s["funded"],
+            "days": keys["days"],
+            "days_in_month": keys["days_in_month"],
+            "units": pl.Series(s["units"]).fill_nan(None),
+            "tariff": pl.Series(keys["tariff"]).fill_nan(None),
+            "coef": keys["coef"],
+            "modifier": pl.Series(keys["modifier"]).fill_nan(None),
+            "cap_factor": s["cap_factor"],
+            "gross_uah": s["gross_uah"],
+            "copay_share": keys["copay_share"],
+            "copay_uah": s["copay_uah"],
+            "state_uah": s["state_uah"],
+            "funded": keys["funded"],
         }
     )
     return (
@@ -223,6 +254,7 @@ def _case_months_frame(
 
 def _parts_frame(
     core: PricedCore,
+    keys: dict[str, np.ndarray],
     reg: IndexedRegistry,
     per_case: pl.DataFrame,
     raion: list[str | None],
@@ -231,9 +263,10 @@ def _parts_frame(
     s, cm = core.segments, core.case_months
     lean = pl.DataFrame(
         {
-            **{k: s[k] for k in ("case", "month", "funded", "hromada", "provider", "gross_uah")},
-            **{k: s[k] for k in ("copay_uah", "days", "days_in_month")},
-            "segment": np.arange(len(s["case"]), dtype=np.int64),
+            **{k: keys[k] for k in ("case", "month", "funded", "hromada", "provider")},
+            **{k: s[k] for k in ("gross_uah", "copay_uah")},
+            **{k: keys[k] for k in ("days", "days_in_month")},
+            "segment": np.arange(len(s["sub"]), dtype=np.int64),
         }
     )
     totals = pl.DataFrame({k: cm[k] for k in ("case", "month", "funded", "gross_uah", "copay_uah")})
@@ -271,11 +304,11 @@ def compute_entitlements(
     raion, oblast = _territory_lists(reg, territories)
     core = price_core(reg, model, month_list, hromada_oblast=oblast)
     per_case = _per_case(reg, oblast)
-    s, cm = core.segments, core.case_months
-    segment_place = _place(s["hromada"], s["provider"], reg, raion, oblast)
-    parts = _parts_frame(core, reg, per_case, raion, oblast)
+    keys = segment_keys(core)
+    segment_place = _place(keys["hromada"], keys["provider"], reg, raion, oblast)
+    parts = _parts_frame(core, keys, reg, per_case, raion, oblast)
     return Entitlements(
-        segments=_segments_frame(core, reg, per_case, segment_place, model.version),
+        segments=_segments_frame(core, keys, per_case, segment_place, model.version),
         case_months=_case_months_frame(core, per_case, segment_place),
         rollups=rollups(parts),
         flows=flows(parts),

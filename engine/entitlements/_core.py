@@ -23,6 +23,7 @@ import polars as pl
 from engine.params import FundingModel
 from engine.params._resolve import (
     STATUS_BITS,
+    RateCalendar,
     coef_timeline,
     copay_regimes,
     copay_shares,
@@ -30,26 +31,52 @@ from engine.params._resolve import (
     rate_calendar,
 )
 from engine.schemas import DISABILITY_GROUPS
-from engine.segments import IndexedRegistry, pieces_from_locations, split_by_calendar
+from engine.segments import (
+    IndexedRegistry,
+    Pieces,
+    Split,
+    calendar_bounds,
+    expand_segments,
+    pieces_from_locations,
+    split_by_calendar,
+)
 
 __all__ = ["PricedCore", "price_core", "round_kopiyka"]
 
 _EPOCH = dt.date(1970, 1, 1)
+_PER_UNIT, _MONTH, _DAY = 0, 1, 2
+_KIND = {"hour": _PER_UNIT, "visit": _PER_UNIT, "month": _MONTH, "day": _DAY}
 
 
 def round_kopiyka(values: np.ndarray) -> np.ndarray:
-    """Round UAH to kopiyky, half away from zero (float noise below 1e-6 kopiyka ignored)."""
-    scaled = np.round(np.abs(values) * 100.0, 6)
-    return np.sign(values) * np.floor(scaled + 0.5) / 100.0
+    """Round UAH to kopiyky, half away from zero.
+
+    A tiny relative allowance makes 1445.155 (stored as 1445.15499999…) round up as written.
+    """
+    scaled = np.abs(values) * 100.0
+    scaled += 0.5 + 1e-9 * np.maximum(scaled, 1.0)
+    np.floor(scaled, out=scaled)
+    scaled /= 100.0
+    return np.copysign(scaled, values)
 
 
 @dataclass(frozen=True, eq=False)
 class PricedCore:
-    """Lean result: segment and case-month columns as arrays keyed by integer indexes."""
+    """Lean result: segment and case-month columns as arrays keyed by integer indexes.
+
+    A segment points at its sub-piece (`sub` → case, piece → hromada/provider) and at its rate
+    calendar `entry` (→ month, days in month, tariff, modifier); the wide output is gathered from
+    these by `engine.entitlements`.
+    """
 
     months: list[dt.date]
     segments: dict[str, np.ndarray]
     case_months: dict[str, np.ndarray]
+    subs: dict[str, np.ndarray]
+    pieces: Pieces
+    calendar: RateCalendar
+    shares: np.ndarray  # co-payment share per (case, copay regime)
+    rows: dict[str, np.ndarray] | None = None  # per-segment factors when a scenario adjusted them
 
 
 def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
@@ -57,7 +84,10 @@ def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
     n_groups = len(DISABILITY_GROUPS) + 1
     code = (reg.service.astype(np.int64) * 8 + reg.need_level.astype(np.int64)) * n_groups
     code += reg.disability
-    unique, combo = np.unique(code, return_inverse=True)
+    # codes are small (services × 8 × 6): a presence table numbers them without sorting the cases
+    present = np.bincount(code, minlength=len(reg.service_codes) * 8 * n_groups) > 0
+    unique = np.flatnonzero(present)
+    number = np.cumsum(present) - 1
     service = unique // (8 * n_groups)
     level = (unique // n_groups) % 8
     disability = unique % n_groups
@@ -65,6 +95,7 @@ def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
     frame = pl.DataFrame(
         {
             "combo": np.arange(len(unique), dtype=np.int64),
+            "service": service.astype(np.int64),
             "service_code": [reg.service_codes[s] for s in service],
             "need_level": level.astype(np.int64),
             "disability_group": [groups[d] for d in disability],
@@ -72,54 +103,37 @@ def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
         },
         schema_overrides={"disability_group": pl.String},
     )
-    return combo.astype(np.int32), frame
+    return number[code].astype(np.int32), frame
 
 
-def _group_ids(
-    case: np.ndarray, month: np.ndarray, funded: np.ndarray
+def _merge_runs(
+    group: np.ndarray, run_start: np.ndarray, run_case: np.ndarray, run_month: np.ndarray,
+    run_funded: np.ndarray, n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Number the (case, month, funded) groups of time-ordered segments.
+    """Groups are (case, month, funded). Runs of time-ordered segments are groups except when a case
+    switches between waiting and served twice within one month; merge those (rare) by a run sort.
 
-    Returns the group id of every segment and each group's first and last segment. Segments of one
-    group are contiguous unless a case switches between waiting and served twice within a month;
-    that rare case is merged by a sort over the runs only.
+    Returns the group of every segment and the first and last segment of every group.
     """
-    n = len(case)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    change = np.empty(n, dtype=bool)
-    change[0] = True
-    np.not_equal(case[1:], case[:-1], out=change[1:])
-    change[1:] |= month[1:] != month[:-1]
-    change[1:] |= funded[1:] != funded[:-1]
-    starts = np.flatnonzero(change)
-    run_id = np.cumsum(change) - 1
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - 1
-    ends[-1] = n - 1
-    rc, rm, rf = case[starts], month[starts], funded[starts]
-    new_cm = np.ones(len(starts), dtype=bool)
-    new_cm[1:] = (rc[1:] != rc[:-1]) | (rm[1:] != rm[:-1])
-    runs_in_cm = np.diff(np.append(np.flatnonzero(new_cm), len(starts)))
-    if runs_in_cm.max() <= 2:  # each (case, month) has at most one waiting and one served run
-        return run_id, starts, ends
-    order = np.lexsort((rf, rm, rc))
+    run_end = np.empty_like(run_start)
+    run_end[:-1] = run_start[1:] - 1
+    run_end[-1:] = n - 1
+    new_cm = np.ones(len(run_start), dtype=bool)
+    new_cm[1:] = (run_case[1:] != run_case[:-1]) | (run_month[1:] != run_month[:-1])
+    if len(run_start) == 0 or np.diff(np.append(np.flatnonzero(new_cm), len(run_start))).max() <= 2:
+        return group, run_start, run_end
+    order = np.lexsort((run_funded, run_month, run_case))
+    rc, rm, rf = run_case[order], run_month[order], run_funded[order]
     key_change = np.ones(len(order), dtype=bool)
-    key_change[1:] = (
-        (rc[order][1:] != rc[order][:-1])
-        | (rm[order][1:] != rm[order][:-1])
-        | (rf[order][1:] != rf[order][:-1])
-    )
-    group_of_sorted = np.cumsum(key_change) - 1
-    group_of_run = np.empty(len(order), dtype=np.int64)
-    group_of_run[order] = group_of_sorted
-    n_groups = int(group_of_sorted[-1]) + 1
+    key_change[1:] = (rc[1:] != rc[:-1]) | (rm[1:] != rm[:-1]) | (rf[1:] != rf[:-1])
+    group_of_run = np.empty(len(order), dtype=np.intp)
+    group_of_run[order] = np.cumsum(key_change) - 1
+    n_groups = int(key_change.sum())
     first = np.full(n_groups, n, dtype=np.int64)
     last = np.full(n_groups, -1, dtype=np.int64)
-    np.minimum.at(first, group_of_run, starts)
-    np.maximum.at(last, group_of_run, ends)
-    return group_of_run[run_id], first, last
+    np.minimum.at(first, group_of_run, run_start)
+    np.maximum.at(last, group_of_run, run_end)
+    return group_of_run[group], first, last
 
 
 def _apply_adjustments(
@@ -161,118 +175,238 @@ def _apply_adjustments(
             target[hit] = row["value"]
 
 
+def _rates(
+    tariff: np.ndarray, norm: np.ndarray, cap: np.ndarray, modifier: np.ndarray,
+    kind: np.ndarray, days_in_month: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: units from the norm (1 for month services) and the price of one day before units
+    and territory coefficient: tariff × modifier / days_in_month, or tariff × modifier for bed-days."""
+    units_norm = np.where(kind == _MONTH, 1.0, np.minimum(norm, cap))
+    per_day = tariff * modifier / np.where(kind == _DAY, 1.0, days_in_month)
+    return units_norm, per_day
+
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    """Everything a block needs: sub-piece arrays, rate calendar, per-entry rates, caps, shares."""
+
+    reg: IndexedRegistry
+    model: FundingModel
+    cut: Split
+    sub_case: np.ndarray
+    sub_funded: np.ndarray
+    sub_coef: np.ndarray
+    sub_mask: np.ndarray
+    sub_assessed: np.ndarray  # NaN where the norm applies (or the service is paid per month)
+    entry0: np.ndarray
+    count: np.ndarray
+    calendar: RateCalendar
+    kind: np.ndarray  # per entry
+    units_norm: np.ndarray
+    per_day: np.ndarray
+    caps: np.ndarray  # monthly cap per (service, month)
+    shares: np.ndarray  # copay share per (case, regime)
+    hromada: np.ndarray  # per sub-piece
+    hromada_oblast: list[str | None]
+
+
+def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Split sub-pieces into blocks of about `size` segments, never splitting a case."""
+    n_sub = len(sub_case)
+    if n_sub == 0:
+        return []
+    ends = np.cumsum(count)
+    targets = np.arange(size, int(ends[-1]), size)
+    case_starts = np.flatnonzero(np.r_[True, sub_case[1:] != sub_case[:-1]])
+    wanted = np.searchsorted(ends, targets, side="right")
+    snapped = case_starts[np.minimum(np.searchsorted(case_starts, wanted), len(case_starts) - 1)]
+    cuts = np.unique(np.r_[0, snapped[snapped > wanted - 1], n_sub])
+    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
+
+
+def _price_block(ctx: _Context, a: int, b: int, s0: int, g0: int, out: dict[str, np.ndarray]) -> tuple[int, int]:
+    """Segment and price sub-pieces [a, b); write segments from `s0` and groups from `g0`."""
+    cal = ctx.calendar
+    split = expand_segments(ctx.cut.start[a:b], ctx.cut.end[a:b], ctx.entry0[a:b], ctx.count[a:b], cal.date)
+    parent, entry = split.parent, split.entry
+    m = len(entry)
+    s1 = s0 + m
+    sub_case = ctx.sub_case[a:b]
+    days = split.end - split.start
+    days += 1
+
+    units, gross = out["units"][s0:s1], out["gross_uah"][s0:s1]
+    if ctx.model.adjustments.height:  # a territorial scenario: factors per segment
+        values = {
+            "tariff": cal.tariff[entry], "norm": cal.norm_units[entry],
+            "max": cal.max_units[entry], "modifier": cal.modifier[entry],
+        }  # fmt: skip
+        _apply_adjustments(
+            ctx.model, ctx.reg, values, sub_case[parent], split.start, ctx.sub_mask[a:b][parent],
+            ctx.hromada[a:b][parent], ctx.hromada_oblast,
+        )
+        out["tariff"][s0:s1], out["modifier"][s0:s1] = values["tariff"], values["modifier"]
+        units[:], gross[:] = _rates(*values.values(), ctx.kind[entry], cal.days_in_month[entry])
+        max_units = values["max"]
+    else:
+        np.take(ctx.units_norm, entry, out=units)
+        np.take(ctx.per_day, entry, out=gross)
+        max_units = None
+    assessed = ctx.sub_assessed[a:b]
+    with_assessment = ~np.isnan(assessed)
+    if with_assessment.any():
+        hit = np.flatnonzero(with_assessment[parent])
+        cap_units = max_units[hit] if max_units is not None else ctx.calendar.max_units[entry[hit]]
+        units[hit] = np.minimum(assessed[parent[hit]], cap_units)
+    gross *= days
+    gross *= ctx.sub_coef[a:b][parent]
+    seg_kind = ctx.kind[entry]
+    gross *= np.where(seg_kind == _DAY, 1.0, units)  # bed-days are priced per day, not per unit
+    np.nan_to_num(gross, copy=False, nan=0.0)  # a factor not in force: the segment is not financed
+
+    # groups (case, month, funded): a new one where a month starts inside an interval, or where an
+    # interval starts on another case, funding state or month than the previous one ended
+    sub_funded = ctx.sub_funded[a:b]
+    month_of_first = cal.month[entry[split.first]]
+    month_of_last = cal.month[entry[np.r_[split.first[1:], m] - 1]]
+    sub_change = np.ones(b - a, dtype=bool)
+    sub_change[1:] = (
+        (sub_case[1:] != sub_case[:-1])
+        | (sub_funded[1:] != sub_funded[:-1])
+        | (month_of_first[1:] != month_of_last[:-1])
+    )
+    change = cal.month_start[entry]
+    change[split.first] = sub_change
+    group = np.cumsum(change, dtype=np.intp)
+    group -= 1
+    run_start = np.flatnonzero(change)
+    run_sub = parent[run_start]
+    group, first, last = _merge_runs(
+        group, run_start, sub_case[run_sub], cal.month[entry[run_start]], sub_funded[run_sub], m
+    )
+    n_groups = len(first)
+    g1 = g0 + n_groups
+    group_case = sub_case[parent[first]]
+    group_month = cal.month[entry[first]]
+
+    # monthly cap on the sum of gross per (case, month, funded), read on the month's first day
+    group_gross = np.bincount(group, weights=gross, minlength=n_groups)
+    cap = ctx.caps[ctx.reg.service[group_case], group_month]
+    over = ~np.isnan(cap) & (group_gross > cap)
+    group_factor = np.ones(n_groups)
+    group_factor[over] = cap[over] / group_gross[over]
+    cap_factor = out["cap_factor"][s0:s1]
+    np.take(group_factor, group, out=cap_factor)
+    gross *= cap_factor
+
+    # co-payment by the recipient's income band, per rule regime
+    if ctx.shares.shape[1] == 1:
+        share = ctx.shares[:, 0][sub_case][parent]
+    else:
+        share = ctx.shares[sub_case[parent], cal.regime[entry]]
+    copay = out["copay_uah"][s0:s1]
+    np.multiply(gross, share, out=copay)
+    np.subtract(gross, copay, out=out["state_uah"][s0:s1])
+
+    np.add(parent, a, out=out["sub"][s0:s1])
+    out["entry"][s0:s1] = entry
+    out["segment_from"][s0:s1] = split.start
+    out["segment_to"][s0:s1] = split.end
+    cm_days = np.bincount(group, weights=days, minlength=n_groups)
+    gross_r = round_kopiyka(np.bincount(group, weights=gross, minlength=n_groups))
+    copay_r = round_kopiyka(np.bincount(group, weights=copay, minlength=n_groups))
+    out["cm_case"][g0:g1] = group_case
+    out["cm_month"][g0:g1] = group_month
+    out["cm_funded"][g0:g1] = sub_funded[parent[first]]
+    out["cm_gross_uah"][g0:g1] = gross_r
+    out["cm_copay_uah"][g0:g1] = copay_r
+    np.subtract(gross_r, copay_r, out=out["cm_state_uah"][g0:g1])
+    out["cm_days"][g0:g1] = cm_days
+    np.divide(cm_days, cal.days_in_month[entry[first]], out=out["cm_case_months"][g0:g1])
+    np.add(first, s0, out=out["cm_first"][g0:g1])
+    np.add(last, s0, out=out["cm_last"][g0:g1])
+    return s1, g1
+
+
+_SEGMENT_ARRAYS = {
+    "sub": np.int32, "entry": np.int32, "segment_from": np.int32, "segment_to": np.int32,
+    "units": np.float64, "cap_factor": np.float64, "gross_uah": np.float64,
+    "copay_uah": np.float64, "state_uah": np.float64,
+}  # fmt: skip
+_CASE_MONTH_ARRAYS = {
+    "case": np.int32, "month": np.int32, "funded": np.bool_, "gross_uah": np.float64,
+    "copay_uah": np.float64, "state_uah": np.float64, "days": np.int64,
+    "case_months": np.float64, "first": np.int64, "last": np.int64,
+}  # fmt: skip
+
+
 def price_core(
     reg: IndexedRegistry,
     model: FundingModel,
     months: list[dt.date],
     hromada_oblast: list[str | None] | None = None,
+    *,
+    block_segments: int = 1 << 21,
 ) -> PricedCore:
     """Segment, price and total every case over `months` (first days of months, ascending).
 
-    `hromada_oblast` (oblast code per hromada index) is needed only by scenario changes restricted to
-    oblasts.
+    Work proceeds in blocks of whole cases (about `block_segments` segments each) so temporaries
+    stay small and are reused; results land in arrays allocated once. `hromada_oblast` (oblast code
+    per hromada index) is needed only by scenario changes restricted to oblasts.
     """
     period_start = months[0]
     period_end = (months[-1] + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     p0, p1 = (period_start - _EPOCH).days, (period_end - _EPOCH).days
     pieces = pieces_from_locations(reg, p0, p1)
 
-    # 1. cut at the serving hromada's coefficient changes
+    # 1. cut pieces at the serving hromada's coefficient changes (few pieces, few cuts)
     timeline = coef_timeline(model, reg.territory_status, len(reg.hromada_codes), period_start, period_end)
     cut = split_by_calendar(
         pieces.start, pieces.end, timeline.hromada_key[pieces.hromada], timeline.key, timeline.date, p0
     )
     sub_case = pieces.case[cut.parent]
-    sub_coef = timeline.coef[cut.entry]
-    sub_mask = timeline.mask[cut.entry]
 
-    # 2. cut at month starts and at the change dates of the case's own rates
+    # 2. each sub-piece is cut at month starts and its rates' change dates: count first, then expand
     combo, combos = _combos(reg)
     regimes = copay_regimes(model, period_start, period_end)
     calendar = rate_calendar(model, combos, months, regimes)
-    seg = split_by_calendar(cut.start, cut.end, combo[sub_case], calendar.key, calendar.date, p0)
-    parent, entry = seg.parent, seg.entry
-    piece = cut.parent[parent]
-    case = sub_case[parent]
-    coef = sub_coef[parent]
-    hromada = pieces.hromada[piece]
-    funded = pieces.funded[piece]
-    month = calendar.month[entry]
-    days_in_month = calendar.days_in_month[entry]
-    days = (seg.end - seg.start + 1).astype(np.int32)
-    values = {
-        "tariff": calendar.tariff[entry],
-        "norm": calendar.norm_units[entry],
-        "max": calendar.max_units[entry],
-        "modifier": calendar.modifier[entry],
-    }
+    entry0, count = calendar_bounds(cut.start, cut.end, combo[sub_case], calendar.key, calendar.date, p0)
+    kind_of_service = np.array([_KIND[u] for u in reg.service_units], dtype=np.int8)
+    kind = kind_of_service[combos["service"].to_numpy()][calendar.key]
+    units_norm, per_day = _rates(
+        calendar.tariff, calendar.norm_units, calendar.max_units, calendar.modifier, kind,
+        calendar.days_in_month,
+    )
+    assessed = np.where(kind_of_service[reg.service] == _MONTH, np.nan, reg.assessed)
+    ctx = _Context(
+        reg=reg, model=model, cut=cut, sub_case=sub_case, sub_funded=pieces.funded[cut.parent],
+        sub_coef=timeline.coef[cut.entry], sub_mask=timeline.mask[cut.entry],
+        sub_assessed=assessed[sub_case], entry0=entry0, count=count, calendar=calendar, kind=kind,
+        units_norm=units_norm, per_day=per_day, caps=monthly_caps(model, reg.service_codes, months),
+        shares=copay_shares(regimes, reg.income), hromada=pieces.hromada[cut.parent],
+        hromada_oblast=hromada_oblast or [None] * len(reg.hromada_codes),
+    )  # fmt: skip
+    n = int(count.sum())
+    arrays = dict(_SEGMENT_ARRAYS)
     if model.adjustments.height:
-        _apply_adjustments(
-            model, reg, values, case, seg.start, sub_mask[parent], hromada,
-            hromada_oblast or [None] * len(reg.hromada_codes),
-        )
-
-    unit = np.array(reg.service_units, dtype=object)
-    service = reg.service[case]
-    per_month = (unit == "month")[service]
-    per_day = (unit == "day")[service]
-    assessed = reg.assessed[case]
-    units = np.minimum(np.where(np.isnan(assessed), values["norm"], assessed), values["max"])
-    units[per_month] = 1.0
-    tariff = values["tariff"]
-    price = np.where(per_day, tariff * days, tariff * units * days / days_in_month)
-    gross = price * coef * values["modifier"]
-    np.nan_to_num(gross, copy=False, nan=0.0)
-
-    # 3. monthly cap on the sum of a case's gross per (case, month, funded), read on the 1st
-    group, first, last = _group_ids(case, month, funded)
-    group_gross = np.bincount(group, weights=gross, minlength=len(first))
-    group_case, group_month = case[first], month[first]
-    cap = monthly_caps(model, reg.service_codes, months)[reg.service[group_case], group_month]
-    over = ~np.isnan(cap) & (group_gross > cap)
-    group_factor = np.ones(len(first))
-    group_factor[over] = cap[over] / group_gross[over]
-    cap_factor = group_factor[group]
-    gross *= cap_factor
-
-    shares = copay_shares(regimes, reg.income)
-    copay_share = shares[case, calendar.regime[entry]]
-    copay = gross * copay_share
-    state = gross - copay
-
-    case_months_days = np.bincount(group, weights=days, minlength=len(first))
-    group_gross_r = round_kopiyka(np.bincount(group, weights=gross, minlength=len(first)))
-    group_copay_r = round_kopiyka(np.bincount(group, weights=copay, minlength=len(first)))
-    segments = {
-        "case": case,
-        "month": month,
-        "segment_from": seg.start,
-        "segment_to": seg.end,
-        "days": days,
-        "days_in_month": days_in_month,
-        "hromada": hromada,
-        "provider": pieces.provider[piece],
-        "funded": funded,
-        "units": units,
-        "tariff": tariff,
-        "coef": coef,
-        "modifier": values["modifier"],
-        "cap_factor": cap_factor,
-        "gross_uah": gross,
-        "copay_share": copay_share,
-        "copay_uah": copay,
-        "state_uah": state,
-    }
-    case_months = {
-        "case": group_case,
-        "month": group_month,
-        "funded": funded[first],
-        "gross_uah": group_gross_r,
-        "copay_uah": group_copay_r,
-        "state_uah": group_gross_r - group_copay_r,
-        "days": case_months_days.astype(np.int64),
-        "case_months": np.bincount(group, weights=days / days_in_month, minlength=len(first)),
-        "first": first,
-        "last": last,
-    }
-    return PricedCore(months=months, segments=segments, case_months=case_months)
+        arrays |= {"tariff": np.float64, "modifier": np.float64}
+    out = {name: np.empty(n, dtype=dtype) for name, dtype in arrays.items()}
+    out |= {f"cm_{name}": np.empty(n, dtype=dtype) for name, dtype in _CASE_MONTH_ARRAYS.items()}
+    s0 = g0 = 0
+    for a, b in _blocks(sub_case, count, block_segments):
+        s0, g0 = _price_block(ctx, a, b, s0, g0, out)
+    segments = {name: out[name] for name in arrays}
+    case_months = {name: out[f"cm_{name}"][:g0] for name in _CASE_MONTH_ARRAYS}
+    rows = {"tariff": out["tariff"], "modifier": out["modifier"]} if "tariff" in out else None
+    return PricedCore(
+        months=months,
+        segments=segments,
+        case_months=case_months,
+        subs={
+            "case": sub_case, "piece": cut.parent, "funded": ctx.sub_funded, "coef": ctx.sub_coef,
+        },  # fmt: skip
+        pieces=pieces,
+        calendar=calendar,
+        shares=ctx.shares,
+        rows=rows,
+    )

@@ -73,7 +73,9 @@ def check_options(
         raise ConfigError(f"season_length must be ≥ 1, got {season_length}")
 
 
-def _model_report(hierarchy: Hierarchy, rows: np.ndarray, base: BaseFit, method: str) -> pl.DataFrame:
+def _model_report(
+    hierarchy: Hierarchy, rows: np.ndarray, base: BaseFit, method: str
+) -> pl.DataFrame:
     keys = hierarchy.nodes.select("unique_id", "level", *hierarchy.spec.bottom_columns)
     fitted = pl.DataFrame(
         {"_row": rows, **{k: list(v) if v.dtype == object else v for k, v in base.report.items()}},
@@ -83,7 +85,7 @@ def _model_report(hierarchy: Hierarchy, rows: np.ndarray, base: BaseFit, method:
         keys.with_row_index("_row")
         .join(fitted, on="_row", how="left")
         .with_columns(
-            pl.col("model").fill_null("BottomUp" if method != "none" else None),
+            pl.col("model").fill_null("BottomUp"),
             pl.col("fallback").fill_null(False),
         )
         .drop("_row")
@@ -93,6 +95,7 @@ def _model_report(hierarchy: Hierarchy, rows: np.ndarray, base: BaseFit, method:
 
 def _forecast_frame(
     hierarchy: Hierarchy,
+    *,
     dates: pl.Series,
     mean: np.ndarray,
     bounds: dict[str, np.ndarray],
@@ -104,20 +107,24 @@ def _forecast_frame(
     nodes = hierarchy.nodes.select(
         "unique_id", "level", *hierarchy.spec.bottom_columns
     ).with_columns(model=models["model"])
-    return nodes.select(pl.all().gather(idx)).with_columns(
-        pl.Series("ds", np.tile(dates.to_numpy(), n)),
-        pl.Series("mean", mean.ravel()),
-        *[pl.Series(name, b.ravel()) for name, b in bounds.items()],
-        method=pl.lit(method),
-    ).select(
-        "unique_id",
-        "level",
-        *hierarchy.spec.bottom_columns,
-        "ds",
-        "mean",
-        *bounds,
-        "model",
-        "method",
+    return (
+        nodes.select(pl.all().gather(idx))
+        .with_columns(
+            pl.Series("ds", np.tile(dates.to_numpy(), n)),
+            pl.Series("mean", mean.ravel()),
+            *[pl.Series(name, b.ravel()) for name, b in bounds.items()],
+            method=pl.lit(method),
+        )
+        .select(
+            "unique_id",
+            "level",
+            *hierarchy.spec.bottom_columns,
+            "ds",
+            "mean",
+            *bounds,
+            "model",
+            "method",
+        )
     )
 
 
@@ -159,9 +166,14 @@ def forecast(
     parse_models(models)
     spec = as_spec(hierarchy, id_col)
     data = prepare(
-        frame, spec, date_col=date_col, value_col=value_col, freq=freq,
-        fill_value=fill_value, nonnegative=nonnegative,
-    )  # fmt: skip
+        frame,
+        spec,
+        date_col=date_col,
+        value_col=value_col,
+        freq=freq,
+        fill_value=fill_value,
+        nonnegative=nonnegative,
+    )
     hier = data.hierarchy
     method = reconcile if hier.n_aggregate else "bottom_up"
     m = season_length or default_season_length(freq)
@@ -169,15 +181,28 @@ def forecast(
     parsed = [d if isinstance(d, Driver) else parse_drivers([d])[0] for d in drivers]
     multiplier, driver_summary = driver_multipliers(parsed, hier.bottom, dates)
     rows, base = fit_nodes(
-        data.y, data.start, hier, all_nodes=method != "bottom_up", m=m, horizon=horizon,
-        models=models, refine=refine,
-    )  # fmt: skip
+        data.y,
+        data.start,
+        hier,
+        all_nodes=method != "bottom_up",
+        m=m,
+        horizon=horizon,
+        models=models,
+        refine=refine,
+    )
     outcome = reconcile_and_bound(
-        rows, base, hier, method=method, levels=levels,
-        multiplier=multiplier if parsed else None, nonnegative=nonnegative,
-    )  # fmt: skip
+        rows,
+        base,
+        hier,
+        method=method,
+        levels=levels,
+        multiplier=multiplier if parsed else None,
+        nonnegative=nonnegative,
+    )
     report = _model_report(hier, rows, base, method)
-    frame_out = _forecast_frame(hier, dates, outcome.mean, outcome.bounds, report, method)
+    frame_out = _forecast_frame(
+        hier, dates=dates, mean=outcome.mean, bounds=outcome.bounds, models=report, method=method
+    )
     info = outcome.info
     if method != reconcile:
         info = dataclasses.replace(info, requested=reconcile, reason="no aggregate levels")

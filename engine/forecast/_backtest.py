@@ -54,24 +54,33 @@ def scaled_errors(
     (1.3333333333333333, 1.4907119849998598)
     """
     n_obs = (~np.isnan(train)).sum(axis=1)
-    lag = np.where(n_obs > m, m, 1)
-    diffs_m = np.abs(train[:, m:] - train[:, :-m]) if train.shape[1] > m else None
-    diffs_1 = np.abs(train[:, 1:] - train[:, :-1])
+    abs_1, sq_1 = _diff_scales(train, 1)
+    abs_m, sq_m = _diff_scales(train, m) if m > 1 else (abs_1, sq_1)
+    seasonal = n_obs > m
+    scale = np.where(seasonal, abs_m, abs_1)
+    sq_scale = np.where(seasonal, sq_m, sq_1)
+    err = actual - forecast
     with np.errstate(all="ignore"):
-        scale_1 = np.nanmean(np.where(np.isnan(diffs_1), np.nan, diffs_1), axis=1) if diffs_1.size else np.full(train.shape[0], np.nan)
-        sq_1 = np.nanmean(diffs_1**2, axis=1) if diffs_1.size else scale_1
-        if diffs_m is not None and diffs_m.size:
-            scale_m = np.nanmean(diffs_m, axis=1)
-            sq_m = np.nanmean(diffs_m**2, axis=1)
-        else:
-            scale_m, sq_m = scale_1, sq_1
-        scale = np.where(lag == m, scale_m, scale_1)
-        sq_scale = np.where(lag == m, sq_m, sq_1)
-        err = actual - forecast
         mase = np.mean(np.abs(err), axis=1) / scale
         rmsse = np.sqrt(np.mean(err**2, axis=1) / sq_scale)
     bad = ~(scale > 0)
     return np.where(bad, np.nan, mase), np.where(bad, np.nan, rmsse)
+
+
+def _diff_scales(train: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean absolute and mean squared lag-differences per row, ignoring NaN (NaN if none)."""
+    if train.shape[1] <= lag:
+        nan = np.full(train.shape[0], np.nan)
+        return nan, nan
+    d = train[:, lag:] - train[:, :-lag]
+    ok = ~np.isnan(d)
+    count = ok.sum(axis=1)
+    d = np.where(ok, d, 0.0)
+    with np.errstate(all="ignore"):
+        return (
+            np.where(count > 0, np.abs(d).sum(axis=1) / count, np.nan),
+            np.where(count > 0, (d * d).sum(axis=1) / count, np.nan),
+        )
 
 
 def _level_metrics(
@@ -87,10 +96,9 @@ def _level_metrics(
     mase, rmsse = scaled_errors(actual, mean, train, m)
     cover = {}
     names = bound_columns(levels)
-    for level, (lo, hi) in zip(levels, zip(names[::2], names[1::2], strict=True), strict=True):
+    for lo, hi in zip(names[::2], names[1::2], strict=True):
         inside = (actual >= bounds[lo] - 1e-9) & (actual <= bounds[hi] + 1e-9)
         cover[f"coverage_{lo[3:]}"] = inside.mean(axis=1)
-        del level
     per_node = pl.DataFrame(
         {"level": hierarchy.nodes["level"], "mase": mase, "rmsse": rmsse, **cover}
     )
@@ -132,17 +140,24 @@ def backtest(
     """
     for method in methods:
         check_options(
-            horizon=horizon, levels=levels,
-            reconcile="none" if method == "base" else method, season_length=season_length,
-        )  # fmt: skip
+            horizon=horizon,
+            levels=levels,
+            reconcile="none" if method == "base" else method,
+            season_length=season_length,
+        )
     unknown = [b for b in benchmarks if b not in BENCHMARKS]
     if unknown:
         raise ConfigError(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
     spec = as_spec(hierarchy, id_col)
     data = prepare(
-        frame, spec, date_col=date_col, value_col=value_col, freq=freq,
-        fill_value=fill_value, nonnegative=nonnegative,
-    )  # fmt: skip
+        frame,
+        spec,
+        date_col=date_col,
+        value_col=value_col,
+        freq=freq,
+        fill_value=fill_value,
+        nonnegative=nonnegative,
+    )
     hier = data.hierarchy
     m = season_length or default_season_length(freq)
     step = step or horizon
@@ -166,9 +181,15 @@ def backtest(
         reconciled = [mth for mth in methods if mth != "base"]
         needs_all = "base" in methods or any(mth != "bottom_up" for mth in reconciled)
         rows, base = fit_nodes(
-            y_train, start, hier, all_nodes=needs_all or not hier.n_aggregate, m=m,
-            horizon=horizon, models=models, refine=refine,
-        )  # fmt: skip
+            y_train,
+            start,
+            hier,
+            all_nodes=needs_all or not hier.n_aggregate,
+            m=m,
+            horizon=horizon,
+            models=models,
+            refine=refine,
+        )
         for mth in methods:
             method = "none" if mth == "base" else mth
             if not hier.n_aggregate and method != "none":
@@ -177,9 +198,15 @@ def backtest(
             runs.append((mth, out, out.info.method))
         for bench in benchmarks:
             b_rows, b_base = fit_nodes(
-                y_train, start, hier, all_nodes=True, m=m, horizon=horizon,
-                models=(bench,), refine=False,
-            )  # fmt: skip
+                y_train,
+                start,
+                hier,
+                all_nodes=True,
+                m=m,
+                horizon=horizon,
+                models=(bench,),
+                refine=False,
+            )
             out = reconcile_and_bound(b_rows, b_base, hier, method="none", levels=levels)
             runs.append((bench, out, "none"))
         for name, out, used in runs:
@@ -198,9 +225,16 @@ def backtest(
         .join(order, on="level")
         .sort("origin", "method", "_o")
         .select(
-            "origin", "method", "level", "series", "unscaled", "mase", "rmsse", *cover,
+            "origin",
+            "method",
+            "level",
+            "series",
+            "unscaled",
+            "mase",
+            "rmsse",
+            *cover,
             "reconciled_with",
-        )  # fmt: skip
+        )
     )
 
 

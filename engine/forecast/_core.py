@@ -3,7 +3,6 @@ non-negativity, drivers and intervals, all on arrays (nodes × periods)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +12,9 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.forecast._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
-from engine.forecast._intervals import interval_bounds
+from engine.forecast._intervals import centred_errors, interval_bounds
 from engine.forecast._panel import Panel, to_panel
-from engine.forecast._reconcile import (
-    RECONCILE_METHODS,
-    ReconcileInfo,
-    clip_negative,
-    reconcile_bottom,
-)
+from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo, reconcile_bottom
 from engine.forecast._select import BaseFit, fit_base
 
 __all__ = ["NodeData", "Outcome", "fit_nodes", "node_series", "prepare", "reconcile_and_bound"]
@@ -126,7 +120,6 @@ def reconcile_and_bound(
         known = ", ".join(RECONCILE_METHODS)
         raise ConfigError(f"unknown reconciliation method {method!r}; known: {known}")
     n_nodes, n_bottom = hierarchy.S.shape
-    horizon = base.mean.shape[1]
     if method == "none":
         if rows.size != n_nodes:
             raise ValueError("method 'none' needs base forecasts of every node")
@@ -137,34 +130,32 @@ def reconcile_and_bound(
         if multiplier is not None:
             mean = mean * multiplier
         bounds = interval_bounds(
-            mean, base.residuals, base.horizon_scale, None,
-            levels=levels, multiplier=multiplier, nonnegative=nonnegative,
-        )  # fmt: skip
+            mean,
+            base.residuals,
+            base.horizon_scale,
+            None,
+            levels=levels,
+            multiplier=multiplier,
+            nonnegative=nonnegative,
+        )
         return Outcome(mean, bounds, ReconcileInfo("none", "none", clipped_negative=clipped))
     bottom_pos = np.arange(rows.size - n_bottom, rows.size)  # bottom rows are last in both orders
-    scale = base.horizon_scale[bottom_pos]
-    if method == "bottom_up" or rows.size != n_nodes:
-        if method != "bottom_up":
-            raise ValueError(f"method {method!r} needs base forecasts of every node")
-        bottom = base.mean[bottom_pos]
-        errors = base.residuals[bottom_pos]
-        errors = errors[:, ~np.isnan(errors).all(axis=0)]
-        info = ReconcileInfo("bottom_up", "bottom_up")
-    else:
-        observed = ~np.isnan(base.residuals).all(axis=0)
-        columns = np.hstack([base.mean, np.nan_to_num(base.residuals[:, observed])])
-        solved, info = reconcile_bottom(
-            columns, hierarchy.S, method=method, residuals=base.residuals
-        )
-        bottom, errors = solved[:, :horizon], solved[:, horizon:]
-    if nonnegative:
-        bottom, clipped = clip_negative(bottom)
-        info = dataclasses.replace(info, clipped_negative=clipped)
+    if method != "bottom_up" and rows.size != n_nodes:
+        raise ValueError(f"method {method!r} needs base forecasts of every node")
+    bottom, info = reconcile_bottom(
+        base.mean, hierarchy.S, method=method, residuals=base.residuals, nonnegative=nonnegative
+    )
     if multiplier is not None:
         bottom = bottom * multiplier
     mean = hierarchy.aggregate(bottom)
+    errors = centred_errors(base.residuals[bottom_pos])
     bounds = interval_bounds(
-        mean, errors, scale, hierarchy.S,
-        levels=levels, multiplier=multiplier, nonnegative=nonnegative,
-    )  # fmt: skip
+        mean,
+        errors,
+        base.horizon_scale[bottom_pos],
+        hierarchy.S,
+        levels=levels,
+        multiplier=multiplier,
+        nonnegative=nonnegative,
+    )
     return Outcome(mean, bounds, info)

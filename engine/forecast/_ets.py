@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 _PHI_BOUNDS = (0.8, 0.98)
+_INIT_SEASONS = 3  # seasons used to initialise seasonal states
 _CHUNK_CELLS = 200_000  # series × grid points per chunk: keeps the state arrays in cache
 
 
@@ -100,42 +101,78 @@ def _gather(y: np.ndarray, start: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return np.where(ok, vals, np.nan), ok
 
 
-def _initial_states(y: np.ndarray, start: np.ndarray, *, m: int, trend: bool, season: str) -> _Init:
-    """Heuristic l0, b0 (n,) and s0 (m, n) by calendar phase, from the first seasons."""
-    n = y.shape[0]
-    s0 = np.zeros((m, n)) if season != "M" else np.ones((m, n))
+def _line_start(z: np.ndarray, ok: np.ndarray, trend: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Level at the period before the first of `z` (and slope): mean, or least-squares line."""
+    cnt = ok.sum(axis=1)
+    zz = np.where(ok, z, 0.0)
     with np.errstate(all="ignore"):
-        if season == "N":
-            k = max(m, 4) if not trend else max(m, 10)
-            first, ok = _gather(y, start, k)
-            cnt = ok.sum(axis=1)
-            if not trend:
-                return np.nanmean(first, axis=1), np.zeros(n), s0
-            x = np.where(ok, np.arange(k)[None, :], np.nan)
-            xm = np.nanmean(x, axis=1)
-            ym = np.nanmean(first, axis=1)
-            sxx = np.nansum((x - xm[:, None]) ** 2, axis=1)
-            sxy = np.nansum((x - xm[:, None]) * (first - ym[:, None]), axis=1)
-            slope = np.where((sxx > 0) & (cnt > 1), sxy / sxx, 0.0)
-            return ym - slope * (xm + 1.0), slope, s0
-        first, _ = _gather(y, start, 2 * m)
-        m1 = first[:, :m].mean(axis=1)
-        m2 = first[:, m:].mean(axis=1)
-        slope = (m2 - m1) / m if trend else np.zeros(n)
-        centre = (m - 1) / 2.0
-        j = np.arange(2 * m)[None, :]
-        line = (m1 if trend else (m1 + m2) / 2.0)[:, None] + slope[:, None] * (j - centre)
-        dev = first / line if season == "M" else first - line
-        phase_dev = (dev[:, :m] + dev[:, m:]) / 2.0
-        if season == "M":
-            phase_dev = phase_dev / phase_dev.mean(axis=1, keepdims=True)
-        else:
-            phase_dev = phase_dev - phase_dev.mean(axis=1, keepdims=True)
-        rows = np.arange(n)
-        for j0 in range(m):
-            s0[(start + j0) % m, rows] = phase_dev[:, j0]
-        level = (m1 if trend else (m1 + m2) / 2.0) - slope * (centre + 1.0)
-        return level, slope, s0
+        zm = zz.sum(axis=1) / cnt
+        if not trend:
+            return zm, np.zeros(z.shape[0])
+        x = np.where(ok, np.arange(z.shape[1])[None, :], 0.0)
+        xm = x.sum(axis=1) / cnt
+        dx = np.where(ok, x - xm[:, None], 0.0)
+        sxx = (dx * dx).sum(axis=1)
+        slope = np.where(sxx > 0, (dx * (zz - zm[:, None])).sum(axis=1) / sxx, 0.0)
+    return zm - slope * (xm + 1.0), slope
+
+
+def _seasonal_indices(y: np.ndarray, start: np.ndarray, m: int, season: str) -> np.ndarray:
+    """Classical decomposition of the first three seasons (as the `forecast` package does): the
+    seasonal index of every calendar phase (m, n) around a centred 2×m moving average."""
+    n, n_t = y.shape
+    y = np.where(np.arange(n_t)[None, :] < (start + _INIT_SEASONS * m)[:, None], y, np.nan)
+    ok = ~np.isnan(y)
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(ok, y, 0.0), axis=1)], axis=1)
+    ccnt = np.concatenate([np.zeros((n, 1)), np.cumsum(ok, axis=1)], axis=1)
+    half = m // 2
+    t = np.arange(half, n_t - half)
+    lo, hi = t - half, t + half + 1  # window [t − half, t + half]
+    total = csum[:, hi] - csum[:, lo]
+    full = (ccnt[:, hi] - ccnt[:, lo]) == hi - lo
+    if m % 2 == 0:  # 2×m average: the two end points weigh a half
+        ends = np.where(ok[:, lo], y[:, lo], 0.0) + np.where(ok[:, hi - 1], y[:, hi - 1], 0.0)
+        total = total - 0.5 * ends
+    with np.errstate(all="ignore"):
+        trend_ma = np.where(full, total / m, np.nan)
+        dev = y[:, t] / trend_ma if season == "M" else y[:, t] - trend_ma
+    dev_ok = ~np.isnan(dev) & np.isfinite(dev)
+    index = np.zeros((m, n))
+    for phase in range(m):
+        cols = (t % m) == phase
+        cnt = dev_ok[:, cols].sum(axis=1)
+        with np.errstate(all="ignore"):
+            mean = np.where(dev_ok[:, cols], dev[:, cols], 0.0).sum(axis=1) / cnt
+        index[phase] = np.where(cnt > 0, mean, 1.0 if season == "M" else 0.0)
+    if season == "M":
+        with np.errstate(all="ignore"):
+            index = index / index.mean(axis=0, keepdims=True)
+        return np.where(np.isfinite(index) & (index > 0), index, 1.0)
+    return index - index.mean(axis=0, keepdims=True)
+
+
+def _initial_states(y: np.ndarray, start: np.ndarray, *, m: int, trend: bool, season: str) -> _Init:
+    """Heuristic l0, b0 (n,) and s0 (m, n) by calendar phase.
+
+    Seasonal indices from a classical decomposition of the first seasons; level and slope from the
+    (deseasonalised) first observations: their mean, or a least-squares line when there is a trend.
+    """
+    n = y.shape[0]
+    if season == "N":
+        k = max(m, 10) if trend else max(m, 4)
+        first, ok = _gather(y, start, k)
+        level, slope = _line_start(first, ok, trend)
+        return level, slope, np.zeros((m, n))
+    s0 = _seasonal_indices(y, start, m, season)
+    first, ok = _gather(y, start, 2 * m)
+    phases = (start[:, None] + np.arange(2 * m)[None, :]) % m
+    seas = np.take_along_axis(s0.T, phases, axis=1)
+    with np.errstate(all="ignore"):
+        z = first / seas if season == "M" else first - seas
+    if not trend:
+        ok = ok & (np.arange(2 * m)[None, :] < m)
+    level, slope = _line_start(z, ok, trend)
+    return level, slope, s0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """Prediction intervals from joint sample paths of coherent forecast errors.
 
-For each in-sample period t the reconciled one-step residuals of all bottom series form one joint
-error vector ẽ_t = P e_t (P the reconciliation's projection to the bottom level; ẽ_t = e_t for
-bottom-up). Scaled to horizon h by each bottom series' model (`horizon_scale`: the sd of its h-step
-error relative to its one-step error) and by any scenario driver, and summed through S, each period
-gives one coherent error vector for every node:
+For each in-sample period t the one-step residuals of all bottom series, each less its own mean
+(the reconciled forecast, not the bottom model, sets the centre), form one joint error vector e_t.
+Scaled to horizon h by each bottom series' model (`horizon_scale`: the sd of its h-step error
+relative to its one-step error) and by any scenario driver, and summed through S, each period gives
+one coherent error vector for every node:
 
-    E_h[:, t] = S (scale_h ⊙ driver_h ⊙ ẽ_t)
+    E_h[:, t] = S (scale_h ⊙ driver_h ⊙ e_t)
 
 Every such error path adds up across levels, and because whole vectors are drawn (never one series
 at a time) correlations between series carry over to the aggregates. A node's interval at horizon h
@@ -29,7 +29,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy import sparse
 
-__all__ = ["bound_columns", "coherent_error_paths", "interval_bounds"]
+__all__ = ["bound_columns", "centred_errors", "coherent_error_paths", "interval_bounds"]
 
 
 def bound_columns(levels: Sequence[int | float]) -> list[str]:
@@ -47,6 +47,18 @@ def _quantiles(levels: Sequence[float]) -> np.ndarray:
         tail = (1.0 - level / 100.0) / 2.0
         qs.extend([tail, 1.0 - tail])
     return np.array(qs)
+
+
+def centred_errors(residuals: np.ndarray) -> np.ndarray:
+    """Residuals less each series' mean residual; periods no series has a residual are dropped."""
+    ok = ~np.isnan(residuals)
+    keep = ok.any(axis=0)
+    r = residuals[:, keep]
+    ok = ok[:, keep]
+    count = ok.sum(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):
+        mean = np.where(count > 0, np.where(ok, r, 0.0).sum(axis=1, keepdims=True) / count, 0.0)
+    return r - mean
 
 
 def coherent_error_paths(

@@ -23,8 +23,10 @@ Degenerate inputs fall back rather than fail, and the result says so: MinT-shrin
 zero residual variance get the smallest positive variance (counted in `floored_variances`); a solve
 that does not converge falls back to `wls_struct` and then to `bottom_up`.
 
-Non-negativity: negative reconciled bottom values are set to zero and every node re-aggregated from
-the bottom, which keeps coherence (aggregates can only rise); the count is reported.
+Non-negativity (for counts): bottom values a MinT solution makes negative are held at zero and the
+GLS solved again for the others (the "set negative to zero" heuristic, one round, so the aggregate
+information moves to the series that can take it); anything still negative is then set to zero.
+Every node is re-aggregated from the bottom, so coherence holds; the count is reported.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def _pcg(
     precond: np.ndarray,
     x0: np.ndarray,
     *,
-    tol: float = 1e-9,
+    tol: float = 1e-7,
     maxiter: int = 2000,
 ) -> tuple[np.ndarray, int, bool]:
     """Jacobi-preconditioned conjugate gradients, every column an independent system."""
@@ -169,18 +171,52 @@ def _shrink_weights(residuals: np.ndarray) -> tuple[_Weights, float, int]:
 
 
 def _gls(
-    base: np.ndarray, summing: sparse.csr_matrix, weights: _Weights
+    base: np.ndarray,
+    summing: sparse.csr_matrix,
+    weights: _Weights,
+    *,
+    free: np.ndarray | None = None,
+    x0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, bool]:
-    n_bottom = summing.shape[1]
+    """Solve S' W⁻¹ S b = S' W⁻¹ ŷ; bottom values where `free` is False are held at zero."""
     st = summing.T.tocsr()
+    mask = None if free is None else free.astype(float)
 
     def apply(x: np.ndarray) -> np.ndarray:
-        return st @ weights.solve(summing @ x)
+        if mask is None:
+            return st @ weights.solve(summing @ x)
+        return (st @ weights.solve(summing @ (x * mask))) * mask
 
     rhs = st @ weights.solve(base)
+    if mask is not None:
+        rhs = rhs * mask
     precond = 1.0 / (st @ (1.0 / weights.diag))
-    x0 = base[-n_bottom:]
-    return _pcg(apply, rhs, precond, x0)
+    start = base[-summing.shape[1] :] if x0 is None else x0
+    return _pcg(apply, rhs, precond, start if mask is None else start * mask)
+
+
+def _weights(
+    method: str, summing: sparse.csr_matrix, residuals: np.ndarray | None
+) -> tuple[_Weights | None, str | None, float | None, int]:
+    """W for a MinT method, or None with the reason it cannot be estimated."""
+    if method == "ols":
+        return _Weights(np.ones(summing.shape[0])), None, None, 0
+    if method == "wls_struct":
+        return _Weights(np.asarray(summing.sum(axis=1)).ravel()), None, None, 0
+    observed = np.zeros(0, dtype=bool) if residuals is None else ~np.isnan(residuals)
+    periods = observed.any(axis=0) if observed.size else observed
+    if (
+        residuals is None
+        or int(periods.sum()) < MIN_RESIDUAL_PERIODS
+        or not np.nanmax(np.abs(residuals), initial=0.0) > 0
+    ):
+        reason = (
+            f"mint_shrink needs at least {MIN_RESIDUAL_PERIODS} periods of non-zero in-sample "
+            "residuals; used wls_struct"
+        )
+        return None, reason, None, 0
+    weights, shrinkage, floored = _shrink_weights(residuals[:, periods])
+    return weights, None, shrinkage, floored
 
 
 def reconcile_bottom(
@@ -189,55 +225,52 @@ def reconcile_bottom(
     *,
     method: str,
     residuals: np.ndarray | None = None,
+    nonnegative: bool = False,
 ) -> tuple[np.ndarray, ReconcileInfo]:
     """Reconciled bottom-level values for base values of every node (nodes × K columns).
 
-    The last `summing.shape[1]` rows of `base` are the bottom level. `residuals` (nodes × periods,
-    in-sample one-step errors) are needed by `mint_shrink` only.
+    The last `summing.shape[1]` rows of `base` are the bottom level (for `bottom_up`, `base` may
+    hold the bottom level only). `residuals` (nodes × periods, in-sample one-step errors) are needed
+    by `mint_shrink` only. With `nonnegative`, bottom values a MinT solution makes negative are
+    held at zero and the rest solved again (one round), then any still negative are set to zero.
     """
     if method not in RECONCILE_METHODS or method == "none":
         known = ", ".join(RECONCILE_METHODS[1:])
         raise ConfigError(f"unknown reconciliation method {method!r}; known: {known}")
     n_nodes, n_bottom = summing.shape
-    if base.shape[0] != n_nodes:
+    if base.shape[0] != n_nodes and not (method == "bottom_up" and base.shape[0] == n_bottom):
         raise ValueError("base forecasts must have one row per node")
     requested, reason = method, None
-    shrinkage, floored = None, 0
-    if n_nodes == n_bottom:  # nothing to reconcile
-        return base.copy(), ReconcileInfo(requested, "bottom_up", "no aggregate levels")
-    while True:
-        if method == "bottom_up":
-            return base[-n_bottom:].copy(), ReconcileInfo(
-                requested, method, reason, shrinkage, floored
-            )
-        if method == "mint_shrink":
-            usable = residuals is not None and int((~np.isnan(residuals)).any(axis=0).sum())
-            ok = (
-                residuals is not None
-                and usable >= MIN_RESIDUAL_PERIODS
-                and bool(np.nanmax(np.abs(residuals), initial=0.0) > 0)
-            )
-            if not ok:
-                reason = (
-                    f"mint_shrink needs at least {MIN_RESIDUAL_PERIODS} periods of non-zero "
-                    "in-sample residuals; used wls_struct"
-                )
-                method = _FALLBACK[method]
-                continue
-            # only periods where some node has a residual carry information
-            cols = (~np.isnan(residuals)).any(axis=0)
-            weights, shrinkage, floored = _shrink_weights(residuals[:, cols])
-        elif method == "wls_struct":
-            weights = _Weights(np.asarray(summing.sum(axis=1)).ravel())
-        else:
-            weights = _Weights(np.ones(n_nodes))
+    if n_nodes == n_bottom and method != "bottom_up":
+        method, reason = "bottom_up", "no aggregate levels"
+    while method != "bottom_up":
+        weights, why, shrinkage, floored = _weights(method, summing, residuals)
+        if weights is None:
+            reason, method = why, _FALLBACK[method]
+            continue
         with np.errstate(all="ignore"):
             solution, iterations, converged = _gls(base, summing, weights)
+            clipped = 0
+            if converged and nonnegative and (solution < 0).any():
+                free = solution >= 0
+                clipped = int((~free).sum())
+                solution, more, converged = _gls(
+                    base, summing, weights, free=free, x0=np.maximum(solution, 0.0)
+                )
+                iterations += more
         if converged and np.all(np.isfinite(solution)):
-            info = ReconcileInfo(requested, method, reason, shrinkage, floored, iterations)
+            if nonnegative:
+                solution, still = clip_negative(solution)
+                clipped += still
+            info = ReconcileInfo(requested, method, reason, shrinkage, floored, iterations, clipped)
             return solution, info
         reason = f"{method} did not converge; used {_FALLBACK[method]}"
         method = _FALLBACK[method]
+    solution = base[-n_bottom:].copy()
+    clipped = 0
+    if nonnegative:
+        solution, clipped = clip_negative(solution)
+    return solution, ReconcileInfo(requested, "bottom_up", reason, clipped_negative=clipped)
 
 
 def clip_negative(bottom: np.ndarray) -> tuple[np.ndarray, int]:

@@ -201,9 +201,12 @@ def fit_base(
         rows = np.flatnonzero(to_int)
         if rows.size:
             for f in fit_intermittent(
-                yz[rows], start[rows], horizon=horizon, models=cands.intermittent,
+                yz[rows],
+                start[rows],
+                horizon=horizon,
+                models=cands.intermittent,
                 alpha=intermittent_alpha,
-            ):  # fmt: skip
+            ):
                 r = rows[f.rows]
                 out.put(
                     r, _DISPLAY[f.name], _baselines.BaselineFit(f.mean, f.fitted, f.horizon_scale)

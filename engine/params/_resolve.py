@@ -124,6 +124,7 @@ class RateCalendar:
     key: np.ndarray
     date: np.ndarray
     month: np.ndarray  # index into the period's months
+    month_start: np.ndarray  # bool: the entry's date is the first day of its month
     days_in_month: np.ndarray
     tariff: np.ndarray
     norm_units: np.ndarray
@@ -186,6 +187,7 @@ def rate_calendar(
         key=calendar["combo"].to_numpy(),
         date=day,
         month=month,
+        month_start=day == month_starts[month],
         days_in_month=(next_starts - month_starts)[month],
         tariff=values["tariff"],
         norm_units=values["norm_units"],

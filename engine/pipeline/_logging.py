@@ -181,33 +181,34 @@ def render_summary(manifest: RunManifest, console: Console, *, reused: bool = Fa
         f"in {_seconds(manifest.seconds)}"
     )
     for line in manifest.summary:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
     console.print(_steps_table(manifest))
     if manifest.status != "succeeded" and manifest.error:
-        console.print(f"[red]{manifest.error}[/]", highlight=False)
+        console.print(f"[red]{manifest.error}[/]", highlight=False, soft_wrap=True)
     _outputs(manifest, console)
 
 
 def _outputs(manifest: RunManifest, console: Console) -> None:
     out = manifest.outputs
     if out.get("report"):
-        console.print(f"Report:  {out['report']}", highlight=False)
+        console.print(f"Report:  {out['report']}", highlight=False, soft_wrap=True)
     if out.get("exports"):
-        console.print(f"Exports: {out['exports']}", highlight=False)
+        console.print(f"Exports: {out['exports']}", highlight=False, soft_wrap=True)
     if out.get("store"):
         console.print(
             f"Store:   {out['store']}  (mfr show {manifest.run_id} --store {out['store']})",
             highlight=False,
+            soft_wrap=True,
         )
     if out.get("log"):
-        console.print(f"Log:     {out['log']}", highlight=False)
+        console.print(f"Log:     {out['log']}", highlight=False, soft_wrap=True)
 
 
 def render_runs(runs: Any, console: Console) -> None:
     """`mfr runs`: one line per run, newest first."""
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for column in ("run", "spec", "status", "started (UTC)", "time", "note"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "note")
     for row in runs.iter_rows(named=True):
         started = row["started_at"]
         note = (row.get("error") or "")[:80]
@@ -232,27 +233,33 @@ def render_manifest(manifest: RunManifest, console: Console) -> None:
         + ("  (forced)" if manifest.forced else ""),
         highlight=False,
     )
-    console.print(f"  spec {manifest.spec_path}  sha256 {manifest.spec_hash[:16]}", highlight=False)
+    console.print(
+        f"  spec {manifest.spec_path}  sha256 {manifest.spec_hash[:16]}",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(
         f"  code {manifest.code_version}  sha256 {manifest.code_hash[:16]}", highlight=False
     )
-    console.print(f"  fingerprint {manifest.fingerprint[:16]}", highlight=False)
+    console.print(f"  fingerprint {manifest.fingerprint[:16]}", highlight=False, soft_wrap=True)
     if manifest.error:
-        console.print(f"  [red]error: {manifest.error}[/]", highlight=False)
+        console.print(f"  [red]error: {manifest.error}[/]", highlight=False, soft_wrap=True)
     console.print("[bold]Inputs[/]")
     for item in manifest.inputs:
+        files = f"{item['files']} file" + ("s" if item["files"] != 1 else "")
         console.print(
             f"  {item['role']:<18} {item['path']}  sha256 {item['hash'][:16]}  "
-            f"({item['files']} files, {item['bytes']:,} bytes)",
+            f"({files}, {item['bytes']:,} bytes)",
             highlight=False,
+            soft_wrap=True,
         )
     console.print("[bold]Parameters[/]")
     for key, value in manifest.parameters.items():
-        console.print(f"  {key:<22} {value}", highlight=False)
+        console.print(f"  {key:<22} {value}", highlight=False, soft_wrap=True)
     console.print("[bold]Steps[/]")
     console.print(_steps_table(manifest))
     if manifest.summary:
         console.print("[bold]Summary[/]")
         for line in manifest.summary:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
     _outputs(manifest, console)

@@ -79,7 +79,9 @@ class StepOutput:
     notes: tuple[str, ...] = ()
 
     @property
-    def rows_written(self) -> int:
+    def rows_written(self) -> int | None:
+        if not self.publish:
+            return None
         return sum(self.frames[name].height for name in self.publish)
 
     def _cache_meta(self) -> dict[str, Any]:

@@ -132,6 +132,7 @@ class RunSpec:
     horizon: int | None = 12  # None: through the last month of `months`
     quarantine_threshold: float = 0.01
     claims: str = "entitlements"
+    envelope_uah: float | None = None  # None: the policy's envelope
     store: Path = DEFAULT_STORE
     runs_dir: Path = Path("out") / "runs"
     cache_dir: Path = Path("out") / "cache"
@@ -140,16 +141,27 @@ class RunSpec:
     exports: tuple[str, ...] | None = None  # None: every published table
 
     def with_overrides(self, *, extract: Path | None = None, store: Path | None = None) -> RunSpec:
-        """The same spec with command-line overrides (paths relative to the working folder)."""
+        """The same spec with command-line overrides (paths relative to the working folder).
+
+        Another store brings its own run folders: exports, cache and logs go next to it
+        (`<store folder>/runs`, `/cache`, `/logs`), so one store never mixes with another's files.
+        """
         spec = self
         if extract is not None:
             spec = replace(spec, extract=Path(extract).resolve())
         if store is not None:
             store = Path(store).resolve()
-            spec = replace(spec, store=store)
+            spec = replace(
+                spec,
+                store=store,
+                runs_dir=store.parent / "runs",
+                cache_dir=store.parent / "cache",
+                logs_dir=store.parent / "logs",
+            )
         return spec
 
-    def _rel(self, path: Path | None) -> str | None:
+    def relative(self, path: Path | None) -> str | None:
+        """A path as the spec would write it: relative to the project root where possible."""
         if path is None:
             return None
         try:
@@ -162,18 +174,19 @@ class RunSpec:
         return {
             "name": self.name,
             "steps": list(self.steps),
-            "extract": self._rel(self.extract),
+            "extract": self.relative(self.extract),
             "extract_date": self.extract_date.isoformat() if self.extract_date else None,
-            "reference": self._rel(self.reference),
-            "funding_model": self._rel(self.funding_model),
-            "scenario": self._rel(self.scenario),
-            "compare_scenarios": [self._rel(p) for p in self.compare_scenarios],
-            "policy": self._rel(self.policy),
+            "reference": self.relative(self.reference),
+            "funding_model": self.relative(self.funding_model),
+            "scenario": self.relative(self.scenario),
+            "compare_scenarios": [self.relative(p) for p in self.compare_scenarios],
+            "policy": self.relative(self.policy),
             "months": self.months,
             "history_months": self.history_months,
             "horizon": self.horizon if self.horizon is not None else "auto",
             "quarantine_threshold": self.quarantine_threshold,
             "claims": self.claims,
+            "envelope_uah": self.envelope_uah,
             "exports": list(self.exports) if self.exports is not None else "all",
         }
 
@@ -257,10 +270,12 @@ def _claims(value: Any) -> str:
     return value
 
 
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _BadValueError(f"expected true or false, got {value!r}")
-    return value
+def _money(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise _BadValueError(f"expected an amount in UAH (0 or more), got {value!r}")
+    return float(value)
 
 
 # key -> (check, default); paths are checked separately (they must exist)
@@ -273,6 +288,7 @@ _SCALARS: dict[str, tuple[_Check, Any]] = {
     "horizon": (_horizon, 12),
     "quarantine_threshold": (_share, 0.01),
     "claims": (_claims, None),
+    "envelope_uah": (_money, None),
 }
 # key -> (default, must be a folder?); None default = optional
 _PATHS: dict[str, tuple[str | None, bool]] = {
@@ -391,9 +407,10 @@ def load_spec(path: Path | str, *, steps: Mapping[str, Any] | None = None) -> Ru
     values["steps"] = _check_steps(data, steps, spec_path)
     if values["claims"] is None:
         values["claims"] = "forecast" if "price" in values["steps"] else "entitlements"
+    _check_claims(values, data, spec_path)
     for step in values["steps"]:
         for needed in getattr(steps[step], "requires", ()):
-            if values.get(needed) is None:
+            if values.get(needed) in (None, ()):
                 raise ConfigError(
                     f"step '{step}' needs '{needed}' to be set",
                     path=spec_path,
@@ -402,6 +419,21 @@ def load_spec(path: Path | str, *, steps: Mapping[str, Any] | None = None) -> Ru
 
     values.update(_outputs(data, root, spec_path))
     return RunSpec(path=spec_path.resolve(), root=root, **values)
+
+
+def _check_claims(values: dict[str, Any], data: _Lined, path: Path) -> None:
+    """Allocation reads its claims from the entitlements or from the priced forecast."""
+    steps = values["steps"]
+    if "allocate" not in steps:
+        return
+    source = "entitle" if values["claims"] == "entitlements" else "price"
+    if source not in steps[: steps.index("allocate")]:
+        raise ConfigError(
+            f"allocate takes its claims from the {values['claims']} (claims: {values['claims']}), "
+            f"so step '{source}' must run before it",
+            path=path,
+            line=data.lines.get("claims", data.lines.get("steps")),
+        )
 
 
 def _check_steps(data: _Lined, steps: Mapping[str, Any], path: Path) -> tuple[str, ...]:

@@ -60,7 +60,9 @@ def _add_months(month: dt.date, n: int) -> dt.date:
 
 
 def _uah(amount: float) -> str:
-    """Money for a planner: millions with one decimal, or whole hryvnias below a million."""
+    """Money for a planner: billions or millions with one decimal, whole hryvnias below that."""
+    if abs(amount) >= 1e9:
+        return f"{amount / 1e9:,.2f} bn UAH"
     if abs(amount) >= 1e6:
         return f"{amount / 1e6:,.1f} M UAH"
     return f"{amount:,.0f} UAH"
@@ -94,7 +96,7 @@ def _validate(ctx: StepContext) -> StepOutput:
     shares = quarantined_share(registry)
     worst = shares.sort("share", descending=True).row(0, named=True)
     notes = [
-        f"Extract {spec.extract.name}, taken {registry.extract_date:%Y-%m-%d}: "
+        f"Extract {spec.relative(spec.extract)}, taken {registry.extract_date:%Y-%m-%d}: "
         f"{registry.recipients.height:,} recipients, {registry.cases.height:,} cases, "
         f"{registry.providers.height:,} providers.",
     ]
@@ -142,8 +144,14 @@ def _entitle(ctx: StepContext) -> StepOutput:
     case_months = result.case_months
     funded = case_months.filter(pl.col("funded"))
     waiting = case_months.filter(~pl.col("funded"))
+    extract_month = _extract_date(ctx).replace(day=1)
+    projected = (
+        f"; months after {extract_month:%Y-%m} assume open cases go on"
+        if last > extract_month
+        else ""
+    )
     notes = [
-        f"Entitlements {_month_label(first, last)} ({model.version}): "
+        f"Entitlements {_month_label(first, last)} (funding model {model.version}{projected}): "
         f"{funded['case_id'].n_unique():,} cases served, {waiting['case_id'].n_unique():,} "
         f"waiting; the state owes {_uah(funded['state_uah'].sum())}, co-payments "
         f"{_uah(funded['copay_uah'].sum())}, unmet need {_uah(waiting['state_uah'].sum())}.",
@@ -199,7 +207,140 @@ def _need(ctx: StepContext) -> StepOutput:
     )
 
 
+# -- scenarios ------------------------------------------------------------------------------------
+
+
+def _compare(ctx: StepContext) -> StepOutput:
+    params = _stage("engine.params")
+    entitlements = _stage("engine.entitlements")
+    scenarios = _stage("engine.scenarios")
+    spec = ctx.spec
+    territories, services = _reference(ctx)
+    first, last = _months(ctx)
+    registry = _registry(ctx)
+    baseline = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
+    base = entitlements.compute_entitlements(registry, baseline, territories, months=(first, last))
+    by_territory, by_case, notes = [], [], []
+    for path in spec.compare_scenarios:
+        model = params.load_funding_model(spec.funding_model, path, services=services)
+        other = entitlements.compute_entitlements(
+            registry, model, territories, months=(first, last)
+        )
+        diff = scenarios.scenario_diff(base, other)
+        name = path.stem
+        by_territory.append(diff.territories.with_columns(scenario=pl.lit(name)))
+        by_case.append(diff.cases.with_columns(scenario=pl.lit(name)))
+        summary = diff.summary()
+        notes.append(
+            f"Scenario {name}: the state pays {_uah(summary['diff_state_uah'])} more over "
+            f"{_month_label(first, last)}; {summary['winners']:,} cases gain, "
+            f"{summary['losers']:,} lose."
+        )
+    return StepOutput(
+        frames={
+            "scenario_by_territory": pl.concat(by_territory, how="diagonal_relaxed"),
+            "scenario_cases": pl.concat(by_case, how="diagonal_relaxed"),
+        },
+        publish={
+            "scenario_by_territory": "scenario_by_territory",
+            "scenario_cases": "scenario_cases",
+        },
+        rows_read=registry.cases.height,
+        notes=tuple(notes),
+    )
+
+
+# -- allocate --------------------------------------------------------------------------------------
+
+# Allocation rows keep the claim's key and territory; its other attributes are in `case_months`.
+_ALLOCATION_KEEP = ("case_id", "month", "funded", "hromada_code", "oblast_code", "service_code")
+
+
+def _allocate(ctx: StepContext) -> StepOutput:
+    allocation = _stage("engine.allocate")
+    spec = ctx.spec
+    territories, _ = _reference(ctx)
+    policy = allocation.load_policy(spec.policy)
+    if spec.claims == "forecast":
+        source = ctx.frame("price", "need")
+        claims = allocation.claims_from_forecast(source)
+    else:
+        source = ctx.frame("entitle", "case_months")
+        claims = allocation.claims_from_case_months(source)
+    result = allocation.allocate(claims, policy, spec.envelope_uah, territories=territories)
+    rows = result.rows
+    if spec.claims == "entitlements":
+        redundant = [c for c in source.columns if c not in _ALLOCATION_KEEP]
+        rows = rows.drop(redundant, strict=False)
+    frames = {name: frame for name, frame in result.frames().items() if name != "rows"}
+    frames["rows"] = rows
+    shortfall = float(result.by_group["shortfall_uah"].sum())
+    notes = [
+        f"Allocation under {policy.name}: envelope {_uah(result.envelope_uah)}, claims "
+        f"{_uah(result.claims_uah)} ({_uah(result.capped_claims_uah)} after caps), allocated "
+        f"{_uah(result.allocated_uah)}; shortfall {_uah(shortfall)}, unspent "
+        f"{_uah(result.unspent_uah)}.",
+        *(f"Allocation warning: {w}" for w in result.warnings),
+    ]
+    return StepOutput(
+        frames=frames,
+        publish={
+            name: "allocations" if name == "rows" else f"allocation_{name}" for name in frames
+        },
+        meta={"policy": policy.name},
+        rows_read=claims.height,
+        notes=tuple(notes),
+    )
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+
+def _report(ctx: StepContext) -> StepOutput:
+    import dataclasses
+
+    report = _stage("engine.report")
+    territories, services = _reference(ctx)
+    available: dict[str, Any] = {}
+    for step, frame, field_name in (
+        ("entitle", "case_months", "case_months"),
+        ("entitle", "flows", "flows"),
+        ("forecast", "forecast", "forecast"),
+        ("forecast", "history", "history"),
+        ("forecast", "backtest", "backtest"),
+        ("allocate", "by_territory", "allocation_by_territory"),
+        ("allocate", "by_tier", "allocation_by_tier"),
+        ("compare", "scenario_by_territory", "scenario_territories"),
+        ("compare", "scenario_cases", "scenario_cases"),
+    ):
+        if step in ctx.upstream and frame in ctx.upstream[step].frames:
+            available[field_name] = ctx.frame(step, frame)
+    if "validate" in ctx.upstream:
+        quarantine = ctx.frame("validate", "quarantine")
+        available["quarantine_summary"] = (
+            quarantine.group_by("table", "rule").agg(rows=pl.len()).sort("table", "rule")
+        )
+        available["rows_read"] = dict(ctx.meta("validate", "rows_read"))
+    run = {"run_id": ctx.run_id, "spec": ctx.spec.name}
+    if "validate" in ctx.upstream:
+        run["extract date"] = ctx.meta("validate", "extract_date")
+    if "entitle" in ctx.upstream:
+        run["funding model"] = ctx.meta("entitle", "model_version")
+    known = {f.name for f in dataclasses.fields(report.ReportData)}
+    data = report.ReportData(
+        **{k: v for k, v in available.items() if k in known},
+        run=run,
+        territories=territories,
+        services=services,
+    )
+    report.build_report(data, ctx.workdir / "report.html")
+    return StepOutput(meta={"report": "report.html"})
+
+
 # -- the catalogue ---------------------------------------------------------------------------------
+
+# compared scenarios are inputs `compare_scenario_1`, `_2`, ... (see the runner)
+_COMPARED = tuple(f"compare_scenario_{i}" for i in range(1, 10))
 
 STEPS: dict[str, StepDef] = {
     step.name: step
@@ -226,6 +367,31 @@ STEPS: dict[str, StepDef] = {
             needs=("entitle",),
             inputs=("reference",),
             params=("months",),
+        ),
+        StepDef(
+            "compare",
+            _compare,
+            title="Comparing scenarios",
+            needs=("validate",),
+            inputs=("reference", "funding_model", "scenario", *_COMPARED),
+            params=("months", "compare_scenarios"),
+            requires=("compare_scenarios",),
+        ),
+        StepDef(
+            "allocate",
+            _allocate,
+            title="Allocating the envelope",
+            after=("entitle", "price"),
+            inputs=("reference", "policy"),
+            params=("claims", "envelope_uah"),
+            requires=("policy",),
+        ),
+        StepDef(
+            "report",
+            _report,
+            title="Writing the report",
+            after=("validate", "entitle", "forecast", "allocate", "compare"),
+            cacheable=False,
         ),
     )
 }

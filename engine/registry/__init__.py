@@ -35,7 +35,6 @@ from engine.registry._read import SOURCE_LINE, read_tables
 from engine.registry._rules import (
     MAX_INCOME_RATIO,
     MAX_UNITS_PER_MONTH,
-    location_gaps,
     location_rules,
     relational_rules,
     row_rules,
@@ -107,10 +106,9 @@ def read_registry(
         [quarantine, relational_rules(tables, files, quarantine, services_catalogue)]
     )
     valid = _without(tables, quarantine)
-    located = location_rules(valid["case_locations"], valid["cases"], files["case_locations"])
+    located, gaps = location_rules(valid["case_locations"], valid["cases"], files, when)
     quarantine = pl.concat([quarantine, located])
     valid = _without(tables, quarantine)
-    gaps = location_gaps(valid["case_locations"], valid["cases"], files["cases"], when)
 
     notes = pl.concat([n.notes for n in normalised.values()])
     for name, frame in valid.items():
@@ -179,18 +177,22 @@ def quarantine_summary(registry: Registry) -> pl.DataFrame:
 
 def _without(tables: dict[str, pl.DataFrame], quarantine: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The rows of each table that no rule has rejected, in file order."""
-    return {
-        name: frame.join(
-            quarantine.filter(pl.col("table") == name).select(SOURCE_LINE).unique(),
-            on=SOURCE_LINE,
-            how="anti",
-            maintain_order="left",
+    valid = {}
+    for name, frame in tables.items():
+        lines = quarantine.filter(pl.col("table") == name)[SOURCE_LINE]
+        valid[name] = (
+            frame.filter(~pl.col(SOURCE_LINE).is_in(lines.implode())) if len(lines) else frame
         )
-        for name, frame in tables.items()
-    }
+    return valid
 
 
 def _ordered(quarantine: pl.DataFrame) -> pl.DataFrame:
+    cell = ["table", SOURCE_LINE, "column"]
+    # a malformed code is invalid_value; that it is also unknown to the reference adds nothing
+    malformed = quarantine.filter(pl.col("rule") == "invalid_value").select(cell).unique()
+    quarantine = quarantine.join(
+        malformed.with_columns(_malformed=pl.lit(True)), on=cell, how="left"
+    ).filter(~((pl.col("rule") == "unknown_code") & pl.col("_malformed").fill_null(False)))
     # a row failing one rule twice (e.g. a model bound and a range rule) is reported once
     return (
         quarantine.unique(

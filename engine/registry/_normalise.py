@@ -19,17 +19,17 @@ import polars as pl
 
 from engine.errors import InputFileError
 from engine.registry._contract import ColumnSpec, table_spec
-from engine.registry._privacy import redact
+from engine.registry._quarantine import Check, violations
 from engine.registry._read import SOURCE_LINE, RawTable
 from engine.schemas import QUARANTINE_SCHEMA
 
-__all__ = ["EXTRA_COLUMN", "Normalised", "normalise", "violations"]
+__all__ = ["EXTRA_COLUMN", "Normalised", "normalise"]
 
 EXTRA_COLUMN = "unknown_column_dropped"
 _LOG = logging.getLogger("engine.registry")
 _RAW = "__raw__"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's 1900 date system (after its leap-year bug)
-_NULL_WORDS = ("null",)
+_NULL_WORDS = ("", "null", "NULL", "Null")
 
 _BOOLEANS = {
     **dict.fromkeys(("true", "t", "1", "1.0", "yes", "y", "так", "т", "істина"), True),
@@ -89,11 +89,11 @@ def normalise(raw: RawTable) -> Normalised:
         SOURCE_LINE,
         *(pl.col(c).alias(_RAW + c) for c in spec),
     )
+    sources = {c: raw.frame.schema[c] for c in spec}
     frame = frame.with_columns(
-        _typed(pl.col(_RAW + c), raw.frame.schema[c], s, excel=excel).alias(c)
-        for c, s in spec.items()
+        _typed(pl.col(_RAW + c), sources[c], s, excel=excel).alias(c) for c, s in spec.items()
     ).collect()
-    checks = [check for s in spec.values() for check in _column_checks(s, excel=excel)]
+    checks = [check for c, s in spec.items() for check in _column_checks(s, sources[c])]
     quarantine = violations(frame, raw.name, raw.source_file, checks)
     return Normalised(
         name=raw.name,
@@ -105,42 +105,20 @@ def normalise(raw: RawTable) -> Normalised:
     )
 
 
-# A check: (mask of failing rows, rule, column, value shown, human reason).
-Check = tuple[pl.Expr, str, str, pl.Expr, pl.Expr | str]
-
-
-def violations(
-    frame: pl.DataFrame, table: str, source_file: str, checks: list[Check]
-) -> pl.DataFrame:
-    """Quarantine rows (QUARANTINE_SCHEMA) for every row of `frame` failing each check."""
-    if not checks:
-        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    lazy = frame.lazy()
-    parts = [
-        lazy.filter(mask).select(
-            pl.lit(table, pl.String).alias("table"),
-            pl.lit(source_file, pl.String).alias("source_file"),
-            pl.col(SOURCE_LINE).cast(pl.Int64),
-            pl.lit(rule, pl.String).alias("rule"),
-            pl.lit(column, pl.String).alias("column"),
-            redact(value.cast(pl.String)).alias("value"),
-            (pl.lit(reason) if isinstance(reason, str) else reason).cast(pl.String).alias("reason"),
-        )
-        for mask, rule, column, value, reason in checks
-    ]
-    return pl.concat(pl.collect_all(parts), how="vertical")
-
-
-def _column_checks(spec: ColumnSpec, *, excel: bool) -> list[Check]:
+def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
     col, raw = pl.col(spec.name), pl.col(_RAW + spec.name)
-    present = _text(raw).is_not_null()
+    # text to text cannot fail; nor can a typed Parquet column already of the contract's type
+    taken_as_is = _taken_as_is(source, spec.dtype)
+    cannot_fail = taken_as_is or spec.dtype == pl.String
+    present = raw.is_not_null() if taken_as_is else _text(raw).is_not_null()
     shown = raw.cast(pl.String)
     checks: list[Check] = []
     if not spec.nullable:
         checks.append((~present, "missing_value", spec.name, shown, "required value is empty"))
-    checks.append(
-        (present & col.is_null(), "unparseable_value", spec.name, shown, _expected(spec))
-    )
+    if not cannot_fail:
+        checks.append(
+            (present & col.is_null(), "unparseable_value", spec.name, shown, _expected(spec))
+        )
     if spec.isin is not None:
         allowed = ", ".join(str(v) for v in spec.isin)
         checks.append(
@@ -173,14 +151,13 @@ def _column_checks(spec: ColumnSpec, *, excel: bool) -> list[Check]:
             (fails, "out_of_range", spec.name, shown, f"{check.replace('_', ' ')} {bound:g} fails")
         )
     if spec.unique:
-        count = pl.len().over(spec.name)
         checks.append(
             (
-                col.is_not_null() & (count > 1),
+                col.is_not_null() & col.is_duplicated(),
                 "duplicate_key",
                 spec.name,
                 shown,
-                pl.format("key appears on {} rows; all of them are quarantined", count),
+                "duplicate key: every row with this key is quarantined",
             )
         )
     return checks
@@ -201,10 +178,14 @@ def _expected(spec: ColumnSpec) -> str:
 # --- parsing -----------------------------------------------------------------------------------
 
 
+def _taken_as_is(source: pl.DataType, target: pl.DataType) -> bool:
+    return source == target and target != pl.String
+
+
 def _typed(raw: pl.Expr, source: pl.DataType, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
     """Expression turning a raw column (text, or a typed Parquet column) into the contract type."""
     target = spec.dtype
-    if source == target and target != pl.String:
+    if _taken_as_is(source, target):
         return raw
     if target == pl.Date and source in (pl.Datetime, pl.Date):
         return raw.cast(pl.Datetime).dt.date()
@@ -229,7 +210,7 @@ def _from_text(text: pl.Expr, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
 def _text(raw: pl.Expr) -> pl.Expr:
     """Trimmed text; empty or the word NULL is a missing value."""
     text = raw.cast(pl.String).str.strip_chars()
-    return pl.when((text != "") & ~text.str.to_lowercase().is_in(_NULL_WORDS)).then(text)
+    return pl.when(~text.is_in(_NULL_WORDS)).then(text)
 
 
 def _parse_date(text: pl.Expr, *, excel: bool) -> pl.Expr:

@@ -8,8 +8,8 @@ Applied in dependency order, each step as joins and window functions over whole 
    is `orphan_key`, to a key whose row was quarantined is `parent_quarantined` (so a quarantined
    recipient takes its cases with it, and a quarantined case its locations);
 3. `location_rules` — on the locations still standing: `location_outside_case`,
-   `overlapping_locations` (every row of an overlapping pair);
-4. `location_gaps` — warnings: days of a valid case covered by no valid location.
+   `overlapping_locations` (every row of an overlapping pair); then the warnings `location_gap`:
+   days of a valid case covered by no valid location.
 
 Keys are checked with the safe choice: every row of a duplicated key is quarantined (see
 `_normalise`), since nothing says which copy is right; their children follow as parent_quarantined.
@@ -18,17 +18,16 @@ Keys are checked with the safe choice: every row of a duplicated key is quaranti
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import polars as pl
 
-from engine.registry._normalise import Check, violations
+from engine.registry._quarantine import Check, empty, violations
 from engine.registry._read import SOURCE_LINE
-from engine.schemas import QUARANTINE_SCHEMA
 
 __all__ = [
     "MAX_INCOME_RATIO",
     "MAX_UNITS_PER_MONTH",
-    "location_gaps",
     "location_rules",
     "relational_rules",
     "row_rules",
@@ -57,8 +56,9 @@ _PERIODS = {
     "case_locations": ("valid_from", "valid_to"),
     "territory_status": ("valid_from", "valid_to"),
 }
-_KATOTTG = r"^UA\d{17}$"
 _FAR_FUTURE = dt.date(9999, 12, 31)
+# running maxima of dates per case in one pass: case index × stride + day number (days < 2**23)
+_CASE_STRIDE = 1 << 23
 
 Tables = dict[str, pl.DataFrame]
 
@@ -74,18 +74,13 @@ def row_rules(
     """Quarantine rows for reference codes, ranges and date logic within each row."""
     known_hromadas = hromadas.unique().implode()
     known_services = catalogue["service_code"].unique().implode()
-    cases = tables["cases"].join(
-        catalogue.select("service_code", pl.col("unit").alias("_unit")),
-        on="service_code",
-        how="left",
-    )
-    checked = {**tables, "cases": cases}
     checks: dict[str, list[Check]] = {name: [] for name in tables}
+    # a malformed code is already invalid_value; read_registry keeps one of the two per cell
     for table, column in _HROMADA_COLUMNS.items():
         code = pl.col(column)
         checks[table].append(
             (
-                code.str.contains(_KATOTTG) & ~code.is_in(known_hromadas),
+                ~code.is_in(known_hromadas),
                 "unknown_code",
                 column,
                 code,
@@ -96,16 +91,28 @@ def row_rules(
         code = pl.col("service_code")
         checks[table].append(
             (
-                code.is_not_null() & ~code.is_in(known_services),
+                ~code.is_in(known_services),
                 "unknown_code",
                 "service_code",
                 code,
                 "service code not in the services catalogue",
             )
         )
+    unit = pl.col("service_code").replace_strict(
+        dict(zip(catalogue["service_code"], catalogue["unit"], strict=True)),
+        default=None,
+        return_dtype=pl.String,
+    )
     units, unit_max = (
         pl.col("assessed_units"),
-        pl.col("_unit").replace_strict(MAX_UNITS_PER_MONTH, default=None, return_dtype=pl.Float64),
+        pl.col("service_code").replace_strict(
+            {
+                code: MAX_UNITS_PER_MONTH.get(unit)
+                for code, unit in zip(catalogue["service_code"], catalogue["unit"], strict=True)
+            },
+            default=None,
+            return_dtype=pl.Float64,
+        ),
     )
     checks["cases"].append(
         (
@@ -113,7 +120,7 @@ def row_rules(
             "out_of_range",
             "assessed_units",
             units,
-            pl.format("assessed units per month must be > 0 and ≤ {} per {}", unit_max, "_unit"),
+            pl.format("assessed units per month must be > 0 and ≤ {} per {}", unit_max, unit),
         )
     )
     income = pl.col("income_ratio")
@@ -147,7 +154,7 @@ def row_rules(
             )
         )
     return _concat(
-        violations(checked[name], name, files[name], table_checks)
+        violations(tables[name], name, files[name], table_checks)
         for name, table_checks in checks.items()
         if table_checks
     )
@@ -157,85 +164,80 @@ def relational_rules(
     tables: Tables, files: dict[str, str], quarantine: pl.DataFrame, catalogue: pl.DataFrame
 ) -> pl.DataFrame:
     """Foreign keys, parents first; `quarantine` holds what is already rejected."""
-    found: list[pl.DataFrame] = []
+    found = [quarantine]
 
-    def rejected(table: str) -> pl.DataFrame:
-        lines = [quarantine, *found]
-        return pl.concat(lines).filter(pl.col("table") == table).select(SOURCE_LINE).unique()
+    def keys(table: str, key: str) -> tuple[pl.Series, pl.Series]:
+        """All keys of a parent table, and the keys of its rejected rows."""
+        frame = tables[table]
+        lines = pl.concat(found).filter(pl.col("table") == table)[SOURCE_LINE]
+        rejected = frame.filter(pl.col(SOURCE_LINE).is_in(lines.implode()))[key]
+        return frame[key], rejected
 
-    cases, services = tables["cases"], tables["services"]
-    found.append(
-        violations(
-            cases.join(
-                _key_status(tables["recipients"], "recipient_id", rejected("recipients")),
-                on="recipient_id",
-                how="left",
-            ),
-            "cases",
-            files["cases"],
-            _fk_checks("recipient_id", "recipient"),
-        )
-    )
+    cases_checks = _fk_checks("recipient_id", "recipient", *keys("recipients", "recipient_id"))
     # a service outside the catalogue is already unknown_code; only catalogue codes are checked here
-    service_status = _key_status(services, "service_code", rejected("services"))
-    in_catalogue = pl.col("service_code").is_in(catalogue["service_code"].implode())
+    services, bad_services = keys("services", "service_code")
+    code = pl.col("service_code")
+    in_catalogue = code.is_in(catalogue["service_code"].implode())
+    cases_checks += [
+        (
+            in_catalogue & code.is_in(bad_services.implode()),
+            "parent_quarantined",
+            "service_code",
+            code,
+            "the service's row in the services table was quarantined",
+        ),
+        (
+            in_catalogue & ~code.is_in(services.implode()),
+            "unknown_code",
+            "service_code",
+            code,
+            "service code not in the extract's services table",
+        ),
+    ]
+    found.append(violations(tables["cases"], "cases", files["cases"], cases_checks))
+    location_checks = [
+        *_fk_checks("case_id", "case", *keys("cases", "case_id")),
+        *_fk_checks("provider_id", "provider", *keys("providers", "provider_id")),
+    ]
     found.append(
         violations(
-            cases.join(service_status, on="service_code", how="left"),
-            "cases",
-            files["cases"],
-            [
-                (
-                    in_catalogue & pl.col("_parent_ok").not_(),
-                    "parent_quarantined",
-                    "service_code",
-                    pl.col("service_code"),
-                    "the service's row in the services table was quarantined",
-                ),
-                (
-                    in_catalogue & pl.col("_parent_ok").is_null(),
-                    "unknown_code",
-                    "service_code",
-                    pl.col("service_code"),
-                    "service code not in the extract's services table",
-                ),
-            ],
+            tables["case_locations"], "case_locations", files["case_locations"], location_checks
         )
     )
-    locations = (
-        tables["case_locations"]
-        .join(_key_status(cases, "case_id", rejected("cases")), on="case_id", how="left")
-        .rename({"_parent_ok": "_case_ok"})
-        .join(
-            _key_status(tables["providers"], "provider_id", rejected("providers")),
-            on="provider_id",
-            how="left",
-        )
-        .rename({"_parent_ok": "_provider_ok"})
-    )
-    location_checks = [
-        *_fk_checks("case_id", "case", status="_case_ok"),
-        *_fk_checks("provider_id", "provider", status="_provider_ok"),
-    ]
-    found.append(violations(locations, "case_locations", files["case_locations"], location_checks))
-    return _concat(found)
+    return _concat(found[1:])
 
 
-def location_rules(locations: pl.DataFrame, cases: pl.DataFrame, source_file: str) -> pl.DataFrame:
-    """`location_outside_case` and `overlapping_locations` over valid locations of valid cases."""
+def location_rules(
+    locations: pl.DataFrame, cases: pl.DataFrame, files: dict[str, str], extract_date: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Quarantine for the locations of valid cases, and the location gaps left afterwards.
+
+    Quarantine: `location_outside_case` and `overlapping_locations` (every row of an overlapping
+    pair). Warnings (`location_gap`): one row per stretch of days of a case covered by no location;
+    an open case is looked at up to the extract date. A location left open while its case has
+    ended is taken to end with the case (the registry rarely closes both), so it is not outside.
+    """
     frame = _sorted_locations(locations, cases)
-    to = pl.col("valid_to").fill_null(_FAR_FUTURE)
-    earlier_end = to.cum_max().shift(1).over("case_id")
-    next_from = pl.col("valid_from").shift(-1).over("case_id")
+    # locations are sorted by case, then start: a running maximum of the ends of the earlier
+    # locations of the same case finds every overlap, not only the one with the previous row
+    same_prev, same_next = _same_case(1), _same_case(-1)
+    to = _days(pl.col("valid_to").fill_null(_FAR_FUTURE))
+    running_end = (pl.col("_case") * _CASE_STRIDE + to).cum_max().shift(1) - pl.col(
+        "_case"
+    ) * _CASE_STRIDE
+    starts = _days(pl.col("valid_from"))
+    overlaps = (same_prev & (starts <= running_end)) | (same_next & (starts.shift(-1) <= to))
     outside = (pl.col("valid_from") < pl.col("start_date")) | (
         pl.col("valid_to") > pl.col("end_date")
     )
+    frame = frame.with_columns(_overlaps=overlaps, _outside=outside.fill_null(False))
+    period = pl.format("{}..{}", pl.col("valid_from"), pl.col("valid_to"))
     checks: list[Check] = [
         (
-            outside,
+            pl.col("_outside"),
             "location_outside_case",
             "valid_from",
-            pl.format("{}..{}", pl.col("valid_from"), pl.col("valid_to")),
+            period,
             pl.format(
                 "location lies outside its case's period {}..{}",
                 pl.col("start_date"),
@@ -243,46 +245,45 @@ def location_rules(locations: pl.DataFrame, cases: pl.DataFrame, source_file: st
             ),
         ),
         (
-            (pl.col("valid_from") <= earlier_end) | (next_from <= to),
+            pl.col("_overlaps"),
             "overlapping_locations",
             "valid_from",
-            pl.format("{}..{}", pl.col("valid_from"), pl.col("valid_to")),
+            period,
             pl.format("overlaps another location of case {}", pl.col("case_id")),
         ),
     ]
-    return violations(frame, "case_locations", source_file, checks)
+    quarantine = violations(frame, "case_locations", files["case_locations"], checks)
+    kept = frame.filter(~pl.col("_overlaps") & ~pl.col("_outside"))
+    return quarantine, _gaps(kept, cases, files["cases"], extract_date)
 
 
-def location_gaps(
-    locations: pl.DataFrame, cases: pl.DataFrame, source_file: str, extract_date: dt.date
+def _gaps(
+    kept: pl.DataFrame, cases: pl.DataFrame, source_file: str, extract_date: dt.date
 ) -> pl.DataFrame:
-    """Warnings: one row per stretch of days of a case covered by no location.
-
-    An open case is looked at up to the extract date. A location left open while its case has ended
-    is taken to end with the case (not an error: the registry rarely closes both).
-    """
+    same_prev, same_next = _same_case(1), _same_case(-1)
     horizon = pl.coalesce(pl.col("end_date"), pl.lit(extract_date))
-    frame = _sorted_locations(locations, cases)
-    prev_end = pl.col("valid_to").shift(1).over("case_id")
-    is_first = pl.int_range(pl.len()).over("case_id") == 0
-    is_last = pl.int_range(pl.len()).over("case_id") == pl.len().over("case_id") - 1
-    gap_from = (
-        pl.when(is_first).then(pl.col("start_date")).otherwise(prev_end + pl.duration(days=1))
+    day = pl.duration(days=1)
+    keep = [SOURCE_LINE, "case_id", "gap_from", "gap_to"]
+    before = kept.select(
+        pl.col("_case_line").alias(SOURCE_LINE),
+        "case_id",
+        gap_from=pl.when(same_prev)
+        .then(pl.col("valid_to").shift(1) + day)
+        .otherwise(pl.col("start_date")),
+        gap_to=pl.col("valid_from") - day,
     )
-    before = frame.with_columns(
-        gap_from=gap_from, gap_to=pl.col("valid_from") - pl.duration(days=1)
+    after = kept.filter(~same_next).select(
+        pl.col("_case_line").alias(SOURCE_LINE),
+        "case_id",
+        gap_from=pl.col("valid_to") + day,
+        gap_to=horizon,
     )
-    after = frame.filter(is_last).with_columns(
-        gap_from=pl.col("valid_to") + pl.duration(days=1), gap_to=horizon
+    uncovered = cases.filter(~pl.col("case_id").is_in(kept["case_id"].implode())).select(
+        SOURCE_LINE, "case_id", gap_from=pl.col("start_date"), gap_to=horizon
     )
-    uncovered = cases.join(locations, on="case_id", how="anti").with_columns(
-        gap_from=pl.col("start_date"), gap_to=horizon
-    )
-    keep = ["case_id", "gap_from", "gap_to"]
     gaps = pl.concat([before.select(keep), after.select(keep), uncovered.select(keep)]).filter(
         pl.col("gap_from") <= pl.col("gap_to")
     )
-    gaps = gaps.join(cases.select("case_id", SOURCE_LINE), on="case_id", how="inner")
     days = (pl.col("gap_to") - pl.col("gap_from")).dt.total_days() + 1
     checks: list[Check] = [
         (
@@ -297,39 +298,40 @@ def location_gaps(
 
 
 def _sorted_locations(locations: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
-    return locations.join(
-        cases.select("case_id", "start_date", "end_date"), on="case_id", how="inner"
-    ).sort(
+    """Locations of valid cases with their case's period, sorted by case (an integer) and start."""
+    case_columns = cases.select(
         "case_id",
-        "valid_from",
-        pl.col("valid_to").fill_null(_FAR_FUTURE),
-        SOURCE_LINE,
+        "start_date",
+        "end_date",
+        pl.col(SOURCE_LINE).alias("_case_line"),
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_case"),
+    )
+    return locations.join(case_columns, on="case_id", how="inner").sort(
+        "_case", "valid_from", pl.col("valid_to").fill_null(_FAR_FUTURE), SOURCE_LINE
     )
 
 
-def _key_status(parent: pl.DataFrame, key: str, rejected_lines: pl.DataFrame) -> pl.DataFrame:
-    """One row per key of `parent`: `_parent_ok` is false when any row with that key was rejected."""
-    return (
-        parent.select(key, SOURCE_LINE)
-        .filter(pl.col(key).is_not_null())
-        .join(rejected_lines.with_columns(_bad=pl.lit(True)), on=SOURCE_LINE, how="left")
-        .group_by(key)
-        .agg(_parent_ok=pl.col("_bad").is_null().all())
-    )
+def _same_case(offset: int) -> pl.Expr:
+    return (pl.col("_case") == pl.col("_case").shift(offset)).fill_null(False)
 
 
-def _fk_checks(column: str, parent: str, status: str = "_parent_ok") -> list[Check]:
-    ok, value = pl.col(status), pl.col(column)
+def _days(date: pl.Expr) -> pl.Expr:
+    return date.cast(pl.Int64)
+
+
+def _fk_checks(column: str, parent: str, keys: pl.Series, rejected: pl.Series) -> list[Check]:
+    value = pl.col(column)
+    exists = value.is_in(keys.implode())
     return [
         (
-            value.is_not_null() & ok.is_null(),
+            value.is_not_null() & ~exists,
             "orphan_key",
             column,
             value,
             f"no {parent} with this id in the extract",
         ),
         (
-            value.is_not_null() & ok.not_(),
+            value.is_not_null() & exists & value.is_in(rejected.implode()),
             "parent_quarantined",
             column,
             value,
@@ -338,6 +340,6 @@ def _fk_checks(column: str, parent: str, status: str = "_parent_ok") -> list[Che
     ]
 
 
-def _concat(frames: object) -> pl.DataFrame:
-    parts = [f for f in frames if f.height]  # type: ignore[attr-defined]
-    return pl.concat(parts) if parts else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+def _concat(frames: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    parts = [f for f in frames if f.height]
+    return pl.concat(parts) if parts else empty()

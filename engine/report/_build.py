@@ -147,9 +147,7 @@ def _tiles(
         oblasts = need.filter(pl.col("level") == "oblast")
         if not oblasts.is_empty():
             month = oblasts["month"].max()
-            latest = oblasts.filter(pl.col("month") == month).select(
-                pl.col("territory_code").alias("oblast_code"), "coverage", "case_months_per_10k"
-            )
+            latest = oblasts.filter(pl.col("month") == month)
             label = f"{month:%Y-%m}"
             return [
                 oblast_tiles_figure(

@@ -11,9 +11,9 @@ from engine.report._style import COLORS, finish
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["backtest_figure", "fan_chart_figure", "forecast_id_column"]
+__all__ = ["backtest_figure", "fan_chart_figure", "forecast_id_column", "node_history"]
 
-_BANDS = ("lo_80", "hi_80", "lo_95", "hi_95")
+_NOT_KEYS = {"unique_id", "node", "level", "ds", "mean", "model", "method"}
 
 
 def forecast_id_column(frame: pl.DataFrame) -> str:
@@ -22,6 +22,44 @@ def forecast_id_column(frame: pl.DataFrame) -> str:
         if column in frame.columns:
             return column
     raise ValueError(f"no series key ('unique_id' or 'node') in {frame.columns}")
+
+
+def node_history(
+    history: pl.DataFrame,
+    forecast: pl.DataFrame,
+    node: str,
+    *,
+    date_col: str = "ds",
+    value_col: str = "y",
+) -> pl.DataFrame:
+    """The actuals of one forecast node as `ds, y`.
+
+    `history` is either long by node (`unique_id`, `date_col`, `value_col`) or the bottom-level
+    series the forecast was fitted on (the hierarchy's key columns, `date_col`, `value_col`), which
+    are then summed over the node's members: a node's key columns are those of the forecast frame
+    that are not forecast values, and it aggregates over the ones that are null on its rows.
+    """
+    key = forecast_id_column(forecast)
+    hkey = next((c for c in ("unique_id", "node") if c in history.columns), None)
+    if hkey is not None:
+        past = history.filter(pl.col(hkey) == node)
+    else:
+        row = forecast.filter(pl.col(key) == node).row(0, named=True)
+        members = {
+            c: v
+            for c, v in row.items()
+            if c not in _NOT_KEYS and not c.startswith(("lo_", "hi_")) and v is not None
+        }
+        missing = [c for c in members if c not in history.columns]
+        if missing:
+            raise ValueError(f"history: missing key column(s) {missing} of node {node!r}")
+        past = history.filter(*[pl.col(c) == v for c, v in members.items()]) if members else history
+    return (
+        past.group_by(date_col)
+        .agg(pl.col(value_col).sum())
+        .sort(date_col)
+        .select(pl.col(date_col).alias("ds"), pl.col(value_col).alias("y"))
+    )
 
 
 def fan_chart_figure(
@@ -36,7 +74,8 @@ def fan_chart_figure(
     """One series' forecast as a fan: mean line, 80 % and 95 % bands, history before it.
 
     `forecast` has the series key (`unique_id` or `node`), `ds`, `mean` and the optional bands
-    `lo_80, hi_80, lo_95, hi_95`; `history` (optional) the same key, `ds` and `y`.
+    `lo_80, hi_80, lo_95, hi_95` (e.g. `ForecastResult.forecasts`); `history` (optional) holds the
+    actuals, by node or as the bottom-level series (see `node_history`), with `ds` and `y`.
     """
     import plotly.graph_objects as go
 
@@ -65,8 +104,7 @@ def fan_chart_figure(
             )
         )
     if history is not None:
-        hkey = forecast_id_column(history)
-        past = history.filter(pl.col(hkey) == node).sort("ds")
+        past = node_history(history, forecast, node)
         fig.add_trace(
             go.Scatter(
                 x=past["ds"].to_list(),
@@ -100,11 +138,12 @@ def backtest_figure(
     by: str = "level",
     title: str | None = None,
 ) -> go.Figure:
-    """Backtest accuracy per hierarchy level (or any `by` column), one bar per model.
+    """Backtest accuracy per hierarchy level (or any `by` column), one bar per method or model.
 
-    `backtest` has `by`, optionally `model`, and the `metric` column (default: the first of
-    `mase`, `rmsse`, `coverage_80`, `coverage_95` present); several rows per group are averaged.
-    A dashed line at 1 marks the seasonal-naive benchmark for the scaled errors.
+    `backtest` is `engine.forecast.backtest(...)` or its `summarise_backtest`: `by`, `method` (or
+    `model`) and the `metric` column (default: the first of `mase`, `rmsse`, `coverage_80`,
+    `coverage_95` present); several rows per bar (origins) are averaged. A dashed line marks the
+    reference: 1 for scaled errors (the naive benchmark), the nominal level for coverage.
     """
     import plotly.graph_objects as go
 
@@ -117,18 +156,20 @@ def backtest_figure(
         metric = found[0]
     if by not in backtest.columns or metric not in backtest.columns:
         raise ValueError(f"backtest: need columns {by!r} and {metric!r}; got {backtest.columns}")
-    keys = [by, "model"] if "model" in backtest.columns else [by]
-    rows = backtest.group_by(keys).agg(pl.col(metric).mean()).sort(keys)
+    series = next((c for c in ("method", "model") if c in backtest.columns), None)
+    keys = [by, series] if series else [by]
+    # levels keep the frame's order (the hierarchy's, coarse to fine)
+    rows = backtest.group_by(keys, maintain_order=True).agg(pl.col(metric).mean())
     fig = go.Figure()
-    models = rows["model"].unique().sort().to_list() if "model" in rows.columns else [None]
-    for model in models:
-        part = rows if model is None else rows.filter(pl.col("model") == model)
+    names = rows[series].unique(maintain_order=True).to_list() if series else [None]
+    for name in names:
+        part = rows if name is None else rows.filter(pl.col(series) == name)
         fig.add_trace(
             go.Bar(
                 x=[str(v) for v in part[by].to_list()],
                 y=part[metric].to_list(),
-                name=str(model) if model is not None else metric,
-                hovertemplate=f"%{{x}}: {metric} %{{y:.3f}}<extra></extra>",
+                name=str(name) if name is not None else metric,
+                hovertemplate=f"%{{x}}: {metric} %{{y:.3f}}<extra>{name or ''}</extra>",
             )
         )
     if metric in ("mase", "rmsse"):

@@ -110,12 +110,19 @@ def oblast_tiles_figure(
 ) -> go.Figure:
     """A map-like tile grid of Ukraine's 27 regions coloured by `value` of `summary`.
 
-    `summary` has `oblast_code` and the `value` column (one row per region). Regions without a row
-    are drawn grey and marked "no data", so an empty region is visible rather than missing.
+    `summary` has `oblast_code` and the `value` column, one row per region — e.g.
+    `oblast_summary(...)`, or one month of `need_indicators(...)` (its oblast rows are used).
+    Regions without a row are drawn grey and marked "no data", so they stay visible.
     """
     import plotly.graph_objects as go
 
+    if "level" in summary.columns and "territory_code" in summary.columns:
+        summary = summary.filter(pl.col("level") == "oblast").with_columns(
+            oblast_code=pl.col("territory_code")
+        )
     _require(summary, ["oblast_code", value], "oblast tiles")
+    if summary["oblast_code"].is_duplicated().any():
+        raise ValueError("oblast tiles: one row per oblast expected (filter to one month first)")
     names = oblast_labels(territories)
     values = dict(zip(summary["oblast_code"].to_list(), summary[value].to_list(), strict=True))
     by_key = {region_key(code): (code, v) for code, v in values.items()}

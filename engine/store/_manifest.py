@@ -12,7 +12,7 @@ __all__ = ["RunManifest", "StepRecord", "utc_now"]
 
 def utc_now() -> dt.datetime:
     """Naive UTC timestamp, as stored in the warehouse (DuckDB TIMESTAMP)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass

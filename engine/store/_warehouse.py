@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from engine.errors import EngineError, ExitCode, InputFileError
+from engine.errors import ConfigError, EngineError, ExitCode, InputFileError
 from engine.store._manifest import RunManifest, utc_now
 
 __all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreWriteError"]
@@ -374,8 +374,8 @@ class Store:
         if len(rows) == 1:
             return rows[0][0]
         if not rows:
-            raise EngineError(f"no run {run!r} in the store (see `mfr runs`)", path=self.path)
-        raise EngineError(f"{run!r} matches {len(rows)} runs; give more of the id", path=self.path)
+            raise ConfigError(f"no run {run!r} in the store (see `mfr runs`)", path=self.path)
+        raise ConfigError(f"{run!r} matches {len(rows)} runs; give more of the id", path=self.path)
 
     def manifest(self, run: str) -> RunManifest:
         run_id = self.resolve_run_id(run)
@@ -408,7 +408,7 @@ class Store:
         resolved = self.resolve_run_id(run_id) if run_id is not None else None
         with self.connect(read_only=True) as con:
             if name not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}:
-                raise EngineError(f"no table {name!r} in the store", path=self.path)
+                raise ConfigError(f"no table {name!r} in the store", path=self.path)
             if resolved is None:
                 return con.sql(f'SELECT * FROM "{name}"').pl()
             return con.sql(f'SELECT * FROM "{name}" WHERE run_id = ?', params=[resolved]).pl()

@@ -9,9 +9,15 @@
 from __future__ import annotations
 
 from engine.synth.generate import DEFAULT_EXTRACT_DATE, DEFAULT_HISTORY_START, generate_registry
+from engine.synth.pii import PII_COLUMNS, add_personal_identifiers
+from engine.synth.write import EXTRACT_FORMATS, write_extract
 
 __all__ = [
     "DEFAULT_EXTRACT_DATE",
     "DEFAULT_HISTORY_START",
+    "EXTRACT_FORMATS",
+    "PII_COLUMNS",
+    "add_personal_identifiers",
     "generate_registry",
+    "write_extract",
 ]

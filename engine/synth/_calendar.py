@@ -47,7 +47,9 @@ def _month_index(d: np.ndarray) -> np.ndarray:
     return d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
 
 
-def mid_month(rng: np.random.Generator, lo: np.ndarray | int, hi: np.ndarray | int, size: int) -> np.ndarray:
+def mid_month(
+    rng: np.random.Generator, lo: np.ndarray | int, hi: np.ndarray | int, size: int
+) -> np.ndarray:
     """Uniform dates in [lo, hi] that never fall on the 1st of a month.
 
     Moves and status changes in real registries happen on any working day; drawing them off the
@@ -83,7 +85,9 @@ def draw_days(
         return np.zeros(0, dtype=np.int64)
     grid = np.arange(lo, hi + 1, dtype=np.int64)
     t = (grid - lo).astype(np.float64)
-    w = np.exp(growth * t / 365.25) * (1.0 + seasonal * np.cos(2.0 * np.pi * _month_index(grid) / 12.0))
+    w = np.exp(growth * t / 365.25) * (
+        1.0 + seasonal * np.cos(2.0 * np.pi * _month_index(grid) / 12.0)
+    )
     if decay_days:
         w = w * (1.0 + decay_boost * np.exp(-t / decay_days))
     cdf = np.cumsum(w)

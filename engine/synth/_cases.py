@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.schemas import SERVICE_UNITS
 from engine.synth._calendar import INVASION, days, draw_days
 from engine.synth._people import Residence
 from engine.synth._profiles import PEOPLE, SECONDARY_POOLS
 
-__all__ = ["OPEN", "CaseDraw", "draw_cases"]
+__all__ = ["DISABILITY", "OPEN", "CaseDraw", "draw_cases"]
 
 OPEN = np.iinfo(np.int64).max
 
@@ -43,7 +44,9 @@ _NEED_P = {  # disability group -> P(need level 1, 2, 3)
     "I": (0.10, 0.40, 0.50),
     "child": (0.20, 0.45, 0.35),
 }
-_DISABILITY = np.array(["none", "I", "II", "III", "child"])
+DISABILITY = ("none", "I", "II", "III", "child")  # disability codes index this
+_CHILD, _ADULT_FROM_CHILD = DISABILITY.index("child"), DISABILITY.index("II")
+_KINDS = tuple(PEOPLE)  # people codes index this
 _UNIT_BASE = {"hour": (20.0, 40.0, 60.0), "visit": (4.0, 8.0, 12.0)}
 
 
@@ -53,7 +56,7 @@ class CaseDraw:
 
     birth: np.ndarray
     female: np.ndarray
-    disability: np.ndarray  # str
+    disability: np.ndarray  # index into DISABILITY
     income: np.ndarray  # float, NaN = unknown
     rec: np.ndarray  # recipient row of each case
     service: np.ndarray  # service row of each case
@@ -66,7 +69,9 @@ class CaseDraw:
 
 def _choose(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
     cdf = np.cumsum(weights)
-    return np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), weights.size - 1)
+    return np.minimum(
+        np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), weights.size - 1
+    )
 
 
 def _durations(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
@@ -104,23 +109,27 @@ def _demographics(
     n = people.size
     age = np.empty(n)
     female = np.empty(n, dtype=bool)
-    disability = np.empty(n, dtype=object)
+    disability = np.empty(n, dtype=np.int64)
     income = np.empty(n)
-    for kind, prof in PEOPLE.items():  # a loop over six kinds of person
-        rows = np.flatnonzero(people == kind)
+    for code, prof in enumerate(PEOPLE.values()):  # a loop over six kinds of person
+        rows = np.flatnonzero(people == code)
         k = rows.size
         if prof.age_shape == "elderly":
-            age[rows] = prof.age_min + np.minimum(rng.gamma(2.0, 7.0, k), prof.age_max - prof.age_min)
+            age[rows] = prof.age_min + np.minimum(
+                rng.gamma(2.0, 7.0, k), prof.age_max - prof.age_min
+            )
         else:
             age[rows] = rng.uniform(prof.age_min, prof.age_max, k)
         female[rows] = rng.random(k) < prof.female
-        groups = np.array(list(prof.disability))
+        groups = np.array([DISABILITY.index(g) for g in prof.disability])
         disability[rows] = groups[_choose(rng, np.array(list(prof.disability.values())), k)]
-        income[rows] = np.exp(np.log(prof.income_median) + prof.income_sigma * rng.standard_normal(k))
+        income[rows] = np.exp(
+            np.log(prof.income_median) + prof.income_sigma * rng.standard_normal(k)
+        )
     birth = start - np.round(age * 365.25).astype(np.int64)
     # a child's disability status becomes an adult group at 18
     adult_now = (ex - birth) >= 18 * 365.25
-    disability = np.where(adult_now & (disability == "child"), "II", disability).astype(str)
+    disability = np.where(adult_now & (disability == _CHILD), _ADULT_FROM_CHILD, disability)
     income = np.round(np.minimum(income, _INCOME_MAX), 2)
     income[rng.random(n) < _INCOME_UNKNOWN] = np.nan
     return birth, female, disability, income
@@ -131,6 +140,7 @@ def _extra_cases(
     profiles: pl.DataFrame,
     people: np.ndarray,
     primary: np.ndarray,
+    *,
     first_start: np.ndarray,
     birth: np.ndarray,
     hs: int,
@@ -143,14 +153,17 @@ def _extra_cases(
     weight = profiles["weight"].to_numpy()
     service = np.full(rec.size, -1, dtype=np.int64)
     for kind, pool in SECONDARY_POOLS.items():
-        rows = np.flatnonzero(people[rec] == kind)
+        rows = np.flatnonzero(people[rec] == _KINDS.index(kind))
         members = np.array([codes.index(c) for c in pool if c in codes], dtype=np.int64)
         if rows.size and members.size:
             service[rows] = members[_choose(rng, weight[members], rows.size)]
     # one case per person and service: drop repeats of the primary or of each other
-    repeat = ~pl.DataFrame({"rec": rec, "service": service}).select(
-        pl.struct("rec", "service").is_first_distinct()
-    ).to_series().to_numpy()
+    repeat = (
+        ~pl.DataFrame({"rec": rec, "service": service})
+        .select(pl.struct("rec", "service").is_first_distinct())
+        .to_series()
+        .to_numpy()
+    )
     keep = (service >= 0) & (service != primary[rec]) & ~repeat
     rec, service = rec[keep], service[keep]
     lo = np.maximum(birth[rec] + 1, hs)
@@ -165,7 +178,7 @@ def _need_levels(rng: np.random.Generator, disability: np.ndarray) -> np.ndarray
     need = np.empty(disability.size, dtype=np.int64)
     u = rng.random(disability.size)
     for group, (p1, p2, _) in _NEED_P.items():
-        rows = disability == group
+        rows = disability == DISABILITY.index(group)
         need[rows] = 1 + (u[rows] > p1) + (u[rows] > p1 + p2)
     return need
 
@@ -174,7 +187,7 @@ def _assessed_units(rng: np.random.Generator, unit: np.ndarray, need: np.ndarray
     out = np.full(unit.size, np.nan)
     chosen = rng.random(unit.size) < _ASSESSED_SHARE
     for name, base in _UNIT_BASE.items():
-        rows = np.flatnonzero(chosen & (unit == name))
+        rows = np.flatnonzero(chosen & (unit == SERVICE_UNITS.index(name)))
         value = np.asarray(base)[need[rows] - 1] * rng.uniform(0.7, 1.3, rows.size)
         step = 0.5 if name == "hour" else 1.0
         out[rows] = np.maximum(step, np.round(value / step) * step)
@@ -188,8 +201,8 @@ def draw_cases(
     weight = profiles["weight"].to_numpy()
     idp_weight = weight * profiles["idp_factor"].to_numpy()
     mean_days = profiles["mean_days"].to_numpy()
-    people_of = profiles["people"].to_numpy().astype(str)
-    unit_of = profiles["unit"].to_numpy().astype(str)
+    people_of = np.array([_KINDS.index(k) for k in profiles["people"]], dtype=np.int64)
+    unit_of = np.array([SERVICE_UNITS.index(u) for u in profiles["unit"]], dtype=np.int64)
 
     primary = _choose(rng, weight, n)
     primary[res.is_idp] = _choose(rng, idp_weight, int(res.is_idp.sum()))
@@ -197,7 +210,9 @@ def draw_cases(
     start0, end0 = _starts(rng, mean_days[primary], res.is_idp, hs, ex)
     birth, female, disability, income = _demographics(rng, people, start0, ex)
 
-    rec_x, svc_x, start_x = _extra_cases(rng, profiles, people, primary, start0, birth, hs, ex)
+    rec_x, svc_x, start_x = _extra_cases(
+        rng, profiles, people, primary, first_start=start0, birth=birth, hs=hs, ex=ex
+    )
     end_x = start_x + _durations(rng, mean_days[svc_x]) - 1
 
     rec = np.concatenate([np.arange(n), rec_x])
@@ -208,7 +223,9 @@ def draw_cases(
 
     wait_p = profiles["wait_prob"].to_numpy()[service]
     wait_mean = np.maximum(profiles["wait_days"].to_numpy()[service], 1.0)
-    wait_mean = wait_mean * np.where(rng.random(service.size) < _LONG_WAIT_SHARE, _LONG_WAIT_FACTOR, 1.0)
+    wait_mean = wait_mean * np.where(
+        rng.random(service.size) < _LONG_WAIT_SHARE, _LONG_WAIT_FACTOR, 1.0
+    )
     waits = (rng.random(service.size) < wait_p) * (1 + np.floor(rng.exponential(wait_mean)))
     wait_end = start + waits.astype(np.int64)
 

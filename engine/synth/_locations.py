@@ -55,7 +55,9 @@ def draw_locations(
     case, hromada, provider, valid_from, valid_to = (
         np.concatenate([blk[i] for blk in blocks]) for i in range(5)
     )
-    order = np.lexsort((valid_from, case))
+    # blocks were built in time order (spell 0 waiting, spell 0 served, spell 1 ...), so a stable
+    # sort by case alone leaves each case's rows in date order
+    order = np.argsort(case, kind="stable")
     case, hromada, provider, valid_from, valid_to = (
         a[order] for a in (case, hromada, provider, valid_from, valid_to)
     )

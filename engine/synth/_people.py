@@ -3,7 +3,9 @@
 A recipient has up to three residence spells: `home[0]` until `move[0] - 1`, `home[1]` from
 `move[0]` until `move[1] - 1`, `home[2]` from `move[1]`. Every case of that person is served where
 the person lives, so a move re-routes all their cases on the same (mid-month) day: money follows the
-recipient. Recipients only live in hromadas that are not occupied at the extract date.
+recipient. Recipients only live in hromadas that are not occupied at the extract date (a hromada
+occupied for a while in 2022 and then liberated may host cases during its occupation: a
+simplification).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ _IDP_ORIGIN: dict[str, float] = {
     "UA59": 0.03,  # Sumy
     "UA74": 0.02,  # Chernihiv
 }
-EAST_SOUTH = ("UA14", "UA63", "UA44", "UA23", "UA65", "UA48", "UA01", "UA85", "UA12")
 _IDP_ORIGIN_OTHER = 0.025
 
 # Where IDPs are hosted: population weight times a factor (IOM DTM: Kharkiv, Dnipropetrovsk and
@@ -61,7 +62,9 @@ class Residence:
 
 def _draw(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
     cdf = np.cumsum(weights)
-    return np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), weights.size - 1)
+    return np.minimum(
+        np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), weights.size - 1
+    )
 
 
 def _elsewhere(rng: np.random.Generator, weights: np.ndarray, avoid: np.ndarray) -> np.ndarray:
@@ -93,6 +96,7 @@ def residences(
     territories: pl.DataFrame,
     occupied_now: np.ndarray,
     ever_frontline: np.ndarray,
+    *,
     n: int,
     idp_share: float,
     rng: np.random.Generator,
@@ -112,7 +116,9 @@ def residences(
         pop[other].sum(), 1.0
     )
     host_factor = np.array([_IDP_HOST_FACTOR.get(p, _HOST_DEFAULT) for p in prefix])
-    host_w = np.where(livable, pop * host_factor * np.where(ever_frontline, _FRONTLINE_HOST, 1.0), 0.0)
+    host_w = np.where(
+        livable, pop * host_factor * np.where(ever_frontline, _FRONTLINE_HOST, 1.0), 0.0
+    )
 
     is_idp = rng.random(n) < idp_share
     registered = _draw(rng, local_w, n)
@@ -126,11 +132,14 @@ def residences(
     # IDPs: either already displaced when their history starts, or displaced after the invasion
     idp = np.flatnonzero(is_idp)
     reg = registered[idp]
-    stayed = livable[reg] & (rng.random(idp.size) < _P_DISPLACED_LATER)
+    war_in_window = extract_day >= days(INVASION) + 33
+    stayed = livable[reg] & (rng.random(idp.size) < _P_DISPLACED_LATER) & war_in_window
     host = _elsewhere(rng, host_w, reg)
     home[0, idp] = np.where(stayed, reg, host)
     late = idp[stayed]
-    displaced_on = mid_month(rng, days(INVASION) + 2, min(days("2022-09-30"), extract_day), late.size)
+    displaced_on = mid_month(
+        rng, days(INVASION) + 2, min(days("2022-09-30"), extract_day), late.size
+    )
     move[0, late] = displaced_on
     home[1, late] = host[stayed]
     again = idp[rng.random(idp.size) < _P_IDP_MOVE_AGAIN]
@@ -145,11 +154,13 @@ def residences(
     home[slot + 1, again] = _elsewhere(rng, host_w, current)
 
     # everyone else: a few move within their oblast, some of them twice
-    local = np.flatnonzero(~is_idp & (rng.random(n) < _P_LOCAL_MOVE))
     lo1, hi = first_day + 60, extract_day - 15
+    long_enough = hi - 90 >= lo1 + 31
+    local = np.flatnonzero(~is_idp & (rng.random(n) < _P_LOCAL_MOVE) & long_enough)
     move[0, local] = mid_month(rng, lo1, hi - 90, local.size)
     home[1, local] = _same_oblast(rng, prefix, local_w, home[0, local])
     twice = local[rng.random(local.size) < _P_SECOND_MOVE]
+    twice = twice[move[0, twice] + 45 + 31 <= hi]
     move[1, twice] = mid_month(rng, move[0, twice] + 45, hi, twice.size)
     home[2, twice] = _same_oblast(rng, prefix, local_w, home[1, twice])
     return Residence(registered=registered, is_idp=is_idp, home=home, move=move)

@@ -34,9 +34,9 @@ class ProviderIndex:
 
     def pick(self, rng: np.random.Generator, hromada: np.ndarray) -> np.ndarray:
         """A random provider row of each given hromada (each must have one)."""
-        return self.offset[hromada] + np.floor(rng.random(hromada.size) * self.count[hromada]).astype(
-            np.int64
-        )
+        return self.offset[hromada] + np.floor(
+            rng.random(hromada.size) * self.count[hromada]
+        ).astype(np.int64)
 
 
 def edrpou_check_digit(body: np.ndarray) -> np.ndarray:
@@ -100,7 +100,9 @@ def make_providers(
         .with_columns(
             provider_id=pl.lit("P") + pl.col("provider_id"),
             name=pl.when(pl.col("ownership") == "communal")
-            .then(pl.lit("КУ «Центр надання соціальних послуг» ") + _genitive(pl.col("_hromada_name")))
+            .then(
+                pl.lit("КУ «Центр надання соціальних послуг» ") + _genitive(pl.col("_hromada_name"))
+            )
             .when(pl.col("ownership") == "state")
             .then(pl.col("_state").str.replace("{k}", pl.col("_k").cast(pl.String), literal=True))
             .when(pl.col("ownership") == "nonstate")

@@ -93,7 +93,9 @@ class TerritoryFacts:
     ever_frontline: np.ndarray
 
 
-def _rows(idx: np.ndarray, status: str, start: np.ndarray, end: np.ndarray) -> dict[str, np.ndarray]:
+def _rows(
+    idx: np.ndarray, status: str, start: np.ndarray, end: np.ndarray
+) -> dict[str, np.ndarray]:
     return {"idx": idx, "status": np.full(idx.size, status), "from": start, "to": end}
 
 
@@ -138,7 +140,9 @@ def territory_statuses(
     single = territories["oblast_code"].to_numpy() == territories["hromada_code"].to_numpy()
     rural_pool = ~is_raion_centre & ~single & (prefix != "UA01")
     idx = np.flatnonzero(rural_pool & (rng.random(n) < _RURAL_SHARE))
-    parts.append(_rows(idx, "rural", np.full(idx.size, days(_RURAL_FROM)), np.full(idx.size, _OPEN)))
+    parts.append(
+        _rows(idx, "rural", np.full(idx.size, days(_RURAL_FROM)), np.full(idx.size, _OPEN))
+    )
 
     cat = {k: np.concatenate([p[k] for p in parts]) for k in ("idx", "status", "from", "to")}
     # statuses that begin after the extract date are not in it yet; ends after it are still open

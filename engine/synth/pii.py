@@ -67,9 +67,7 @@ def add_personal_identifiers(
     surname = np.where(
         female, np.asarray(SURNAMES_FEMALE)[surname_idx], np.asarray(SURNAMES)[surname_idx]
     )
-    given = np.where(
-        female, _pick(rng, FEMALE_NAMES, n), _pick(rng, MALE_NAMES, n)
-    )
+    given = np.where(female, _pick(rng, FEMALE_NAMES, n), _pick(rng, MALE_NAMES, n))
     patronymic = np.where(
         female, np.asarray(FEMALE_PATRONYMICS)[father], np.asarray(MALE_PATRONYMICS)[father]
     )

@@ -80,7 +80,9 @@ def write_extract(
     `extract_date` defaults to the latest start/valid_from date in the tables.
     """
     if format not in EXTRACT_FORMATS:
-        raise ConfigError(f"unknown extract format {format!r}; use one of {', '.join(EXTRACT_FORMATS)}")
+        raise ConfigError(
+            f"unknown extract format {format!r}; use one of {', '.join(EXTRACT_FORMATS)}"
+        )
     if messy and format != "csv":
         raise ConfigError("messy output is CSV only (use --format csv)")
     out = Path(out_dir)

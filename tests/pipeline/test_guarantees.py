@@ -68,7 +68,9 @@ def test_a_run_publishes_results_manifest_exports_and_log(spec_path: Path) -> No
         "scaled.parquet",
     ]
     assert json.loads((folder / "manifest.json").read_text())["status"] == "succeeded"
-    events = [json.loads(line)["event"] for line in Path(manifest.outputs["log"]).read_text().splitlines()]
+    events = [
+        json.loads(line)["event"] for line in Path(manifest.outputs["log"]).read_text().splitlines()
+    ]
     assert events[0] == "run_requested" and events[-1] == "run_succeeded"
     assert "step_finished" in events
 
@@ -185,7 +187,7 @@ def test_a_code_change_reruns_and_recomputes(
 
 def test_unchanged_steps_are_reused_from_the_step_cache(spec_path: Path) -> None:
     calls: list[str] = []
-    spec, first = _run(spec_path, calls)
+    spec, _ = _run(spec_path, calls)
     (spec_path.parent / "policy.yaml").write_text("factor: 10\n")  # only `scale` reads the policy
     _, second = _run(spec_path, calls)
     assert calls == ["produce", "scale", "scale"]
@@ -204,9 +206,8 @@ def test_unchanged_steps_are_reused_from_the_step_cache(spec_path: Path) -> None
 
 def test_a_second_run_on_a_locked_store_is_refused_clearly(spec_path: Path) -> None:
     spec = load_spec(spec_path, steps=make_steps())
-    with StoreLock(spec.store, run_id="night-1"):
-        with pytest.raises(RunLockedError) as caught:
-            _run(spec_path)
+    with StoreLock(spec.store, run_id="night-1"), pytest.raises(RunLockedError) as caught:
+        _run(spec_path)
     message = str(caught.value)
     assert "in use by run night-1" in message and f"pid {os.getpid()}" in message
     assert not spec.store.exists() or Store(spec.store).runs().height == 0

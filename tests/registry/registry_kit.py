@@ -34,18 +34,24 @@ TERRITORIES = pl.DataFrame(
         "hromada_code": [BILA_TSERKVA, VOLODARKA, NOVOBORIVKA, BIBRKA, KYIV],
     }
 )
+# four services of the bundled catalogue, one per unit
 CATALOGUE = pl.DataFrame(
     {
-        "service_code": ["015.1", "017.2", "010.1", "020.1"],
+        "service_code": ["015.1", "017.2", "002.0", "006.0"],
         "name_uk": [
             "Догляд вдома",
-            "Стаціонарний догляд",
+            "Стаціонарний догляд осіб з інвалідністю",
             "Консультування",
-            "Підтримане проживання",
+            "Соціальний супровід",
         ],
-        "name_en": ["Home care", "Stationary care", "Counselling", "Supported living"],
+        "name_en": [
+            "Home care",
+            "Stationary care for persons with disabilities",
+            "Counselling",
+            "Social accompaniment",
+        ],
         "unit": ["hour", "day", "visit", "month"],
-        "group": ["care", "care", "advice", "living"],
+        "group": ["care", "residential", "information_counselling", "accompaniment"],
     }
 )
 
@@ -68,7 +74,7 @@ def base_tables() -> dict[str, pl.DataFrame]:
             {
                 "case_id": ["C1", "C2", "C3", "C4"],
                 "recipient_id": ["R1", "R2", "R3", "R1"],
-                "service_code": ["015.1", "017.2", "010.1", "020.1"],
+                "service_code": ["015.1", "017.2", "002.0", "006.0"],
                 "need_level": [2, 3, 1, 1],
                 "assessed_units": [40.5, None, 8.0, None],
                 "start_date": [D(2023, 1, 1), D(2023, 6, 15), D(2024, 1, 10), D(2023, 3, 1)],

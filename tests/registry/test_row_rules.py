@@ -3,10 +3,10 @@
 Lines of the base extract (header = line 1):
   recipients      R1 2, R2 3, R3 4
   cases           C1 2 (R1, 015.1 hours), C2 3 (R2, 017.2 days, ends 2024-02-29),
-                  C3 4 (R3, 010.1 visits, from 2024-01-10), C4 5 (R1, 020.1 month, from 2023-03-01)
+                  C3 4 (R3, 002.0 visits, from 2024-01-10), C4 5 (R1, 006.0 month, from 2023-03-01)
   case_locations  C1 2 (to 2023-08-16, P1), C1 3 (from 2023-08-17, P2), C2 4 (P2), C3 5 (no provider),
                   C4 6 (P1)
-  providers       P1 2, P2 3;  services 015.1 2, 017.2 3, 010.1 4, 020.1 5;  territory_status 2, 3
+  providers       P1 2, P2 3;  services 015.1 2, 017.2 3, 002.0 4, 006.0 5;  territory_status 2, 3
 The extract date is 2024-03-31. Expected rows are (table, source_line, rule, column); a quarantined
 parent takes its children with it as parent_quarantined.
 """
@@ -130,7 +130,7 @@ RULES = [
         id="unknown_code-service",
     ),
     pytest.param(
-        _cell("services", 2, "service_code", "011.0"),  # 010.1 then missing from the extract
+        _cell("services", 2, "service_code", "011.0"),  # 002.0 then missing from the extract
         [
             ("services", 4, "unknown_code", "service_code"),
             ("cases", 4, "unknown_code", "service_code"),

@@ -1,0 +1,277 @@
+"""`mfr allocate CLAIMS --policy FILE --out DIR`: distribute an envelope over claims by a policy.
+
+CLAIMS is a Parquet or CSV file: `case_months.parquet` from `mfr entitle` (the claim is `state_uah`;
+`--funded-only` leaves out waiting cases), or any claims file with the policy's claim column (a
+forecast of need, say). Writes `rows`, `by_group`, `by_tier`, `by_territory`, `by_service`,
+`equity` (and `binding` in optimisation mode) as Parquet plus `summary.json`, into a temporary
+folder beside DIR moved into place at the end, so a failure leaves no partial output. A bad policy
+is a one-line ConfigError (exit code BAD_CONFIG), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import Console
+
+    from engine.allocate import Allocation
+
+__all__ = ["allocate_command", "read_claims", "register"]
+
+# code columns that CSV type inference would otherwise read as numbers ("015.1" → 15.1)
+_TEXT_COLUMNS = (
+    "case_id",
+    "recipient_id",
+    "service_code",
+    "service_group",
+    "hromada_code",
+    "raion_code",
+    "oblast_code",
+    "registered_hromada",
+    "registered_oblast_code",
+    "provider_id",
+    "ownership",
+    "disability_group",
+    "unique_id",
+)
+
+
+def read_claims(path: Path, *, funded_only: bool = False) -> pl.DataFrame:
+    """Read a claims file (Parquet or CSV); `case_months` files become claims on `state_uah`."""
+    import polars as pl
+
+    from engine.allocate import claims_from_case_months
+    from engine.errors import InputFileError
+
+    if not path.is_file():
+        raise InputFileError("claims file not found", path=path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pl.read_parquet(path)
+        elif suffix in (".csv", ".txt"):
+            header = pl.read_csv(path, n_rows=0).columns
+            frame = pl.read_csv(
+                path,
+                schema_overrides={c: pl.String for c in _TEXT_COLUMNS if c in header},
+                infer_schema_length=10_000,
+                try_parse_dates=True,
+            )
+        else:
+            raise InputFileError("claims must be a .parquet or .csv file", path=path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputFileError(f"cannot read claims: {str(exc).splitlines()[0]}", path=path) from exc
+    if {"case_id", "month", "funded", "state_uah"} <= set(frame.columns):
+        return claims_from_case_months(frame, include_unmet=not funded_only)
+    if funded_only:
+        raise InputFileError("--funded-only applies to case_months files only", path=path)
+    return frame
+
+
+def allocate_command(
+    claims: Path = typer.Argument(..., help="Claims file (.parquet or .csv), e.g. case_months."),
+    *,
+    policy: Path = typer.Option(..., "--policy", help="Policy file in models/allocation/."),
+    out: Path = typer.Option(..., "--out", help="Folder for the Parquet outputs."),
+    envelope: float | None = typer.Option(
+        None, "--envelope", help="National envelope in UAH instead of the policy's (oblasts scale)."
+    ),
+    mode: str = typer.Option("default", "--mode", help="default (DESIGN.md §6) or optimise."),
+    funded_only: bool = typer.Option(
+        False, "--funded-only", help="case_months: leave out waiting cases (unmet need)."
+    ),
+) -> None:
+    """Allocate a budget envelope over claims by a policy; print who gets what and who falls short."""
+    from rich.console import Console
+
+    from engine.allocate import allocate, load_policy
+    from engine.errors import ConfigError
+    from engine.reference import load_territories
+
+    if mode not in ("default", "optimise"):
+        raise ConfigError(f"--mode must be 'default' or 'optimise', got '{mode}'")
+    loaded = load_policy(policy)
+    frame = read_claims(claims, funded_only=funded_only)
+    territories = (
+        load_territories() if {"hromada_code", "oblast_code"} & set(frame.columns) else None
+    )
+    result = allocate(
+        frame,
+        loaded,
+        envelope,
+        mode=mode,  # type: ignore[arg-type]  # checked above
+        territories=territories,
+        claims_path=claims,
+    )
+    _write(out, result, claims=claims, policy_path=policy)
+    _print_summary(Console(highlight=False), result, out)
+
+
+def _summary(result: Allocation, claims: Path, policy_path: Path) -> dict[str, object]:
+    import hashlib
+
+    equity = result.equity
+    return {
+        "policy": result.policy.name,
+        "policy_file": str(policy_path),
+        "policy_sha256": hashlib.sha256(policy_path.read_bytes()).hexdigest(),
+        "claims_file": str(claims),
+        "mode": result.mode,
+        "rows": result.rows.height,
+        "envelope_uah": round(result.envelope_uah, 2),
+        "claims_uah": round(result.claims_uah, 2),
+        "capped_claims_uah": round(result.capped_claims_uah, 2),
+        "allocated_uah": result.allocated_uah,
+        "unspent_uah": result.unspent_uah,
+        "equity": {
+            "level": equity.level,
+            "coverage_spread": equity.coverage_spread,
+            "gini_per_capita": equity.gini_per_capita,
+            "share_below_floor": equity.share_below_floor,
+        },
+        "warnings": list(result.warnings),
+    }
+
+
+def _write(out: Path, result: Allocation, *, claims: Path, policy_path: Path) -> None:
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, frame in result.frames().items():
+            frame.write_parquet(staging / f"{name}.parquet")
+        (staging / "summary.json").write_text(
+            json.dumps(_summary(result, claims, policy_path), indent=2, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        if out.exists():
+            # swap the old output out only once the new one is complete
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _uah(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _print_summary(console: Console, result: Allocation, out: Path) -> None:
+    from rich.table import Table
+
+    policy = result.policy
+    console.print(
+        f"[bold]{policy.name}[/bold] ({result.mode} mode)  {result.rows.height:,} claim rows, "
+        f"floor share {policy.floor_share:.0%}"
+    )
+    groups = Table(title="Envelope groups")
+    columns = ("group", "envelope", "capped claims", "allocated", "unspent", "coverage", "marginal tier")
+    for name in columns:
+        groups.add_column(name, justify="left" if name in ("group", "marginal tier") else "right")
+    show_value = result.mode == "optimise"
+    if show_value:
+        groups.add_column("value of +1 UAH", justify="right")
+    for row in result.by_group.iter_rows(named=True):
+        marginal = row["marginal_tier"] or ("–" if row["floors_paid"] else "floors unaffordable")
+        cells = [
+            row["envelope_group"],
+            _uah(row["envelope_uah"]),
+            _uah(row["capped_claim_uah"]),
+            _uah(row["allocated_uah"]),
+            _uah(row["unspent_uah"]),
+            _share(row["coverage"]),
+            marginal,
+        ]
+        if show_value:
+            value = row.get("marginal_value")
+            cells.append("–" if value is None else f"{value:,.3f}")
+        groups.add_row(*cells)
+    console.print(groups)
+
+    tiers = (
+        result.by_tier.group_by("tier_rank", "tier")
+        .agg(
+            _sum("rows"),
+            _sum("capped_claim_uah"),
+            _sum("allocated_uah"),
+            _sum("shortfall_uah"),
+        )
+        .sort("tier_rank")
+    )
+    tier_table = Table(title="Tiers")
+    for name in ("tier", "rows", "capped claims", "allocated", "shortfall", "coverage"):
+        tier_table.add_column(name, justify="left" if name == "tier" else "right")
+    for row in tiers.iter_rows(named=True):
+        claimed = row["capped_claim_uah"]
+        tier_table.add_row(
+            row["tier"],
+            f"{row['rows']:,}",
+            _uah(claimed),
+            _uah(row["allocated_uah"]),
+            _uah(row["shortfall_uah"]),
+            _share(row["allocated_uah"] / claimed if claimed else None),
+        )
+    console.print(tier_table)
+
+    if result.binding is not None:
+        binding = Table(title="Constraints")
+        for name in ("constraint", "group", "binding", "at bound", "shadow price", "meaning"):
+            binding.add_column(name)
+        for row in result.binding.iter_rows(named=True):
+            price = row["shadow_price"]
+            binding.add_row(
+                row["constraint"],
+                row["envelope_group"] or "national",
+                "yes" if row["binding"] else ("tight" if row["tight"] else "no"),
+                "–" if row["at_bound"] is None else f"{row['at_bound']:,}",
+                "–" if price is None else f"{price:,.4f}",
+                row["note"],
+            )
+        console.print(binding)
+
+    equity = result.equity
+    if equity.level is not None:
+        console.print(
+            f"Equity across {equity.territories:,} {equity.level.removesuffix('_code')}s: "
+            f"coverage {_share(equity.coverage_min)} – {_share(equity.coverage_max)} "
+            f"(spread {_share(equity.coverage_spread)}), Gini of UAH per resident "
+            f"{'–' if equity.gini_per_capita is None else f'{equity.gini_per_capita:.3f}'}, "
+            f"below the floor {_share(equity.share_below_floor)}"
+        )
+    console.print(
+        f"Allocated [bold]{_uah(result.allocated_uah)}[/bold] of {_uah(result.envelope_uah)} UAH "
+        f"against capped claims of {_uah(result.capped_claims_uah)} UAH"
+    )
+    if result.unspent_uah > 0:
+        console.print(f"[yellow]Unspent: {_uah(result.unspent_uah)} UAH[/yellow]")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"written to {out}")
+
+
+def _sum(column: str) -> pl.Expr:
+    import polars as pl
+
+    return pl.col(column).sum()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("allocate")(allocate_command)

@@ -1,0 +1,111 @@
+"""`mfr run pipelines/nightly.yaml` on the bundled sample, as the README runs it, with the engine's
+real steps: a store, exports and a report; then the exit code of each kind of failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.cli import main
+from engine.errors import ExitCode
+from engine.pipeline import StepDef
+from engine.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+NIGHTLY = REPO / "pipelines" / "nightly.yaml"
+
+
+def _mfr(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CI": "true"}
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def nightly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    store = tmp_path_factory.mktemp("nightly") / "mfr.duckdb"
+    return store, _mfr("run", str(NIGHTLY), "--store", str(store))
+
+
+def test_the_nightly_run_produces_a_store_exports_and_a_report(nightly) -> None:
+    store_path, done = nightly
+    assert done.returncode == 0, done.stderr
+    assert "\x1b[" not in done.stderr + done.stdout  # a scheduled job gets no progress bars
+    assert "succeeded" in done.stdout and "Report:" in done.stdout
+    store = Store(store_path)
+    manifest = store.manifest("latest")
+    assert manifest.status == "succeeded"
+    assert [s.name for s in manifest.steps] == list(manifest.parameters["steps"])
+    assert all(s.status == "succeeded" for s in manifest.steps)
+    tables = set(store.table_names())
+    assert {"quarantine", "case_months", "rollups", "flows", "need", "allocations"} <= tables
+    assert store.table("quarantine", run_id=manifest.run_id).height == manifest.step(
+        "validate"
+    ).rows_quarantined
+    report = Path(manifest.outputs["report"])
+    assert report.is_file() and report.parent == store_path.parent / "runs" / manifest.run_id
+    assert "plotly" in report.read_text(encoding="utf-8")[:2_000_000].lower()
+    need = store.table("need", run_id=manifest.run_id)
+    assert set(need["level"].unique()) == {"hromada", "raion", "oblast", "national"}
+
+
+def test_the_second_night_on_the_same_extract_is_recognised(nightly) -> None:
+    store_path, first = nightly
+    assert first.returncode == 0
+    again = _mfr("run", str(NIGHTLY), "--store", str(store_path))
+    assert again.returncode == 0, again.stderr
+    assert "Up to date" in again.stdout
+    assert Store(store_path).runs().height == 1
+
+
+def test_quarantine_beyond_the_threshold(tmp_path: Path, capsys) -> None:
+    strict = tmp_path / "pipelines" / "strict.yaml"
+    strict.parent.mkdir()
+    text = NIGHTLY.read_text().replace("quarantine_threshold: 0.01", "quarantine_threshold: 0.001")
+    steps = text[text.index("steps: [") : text.index("]", text.index("steps: [")) + 1]
+    strict.write_text(text.replace(steps, f"root: {REPO}\nsteps: [validate]"))
+    store = tmp_path / "mfr.duckdb"
+    assert main(["run", str(strict), "--store", str(store)]) == ExitCode.QUARANTINE_OVER_THRESHOLD
+    err = capsys.readouterr().err
+    assert "above the threshold 0.10%" in err and "--accept-quarantine" in err
+    assert Store(store).runs()["status"].to_list() == ["failed"]
+    assert main(["run", str(strict), "--store", str(store), "--accept-quarantine"]) == 0
+    assert "accepted by the operator" in capsys.readouterr().out
+
+
+def test_a_missing_extract(tmp_path: Path, capsys) -> None:
+    code = main(["run", str(NIGHTLY), "--store", str(tmp_path / "s.duckdb"), "--extract", "nowhere"])
+    err = capsys.readouterr().err.strip()
+    assert code == ExitCode.BAD_INPUT_FILE
+    assert err.splitlines()[-1].startswith("error: ") and "extract not found" in err
+
+
+def test_an_internal_error_is_one_line_and_recorded(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.pipeline import _steps
+
+    def broken(ctx):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setitem(_steps.STEPS, "entitle", StepDef("entitle", broken, needs=("validate",)))
+    store = tmp_path / "s.duckdb"
+    assert main(["run", str(NIGHTLY), "--store", str(store)]) == ExitCode.INTERNAL_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("internal error: ZeroDivisionError: division by zero")
+    assert "failed in step 'entitle'" in err[0]
+    run = Store(store).manifest("latest")
+    assert run.status == "failed" and run.step("entitle").status == "failed"
+    assert run.step("validate").status == "succeeded"
+    assert run.step("need").status == "pending"  # never started
