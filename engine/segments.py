@@ -237,8 +237,25 @@ def calendar_bounds(
     """For each `[start, end]`: the calendar entry in force on `start`, and its number of segments.
 
     The calendar is sorted by (key, date) and each key's first date must be ≤ every start of that key
-    (the period's first day), so an entry in force always exists.
+    (the period's first day, `base`), so an entry in force always exists. Calendars are small, so a
+    dense table (key × day → entry in force) answers each interval with two lookups; a very long
+    period with very many keys falls back to binary search.
     """
+    n_keys = int(calendar_key.max()) + 1 if len(calendar_key) else 0
+    last_day = int(np.minimum(end, np.int32(2**30)).max()) if len(end) else base
+    n_days = max(last_day - base + 1, int(calendar_date.max()) - base + 1 if len(calendar_date) else 1)
+    if len(start) == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    if n_keys * n_days <= 50_000_000:
+        table = np.full(n_keys * n_days, -1, dtype=np.int32)
+        table[calendar_key.astype(np.int64) * n_days + (calendar_date - base)] = np.arange(
+            len(calendar_key), dtype=np.int32
+        )
+        table = np.maximum.accumulate(table.reshape(n_keys, n_days), axis=1).ravel()
+        row = key.astype(np.int64) * n_days - base
+        entry0 = table[row + start]
+        count = table[row + np.minimum(end, np.int32(last_day))].astype(np.int64) - entry0 + 1
+        return entry0, count
     composite = calendar_key.astype(np.int64) * _STRIDE + (calendar_date.astype(np.int64) - base)
     k = key.astype(np.int64) * _STRIDE
     lo = np.searchsorted(composite, k + (start.astype(np.int64) - base), side="right")

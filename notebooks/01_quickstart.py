@@ -93,7 +93,9 @@ observed = case_months.filter(pl.col("month") <= registry.extract_date.replace(d
 need = need_indicators(observed, territories)
 latest = need["month"].max()
 oblasts = need.filter(pl.col("level") == "oblast", pl.col("month") == latest)
-oblasts.select("territory_name", "served_cases", "waiting_cases", "coverage").sort("coverage").head()
+oblasts.select("territory_name", "served_cases", "waiting_cases", "coverage").sort(
+    "coverage"
+).head()
 
 # %%
 report.oblast_bars_figure(report.oblast_summary(case_months, territories), territories)

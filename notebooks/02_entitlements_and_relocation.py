@@ -21,6 +21,7 @@
 # money went; then it steps back to the money flows between all regions.
 
 # %%
+# ruff: noqa: B018 - a bare name on a cell's last line is how a notebook shows a value
 import datetime as dt
 from pathlib import Path
 
@@ -92,9 +93,9 @@ locations.select("hromada_name", "oblast_name", "provider_id", "valid_from", "va
 
 # %%
 # the move: the first location in another oblast than the one before it
-move_date = locations.filter(pl.col("oblast_name") != pl.col("oblast_name").shift(1))[
-    "valid_from"
-][0]
+move_date = locations.filter(pl.col("oblast_name") != pl.col("oblast_name").shift(1))["valid_from"][
+    0
+]
 move_month = move_date.replace(day=1)
 around = segments.filter(
     (pl.col("case_id") == case_id)
@@ -169,5 +170,7 @@ fig
 # %%
 flows = report.oblast_flows(entitlements.flows)
 moved = flows.filter(pl.col("registered_oblast_code") != pl.col("oblast_code"))
-print(f"{moved['state_uah'].sum() / flows['state_uah'].sum():.1%} of the money crossed an oblast border")
+print(
+    f"{moved['state_uah'].sum() / flows['state_uah'].sum():.1%} of the money crossed an oblast border"
+)
 report.flows_sankey_figure(flows, territories)

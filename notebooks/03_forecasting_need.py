@@ -52,9 +52,7 @@ pl.Config.set_tbl_rows(12)
 first_unseen = (registry.extract_date + dt.timedelta(days=1)).replace(day=1)
 last_observed = (first_unseen - dt.timedelta(days=1)).replace(day=1)
 history_months = (dt.date(2024, 1, 1), last_observed)
-case_months = compute_entitlements(
-    registry, model, territories, months=history_months
-).case_months
+case_months = compute_entitlements(registry, model, territories, months=history_months).case_months
 series = (
     case_months.filter(pl.col("funded"))
     .group_by("oblast_code", "service_group", "month")
@@ -86,8 +84,10 @@ report.fan_chart_figure(forecasts, "total", history, label="Ukraine, all service
 # %%
 # the oblast with the most case-months next year, and its largest service group
 oblast_rows = forecasts.filter(pl.col("level") == "oblast_code")
-top = oblast_rows.group_by("unique_id", "oblast_code").agg(pl.col("mean").sum()).sort(
-    "mean", descending=True
+top = (
+    oblast_rows.group_by("unique_id", "oblast_code")
+    .agg(pl.col("mean").sum())
+    .sort("mean", descending=True)
 )
 oblast_node, oblast = top["unique_id"][0], top["oblast_code"][0]
 names = dict(territories.select("oblast_code", "oblast_name").unique().iter_rows())

@@ -21,6 +21,7 @@
 # wins), then under the same envelope (who pays for it).
 
 # %%
+# ruff: noqa: B018 - a bare name on a cell's last line is how a notebook shows a value
 import datetime as dt
 import os
 from pathlib import Path
@@ -89,11 +90,15 @@ people = claims.group_by("oblast_code", "hromada_code").agg(
     recipients=pl.col("recipient_id").n_unique()
 )
 by_hromada = result.by_territory.join(people, on=["oblast_code", "hromada_code"], how="left")
-safe = report.publishable(by_hromada.select(
-    "oblast_code", "hromada_code", "recipients", "claim_uah", "allocated_uah", "coverage"
-))
+safe = report.publishable(
+    by_hromada.select(
+        "oblast_code", "hromada_code", "recipients", "claim_uah", "allocated_uah", "coverage"
+    )
+)
 print(f"{safe['suppressed'].sum()} of {safe.height} hromadas suppressed")
-report.allocation_figure(safe.drop_nulls("allocated_uah").head(25), territories, level="hromada_code")
+report.allocation_figure(
+    safe.drop_nulls("allocated_uah").head(25), territories, level="hromada_code"
+)
 
 # %%
 result.equity
@@ -128,7 +133,10 @@ report.scenario_cases_figure(diff.cases)
 
 # %%
 scenario_result = allocate(
-    claims_from_case_months(scenario.case_months), policy, envelope=envelope, territories=territories
+    claims_from_case_months(scenario.case_months),
+    policy,
+    envelope=envelope,
+    territories=territories,
 )
 allocated = (
     result.by_territory.group_by("oblast_code")

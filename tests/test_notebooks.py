@@ -43,9 +43,7 @@ def test_paired_ipynb_matches_the_script(script: Path) -> None:
 
 
 @pytest.mark.parametrize("script", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_executes(
-    script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_notebook_executes(script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import jupytext
     from nbclient import NotebookClient
 

@@ -105,19 +105,18 @@ def _rows(
     )
     capped, alloc = pl.col("capped_kop"), pl.col("allocated_kop")
     # one parallel pass of polars expressions turns kopiyky into the UAH columns
-    money = kop.select(
-        claim_uah=pl.col("claim_kop") / 100,
-        capped_claim_uah=capped / 100,
-        floor_uah=pl.col("floor_kop") / 100,
-        allocated_uah=alloc / 100,
-        shortfall_uah=(capped - alloc) / 100,
-        coverage=pl.when(capped > 0).then(alloc / capped),
-    )
+    money = [
+        (capped / 100).alias("capped_claim_uah"),
+        (alloc / 100).alias("allocated_uah"),
+        pl.when(capped > 0).then(alloc / capped).alias("coverage"),
+    ]
+    if policy.claim_column != "claim_uah":
+        money.insert(0, (pl.col("claim_kop") / 100).alias("claim_uah"))
     rows = prep.frame.with_columns(
         groups.gather(prep.gid),
         tiers.gather(prep.tier),
         pl.Series("tier_rank", prep.tier, dtype=pl.UInt8) + 1,
-        *money.get_columns(),
+        *kop.select(money).get_columns(),
     )
     keys = [c for c in (*TERRITORY_LEVELS, "service_code") if c in prep.frame.columns]
     amounts = kop.hstack(prep.frame.select(keys)) if keys else kop
@@ -216,7 +215,13 @@ def _by_group(
         pl.col("rows").sum(),
         *[
             pl.col(c).sum()
-            for c in ("claim_uah", "capped_claim_uah", "floor_uah", "allocated_uah", "shortfall_uah")
+            for c in (
+                "claim_uah",
+                "capped_claim_uah",
+                "floor_uah",
+                "allocated_uah",
+                "shortfall_uah",
+            )
         ],
     )
     frame = (
@@ -226,7 +231,13 @@ def _by_group(
             # kopiyka sums: round away float noise of the per-tier sums
             *[
                 pl.col(c).round(2)
-                for c in ("claim_uah", "capped_claim_uah", "floor_uah", "allocated_uah", "shortfall_uah")
+                for c in (
+                    "claim_uah",
+                    "capped_claim_uah",
+                    "floor_uah",
+                    "allocated_uah",
+                    "shortfall_uah",
+                )
             ],
         )
         .with_columns(

@@ -30,9 +30,7 @@ def claims_from_case_months(
     frame = case_months.collect() if isinstance(case_months, pl.LazyFrame) else case_months
     missing = [c for c in _CASE_MONTH_COLUMNS if c not in frame.columns]
     if missing:
-        raise InputFileError(
-            f"case_months lack column(s) {', '.join(missing)}", column=missing[0]
-        )
+        raise InputFileError(f"case_months lack column(s) {', '.join(missing)}", column=missing[0])
     if not include_unmet:
         frame = frame.filter(pl.col("funded"))
     return frame.with_columns(claim_uah=pl.col("state_uah").cast(pl.Float64))

@@ -68,9 +68,7 @@ def run_default(prep: Prepared) -> DefaultResult:
     """Allocate every row by the default policy; see the module docstring."""
     n_groups, n_tiers = prep.n_groups, prep.n_tiers
     k, floors, gt = prep.capped_kop, prep.floor_kop, prep.gt
-    rows = prep.table(None)
-    claims = prep.table(k)
-    floor_sums = prep.table(floors)
+    rows, claims, floor_sums = prep.cells["rows"], prep.cells["capped"], prep.cells["floor"]
     envelope = prep.envelope_kop
     group_claims = claims.sum(axis=1)
     floors_paid = envelope >= floor_sums.sum(axis=1)
@@ -83,7 +81,9 @@ def run_default(prep: Prepared) -> DefaultResult:
     marginal = ~full & (before <= budget)
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(marginal, (budget - before) / np.where(remaining > 0, remaining, 1), 0.0)
-        share = np.where(group_claims > 0, envelope / np.where(group_claims > 0, group_claims, 1), 0)
+        share = np.where(
+            group_claims > 0, envelope / np.where(group_claims > 0, group_claims, 1), 0
+        )
     phi = np.where(full, 1.0, phi)
     # a row's amount is alpha × claim + beta × floor
     alpha = np.where(floors_paid[:, None], phi, share[:, None])
@@ -101,19 +101,14 @@ def run_default(prep: Prepared) -> DefaultResult:
     settled = np.where(full, claims, floor_sums)  # per cell, outside the pool
     target = np.minimum(envelope, group_claims) - np.where(~in_pool, settled, 0).sum(axis=1)
     allocated[pool] = round_pool(
-        amount,
-        k[pool],
-        gt_pool // n_tiers,
-        target,
-        prep.frame.select(prep.key),
-        pool,
+        amount, k[pool], gt_pool // n_tiers, target, keys=prep.frame.select(prep.key), index=pool
     )
     pool_sums = np.bincount(gt_pool, weights=allocated[pool], minlength=n_groups * n_tiers)
     alloc_table = np.where(
         in_pool, np.rint(pool_sums).astype(np.int64).reshape(n_groups, n_tiers), settled
     )
     tables = Tables(
-        rows=rows, claim=prep.table(prep.claim_kop), capped=claims, floor=floor_sums,
+        rows=rows, claim=prep.cells["claim"], capped=claims, floor=floor_sums,
         allocated=alloc_table,
     )  # fmt: skip
     return DefaultResult(

@@ -62,9 +62,7 @@ def weighted_gini(values: np.ndarray, weights: np.ndarray) -> float | None:
     return float(1.0 - (share * (lorenz + previous)).sum())
 
 
-def equity_figures(
-    by_territory: pl.DataFrame, level: str | None, floor_share: float
-) -> Equity:
+def equity_figures(by_territory: pl.DataFrame, level: str | None, floor_share: float) -> Equity:
     """Compute `Equity` from a per-territory table (capped_claim_uah, allocated_uah, rows, population)."""
     if level is None or by_territory.height == 0:
         return Equity(level, 0, None, None, None, None, None, 0, None)

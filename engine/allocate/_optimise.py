@@ -1,8 +1,8 @@
 """Optimisation mode: priority-weighted coverage under the envelope, floors, caps and an equity bound.
 
 The linear programme is solved with HiGHS (through `scipy.optimize.linprog`) on aggregated groups
-``j`` = envelope group × tier × equity unit (hromada, else oblast) × service, each with its capped
-claim ``K_j``; the decision variable is the group's coverage ``y_j``:
+``j`` = envelope group × tier × equity territory (hromada, else oblast) × service, each with its
+capped claim ``K_j``; the decision variable is the group's coverage ``y_j``:
 
     maximise   Σ_j w_tier(j) · K_j · y_j                    (priority-weighted hryvnias)
     subject to Σ_{j in g} K_j · y_j ≤ E_g                   (envelope of each group g)
@@ -12,14 +12,16 @@ claim ``K_j``; the decision variable is the group's coverage ``y_j``:
 where ``cov_h = Σ_{j in h} K_j y_j / K_h``. A group whose envelope cannot pay its floors is fixed at
 ``E_g / K_g`` coverage, as in the default policy. A second pass keeps the first pass's optimum and
 raises the lowest coverage within each (group, tier) as far as it can, so that rows a linear
-objective is indifferent between are treated alike (pro-rata); with no equity bound and decreasing
+objective is indifferent between are treated alike (pro rata); with no equity bound and decreasing
 weights the result is the default policy's. Rows receive ``y_j × claim``, rounded to kopiyky as in
-the default policy. Duals of the first pass give the marginal value of each constraint.
+the default policy. The first pass's duals are the shadow prices: the marginal value of a hryvnia
+of envelope, of floor money, of a cap, of a point of equity spread.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -27,13 +29,30 @@ import polars as pl
 from engine.allocate._default import Tables
 from engine.allocate._policy import Policy
 from engine.allocate._prepare import Prepared
+from engine.allocate._programme import (
+    Groups,
+    Programme,
+    Solution,
+    build_programme,
+    solve_programme,
+)
 from engine.allocate._rounding import round_pool
-from engine.errors import ConfigError, EngineError
+from engine.errors import ConfigError
 
-__all__ = ["OptimiseResult", "run_optimise"]
+__all__ = ["BINDING_SCHEMA", "OptimiseResult", "run_optimise"]
 
 _TIGHT = 1e-7  # coverage units: a constraint this close to its limit is tight
 _PRICE = 1e-7  # a shadow price below this is zero
+BINDING_SCHEMA = {
+    "constraint": pl.String,
+    "envelope_group": pl.String,
+    "tight": pl.Boolean,
+    "binding": pl.Boolean,
+    "at_bound": pl.Int64,
+    "slack": pl.Float64,
+    "shadow_price": pl.Float64,
+    "note": pl.String,
+}
 
 
 @dataclass(frozen=True)
@@ -43,30 +62,25 @@ class OptimiseResult:
     floors_paid: np.ndarray  # (groups,) bool
     marginal_value: np.ndarray  # (groups,) weighted hryvnias per extra hryvnia of envelope
     binding: pl.DataFrame
-    equity_unit: str | None
 
 
-def _dense_ids(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
-    if not columns:
+def _dense_ids(frame: pl.DataFrame) -> np.ndarray:
+    if not frame.width:
         return np.zeros(frame.height, dtype=np.int64)
-    ids = frame.select(pl.struct(columns).rank("dense").alias("_id"))["_id"].to_numpy()
+    ids = frame.select(pl.struct(frame.columns).rank("dense").alias("_id"))["_id"].to_numpy()
     return ids.astype(np.int64) - 1
 
 
-def _scatter(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros(size, dtype=values.dtype)
+def _first_of(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.int64)
     out[index] = values
     return out
 
 
 def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
-    """Solve the programme above and disaggregate it to rows."""
-    from scipy import sparse
-    from scipy.optimize import linprog
-
+    """Aggregate, solve, report the constraints and disaggregate to rows."""
     n_groups = prep.n_groups
     k = prep.capped_kop
-    floors = prep.floor_kop
     envelope = prep.envelope_kop.astype(np.float64)
     cols = prep.frame.columns
     unit_col = next((c for c in ("hromada_code", "oblast_code") if c in cols), None)
@@ -77,321 +91,77 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
             path=policy.source,
             line=policy.line_of("optimise", "equity"),
         )
-    attrs = pl.DataFrame({"_gid": prep.gid, "_tier": prep.tier}).hstack(
-        prep.frame.select([c for c in (unit_col, "service_code") if c is not None and c in cols])
+    attributes = [c for c in (unit_col, "service_code") if c is not None and c in cols]
+    j_row = _dense_ids(
+        pl.DataFrame({"_gid": prep.gid, "_tier": prep.tier}).hstack(prep.frame.select(attributes))
     )
-    j_row = _dense_ids(attrs, attrs.columns)
     n_j = int(j_row.max()) + 1 if j_row.size else 0
     claim_j = np.bincount(j_row, weights=k, minlength=n_j)
     raw_j = np.bincount(j_row, weights=prep.claim_kop, minlength=n_j)
-    g_j = _scatter(j_row, prep.gid.astype(np.int64), n_j)
-    t_j = _scatter(j_row, prep.tier.astype(np.int64), n_j)
-    unit_row = _dense_ids(prep.frame, [unit_col]) if unit_col else np.zeros_like(j_row)
-    h_j = _scatter(j_row, unit_row, n_j)
+    g_j = _first_of(j_row, prep.gid.astype(np.int64), n_j)
+    unit_row = _dense_ids(prep.frame.select(unit_col)) if unit_col else np.zeros_like(j_row)
 
-    group_claims = np.bincount(prep.gid, weights=k, minlength=n_groups)
-    group_floors = np.bincount(prep.gid, weights=floors, minlength=n_groups)
+    group_claims = prep.cells["capped"].sum(axis=1).astype(np.float64)
+    group_floors = prep.cells["floor"].sum(axis=1).astype(np.float64)
     floors_paid = envelope >= group_floors
     with np.errstate(divide="ignore", invalid="ignore"):
         pro_rata = np.where(group_claims > 0, envelope / group_claims, 0.0)
-    lo = np.where(floors_paid[g_j], policy.floor_share, pro_rata[g_j])
-    hi = np.where(floors_paid[g_j], 1.0, pro_rata[g_j])
-
-    weights = np.asarray(policy.weights, dtype=np.float64)
-    w_max = float(weights.max())
-    w_j = weights[t_j] / w_max
     active = np.flatnonzero(claim_j > 0)
-    total = float(claim_j.sum())
-    n_a = active.size
+    ga = g_j[active]
+    groups = Groups(
+        claim=claim_j[active],
+        group=ga,
+        tier=_first_of(j_row, prep.tier.astype(np.int64), n_j)[active],
+        unit=_first_of(j_row, unit_row, n_j)[active],
+        lo=np.where(floors_paid[ga], policy.floor_share, pro_rata[ga]),
+        hi=np.where(floors_paid[ga], 1.0, pro_rata[ga]),
+    )
+    weights = np.asarray(policy.weights, dtype=np.float64)
     y = np.zeros(n_j)
     marginal_value = np.full(n_groups, np.nan)
-    binding_rows: list[dict[str, object]] = []
-
-    if n_a:
-        ka = claim_j[active]
-        ga, ha = g_j[active], h_j[active]
-        # variable layout: y (n_a), then u, l (spread) or mu (deviation)
-        extra = 2 if policy.equity_max_spread is not None else (1 if equity else 0)
-        n_var = n_a + extra
-        c = np.zeros(n_var)
-        c[:n_a] = -w_j[active] * ka / total
-        bounds = [(float(a), float(b)) for a, b in zip(lo[active], hi[active], strict=True)]
-        bounds += [(0.0, 1.0)] * extra
-
-        rows_i: list[np.ndarray] = []
-        rows_j: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        rhs: list[np.ndarray] = []
-        n_rows = 0
-
-        def add(ri: np.ndarray, ci: np.ndarray, v: np.ndarray, b: np.ndarray) -> np.ndarray:
-            nonlocal n_rows
-            rows_i.append(ri + n_rows)
-            rows_j.append(ci)
-            vals.append(v)
-            rhs.append(b)
-            ids = np.arange(n_rows, n_rows + b.size)
-            n_rows += b.size
-            return ids
-
-        # envelope rows, scaled by the group's claims: Σ (K_j / K_g) y_j ≤ E_g / K_g
-        env_groups = np.flatnonzero(floors_paid & (group_claims > 0))
-        env_index = np.full(n_groups, -1)
-        env_index[env_groups] = np.arange(env_groups.size)
-        in_env = env_index[ga] >= 0
-        env_rows = add(
-            env_index[ga][in_env],
-            np.flatnonzero(in_env),
-            ka[in_env] / group_claims[ga][in_env],
-            envelope[env_groups] / group_claims[env_groups],
+    binding = pl.DataFrame(schema=BINDING_SCHEMA)
+    if active.size:
+        programme = build_programme(
+            groups,
+            weights=weights,
+            envelope=envelope,
+            group_claims=group_claims,
+            floors_paid=floors_paid,
+            max_spread=policy.equity_max_spread,
+            max_deviation=policy.equity_max_deviation,
         )
-        unit_claims = np.bincount(ha, weights=ka)
-        share_h = ka / unit_claims[ha]  # cov_h = Σ share_h · y
-        units = np.unique(ha)
-        unit_index = np.full(int(ha.max()) + 1, -1)
-        unit_index[units] = np.arange(units.size)
-        hu = unit_index[ha]
-        a_eq = b_eq = None
-        spread_row = upper_rows = lower_rows = None
-        if policy.equity_max_spread is not None:
-            u, l_ = n_a, n_a + 1
-            nu = units.size
-            upper_rows = add(
-                np.concatenate([hu, np.arange(nu)]),
-                np.concatenate([np.arange(n_a), np.full(nu, u)]),
-                np.concatenate([share_h, -np.ones(nu)]),
-                np.zeros(nu),
-            )
-            lower_rows = add(
-                np.concatenate([hu, np.arange(nu)]),
-                np.concatenate([np.arange(n_a), np.full(nu, l_)]),
-                np.concatenate([-share_h, np.ones(nu)]),
-                np.zeros(nu),
-            )
-            spread_row = add(
-                np.array([0, 0]),
-                np.array([u, l_]),
-                np.array([1.0, -1.0]),
-                np.array([policy.equity_max_spread]),
-            )
-        elif policy.equity_max_deviation is not None:
-            mu = n_a
-            nu = units.size
-            bound = np.full(nu, policy.equity_max_deviation)
-            upper_rows = add(
-                np.concatenate([hu, np.arange(nu)]),
-                np.concatenate([np.arange(n_a), np.full(nu, mu)]),
-                np.concatenate([share_h, -np.ones(nu)]),
-                bound,
-            )
-            lower_rows = add(
-                np.concatenate([hu, np.arange(nu)]),
-                np.concatenate([np.arange(n_a), np.full(nu, mu)]),
-                np.concatenate([-share_h, np.ones(nu)]),
-                bound,
-            )
-            # mu is the national coverage: mu − Σ (K_j / K) y_j = 0
-            a_eq = sparse.csr_matrix(
-                (
-                    np.concatenate([[1.0], -ka / total]),
-                    (np.zeros(n_a + 1, dtype=np.int64), np.concatenate([[mu], np.arange(n_a)])),
-                ),
-                shape=(1, n_var),
-            )
-            b_eq = np.zeros(1)
-
-        a_ub = sparse.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows_i), np.concatenate(rows_j))),
-            shape=(n_rows, n_var),
+        solution = solve_programme(
+            programme,
+            groups,
+            weights,
+            prep.n_tiers,
+            source=policy.source,
+            line=policy.line_of("optimise", "equity"),
         )
-        b_ub = np.concatenate(rhs)
-        options = {"primal_feasibility_tolerance": 1e-9, "dual_feasibility_tolerance": 1e-9}
-        first = linprog(
-            c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
-            method="highs-ds", options=options,
-        )  # fmt: skip
-        if first.status == 2:
-            raise ConfigError(
-                "the optimisation has no solution: the equity bound cannot hold together with "
-                "the floors and envelopes (loosen optimise.equity)",
-                path=policy.source,
-                line=policy.line_of("optimise", "equity"),
-            )
-        if first.status != 0:
-            raise EngineError(f"optimisation failed: {first.message}")
+        y[active] = solution.y
+        marginal_value = _marginal_value(programme, solution, groups, weights, group_claims)
+        binding = _report(
+            prep,
+            policy,
+            programme=programme,
+            solution=solution,
+            groups=groups,
+            raw=raw_j[active],
+            marginal_value=marginal_value,
+            envelope=envelope,
+            group_floors=group_floors,
+            floors_paid=floors_paid,
+        )
 
-        # second pass: same optimum, then lift the lowest coverage of each (group, tier)
-        gt_a = ga * prep.n_tiers + t_j[active]
-        gts, z_of = np.unique(gt_a, return_inverse=True)
-        n_z = gts.size
-        n_var2 = n_var + n_z
-        a2 = sparse.vstack(
-            [
-                sparse.hstack([a_ub, sparse.csr_matrix((n_rows, n_z))]),
-                sparse.csr_matrix(
-                    (
-                        np.concatenate([-np.ones(n_a), np.ones(n_a)]),
-                        (
-                            np.concatenate([np.arange(n_a), np.arange(n_a)]),
-                            np.concatenate([np.arange(n_a), n_var + z_of]),
-                        ),
-                    ),
-                    shape=(n_a, n_var2),
-                ),
-                sparse.csr_matrix(np.concatenate([c, np.zeros(n_z)])[None, :]),
-            ]
-        ).tocsr()
-        b2 = np.concatenate([b_ub, np.zeros(n_a), [first.fun + 1e-10 * max(1.0, abs(first.fun))]])
-        a_eq2 = None if a_eq is None else sparse.hstack([a_eq, sparse.csr_matrix((1, n_z))]).tocsr()
-        c2 = np.concatenate([np.zeros(n_var), -np.ones(n_z) / n_z])
-        second = linprog(
-            c2, A_ub=a2, b_ub=b2, A_eq=a_eq2, b_eq=b_eq, bounds=bounds + [(0.0, 1.0)] * n_z,
-            method="highs-ds", options=options,
-        )  # fmt: skip
-        solution = second.x[:n_a] if second.status == 0 else first.x[:n_a]
-        y[active] = np.clip(solution, lo[active], hi[active])
-        y_a = y[active]
-
-        # marginal value of a hryvnia: d(objective)/d(E_g) = −dual × total / K_g, in weighted UAH
-        duals = first.ineqlin.marginals
-        marginal_value[env_groups] = -duals[env_rows] * total / group_claims[env_groups] * w_max
-        # a group that cannot pay its floors spreads the next hryvnia over all its claims
-        stuck = np.flatnonzero(~floors_paid & (group_claims > 0))
-        if stuck.size:
-            weighted = np.bincount(ga, weights=weights[t_j[active]] * ka, minlength=n_groups)
-            marginal_value[stuck] = weighted[stuck] / group_claims[stuck]
-        spent = np.bincount(ga, weights=ka * y_a, minlength=n_groups)
-        lower_m = first.lower.marginals[:n_a]
-        upper_m = first.upper.marginals[:n_a]
-        at_floor = (y_a <= lo[active] + _TIGHT) & (lo[active] > 0) & floors_paid[ga]
-        capped_full = (y_a >= 1 - _TIGHT) & (raw_j[active] > ka) & floors_paid[ga]
-        for g in np.flatnonzero(group_claims > 0):
-            label = prep.group_labels[g]
-            mine = ga == g
-            slack = (envelope[g] - spent[g]) / 100
-            binding_rows.append(
-                {
-                    "constraint": "envelope",
-                    "envelope_group": label,
-                    "tight": bool(slack < 0.01),
-                    "binding": bool(slack < 0.01 and marginal_value[g] > _PRICE),
-                    "at_bound": None,
-                    "slack": slack,
-                    "shadow_price": float(marginal_value[g]),
-                    "note": "weighted UAH per extra UAH of envelope",
-                }
-            )
-            if not floors_paid[g]:
-                binding_rows.append(
-                    {
-                        "constraint": "floors",
-                        "envelope_group": label,
-                        "tight": True,
-                        "binding": True,
-                        "at_bound": int(mine.sum()),
-                        "slack": (envelope[g] - group_floors[g]) / 100,
-                        "shadow_price": None,
-                        "note": "envelope below the floors: every claim paid pro rata",
-                    }
-                )
-                continue
-            sel = mine & at_floor
-            price = _average_price(lower_m[sel], ka[sel], total, w_max)
-            binding_rows.append(
-                {
-                    "constraint": "floors",
-                    "envelope_group": label,
-                    "tight": bool(sel.any()),
-                    "binding": bool(sel.any() and price > _PRICE),
-                    "at_bound": int(sel.sum()),
-                    "slack": None,
-                    "shadow_price": price,
-                    "note": "weighted UAH lost per UAH the floors hold on lower tiers",
-                }
-            )
-            sel = mine & capped_full
-            price = _average_price(-upper_m[sel], ka[sel], total, w_max)
-            binding_rows.append(
-                {
-                    "constraint": "caps",
-                    "envelope_group": label,
-                    "tight": bool(sel.any()),
-                    "binding": bool(sel.any() and price > _PRICE),
-                    "at_bound": int(sel.sum()),
-                    "slack": None,
-                    "shadow_price": price,
-                    "note": "weighted UAH gained per UAH a cap is raised",
-                }
-            )
-        if equity and upper_rows is not None and lower_rows is not None:
-            slack_u = first.ineqlin.residual[upper_rows]
-            slack_l = first.ineqlin.residual[lower_rows]
-            cov = np.bincount(hu, weights=share_h * y_a, minlength=units.size)
-            if spread_row is not None:
-                assert policy.equity_max_spread is not None
-                dual = float(first.ineqlin.marginals[spread_row][0])
-                slack = policy.equity_max_spread - float(cov.max() - cov.min())
-                note = "weighted UAH per coverage point of extra spread"
-            else:
-                assert policy.equity_max_deviation is not None
-                dual = float(
-                    first.ineqlin.marginals[upper_rows].sum()
-                    + first.ineqlin.marginals[lower_rows].sum()
-                )
-                national = float((ka * y_a).sum() / total)
-                slack = policy.equity_max_deviation - float(np.abs(cov - national).max())
-                note = "weighted UAH per coverage point of extra deviation"
-            price = -dual * total * w_max / 100 / 100  # per 0.01 coverage, in UAH
-            n_tight = int((slack_u < _TIGHT).sum() + (slack_l < _TIGHT).sum())
-            binding_rows.append(
-                {
-                    "constraint": "equity",
-                    "envelope_group": None,
-                    "tight": bool(slack < _TIGHT * 10),
-                    "binding": bool(slack < _TIGHT * 10 and price > _PRICE),
-                    "at_bound": n_tight,
-                    "slack": slack,
-                    "shadow_price": price,
-                    "note": note,
-                }
-            )
-
-    # disaggregate pro rata: a row gets y_j × claim; whole kopiyky where y is 0 or 1
-    y_row = y[j_row]
-    allocated = np.where(y_row >= 1.0, k, 0)
-    pool = np.flatnonzero((y_row > 0) & (y_row < 1))
-    gid_pool = prep.gid[pool].astype(np.int64)
-    settled = np.bincount(prep.gid, weights=allocated, minlength=n_groups)
-    solved = np.rint(np.bincount(g_j, weights=claim_j * y, minlength=n_groups)).astype(np.int64)
-    target = np.minimum(np.minimum(prep.envelope_kop, np.rint(group_claims)), solved)
-    allocated[pool] = round_pool(
-        y_row[pool] * k[pool],
-        k[pool],
-        gid_pool,
-        target.astype(np.int64) - np.rint(settled).astype(np.int64),
-        prep.frame.select(prep.key),
-        pool,
+    allocated = _disaggregate(
+        prep, y=y, j_row=j_row, claim_j=claim_j, g_j=g_j, group_claims=group_claims
     )
     tables = Tables(
-        rows=prep.table(None),
-        claim=prep.table(prep.claim_kop),
-        capped=prep.table(k),
-        floor=prep.table(floors),
+        rows=prep.cells["rows"],
+        claim=prep.cells["claim"],
+        capped=prep.cells["capped"],
+        floor=prep.cells["floor"],
         allocated=prep.table(allocated),
-    )
-    binding = pl.DataFrame(
-        binding_rows,
-        schema={
-            "constraint": pl.String,
-            "envelope_group": pl.String,
-            "tight": pl.Boolean,
-            "binding": pl.Boolean,
-            "at_bound": pl.Int64,
-            "slack": pl.Float64,
-            "shadow_price": pl.Float64,
-            "note": pl.String,
-        },
-        orient="row",
     )
     return OptimiseResult(
         allocated_kop=allocated,
@@ -399,12 +169,161 @@ def run_optimise(prep: Prepared, policy: Policy) -> OptimiseResult:
         floors_paid=floors_paid,
         marginal_value=marginal_value,
         binding=binding,
-        equity_unit=unit_col,
     )
 
 
-def _average_price(marginals: np.ndarray, claims: np.ndarray, total: float, w_max: float) -> float:
-    """Objective change per UAH moved through bounds of the selected groups (0 when none)."""
+def _disaggregate(
+    prep: Prepared,
+    *,
+    y: np.ndarray,
+    j_row: np.ndarray,
+    claim_j: np.ndarray,
+    g_j: np.ndarray,
+    group_claims: np.ndarray,
+) -> np.ndarray:
+    """Pro rata to rows: y_j × claim, whole kopiyky where y is 0 or 1, the rest rounded exactly."""
+    n_groups = prep.n_groups
+    k = prep.capped_kop
+    y_row = y[j_row]
+    allocated = np.where(y_row >= 1.0, k, 0)
+    pool = np.flatnonzero((y_row > 0) & (y_row < 1))
+    settled = np.rint(np.bincount(prep.gid, weights=allocated, minlength=n_groups))
+    solved = np.rint(np.bincount(g_j, weights=claim_j * y, minlength=n_groups))
+    target = np.minimum(np.minimum(prep.envelope_kop, np.rint(group_claims)), solved)
+    allocated[pool] = round_pool(
+        y_row[pool] * k[pool],
+        k[pool],
+        prep.gid[pool].astype(np.int64),
+        (target - settled).astype(np.int64),
+        keys=prep.frame.select(prep.key),
+        index=pool,
+    )
+    return allocated
+
+
+def _marginal_value(
+    programme: Programme,
+    solution: Solution,
+    groups: Groups,
+    weights: np.ndarray,
+    group_claims: np.ndarray,
+) -> np.ndarray:
+    """Weighted hryvnias one more hryvnia of each group's envelope buys: −dual × Σ K / K_g."""
+    value = np.full(group_claims.size, np.nan)
+    duals = solution.first.ineqlin.marginals  # type: ignore[attr-defined]
+    env = programme.env_groups
+    value[env] = -duals[programme.env_rows] * solution.total * solution.w_max / group_claims[env]
+    # a group that cannot pay its floors spreads the next hryvnia over all its claims
+    stuck = np.setdiff1d(np.flatnonzero(group_claims > 0), env)
+    if stuck.size:
+        weighted = np.bincount(
+            groups.group, weights=weights[groups.tier] * groups.claim, minlength=group_claims.size
+        )
+        value[stuck] = weighted[stuck] / group_claims[stuck]
+    return value
+
+
+def _average_price(marginals: np.ndarray, claims: np.ndarray, solution: Solution) -> float:
+    """Objective change per hryvnia moved through the bounds of the selected groups (0 if none)."""
     if not claims.size or claims.sum() <= 0:
         return 0.0
-    return float(marginals.sum() * total * w_max / claims.sum())
+    return float(marginals.sum() * solution.total * solution.w_max / claims.sum())
+
+
+def _report(
+    prep: Prepared,
+    policy: Policy,
+    *,
+    programme: Programme,
+    solution: Solution,
+    groups: Groups,
+    raw: np.ndarray,
+    marginal_value: np.ndarray,
+    envelope: np.ndarray,
+    group_floors: np.ndarray,
+    floors_paid: np.ndarray,
+) -> pl.DataFrame:
+    """Which constraints bind: tight at the solution and with a non-zero shadow price."""
+    y, k, first = solution.y, groups.claim, solution.first
+    lower_m = first.lower.marginals[: programme.n_y]  # type: ignore[attr-defined]
+    upper_m = first.upper.marginals[: programme.n_y]  # type: ignore[attr-defined]
+    spent = np.bincount(groups.group, weights=k * y, minlength=prep.n_groups)
+    paid = floors_paid[groups.group]
+    at_floor = (y <= groups.lo + _TIGHT) & (groups.lo > 0) & paid
+    capped_full = (y >= 1 - _TIGHT) & (raw > k) & paid
+    out: list[dict[str, Any]] = []
+
+    def row(
+        constraint: str, label: str | None, tight: bool, price: float | None, **extra: Any
+    ) -> None:
+        out.append(
+            {
+                "constraint": constraint,
+                "envelope_group": label,
+                "tight": tight,
+                "binding": bool(tight and (price is None or price > _PRICE)),
+                "shadow_price": price,
+                **extra,
+            }
+        )
+
+    for g in np.unique(groups.group):
+        label = prep.group_labels[g]
+        mine = groups.group == g
+        slack = float(envelope[g] - spent[g]) / 100
+        row("envelope", label, slack < 0.01, float(marginal_value[g]), slack=slack,
+            note="weighted UAH per extra UAH of envelope")  # fmt: skip
+        if not floors_paid[g]:
+            row("floors", label, True, None, at_bound=int(mine.sum()),
+                slack=float(envelope[g] - group_floors[g]) / 100,
+                note="envelope below the floors: every claim paid pro rata")  # fmt: skip
+            continue
+        sel = mine & at_floor
+        row("floors", label, bool(sel.any()), _average_price(lower_m[sel], k[sel], solution),
+            at_bound=int(sel.sum()),
+            note="weighted UAH lost per UAH the floors hold on lower tiers")  # fmt: skip
+        sel = mine & capped_full
+        row("caps", label, bool(sel.any()), _average_price(-upper_m[sel], k[sel], solution),
+            at_bound=int(sel.sum()), note="weighted UAH gained per UAH a cap is raised")  # fmt: skip
+    if programme.upper_rows is not None and programme.lower_rows is not None:
+        out.append(_equity_row(policy, programme, solution, groups))
+    return pl.DataFrame(out, schema=BINDING_SCHEMA, orient="row")
+
+
+def _equity_row(
+    policy: Policy, programme: Programme, solution: Solution, groups: Groups
+) -> dict[str, Any]:
+    assert programme.upper_rows is not None and programme.lower_rows is not None
+    first = solution.first
+    residual = first.ineqlin.residual  # type: ignore[attr-defined]
+    duals = first.ineqlin.marginals  # type: ignore[attr-defined]
+    y = solution.y
+    cov = np.bincount(programme.unit_index, weights=programme.unit_share * y)
+    if programme.spread_row is not None:
+        assert policy.equity_max_spread is not None
+        dual = float(duals[programme.spread_row])
+        slack = policy.equity_max_spread - float(cov.max() - cov.min())
+        note = "weighted UAH per coverage point of extra spread"
+    else:
+        assert policy.equity_max_deviation is not None
+        dual = float(duals[programme.upper_rows].sum() + duals[programme.lower_rows].sum())
+        national = float((groups.claim * y).sum() / solution.total)
+        slack = policy.equity_max_deviation - float(np.abs(cov - national).max())
+        note = "weighted UAH per coverage point of extra deviation"
+    # d objective / d bound is −dual × Σ K × w_max kopiyky per unit of coverage → UAH per 0.01
+    price = -dual * solution.total * solution.w_max / 100 / 100
+    tight = slack < 10 * _TIGHT
+    n_tight = int(
+        (residual[programme.upper_rows] < _TIGHT).sum()
+        + (residual[programme.lower_rows] < _TIGHT).sum()
+    )
+    return {
+        "constraint": "equity",
+        "envelope_group": None,
+        "tight": bool(tight),
+        "binding": bool(tight and price > _PRICE),
+        "at_bound": n_tight,
+        "slack": slack,
+        "shadow_price": price,
+        "note": note,
+    }

@@ -25,7 +25,7 @@ import polars as pl
 from engine.allocate._yaml import Lines, load_yaml_with_lines
 from engine.errors import ConfigError
 
-__all__ = ["FIRST_MATCH", "EXCLUSIVE", "Policy", "Tier", "load_policy", "policy_from_dict"]
+__all__ = ["EXCLUSIVE", "FIRST_MATCH", "Policy", "Tier", "load_policy", "policy_from_dict"]
 
 EXCLUSIVE = "exclusive"
 FIRST_MATCH = "first_match"
@@ -144,205 +144,222 @@ def policy_from_dict(
     data: Mapping[str, Any], *, source: Path | str | None = None, lines: Lines | None = None
 ) -> Policy:
     """Build a policy from plain data (as read from YAML), with the loader's strict checks."""
-    src = Path(source) if source is not None else None
-    lines = lines or {}
-
-    def line(*where: Any) -> int | None:
-        return lines.get(tuple(where))
-
-    def fail(message: str, *where: Any) -> ConfigError:
-        return ConfigError(message, path=src, line=line(*where))
-
+    read = _Reader(Path(source) if source is not None else None, lines or {})
     if not isinstance(data, Mapping):
-        raise fail("a policy file must be a mapping of keys")
-    _no_unknown(data, _TOP_KEYS, (), src, lines)
+        raise read.fail("a policy file must be a mapping of keys")
+    read.no_unknown(data, _TOP_KEYS, ())
     for required in ("name", "envelope", "tiers"):
         if required not in data:
-            raise fail(f"missing required key '{required}'")
-    name = _text(data["name"], "name", src, line("name"))
-
-    period_from = period_to = None
-    if "period" in data:
-        period = data["period"]
-        if not isinstance(period, Mapping):
-            raise fail("'period' must be a mapping with 'from' and 'to'", "period")
-        _no_unknown(period, _PERIOD_KEYS, ("period",), src, lines)
-        period_from = _date(period.get("from"), "period.from", src, line("period", "from"))
-        period_to = _date(period.get("to"), "period.to", src, line("period", "to"))
-        if period_from and period_to and period_to < period_from:
-            raise fail("period 'to' is before 'from'", "period", "to")
-
-    envelope = data["envelope"]
-    if not isinstance(envelope, Mapping):
-        raise fail("'envelope' must be a mapping (national_uah, per_oblast_uah)", "envelope")
-    _no_unknown(envelope, _ENVELOPE_KEYS, ("envelope",), src, lines)
-    national = None
-    if envelope.get("national_uah") is not None:
-        national = _money(
-            envelope["national_uah"], "envelope.national_uah", src, line("envelope", "national_uah")
-        )
-    per_oblast: dict[str, float] = {}
-    if envelope.get("per_oblast_uah") is not None:
-        raw = envelope["per_oblast_uah"]
-        if not isinstance(raw, Mapping) or not raw:
-            raise fail("'per_oblast_uah' must map oblast codes to amounts", "envelope")
-        for code, amount in raw.items():
-            where = line("envelope", "per_oblast_uah", code)
-            per_oblast[_text(code, "oblast code", src, where)] = _money(
-                amount, f"envelope for oblast {code}", src, where
-            )
-    if national is None and not per_oblast:
-        raise fail("the envelope needs 'national_uah' or 'per_oblast_uah'", "envelope")
-    if national is not None and per_oblast and sum(per_oblast.values()) > national + 0.005:
-        raise fail(
-            f"per-oblast envelopes sum to {sum(per_oblast.values()):.2f} UAH, "
-            f"more than the national envelope {national:.2f} UAH",
-            "envelope",
-        )
-
-    claim_column = _text(data.get("claim_column", "claim_uah"), "claim_column", src, line("claim_column"))
-
-    cap_row = None
-    cap_service: dict[str, float] = {}
-    if data.get("caps") is not None:
-        caps = data["caps"]
-        if not isinstance(caps, Mapping):
-            raise fail("'caps' must be a mapping (per_row_uah, by_service_uah)", "caps")
-        _no_unknown(caps, _CAPS_KEYS, ("caps",), src, lines)
-        if caps.get("per_row_uah") is not None:
-            cap_row = _money(caps["per_row_uah"], "caps.per_row_uah", src, line("caps", "per_row_uah"))
-        if caps.get("by_service_uah") is not None:
-            raw = caps["by_service_uah"]
-            if not isinstance(raw, Mapping):
-                raise fail("'by_service_uah' must map service codes to amounts", "caps")
-            for code, amount in raw.items():
-                where = line("caps", "by_service_uah", code)
-                cap_service[_text(code, "service code", src, where)] = _money(
-                    amount, f"cap for service {code}", src, where
-                )
-
+            raise read.fail(f"missing required key '{required}'")
+    period_from, period_to = read.period(data)
+    national, per_oblast = read.envelope(data["envelope"])
+    cap_row, cap_service = read.caps(data)
     floor_share = data.get("floor_share", 0.0)
     if not _is_number(floor_share) or not 0.0 <= float(floor_share) <= 1.0:
-        raise fail(f"floor_share must be a number in [0, 1], got {floor_share!r}", "floor_share")
-
+        raise read.fail(
+            f"floor_share must be a number in [0, 1], got {floor_share!r}", "floor_share"
+        )
     resolution = data.get("tier_resolution", EXCLUSIVE)
     if resolution not in (EXCLUSIVE, FIRST_MATCH):
-        raise fail(
+        raise read.fail(
             f"tier_resolution must be '{EXCLUSIVE}' or '{FIRST_MATCH}', got {resolution!r}",
             "tier_resolution",
         )
-
-    tiers = _tiers(data["tiers"], src, lines)
-
-    spread = deviation = None
-    if data.get("optimise") is not None:
-        opt = data["optimise"]
-        if not isinstance(opt, Mapping):
-            raise fail("'optimise' must be a mapping", "optimise")
-        _no_unknown(opt, _OPTIMISE_KEYS, ("optimise",), src, lines)
-        equity = opt.get("equity")
-        if equity is not None:
-            if not isinstance(equity, Mapping):
-                raise fail("'optimise.equity' must be a mapping", "optimise", "equity")
-            _no_unknown(equity, _EQUITY_KEYS, ("optimise", "equity"), src, lines)
-            for key in _EQUITY_KEYS & set(equity):
-                value = equity[key]
-                if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
-                    raise fail(
-                        f"equity {key} must be a coverage difference in [0, 1], got {value!r}",
-                        "optimise",
-                        "equity",
-                        key,
-                    )
-            spread = float(equity["max_spread"]) if "max_spread" in equity else None
-            deviation = float(equity["max_deviation"]) if "max_deviation" in equity else None
-
+    spread, deviation = read.equity(data)
     return Policy(
-        name=name,
-        tiers=tiers,
+        name=_text(data["name"], "name", read.src, read.line("name")),
+        tiers=read.tiers(data["tiers"]),
         national_uah=national,
         per_oblast_uah=per_oblast,
         description=str(data.get("description") or ""),
         reference=None if data.get("reference") is None else str(data["reference"]),
         period_from=period_from,
         period_to=period_to,
-        claim_column=claim_column,
+        claim_column=_text(
+            data.get("claim_column", "claim_uah"),
+            "claim_column",
+            read.src,
+            read.line("claim_column"),
+        ),
         cap_per_row_uah=cap_row,
         cap_by_service_uah=cap_service,
         floor_share=float(floor_share),
         tier_resolution=resolution,
         equity_max_spread=spread,
         equity_max_deviation=deviation,
-        source=src,
-        lines=dict(lines),
+        source=read.src,
+        lines=dict(read.lines),
     )
 
 
-def _tiers(raw: Any, src: Path | None, lines: Lines) -> tuple[Tier, ...]:
-    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
-        raise ConfigError("'tiers' must be a non-empty list", path=src, line=lines.get(("tiers",)))
-    tiers: list[Tier] = []
-    names: set[str] = set()
-    for i, item in enumerate(raw):
-        where = lines.get(("tiers", i))
+@dataclass(frozen=True)
+class _Reader:
+    """Reads the sections of a policy, failing with the file and line of what is wrong."""
+
+    src: Path | None
+    lines: Lines
+
+    def line(self, *where: Any) -> int | None:
+        return self.lines.get(tuple(where))
+
+    def fail(self, message: str, *where: Any) -> ConfigError:
+        return ConfigError(message, path=self.src, line=self.line(*where))
+
+    def no_unknown(
+        self, mapping: Mapping[str, Any], allowed: set[str], where: tuple[Any, ...]
+    ) -> None:
+        _no_unknown(mapping, allowed, where, self.src, self.lines)
+
+    def section(
+        self, data: Mapping[str, Any], key: str, allowed: set[str]
+    ) -> Mapping[str, Any] | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise self.fail(f"'{key}' must be a mapping of {', '.join(sorted(allowed))}", key)
+        self.no_unknown(value, allowed, (key,))
+        return value
+
+    def amounts(self, raw: Any, what: str, *where: Any) -> dict[str, float]:
+        if not isinstance(raw, Mapping) or not raw:
+            raise self.fail(f"'{where[-1]}' must map {what} codes to amounts", *where[:-1])
+        return {
+            _text(code, f"{what} code", self.src, self.line(*where, code)): _money(
+                amount, f"amount for {what} {code}", self.src, self.line(*where, code)
+            )
+            for code, amount in raw.items()
+        }
+
+    def period(self, data: Mapping[str, Any]) -> tuple[dt.date | None, dt.date | None]:
+        period = self.section(data, "period", _PERIOD_KEYS)
+        if period is None:
+            return None, None
+        start = _date(period.get("from"), "period.from", self.src, self.line("period", "from"))
+        end = _date(period.get("to"), "period.to", self.src, self.line("period", "to"))
+        if start and end and end < start:
+            raise self.fail("period 'to' is before 'from'", "period", "to")
+        return start, end
+
+    def envelope(self, envelope: Any) -> tuple[float | None, dict[str, float]]:
+        envelope = self.section({"envelope": envelope}, "envelope", _ENVELOPE_KEYS) or {}
+        national = None
+        if envelope.get("national_uah") is not None:
+            national = _money(
+                envelope["national_uah"],
+                "envelope.national_uah",
+                self.src,
+                self.line("envelope", "national_uah"),
+            )
+        per_oblast: dict[str, float] = {}
+        if envelope.get("per_oblast_uah") is not None:
+            per_oblast = self.amounts(
+                envelope["per_oblast_uah"], "oblast", "envelope", "per_oblast_uah"
+            )
+        if national is None and not per_oblast:
+            raise self.fail("the envelope needs 'national_uah' or 'per_oblast_uah'", "envelope")
+        if national is not None and sum(per_oblast.values()) > national + 0.005:
+            raise self.fail(
+                f"per-oblast envelopes sum to {sum(per_oblast.values()):.2f} UAH, "
+                f"more than the national envelope {national:.2f} UAH",
+                "envelope",
+            )
+        return national, per_oblast
+
+    def caps(self, data: Mapping[str, Any]) -> tuple[float | None, dict[str, float]]:
+        caps = self.section(data, "caps", _CAPS_KEYS)
+        if caps is None:
+            return None, {}
+        per_row = None
+        if caps.get("per_row_uah") is not None:
+            per_row = _money(
+                caps["per_row_uah"], "caps.per_row_uah", self.src, self.line("caps", "per_row_uah")
+            )
+        by_service: dict[str, float] = {}
+        if caps.get("by_service_uah") is not None:
+            by_service = self.amounts(caps["by_service_uah"], "service", "caps", "by_service_uah")
+        return per_row, by_service
+
+    def equity(self, data: Mapping[str, Any]) -> tuple[float | None, float | None]:
+        optimise = self.section(data, "optimise", _OPTIMISE_KEYS)
+        if optimise is None or optimise.get("equity") is None:
+            return None, None
+        equity = optimise["equity"]
+        if not isinstance(equity, Mapping):
+            raise self.fail("'optimise.equity' must be a mapping", "optimise", "equity")
+        self.no_unknown(equity, _EQUITY_KEYS, ("optimise", "equity"))
+        for key in _EQUITY_KEYS & set(equity):
+            value = equity[key]
+            if not _is_number(value) or not 0.0 <= float(value) <= 1.0:
+                raise self.fail(
+                    f"equity {key} must be a coverage difference in [0, 1], got {value!r}",
+                    "optimise",
+                    "equity",
+                    key,
+                )
+        spread = float(equity["max_spread"]) if "max_spread" in equity else None
+        deviation = float(equity["max_deviation"]) if "max_deviation" in equity else None
+        return spread, deviation
+
+    def tiers(self, raw: Any) -> tuple[Tier, ...]:
+        if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
+            raise self.fail("'tiers' must be a non-empty list", "tiers")
+        tiers = [self.tier(item, i, last=i == len(raw) - 1) for i, item in enumerate(raw)]
+        names = [t.name for t in tiers]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise self.fail(f"duplicate tier name '{name}'", "tiers", i)
+        given = [t.weight is not None for t in tiers]
+        if any(given) and not all(given):
+            raise self.fail("give a weight to every tier or to none", "tiers")
+        return tuple(tiers)
+
+    def tier(self, item: Any, i: int, *, last: bool) -> Tier:
+        where = self.line("tiers", i)
         if not isinstance(item, Mapping):
-            raise ConfigError(f"tier {i + 1} must be a mapping", path=src, line=where)
-        _no_unknown(item, _TIER_KEYS, ("tiers", i), src, lines)
-        name = _text(item.get("name"), f"tier {i + 1} name", src, where)
-        if name in names:
-            raise ConfigError(f"duplicate tier name '{name}'", path=src, line=where)
-        names.add(name)
+            raise self.fail(f"tier {i + 1} must be a mapping", "tiers", i)
+        self.no_unknown(item, _TIER_KEYS, ("tiers", i))
+        name = _text(item.get("name"), f"tier {i + 1} name", self.src, where)
         otherwise = item.get("otherwise", False)
-        if not isinstance(otherwise, bool):
-            raise ConfigError(f"tier '{name}': 'otherwise' must be true or false", path=src, line=where)
         when = item.get("when")
-        if otherwise:
-            if when is not None:
-                raise ConfigError(
-                    f"tier '{name}' has both 'when' and 'otherwise'", path=src, line=where
-                )
-            if i != len(raw) - 1:
-                raise ConfigError(
-                    f"tier '{name}': only the last tier may be 'otherwise: true'",
-                    path=src,
-                    line=where,
-                )
-        else:
-            if when is None or not isinstance(when, str) or not when.strip():
-                raise ConfigError(
-                    f"tier '{name}' is empty: give a predicate in 'when' "
-                    "(or 'otherwise: true' on the last tier)",
-                    path=src,
-                    line=lines.get(("tiers", i, "when"), where),
-                )
-            try:
-                pl.sql_expr(when)
-            except Exception as exc:  # polars raises SQLInterfaceError / SQLSyntaxError
-                raise ConfigError(
-                    f"tier '{name}': cannot parse predicate {when!r}: {exc}",
-                    path=src,
-                    line=lines.get(("tiers", i, "when"), where),
-                ) from exc
         weight = item.get("weight")
+        if not isinstance(otherwise, bool):
+            raise self.fail(f"tier '{name}': 'otherwise' must be true or false", "tiers", i)
         if weight is not None and (not _is_number(weight) or float(weight) <= 0):
-            raise ConfigError(
-                f"tier '{name}': weight must be a positive number", path=src, line=where
+            raise self.fail(f"tier '{name}': weight must be a positive number", "tiers", i)
+        if otherwise and when is not None:
+            raise self.fail(f"tier '{name}' has both 'when' and 'otherwise'", "tiers", i)
+        if otherwise and not last:
+            raise self.fail(
+                f"tier '{name}': only the last tier may be 'otherwise: true'", "tiers", i
             )
-        tiers.append(
-            Tier(
-                name=name,
-                when=None if otherwise else when.strip(),
-                otherwise=otherwise,
-                weight=None if weight is None else float(weight),
-                line=where,
-            )
+        if not otherwise:
+            _check_predicate(name, when, self.src, self.line("tiers", i, "when") or where)
+        return Tier(
+            name=name,
+            when=None if otherwise else str(when).strip(),
+            otherwise=otherwise,
+            weight=None if weight is None else float(weight),
+            line=where,
         )
-    given = [t.weight is not None for t in tiers]
-    if any(given) and not all(given):
+
+
+def _check_predicate(name: str, when: Any, src: Path | None, line: int | None) -> None:
+    if when is None or not isinstance(when, str) or not when.strip():
         raise ConfigError(
-            "give a weight to every tier or to none", path=src, line=lines.get(("tiers",))
+            f"tier '{name}' is empty: give a predicate in 'when' "
+            "(or 'otherwise: true' on the last tier)",
+            path=src,
+            line=line,
         )
-    return tuple(tiers)
+    try:
+        pl.sql_expr(when)
+    except Exception as exc:  # polars raises SQLInterfaceError / SQLSyntaxError
+        raise ConfigError(
+            f"tier '{name}': cannot parse predicate {when!r}: {str(exc).splitlines()[0]}",
+            path=src,
+            line=line,
+        ) from exc
 
 
 def _no_unknown(

@@ -40,6 +40,7 @@ class Prepared:
     claim_kop: np.ndarray  # int64 per row: the claim in kopiyky
     capped_kop: np.ndarray  # int64 per row: the claim after caps
     floor_kop: np.ndarray  # int64 per row: floor(floor_share × capped claim), exact
+    cells: dict[str, np.ndarray]  # rows, claim, capped, floor: (groups × tiers) int64 sums
     warnings: tuple[str, ...]
 
     @property
@@ -85,24 +86,10 @@ def prepare(
     if n_tiers >= _NO_TIER:
         raise ConfigError(f"a policy may have at most {_NO_TIER - 1} tiers", path=policy.source)
 
-    kop = (pl.col(column).cast(pl.Float64) * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
-    caps: list[pl.Expr] = []
-    if policy.cap_per_row_uah is not None:
-        caps.append(pl.lit(_to_kop(policy.cap_per_row_uah), pl.Int64))
-    if policy.cap_by_service_uah:
-        if "service_code" not in frame.columns:
-            raise ConfigError(
-                "the policy caps claims by service but the claims have no 'service_code' column",
-                path=policy.source,
-                line=policy.line_of("caps", "by_service_uah"),
-            )
-        caps.append(
-            pl.col("service_code").cast(pl.String).replace_strict(
-                {k: _to_kop(v) for k, v in policy.cap_by_service_uah.items()},
-                default=None,
-                return_dtype=pl.Int64,
-            )
-        )
+    kop = (
+        (pl.col(column).cast(pl.Float64) * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
+    )
+    caps = _caps(frame, policy)
     capped = pl.min_horizontal("_claim_kop", *caps) if caps else pl.col("_claim_kop")
     numerator = round(policy.floor_share * _SHARE_DENOMINATOR)
 
@@ -140,10 +127,15 @@ def prepare(
             warnings.append(f"tier '{t.name}' matches no claim row")
     capped_kop = work["_capped_kop"].to_numpy()
     if capped_kop.size and int(capped_kop.max()) > _MAX_ROW_KOP:
-        raise InputFileError("a claim row exceeds 90 billion UAH; check the claim column", column=column)
+        raise InputFileError(
+            "a claim row exceeds 90 billion UAH; check the claim column", column=column
+        )
     if int(capped_kop.sum()) >= _EXACT_LIMIT:
-        raise InputFileError("claims sum beyond 90 trillion UAH; check the claim column", column=column)
+        raise InputFileError(
+            "claims sum beyond 90 trillion UAH; check the claim column", column=column
+        )
     return Prepared(
+        cells=_cells(work, len(group_labels), n_tiers),
         frame=frame,
         key=key_cols,
         group_labels=group_labels,
@@ -159,8 +151,49 @@ def prepare(
     )
 
 
+def _caps(frame: pl.DataFrame, policy: Policy) -> list[pl.Expr]:
+    """Each row's caps in kopiyky (a per-row cap, a cap by service); nulls where none applies."""
+    caps: list[pl.Expr] = []
+    if policy.cap_per_row_uah is not None:
+        caps.append(pl.lit(_to_kop(policy.cap_per_row_uah), pl.Int64))
+    if policy.cap_by_service_uah:
+        if "service_code" not in frame.columns:
+            raise ConfigError(
+                "the policy caps claims by service but the claims have no 'service_code' column",
+                path=policy.source,
+                line=policy.line_of("caps", "by_service_uah"),
+            )
+        caps.append(
+            pl.col("service_code")
+            .cast(pl.String)
+            .replace_strict(
+                {k: _to_kop(v) for k, v in policy.cap_by_service_uah.items()},
+                default=None,
+                return_dtype=pl.Int64,
+            )
+        )
+    return caps
+
+
+def _cells(work: pl.DataFrame, n_groups: int, n_tiers: int) -> dict[str, np.ndarray]:
+    """Rows and kopiyka sums per (group, tier) cell, in one parallel group-by (exact integers)."""
+    sums = work.group_by("_gt").agg(
+        pl.len().cast(pl.Int64).alias("rows"),
+        pl.col("_claim_kop").sum().alias("claim"),
+        pl.col("_capped_kop").sum().alias("capped"),
+        pl.col("_floor_kop").sum().alias("floor"),
+    )
+    index = sums["_gt"].to_numpy()
+    out = {}
+    for name in ("rows", "claim", "capped", "floor"):
+        table = np.zeros(n_groups * n_tiers, dtype=np.int64)
+        table[index] = sums[name].to_numpy()
+        out[name] = table.reshape(n_groups, n_tiers)
+    return out
+
+
 def _to_kop(uah: float) -> int:
-    return int(round(uah * 100))
+    return round(uah * 100)
 
 
 def _within_period(frame: pl.DataFrame, policy: Policy, warnings: list[str]) -> pl.DataFrame:
@@ -193,9 +226,13 @@ def _check_claim_values(frame: pl.DataFrame, column: str, path: str | None) -> N
         negative=(c < 0).sum(),
     ).row(0, named=True)
     if stats["nulls"]:
-        raise InputFileError(f"{stats['nulls']} claim rows have no amount", path=path, column=column)
+        raise InputFileError(
+            f"{stats['nulls']} claim rows have no amount", path=path, column=column
+        )
     if stats["bad"]:
-        raise InputFileError(f"{stats['bad']} claim rows are NaN or infinite", path=path, column=column)
+        raise InputFileError(
+            f"{stats['bad']} claim rows are NaN or infinite", path=path, column=column
+        )
     if stats["negative"]:
         raise InputFileError(
             f"{stats['negative']} claim rows are negative", path=path, column=column

@@ -41,9 +41,10 @@ def _to_uah(frame: pl.DataFrame) -> pl.DataFrame:
 class Allocation:
     """Who gets what under a policy, and who falls short.
 
-    `rows` holds every claim row with its `envelope_group`, `tier`, `tier_rank`, `claim_uah`,
-    `capped_claim_uah`, `floor_uah`, `allocated_uah`, `shortfall_uah` (capped claim − allocated)
-    and `coverage` (allocated ÷ capped claim). `by_group` has one row per envelope group (national,
+    `rows` holds every claim row as given (its claim in `claim_uah`, copied from the policy's
+    claim column when that is another) with its `envelope_group`, `tier`, `tier_rank`,
+    `capped_claim_uah`, `allocated_uah` and `coverage` (allocated ÷ capped claim; null for a zero
+    claim). Shortfalls are capped claim − allocated; the summaries carry them. `by_group` has one row per envelope group (national,
     or one per oblast plus "other oblasts") with its envelope and unspent money; `by_tier` one row
     per group × tier with its status (paid in full / marginal / floor only / ...). `by_territory`,
     `by_service` and `equity` are computed on first use. `binding` (optimisation mode only) lists
@@ -102,9 +103,7 @@ class Allocation:
         """Per service: claims, allocation, shortfall and coverage."""
         if "service_code" not in self._amounts.columns:
             return _to_uah(self._amounts.select(_measures()))
-        return _to_uah(
-            self._amounts.group_by("service_code").agg(_measures()).sort("service_code")
-        )
+        return _to_uah(self._amounts.group_by("service_code").agg(_measures()).sort("service_code"))
 
     @cached_property
     def equity(self) -> Equity:
@@ -135,10 +134,12 @@ class Allocation:
         else:
             population = ref.group_by(level).agg(pl.col("population").cast(pl.Int64).sum())
         population = population.unique(level, keep="first")
-        return table.with_columns(pl.col(level).cast(pl.String)).join(
-            population.with_columns(pl.col(level).cast(pl.String)), on=level, how="left"
-        ).with_columns(
-            allocated_per_capita_uah=pl.when(pl.col("population") > 0).then(
-                pl.col("allocated_uah") / pl.col("population")
+        return (
+            table.with_columns(pl.col(level).cast(pl.String))
+            .join(population.with_columns(pl.col(level).cast(pl.String)), on=level, how="left")
+            .with_columns(
+                allocated_per_capita_uah=pl.when(pl.col("population") > 0).then(
+                    pl.col("allocated_uah") / pl.col("population")
+                )
             )
         )

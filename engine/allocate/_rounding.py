@@ -24,6 +24,7 @@ def round_pool(
     capped: np.ndarray,
     gid: np.ndarray,
     target: np.ndarray,
+    *,
     keys: pl.DataFrame,
     index: np.ndarray,
 ) -> np.ndarray:
@@ -39,19 +40,29 @@ def round_pool(
     if alloc.size == 0:
         return alloc
     frac = amount - alloc
-    residual = target - np.rint(np.bincount(gid, weights=alloc, minlength=n_groups)).astype(np.int64)
+    residual = target - np.rint(np.bincount(gid, weights=alloc, minlength=n_groups)).astype(
+        np.int64
+    )
     if not residual.any():
         return alloc
     add = np.maximum(residual, 0)
     if add.any():
         eligible = alloc < capped
-        alloc += _top_per_group(gid, np.clip(frac, 0.0, 1.0), eligible, add, capped, keys, index)
+        alloc += _top_per_group(
+            gid, np.clip(frac, 0.0, 1.0), eligible, add, capped=capped, keys=keys, index=index
+        )
     remove = np.maximum(-residual, 0)
     if remove.any():
         # float noise made a floor overshoot: take a kopiyka back from the smallest fractions
         eligible = alloc > 0
         alloc -= _top_per_group(
-            gid, np.clip(1.0 - frac, 0.0, 1.0), eligible, remove, capped, keys, index
+            gid,
+            np.clip(1.0 - frac, 0.0, 1.0),
+            eligible,
+            remove,
+            capped=capped,
+            keys=keys,
+            index=index,
         )
     return alloc
 
@@ -61,6 +72,7 @@ def _top_per_group(
     score: np.ndarray,
     eligible: np.ndarray,
     need: np.ndarray,
+    *,
     capped: np.ndarray,
     keys: pl.DataFrame,
     index: np.ndarray,
@@ -91,28 +103,47 @@ def _top_per_group(
     )
     row_threshold = threshold[g]
     picked[rows[b > row_threshold]] = 1
-    # the threshold bin: order its rows exactly (score, larger claim, key) and take what is missing
-    cand = rows[b == row_threshold]
+    in_bin = b == row_threshold
+    cand = rows[in_bin]
     if cand.size:
-        order = pl.DataFrame(
-            {
-                "__g": g[b == row_threshold],
-                "__score": score[cand],
-                "__claim": capped[cand],
-                "__row": cand,
-            }
-        )
-        key_cols = list(keys.columns)
-        if key_cols:
-            order = order.hstack(keys[index[cand]])
-        order = order.sort(
-            ["__g", "__score", "__claim", *key_cols],
-            descending=[False, True, True, *([False] * len(key_cols))],
-            nulls_last=True,
-            maintain_order=True,
-        )
-        sorted_g = order["__g"].to_numpy()
-        rank = np.arange(sorted_g.shape[0]) - np.searchsorted(sorted_g, sorted_g, side="left")
-        take = rank < (need - above)[sorted_g]
-        picked[order["__row"].to_numpy()[take]] = 1
+        _resolve_bin(picked, cand, g[in_bin], score, capped, need - above, keys, index)
     return picked
+
+
+def _resolve_bin(
+    picked: np.ndarray,
+    cand: np.ndarray,
+    g: np.ndarray,
+    score: np.ndarray,
+    capped: np.ndarray,
+    still: np.ndarray,
+    keys: pl.DataFrame,
+    index: np.ndarray,
+) -> None:
+    """Pick `still[g]` rows of each group's threshold bin in the exact order (score, claim, key).
+
+    Rows tie on (score, claim) in blocks (equal claims give equal fractions), so blocks are ordered
+    first and only each group's boundary block is sorted by the row key.
+    """
+    frame = pl.DataFrame({"__g": g, "__score": score[cand], "__claim": capped[cand], "__row": cand})
+    blocks = (
+        frame.group_by("__g", "__score", "__claim")
+        .agg(pl.len().alias("__n"))
+        .sort(["__g", "__score", "__claim"], descending=[False, True, True])
+        .with_columns(__before=pl.col("__n").cum_sum().over("__g") - pl.col("__n"))
+        .with_columns(__left=pl.lit(pl.Series(still)).gather(pl.col("__g")) - pl.col("__before"))
+        .filter(pl.col("__left") > 0)
+    )
+    frame = frame.join(blocks, on=["__g", "__score", "__claim"], how="inner")
+    whole = frame.filter(pl.col("__n") <= pl.col("__left"))
+    picked[whole["__row"].to_numpy()] = 1
+    boundary = frame.filter(pl.col("__n") > pl.col("__left"))
+    if boundary.height == 0:
+        return
+    key_cols = list(keys.columns)
+    if key_cols:
+        boundary = boundary.hstack(keys[index[boundary["__row"].to_numpy()]])
+    boundary = boundary.sort(["__g", *key_cols], nulls_last=True, maintain_order=True)
+    sorted_g = boundary["__g"].to_numpy()
+    rank = np.arange(sorted_g.shape[0]) - np.searchsorted(sorted_g, sorted_g, side="left")
+    picked[boundary["__row"].to_numpy()[rank < boundary["__left"].to_numpy()]] = 1

@@ -52,7 +52,9 @@ def _collect_lines(
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool) and key is not None:
                 raise ConfigError(
-                    "mapping keys must be plain values", path=path, line=key_node.start_mark.line + 1
+                    "mapping keys must be plain values",
+                    path=path,
+                    line=key_node.start_mark.line + 1,
                 )
             if key in seen:
                 raise ConfigError(

@@ -26,7 +26,7 @@ from engine.bench import BenchResult, run_isolated
 
 __all__ = [
     "MONTHS",
-    "engine_totals",
+    "compare_case_months",
     "pandas_case_months",
     "run",
     "setup_engine",
@@ -172,27 +172,11 @@ def synthetic_registry(n_segments: int, seed: int = 0) -> tuple[object, pl.DataF
 
 
 def _model_path() -> str:
-    import engine
-
     from pathlib import Path
 
+    import engine
+
     return str(Path(engine.__file__).resolve().parents[1] / "models" / "funding" / "baseline")
-
-
-def engine_totals(registry: object, territories: pl.DataFrame) -> tuple[int, dict[str, float]]:
-    """Segments count and totals of the engine's core on `registry`."""
-    from engine.entitlements import price_core
-    from engine.params import load_funding_model
-    from engine.segments import index_registry, month_range
-
-    model = load_funding_model(_model_path())
-    core = price_core(index_registry(registry, territories), model, month_range(*MONTHS))  # type: ignore[arg-type]
-    cm = core.case_months
-    return len(core.segments["case"]), {
-        "gross_uah": float(cm["gross_uah"].sum()),
-        "copay_uah": float(cm["copay_uah"].sum()),
-        "case_months_rows": float(len(cm["case"])),
-    }
 
 
 def setup_engine(size: int, seed: int) -> Callable[[], str]:
@@ -213,29 +197,168 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
 
 
 def setup_pandas(size: int, seed: int) -> Callable[[], str]:
+    """The pandas row-logic version; the engine's case-months (computed here, untimed) check it."""
+    from engine.entitlements import compute_entitlements
     from engine.params import load_funding_model
 
-    registry, _ = synthetic_registry(size, seed)
+    registry, territories = synthetic_registry(size, seed)
     model = load_funding_model(_model_path())
+    expected = compute_entitlements(registry, model, territories, months=MONTHS).case_months  # type: ignore[arg-type]
 
     def work() -> str:
-        frame = pandas_case_months(registry, model)
-        return f"{len(frame):,} case-months"
+        frame = pandas_case_months(registry, model, MONTHS)
+        mismatch = compare_case_months(expected, frame)
+        if mismatch:
+            raise AssertionError(f"pandas and engine disagree: {mismatch}")
+        return f"{len(frame):,} case-months, identical to the engine's to the kopiyka"
 
     return work
 
 
-def pandas_case_months(registry: object, model: object):  # noqa: ANN201 - returns a pandas frame
-    """The straightforward implementation: loop over cases and walk each location day by day."""
-    from engine.bench._pandas_rules import case_months_by_rows
+def compare_case_months(engine: pl.DataFrame, pandas_frame: object) -> str:
+    """'' when both give the same rounded amounts for the same (case, month, funded), else why."""
+    other = pl.from_pandas(pandas_frame).with_columns(pl.col("month").cast(pl.Date))  # type: ignore[arg-type]
+    keys = ["case_id", "month", "funded"]
+    left = engine.select(*keys, "gross_uah", "copay_uah", "state_uah", "days")
+    joined = left.join(other, on=keys, how="full", suffix="_pd", coalesce=True)
+    if joined.height != left.height or joined.height != other.height:
+        return f"{left.height} engine rows vs {other.height} pandas rows ({joined.height} joined)"
+    for column in ("gross_uah", "copay_uah", "state_uah", "days"):
+        bad = joined.filter((pl.col(column) - pl.col(f"{column}_pd")).abs() > 1e-6)
+        if bad.height:
+            return f"{bad.height} rows differ in {column}, e.g. {bad.row(0, named=True)}"
+    return ""
 
-    return case_months_by_rows(registry, model, MONTHS)
+
+def _intervals(table: pl.DataFrame, dims: Sequence[str]) -> dict[tuple, list[tuple]]:
+    """Parameter values as {dimension values: [(from, to, value), ...]} for plain-Python lookups."""
+    out: dict[tuple, list[tuple]] = {}
+    for row in table.iter_rows(named=True):
+        out.setdefault(tuple(row[d] for d in dims), []).append(
+            (row["valid_from"], row["valid_to"], row["value"])
+        )
+    return out
 
 
-def run(sizes: Sequence[int] = (1_000_000, 10_000_000), seed: int = 0) -> list[BenchResult]:
-    """Engine at every size, pandas at the smallest, each in a fresh process; totals cross-checked."""
-    from engine.bench._pandas_rules import check_same_totals
+def _at(intervals: dict[tuple, list[tuple]], key: tuple, day: dt.date, default: float | None = None):  # noqa: ANN202
+    for start, end, value in intervals.get(key, ()):
+        if start <= day and (end is None or day <= end):
+            return value
+    return default
 
+
+def pandas_case_months(registry: object, model: object, months: tuple[str, str]):  # noqa: ANN201, PLR0915
+    """The straightforward implementation of DESIGN.md §5: a row loop over locations and a day-walk
+    over each, looking every parameter up day by day, then the cap, co-payment and rounding per
+    case-month. Returns a pandas frame: case_id, month, funded, gross/copay/state_uah, days."""
+    import calendar
+    import math
+
+    import pandas as pd
+
+    from engine.segments import month_range
+
+    reg, mdl = registry, model
+    month_list = month_range(*months)
+    period_start = month_list[0]
+    period_end = month_list[-1].replace(day=calendar.monthrange(month_list[-1].year, month_list[-1].month)[1])
+    cases = reg.cases.to_pandas().merge(reg.recipients.to_pandas(), on="recipient_id", how="left")  # type: ignore[attr-defined]
+    cases = cases.merge(reg.services.to_pandas(), on="service_code", how="left")  # type: ignore[attr-defined]
+    locations = reg.case_locations.to_pandas().merge(cases, on="case_id", how="inner")  # type: ignore[attr-defined]
+    statuses = reg.territory_status.to_pandas()  # type: ignore[attr-defined]
+    status_by_hromada: dict[str, list[tuple]] = {}
+    for _, st in statuses.iterrows():
+        end = None if pd.isna(st["valid_to"]) else st["valid_to"].date()
+        status_by_hromada.setdefault(st["hromada_code"], []).append((st["status"], st["valid_from"].date(), end))
+    p = {name: _intervals(mdl.table(name), mdl.parameter(name).dimensions) for name in mdl.parameters}  # type: ignore[attr-defined]
+    defaults = {name: mdl.default(name) for name in mdl.parameters}  # type: ignore[attr-defined]
+
+    def coefficient(hromada: str, day: dt.date) -> float:
+        product, seen = 1.0, set()
+        for status, start, end in status_by_hromada.get(hromada, ()):
+            if start <= day and (end is None or day <= end) and status not in seen:
+                seen.add(status)
+                coef = _at(p["territory_coef"], (status,), day, defaults["territory_coef"])
+                product *= 1.0 if coef is None else coef
+        cap = _at(p["territory_coef_cap"], (), day)
+        return product if cap is None else min(product, cap)
+
+    def copay_share(income: float, day: dt.date) -> float:
+        if income is None or (isinstance(income, float) and math.isnan(income)):
+            return _at(p["unknown_income_band"], (), day, 0.0)
+        share, bound = 0.0, -1.0
+        for (lower,), spans in p["copay_bands"].items():
+            value = _at({(): spans}, (), day)
+            if value is not None and bound < lower <= income:
+                share, bound = value, lower
+        return share
+
+    totals: dict[tuple, list[float]] = {}
+    for _, loc in locations.iterrows():
+        first = max(loc["valid_from"].date(), loc["start_date"].date(), period_start)
+        last_dates = [period_end]
+        for column in ("valid_to", "end_date"):
+            if not pd.isna(loc[column]):
+                last_dates.append(loc[column].date())
+        last = min(last_dates)
+        funded = loc["provider_id"] is not None and not (isinstance(loc["provider_id"], float))
+        service, level, unit = loc["service_code"], int(loc["need_level"]), loc["unit"]
+        assessed = None if pd.isna(loc["assessed_units"]) else float(loc["assessed_units"])
+        day = first
+        while day <= last:
+            month = day.replace(day=1)
+            days_in_month = calendar.monthrange(day.year, day.month)[1]
+            tariff = _at(p["tariff"], (service,), day)
+            modifier = _at(p["modifier"], (loc["disability_group"], loc["group"]), day, defaults["modifier"])
+            if unit == "month":
+                units = 1.0
+            else:
+                norm = _at(p["norm_units"], (service, level), day)
+                most = _at(p["max_units"], (service, level), day)
+                wanted = assessed if assessed is not None else norm
+                units = None if wanted is None or most is None else min(wanted, most)
+            gross = 0.0
+            if tariff is not None and modifier is not None and units is not None:
+                price = tariff if unit == "day" else tariff * units / days_in_month
+                gross = price * coefficient(loc["hromada_code"], day) * modifier
+            entry = totals.setdefault((loc["case_id"], month, funded), [0.0, 0.0, 0])
+            entry[0] += gross
+            entry[1] += gross * copay_share(loc["income_ratio"], day)
+            entry[2] += 1
+            day += dt.timedelta(days=1)
+
+    def kopiyky(value: float) -> float:
+        return math.floor(abs(value) * 100.0 * (1.0 + 1e-11) + 0.5) / 100.0
+
+    rows = []
+    for (case_id, month, funded), (gross, copay, days) in totals.items():
+        service = cases.loc[cases.case_id == case_id, "service_code"].iloc[0]
+        cap = _at(p.get("monthly_cap", {}), (service,), month, defaults.get("monthly_cap"))
+        factor = cap / gross if cap is not None and gross > cap else 1.0
+        g, c = kopiyky(gross * factor), kopiyky(copay * factor)
+        rows.append(
+            {"case_id": case_id, "month": pd.Timestamp(month), "funded": funded,
+             "gross_uah": g, "copay_uah": c, "state_uah": g - c, "days": days}
+        )  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["case_id", "month", "funded", "gross_uah", "copay_uah", "state_uah", "days"]
+    )
+
+
+def run(
+    sizes: Sequence[int] = (1_000_000, 10_000_000),
+    seed: int = 0,
+    *,
+    quick: bool = False,
+    pandas_size: int = 100_000,
+) -> list[BenchResult]:
+    """Engine at every size and at `pandas_size`, pandas at `pandas_size`, each in a fresh process.
+
+    The pandas run checks itself against the engine's case-months (to the kopiyka) and fails if
+    they differ.
+    """
+    if quick:
+        sizes, pandas_size = (100_000,), 5_000
     results = [
         run_isolated(
             "engine.bench.entitlements:setup_engine",
@@ -245,18 +368,16 @@ def run(sizes: Sequence[int] = (1_000_000, 10_000_000), seed: int = 0) -> list[B
             unit="segments",
             seed=seed,
         )
-        for size in sizes
+        for size in sorted({*sizes, pandas_size})
     ]
-    smallest = min(sizes)
     results.append(
         run_isolated(
             "engine.bench.entitlements:setup_pandas",
             area="entitlements",
             case="pandas rows",
-            size=smallest,
+            size=pandas_size,
             unit="segments",
             seed=seed,
         )
     )
-    check_same_totals(smallest, seed)
     return results

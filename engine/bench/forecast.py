@@ -18,6 +18,7 @@ Workloads (each run by `engine.bench.run_isolated` in a fresh process):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 
@@ -46,7 +47,9 @@ _SERVICES = 25
 _GROUPS = 8
 
 
-def synthetic_panel(n_series: int = PANEL_SERIES, n_months: int = MONTHS, seed: int = 0) -> pl.DataFrame:
+def synthetic_panel(
+    n_series: int = PANEL_SERIES, n_months: int = MONTHS, seed: int = 0
+) -> pl.DataFrame:
     """Monthly case-months per hromada × service (long format, bottom level only)."""
     rng = np.random.default_rng(seed)
     n_hromadas = max(1, n_series // _SERVICES)
@@ -64,10 +67,11 @@ def synthetic_panel(n_series: int = PANEL_SERIES, n_months: int = MONTHS, seed: 
     drift = rng.normal(0.0, 0.01, n)
     t = np.arange(n_months)
     arrivals = (
-        steady[:, None] * exit_rate[:, None]
+        steady[:, None]
+        * exit_rate[:, None]
         * (1.0 + amplitude[:, None] * np.sin(2 * np.pi * t[None, :] / 12 + phase[:, None]))
         * np.exp(drift[:, None] * t[None, :])
-    )  # fmt: skip
+    )
     open_cases = rng.poisson(steady)
     y = np.empty((n, n_months))
     for k in range(n_months):  # a month's case-months: cases staying all month, new ones part of it
@@ -88,3 +92,143 @@ def synthetic_panel(n_series: int = PANEL_SERIES, n_months: int = MONTHS, seed: 
     return series.join(months, how="cross").with_columns(
         case_months=pl.Series(np.round(y, 2).ravel())
     )
+
+
+def _sample_ids(panel: pl.DataFrame, size: int, seed: int) -> pl.DataFrame:
+    keys = (
+        panel.select("hromada_code", "service_code").unique().sort("hromada_code", "service_code")
+    )
+    return keys.sample(n=min(size, keys.height), seed=seed, shuffle=True)
+
+
+def _long(panel: pl.DataFrame) -> pl.DataFrame:
+    """statsforecast's long format: unique_id, ds, y."""
+    return panel.select(
+        pl.format("{}/{}", "hromada_code", "service_code").alias("unique_id"),
+        pl.col("month").alias("ds"),
+        pl.col("case_months").alias("y"),
+    )
+
+
+def setup_engine(size: int, seed: int) -> Callable[[], str]:
+    """The whole panel: fit every node, forecast 12 months, reconcile (MinT-shrink), intervals."""
+    from engine.forecast import forecast
+
+    panel = synthetic_panel(size, MONTHS, seed)
+
+    def work() -> str:
+        result = forecast(
+            panel, hierarchy=HIERARCHY, date_col="month", value_col="case_months", horizon=12
+        )
+        info = result.reconciliation
+        nodes = result.hierarchy.n_nodes
+        return (
+            f"{nodes} nodes ({result.hierarchy.n_bottom} bottom) × {MONTHS} months; "
+            f"{info.method}, λ={info.shrinkage or 0:.2f}, {info.iterations} CG iterations, "
+            f"{info.clipped_negative} bottom values held at 0"
+        )
+
+    return work
+
+
+def setup_autoets(size: int, seed: int) -> Callable[[], str]:
+    """statsforecast AutoETS (season 12) on `size` series of the panel, one process."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    panel = synthetic_panel(PANEL_SERIES, MONTHS, seed)
+    sample = panel.join(_sample_ids(panel, size, seed), on=["hromada_code", "service_code"])
+    frame = _long(sample).to_pandas()
+
+    def work() -> str:
+        sf = StatsForecast(models=[AutoETS(season_length=12)], freq="MS", n_jobs=1)
+        sf.forecast(df=frame, h=12)
+        return f"{size} series × {MONTHS} months"
+
+    return work
+
+
+def _holdout_mase(forecasts: np.ndarray, sample: pl.DataFrame, n_series: int) -> tuple[float, int]:
+    from engine.forecast._backtest import scaled_errors
+
+    y = sample.sort("unique_id", "ds")["y"].to_numpy().reshape(n_series, MONTHS)
+    mase, _ = scaled_errors(y[:, -HOLDOUT:], forecasts, y[:, :-HOLDOUT], 12)
+    return float(np.nanmean(mase)), int(np.isnan(mase).sum())
+
+
+def setup_accuracy(size: int, seed: int) -> Callable[[], str]:
+    """Last 12 months held out on `size` sampled series: MASE of the engine and of AutoETS."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS
+
+    from engine.forecast import forecast
+
+    panel = synthetic_panel(PANEL_SERIES, MONTHS, seed)
+    sample = _long(panel.join(_sample_ids(panel, size, seed), on=["hromada_code", "service_code"]))
+    cutoff = sample["ds"].unique().sort()[MONTHS - HOLDOUT - 1]
+    train = sample.filter(pl.col("ds") <= cutoff)
+    n_series = sample["unique_id"].n_unique()
+
+    def work() -> str:
+        ours = forecast(train, horizon=HOLDOUT).forecasts.sort("unique_id", "ds")
+        ours_mase, unscaled = _holdout_mase(
+            ours["mean"].to_numpy().reshape(n_series, HOLDOUT), sample, n_series
+        )
+        sf = StatsForecast(models=[AutoETS(season_length=12)], freq="MS", n_jobs=1)
+        theirs = pl.from_pandas(sf.forecast(df=train.to_pandas(), h=HOLDOUT)).sort(
+            "unique_id", "ds"
+        )
+        theirs_mase, _ = _holdout_mase(
+            theirs["AutoETS"].to_numpy().reshape(n_series, HOLDOUT), sample, n_series
+        )
+        return (
+            f"holdout MASE over {n_series - unscaled} of {n_series} series (12 months): "
+            f"engine {ours_mase:.3f}, statsforecast AutoETS {theirs_mase:.3f}"
+        )
+
+    return work
+
+
+def run(
+    sizes: Sequence[int] = (PANEL_SERIES,), *, seed: int = 0, sample: int = 200
+) -> list[BenchResult]:
+    """Engine on each panel size; AutoETS on a sample, its time scaled to the largest panel;
+    holdout accuracy of both on the sample."""
+    results = [
+        run_isolated(
+            "engine.bench.forecast:setup_engine",
+            area="forecast",
+            case="engine",
+            size=size,
+            unit="series",
+            seed=seed,
+        )
+        for size in sizes
+    ]
+    panel = max(sizes)
+    theirs = run_isolated(
+        "engine.bench.forecast:setup_autoets",
+        area="forecast",
+        case="statsforecast AutoETS (sample)",
+        size=sample,
+        unit="series",
+        seed=seed,
+    )
+    scaled = theirs.seconds * panel / sample
+    results.append(
+        dataclasses.replace(
+            theirs,
+            note=f"{theirs.note}; scaled to {panel} series: {scaled:.0f} s, no reconciliation",
+        )
+    )
+    results.append(
+        run_isolated(
+            "engine.bench.forecast:setup_accuracy",
+            area="forecast",
+            case="holdout MASE",
+            size=sample,
+            unit="series",
+            seed=seed,
+        )
+    )
+    return results

@@ -34,7 +34,9 @@ def setup_nightly(size: int, seed: int) -> Callable[[], str]:
 
     folder = Path(tempfile.mkdtemp(prefix="mfr-bench-nightly-"))
     tables = generate_registry(size, seed, extract_date=DEFAULT_EXTRACT_DATE)
-    write_extract(tables, folder / "extract", "parquet", messy=False, extract_date=DEFAULT_EXTRACT_DATE)
+    write_extract(
+        tables, folder / "extract", "parquet", messy=False, extract_date=DEFAULT_EXTRACT_DATE
+    )
     del tables
     gc.collect()
     spec = load_spec(NIGHTLY_SPEC).with_overrides(

@@ -183,9 +183,21 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
         f"floor share {policy.floor_share:.0%}"
     )
     groups = Table(title="Envelope groups")
-    columns = ("group", "envelope", "capped claims", "allocated", "unspent", "coverage", "marginal tier")
+    columns = (
+        "group",
+        "envelope",
+        "capped claims",
+        "allocated",
+        "unspent",
+        "coverage",
+        "marginal tier",
+    )
     for name in columns:
-        groups.add_column(name, justify="left" if name in ("group", "marginal tier") else "right")
+        groups.add_column(
+            name,
+            justify="left" if name in ("group", "marginal tier") else "right",
+            no_wrap=name != "marginal tier",
+        )
     show_value = result.mode == "optimise"
     if show_value:
         groups.add_column("value of +1 UAH", justify="right")
@@ -248,7 +260,7 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
         console.print(binding)
 
     equity = result.equity
-    if equity.level is not None:
+    if equity.level is not None and equity.territories:
         console.print(
             f"Equity across {equity.territories:,} {equity.level.removesuffix('_code')}s: "
             f"coverage {_share(equity.coverage_min)} – {_share(equity.coverage_max)} "

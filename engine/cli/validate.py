@@ -77,7 +77,7 @@ def validate(
         console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
     if out is not None:
         _write_outputs(out, registry, with_tables=True)
-        console.print(f"written to {out}")
+        console.print(f"written to {out}", soft_wrap=True)
 
 
 def _parse_date(text: str) -> dt.date:
@@ -101,7 +101,7 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
         quarantined_share,
     )
 
-    console.print(f"[bold]{extract}[/bold]  extract date {registry.extract_date}")
+    console.print(f"[bold]{extract}[/bold]  extract date {registry.extract_date}", soft_wrap=True)
     shares = Table(title="Rows per table")
     for name in ("table", "read", "valid", "quarantined", "share"):
         shares.add_column(name, justify="left" if name == "table" else "right")
@@ -151,7 +151,7 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
         chosen = notes.filter(pl.col("rule") == rule)
         if chosen.height:
             listed = ", ".join(f"{t}.{c}" for t, c in chosen.select("table", "column").iter_rows())
-            console.print(f"{label}: {listed}")
+            console.print(f"{label}: {listed}", soft_wrap=True)
     gaps = notes.filter(pl.col("rule") == "location_gap").height
     console.print(f"warnings: {gaps:,} location gaps (days of a case with no location)")
 

@@ -190,6 +190,7 @@ def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
         "funded": core.subs["funded"][sub],
         "coef": core.subs["coef"][sub],
         "copay_share": share,
+        "copay_uah": s["gross_uah"] * share,
         "tariff": core.calendar.tariff[entry] if rows is None else rows["tariff"],
         "modifier": core.calendar.modifier[entry] if rows is None else rows["modifier"],
     }
@@ -218,8 +219,8 @@ def _segments_frame(
             "cap_factor": s["cap_factor"],
             "gross_uah": s["gross_uah"],
             "copay_share": keys["copay_share"],
-            "copay_uah": s["copay_uah"],
-            "state_uah": s["state_uah"],
+            "copay_uah": keys["copay_uah"],
+            "state_uah": s["gross_uah"] - keys["copay_uah"],
             "funded": keys["funded"],
         }
     )
@@ -236,12 +237,18 @@ def _case_months_frame(
     cm = core.case_months
     last = pl.Series(cm["last"].astype(np.int64))
     attributes = per_case.select(pl.all().gather(pl.Series(cm["case"].astype(np.int64))))
+    days_in_month = np.array(
+        [((m + dt.timedelta(days=32)).replace(day=1) - m).days for m in core.months], dtype=np.int32
+    )
     numbers = pl.DataFrame(
         {
             "month": _month_dates(core, cm["month"]),
             "funded": cm["funded"],
-            **{name: cm[name] for name in ("gross_uah", "copay_uah", "state_uah", "case_months")},
-            "days": cm["days"],
+            "gross_uah": cm["gross_uah"],
+            "copay_uah": cm["copay_uah"],
+            "state_uah": cm["gross_uah"] - cm["copay_uah"],
+            "case_months": cm["days"] / days_in_month[cm["month"]],
+            "days": cm["days"].astype(np.int64),
         }
     )
     return (
@@ -264,8 +271,8 @@ def _parts_frame(
     lean = pl.DataFrame(
         {
             **{k: keys[k] for k in ("case", "month", "funded", "hromada", "provider")},
-            **{k: s[k] for k in ("gross_uah", "copay_uah")},
-            **{k: keys[k] for k in ("days", "days_in_month")},
+            "gross_uah": s["gross_uah"],
+            **{k: keys[k] for k in ("copay_uah", "days", "days_in_month")},
             "segment": np.arange(len(s["sub"]), dtype=np.int64),
         }
     )

@@ -51,13 +51,14 @@ _KIND = {"hour": _PER_UNIT, "visit": _PER_UNIT, "month": _MONTH, "day": _DAY}
 def round_kopiyka(values: np.ndarray) -> np.ndarray:
     """Round UAH to kopiyky, half away from zero.
 
-    A tiny relative allowance makes 1445.155 (stored as 1445.15499999…) round up as written.
+    A relative allowance of 1e-11 makes 1445.155 (stored as 1445.15499999…) round up as written.
     """
-    scaled = np.abs(values) * 100.0
-    scaled += 0.5 + 1e-9 * np.maximum(scaled, 1.0)
+    scaled = np.abs(values)
+    scaled *= 100.0 * (1.0 + 1e-11)
+    scaled += 0.5
     np.floor(scaled, out=scaled)
     scaled /= 100.0
-    return np.copysign(scaled, values)
+    return np.copysign(scaled, values, out=scaled)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,9 +119,9 @@ def _merge_runs(
     run_end = np.empty_like(run_start)
     run_end[:-1] = run_start[1:] - 1
     run_end[-1:] = n - 1
-    new_cm = np.ones(len(run_start), dtype=bool)
-    new_cm[1:] = (run_case[1:] != run_case[:-1]) | (run_month[1:] != run_month[:-1])
-    if len(run_start) == 0 or np.diff(np.append(np.flatnonzero(new_cm), len(run_start))).max() <= 2:
+    # runs alternate funded within a (case, month), so a third run repeats the first one's key
+    repeats = (run_case[2:] == run_case[:-2]) & (run_month[2:] == run_month[:-2])
+    if not repeats.any():
         return group, run_start, run_end
     order = np.lexsort((run_funded, run_month, run_case))
     rc, rm, rf = run_case[order], run_month[order], run_funded[order]
@@ -304,39 +305,32 @@ def _price_block(ctx: _Context, a: int, b: int, s0: int, g0: int, out: dict[str,
         share = ctx.shares[:, 0][sub_case][parent]
     else:
         share = ctx.shares[sub_case[parent], cal.regime[entry]]
-    copay = out["copay_uah"][s0:s1]
-    np.multiply(gross, share, out=copay)
-    np.subtract(gross, copay, out=out["state_uah"][s0:s1])
+    copay = np.multiply(gross, share, out=share)  # state = gross − copay is derived, not stored
 
     np.add(parent, a, out=out["sub"][s0:s1])
     out["entry"][s0:s1] = entry
     out["segment_from"][s0:s1] = split.start
     out["segment_to"][s0:s1] = split.end
-    cm_days = np.bincount(group, weights=days, minlength=n_groups)
-    gross_r = round_kopiyka(np.bincount(group, weights=gross, minlength=n_groups))
-    copay_r = round_kopiyka(np.bincount(group, weights=copay, minlength=n_groups))
     out["cm_case"][g0:g1] = group_case
     out["cm_month"][g0:g1] = group_month
     out["cm_funded"][g0:g1] = sub_funded[parent[first]]
-    out["cm_gross_uah"][g0:g1] = gross_r
-    out["cm_copay_uah"][g0:g1] = copay_r
-    np.subtract(gross_r, copay_r, out=out["cm_state_uah"][g0:g1])
-    out["cm_days"][g0:g1] = cm_days
-    np.divide(cm_days, cal.days_in_month[entry[first]], out=out["cm_case_months"][g0:g1])
-    np.add(first, s0, out=out["cm_first"][g0:g1])
+    out["cm_gross_uah"][g0:g1] = round_kopiyka(np.bincount(group, weights=gross, minlength=n_groups))
+    out["cm_copay_uah"][g0:g1] = round_kopiyka(np.bincount(group, weights=copay, minlength=n_groups))
+    out["cm_days"][g0:g1] = np.bincount(group, weights=days, minlength=n_groups)
     np.add(last, s0, out=out["cm_last"][g0:g1])
     return s1, g1
 
 
+# What the core stores (allocated once, written block by block). Copay and state per segment and
+# state and case-months per case-month are one operation away (gross × share, gross − copay,
+# days / days_in_month) and are derived when the output frames are built.
 _SEGMENT_ARRAYS = {
     "sub": np.int32, "entry": np.int32, "segment_from": np.int32, "segment_to": np.int32,
     "units": np.float64, "cap_factor": np.float64, "gross_uah": np.float64,
-    "copay_uah": np.float64, "state_uah": np.float64,
 }  # fmt: skip
 _CASE_MONTH_ARRAYS = {
     "case": np.int32, "month": np.int32, "funded": np.bool_, "gross_uah": np.float64,
-    "copay_uah": np.float64, "state_uah": np.float64, "days": np.int64,
-    "case_months": np.float64, "first": np.int64, "last": np.int64,
+    "copay_uah": np.float64, "days": np.int32, "last": np.int32,
 }  # fmt: skip
 
 

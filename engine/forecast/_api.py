@@ -76,7 +76,7 @@ def check_options(
 def _model_report(
     hierarchy: Hierarchy, rows: np.ndarray, base: BaseFit, method: str
 ) -> pl.DataFrame:
-    keys = hierarchy.nodes.select("unique_id", "level", *hierarchy.spec.bottom_columns)
+    keys = hierarchy.nodes.select("unique_id", "level", *hierarchy.key_columns)
     fitted = pl.DataFrame(
         {"_row": rows, **{k: list(v) if v.dtype == object else v for k, v in base.report.items()}},
         strict=False,
@@ -104,9 +104,9 @@ def _forecast_frame(
 ) -> pl.DataFrame:
     n, horizon = mean.shape
     idx = pl.Series(np.repeat(np.arange(n), horizon))
-    nodes = hierarchy.nodes.select(
-        "unique_id", "level", *hierarchy.spec.bottom_columns
-    ).with_columns(model=models["model"])
+    nodes = hierarchy.nodes.select("unique_id", "level", *hierarchy.key_columns).with_columns(
+        model=models["model"]
+    )
     return (
         nodes.select(pl.all().gather(idx))
         .with_columns(
@@ -118,7 +118,7 @@ def _forecast_frame(
         .select(
             "unique_id",
             "level",
-            *hierarchy.spec.bottom_columns,
+            *hierarchy.key_columns,
             "ds",
             "mean",
             *bounds,

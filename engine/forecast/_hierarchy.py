@@ -105,6 +105,12 @@ class Hierarchy:
     levels: tuple[str, ...]
 
     @property
+    def key_columns(self) -> list[str]:
+        """The hierarchy's key columns as they appear in `nodes` (a key named `unique_id` is the
+        node id itself)."""
+        return [c for c in self.spec.bottom_columns if c != "unique_id"]
+
+    @property
     def n_nodes(self) -> int:
         return self.S.shape[0]
 
@@ -183,22 +189,25 @@ def build_hierarchy(bottom_keys: pl.DataFrame, spec: HierarchySpec) -> Hierarchy
         )
         frames.append(
             keys.with_columns(
-                unique_id=uid, level=pl.lit(name), depth=pl.lit(sum(combo), dtype=pl.Int32)
-            ).select(
-                "unique_id",
-                "level",
-                "depth",
-                *[pl.col(c) for c in level_cols],
-            )
+                _uid=uid, _level=pl.lit(name), _depth=pl.lit(sum(combo), dtype=pl.Int32)
+            ).select("_uid", "_level", "_depth", *level_cols)
         )
         rows.append(member["_n"].to_numpy().astype(np.int64) + offset)
         cols.append(member["_b"].to_numpy().astype(np.int64))
         offset += keys.height
 
-    nodes = pl.concat(frames, how="diagonal_relaxed").select(
-        "unique_id", "level", "depth", *columns
+    # a key column called unique_id (statsforecast's convention) is the node id itself
+    keys_out = [c for c in columns if c != "unique_id"]
+    nodes = (
+        pl.concat(frames, how="diagonal_relaxed")
+        .with_columns(pl.col(c).cast(bottom.schema[c]) for c in keys_out)
+        .select(
+            pl.col("_uid").alias("unique_id"),
+            pl.col("_level").alias("level"),
+            pl.col("_depth").alias("depth"),
+            *keys_out,
+        )
     )
-    nodes = nodes.with_columns(pl.col(c).cast(bottom.schema[c]) for c in columns)
     row = np.concatenate(rows)
     col = np.concatenate(cols)
     summing = sparse.csr_matrix((np.ones(row.size), (row, col)), shape=(offset, n_bottom))

@@ -13,6 +13,12 @@ smoothing constant.
 - TSB (Teunter, Syntetos & Babai 2011): demand probability d ← d + β(1[y>0] − d) every period, size
   z ← z + α(y − z) at demands; forecast d·z. d starts at the share of periods with demand and z at
   the first demand (heuristics, like the ETS initial states).
+- SES, simple exponential smoothing from the first demand, competes with them: case-month series
+  are made of cases that last for months, so a "demand" is rarely an isolated event and a level
+  that follows runs of cases often beats Croston-type models (the forecast benchmark shows it).
+
+Each series keeps the candidate with the lowest in-sample one-step MSE, all of them measured over
+the same periods (those after the first demand).
 
 Before the first demand there is no forecast (the one-step fitted value is NaN).
 """
@@ -32,11 +38,13 @@ __all__ = [
     "run_tsb",
 ]
 
-INTERMITTENT_MODELS = ("croston", "sba", "tsb")
+INTERMITTENT_MODELS = ("croston", "sba", "tsb", "ses")
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 _ALPHAS = np.array([0.05, 0.1, 0.2, 0.3])
 _BETAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3])
+_SES_INIT = 12  # observations averaged for the initial level
+_SES_ALPHAS = np.array([0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 0.95])
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,31 @@ def run_tsb(
     return run
 
 
+def run_ses(
+    y: np.ndarray, start: np.ndarray, alpha: np.ndarray, *, want_fitted: bool = False
+) -> _Run:
+    """Simple exponential smoothing, l ← l + α(y − l), from the mean of the first `_SES_INIT`
+    observations; its errors are counted after the first demand only, the periods Croston's and
+    TSB's are counted over."""
+    n, n_t = y.shape
+    idx = np.minimum(start[:, None] + np.arange(_SES_INIT)[None, :], n_t - 1)
+    level = np.broadcast_to(
+        np.take_along_axis(y, idx, axis=1).mean(axis=1, keepdims=True), (n, alpha.shape[1])
+    ).copy()
+    seen = np.zeros((n, 1), dtype=bool)
+    run = _Run(np.zeros_like(level), np.zeros((n, 1)), np.zeros_like(level), None)
+    if want_fitted:
+        run.fitted = np.full((n, n_t), np.nan)
+    for t in range(n_t):
+        yt = y[:, t : t + 1]
+        _accumulate(run, level, seen, yt, t)
+        active = (t >= start)[:, None]
+        level = np.where(active, level + alpha * (yt - level), level)
+        seen = seen | (active & (yt > 0))
+    run.last = level
+    return run
+
+
 def _mse(run: _Run) -> np.ndarray:
     with np.errstate(all="ignore"):
         return np.where(run.count > 0, run.sse / run.count, np.inf)
@@ -189,6 +222,10 @@ def fit_intermittent(
                 mse = _mse(run_croston(y, start, alphas[None, :], factor))
                 g = np.argmin(mse, axis=1)
                 chosen[name] = (alphas[g], np.full(n, np.nan), mse[r, g])
+    if "ses" in models:
+        mse = _mse(run_ses(y, start, _SES_ALPHAS[None, :]))
+        g = np.argmin(mse, axis=1)
+        chosen["ses"] = (_SES_ALPHAS[g], np.full(n, np.nan), mse[r, g])
     if "tsb" in models:
         aa, bb = (g.ravel() for g in np.meshgrid(alphas, betas, indexing="ij"))
         mse = _mse(run_tsb(y, start, aa[None, :], bb[None, :]))
@@ -205,6 +242,8 @@ def fit_intermittent(
         yr, sr = y[rows], start[rows]
         if name == "tsb":
             run = run_tsb(yr, sr, a[:, None], b[:, None], want_fitted=True)
+        elif name == "ses":
+            run = run_ses(yr, sr, a[:, None], want_fitted=True)
         else:
             factor = (1.0 - a[:, None] / 2.0) if name == "sba" else 1.0
             run = run_croston(yr, sr, a[:, None], factor, want_fitted=True)

@@ -12,8 +12,8 @@ Every such error path adds up across levels, and because whole vectors are drawn
 at a time) correlations between series carry over to the aggregates. A node's interval at horizon h
 is its reconciled forecast plus the empirical quantiles of its row of E_h — a residual bootstrap
 that uses every period once. Periods where a series had no residual (before it started, before a
-first demand) count as zero error. For counts the bounds are clipped at zero, and a bound never
-crosses the point forecast.
+first demand) are filled from its own residuals in turn. For counts the bounds are clipped at zero,
+and a bound never crosses the point forecast.
 
 Without reconciliation (independent series) each node uses its own residuals the same way.
 """
@@ -50,15 +50,23 @@ def _quantiles(levels: Sequence[float]) -> np.ndarray:
 
 
 def centred_errors(residuals: np.ndarray) -> np.ndarray:
-    """Residuals less each series' mean residual; periods no series has a residual are dropped."""
+    """Residuals less each series' mean residual, with the periods a series has no residual filled
+    by cycling through its own residuals (so a series that started late keeps its spread instead
+    of counting its missing periods as zero error); periods no series has a residual are dropped.
+    """
     ok = ~np.isnan(residuals)
     keep = ok.any(axis=0)
-    r = residuals[:, keep]
-    ok = ok[:, keep]
+    r, ok = residuals[:, keep], ok[:, keep]
     count = ok.sum(axis=1, keepdims=True)
     with np.errstate(all="ignore"):
         mean = np.where(count > 0, np.where(ok, r, 0.0).sum(axis=1, keepdims=True) / count, 0.0)
-    return r - mean
+    r = r - mean
+    # available periods first, in order; the k-th missing period takes available number k mod count
+    order = np.argsort(~ok, axis=1, kind="stable")
+    k = np.cumsum(~ok, axis=1) - 1
+    pick = np.take_along_axis(order, k % np.maximum(count, 1), axis=1)
+    filled = np.take_along_axis(np.nan_to_num(r), pick, axis=1)
+    return np.where(ok, r, np.where(count > 0, filled, 0.0))
 
 
 def coherent_error_paths(

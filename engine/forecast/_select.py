@@ -1,7 +1,7 @@
 """Per-series model choice with reported fallbacks.
 
 `models=("auto",)` means: classify every series (Syntetos–Boylan); intermittent and lumpy ones get
-the best of Croston/SBA/TSB by in-sample one-step MSE, smooth and erratic ones the best member of
+the best of Croston/SBA/TSB/SES by in-sample one-step MSE, smooth and erratic ones the best member of
 the ETS family by AICc. Other sets narrow the candidates: `("ets",)`, `("ETS(A,Ad,N)", "ETS(A,N,N)")`,
 `("croston",)`, `("sba", "tsb")`, `("naive",)`, `("seasonal_naive",)`, ...; naive and seasonal naive
 are chosen between by in-sample MSE and cannot be mixed with the other families.
@@ -38,6 +38,7 @@ _DISPLAY = {
     "croston": "Croston",
     "sba": "SBA",
     "tsb": "TSB",
+    "ses": "SES",
     "naive": "Naive",
     "seasonal_naive": "SeasonalNaive",
     "zero": "Zero",

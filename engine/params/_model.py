@@ -301,7 +301,8 @@ def _load_parameter(
     if values_node is None:
         raise _fail("'values' is required", path, root)
     leaves = _walk_values(values_node, dims, path, spec.kind)
-    _check_coverage(leaves, dims, default, spec, services, path, values_node)
+    values_key = next(key for key, _ in root.items if key.raw == "values")
+    _check_coverage(leaves, dims, default, spec, services, path, values_key)
     rows: dict[str, list[Any]] = {d: [] for d in dims} | {"valid_from": [], "valid_to": [], "value": []}
     for key, _, timeline in leaves:
         for start, end, value in intervals_from_timeline(timeline):

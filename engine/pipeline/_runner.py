@@ -23,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from rich.console import Console
 from engine.errors import EngineError, ExitCode, InputFileError
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._spec import RunSpec
+from engine.pipeline._step import RunResult, StepContext, StepDef, StepOutput
 from engine.store import (
     RunExports,
     RunManifest,
@@ -60,92 +61,6 @@ __all__ = [
     "StepOutput",
     "run_pipeline",
 ]
-
-
-@dataclass(frozen=True)
-class StepOutput:
-    """What a step hands on: frames (some published to the store), facts, counts, summary lines.
-
-    `publish` maps a frame name to the warehouse table it is appended to. `meta` holds small
-    JSON-ready facts later steps and the summary read (e.g. the extract date). `notes` are the
-    lines the step adds to the planner's summary.
-    """
-
-    frames: Mapping[str, pl.DataFrame] = field(default_factory=dict)
-    publish: Mapping[str, str] = field(default_factory=dict)
-    meta: Mapping[str, Any] = field(default_factory=dict)
-    rows_read: int | None = None
-    rows_quarantined: int | None = None
-    notes: tuple[str, ...] = ()
-
-    @property
-    def rows_written(self) -> int | None:
-        if not self.publish:
-            return None
-        return sum(self.frames[name].height for name in self.publish)
-
-    def _cache_meta(self) -> dict[str, Any]:
-        return {
-            "publish": dict(self.publish),
-            "meta": dict(self.meta),
-            "rows_read": self.rows_read,
-            "rows_quarantined": self.rows_quarantined,
-            "notes": list(self.notes),
-        }
-
-    @classmethod
-    def _from_cache(cls, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> StepOutput:
-        return cls(
-            frames=frames,
-            publish=meta["publish"],
-            meta=meta["meta"],
-            rows_read=meta["rows_read"],
-            rows_quarantined=meta["rows_quarantined"],
-            notes=tuple(meta["notes"]),
-        )
-
-
-@dataclass(frozen=True)
-class StepContext:
-    """What a step may look at: the spec, earlier steps' outputs, and a folder for files it makes."""
-
-    spec: RunSpec
-    run_id: str
-    upstream: Mapping[str, StepOutput]
-    workdir: Path  # the run's staging export folder: files here appear with the run's results
-    accept_quarantine: bool = False
-
-    def frame(self, step: str, name: str) -> pl.DataFrame:
-        return self.upstream[step].frames[name]
-
-    def meta(self, step: str, key: str) -> Any:
-        return self.upstream[step].meta[key]
-
-
-@dataclass(frozen=True)
-class StepDef:
-    """A step: its function and what its result depends on (which keys its cache entry)."""
-
-    name: str
-    run: Callable[[StepContext], StepOutput]
-    title: str = ""
-    needs: tuple[str, ...] = ()  # steps that must run before it; their results are its inputs
-    after: tuple[str, ...] = ()  # steps whose results it uses when they ran
-    inputs: tuple[str, ...] = ()  # input roles whose content it reads (extract, funding_model...)
-    params: tuple[str, ...] = ()  # spec parameters that change its result
-    requires: tuple[str, ...] = ()  # spec keys that must be set for it
-    cacheable: bool = True
-
-
-@dataclass(frozen=True)
-class RunResult:
-    manifest: RunManifest
-    reused: bool  # an identical earlier run was found; nothing ran
-    outputs: Mapping[str, StepOutput] = field(default_factory=dict)
-
-    @property
-    def run_id(self) -> str:
-        return self.manifest.run_id
 
 
 class RunInterruptedError(KeyboardInterrupt):
@@ -181,6 +96,19 @@ def _hash_inputs(spec: RunSpec) -> list[dict[str, Any]]:
             raise InputFileError(f"{role.replace('_', ' ')} not found", path=path)
         digests.append(hash_path(path, role))
     return digests
+
+
+def _facts(manifest: RunManifest) -> dict[str, str]:
+    """What a reader of the run's report should know about where its numbers come from."""
+    facts = {
+        "run_id": manifest.run_id,
+        "spec": manifest.spec_name,
+        "started (UTC)": f"{manifest.started_at:%Y-%m-%d %H:%M:%S}",
+        "code version": manifest.code_version,
+    }
+    for item in manifest.inputs:
+        facts[f"input: {item['role']}"] = f"{item['path']} (sha256 {item['hash'][:12]})"
+    return facts
 
 
 def _one_line(exc: BaseException) -> str:
@@ -432,6 +360,7 @@ class _Run:
                     dict(self.outputs),
                     self.exports.staging,
                     self.accept_quarantine,
+                    _facts(self.manifest),
                 )
                 output = step.run(context)
                 if step.cacheable:
@@ -451,21 +380,26 @@ class _Run:
         self.log.step_finished(record)
         return output
 
-    def _tables(self) -> dict[str, pl.DataFrame]:
+    def _tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, Path]]:
+        """Published tables, and for each the step-cache file already holding it (if cached)."""
         tables: dict[str, pl.DataFrame] = {}
-        for output in self.outputs.values():
+        cached: dict[str, Path] = {}
+        for step in self.plan:
+            output = self.outputs[step.name]
             for frame_name, table in output.publish.items():
                 if table in tables:
                     raise EngineError(f"two steps publish the same table '{table}'")
                 tables[table] = output.frames[frame_name]
-        return tables
+                if step.cacheable:
+                    cached[table] = self.cache.file(step.name, self.keys[step.name], frame_name)
+        return tables, cached
 
     def _finish(self, signals: _Signals) -> None:
         spec, manifest, exports, log = self.spec, self.manifest, self.exports, self.log
-        tables = self._tables()
+        tables, cached = self._tables()
         wanted = set(tables) if spec.exports is None else set(spec.exports) & set(tables)
         for table in sorted(wanted):
-            exports.write(table, tables[table])
+            exports.write(table, tables[table], same_as=cached.get(table))
         log.event("exports_staged", tables=sorted(wanted))
 
         manifest.status = "succeeded"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.errors import ConfigError
+from engine.pipeline._yaml import Lined as _Lined
+from engine.pipeline._yaml import read_yaml as _read_yaml
 
 __all__ = ["DEFAULT_STORE", "RunSpec", "load_spec", "resolve_months"]
 
@@ -28,84 +28,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _MONTH_RANGE = re.compile(r"^(\d{4})-(\d{2}):(\d{4})-(\d{2})$")
 _MONTH_TOKENS = ("current-year", "next-year", "year-to-date")
 _CLAIMS = ("entitlements", "forecast")
-
-
-# -- YAML with line numbers ------------------------------------------------------------------------
-
-
-class _Lined(dict):
-    """A mapping that remembers the line of each key (1-based)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: dict[Any, int] = {}
-        self.line = 0
-
-
-class _LinedList(list):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[int] = []
-        self.line = 0
-
-
-class _DuplicateKeyError(Exception):
-    def __init__(self, key: object, line: int) -> None:
-        super().__init__(key)
-        self.key, self.line = key, line
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Lined:
-    loader.flatten_mapping(node)
-    out = _Lined()
-    out.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in out:
-            raise _DuplicateKeyError(key, line)
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = line
-    return out
-
-
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LinedList:
-    out = _LinedList()
-    out.line = node.start_mark.line + 1
-    for item in node.value:
-        out.append(loader.construct_object(item, deep=True))
-        out.lines.append(item.start_mark.line + 1)
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def _read_yaml(path: Path) -> _Lined:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("run spec not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the run spec ({exc})", path=path) from None
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except _DuplicateKeyError as exc:
-        raise ConfigError(f"duplicate key '{exc.key}'", path=path, line=exc.line) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(
-            f"not valid YAML: {problem}", path=path, line=mark.line + 1 if mark else None
-        ) from None
-    if not isinstance(data, _Lined):
-        raise ConfigError("a run spec is a mapping of keys (name, extract, steps, ...)", path=path)
-    return data
 
 
 # -- the spec --------------------------------------------------------------------------------------

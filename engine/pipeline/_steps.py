@@ -13,8 +13,8 @@ from typing import Any
 import polars as pl
 
 from engine.errors import EngineError
-from engine.pipeline._runner import StepContext, StepDef, StepOutput
 from engine.pipeline._spec import resolve_months
+from engine.pipeline._step import StepContext, StepDef, StepOutput
 from engine.schemas import REGISTRY_TABLES, Registry
 
 __all__ = ["STEPS"]
@@ -252,8 +252,8 @@ def _compare(ctx: StepContext) -> StepOutput:
 
 # -- allocate --------------------------------------------------------------------------------------
 
-# Allocation rows keep the claim's key and territory; its other attributes are in `case_months`.
-_ALLOCATION_KEEP = ("case_id", "month", "funded", "hromada_code", "oblast_code", "service_code")
+# Allocation rows of case-month claims keep the key; the attributes are in `case_months`.
+_ALLOCATION_KEEP = ("case_id", "month", "funded")
 
 
 def _allocate(ctx: StepContext) -> StepOutput:
@@ -297,41 +297,17 @@ def _allocate(ctx: StepContext) -> StepOutput:
 
 
 def _report(ctx: StepContext) -> StepOutput:
-    import dataclasses
-
+    """The run's HTML report, from the tables the run publishes (as `mfr report RUN` reads them)."""
     report = _stage("engine.report")
     territories, services = _reference(ctx)
-    available: dict[str, Any] = {}
-    for step, frame, field_name in (
-        ("entitle", "case_months", "case_months"),
-        ("entitle", "flows", "flows"),
-        ("forecast", "forecast", "forecast"),
-        ("forecast", "history", "history"),
-        ("forecast", "backtest", "backtest"),
-        ("allocate", "by_territory", "allocation_by_territory"),
-        ("allocate", "by_tier", "allocation_by_tier"),
-        ("compare", "scenario_by_territory", "scenario_territories"),
-        ("compare", "scenario_cases", "scenario_cases"),
-    ):
-        if step in ctx.upstream and frame in ctx.upstream[step].frames:
-            available[field_name] = ctx.frame(step, frame)
-    if "validate" in ctx.upstream:
-        quarantine = ctx.frame("validate", "quarantine")
-        available["quarantine_summary"] = (
-            quarantine.group_by("table", "rule").agg(rows=pl.len()).sort("table", "rule")
-        )
-        available["rows_read"] = dict(ctx.meta("validate", "rows_read"))
-    run = {"run_id": ctx.run_id, "spec": ctx.spec.name}
-    if "validate" in ctx.upstream:
-        run["extract date"] = ctx.meta("validate", "extract_date")
-    if "entitle" in ctx.upstream:
-        run["funding model"] = ctx.meta("entitle", "model_version")
-    known = {f.name for f in dataclasses.fields(report.ReportData)}
-    data = report.ReportData(
-        **{k: v for k, v in available.items() if k in known},
-        run=run,
-        territories=territories,
-        services=services,
+    tables = {
+        table: output.frames[frame]
+        for output in ctx.upstream.values()
+        for frame, table in output.publish.items()
+    }
+    rows_read = ctx.meta("validate", "rows_read") if "validate" in ctx.upstream else {}
+    data = report.report_data_from_tables(
+        tables, run=ctx.facts, rows_read=rows_read, territories=territories, services=services
     )
     report.build_report(data, ctx.workdir / "report.html")
     return StepOutput(meta={"report": "report.html"})

@@ -173,7 +173,10 @@ def relational_rules(
         rejected = frame.filter(pl.col(SOURCE_LINE).is_in(lines.implode()))[key]
         return frame[key], rejected
 
-    cases_checks = _fk_checks("recipient_id", "recipient", *keys("recipients", "recipient_id"))
+    cases = tables["cases"].with_columns(
+        _fk_status("recipient_id", *keys("recipients", "recipient_id"))
+    )
+    cases_checks = _fk_checks("recipient_id", "recipient")
     # a service outside the catalogue is already unknown_code; only catalogue codes are checked here
     services, bad_services = keys("services", "service_code")
     code = pl.col("service_code")
@@ -194,16 +197,13 @@ def relational_rules(
             "service code not in the extract's services table",
         ),
     ]
-    found.append(violations(tables["cases"], "cases", files["cases"], cases_checks))
-    location_checks = [
-        *_fk_checks("case_id", "case", *keys("cases", "case_id")),
-        *_fk_checks("provider_id", "provider", *keys("providers", "provider_id")),
-    ]
-    found.append(
-        violations(
-            tables["case_locations"], "case_locations", files["case_locations"], location_checks
-        )
+    found.append(violations(cases, "cases", files["cases"], cases_checks))
+    locations = tables["case_locations"].with_columns(
+        _fk_status("case_id", *keys("cases", "case_id")),
+        _fk_status("provider_id", *keys("providers", "provider_id")),
     )
+    location_checks = [*_fk_checks("case_id", "case"), *_fk_checks("provider_id", "provider")]
+    found.append(violations(locations, "case_locations", files["case_locations"], location_checks))
     return _concat(found[1:])
 
 
@@ -319,19 +319,33 @@ def _days(date: pl.Expr) -> pl.Expr:
     return date.cast(pl.Int64)
 
 
-def _fk_checks(column: str, parent: str, keys: pl.Series, rejected: pl.Series) -> list[Check]:
+def _fk_status(column: str, keys: pl.Series, rejected: pl.Series) -> pl.Expr:
+    """`_fk_<column>`: null when empty, else "ok", "orphan" or "rejected" (the parent row was)."""
     value = pl.col(column)
-    exists = value.is_in(keys.implode())
+    return (
+        pl.when(value.is_null())
+        .then(None)
+        .when(value.is_in(rejected.implode()))  # few; and a rejected key always exists
+        .then(pl.lit("rejected"))
+        .when(value.is_in(keys.implode()))
+        .then(pl.lit("ok"))
+        .otherwise(pl.lit("orphan"))
+        .alias(f"_fk_{column}")
+    )
+
+
+def _fk_checks(column: str, parent: str) -> list[Check]:
+    status, value = pl.col(f"_fk_{column}"), pl.col(column)
     return [
         (
-            value.is_not_null() & ~exists,
+            status == "orphan",
             "orphan_key",
             column,
             value,
             f"no {parent} with this id in the extract",
         ),
         (
-            value.is_not_null() & exists & value.is_in(rejected.implode()),
+            status == "rejected",
             "parent_quarantined",
             column,
             value,

@@ -12,7 +12,7 @@ published only through `suppress_small_cells` (fewer than `min_count` people →
 from __future__ import annotations
 
 from engine.report._build import ReportData, build_report, report_sections
-from engine.report._figures_forecast import backtest_figure, fan_chart_figure
+from engine.report._figures_forecast import backtest_figure, fan_chart_figure, node_history
 from engine.report._figures_money import flows_sankey_figure, headline_figure, trend_figure
 from engine.report._figures_plan import (
     allocation_figure,
@@ -63,6 +63,7 @@ __all__ = [
     "hromada_summary",
     "hromada_table_figure",
     "monthly_summary",
+    "node_history",
     "oblast_bars_figure",
     "oblast_flows",
     "oblast_summary",

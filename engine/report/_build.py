@@ -158,6 +158,7 @@ def _tiles(
                     "case_months_per_10k",
                     territories,
                     title=f"Served case-months per 10,000 residents, {label}",
+                    label="per 10,000",
                     colorscale="Oranges",
                 ),
             ]
@@ -170,6 +171,7 @@ def _tiles(
                 "need_uah_per_10k",
                 territories,
                 title="Need per 10,000 residents, UAH",
+                label="UAH per 10,000",
                 colorscale="Oranges",
             )
         )
@@ -202,6 +204,27 @@ def _pick_node(
     return str(biggest[key][0])
 
 
+# oblast × service levels, the most detailed first (services may be grouped in the hierarchy)
+_OBLAST_SERVICE_LEVELS = (
+    frozenset({"oblast_code", "service_code"}),
+    frozenset({"oblast_code", "service_group", "service_code"}),
+    frozenset({"oblast_code", "service_group"}),
+)
+
+
+def _oblast_service_node(
+    forecast: pl.DataFrame, oblast: str | None, service: str | None
+) -> str | None:
+    for columns in _OBLAST_SERVICE_LEVELS:
+        where = {"oblast_code": oblast} if oblast else {}
+        if service and "service_code" in columns:
+            where["service_code"] = service
+        node = _pick_node(forecast, columns, where)
+        if node is not None:
+            return node
+    return None
+
+
 def _forecast_section(data: ReportData, oblast: str | None, service: str | None) -> Section:
     title = "Forecasts"
     if not _present(data.forecast):
@@ -223,23 +246,12 @@ def _forecast_section(data: ReportData, oblast: str | None, service: str | None)
         figures.append(
             fan_chart_figure(fc, oblast_node, data.history, label=oblasts.get(code, code))
         )
-    pair = _pick_node(
-        fc,
-        frozenset({"oblast_code", "service_code"}),
-        {"oblast_code": oblast, "service_code": service} if oblast else {},
-    )
-    if pair is None:  # services may be grouped under service_group in the hierarchy
-        pair = _pick_node(
-            fc,
-            frozenset({"oblast_code", "service_group", "service_code"}),
-            {"oblast_code": oblast, "service_code": service} if oblast else {},
-        )
+    pair = _oblast_service_node(fc, oblast, service)
     if pair is not None:
         row = fc.filter(pl.col(key) == pair).row(0, named=True)
-        label = (
-            f"{oblasts.get(row['oblast_code'], row['oblast_code'])}, "
-            f"{services.get(row['service_code'], row['service_code'])}"
-        )
+        what = row.get("service_code")
+        what = services.get(what, what) if what else row.get("service_group")
+        label = f"{oblasts.get(row['oblast_code'], row['oblast_code'])}, {what}"
         figures.append(fan_chart_figure(fc, pair, data.history, label=label))
     if _present(data.backtest):
         assert data.backtest is not None
@@ -247,10 +259,37 @@ def _forecast_section(data: ReportData, oblast: str | None, service: str | None)
     return Section(
         title,
         figures,
-        note="Case-months per month: history, forecast mean, 80 % and 95 % prediction intervals; "
-        "backtest errors are scaled so that 1 is the seasonal-naive benchmark.",
+        note="Case-months per month: history, forecast mean, 80 % and 95 % prediction intervals. "
+        "Backtest errors are scaled (MASE): below 1 beats the naive benchmark.",
         empty="The forecast has no total, oblast or service series to show.",
     )
+
+
+def _by_scenario(frame: pl.DataFrame | None) -> list[tuple[str | None, pl.DataFrame]]:
+    """Split a diff frame of several compared scenarios (a `scenario` column) into one per name."""
+    if not _present(frame):
+        return []
+    assert frame is not None
+    if "scenario" not in frame.columns:
+        return [(None, frame)]
+    names = frame["scenario"].unique().sort().to_list()
+    return [(str(n), frame.filter(pl.col("scenario") == n)) for n in names]
+
+
+def _allocation_rows(data: ReportData) -> pl.DataFrame | None:
+    """Allocation rows with their oblast: stored rows may keep only the claim's key, in which case
+    the oblast comes from the case-months they were claimed from."""
+    rows, cm = data.allocation_rows, data.case_months
+    if not _present(rows) or "tier" not in rows.columns:  # type: ignore[union-attr]
+        return None
+    assert rows is not None
+    key = ["case_id", "month", "funded"]
+    if "oblast_code" not in rows.columns:
+        if not _present(cm) or not set(key) <= set(rows.columns):
+            return None
+        assert cm is not None
+        rows = rows.join(cm.select(*key, "oblast_code"), on=key, how="left")
+    return rows
 
 
 def _plan_sections(data: ReportData, min_count: int) -> list[Section]:
@@ -262,19 +301,18 @@ def _plan_sections(data: ReportData, min_count: int) -> list[Section]:
     if _present(data.allocation_by_tier):
         assert data.allocation_by_tier is not None
         allocation.append(allocation_tiers_figure(data.allocation_by_tier))
-    rows = data.allocation_rows
-    if _present(rows) and {"oblast_code", "tier"} <= set(rows.columns):  # type: ignore[union-attr]
-        assert rows is not None
+    rows = _allocation_rows(data)
+    if rows is not None:
         allocation.append(allocation_matrix_figure(rows, territories))
     scenario: list[go.Figure] = []
-    if _present(data.scenario_territories):
-        assert data.scenario_territories is not None
-        scenario.append(
-            scenario_figure(data.scenario_territories, territories, min_count=min_count)
-        )
-    if _present(data.scenario_cases):
-        assert data.scenario_cases is not None
-        scenario.append(scenario_cases_figure(data.scenario_cases))
+    for name, part in _by_scenario(data.scenario_territories):
+        title = f"Scenario {name}: winners and losers by oblast" if name else None
+        scenario.append(scenario_figure(part, territories, min_count=min_count, title=title))
+    for name, part in _by_scenario(data.scenario_cases):
+        cases = scenario_cases_figure(part)
+        if name:
+            cases.update_layout(title_text=f"Scenario {name}. {cases.layout.title.text}")
+        scenario.append(cases)
     return [
         Section(
             "Allocation",

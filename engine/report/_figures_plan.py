@@ -297,32 +297,46 @@ def scenario_cases_figure(
 
 
 def quarantine_figure(summary: pl.DataFrame, *, title: str | None = None) -> go.Figure:
-    """Rows sent to quarantine per table and rule; `summary` is `quarantine_summary(registry)`."""
+    """Rows sent to quarantine, table by rule, as a grid of counts.
+
+    `summary` is `quarantine_summary(registry)`: `table, rule, rows`.
+    """
     import plotly.graph_objects as go
 
     for column in ("table", "rule", "rows"):
         if column not in summary.columns:
             raise ValueError(f"quarantine: missing column {column!r}; got {summary.columns}")
-    fig = go.Figure()
-    for rule in summary["rule"].unique().sort().to_list():
-        part = summary.filter(pl.col("rule") == rule).sort("table")
-        fig.add_trace(
-            go.Bar(
-                x=part["rows"].to_list(),
-                y=part["table"].to_list(),
-                orientation="h",
-                name=rule,
-                hovertemplate=f"%{{y}}: %{{x:,}} rows<extra>{rule}</extra>",
-            )
-        )
     total = int(summary["rows"].sum() or 0)
+    fig = go.Figure()
     if summary.is_empty():
+        fig.add_trace(go.Heatmap(z=[[0]], x=["—"], y=["—"], showscale=False, hoverinfo="skip"))
         fig.add_annotation(text="No rows quarantined", showarrow=False, font={"size": 16})
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
+    else:
+        cells = summary.group_by("table", "rule").agg(pl.col("rows").sum())
+        tables = cells["table"].unique().sort().to_list()
+        rules = cells["rule"].unique().sort().to_list()
+        counts = {(r["table"], r["rule"]): r["rows"] for r in cells.iter_rows(named=True)}
+        z = [[counts.get((t, r)) for r in rules] for t in tables]
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=rules,
+                y=tables,
+                text=[["" if v is None else f"{v:,}" for v in row] for row in z],
+                texttemplate="%{text}",
+                colorscale="Reds",
+                zmin=0,
+                xgap=2,
+                ygap=2,
+                showscale=False,
+                hovertemplate="%{y} · %{x}: %{z:,} rows<extra></extra>",
+            )
+        )
+        fig.update_xaxes(tickangle=-30)
     return finish(
         fig,
         title or f"Validation: {total:,} rows quarantined, by table and rule",
-        barmode="stack",
-        height=max(300, 40 * summary["table"].n_unique() + 160),
+        height=max(300, 40 * summary["table"].n_unique() + 200),
     )

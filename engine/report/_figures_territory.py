@@ -106,13 +106,15 @@ def oblast_tiles_figure(
     territories: pl.DataFrame | None = None,
     *,
     title: str | None = None,
+    label: str | None = None,
     colorscale: str = "Blues",
 ) -> go.Figure:
     """A map-like tile grid of Ukraine's 27 regions coloured by `value` of `summary`.
 
     `summary` has `oblast_code` and the `value` column, one row per region — e.g.
     `oblast_summary(...)`, or one month of `need_indicators(...)` (its oblast rows are used).
-    Regions without a row are drawn grey and marked "no data", so they stay visible.
+    Regions without a row are drawn grey and marked "no data", so they stay visible. `label`
+    names the colour scale (default: the column name).
     """
     import plotly.graph_objects as go
 
@@ -163,7 +165,7 @@ def oblast_tiles_figure(
                 z=z,
                 text=text,
                 colorscale=colorscale,
-                colorbar={"title": {"text": value}, "tickformat": ".0%" if share else ",.0f"},
+                colorbar={"title": {"text": label or value}, "tickformat": ".0%" if share else ""},
                 textfont={"size": 10},
                 zmin=0 if share else None,
                 zmax=1 if share else None,
@@ -268,7 +270,7 @@ def hromada_table_figure(
     fig = go.Figure(
         go.Table(
             header={"values": [_TABLE_COLUMNS[c] for c in cells], "align": "left"},
-            cells={"values": list(cells.values()), "align": "left"},
+            cells={"values": list(cells.values()), "align": "left", "height": 24},
         )
     )
     return finish(

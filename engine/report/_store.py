@@ -30,7 +30,7 @@ REPORT_TABLES: dict[str, str] = {
     "allocation_by_territory": "allocation_by_territory",
     "allocation_by_tier": "allocation_by_tier",
     "allocations": "allocation_rows",
-    "scenario_territories": "scenario_territories",
+    "scenario_by_territory": "scenario_territories",
     "scenario_cases": "scenario_cases",
 }
 
@@ -90,18 +90,34 @@ def report_data_from_store(
     territories: pl.DataFrame | None = None,
     services: pl.DataFrame | None = None,
 ) -> ReportData:
-    """A run's frames from the DuckDB store; `run` is `latest`, a run id or a prefix of one.
+    """A run's frames from the DuckDB store; `run` is `latest` (the newest run that succeeded), a
+    run id or a prefix of one. The reference tables default to the bundled ones.
 
-    The reference tables default to the bundled ones (`engine.reference`).
+    A run that failed published nothing: asking for it is a `ConfigError` saying so.
     """
+    from engine.errors import ConfigError
     from engine.reference import load_services, load_territories
     from engine.store import Store
 
     store = store if isinstance(store, Store) else Store(Path(store))
+    if run == "latest":
+        succeeded = store.runs().filter(pl.col("status") == "succeeded")
+        if succeeded.is_empty():
+            raise ConfigError("no run in the store has succeeded yet", path=store.path)
+        run = str(succeeded["run_id"][0])  # runs() lists the newest first
     manifest = store.manifest(run)
-    present = set(store.table_names())
+    if manifest.status != "succeeded":
+        raise ConfigError(
+            f"run {manifest.run_id} {manifest.status}: it published no results to report on",
+            path=store.path,
+        )
     wanted = [*REPORT_TABLES, "quarantine"]
-    tables = {name: store.table(name, run_id=manifest.run_id) for name in wanted if name in present}
+    tables: dict[str, pl.DataFrame] = {}
+    with store.connect(read_only=True) as con:  # one connection for every table of the run
+        present = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+        for name in (n for n in wanted if n in present):
+            query = f'SELECT * EXCLUDE (run_id) FROM "{name}" WHERE run_id = ?'
+            tables[name] = con.sql(query, params=[manifest.run_id]).pl()
     return report_data_from_tables(
         tables,
         run=_run_facts(manifest),

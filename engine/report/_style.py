@@ -30,7 +30,7 @@ def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
         template="plotly_white",
         font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
         margin={"l": 60, "r": 30, "t": 60, "b": 50},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
         **layout,
     )
     return fig

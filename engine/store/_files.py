@@ -42,8 +42,16 @@ class RunExports:
         self.staging.mkdir(parents=True)
         return self
 
-    def write(self, name: str, frame: pl.DataFrame) -> Path:
+    def write(self, name: str, frame: pl.DataFrame, same_as: Path | None = None) -> Path:
+        """Export `frame` as `<name>.parquet`; `same_as` is a Parquet file already holding exactly
+        this frame (the step cache's), hard-linked instead of written again when possible."""
         path = self.staging / f"{name}.parquet"
+        if same_as is not None and same_as.is_file():
+            try:
+                os.link(same_as, path)  # cache files are never modified, only replaced or deleted
+                return path
+            except OSError:
+                pass  # another file system, or links not allowed: write it
         self.writer(frame, path)
         return path
 
@@ -92,6 +100,10 @@ class StepCache:
 
     def _dir(self, step: str, key: str) -> Path:
         return self.root / step / key[:24]
+
+    def file(self, step: str, key: str, frame: str) -> Path:
+        """Where a cached frame's Parquet file is (it may not exist)."""
+        return self._dir(step, key) / f"{frame}.parquet"
 
     def load(self, step: str, key: str) -> tuple[dict[str, pl.DataFrame], dict[str, Any]] | None:
         folder = self._dir(step, key)

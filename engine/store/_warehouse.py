@@ -360,14 +360,17 @@ class Store:
     def resolve_run_id(self, run: str) -> str:
         """A full run id from `latest`, a full id, or an unambiguous prefix of one."""
         with self.connect(read_only=True) as con:
-            if run == "latest":
-                rows = con.execute(
-                    "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
-                ).fetchall()
-            else:
-                rows = con.execute(
-                    "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run]
-                ).fetchall()
+            return self._resolve(con, run)
+
+    def _resolve(self, con: duckdb.DuckDBPyConnection, run: str) -> str:
+        if run == "latest":
+            rows = con.execute(
+                "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
+            ).fetchall()
+        else:
+            rows = con.execute(
+                "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run]
+            ).fetchall()
         exact = [r[0] for r in rows if r[0] == run]
         if exact:
             return exact[0]
@@ -378,9 +381,9 @@ class Store:
         raise ConfigError(f"{run!r} matches {len(rows)} runs; give more of the id", path=self.path)
 
     def manifest(self, run: str) -> RunManifest:
-        run_id = self.resolve_run_id(run)
+        """One run's manifest; `run` is `latest`, a run id or an unambiguous prefix of one."""
         with self.connect(read_only=True) as con:
-            return self._manifest_from(con, run_id)
+            return self._manifest_from(con, self._resolve(con, run))
 
     def runs(self, limit: int | None = None) -> pl.DataFrame:
         """One row per run, newest first."""
@@ -405,10 +408,10 @@ class Store:
         """A result table, all runs or one run (`run_id` may be `latest` or a prefix)."""
         if not _IDENTIFIER.match(name):
             raise ValueError(f"not a valid table name: {name!r}")
-        resolved = self.resolve_run_id(run_id) if run_id is not None else None
         with self.connect(read_only=True) as con:
             if name not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}:
                 raise ConfigError(f"no table {name!r} in the store", path=self.path)
-            if resolved is None:
+            if run_id is None:
                 return con.sql(f'SELECT * FROM "{name}"').pl()
+            resolved = self._resolve(con, run_id)
             return con.sql(f'SELECT * FROM "{name}" WHERE run_id = ?', params=[resolved]).pl()

@@ -37,9 +37,7 @@ def test_golden_case(case: dict[str, Any]) -> None:
         assert group["marginal_value"] == pytest.approx(expect["marginal_value"], abs=1e-5)
     if "binding" in expect:
         assert result.binding is not None
-        binding = {
-            row["constraint"]: row for row in result.binding.iter_rows(named=True)
-        }
+        binding = {row["constraint"]: row for row in result.binding.iter_rows(named=True)}
         assert {name: binding[name]["binding"] for name in expect["binding"]} == expect["binding"]
         for name in ("equity", "caps", "floors"):
             if f"{name}_shadow_price" in expect:

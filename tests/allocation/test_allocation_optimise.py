@@ -30,7 +30,9 @@ def coinciding_cases(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, Any]]:
             "id": list(range(n)),
             "hromada_code": hromadas,
             "oblast_code": [HROMADAS[h] for h in hromadas],
-            "service_code": draw(st.lists(st.sampled_from(["015.1", "022.0"]), min_size=n, max_size=n)),
+            "service_code": draw(
+                st.lists(st.sampled_from(["015.1", "022.0"]), min_size=n, max_size=n)
+            ),
             "age": draw(st.lists(st.sampled_from([5, 40, 80]), min_size=n, max_size=n)),
             "need_level": draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
             # whole hryvnias so that every floor is a whole number of kopiyky
@@ -55,7 +57,9 @@ def coinciding_cases(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, Any]]:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(coinciding_cases())
-def test_optimiser_agrees_with_the_default_policy(case: tuple[pl.DataFrame, dict[str, Any]]) -> None:
+def test_optimiser_agrees_with_the_default_policy(
+    case: tuple[pl.DataFrame, dict[str, Any]],
+) -> None:
     claims, raw = case
     policy = policy_from_dict(raw)
     default = allocate(claims, policy)
@@ -64,7 +68,9 @@ def test_optimiser_agrees_with_the_default_policy(case: tuple[pl.DataFrame, dict
     b = np.rint(optimised.rows["allocated_uah"].to_numpy() * 100).astype(np.int64)
     # the same money in every envelope group, to the kopiyka, and the same kopiyky per row
     # up to the rounding of the marginal tier
-    assert default.by_group["allocated_uah"].to_list() == optimised.by_group["allocated_uah"].to_list()
+    assert (
+        default.by_group["allocated_uah"].to_list() == optimised.by_group["allocated_uah"].to_list()
+    )
     assert np.abs(a - b).max(initial=0) <= 2
 
 

@@ -251,3 +251,18 @@ def test_a_full_disk_fails_cleanly_and_keeps_earlier_runs(spec_path: Path) -> No
     assert not list(spec.runs_dir.glob(".staging-*"))
     _, after = _run(spec_path)
     assert after.manifest.status == "succeeded"
+
+
+def test_exports_of_a_run_killed_between_commit_and_rename_are_finished(spec_path: Path) -> None:
+    spec, first = _run(spec_path)
+    final = spec.runs_dir / first.run_id
+    final.rename(spec.runs_dir / f".staging-{first.run_id}")  # as if killed right after commit
+    orphan = spec.runs_dir / ".staging-20000101-000000-test-dead"  # a run that never committed
+    orphan.mkdir()
+    (spec_path.parent / "policy.yaml").write_text("factor: 6\n")
+    _, second = _run(spec_path)
+    assert (final / "scaled.parquet").exists()  # the committed run got its exports
+    assert not orphan.exists()
+    assert sorted(p.name for p in spec.runs_dir.iterdir()) == sorted([first.run_id, second.run_id])
+    log = Path(second.manifest.outputs["log"]).read_text()
+    assert log.count("staged_exports_recovered") == 2

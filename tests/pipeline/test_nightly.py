@@ -50,9 +50,10 @@ def test_the_nightly_run_produces_a_store_exports_and_a_report(nightly) -> None:
     assert all(s.status == "succeeded" for s in manifest.steps)
     tables = set(store.table_names())
     assert {"quarantine", "case_months", "rollups", "flows", "need", "allocations"} <= tables
-    assert store.table("quarantine", run_id=manifest.run_id).height == manifest.step(
-        "validate"
-    ).rows_quarantined
+    assert (
+        store.table("quarantine", run_id=manifest.run_id).height
+        == manifest.step("validate").rows_quarantined
+    )
     report = Path(manifest.outputs["report"])
     assert report.is_file() and report.parent == store_path.parent / "runs" / manifest.run_id
     assert "plotly" in report.read_text(encoding="utf-8")[:2_000_000].lower()
@@ -85,7 +86,9 @@ def test_quarantine_beyond_the_threshold(tmp_path: Path, capsys) -> None:
 
 
 def test_a_missing_extract(tmp_path: Path, capsys) -> None:
-    code = main(["run", str(NIGHTLY), "--store", str(tmp_path / "s.duckdb"), "--extract", "nowhere"])
+    code = main(
+        ["run", str(NIGHTLY), "--store", str(tmp_path / "s.duckdb"), "--extract", "nowhere"]
+    )
     err = capsys.readouterr().err.strip()
     assert code == ExitCode.BAD_INPUT_FILE
     assert err.splitlines()[-1].startswith("error: ") and "extract not found" in err

@@ -84,8 +84,8 @@ def valid_extracts(draw: st.DrawFn) -> dict[str, pl.DataFrame]:
         cases["status"].append(
             "closed" if end is not None else draw(st.sampled_from(["served", "waiting"]))
         )
-        last = end or EXTRACT_DATE
-        span = (last - start).days
+        # moves happen up to the extract date; a planned end may lie beyond it
+        span = (min(end or EXTRACT_DATE, EXTRACT_DATE) - start).days
         cuts = sorted(draw(st.sets(st.integers(1, span), max_size=min(span, 3)))) if span else []
         bounds = [start, *(start + c * DAY for c in cuts)]
         for j, piece_start in enumerate(bounds):
@@ -134,7 +134,7 @@ def _read_written(tables: dict[str, pl.DataFrame], fmt: str = "parquet"):
         return read(write_extract(Path(folder), tables, fmt=fmt))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(valid_extracts())
 def test_valid_extracts_pass_with_zero_quarantine(tables):
     registry = _read_written(tables)
@@ -158,7 +158,7 @@ def _canonical(registry) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     return tables, quarantine
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(valid_extracts(), st.data())
 def test_row_order_does_not_change_the_result(tables, data):
     tables = _spoil(tables, data.draw)
@@ -173,7 +173,7 @@ def test_row_order_does_not_change_the_result(tables, data):
     assert_frame_equal(other_quarantine, first_quarantine)
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(st.integers(0, 10_000))
 def test_generated_registries_pass_with_zero_quarantine(seed):
     from engine.synth import DEFAULT_EXTRACT_DATE, generate_registry

@@ -74,23 +74,21 @@ def _render(chromium: str, page: Path, profile: Path) -> tuple[str, str]:
     return result.stdout, result.stderr
 
 
-def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+def _open_in_chromium(doc: str, tmp_path: Path) -> list[str]:
+    """Render `doc` headless; return the figure divs found. Fails on a blank figure or an error."""
     chromium = _chromium()
     if chromium is None:
         pytest.skip("headless Chromium not installed (Debian: apt-get install chromium)")
-    doc = build_report(report_kit.make_report_data())
-    page = tmp_path / "report.html"
+    page = tmp_path / "page.html"
     # error capture goes first in <head>, before plotly.js, so nothing escapes it
     page.write_text(doc.replace("<head>", "<head>\n" + _CAPTURE, 1), encoding="utf-8")
     dom, log = _render(chromium, page, tmp_path / "profile")
 
     starts = [m.start() for m in re.finditer(r'<div id="fig-\d+-\d+"', dom)]
     assert len(starts) == doc.count('<div id="fig-'), "a figure div went missing"
-    assert len(starts) >= 17
     ends = [*starts[1:], len(dom)]
-    blank = [
-        dom[s : s + 30] for s, e in zip(starts, ends, strict=True) if "main-svg" not in dom[s:e]
-    ]
+    figures = [dom[s:e] for s, e in zip(starts, ends, strict=True)]
+    blank = [f[:30] for f in figures if "main-svg" not in f]
     assert not blank, f"figures without SVG: {blank}"
 
     found = re.search(r'<pre id="console-errors">(.*?)</pre>', dom, re.S)
@@ -98,3 +96,29 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     errors = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     uncaught = [line for line in log.splitlines() if "CONSOLE" in line and "Uncaught" in line]
     assert errors == [] and uncaught == [], (errors, uncaught)
+    return figures
+
+
+def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
+    figures = _open_in_chromium(build_report(report_kit.make_report_data()), tmp_path)
+    assert len(figures) == 17
+
+
+def test_nightly_run_report_renders_offline(tmp_path: Path, repo_root: Path) -> None:
+    """`mfr run pipelines/nightly.yaml` writes a report whose every figure renders offline."""
+    if _chromium() is None:
+        pytest.skip("headless Chromium not installed (Debian: apt-get install chromium)")
+    from engine.cli import main
+
+    # the nightly spec, kept in the repo's project root but writing into tmp_path
+    spec = (repo_root / "pipelines" / "nightly.yaml").read_text(encoding="utf-8")
+    spec = spec.replace("name: nightly", f"name: nightly\nroot: {repo_root}", 1)
+    spec = re.sub(r"(\s)out/", rf"\g<1>{tmp_path}/out/", spec)
+    (tmp_path / "nightly.yaml").write_text(spec, encoding="utf-8")
+    assert main(["run", str(tmp_path / "nightly.yaml")]) == 0
+    (report,) = (tmp_path / "out" / "runs").glob("*/report.html")
+    doc = report.read_text(encoding="utf-8")
+    assert '<script src="http' not in doc
+    figures = _open_in_chromium(doc, tmp_path)
+    # headline, bars, 2 tile maps, hromadas, Sankey, trend, allocation ×2, quarantine
+    assert len(figures) >= 10

@@ -148,3 +148,60 @@ def test_tiles_show_the_latest_observed_month_of_need() -> None:
     # Харківська: 10 served, 4 waiting in March -> 10/14; Львівська and Київ fully served
     assert sorted(values) == pytest.approx([10 / 14, 1.0, 1.0])
     assert "per 10,000 residents" in per_10k.layout.title.text
+
+
+def test_each_compared_scenario_gets_its_own_figures() -> None:
+    base = report_kit.make_report_data()
+    two = pl.concat(
+        [
+            base.scenario_territories.with_columns(scenario=pl.lit("plus10")),
+            base.scenario_territories.with_columns(
+                scenario=pl.lit("copay3"), diff_state_uah=-pl.col("diff_state_uah")
+            ),
+        ]
+    )
+    cases = pl.concat(
+        [base.scenario_cases.with_columns(scenario=pl.lit(n)) for n in ("plus10", "copay3")]
+    )
+    sections = report_sections(replace(base, scenario_territories=two, scenario_cases=cases))
+    figures = next(s for s in sections if s.title == "Scenario winners and losers").figures
+    titles = [f.layout.title.text for f in figures]
+    assert titles == [
+        "Scenario copay3: winners and losers by oblast",
+        "Scenario plus10: winners and losers by oblast",
+        "Scenario copay3. Per case: 1 winners, 1 losers, 1 unchanged",
+        "Scenario plus10. Per case: 1 winners, 1 losers, 1 unchanged",
+    ]
+    assert max(figures[0].data[0].x) == 1200.0  # copay3 mirrors plus10: Київ gains
+
+
+def test_fan_charts_fall_back_to_service_groups() -> None:
+    base = report_kit.make_report_data()
+    grouped = base.forecast.filter(pl.col("level") != "oblast_code/service_code")
+    pair = base.forecast.filter(pl.col("level") == "oblast_code/service_code").with_columns(
+        unique_id=pl.lit(f"{report_kit.LVIV}/care"),
+        level=pl.lit("oblast_code/service_group"),
+        service_group=pl.lit("care"),
+        service_code=pl.lit(None, pl.String),
+    )
+    data = replace(base, forecast=pl.concat([grouped, pair], how="diagonal"))
+    forecast = next(s for s in report_sections(data) if s.title == "Forecasts")
+    assert forecast.figures[2].layout.title.text == "Forecast: Львівська, care"
+
+
+def test_stored_allocation_rows_find_their_oblast_in_the_case_months() -> None:
+    base = report_kit.make_report_data()
+    cm = base.case_months
+    # rows as the store keeps them: the claim's key, tier and amounts, no territory
+    rows = cm.select("case_id", "month", "funded").with_columns(
+        tier=pl.lit("everyone else"),
+        tier_rank=pl.lit(1),
+        claim_uah=pl.lit(100.0),
+        allocated_uah=pl.when(pl.col("case_id") < "C0010").then(100.0).otherwise(50.0),
+    )
+    sections = report_sections(replace(base, allocation_rows=rows))
+    matrix = next(s for s in sections if s.title == "Allocation").figures[-1]
+    coverage = dict(zip(matrix.data[0].y, [row[0] for row in matrix.data[0].z], strict=True))
+    # C0001–C0009 (Lviv, fully paid) and the rest at half: Lviv 9 of 17 cases full
+    assert coverage["Львівська"] == pytest.approx((9 * 100 + 8 * 50) / (17 * 100))
+    assert coverage["Київ"] == pytest.approx(0.5)

@@ -22,6 +22,7 @@ from engine.report import (
     hromada_summary,
     hromada_table_figure,
     monthly_summary,
+    node_history,
     oblast_bars_figure,
     oblast_summary,
     oblast_tiles_figure,
@@ -238,8 +239,31 @@ def test_figures_name_missing_columns() -> None:
         allocation_figure(pl.DataFrame({"oblast_code": [LVIV], "claim_uah": [1.0]}))
 
 
-def test_small_hromada_never_reaches_a_figure_through_the_table(case_months) -> None:
+def test_the_fixture_small_hromada_really_is_small(case_months) -> None:
     # guard against a regression in the fixture: the small hromada really is small
     people = case_months.filter(pl.col("hromada_code") == LVIV_SMALL)["recipient_id"].n_unique()
     assert people == 3
     assert dt.date(2024, 1, 1) in case_months["month"].to_list()
+
+
+def test_history_of_an_aggregate_node_sums_its_members(forecast) -> None:
+    # bottom-level actuals (oblast × service); the Lviv node aggregates over services
+    bottom = pl.DataFrame(
+        {
+            "oblast_code": [LVIV, LVIV, KHARKIV, LVIV],
+            "service_code": ["015.1", "010.0", "015.1", "015.1"],
+            "ds": [dt.date(2024, 1, 1)] * 3 + [dt.date(2024, 2, 1)],
+            "y": [2.0, 3.0, 7.0, 4.0],
+        }
+    )
+    lviv = forecast.with_columns(
+        unique_id=pl.lit(LVIV), oblast_code=pl.lit(LVIV), service_code=pl.lit(None, pl.String)
+    )
+    history = node_history(bottom, lviv, LVIV)
+    assert history.to_dicts() == [
+        {"ds": dt.date(2024, 1, 1), "y": 5.0},
+        {"ds": dt.date(2024, 2, 1), "y": 4.0},
+    ]
+    fig = fan_chart_figure(lviv, LVIV, bottom)
+    actual = next(t for t in fig.data if t.name == "actual")
+    assert list(actual.y) == [5.0, 4.0]

@@ -1,0 +1,271 @@
+"""`mfr entitle EXTRACT --model DIR --months YYYY-MM:YYYY-MM --out DIR [--scenario FILE]`.
+
+Validates the extract first (quarantined rows are excluded and counted; past `--threshold` the run
+stops unless `--accept-quarantine`), prices every case with the funding model and writes:
+
+- `segments.parquet`, `case_months.parquet`, `rollups.parquet`, `flows.parquet` (baseline);
+- with `--scenario`: `scenario_case_months.parquet`, `scenario_rollups.parquet` and the differences
+  `scenario_diff_case_months.parquet`, `scenario_diff_cases.parquet`,
+  `scenario_diff_territories.parquet`;
+- `quarantine.parquet` and `entitlements.json` (model version and hash, months, totals, counts).
+
+Files are written to a temporary folder beside `--out` and moved into place at the end, so a failed
+run leaves no partial result.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import Console
+
+    from engine.entitlements import Entitlements
+    from engine.scenarios import ScenarioDiff
+    from engine.schemas import Registry
+
+__all__ = ["entitle", "register"]
+
+_TOP = 10
+
+
+def entitle(
+    extract: Path = typer.Argument(..., help="Extract folder (or one .xlsx workbook)."),
+    *,
+    model: Path = typer.Option(..., "--model", help="Funding model folder, e.g. models/funding/baseline."),
+    months: str = typer.Option(..., "--months", help="Months to price, YYYY-MM:YYYY-MM (inclusive)."),
+    out: Path = typer.Option(..., "--out", help="Output folder (replaced as a whole)."),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="Scenario overlay (models/scenarios/*.yaml) to compare with the model."
+    ),
+    threshold: float = typer.Option(0.01, "--threshold", help="Largest accepted quarantined share (0-1)."),
+    accept_quarantine: bool = typer.Option(
+        False, "--accept-quarantine", help="Go on even when the threshold is exceeded."
+    ),
+) -> None:
+    """Price every case of an extract under a funding model; optionally compare a scenario."""
+    from rich.console import Console
+
+    from engine.entitlements import compute_entitlements
+    from engine.errors import ConfigError, QuarantineThresholdError
+    from engine.params import load_funding_model
+    from engine.reference import load_services, load_territories
+    from engine.registry import check_quarantine_threshold, read_registry
+    from engine.scenarios import scenario_diff
+
+    span = _parse_months(months)
+    if not 0 <= threshold <= 1:
+        raise ConfigError(f"--threshold must lie between 0 and 1, got {threshold}")
+    services, territories = load_services(), load_territories()
+    # configuration errors surface before the (slower) extract is read
+    baseline_model = load_funding_model(model, services=services)
+    scenario_model = load_funding_model(model, scenario, services=services) if scenario else None
+    console = Console(highlight=False)
+    registry = read_registry(extract, territories=territories, services_catalogue=services)
+    try:
+        check_quarantine_threshold(registry, threshold)
+    except QuarantineThresholdError:
+        if not accept_quarantine:
+            raise
+        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    baseline = compute_entitlements(registry, baseline_model, territories, months=span)
+    frames: dict[str, pl.DataFrame] = {
+        "segments": baseline.segments,
+        "case_months": baseline.case_months,
+        "rollups": baseline.rollups,
+        "flows": baseline.flows,
+        "quarantine": registry.quarantine,
+    }
+    diff = None
+    if scenario_model is not None:
+        alternative = compute_entitlements(registry, scenario_model, territories, months=span)
+        diff = scenario_diff(baseline, alternative)
+        frames |= {
+            "scenario_case_months": alternative.case_months,
+            "scenario_rollups": alternative.rollups,
+            "scenario_diff_case_months": diff.case_months,
+            "scenario_diff_cases": diff.cases,
+            "scenario_diff_territories": diff.territories,
+        }
+    manifest = _manifest(extract, registry, baseline, scenario_model, diff)
+    _write(out, frames, manifest)
+    _print_summary(console, registry, baseline, territories, diff)
+    console.print(f"written to {out}", soft_wrap=True)
+
+
+def _parse_months(text: str) -> tuple[str, str]:
+    from engine.errors import ConfigError
+    from engine.segments import month_range
+
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise ConfigError(f"--months must be YYYY-MM:YYYY-MM, got '{text}'")
+    try:
+        month_range(parts[0], parts[1])
+    except ValueError as exc:
+        raise ConfigError(f"--months: {exc}") from None
+    return parts[0], parts[1]
+
+
+def _manifest(
+    extract: Path,
+    registry: Registry,
+    baseline: Entitlements,
+    scenario_model: Any,
+    diff: ScenarioDiff | None,
+) -> dict[str, Any]:
+    return {
+        "extract": str(extract),
+        "extract_date": registry.extract_date.isoformat(),
+        "months": [m.isoformat() for m in baseline.months],
+        "model_version": baseline.model_version,
+        "model_hash": baseline.model_hash,
+        "rows_read": registry.rows_read,
+        "rows_quarantined": registry.quarantine.height,
+        "segments": baseline.segments.height,
+        "case_months": baseline.case_months.height,
+        "totals": baseline.totals(),
+        "scenario": None
+        if scenario_model is None
+        else {
+            "model_version": scenario_model.version,
+            "model_hash": scenario_model.content_hash,
+            **(diff.summary() if diff is not None else {}),
+        },
+    }
+
+
+def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> None:
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, frame in frames.items():
+            frame.write_parquet(staging / f"{name}.parquet")
+        (staging / "entitlements.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            out.rename(retired / out.name)
+            staging.rename(out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _uah(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _print_summary(
+    console: Console,
+    registry: Registry,
+    baseline: Entitlements,
+    territories: pl.DataFrame,
+    diff: ScenarioDiff | None,
+) -> None:
+    import polars as pl
+    from rich.table import Table
+
+    from engine.registry import quarantine_summary
+
+    first, last = baseline.months
+    console.print(
+        f"[bold]Entitlements[/bold] {first:%Y-%m} – {last:%Y-%m} · model {baseline.model_version} "
+        f"({baseline.model_hash[:12]})",
+        soft_wrap=True,
+    )
+    cm = baseline.case_months
+    served, waiting = cm.filter(pl.col("funded")), cm.filter(~pl.col("funded"))
+    totals = Table(title="Totals (sums of rounded case-month amounts)")
+    for column in ("", "served (funded)", "waiting (unmet need)"):
+        totals.add_column(column, justify="left" if not column else "right", no_wrap=True)
+    totals.add_row("case-months", *(f"{p['case_months'].sum():,.1f}" for p in (served, waiting)))
+    totals.add_row("case-month rows", *(f"{p.height:,}" for p in (served, waiting)))
+    for column, label in (("gross_uah", "gross, UAH"), ("copay_uah", "co-payment, UAH"), ("state_uah", "state, UAH")):
+        totals.add_row(label, *(_uah(p[column].sum()) for p in (served, waiting)))
+    console.print(totals)
+    console.print(
+        f"{baseline.segments.height:,} segments · {cm['case_id'].n_unique():,} cases · "
+        f"{cm.height:,} case-month rows"
+    )
+    names = territories.select("oblast_code", "oblast_name_en").unique("oblast_code")
+    top = (
+        baseline.rollups.filter((pl.col("level") == "oblast") & pl.col("funded"))
+        .group_by("territory_code")
+        .agg(pl.col("state_uah").sum(), pl.col("case_months").sum())
+        .join(names, left_on="territory_code", right_on="oblast_code", how="left")
+        .sort("state_uah", descending=True)
+        .head(_TOP)
+    )
+    oblasts = Table(title=f"Top {_TOP} oblasts by state-paid amount (serving oblast)")
+    for column in ("oblast", "code", "case-months", "state"):
+        oblasts.add_column(column, justify="right" if column in ("case-months", "state") else "left")
+    for row in top.iter_rows(named=True):
+        oblasts.add_row(
+            row["oblast_name_en"] or "?",
+            row["territory_code"] or "?",
+            f"{row['case_months']:,.1f}",
+            _uah(row["state_uah"]),
+        )
+    console.print(oblasts)
+    read = sum(registry.rows_read.values())
+    console.print(f"quarantine: {registry.quarantine.height:,} rows of {read:,} read (excluded)")
+    if registry.quarantine.height:
+        rules = Table(title="Quarantine by table and rule")
+        for column in ("table", "rule", "rows"):
+            rules.add_column(column, justify="right" if column == "rows" else "left")
+        for row in quarantine_summary(registry).iter_rows(named=True):
+            rules.add_row(row["table"], row["rule"], f"{row['rows']:,}")
+        console.print(rules)
+    if diff is not None:
+        _print_diff(console, diff, names)
+
+
+def _print_diff(console: Console, diff: ScenarioDiff, names: pl.DataFrame) -> None:
+    import polars as pl
+    from rich.table import Table
+
+    s = diff.summary()
+    console.print(
+        f"[bold]Scenario vs baseline[/bold]: gross {s['diff_gross_uah']:+,.2f} UAH, state "
+        f"{s['diff_state_uah']:+,.2f} UAH · {s['winners']:,} cases gain, {s['losers']:,} lose, "
+        f"{s['unchanged']:,} unchanged",
+        soft_wrap=True,
+    )
+    changed = (
+        diff.territories.filter(
+            (pl.col("level") == "oblast") & pl.col("funded") & (pl.col("diff_state_uah") != 0)
+        )
+        .group_by("territory_code")
+        .agg(pl.col("baseline_state_uah", "scenario_state_uah", "diff_state_uah").sum())
+        .join(names, left_on="territory_code", right_on="oblast_code", how="left")
+        .sort("diff_state_uah", descending=True)
+    )
+    if changed.is_empty():
+        return
+    table = Table(title="Oblasts whose state-paid amount changes (served cases)")
+    for column in ("oblast", "baseline", "scenario", "difference"):
+        table.add_column(column, justify="left" if column == "oblast" else "right")
+    shown = pl.concat([changed.head(_TOP // 2), changed.tail(_TOP // 2)]).unique(maintain_order=True)
+    for row in shown.iter_rows(named=True):
+        table.add_row(
+            row["oblast_name_en"] or row["territory_code"] or "?",
+            _uah(row["baseline_state_uah"]),
+            _uah(row["scenario_state_uah"]),
+            f"{row['diff_state_uah']:+,.2f}",
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("entitle")(entitle)

@@ -1,0 +1,331 @@
+"""ETS building blocks: the model family, initial states, the vectorised recursion, likelihoods,
+point forecasts and h-step error scales. Fitting lives in `_ets`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "CHUNK_CELLS",
+    "ETS_MODELS",
+    "PHI_BOUNDS",
+    "EtsFit",
+    "EtsModel",
+    "Init",
+    "Run",
+    "aicc",
+    "horizon_scale",
+    "initial_states",
+    "losses",
+    "point_forecast",
+    "recursion",
+]
+
+PHI_BOUNDS = (0.8, 0.98)
+_INIT_SEASONS = 3  # seasons used to initialise seasonal states
+CHUNK_CELLS = 200_000  # series × grid points per chunk: keeps the state arrays in cache
+
+
+@dataclass(frozen=True)
+class EtsModel:
+    """One member of the ETS family, e.g. `EtsModel("M", "Ad", "N")` is ETS(M,Ad,N)."""
+
+    error: str
+    trend: str
+    season: str
+
+    @property
+    def name(self) -> str:
+        return f"ETS({self.error},{self.trend},{self.season})"
+
+    @property
+    def multiplicative(self) -> bool:
+        return self.error == "M" or self.season == "M"
+
+    def n_params(self, m: int) -> int:
+        """Smoothing parameters + initial states + σ (the count AICc penalises)."""
+        trend = self.trend != "N"
+        season = self.season != "N"
+        smoothing = 1 + trend + season + (self.trend == "Ad")
+        return smoothing + 1 + trend + (m - 1) * season + 1
+
+
+# Additive error with a multiplicative season is numerically unstable; excluded as in `forecast`.
+ETS_MODELS: tuple[EtsModel, ...] = tuple(
+    EtsModel(e, t, s)
+    for s in ("N", "A", "M")
+    for t in ("N", "A", "Ad")
+    for e in ("A", "M")
+    if not (e == "A" and s == "M")
+)
+
+
+@dataclass(frozen=True)
+class EtsFit:
+    """Per-series result of fitting one model to a set of series (rows)."""
+
+    model: EtsModel
+    rows: np.ndarray  # indices into the fitted matrix
+    params: np.ndarray  # (n, 4): alpha, beta, gamma, phi
+    loss: np.ndarray  # −2 log L (without constants)
+    aicc: np.ndarray
+    mean: np.ndarray  # (n, horizon) point forecasts
+    fitted: np.ndarray  # (n, T) one-step fitted values, NaN before the series starts
+    horizon_scale: np.ndarray  # (n, horizon) sd of the h-step error relative to the one-step error
+
+
+# ---------------------------------------------------------------------------------------------
+# initial states
+
+Init = tuple[np.ndarray, np.ndarray, np.ndarray]  # l0 (n,), b0 (n,), s0 (m, n) by calendar phase
+
+
+def _gather(y: np.ndarray, start: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first k observations of every series (from its start) and which exist."""
+    n_t = y.shape[1]
+    idx = start[:, None] + np.arange(k)[None, :]
+    ok = idx < n_t
+    vals = np.take_along_axis(y, np.minimum(idx, n_t - 1), axis=1)
+    return np.where(ok, vals, np.nan), ok
+
+
+def _line_start(z: np.ndarray, ok: np.ndarray, trend: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Level at the period before the first of `z` (and slope): mean, or least-squares line."""
+    cnt = ok.sum(axis=1)
+    zz = np.where(ok, z, 0.0)
+    with np.errstate(all="ignore"):
+        zm = zz.sum(axis=1) / cnt
+        if not trend:
+            return zm, np.zeros(z.shape[0])
+        x = np.where(ok, np.arange(z.shape[1])[None, :], 0.0)
+        xm = x.sum(axis=1) / cnt
+        dx = np.where(ok, x - xm[:, None], 0.0)
+        sxx = (dx * dx).sum(axis=1)
+        slope = np.where(sxx > 0, (dx * (zz - zm[:, None])).sum(axis=1) / sxx, 0.0)
+    return zm - slope * (xm + 1.0), slope
+
+
+def _seasonal_indices(y: np.ndarray, start: np.ndarray, m: int, season: str) -> np.ndarray:
+    """Classical decomposition of the first three seasons (as the `forecast` package does): the
+    seasonal index of every calendar phase (m, n) around a centred 2×m moving average."""
+    n, n_t = y.shape
+    y = np.where(np.arange(n_t)[None, :] < (start + _INIT_SEASONS * m)[:, None], y, np.nan)
+    ok = ~np.isnan(y)
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(ok, y, 0.0), axis=1)], axis=1)
+    ccnt = np.concatenate([np.zeros((n, 1)), np.cumsum(ok, axis=1)], axis=1)
+    half = m // 2
+    t = np.arange(half, n_t - half)
+    lo, hi = t - half, t + half + 1  # window [t − half, t + half]
+    total = csum[:, hi] - csum[:, lo]
+    full = (ccnt[:, hi] - ccnt[:, lo]) == hi - lo
+    if m % 2 == 0:  # 2×m average: the two end points weigh a half
+        ends = np.where(ok[:, lo], y[:, lo], 0.0) + np.where(ok[:, hi - 1], y[:, hi - 1], 0.0)
+        total = total - 0.5 * ends
+    with np.errstate(all="ignore"):
+        trend_ma = np.where(full, total / m, np.nan)
+        dev = y[:, t] / trend_ma if season == "M" else y[:, t] - trend_ma
+    dev_ok = ~np.isnan(dev) & np.isfinite(dev)
+    index = np.zeros((m, n))
+    for phase in range(m):
+        cols = (t % m) == phase
+        cnt = dev_ok[:, cols].sum(axis=1)
+        with np.errstate(all="ignore"):
+            mean = np.where(dev_ok[:, cols], dev[:, cols], 0.0).sum(axis=1) / cnt
+        index[phase] = np.where(cnt > 0, mean, 1.0 if season == "M" else 0.0)
+    if season == "M":
+        with np.errstate(all="ignore"):
+            index = index / index.mean(axis=0, keepdims=True)
+        return np.where(np.isfinite(index) & (index > 0), index, 1.0)
+    return index - index.mean(axis=0, keepdims=True)
+
+
+def initial_states(y: np.ndarray, start: np.ndarray, *, m: int, trend: bool, season: str) -> Init:
+    """Heuristic l0, b0 (n,) and s0 (m, n) by calendar phase.
+
+    Seasonal indices from a classical decomposition of the first seasons; level and slope from the
+    (deseasonalised) first observations: their mean, or a least-squares line when there is a trend.
+    """
+    n = y.shape[0]
+    if season == "N":
+        k = max(m, 10) if trend else max(m, 4)
+        first, ok = _gather(y, start, k)
+        level, slope = _line_start(first, ok, trend)
+        return level, slope, np.zeros((m, n))
+    s0 = _seasonal_indices(y, start, m, season)
+    first, ok = _gather(y, start, 2 * m)
+    phases = (start[:, None] + np.arange(2 * m)[None, :]) % m
+    seas = np.take_along_axis(s0.T, phases, axis=1)
+    with np.errstate(all="ignore"):
+        z = first / seas if season == "M" else first - seas
+    if not trend:
+        ok = ok & (np.arange(2 * m)[None, :] < m)
+    level, slope = _line_start(z, ok, trend)
+    return level, slope, s0
+
+
+# ---------------------------------------------------------------------------------------------
+# the recursion
+
+
+@dataclass
+class Run:
+    sse: np.ndarray
+    sse_rel: np.ndarray | None
+    log_yhat: np.ndarray | None
+    bad: np.ndarray
+    level: np.ndarray
+    slope: np.ndarray
+    seasonal: np.ndarray  # (m, n, G)
+    fitted: np.ndarray | None
+
+
+def recursion(  # noqa: PLR0912, PLR0915 - one loop body: the hot path reads best whole
+    y: np.ndarray,
+    start: np.ndarray,
+    *,
+    m: int,
+    trend: bool,
+    season: str,
+    params: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    init: Init,
+    want_mult: bool,
+    want_fitted: bool = False,
+) -> Run:
+    """Run the smoothing recursions over T periods for all series × parameter points at once.
+
+    `params` = (alpha, beta, gamma, phi), each broadcasting to (n, G): a shared grid is (1, G),
+    per-series values are (n, 1).
+    """
+    alpha, beta, gamma, phi = params
+    n, n_t = y.shape
+    n_g = max(np.shape(a)[-1] for a in (alpha, beta, gamma, phi))
+    shape = (n, n_g)
+    l0, b0, s0 = init
+    level = np.broadcast_to(l0[:, None], shape).copy()
+    slope = np.broadcast_to(b0[:, None], shape).copy() if trend else None
+    seas = np.broadcast_to(s0[:, :, None], (m, n, n_g)).copy() if season != "N" else None
+    sse = np.zeros(shape)
+    sse_rel = np.zeros(shape) if want_mult else None
+    log_yhat = np.zeros(shape) if want_mult else None
+    bad = np.zeros(shape, dtype=bool)
+    fitted = np.full((n, n_t), np.nan) if want_fitted else None
+    masked = bool((start > 0).any())
+    for t in range(n_t):
+        yt = y[:, t : t + 1]
+        base = level + phi * slope if trend else level
+        if season == "A":
+            s_old = seas[t % m]
+            yhat = base + s_old
+        elif season == "M":
+            s_old = seas[t % m]
+            yhat = base * s_old
+        else:
+            yhat = base
+        r = yt - yhat
+        if masked:
+            active = (t >= start)[:, None]
+            r = np.where(active, r, 0.0)
+        sse += r * r
+        if want_mult:
+            q = r / yhat
+            sse_rel += q * q
+            pos = np.abs(yhat)
+            if masked:
+                pos = np.where(active, pos, 1.0)
+            log_yhat += np.log(pos)
+            bad |= yhat <= 0 if not masked else active & (yhat <= 0)
+        if fitted is not None:
+            fitted[:, t] = yhat[:, 0]
+        if season == "M":
+            r_s = r / s_old
+            new_level = base + alpha * r_s
+            if trend:
+                new_slope = phi * slope + beta * r_s
+            new_s = s_old + gamma * r / base
+        else:
+            new_level = base + alpha * r
+            if trend:
+                new_slope = phi * slope + beta * r
+            if season == "A":
+                new_s = s_old + gamma * r
+        if masked:  # before a series starts its states stay at their initial values
+            new_level = np.where(active, new_level, level)
+            if trend:
+                new_slope = np.where(active, new_slope, slope)
+            if season != "N":
+                new_s = np.where(active, new_s, s_old)
+        level = new_level
+        if trend:
+            slope = new_slope
+        if season != "N":
+            seas[t % m] = new_s
+    if fitted is not None:
+        fitted[np.arange(n_t)[None, :] < start[:, None]] = np.nan
+    return Run(
+        sse=sse,
+        sse_rel=sse_rel,
+        log_yhat=log_yhat,
+        bad=bad,
+        level=level,
+        slope=slope if trend else np.zeros(shape),
+        seasonal=seas if season != "N" else np.zeros((max(m, 1), n, n_g)),
+        fitted=fitted,
+    )
+
+
+def losses(run: Run, n_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """−2 log L for additive and multiplicative errors; inf where the fit is unusable."""
+    nn = n_obs[:, None].astype(float)
+    with np.errstate(all="ignore"):
+        tiny = 1e-12 * nn
+        loss_a = nn * np.log(np.maximum(run.sse, tiny) / nn)
+        loss_a[~np.isfinite(loss_a)] = np.inf
+        loss_m = None
+        if run.sse_rel is not None:
+            loss_m = nn * np.log(np.maximum(run.sse_rel, tiny) / nn) + 2.0 * run.log_yhat
+            loss_m[~np.isfinite(loss_m) | run.bad] = np.inf
+    return loss_a, loss_m
+
+
+def _damped_sum(phi: np.ndarray, horizon: int, trend: str) -> np.ndarray:
+    """φ_h = φ + φ² + … + φ^h per series (n, H); h for trend A, 0 for no trend."""
+    h = np.arange(1, horizon + 1)[None, :]
+    if trend == "N":
+        return np.zeros((phi.shape[0], horizon))
+    if trend == "A":
+        return np.broadcast_to(h.astype(float), (phi.shape[0], horizon)).copy()
+    return np.cumsum(phi[:, None] ** h, axis=1)
+
+
+def horizon_scale(model: EtsModel, params: np.ndarray, m: int, horizon: int) -> np.ndarray:
+    """sd(h-step error) / sd(one-step error) = sqrt(1 + Σ_{j<h} c_j²), c_j = α + βφ_j + γ[j≡0 mod m].
+
+    Exact for the additive models, the usual approximation for multiplicative ones.
+    """
+    alpha, beta, gamma, phi = params.T
+    phij = _damped_sum(phi, max(horizon - 1, 1), model.trend)[:, : horizon - 1]
+    j = np.arange(1, horizon)[None, :]
+    c = alpha[:, None] + beta[:, None] * phij + gamma[:, None] * ((j % m) == 0)
+    var = np.concatenate([np.ones((params.shape[0], 1)), 1.0 + np.cumsum(c**2, axis=1)], axis=1)
+    return np.sqrt(var)
+
+
+def point_forecast(
+    run: Run, model: EtsModel, params: np.ndarray, *, n_t: int, m: int, horizon: int
+) -> np.ndarray:
+    level, slope = run.level[:, 0], run.slope[:, 0]
+    mean = level[:, None] + _damped_sum(params[:, 3], horizon, model.trend) * slope[:, None]
+    if model.season != "N":
+        phases = (n_t - 1 + np.arange(1, horizon + 1)) % m
+        seas = run.seasonal[phases, :, 0].T
+        mean = mean * seas if model.season == "M" else mean + seas
+    return mean
+
+
+def aicc(loss: np.ndarray, k: int, n_obs: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        aic = loss + n_obs * (1.0 + np.log(2 * np.pi)) + 2 * k
+        out = aic + 2.0 * k * (k + 1) / (n_obs - k - 1)
+    return np.where((n_obs - k - 1 > 0) & np.isfinite(loss), out, np.inf)
