@@ -23,6 +23,9 @@ _PUBLIC: dict[str, str] = {
     "generate_registry": "engine.synth",
     "write_extract": "engine.synth",
     "add_personal_identifiers": "engine.synth",
+    "build_report": "engine.report",
+    "ReportData": "engine.report",
+    "report_data_from_store": "engine.report",
 }
 
 __all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a test
@@ -39,6 +42,10 @@ __all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a t
     "generate_registry",
     "write_extract",
     "add_personal_identifiers",
+    # reports
+    "build_report",
+    "ReportData",
+    "report_data_from_store",
 ]
 
 

@@ -45,7 +45,9 @@ def money_parts(segments: pl.DataFrame, case_months: pl.DataFrame) -> pl.DataFra
         *keys, pl.col("gross_uah").alias("_gross_total"), pl.col("copay_uah").alias("_copay_total")
     )
     residual = [
-        (pl.col(f"_{name}_total") - pl.col(f"{name}_uah").sum().over(keys)).alias(f"_{name}_residual")
+        (pl.col(f"_{name}_total") - pl.col(f"{name}_uah").sum().over(keys)).alias(
+            f"_{name}_residual"
+        )
         for name in ("gross", "copay")
     ]
     return (
@@ -60,14 +62,22 @@ def money_parts(segments: pl.DataFrame, case_months: pl.DataFrame) -> pl.DataFra
             for name in ("gross", "copay")
         )
         .with_columns(state_uah=(pl.col("gross_uah") - pl.col("copay_uah")).round(2))
-        .drop("_last", "_is_last", "_gross_total", "_copay_total", "_gross_residual", "_copay_residual")
+        .drop(
+            "_last",
+            "_is_last",
+            "_gross_total",
+            "_copay_total",
+            "_gross_residual",
+            "_copay_residual",
+        )
         .collect()
     )
 
 
 def _sums() -> list[pl.Expr]:
+    # parallel sums add in no fixed order; rounding away the last bits keeps results reproducible
     return [
-        pl.col("case_months").sum(),
+        pl.col("case_months").sum().round(9),
         pl.col("days").sum(),
         *(pl.col(m).sum().round(2) for m in _MONEY),
     ]
@@ -81,7 +91,9 @@ def rollups(parts: pl.DataFrame) -> pl.DataFrame:
     """
     grain = ["month", "service_code", "ownership", "funded"]
     frames = []
-    for level, column in zip(LEVELS, ("hromada_code", "raion_code", "oblast_code", None), strict=True):
+    for level, column in zip(
+        LEVELS, ("hromada_code", "raion_code", "oblast_code", None), strict=True
+    ):
         code = pl.col(column) if column else pl.lit(NATIONAL_CODE)
         frames.append(
             parts.lazy()
@@ -93,7 +105,15 @@ def rollups(parts: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat(frames)
         .select(columns)
-        .sort("month", "level", "territory_code", "service_code", "ownership", "funded", nulls_last=True)
+        .sort(
+            "month",
+            "level",
+            "territory_code",
+            "service_code",
+            "ownership",
+            "funded",
+            nulls_last=True,
+        )
         .collect()
     )
 
@@ -116,7 +136,16 @@ def flows(parts: pl.DataFrame) -> pl.DataFrame:
             .agg(_sums())
             .with_columns(level=pl.lit(level))
         )
-    columns = ["month", "level", "registered_code", "serving_code", "funded", "case_months", "days", *_MONEY]
+    columns = [
+        "month",
+        "level",
+        "registered_code",
+        "serving_code",
+        "funded",
+        "case_months",
+        "days",
+        *_MONEY,
+    ]
     return (
         pl.concat(frames)
         .select(columns)

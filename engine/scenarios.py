@@ -71,11 +71,15 @@ class Change:
     line: int = 0
 
 
-def _where(node: Any, spec_dims: tuple[str, ...], path: Path, services: pl.DataFrame | None) -> dict[str, Any]:
+def _where(
+    node: Any, spec_dims: tuple[str, ...], path: Path, services: pl.DataFrame | None
+) -> dict[str, Any]:
     if node is None:
         return {}
     if not isinstance(node, YMap):
-        raise ConfigError("'where' must be a mapping of dimension values", path=path, line=node.line)
+        raise ConfigError(
+            "'where' must be a mapping of dimension values", path=path, line=node.line
+        )
     domains: dict[str, list[Any]] = {
         "need_level": [1, 2, 3],
         "status": list(TERRITORY_STATUSES),
@@ -110,11 +114,17 @@ def _parse_change(node: Any, path: Path, services: pl.DataFrame | None) -> Chang
         raise ConfigError("each change must be a mapping", path=path, line=node.line)
     for key, _ in node.items:
         if key.raw not in _CHANGE_KEYS:
-            raise ConfigError(f"unknown key '{key.raw}' (allowed: {sorted(_CHANGE_KEYS)})", path=path, line=key.line)
+            raise ConfigError(
+                f"unknown key '{key.raw}' (allowed: {sorted(_CHANGE_KEYS)})",
+                path=path,
+                line=key.line,
+            )
     name_node = node.get("parameter")
     if not isinstance(name_node, YScalar) or name_node.raw not in PARAMETER_SPECS:
         raise ConfigError(
-            f"'parameter' must be one of {', '.join(PARAMETER_SPECS)}", path=path, line=(name_node or node).line
+            f"'parameter' must be one of {', '.join(PARAMETER_SPECS)}",
+            path=path,
+            line=(name_node or node).line,
         )
     spec = PARAMETER_SPECS[name_node.raw]
     where = _where(node.get("where"), spec.dimensions, path, services)
@@ -124,19 +134,29 @@ def _parse_change(node: Any, path: Path, services: pl.DataFrame | None) -> Chang
     start = parse_date(start_node, path, "from date")
     until_node = node.get("until")
     end = None
-    if until_node is not None and not (isinstance(until_node, YScalar) and until_node.value is None):
+    if until_node is not None and not (
+        isinstance(until_node, YScalar) and until_node.value is None
+    ):
         end = parse_date(until_node, path, "until date")
         if end < start:
             raise ConfigError("'until' is before 'from'", path=path, line=until_node.line)
     ops = [op for op in ("multiply", "set") if node.get(op) is not None]
     if len(ops) != 1:
-        raise ConfigError("a change needs exactly one of 'multiply' or 'set'", path=path, line=node.line)
+        raise ConfigError(
+            "a change needs exactly one of 'multiply' or 'set'", path=path, line=node.line
+        )
     value_node = node.get(ops[0])
-    if not isinstance(value_node, YScalar) or isinstance(value_node.value, bool | str) or value_node.value is None:
+    if (
+        not isinstance(value_node, YScalar)
+        or isinstance(value_node.value, bool | str)
+        or value_node.value is None
+    ):
         raise ConfigError(f"'{ops[0]}' must be a number", path=path, line=(value_node or node).line)
     value = float(value_node.value)
     if value < 0 or (ops[0] == "set" and spec.kind == "share" and value > 1):
-        raise ConfigError(f"'{ops[0]}' value {value_node.raw} is out of range", path=path, line=value_node.line)
+        raise ConfigError(
+            f"'{ops[0]}' value {value_node.raw} is out of range", path=path, line=value_node.line
+        )
     status, oblasts = None, None
     territory = node.get("territory")
     if territory is not None:
@@ -147,7 +167,9 @@ def _parse_change(node: Any, path: Path, services: pl.DataFrame | None) -> Chang
                 line=territory.line,
             )
         if not isinstance(territory, YMap) or not territory.items:
-            raise ConfigError("'territory' must map status and/or oblasts", path=path, line=territory.line)
+            raise ConfigError(
+                "'territory' must map status and/or oblasts", path=path, line=territory.line
+            )
         for key, item in territory.items:
             if key.raw == "status" and isinstance(item, YScalar) and item.raw in TERRITORY_STATUSES:
                 status = item.raw
@@ -175,7 +197,11 @@ def load_scenario(
         raise ConfigError("a scenario must be a mapping", path=file, line=root.line)
     for key, _ in root.items:
         if key.raw not in _SCENARIO_KEYS:
-            raise ConfigError(f"unknown key '{key.raw}' (allowed: {sorted(_SCENARIO_KEYS)})", path=file, line=key.line)
+            raise ConfigError(
+                f"unknown key '{key.raw}' (allowed: {sorted(_SCENARIO_KEYS)})",
+                path=file,
+                line=key.line,
+            )
     name, description = root.get("name"), root.get("description")
     if not isinstance(name, YScalar) or not name.raw:
         raise ConfigError("'name' is required", path=file, line=root.line)
@@ -210,17 +236,32 @@ def _rewrite(table: pl.DataFrame, dims: tuple[str, ...], change: Change) -> pl.D
         timeline: list[tuple[dt.date, float | None]] = []
         for cut in sorted(cuts):
             base = next(
-                (r["value"] for r in own if r["valid_from"] <= cut and (r["valid_to"] is None or cut <= r["valid_to"])),
+                (
+                    r["value"]
+                    for r in own
+                    if r["valid_from"] <= cut and (r["valid_to"] is None or cut <= r["valid_to"])
+                ),
                 None,
             )
             inside = cut >= change.valid_from and (window_end is None or cut < window_end)
             value = base
             if inside:
-                value = change.value if change.op == "set" else (None if base is None else base * change.value)
+                value = (
+                    change.value
+                    if change.op == "set"
+                    else (None if base is None else base * change.value)
+                )
             if not timeline or timeline[-1][1] != value:
                 timeline.append((cut, value))
         for start, end, value in intervals_from_timeline(timeline):
-            kept.append({**dict(zip(dims, key, strict=True)), "valid_from": start, "valid_to": end, "value": value})
+            kept.append(
+                {
+                    **dict(zip(dims, key, strict=True)),
+                    "valid_from": start,
+                    "valid_to": end,
+                    "value": value,
+                }
+            )
     return pl.DataFrame(kept, schema=table.schema).sort([*dims, "valid_from"])
 
 
@@ -232,9 +273,15 @@ def apply_scenario(
     parameters = dict(model.parameters)
     adjustments = [model.adjustments]
     for change in changes:
-        param: Parameter = model.parameter(change.parameter) if change.parameter not in parameters else parameters[change.parameter]
+        param: Parameter = (
+            model.parameter(change.parameter)
+            if change.parameter not in parameters
+            else parameters[change.parameter]
+        )
         if change.status is None and change.oblasts is None:
-            parameters[change.parameter] = replace(param, intervals=_rewrite(param.intervals, param.dimensions, change))
+            parameters[change.parameter] = replace(
+                param, intervals=_rewrite(param.intervals, param.dimensions, change)
+            )
             continue
         row = {c: None for c in ADJUSTMENT_SCHEMA} | change.where
         row |= {
@@ -284,8 +331,11 @@ def _compare(baseline: pl.DataFrame, scenario: pl.DataFrame, keys: list[str]) ->
     left = baseline.select(*keys, *(pl.col(a).alias(f"baseline_{a}") for a in _AMOUNTS))
     right = scenario.select(*keys, *(pl.col(a).alias(f"scenario_{a}") for a in _AMOUNTS))
     joined = left.join(right, on=keys, how="full", coalesce=True, nulls_equal=True)
-    return joined.with_columns(pl.col(f"{s}_{a}").fill_null(0.0) for s in ("baseline", "scenario") for a in _AMOUNTS).with_columns(
-        (pl.col(f"scenario_{a}") - pl.col(f"baseline_{a}")).round(2).alias(f"diff_{a}") for a in _AMOUNTS
+    return joined.with_columns(
+        pl.col(f"{s}_{a}").fill_null(0.0) for s in ("baseline", "scenario") for a in _AMOUNTS
+    ).with_columns(
+        (pl.col(f"scenario_{a}") - pl.col(f"baseline_{a}")).round(2).alias(f"diff_{a}")
+        for a in _AMOUNTS
     )
 
 
@@ -298,7 +348,9 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
     keys = ["case_id", "month", "funded"]
     attributes = pl.concat(
         [
-            e.case_months.select(*keys, "recipient_id", "service_code", "hromada_code", "oblast_code")
+            e.case_months.select(
+                *keys, "recipient_id", "service_code", "hromada_code", "oblast_code"
+            )
             for e in (scenario, baseline)
         ]
     ).unique(keys, keep="last")
@@ -310,8 +362,14 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
     cases = (
         case_months.group_by("case_id")
         .agg(
-            pl.col("recipient_id", "service_code", "hromada_code", "oblast_code").sort_by("month").last(),
-            *(pl.col(f"{s}_{a}").sum().round(2) for s in ("baseline", "scenario", "diff") for a in _AMOUNTS),
+            pl.col("recipient_id", "service_code", "hromada_code", "oblast_code")
+            .sort_by("month")
+            .last(),
+            *(
+                pl.col(f"{s}_{a}").sum().round(2)
+                for s in ("baseline", "scenario", "diff")
+                for a in _AMOUNTS
+            ),
         )
         .with_columns(
             outcome=pl.when(pl.col("diff_state_uah") >= 0.01)

@@ -109,21 +109,18 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     """Replace string keys by positions once, so the hot path works on integers only."""
     services = registry.services.unique("service_code", keep="first").sort("service_code")
     service_codes = services["service_code"].to_list()
-    cases = (
-        registry.cases.sort("case_id")
-        .join(
-            registry.recipients.select(
-                "recipient_id",
-                "birth_date",
-                "disability_group",
-                "is_idp",
-                "registered_hromada",
-                "income_ratio",
-            ),
-            on="recipient_id",
-            how="left",
-            maintain_order="left",
-        )
+    cases = registry.cases.sort("case_id").join(
+        registry.recipients.select(
+            "recipient_id",
+            "birth_date",
+            "disability_group",
+            "is_idp",
+            "registered_hromada",
+            "income_ratio",
+        ),
+        on="recipient_id",
+        how="left",
+        maintain_order="left",
     )
     service = _codes(cases["service_code"], service_codes)
     if (service < 0).any():
@@ -133,7 +130,10 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     disability[disability < 0] = len(DISABILITY_GROUPS)
 
     locations = registry.case_locations.join(
-        cases.select("case_id").with_row_index("_case"), on="case_id", how="inner", maintain_order="left"
+        cases.select("case_id").with_row_index("_case"),
+        on="case_id",
+        how="inner",
+        maintain_order="left",
     )  # orphan locations were quarantined upstream; any left here are ignored
     known = [] if territories is None else [territories["hromada_code"]]
     hromada_codes = (
@@ -243,7 +243,9 @@ def calendar_bounds(
     """
     n_keys = int(calendar_key.max()) + 1 if len(calendar_key) else 0
     last_day = int(np.minimum(end, np.int32(2**30)).max()) if len(end) else base
-    n_days = max(last_day - base + 1, int(calendar_date.max()) - base + 1 if len(calendar_date) else 1)
+    n_days = max(
+        last_day - base + 1, int(calendar_date.max()) - base + 1 if len(calendar_date) else 1
+    )
     if len(start) == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
     if n_keys * n_days <= 50_000_000:

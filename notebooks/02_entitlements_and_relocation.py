@@ -21,7 +21,6 @@
 # money went; then it steps back to the money flows between all regions.
 
 # %%
-# ruff: noqa: B018 - a bare name on a cell's last line is how a notebook shows a value
 import datetime as dt
 from pathlib import Path
 

@@ -21,7 +21,6 @@
 # wins), then under the same envelope (who pays for it).
 
 # %%
-# ruff: noqa: B018 - a bare name on a cell's last line is how a notebook shows a value
 import datetime as dt
 import os
 from pathlib import Path

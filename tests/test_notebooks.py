@@ -42,15 +42,10 @@ def test_paired_ipynb_matches_the_script(script: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("script", NOTEBOOKS, ids=_ids(NOTEBOOKS))
-def test_notebook_executes(script: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def _execute(script: Path) -> BaseException | None:
     import jupytext
     from nbclient import NotebookClient
 
-    # jupyter_core warns about its directory layout unless told which one to use
-    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
-    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    monkeypatch.setenv("MFR_NOTEBOOK_OUT", str(tmp_path))  # files a notebook writes go here
     notebook = jupytext.read(script)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     client = NotebookClient(
@@ -60,4 +55,33 @@ def test_notebook_executes(script: Path, tmp_path: Path, monkeypatch: pytest.Mon
         extra_arguments=["--colors=NoColor"],  # plain tracebacks in the test report
         resources={"metadata": {"path": str(script.parent)}},
     )
-    client.execute()  # raises CellExecutionError naming the failing cell
+    try:
+        await client.async_execute()
+    except Exception as exc:  # CellExecutionError names the failing cell; reported per notebook
+        return exc
+    return None
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BaseException | None]:
+    """Run every notebook once, all kernels at the same time (most of a run is waiting)."""
+    import asyncio
+
+    async def run_all() -> list[BaseException | None]:
+        return await asyncio.gather(*(_execute(script) for script in NOTEBOOKS))
+
+    with pytest.MonkeyPatch.context() as env:
+        # jupyter_core warns about its directory layout unless told which one to use
+        env.setenv("JUPYTER_PLATFORM_DIRS", "1")
+        env.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        # files a notebook writes go to a temporary folder, not the repository's out/
+        env.setenv("MFR_NOTEBOOK_OUT", str(tmp_path_factory.mktemp("notebooks")))
+        results = asyncio.run(run_all())
+    return {script.stem: result for script, result in zip(NOTEBOOKS, results, strict=True)}
+
+
+@pytest.mark.parametrize("script", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_executes(script: Path, executed: dict[str, BaseException | None]) -> None:
+    error = executed[script.stem]
+    if error is not None:
+        raise error

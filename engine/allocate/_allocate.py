@@ -95,13 +95,14 @@ def _rows(
     groups = pl.Series("envelope_group", prep.group_labels, dtype=pl.Enum(prep.group_labels))
     names = [t.name for t in policy.tiers]
     tiers = pl.Series("tier", names, dtype=pl.Enum(names))
+    work = prep.work
     kop = pl.DataFrame(
-        {
-            "claim_kop": prep.claim_kop,
-            "capped_kop": prep.capped_kop,
-            "floor_kop": prep.floor_kop,
-            "allocated_kop": allocated,
-        }
+        [
+            work["_claim_kop"].alias("claim_kop"),
+            work["_capped_kop"].alias("capped_kop"),
+            work["_floor_kop"].alias("floor_kop"),
+            pl.Series("allocated_kop", allocated),
+        ]
     )
     capped, alloc = pl.col("capped_kop"), pl.col("allocated_kop")
     # one parallel pass of polars expressions turns kopiyky into the UAH columns
@@ -113,9 +114,9 @@ def _rows(
     if policy.claim_column != "claim_uah":
         money.insert(0, (pl.col("claim_kop") / 100).alias("claim_uah"))
     rows = prep.frame.with_columns(
-        groups.gather(prep.gid),
-        tiers.gather(prep.tier),
-        pl.Series("tier_rank", prep.tier, dtype=pl.UInt8) + 1,
+        groups.gather(work["_gid"]),
+        tiers.gather(work["_tier"]),
+        (work["_tier"] + 1).alias("tier_rank"),
         *kop.select(money).get_columns(),
     )
     keys = [c for c in (*TERRITORY_LEVELS, "service_code") if c in prep.frame.columns]

@@ -30,6 +30,7 @@ class Prepared:
     """Claims ready for allocation: the frame plus one numpy array per derived column."""
 
     frame: pl.DataFrame  # the claims rows kept (inside the policy period)
+    work: pl.DataFrame  # _claim_kop, _capped_kop, _floor_kop, _gid, _tier, _gt: the arrays below
     key: tuple[str, ...]  # columns that identify a row (tie-break of the kopiyka rounding)
     group_labels: tuple[str, ...]
     n_tiers: int
@@ -137,6 +138,7 @@ def prepare(
     return Prepared(
         cells=_cells(work, len(group_labels), n_tiers),
         frame=frame,
+        work=work,
         key=key_cols,
         group_labels=group_labels,
         n_tiers=n_tiers,

@@ -142,8 +142,13 @@ def _resolve_bin(
         return
     key_cols = list(keys.columns)
     if key_cols:
-        boundary = boundary.hstack(keys[index[boundary["__row"].to_numpy()]])
-    boundary = boundary.sort(["__g", *key_cols], nulls_last=True, maintain_order=True)
-    sorted_g = boundary["__g"].to_numpy()
-    rank = np.arange(sorted_g.shape[0]) - np.searchsorted(sorted_g, sorted_g, side="left")
-    picked[boundary["__row"].to_numpy()[rank < boundary["__left"].to_numpy()]] = 1
+        # one sort by the key, then each row's rank within its group: rows equal in key and
+        # claim are interchangeable, so the sort need not be stable
+        boundary = boundary.hstack(keys[index[boundary["__row"].to_numpy()]]).sort(
+            key_cols, nulls_last=True
+        )
+    else:  # no key given: the row position decides, deterministically
+        boundary = boundary.sort("__row")
+    taken = boundary.filter(pl.int_range(pl.len()).over("__g") < pl.col("__left"))
+    picked[taken["__row"].to_numpy()] = 1
+

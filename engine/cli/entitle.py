@@ -39,13 +39,21 @@ _TOP = 10
 def entitle(
     extract: Path = typer.Argument(..., help="Extract folder (or one .xlsx workbook)."),
     *,
-    model: Path = typer.Option(..., "--model", help="Funding model folder, e.g. models/funding/baseline."),
-    months: str = typer.Option(..., "--months", help="Months to price, YYYY-MM:YYYY-MM (inclusive)."),
+    model: Path = typer.Option(
+        ..., "--model", help="Funding model folder, e.g. models/funding/baseline."
+    ),
+    months: str = typer.Option(
+        ..., "--months", help="Months to price, YYYY-MM:YYYY-MM (inclusive)."
+    ),
     out: Path = typer.Option(..., "--out", help="Output folder (replaced as a whole)."),
     scenario: Path | None = typer.Option(
-        None, "--scenario", help="Scenario overlay (models/scenarios/*.yaml) to compare with the model."
+        None,
+        "--scenario",
+        help="Scenario overlay (models/scenarios/*.yaml) to compare with the model.",
     ),
-    threshold: float = typer.Option(0.01, "--threshold", help="Largest accepted quarantined share (0-1)."),
+    threshold: float = typer.Option(
+        0.01, "--threshold", help="Largest accepted quarantined share (0-1)."
+    ),
     accept_quarantine: bool = typer.Option(
         False, "--accept-quarantine", help="Go on even when the threshold is exceeded."
     ),
@@ -149,7 +157,9 @@ def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict[str, Any])
     try:
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
-        (staging / "entitlements.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        (staging / "entitlements.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False)
+        )
         if out.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             out.rename(retired / out.name)
@@ -191,7 +201,11 @@ def _print_summary(
         totals.add_column(column, justify="left" if not column else "right", no_wrap=True)
     totals.add_row("case-months", *(f"{p['case_months'].sum():,.1f}" for p in (served, waiting)))
     totals.add_row("case-month rows", *(f"{p.height:,}" for p in (served, waiting)))
-    for column, label in (("gross_uah", "gross, UAH"), ("copay_uah", "co-payment, UAH"), ("state_uah", "state, UAH")):
+    for column, label in (
+        ("gross_uah", "gross, UAH"),
+        ("copay_uah", "co-payment, UAH"),
+        ("state_uah", "state, UAH"),
+    ):
         totals.add_row(label, *(_uah(p[column].sum()) for p in (served, waiting)))
     console.print(totals)
     console.print(
@@ -209,7 +223,9 @@ def _print_summary(
     )
     oblasts = Table(title=f"Top {_TOP} oblasts by state-paid amount (serving oblast)")
     for column in ("oblast", "code", "case-months", "state"):
-        oblasts.add_column(column, justify="right" if column in ("case-months", "state") else "left")
+        oblasts.add_column(
+            column, justify="right" if column in ("case-months", "state") else "left"
+        )
     for row in top.iter_rows(named=True):
         oblasts.add_row(
             row["oblast_name_en"] or "?",
@@ -256,7 +272,9 @@ def _print_diff(console: Console, diff: ScenarioDiff, names: pl.DataFrame) -> No
     table = Table(title="Oblasts whose state-paid amount changes (served cases)")
     for column in ("oblast", "baseline", "scenario", "difference"):
         table.add_column(column, justify="left" if column == "oblast" else "right")
-    shown = pl.concat([changed.head(_TOP // 2), changed.tail(_TOP // 2)]).unique(maintain_order=True)
+    shown = pl.concat([changed.head(_TOP // 2), changed.tail(_TOP // 2)]).unique(
+        maintain_order=True
+    )
     for row in shown.iter_rows(named=True):
         table.add_row(
             row["oblast_name_en"] or row["territory_code"] or "?",

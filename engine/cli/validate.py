@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "validate"]
 
-_EXAMPLES_PER_RULE = 2
-_MAX_EXAMPLES = 12
-
 
 def validate(
     extract: Path = typer.Argument(..., help="Extract folder (or one .xlsx workbook)."),
@@ -91,6 +88,7 @@ def _parse_date(text: str) -> dt.date:
 
 def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
     import polars as pl
+    from rich.markup import escape
     from rich.table import Table
 
     from engine.registry import (
@@ -116,30 +114,25 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
     console.print(shares)
     quarantine = registry.quarantine
     if quarantine.height:
-        rules = Table(title="Quarantine by table and rule")
-        for name in ("table", "rule", "rows"):
+        summary = quarantine_summary(registry)
+        rules = Table(title="Quarantined rows by rule")
+        for name in ("rule", "rows", "by table"):
             rules.add_column(name, justify="right" if name == "rows" else "left")
-        for row in quarantine_summary(registry).iter_rows(named=True):
-            rules.add_row(row["table"], row["rule"], f"{row['rows']:,}")
+        for rule in sorted(summary["rule"].unique()):
+            of_rule = summary.filter(pl.col("rule") == rule)
+            by_table = ", ".join(f"{t} {n:,}" for t, n in of_rule.select("table", "rows").rows())
+            rules.add_row(rule, f"{of_rule['rows'].sum():,}", by_table)
         console.print(rules)
-        examples = Table(title="Examples")
-        for name in ("table", "line", "rule", "column", "value", "reason"):
-            examples.add_column(name, overflow="fold")
-        picked = (
-            quarantine.filter(pl.int_range(pl.len()).over("table", "rule") < _EXAMPLES_PER_RULE)
-            .head(_MAX_EXAMPLES)
-            .iter_rows(named=True)
-        )
-        for row in picked:
-            examples.add_row(
-                row["table"],
-                str(row["source_line"]),
-                row["rule"],
-                row["column"] or "",
-                row["value"] or "",
-                row["reason"] or "",
+        console.print("[bold]Examples[/bold] (the first row of each rule)")
+        picked = quarantine.filter(pl.int_range(pl.len()).over("rule") == 0)
+        for row in picked.iter_rows(named=True):
+            # values come from the file: escape them so "[...]" is never read as markup
+            value = "" if row["value"] is None else f" = {escape(repr(row['value']))}"
+            console.print(
+                f"  {row['table']} line {row['source_line']}: {row['column']}{value} — "
+                f"[bold]{row['rule']}[/bold]: {escape(row['reason'] or '')}",
+                soft_wrap=True,
             )
-        console.print(examples)
     else:
         console.print("[green]no row quarantined[/green]")
     notes = registry.warnings

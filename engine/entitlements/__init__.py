@@ -95,14 +95,11 @@ def _territory_lists(
     if territories is None:
         none: list[str | None] = [None] * len(reg.hromada_codes)
         return none, list(none)
-    looked = (
-        pl.DataFrame({"hromada_code": reg.hromada_codes})
-        .join(
-            territories.select("hromada_code", "raion_code", "oblast_code").unique("hromada_code"),
-            on="hromada_code",
-            how="left",
-            maintain_order="left",
-        )
+    looked = pl.DataFrame({"hromada_code": reg.hromada_codes}).join(
+        territories.select("hromada_code", "raion_code", "oblast_code").unique("hromada_code"),
+        on="hromada_code",
+        how="left",
+        maintain_order="left",
     )
     return looked["raion_code"].to_list(), looked["oblast_code"].to_list()
 
@@ -134,9 +131,11 @@ def _age() -> pl.Expr:
     before_birthday = (month.dt.month() < birth.dt.month()) | (
         (month.dt.month() == birth.dt.month()) & (birth.dt.day() > 1)
     )
-    return (month.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)).alias(
-        "age"
-    )
+    return (
+        month.dt.year().cast(pl.Int32)
+        - birth.dt.year().cast(pl.Int32)
+        - before_birthday.cast(pl.Int32)
+    ).alias("age")
 
 
 def _nullable_index(values: np.ndarray) -> pl.Series:

@@ -108,8 +108,12 @@ def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
 
 
 def _merge_runs(
-    group: np.ndarray, run_start: np.ndarray, run_case: np.ndarray, run_month: np.ndarray,
-    run_funded: np.ndarray, n: int,
+    group: np.ndarray,
+    run_start: np.ndarray,
+    run_case: np.ndarray,
+    run_month: np.ndarray,
+    run_funded: np.ndarray,
+    n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Groups are (case, month, funded). Runs of time-ordered segments are groups except when a case
     switches between waiting and served twice within one month; merge those (rare) by a run sort.
@@ -155,7 +159,11 @@ def _apply_adjustments(
         if row["valid_to"] is not None:
             hit &= start <= np.int32((row["valid_to"] - _EPOCH).days)
         if row["service_code"] is not None:
-            code = reg.service_codes.index(row["service_code"]) if row["service_code"] in reg.service_codes else -1
+            code = (
+                reg.service_codes.index(row["service_code"])
+                if row["service_code"] in reg.service_codes
+                else -1
+            )
             hit &= reg.service[case] == code
         if row["need_level"] is not None:
             hit &= reg.need_level[case] == row["need_level"]
@@ -177,8 +185,12 @@ def _apply_adjustments(
 
 
 def _rates(
-    tariff: np.ndarray, norm: np.ndarray, cap: np.ndarray, modifier: np.ndarray,
-    kind: np.ndarray, days_in_month: np.ndarray,
+    tariff: np.ndarray,
+    norm: np.ndarray,
+    cap: np.ndarray,
+    modifier: np.ndarray,
+    kind: np.ndarray,
+    days_in_month: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row: units from the norm (1 for month services) and the price of one day before units
     and territory coefficient: tariff × modifier / days_in_month, or tariff × modifier for bed-days."""
@@ -225,10 +237,14 @@ def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[in
     return list(zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True))
 
 
-def _price_block(ctx: _Context, a: int, b: int, s0: int, g0: int, out: dict[str, np.ndarray]) -> tuple[int, int]:
+def _price_block(
+    ctx: _Context, a: int, b: int, s0: int, g0: int, out: dict[str, np.ndarray]
+) -> tuple[int, int]:
     """Segment and price sub-pieces [a, b); write segments from `s0` and groups from `g0`."""
     cal = ctx.calendar
-    split = expand_segments(ctx.cut.start[a:b], ctx.cut.end[a:b], ctx.entry0[a:b], ctx.count[a:b], cal.date)
+    split = expand_segments(
+        ctx.cut.start[a:b], ctx.cut.end[a:b], ctx.entry0[a:b], ctx.count[a:b], cal.date
+    )
     parent, entry = split.parent, split.entry
     m = len(entry)
     s1 = s0 + m
@@ -243,8 +259,14 @@ def _price_block(ctx: _Context, a: int, b: int, s0: int, g0: int, out: dict[str,
             "max": cal.max_units[entry], "modifier": cal.modifier[entry],
         }  # fmt: skip
         _apply_adjustments(
-            ctx.model, ctx.reg, values, sub_case[parent], split.start, ctx.sub_mask[a:b][parent],
-            ctx.hromada[a:b][parent], ctx.hromada_oblast,
+            ctx.model,
+            ctx.reg,
+            values,
+            sub_case[parent],
+            split.start,
+            ctx.sub_mask[a:b][parent],
+            ctx.hromada[a:b][parent],
+            ctx.hromada_oblast,
         )
         out["tariff"][s0:s1], out["modifier"][s0:s1] = values["tariff"], values["modifier"]
         units[:], gross[:] = _rates(*values.values(), ctx.kind[entry], cal.days_in_month[entry])
@@ -314,8 +336,12 @@ def _price_block(ctx: _Context, a: int, b: int, s0: int, g0: int, out: dict[str,
     out["cm_case"][g0:g1] = group_case
     out["cm_month"][g0:g1] = group_month
     out["cm_funded"][g0:g1] = sub_funded[parent[first]]
-    out["cm_gross_uah"][g0:g1] = round_kopiyka(np.bincount(group, weights=gross, minlength=n_groups))
-    out["cm_copay_uah"][g0:g1] = round_kopiyka(np.bincount(group, weights=copay, minlength=n_groups))
+    out["cm_gross_uah"][g0:g1] = round_kopiyka(
+        np.bincount(group, weights=gross, minlength=n_groups)
+    )
+    out["cm_copay_uah"][g0:g1] = round_kopiyka(
+        np.bincount(group, weights=copay, minlength=n_groups)
+    )
     out["cm_days"][g0:g1] = np.bincount(group, weights=days, minlength=n_groups)
     np.add(last, s0, out=out["cm_last"][g0:g1])
     return s1, g1
@@ -354,9 +380,16 @@ def price_core(
     pieces = pieces_from_locations(reg, p0, p1)
 
     # 1. cut pieces at the serving hromada's coefficient changes (few pieces, few cuts)
-    timeline = coef_timeline(model, reg.territory_status, len(reg.hromada_codes), period_start, period_end)
+    timeline = coef_timeline(
+        model, reg.territory_status, len(reg.hromada_codes), period_start, period_end
+    )
     cut = split_by_calendar(
-        pieces.start, pieces.end, timeline.hromada_key[pieces.hromada], timeline.key, timeline.date, p0
+        pieces.start,
+        pieces.end,
+        timeline.hromada_key[pieces.hromada],
+        timeline.key,
+        timeline.date,
+        p0,
     )
     sub_case = pieces.case[cut.parent]
 
@@ -364,11 +397,17 @@ def price_core(
     combo, combos = _combos(reg)
     regimes = copay_regimes(model, period_start, period_end)
     calendar = rate_calendar(model, combos, months, regimes)
-    entry0, count = calendar_bounds(cut.start, cut.end, combo[sub_case], calendar.key, calendar.date, p0)
+    entry0, count = calendar_bounds(
+        cut.start, cut.end, combo[sub_case], calendar.key, calendar.date, p0
+    )
     kind_of_service = np.array([_KIND[u] for u in reg.service_units], dtype=np.int8)
     kind = kind_of_service[combos["service"].to_numpy()][calendar.key]
     units_norm, per_day = _rates(
-        calendar.tariff, calendar.norm_units, calendar.max_units, calendar.modifier, kind,
+        calendar.tariff,
+        calendar.norm_units,
+        calendar.max_units,
+        calendar.modifier,
+        kind,
         calendar.days_in_month,
     )
     assessed = np.where(kind_of_service[reg.service] == _MONTH, np.nan, reg.assessed)
@@ -397,7 +436,10 @@ def price_core(
         segments=segments,
         case_months=case_months,
         subs={
-            "case": sub_case, "piece": cut.parent, "funded": ctx.sub_funded, "coef": ctx.sub_coef,
+            "case": sub_case,
+            "piece": cut.parent,
+            "funded": ctx.sub_funded,
+            "coef": ctx.sub_coef,
         },  # fmt: skip
         pieces=pieces,
         calendar=calendar,

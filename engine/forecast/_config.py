@@ -28,6 +28,7 @@ _TOP = {
     "description",
     "extends",
     "target",
+    "history_months",
     "horizon",
     "freq",
     "season_length",
@@ -49,6 +50,7 @@ class ForecastConfig:
     name: str = "default"
     description: str = ""
     target: str = "case_months_served"
+    history_months: int | None = None  # forecast from the last N months only (None: all)
     horizon: int = 12
     freq: str = "1mo"
     season_length: int | None = None
@@ -168,6 +170,8 @@ def load_forecast_config(path: str | Path) -> ForecastConfig:
     for key, kind in simple.items():
         if key in data:
             kwargs[key] = _typed(data, key, kind, path, lines)
+    if data.get("history_months") is not None:
+        kwargs["history_months"] = _typed(data, "history_months", int, path, lines)
     if data.get("season_length") is not None:
         kwargs["season_length"] = _typed(data, "season_length", int, path, lines)
     if "models" in data:

@@ -12,7 +12,7 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.forecast._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
-from engine.forecast._intervals import centred_errors, interval_bounds
+from engine.forecast._intervals import filled_errors, interval_bounds
 from engine.forecast._panel import Panel, to_panel
 from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo, reconcile_bottom
 from engine.forecast._select import BaseFit, fit_base
@@ -104,6 +104,22 @@ def fit_nodes(
     return rows, base
 
 
+def _error_paths(
+    residuals: np.ndarray, hierarchy: Hierarchy, bottom_pos: np.ndarray, method: str
+) -> np.ndarray:
+    """Bottom-level one-step error vectors, one per in-sample period, for the interval paths.
+
+    Bottom-up: the bottom series' own residuals. Reconciled methods: every node's residual vector
+    reconciled with structural weights (wls_struct), so the paths follow what reconciliation does
+    to the bottom series. Structural weights need no covariance solve, and in backtests on the
+    sample registry they covered better than reconciling residuals with mint_shrink's own weights.
+    """
+    if method == "bottom_up":
+        return filled_errors(residuals[bottom_pos])
+    paths, _ = reconcile_bottom(filled_errors(residuals), hierarchy.S, method="wls_struct")
+    return paths
+
+
 def reconcile_and_bound(
     rows: np.ndarray,
     base: BaseFit,
@@ -148,7 +164,7 @@ def reconcile_and_bound(
     if multiplier is not None:
         bottom = bottom * multiplier
     mean = hierarchy.aggregate(bottom)
-    errors = centred_errors(base.residuals[bottom_pos])
+    errors = _error_paths(base.residuals, hierarchy, bottom_pos, method)
     bounds = interval_bounds(
         mean,
         errors,

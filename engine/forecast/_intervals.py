@@ -1,8 +1,10 @@
 """Prediction intervals from joint sample paths of coherent forecast errors.
 
-For each in-sample period t the one-step residuals of all bottom series, each less its own mean
-(the reconciled forecast, not the bottom model, sets the centre), form one joint error vector e_t.
-Scaled to horizon h by each bottom series' model (`horizon_scale`: the sd of its h-step error
+For each in-sample period t the one-step residuals of all bottom series form one joint error vector
+e_t: the bottom series' own residuals for bottom-up; for the MinT methods every node's residual
+vector reconciled to the bottom level with structural weights (see `_core._error_paths`), so the
+paths follow what reconciliation does to the bottom series. Scaled to horizon h by each bottom
+series' model (`horizon_scale`: the sd of its h-step error
 relative to its one-step error) and by any scenario driver, and summed through S, each period gives
 one coherent error vector for every node:
 
@@ -29,7 +31,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy import sparse
 
-__all__ = ["bound_columns", "centred_errors", "coherent_error_paths", "interval_bounds"]
+__all__ = ["bound_columns", "coherent_error_paths", "filled_errors", "interval_bounds"]
 
 
 def bound_columns(levels: Sequence[int | float]) -> list[str]:
@@ -49,18 +51,20 @@ def _quantiles(levels: Sequence[float]) -> np.ndarray:
     return np.array(qs)
 
 
-def centred_errors(residuals: np.ndarray) -> np.ndarray:
-    """Residuals less each series' mean residual, with the periods a series has no residual filled
-    by cycling through its own residuals (so a series that started late keeps its spread instead
-    of counting its missing periods as zero error); periods no series has a residual are dropped.
+def filled_errors(residuals: np.ndarray, *, centre: bool = False) -> np.ndarray:
+    """Residuals (optionally less each series' mean residual), the periods a series has no residual
+    filled by cycling through its own residuals (so a series that started late keeps its spread
+    instead of counting its missing periods as zero error); periods no series has a residual are
+    dropped.
     """
     ok = ~np.isnan(residuals)
     keep = ok.any(axis=0)
     r, ok = residuals[:, keep], ok[:, keep]
     count = ok.sum(axis=1, keepdims=True)
-    with np.errstate(all="ignore"):
-        mean = np.where(count > 0, np.where(ok, r, 0.0).sum(axis=1, keepdims=True) / count, 0.0)
-    r = r - mean
+    if centre:
+        with np.errstate(all="ignore"):
+            total = np.where(ok, r, 0.0).sum(axis=1, keepdims=True)
+            r = r - np.where(count > 0, total / count, 0.0)
     # available periods first, in order; the k-th missing period takes available number k mod count
     order = np.argsort(~ok, axis=1, kind="stable")
     k = np.cumsum(~ok, axis=1) - 1

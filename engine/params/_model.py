@@ -140,7 +140,9 @@ class FundingModel:
     description: str
     content_hash: str
     parameters: Mapping[str, Parameter]
-    adjustments: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ADJUSTMENT_SCHEMA))
+    adjustments: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=ADJUSTMENT_SCHEMA)
+    )
     scenario: str | None = None
 
     def table(self, name: str) -> pl.DataFrame:
@@ -227,7 +229,9 @@ def _number(node: YNode, path: Path, what: str, kind: str) -> float | None:
 def _dimension_value(key: YScalar, dim: str, path: Path) -> Any:
     raw = key.raw
     looks_like_date = bool(re.match(r"^\d{4}-\d{2}-\d{2}$", raw))
-    hint = f" (a date where a {dim} was expected: missing dimension value?)" if looks_like_date else ""
+    hint = (
+        f" (a date where a {dim} was expected: missing dimension value?)" if looks_like_date else ""
+    )
     if dim == "need_level":
         if not re.fullmatch(r"\d+", raw):
             raise _fail(f"bad need_level '{raw}'{hint}", path, key)
@@ -259,7 +263,9 @@ def _walk_values(
     depth = len(prefix)
     if depth < len(dims):
         if not isinstance(node, YMap):
-            raise _fail(f"missing dimension value: expected values keyed by {dims[depth]}", path, node)
+            raise _fail(
+                f"missing dimension value: expected values keyed by {dims[depth]}", path, node
+            )
         leaves = []
         for key, child in node.items:
             value = _dimension_value(key, dims[depth], path)
@@ -293,7 +299,9 @@ def _load_parameter(
     dims = tuple(item.raw for item in dims_node.items if isinstance(item, YScalar))
     if dims != spec.dimensions:
         raise _fail(
-            f"dimensions of {name} must be {list(spec.dimensions)}, got {list(dims)}", path, dims_node
+            f"dimensions of {name} must be {list(spec.dimensions)}, got {list(dims)}",
+            path,
+            dims_node,
         )
     default_node = root.get("default")
     default = _number(default_node, path, "default", spec.kind) if default_node else None
@@ -303,7 +311,11 @@ def _load_parameter(
     leaves = _walk_values(values_node, dims, path, spec.kind)
     values_key = next(key for key, _ in root.items if key.raw == "values")
     _check_coverage(leaves, dims, default, spec, services, path, values_key)
-    rows: dict[str, list[Any]] = {d: [] for d in dims} | {"valid_from": [], "valid_to": [], "value": []}
+    rows: dict[str, list[Any]] = {d: [] for d in dims} | {
+        "valid_from": [],
+        "valid_to": [],
+        "value": [],
+    }
     for key, _, timeline in leaves:
         for start, end, value in intervals_from_timeline(timeline):
             for dim, dim_value in zip(dims, key, strict=True):
@@ -356,7 +368,9 @@ def _check_coverage(
     names = dict(zip(services["service_code"], services["name_en"], strict=True))
     units = dict(zip(services["service_code"], services["unit"], strict=True))
     if spec.coverage in ("services", "priced_services"):
-        codes = [c for c in domains["service_code"] if spec.coverage == "services" or units[c] != "month"]
+        codes = [
+            c for c in domains["service_code"] if spec.coverage == "services" or units[c] != "month"
+        ]
         levels = NEED_LEVELS if "need_level" in dims else (None,)
         needed = [(c,) if lvl is None else (c, lvl) for c in codes for lvl in levels]
     else:
@@ -373,7 +387,9 @@ def _check_coverage(
 def _check_copay(param: Parameter) -> None:
     table = param.intervals
     if table.filter(pl.col("income_ratio_from") == 0).is_empty():
-        raise ConfigError("copay_bands needs a band starting at income_ratio_from 0", path=param.source)
+        raise ConfigError(
+            "copay_bands needs a band starting at income_ratio_from 0", path=param.source
+        )
 
 
 def _read_model_yaml(folder: Path) -> tuple[str, str, str]:

@@ -52,7 +52,9 @@ def value_at(
     most one matches.
     """
     rows = frame.select([*dims, date]).with_row_index("_row")
-    matched = (rows.join(table, on=dims, how="inner") if dims else rows.join(table, how="cross")).filter(
+    matched = (
+        rows.join(table, on=dims, how="inner") if dims else rows.join(table, how="cross")
+    ).filter(
         (pl.col("valid_from") <= pl.col(date))
         & (pl.col("valid_to").is_null() | (pl.col(date) <= pl.col("valid_to")))
     )
@@ -147,7 +149,9 @@ def rate_calendar(
         changes = _change_dates(model.table(name))
         dims = [c for c in changes.columns if c != "date"]
         parts.append(combos.join(changes, on=dims, how="inner").select("combo", "date"))
-    global_dates = pl.DataFrame({"date": [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in regimes.starts]})
+    global_dates = pl.DataFrame(
+        {"date": [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in regimes.starts]}
+    )
     parts.append(combos.select("combo").join(global_dates, how="cross"))
     adjustments = model.adjustments
     for row in adjustments.iter_rows(named=True):  # a scenario's few territorial changes
@@ -160,7 +164,9 @@ def rate_calendar(
             dates.append(row["valid_to"] + dt.timedelta(days=1))
         parts.append(match.select("combo").join(pl.DataFrame({"date": dates}), how="cross"))
     calendar = (
-        pl.concat([p.select(pl.col("combo").cast(pl.Int64), pl.col("date").cast(pl.Date)) for p in parts])
+        pl.concat(
+            [p.select(pl.col("combo").cast(pl.Int64), pl.col("date").cast(pl.Date)) for p in parts]
+        )
         .filter(pl.col("date").is_between(period_start, period_end))
         .unique()
         .sort("combo", "date")
@@ -240,9 +246,10 @@ def coef_timeline(
             keyed.filter(pl.col("valid_to").is_not_null()).select(
                 "key", date=pl.col("valid_to") + dt.timedelta(days=1)
             ),
-            keyed.select("key", "status").unique().join(_change_dates(coef_table), on="status").select(
-                "key", "date"
-            ),
+            keyed.select("key", "status")
+            .unique()
+            .join(_change_dates(coef_table), on="status")
+            .select("key", "date"),
         ]
     )
     all_keys = pl.DataFrame({"key": pl.int_range(default_key + 1, eager=True)})
@@ -250,7 +257,9 @@ def coef_timeline(
         pl.concat(
             [
                 status_dates.with_columns(pl.col("key").cast(pl.Int64)),
-                all_keys.join(pl.concat([cap_dates, pl.DataFrame({"date": [period_start]})]), how="cross"),
+                all_keys.join(
+                    pl.concat([cap_dates, pl.DataFrame({"date": [period_start]})]), how="cross"
+                ),
             ]
         )
         .filter(pl.col("date").is_between(period_start, period_end))
@@ -277,7 +286,9 @@ def coef_timeline(
     )
     cap = value_at(timeline, cap_table, [])
     timeline = timeline.with_columns(
-        coef=pl.when(cap.is_null()).then(pl.col("product")).otherwise(pl.min_horizontal("product", cap))
+        coef=pl.when(cap.is_null())
+        .then(pl.col("product"))
+        .otherwise(pl.min_horizontal("product", cap))
     ).sort("key", "date")
     # keep only dates where the coefficient or the set of statuses actually changes
     changed = (
@@ -297,8 +308,14 @@ def coef_timeline(
     )
 
 
-def monthly_caps(model: FundingModel, service_codes: list[str], months: list[dt.date]) -> np.ndarray:
+def monthly_caps(
+    model: FundingModel, service_codes: list[str], months: list[dt.date]
+) -> np.ndarray:
     """The monthly cap per (service, month), read on the month's first day; NaN = no cap."""
-    grid = pl.DataFrame({"service_code": service_codes}).join(pl.DataFrame({"date": months}), how="cross")
-    caps = value_at(grid, model.table("monthly_cap"), ["service_code"], default=model.default("monthly_cap"))
+    grid = pl.DataFrame({"service_code": service_codes}).join(
+        pl.DataFrame({"date": months}), how="cross"
+    )
+    caps = value_at(
+        grid, model.table("monthly_cap"), ["service_code"], default=model.default("monthly_cap")
+    )
     return caps.fill_null(np.nan).to_numpy().reshape(len(service_codes), len(months))

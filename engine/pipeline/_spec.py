@@ -51,6 +51,7 @@ class RunSpec:
     policy: Path | None = None
     months: str = "current-year"
     history_months: int = 36
+    backtest_windows: int = 0  # rolling-origin backtest windows of the forecast (0: none)
     horizon: int | None = 12  # None: through the last month of `months`
     quarantine_threshold: float = 0.01
     claims: str = "entitlements"
@@ -105,6 +106,7 @@ class RunSpec:
             "policy": self.relative(self.policy),
             "months": self.months,
             "history_months": self.history_months,
+            "backtest_windows": self.backtest_windows,
             "horizon": self.horizon if self.horizon is not None else "auto",
             "quarantine_threshold": self.quarantine_threshold,
             "claims": self.claims,
@@ -207,6 +209,7 @@ _SCALARS: dict[str, tuple[_Check, Any]] = {
     "extract_date": (_date, None),
     "months": (_months, "current-year"),
     "history_months": (_int_in(3, 240), 36),
+    "backtest_windows": (_int_in(0, 12), 0),
     "horizon": (_horizon, 12),
     "quarantine_threshold": (_share, 0.01),
     "claims": (_claims, None),

@@ -8,11 +8,12 @@ loading a spec does not import them (`import engine` stays light).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
-from engine.errors import EngineError
+from engine.errors import ConfigError, EngineError
 from engine.pipeline._spec import resolve_months
 from engine.pipeline._step import StepContext, StepDef, StepOutput
 from engine.schemas import REGISTRY_TABLES, Registry
@@ -207,6 +208,157 @@ def _need(ctx: StepContext) -> StepOutput:
     )
 
 
+# -- forecast and price ----------------------------------------------------------------------------
+
+# The forecasting hierarchy: territories nested, crossed with services grouped.
+_HIERARCHY = {
+    "nested": ["oblast_code", "raion_code", "hromada_code"],
+    "crossed": [["service_group", "service_code"]],
+}
+_TARGET = "case_months_need"  # assessed need: served + waiting case-months
+
+
+def _history_window(ctx: StepContext) -> tuple[dt.date, dt.date]:
+    """The last `history_months` complete months before the extract date."""
+    extract_date = _extract_date(ctx)
+    last = extract_date.replace(day=1)
+    if _add_months(last, 1) - dt.timedelta(days=1) != extract_date:
+        last = _add_months(last, -1)  # the extract's month is incomplete: leave it out
+    return _add_months(last, 1 - ctx.spec.history_months), last
+
+
+def _horizon(ctx: StepContext, last_history: dt.date) -> int:
+    if ctx.spec.horizon is not None:
+        return ctx.spec.horizon
+    _, last = _months(ctx)
+    months = (last.year - last_history.year) * 12 + last.month - last_history.month
+    if months < 1:
+        raise ConfigError(
+            f"horizon: auto reaches no month: months end {last:%Y-%m}, history ends "
+            f"{last_history:%Y-%m}",
+            path=ctx.spec.path,
+        )
+    return months
+
+
+def _demand_history(
+    segments: Callable[[dt.date, dt.date], pl.DataFrame],
+    series: Callable[[pl.DataFrame], pl.DataFrame],
+    first: dt.date,
+    last: dt.date,
+    chunk: int = 12,
+) -> pl.DataFrame:
+    """Monthly need series over `first..last`, priced a year at a time.
+
+    Three years of segments at once would hold every priced segment of a large registry in memory;
+    a year at a time bounds the peak. Each year after the first is priced from one month earlier
+    and that month dropped, so a case continuing from the year before is not counted as new.
+    """
+    parts = []
+    start = first
+    while start <= last:
+        end = min(_add_months(start, chunk - 1), last)
+        lead = start if start == first else _add_months(start, -1)
+        part = series(segments(lead, end))
+        parts.append(part.filter(pl.col("month") >= start))
+        start = _add_months(end, 1)
+    return pl.concat(parts, how="vertical_relaxed").sort("hromada_code", "service_code", "month")
+
+
+def _forecast(ctx: StepContext) -> StepOutput:
+    params = _stage("engine.params")
+    entitlements = _stage("engine.entitlements")
+    demand = _stage("engine.demand")
+    forecasting = _stage("engine.forecast")
+    spec = ctx.spec
+    territories, services = _reference(ctx)
+    first, last = _history_window(ctx)
+    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
+    registry = _registry(ctx)
+    series = _demand_history(
+        lambda lo, hi: (
+            entitlements.compute_entitlements(
+                registry, model, territories, months=(lo, hi)
+            ).segments
+        ),
+        demand.demand_series,
+        first,
+        last,
+    ).with_columns((pl.col("case_months_served") + pl.col("case_months_waiting")).alias(_TARGET))
+    horizon = _horizon(ctx, last)
+    result = forecasting.forecast(
+        series, hierarchy=_HIERARCHY, date_col="month", value_col=_TARGET, horizon=horizon
+    )
+    frames = {
+        "forecast": result.forecasts,
+        "models": result.models,
+        "history": series.rename({"month": "ds"}).with_columns(y=pl.col(_TARGET)),
+    }
+    publish = {"forecast": "forecast", "models": "forecast_models", "history": "forecast_history"}
+    if spec.backtest_windows:
+        frames["backtest"] = forecasting.backtest(
+            series,
+            hierarchy=_HIERARCHY,
+            date_col="month",
+            value_col=_TARGET,
+            horizon=min(horizon, 12),
+            n_windows=spec.backtest_windows,
+        )
+        publish["backtest"] = "backtest"
+    total = result.forecasts.filter(pl.col("level") == result.forecasts["level"][0])
+    start, end = total["ds"].min(), total["ds"].max()
+    bands = total.select(pl.col("mean", "lo_80", "hi_80").mean())
+    notes = (
+        f"Forecast of assessed need {start:%Y-%m}..{end:%Y-%m} from {first:%Y-%m}..{last:%Y-%m} "
+        f"({result.hierarchy.n_bottom:,} hromada × service series, reconciled by "
+        f"{result.reconciliation.method}): {bands['mean'][0]:,.0f} case-months a month "
+        f"(80% interval {bands['lo_80'][0]:,.0f}–{bands['hi_80'][0]:,.0f}).",
+    )
+    return StepOutput(
+        frames=frames,
+        publish=publish,
+        meta={"history": [first.isoformat(), last.isoformat()], "horizon": horizon},
+        rows_read=registry.cases.height,
+        notes=notes,
+    )
+
+
+def _price(ctx: StepContext) -> StepOutput:
+    params = _stage("engine.params")
+    demand = _stage("engine.demand")
+    spec = ctx.spec
+    _, services = _reference(ctx)
+    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
+    forecast = ctx.frame("forecast", "forecast")
+    bottom = forecast.filter(
+        pl.col("hromada_code").is_not_null() & pl.col("service_code").is_not_null()
+    )
+    priced = demand.price_forecast(
+        bottom, ctx.frame("forecast", "history").rename({"ds": "month"}), model
+    )
+    first, last = _months(ctx)
+    covered = priced["month"].max()
+    if covered is None or covered < last:
+        raise ConfigError(
+            f"the forecast ends {covered:%Y-%m} but months run to {last:%Y-%m}: set horizon: auto "
+            "or a longer horizon",
+            path=spec.path,
+        )
+    need = priced.filter(pl.col("month").is_between(first, last))
+    notes = (
+        f"Need {_month_label(first, last)} priced at {model.version}"
+        + (f" with scenario {spec.scenario.stem}" if spec.scenario else "")
+        + f": {_uah(need['need_uah'].sum())} "
+        f"({need['case_months'].sum():,.0f} case-months).",
+    )
+    return StepOutput(
+        frames={"need": need},
+        publish={"need": "forecast_need"},
+        rows_read=bottom.height,
+        notes=notes,
+    )
+
+
 # -- scenarios ------------------------------------------------------------------------------------
 
 
@@ -218,7 +370,8 @@ def _compare(ctx: StepContext) -> StepOutput:
     territories, services = _reference(ctx)
     first, last = _months(ctx)
     registry = _registry(ctx)
-    baseline = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
+    # each overlay is compared with the plain funding model: its own winners and losers
+    baseline = params.load_funding_model(spec.funding_model, services=services)
     base = entitlements.compute_entitlements(registry, baseline, territories, months=(first, last))
     by_territory, by_case, notes = [], [], []
     for path in spec.compare_scenarios:
@@ -232,7 +385,8 @@ def _compare(ctx: StepContext) -> StepOutput:
         by_case.append(diff.cases.with_columns(scenario=pl.lit(name)))
         summary = diff.summary()
         notes.append(
-            f"Scenario {name}: the state pays {_uah(summary['diff_state_uah'])} more over "
+            f"Scenario {name} against {baseline.version}: the state pays "
+            f"{_uah(summary['diff_state_uah'])} more over "
             f"{_month_label(first, last)}; {summary['winners']:,} cases gain, "
             f"{summary['losers']:,} lose."
         )
@@ -345,11 +499,27 @@ STEPS: dict[str, StepDef] = {
             params=("months",),
         ),
         StepDef(
+            "forecast",
+            _forecast,
+            title="Forecasting need",
+            needs=("validate",),
+            inputs=("reference", "funding_model", "scenario"),
+            params=("months", "history_months", "horizon", "backtest_windows"),
+        ),
+        StepDef(
+            "price",
+            _price,
+            title="Pricing the forecast",
+            needs=("forecast",),
+            inputs=("reference", "funding_model", "scenario"),
+            params=("months",),
+        ),
+        StepDef(
             "compare",
             _compare,
             title="Comparing scenarios",
             needs=("validate",),
-            inputs=("reference", "funding_model", "scenario", *_COMPARED),
+            inputs=("reference", "funding_model", *_COMPARED),
             params=("months", "compare_scenarios"),
             requires=("compare_scenarios",),
         ),

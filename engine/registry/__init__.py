@@ -89,10 +89,9 @@ def read_registry(
             services_catalogue = reference.load_services()
     when = extract_date or _meta_extract_date(path) or _latest_event_date(tables, path)
 
-    quarantine = pl.concat([n.quarantine for n in normalised.values()])
     quarantine = pl.concat(
         [
-            quarantine,
+            *(n.quarantine for n in normalised.values()),
             row_rules(
                 tables,
                 files,
@@ -102,6 +101,7 @@ def read_registry(
             ),
         ]
     )
+    # parents before children, so a rejected parent takes its children with it
     quarantine = pl.concat(
         [quarantine, relational_rules(tables, files, quarantine, services_catalogue)]
     )

@@ -28,7 +28,7 @@ __all__ = ["EXTRA_COLUMN", "Normalised", "normalise"]
 EXTRA_COLUMN = "unknown_column_dropped"
 _LOG = logging.getLogger("engine.registry")
 _RAW = "__raw__"
-_PRESENT = "__present__"
+_TEXT = "__text__"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's 1900 date system (after its leap-year bug)
 _NULL_WORDS = ("", "null", "NULL", "Null")
 
@@ -100,15 +100,18 @@ def normalise(raw: RawTable) -> Normalised:
         *(pl.col(c).alias(_RAW + c) for c in spec),
     )
     sources = {c: raw.frame.schema[c] for c in spec}
-    # typed value and "was anything there" side by side: both share the trimmed text
-    frame = frame.with_columns(
-        *(_typed(pl.col(_RAW + c), sources[c], s, excel=excel).alias(c) for c, s in spec.items()),
-        *(
-            _text(pl.col(_RAW + c)).is_not_null().alias(_PRESENT + c)
+    parsed = [c for c, s in spec.items() if _parsed_from_text(sources[c], s)]
+    # trimmed text first, as a column: the parsers refer to it several times
+    frame = (
+        frame.with_columns(_text(pl.col(_RAW + c)).alias(_TEXT + c) for c in parsed)
+        .with_columns(
+            _from_text(pl.col(_TEXT + c), s, excel=excel).alias(c)
+            if c in parsed
+            else _typed(pl.col(_RAW + c), sources[c], s).alias(c)
             for c, s in spec.items()
-            if _parsed_from_text(sources[c], s)
-        ),
-    ).collect()
+        )
+        .collect()
+    )
     checks = [check for c, s in spec.items() for check in _column_checks(s, sources[c])]
     quarantine = violations(frame, raw.name, raw.source_file, checks)
     return Normalised(
@@ -123,17 +126,17 @@ def normalise(raw: RawTable) -> Normalised:
 
 def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
     col, raw = pl.col(spec.name), pl.col(_RAW + spec.name)
-    # text to text cannot fail; nor can a typed Parquet column already of the contract's type
-    cannot_fail = _taken_as_is(source, spec.dtype) or spec.dtype == pl.String
-    if _parsed_from_text(source, spec):
-        present = pl.col(_PRESENT + spec.name)
+    # only parsing can fail: text kept as text, or a typed column taken or cast, cannot
+    parsed = _parsed_from_text(source, spec)
+    if parsed:
+        present = pl.col(_TEXT + spec.name).is_not_null()
     else:  # text keeps every non-empty value, and a typed column is taken as it is
         present = (col if spec.dtype == pl.String else raw).is_not_null()
     shown = raw.cast(pl.String)
     checks: list[Check] = []
     if not spec.nullable:
         checks.append((~present, "missing_value", spec.name, shown, "required value is empty"))
-    if not cannot_fail:
+    if parsed:
         checks.append(
             (present & col.is_null(), "unparseable_value", spec.name, shown, _expected(spec))
         )
@@ -159,15 +162,13 @@ def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
             )
         )
     for check, bound in spec.bounds.items():
-        fails = {
-            "greater_than_or_equal_to": col < bound,
-            "greater_than": col <= bound,
-            "less_than_or_equal_to": col > bound,
-            "less_than": col >= bound,
+        symbol, fails = {
+            "greater_than_or_equal_to": ("≥", col < bound),
+            "greater_than": (">", col <= bound),
+            "less_than_or_equal_to": ("≤", col > bound),
+            "less_than": ("<", col >= bound),
         }[check]
-        checks.append(
-            (fails, "out_of_range", spec.name, shown, f"{check.replace('_', ' ')} {bound:g} fails")
-        )
+        checks.append((fails, "out_of_range", spec.name, shown, f"must be {symbol} {bound:g}"))
     if spec.unique:
         checks.append(
             (
@@ -197,30 +198,37 @@ def _expected(spec: ColumnSpec) -> str:
 
 
 def _parsed_from_text(source: pl.DataType, spec: ColumnSpec) -> bool:
-    return spec.dtype != pl.String and not _taken_as_is(source, spec.dtype)
+    """Whether the column is parsed from its text (else taken as it is, or cast)."""
+    target = spec.dtype
+    if target == pl.String or _taken_as_is(source, target):
+        return False
+    if target == pl.Date and source in (pl.Datetime, pl.Date):
+        return False
+    # a float that should be a whole number is checked through its text ("1.5" fails)
+    return not (target.is_numeric() and source.is_numeric() and target != pl.Int64)
 
 
 def _taken_as_is(source: pl.DataType, target: pl.DataType) -> bool:
     return source == target and target != pl.String
 
 
-def _typed(raw: pl.Expr, source: pl.DataType, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
-    """Expression turning a raw column (text, or a typed Parquet column) into the contract type."""
+def _typed(raw: pl.Expr, source: pl.DataType, spec: ColumnSpec) -> pl.Expr:
+    """A column that needs no parsing: text kept as text, or a typed Parquet column."""
     target = spec.dtype
     if _taken_as_is(source, target):
         return raw
     if target == pl.Date and source in (pl.Datetime, pl.Date):
         return raw.cast(pl.Datetime).dt.date()
-    if target.is_numeric() and source.is_numeric():
-        return _integral(raw.cast(pl.Float64)) if target == pl.Int64 else raw.cast(target)
-    return _from_text(_text(raw), spec, excel=excel)
+    if target.is_numeric() and source.is_numeric() and target != pl.Int64:
+        return raw.cast(target)
+    return _canonical(_text(raw), spec.name)
 
 
 def _from_text(text: pl.Expr, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
     parsers = {
         pl.Date: lambda: _parse_date(text, excel=excel),
         pl.Float64: lambda: _parse_number(text),
-        pl.Int64: lambda: _integral(_parse_number(text)),
+        pl.Int64: lambda: _parse_integer(text),
         pl.Boolean: lambda: text.str.to_lowercase().replace_strict(
             _BOOLEANS, default=None, return_dtype=pl.Boolean
         ),
@@ -236,30 +244,47 @@ def _text(raw: pl.Expr) -> pl.Expr:
 
 
 def _parse_date(text: pl.Expr, *, excel: bool) -> pl.Expr:
+    # Each fallback only sees the values every earlier attempt failed on (the others are null),
+    # so a column in one format costs one parse.
+    def iso_or_dotted(values: pl.Expr) -> pl.Expr:
+        iso = values.str.to_date("%Y-%m-%d", strict=False)
+        return pl.coalesce(iso, _failed(iso, values).str.to_date("%d.%m.%Y", strict=False))
+
+    parsed = iso_or_dotted(text)
     # Excel and database exports append a midnight time to dates
-    text = text.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
-    parsed = pl.coalesce(
-        text.str.to_date("%Y-%m-%d", strict=False),
-        text.str.to_date("%d.%m.%Y", strict=False),
-    )
+    midnight = _failed(parsed, text).str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
+    parsed = pl.coalesce(parsed, iso_or_dotted(midnight))
     if excel:  # a date cell without a date format arrives as its serial day number
-        serial = text.str.extract(r"^(\d{4,5})(?:\.0+)?$").cast(pl.Int64)
-        parsed = parsed.fill_null(pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial))
+        serial = _failed(parsed, text).str.extract(r"^(\d{4,5})(?:\.0+)?$").cast(pl.Int64)
+        parsed = pl.coalesce(parsed, pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial))
     return parsed
 
 
 def _parse_number(text: pl.Expr) -> pl.Expr:
+    plain = text.cast(pl.Float64, strict=False)
     # spaces (incl. no-break) group thousands; a comma is the decimal mark
-    number = (
-        text.str.replace_all(r"[\s\u00a0\u202f]", "")
+    local = (
+        _failed(plain, text)
+        .str.replace_all(r"[\s\u00a0\u202f]", "")
         .str.replace(",", ".", literal=True)
         .cast(pl.Float64, strict=False)
     )
+    number = pl.coalesce(plain, local)
     return pl.when(number.is_finite()).then(number)
 
 
 def _integral(number: pl.Expr) -> pl.Expr:
     return pl.when(number == number.round(0)).then(number).cast(pl.Int64, strict=False)
+
+
+def _parse_integer(text: pl.Expr) -> pl.Expr:
+    plain = text.cast(pl.Int64, strict=False)
+    return pl.coalesce(plain, _integral(_parse_number(_failed(plain, text))))
+
+
+def _failed(parsed: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """The text of the values `parsed` could not read; null elsewhere."""
+    return pl.when(parsed.is_null()).then(text)
 
 
 def _canonical(text: pl.Expr, column: str) -> pl.Expr:

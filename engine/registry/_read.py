@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from engine.errors import InputFileError
@@ -30,8 +30,6 @@ _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _TABLE_SUFFIXES = (*_CSV_SUFFIXES, ".parquet", ".xlsx")
 _SEPARATORS = (";", ",", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
-# UTF-8 lead byte followed by continuation bytes: evidence the file was written as UTF-8
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def read_tables(path: Path) -> dict[str, RawTable]:
     if path.is_file():
         if path.suffix.lower() != ".xlsx":
             raise InputFileError(
-                "an extract is a folder of table files or one .xlsx workbook", path
+                "an extract is a folder of table files or one .xlsx workbook", path=path
             )
         return _read_workbook(path)
     files = _table_files(path)
@@ -136,11 +134,23 @@ def _decode_to_utf8(data: bytes, file: Path) -> bytes:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # Valid multi-byte UTF-8 before the bad byte means a UTF-8 file with a corrupt byte, not CP1251.
-        if _UTF8_MULTIBYTE.search(data, 0, exc.start):
+        if _mostly_utf8(data):  # a UTF-8 file with a corrupt byte, not CP1251
             raise _undecodable(file, data, exc.start, "utf-8") from None
         return _strict_decode(data, "cp1251", file).encode("utf-8")
     return data
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when most non-ASCII bytes form UTF-8 sequences (lead byte + continuation byte).
+
+    In UTF-8 Ukrainian nearly every non-ASCII byte does; in CP1251 only the rare pairs where a
+    capital letter meets і, ї, є or ґ do.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    high = int(np.count_nonzero(raw >= 0x80))
+    lead = (raw[:-1] >= 0xC2) & (raw[:-1] <= 0xF4)
+    continuation = (raw[1:] >= 0x80) & (raw[1:] <= 0xBF)
+    return high > 0 and 2 * int(np.count_nonzero(lead & continuation)) > high // 2
 
 
 def _strict_decode(data: bytes, encoding: str, file: Path) -> str:

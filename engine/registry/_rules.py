@@ -98,22 +98,15 @@ def row_rules(
                 "service code not in the services catalogue",
             )
         )
-    unit = pl.col("service_code").replace_strict(
-        dict(zip(catalogue["service_code"], catalogue["unit"], strict=True)),
+    unit_of = dict(zip(catalogue["service_code"], catalogue["unit"], strict=True))
+    code = pl.col("service_code")
+    unit = code.replace_strict(unit_of, default=None, return_dtype=pl.String)
+    unit_max = code.replace_strict(
+        {c: MAX_UNITS_PER_MONTH.get(u) for c, u in unit_of.items()},
         default=None,
-        return_dtype=pl.String,
+        return_dtype=pl.Float64,
     )
-    units, unit_max = (
-        pl.col("assessed_units"),
-        pl.col("service_code").replace_strict(
-            {
-                code: MAX_UNITS_PER_MONTH.get(unit)
-                for code, unit in zip(catalogue["service_code"], catalogue["unit"], strict=True)
-            },
-            default=None,
-            return_dtype=pl.Float64,
-        ),
-    )
+    units = pl.col("assessed_units")
     checks["cases"].append(
         (
             (units <= 0) | (units > unit_max),
@@ -278,7 +271,9 @@ def _gaps(
         gap_from=pl.col("valid_to") + day,
         gap_to=horizon,
     )
-    uncovered = cases.filter(~pl.col("case_id").is_in(kept["case_id"].implode())).select(
+    # `_case` is the case's row number in `cases`: integers are far cheaper to look up than ids
+    covered = kept["_case"].unique().implode()
+    uncovered = cases.filter(~pl.int_range(pl.len(), dtype=pl.Int64).is_in(covered)).select(
         SOURCE_LINE, "case_id", gap_from=pl.col("start_date"), gap_to=horizon
     )
     gaps = pl.concat([before.select(keep), after.select(keep), uncovered.select(keep)]).filter(

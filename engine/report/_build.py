@@ -105,13 +105,15 @@ def _money_sections(data: ReportData, min_count: int) -> list[Section]:
     if flows is not None and {"level", "registered_code", "serving_code"} <= set(flows.columns):
         flows = oblast_flows(flows)
     elif flows is None or "registered_oblast_code" not in flows.columns:
-        flows = region_flows(cm, territories) if territories is not None else None
+        known = territories is not None or "registered_oblast_code" in cm.columns
+        flows = region_flows(cm, territories) if known else None
     return [
         Section(
             "Headline numbers",
             [headline_figure(numbers)],
             note="Money is the state's share (after co-payment). Served cases are entitled; "
-            "waiting cases (assessed, not yet served) are unmet need, priced the same way.",
+            "waiting cases (assessed, not yet served) are unmet need, priced the same way. "
+            "Months after the extract date count the cases open on that date as continuing.",
             table=dict(data.run),
         ),
         Section(
@@ -131,7 +133,7 @@ def _money_sections(data: ReportData, min_count: int) -> list[Section]:
             [flows_sankey_figure(flows, territories)] if _present(flows) else [],
             note="Money of served cases from the oblast where the recipient is registered to the "
             "oblast where they are served; only money that crossed a regional border is drawn.",
-            empty="No flows: the reference territories were not given.",
+            empty="No flows: neither the registered oblast nor the territories were given.",
         ),
         Section("Monthly trend", [trend_figure(monthly_summary(cm))]),
     ]
@@ -280,9 +282,8 @@ def _allocation_rows(data: ReportData) -> pl.DataFrame | None:
     """Allocation rows with their oblast: stored rows may keep only the claim's key, in which case
     the oblast comes from the case-months they were claimed from."""
     rows, cm = data.allocation_rows, data.case_months
-    if not _present(rows) or "tier" not in rows.columns:  # type: ignore[union-attr]
+    if rows is None or rows.is_empty() or "tier" not in rows.columns:
         return None
-    assert rows is not None
     key = ["case_id", "month", "funded"]
     if "oblast_code" not in rows.columns:
         if not _present(cm) or not set(key) <= set(rows.columns):

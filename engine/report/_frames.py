@@ -93,20 +93,25 @@ def monthly_summary(case_months: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
 
 def region_flows(
-    case_months: pl.DataFrame | pl.LazyFrame, territories: pl.DataFrame
+    case_months: pl.DataFrame | pl.LazyFrame, territories: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """Money of served cases from the recipient's registered oblast to the serving oblast.
 
     Columns `registered_oblast_code, oblast_code, recipients, state_uah`; the diagonal (people
     served in the oblast where they are registered) is kept, so the flows add up to the total.
+    The registered oblast is `registered_oblast_code` when the case-months carry it, else looked
+    up from `registered_hromada` in `territories`.
     """
-    registered = territories.lazy().select(
-        registered_hromada="hromada_code", registered_oblast_code="oblast_code"
-    )
+    lazy = case_months.lazy()
+    if "registered_oblast_code" not in lazy.collect_schema().names():
+        if territories is None:
+            raise ValueError("region flows: no registered_oblast_code, and no territories given")
+        registered = territories.lazy().select(
+            registered_hromada="hromada_code", registered_oblast_code="oblast_code"
+        )
+        lazy = lazy.join(registered, on="registered_hromada", how="left")
     return (
-        case_months.lazy()
-        .filter(pl.col("funded"))
-        .join(registered, on="registered_hromada", how="left")
+        lazy.filter(pl.col("funded"))
         .with_columns(pl.col("registered_oblast_code").fill_null("unknown"))
         .group_by("registered_oblast_code", "oblast_code")
         .agg(pl.col("recipient_id").n_unique().alias("recipients"), pl.col("state_uah").sum())

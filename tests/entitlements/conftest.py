@@ -36,7 +36,9 @@ def _hromada(code: str) -> str:
     return HROMADAS.get(code, code)
 
 
-def registry_from_cases(cases: list[dict[str, Any]], extract_date: dt.date | None = None) -> Registry:
+def registry_from_cases(
+    cases: list[dict[str, Any]], extract_date: dt.date | None = None
+) -> Registry:
     """A typed registry from case specs shaped like tests/golden/entitlements.yaml entries.
 
     Each spec may carry `recipient` (birth, disability, income, idp, registered), `case` (service,
@@ -126,8 +128,10 @@ def registry_from_cases(cases: list[dict[str, Any]], extract_date: dt.date | Non
     }  # fmt: skip
 
     def frame(name: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
-        return pl.DataFrame(rows, schema=schemas[name]).with_row_index("source_line", offset=2).with_columns(
-            pl.col("source_line").cast(pl.Int64)
+        return (
+            pl.DataFrame(rows, schema=schemas[name])
+            .with_row_index("source_line", offset=2)
+            .with_columns(pl.col("source_line").cast(pl.Int64))
         )
 
     return Registry(

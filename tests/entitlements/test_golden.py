@@ -61,7 +61,9 @@ def test_golden_case(spec: dict[str, Any], build_registry, baseline_model, terri
         assert row["gross_uah"] == pytest.approx(want["gross"], abs=0.005)
 
 
-def test_golden_cases_priced_together_match_alone(build_registry, baseline_model, territories) -> None:
+def test_golden_cases_priced_together_match_alone(
+    build_registry, baseline_model, territories
+) -> None:
     """Cases never influence each other: one registry of the April golden cases gives the same rows
     (cases with territory statuses are left out: statuses belong to hromadas, shared by all)."""
     specs = [c for c in CASES if c["months"] == ["2024-04", "2024-04"] and not c.get("statuses")]

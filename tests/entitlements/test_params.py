@@ -26,7 +26,11 @@ REJECTIONS = {
     "wrong_type": ("territory_coef.yaml", 6, "wrong type"),
     "missing_dimension_value": ("modifier.yaml", 9, "missing dimension value"),
     "unknown_dimension_value": ("territory_coef.yaml", 9, "unknown status 'seaside'"),
-    "wrong_dimensions": ("territory_coef_cap.yaml", 3, "dimensions of territory_coef_cap must be []"),
+    "wrong_dimensions": (
+        "territory_coef_cap.yaml",
+        3,
+        "dimensions of territory_coef_cap must be []",
+    ),
     "unknown_parameter": ("tarrif.yaml", 1, "unknown parameter file"),
     "invalid_yaml": ("unknown_income_band.yaml", 6, "invalid YAML"),
     "share_out_of_range": ("unknown_income_band.yaml", 6, "between 0 and 1"),
@@ -98,7 +102,10 @@ def test_interval_table_and_null_ending(tmp_path: Path, services: pl.DataFrame) 
     folder = _model_with(tmp_path, "unknown_key")  # any copy; restore a valid territory_coef
     shutil.copy(BASELINE / "territory_coef.yaml", folder / "territory_coef.yaml")
     text = (BASELINE / "tariff.yaml").read_text(encoding="utf-8")
-    text = text.replace("    2025-01-01: 585.00\n  \"018.0\"", "    2025-01-01: 585.00\n    2027-01-01: null\n  \"018.0\"")
+    text = text.replace(
+        '    2025-01-01: 585.00\n  "018.0"',
+        '    2025-01-01: 585.00\n    2027-01-01: null\n  "018.0"',
+    )
     (folder / "tariff.yaml").write_text(text, encoding="utf-8")
     model = load_funding_model(folder, services=services)
     rows = model.table("tariff").filter(pl.col("service_code") == "017.2").sort("valid_from")
@@ -114,6 +121,8 @@ def test_interval_table_and_null_ending(tmp_path: Path, services: pl.DataFrame) 
 def test_describe_lists_every_parameter(services: pl.DataFrame) -> None:
     described = load_funding_model(BASELINE, services=services).describe()
     assert set(described["parameter"]) == set(PARAMETER_SPECS)
-    assert described.filter(pl.col("parameter") == "monthly_cap")["reference"].item().startswith(
-        "Stationary care"
+    assert (
+        described.filter(pl.col("parameter") == "monthly_cap")["reference"]
+        .item()
+        .startswith("Stationary care")
     )

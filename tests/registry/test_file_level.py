@@ -57,6 +57,16 @@ def test_undecodable_bytes_name_line_and_byte(extract):
     assert "undecodable byte 0xff at byte offset" in str(err.value)
 
 
+def test_corrupt_byte_before_any_cyrillic_is_still_utf8(extract):
+    folder = extract()
+    path = folder / "providers.csv"
+    # the bad byte comes first, the file's UTF-8 Cyrillic after it: not mistaken for CP1251
+    path.write_bytes(path.read_bytes().replace(b"12345678", b"1234\xe95678"))
+    with pytest.raises(InputFileError, match=r"undecodable byte 0xe9 .*read as utf-8") as err:
+        read(folder)
+    assert err.value.line == 2
+
+
 def test_cp1251_undefined_byte_is_undecodable(extract):
     folder = extract(encoding="cp1251", separator=";")
     path = folder / "providers.csv"
@@ -133,3 +143,18 @@ def test_unknown_columns_are_dropped_and_noted(extract):
     notes = registry.warnings.filter(pl.col("rule") == "unknown_column_dropped")
     assert notes.select("table", "column").rows() == [("cases", "comment")]
     assert registry.quarantine.height == 0
+
+
+def test_extract_date_defaults_to_the_latest_start(extract):
+    # no extract.yaml: the latest start / valid_from is C3's, 2024-01-10
+    registry = read(extract(extract_date=None))
+    assert registry.extract_date.isoformat() == "2024-01-10"
+    assert registry.quarantine.height == 0
+
+
+def test_unreadable_extract_yaml(extract):
+    folder = extract()
+    (folder / "extract.yaml").write_text("extract_date: last tuesday\n")
+    with pytest.raises(InputFileError, match="extract_date must be a date") as err:
+        read(folder)
+    assert err.value.path == folder / "extract.yaml"

@@ -267,3 +267,10 @@ def test_history_of_an_aggregate_node_sums_its_members(forecast) -> None:
     fig = fan_chart_figure(lviv, LVIV, bottom)
     actual = next(t for t in fig.data if t.name == "actual")
     assert list(actual.y) == [5.0, 4.0]
+
+
+def test_tile_grid_covers_exactly_the_regions_of_the_reference() -> None:
+    from engine.reference import load_territories
+
+    codes = load_territories()["oblast_code"].unique().to_list()
+    assert {code[2:4] for code in codes} == set(report.REGION_TILES)

@@ -1,0 +1,350 @@
+"""`mfr forecast`: coherent demand forecasts from a registry extract, or from any long-format file.
+
+    mfr forecast EXTRACT --model models/funding/baseline --out DIR [--config FILE] [--horizon 12]
+    mfr forecast --series FILE --id-col unique_id --date-col ds --value-col y --out DIR
+                 [--nested a,b,c] [--crossed g,s] [--freq 1mo|1q] [--reconcile METHOD]
+
+From an extract: registry → entitlements → monthly need per hromada × service
+(`engine.demand.demand_series`) → forecast of the configuration's target over oblast > raion >
+hromada × service group > service → rolling-origin backtest → forecast need priced in UAH with
+the funding model. From a series file (CSV or Parquet, long format): the forecast and backtest.
+
+Writes Parquet files — `forecasts` (node, level, month, mean, bounds, model), `models` (per node:
+model, criterion, fallback and reason), `backtest` and `backtest_summary`, `drivers`, and from an
+extract also `demand` (the history) and `need` (priced bottom-level forecast: claims for
+`mfr allocate`) — plus `forecast.json`, into a temporary folder beside `--out` moved into place at
+the end, so a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    import polars as pl
+    from rich.console import Console
+
+    from engine.forecast import ForecastConfig, ForecastResult
+
+__all__ = ["forecast_command", "read_series", "register"]
+
+_DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "models" / "forecast" / "default.yaml"
+
+
+def read_series(path: Path, *, date_col: str, value_col: str) -> pl.DataFrame:
+    """A long-format file (.csv or .parquet); CSV key columns stay text ("015.1" is not 15.1)."""
+    import polars as pl
+
+    from engine.errors import InputFileError
+
+    if not path.is_file():
+        raise InputFileError("series file not found", path=path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pl.read_parquet(path)
+        if path.suffix.lower() in (".csv", ".txt"):
+            header = pl.read_csv(path, n_rows=0).columns
+            text = {c: pl.String for c in header if c not in (date_col, value_col)}
+            return pl.read_csv(path, schema_overrides=text, try_parse_dates=True)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise InputFileError(f"cannot read series: {str(exc).splitlines()[0]}", path=path) from exc
+    raise InputFileError("series must be a .csv or .parquet file", path=path)
+
+
+def _config(path: Path | None, **overrides: Any) -> ForecastConfig:
+    import dataclasses
+
+    from engine.forecast import ForecastConfig, load_forecast_config
+
+    config = load_forecast_config(path) if path else ForecastConfig()
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def forecast_command(
+    extract: Path | None = typer.Argument(None, help="Registry extract folder (or .xlsx)."),
+    *,
+    out: Path = typer.Option(..., "--out", help="Output folder (replaced as a whole)."),
+    model: Path | None = typer.Option(None, "--model", help="Funding model folder (extract mode)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Forecast configuration (default: models/forecast/default.yaml)."
+    ),
+    series: Path | None = typer.Option(None, "--series", help="Long-format file to forecast."),
+    id_col: str = typer.Option("unique_id", "--id-col", help="Series id column (--series)."),
+    date_col: str = typer.Option("ds", "--date-col", help="Date column (--series)."),
+    value_col: str = typer.Option("y", "--value-col", help="Value column (--series)."),
+    nested: str | None = typer.Option(
+        None, "--nested", help="Nested key columns, coarse to fine, comma-separated (--series)."
+    ),
+    crossed: list[str] = typer.Option(
+        [], "--crossed", help="A crossed factor chain, comma-separated; repeatable (--series)."
+    ),
+    horizon: int | None = typer.Option(None, "--horizon", help="Periods ahead."),
+    freq: str | None = typer.Option(None, "--freq", help="Period: 1mo, 3mo or 1q, ..."),
+    reconcile: str | None = typer.Option(
+        None, "--reconcile", help="bottom_up, ols, wls_struct, mint_shrink or none."
+    ),
+    target: str | None = typer.Option(None, "--target", help="Demand column (extract mode)."),
+    backtest_windows: int | None = typer.Option(
+        None, "--backtest-windows", help="Rolling origins (0: no backtest)."
+    ),
+    threshold: float = typer.Option(0.01, "--threshold", help="Largest quarantined share (0-1)."),
+    accept_quarantine: bool = typer.Option(
+        False, "--accept-quarantine", help="Go on when the quarantine threshold is exceeded."
+    ),
+) -> None:
+    """Forecast need (extract) or any long-format series file, coherently, with backtests."""
+    from rich.console import Console
+
+    from engine.errors import ConfigError
+
+    if (extract is None) == (series is None):
+        raise ConfigError("give either an EXTRACT folder or --series FILE, not both or neither")
+    if extract is not None and model is None:
+        raise ConfigError("forecasting an extract needs --model (a funding model folder)")
+    cfg = _config(
+        config if config or series else _DEFAULT_CONFIG,
+        horizon=horizon,
+        freq=freq,
+        reconcile=reconcile,
+        target=target,
+        backtest_windows=backtest_windows,
+    )
+    console = Console(highlight=False)
+    if series is not None:
+        frames, meta = _from_series(
+            series,
+            cfg,
+            id_col=id_col,
+            date_col=date_col,
+            value_col=value_col,
+            nested=nested,
+            crossed=crossed,
+        )
+    else:
+        frames, meta = _from_extract(
+            extract,
+            model,
+            cfg,
+            threshold=threshold,
+            accept_quarantine=accept_quarantine,
+            console=console,
+        )
+    _write(out, frames, meta)
+    _print_summary(console, frames, meta)
+    console.print(f"written to {out}", soft_wrap=True)
+
+
+def _hierarchy_from_options(nested: str | None, crossed: list[str]) -> dict[str, Any] | None:
+    if not nested and not crossed:
+        return None
+    split = lambda text: [c.strip() for c in text.split(",") if c.strip()]  # noqa: E731
+    return {"nested": split(nested or ""), "crossed": [split(c) for c in crossed]}
+
+
+def _run(frame: pl.DataFrame, cfg: ForecastConfig, **columns: Any) -> dict[str, Any]:
+    """Forecast and backtest; a backtest the history is too short for is skipped with its reason."""
+    from engine.errors import ConfigError
+    from engine.forecast import backtest, forecast, summarise_backtest
+
+    run: dict[str, Any] = {"result": forecast(frame, **cfg.forecast_kwargs(), **columns)}
+    run["frames"] = _result_frames(run["result"])
+    run["skipped"] = []
+    if cfg.backtest_windows > 0:
+        try:
+            table = backtest(frame, **{**cfg.backtest_kwargs(), **columns})
+        except ConfigError as exc:
+            run["skipped"].append(exc.message)
+        else:
+            run["frames"] |= {"backtest": table, "backtest_summary": summarise_backtest(table)}
+    return run
+
+
+def _from_series(
+    path: Path,
+    cfg: ForecastConfig,
+    *,
+    id_col: str,
+    date_col: str,
+    value_col: str,
+    nested: str | None,
+    crossed: list[str],
+) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    import dataclasses
+
+    from engine.forecast import HierarchySpec
+
+    hierarchy = _hierarchy_from_options(nested, crossed)
+    if hierarchy is not None:
+        cfg = dataclasses.replace(cfg, hierarchy=HierarchySpec.from_mapping(hierarchy))
+    frame = read_series(path, date_col=date_col, value_col=value_col)
+    run = _run(frame, cfg, id_col=id_col, date_col=date_col, value_col=value_col)
+    meta = _meta(cfg, run["result"], source=str(path), target=value_col, skipped=run["skipped"])
+    return run["frames"], meta
+
+
+def _from_extract(
+    extract: Path,
+    model_path: Path,
+    cfg: ForecastConfig,
+    *,
+    threshold: float,
+    accept_quarantine: bool,
+    console: Console,
+) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    import polars as pl
+
+    from engine.demand import DEMAND_TARGETS, demand_series, price_forecast
+    from engine.entitlements import compute_entitlements
+    from engine.errors import ConfigError, QuarantineThresholdError
+    from engine.params import load_funding_model
+    from engine.reference import load_services, load_territories
+    from engine.registry import check_quarantine_threshold, read_registry
+
+    if cfg.target not in DEMAND_TARGETS:
+        raise ConfigError(f"target must be one of {', '.join(DEMAND_TARGETS)}, got {cfg.target!r}")
+    services, territories = load_services(), load_territories()
+    model = load_funding_model(model_path, services=services)
+    registry = read_registry(extract, territories=territories, services_catalogue=services)
+    try:
+        check_quarantine_threshold(registry, threshold)
+    except QuarantineThresholdError:
+        if not accept_quarantine:
+            raise
+        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    entitlements = compute_entitlements(registry, model, territories)
+    demand = demand_series(entitlements.segments)
+    if cfg.history_months:
+        last = demand["month"].max()
+        first = pl.select(pl.lit(last).dt.offset_by(f"-{cfg.history_months - 1}mo")).item()
+        demand = demand.filter(pl.col("month") >= first)
+    run = _run(demand, cfg, date_col="month", value_col=cfg.target)
+    result, frames = run["result"], run["frames"]
+    frames["demand"] = demand
+    bottom_level = result.hierarchy.levels[-1]
+    bottom = result.forecasts.filter(pl.col("level") == bottom_level)
+    if cfg.target.startswith("case_months"):
+        frames["need"] = price_forecast(bottom, demand, model)
+    meta = _meta(cfg, result, source=str(extract), target=cfg.target, skipped=run["skipped"])
+    meta |= {
+        "funding_model": {"name": model.name, "version": model.version, "hash": model.content_hash},
+        "extract_date": registry.extract_date.isoformat(),
+        "quarantined_rows": registry.quarantine.height,
+    }
+    if "need" in frames:
+        meta["need_uah"] = round(float(frames["need"]["need_uah"].sum()), 2)
+    return frames, meta
+
+
+def _result_frames(result: ForecastResult) -> dict[str, pl.DataFrame]:
+    return {"forecasts": result.forecasts, "models": result.models, "drivers": result.drivers}
+
+
+def _meta(
+    cfg: ForecastConfig, result: ForecastResult, *, source: str, target: str, skipped: list[str]
+) -> dict[str, Any]:
+    info = result.reconciliation
+    forecasts = result.forecasts
+    return {
+        "source": source,
+        "config": cfg.source or "defaults",
+        "target": target,
+        "horizon": cfg.horizon,
+        "freq": cfg.freq,
+        "models": list(cfg.models),
+        "levels": list(result.levels),
+        "first_period": forecasts["ds"].min().isoformat(),
+        "last_period": forecasts["ds"].max().isoformat(),
+        "nodes": result.hierarchy.n_nodes,
+        "bottom_series": result.hierarchy.n_bottom,
+        "reconciliation": info.as_dict(),
+        "fallbacks": int(result.models["fallback"].sum()),
+        "backtest_skipped": skipped,
+        "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _write(out: Path, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> None:
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, frame in frames.items():
+            frame.write_parquet(staging / f"{name}.parquet")
+        (staging / "forecast.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        if out.exists():  # swap the old output out only once the new one is complete
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            staging.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict) -> None:
+    import polars as pl
+    from rich.table import Table
+
+    info = meta["reconciliation"]
+    used = info["method"]
+    note = f" (asked {info['requested']}: {info['reason']})" if info["reason"] else ""
+    console.print(
+        f"[bold]{meta['target']}[/bold]: {meta['bottom_series']:,} series, {meta['nodes']:,} nodes, "
+        f"{meta['first_period']} … {meta['last_period']}; reconciled {used}{note}; "
+        f"{info['clipped_negative']:,} bottom values held at zero; {meta['fallbacks']:,} fallbacks"
+    )
+    forecasts = frames["forecasts"]
+    levels = forecasts.select("level").unique(maintain_order=True)["level"].to_list()
+    table = Table(title="Forecast by level (sum over nodes and periods)")
+    for column in (
+        "level",
+        "nodes",
+        "mean",
+        *[c for c in forecasts.columns if c[:3] in ("lo_", "hi_")],
+    ):
+        table.add_column(column, justify="left" if column == "level" else "right")
+    totals = forecasts.group_by("level", maintain_order=True).agg(
+        pl.col("unique_id").n_unique().alias("nodes"),
+        pl.col("mean").sum(),
+        *[pl.col(c).sum() for c in forecasts.columns if c[:3] in ("lo_", "hi_")],
+    )
+    for row in totals.iter_rows():
+        table.add_row(row[0], f"{row[1]:,}", *[f"{v:,.1f}" for v in row[2:]])
+    console.print(table)
+    models = frames["models"].group_by("model").len().sort("len", descending=True).head(8)
+    console.print(
+        "models: " + ", ".join(f"{m} {n:,}" for m, n in models.iter_rows()), soft_wrap=True
+    )
+    if "backtest_summary" in frames:
+        summary = frames["backtest_summary"].filter(pl.col("level").is_in([levels[0], levels[-1]]))
+        bt = Table(title="Backtest (mean over origins)")
+        cover = [c for c in summary.columns if c.startswith("coverage_")]
+        for column in ("method", "level", "MASE", "RMSSE", *cover):
+            bt.add_column(column, justify="left" if column in ("method", "level") else "right")
+        for row in summary.iter_rows(named=True):
+            cells = [row["mase"], row["rmsse"], *[row[c] for c in cover]]
+            bt.add_row(
+                row["method"], row["level"], *["–" if v is None else f"{v:.3f}" for v in cells]
+            )
+        console.print(bt)
+    for reason in meta["backtest_skipped"]:
+        console.print(f"[yellow]backtest skipped: {reason}[/yellow]", soft_wrap=True)
+    if "need" in frames:
+        console.print(f"forecast need: {meta['need_uah']:,.2f} UAH over the horizon")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("forecast")(forecast_command)
