@@ -23,6 +23,10 @@ _PUBLIC: dict[str, str] = {
     "generate_registry": "engine.synth",
     "write_extract": "engine.synth",
     "add_personal_identifiers": "engine.synth",
+    "read_registry": "engine.registry",
+    "check_quarantine_threshold": "engine.registry",
+    "quarantine_summary": "engine.registry",
+    "quarantined_share": "engine.registry",
     "build_report": "engine.report",
     "ReportData": "engine.report",
     "report_data_from_store": "engine.report",
@@ -42,6 +46,11 @@ __all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a t
     "generate_registry",
     "write_extract",
     "add_personal_identifiers",
+    # ingestion
+    "read_registry",
+    "check_quarantine_threshold",
+    "quarantine_summary",
+    "quarantined_share",
     # reports
     "build_report",
     "ReportData",

@@ -40,6 +40,7 @@ from engine.params import (
     FundingModel,
     Parameter,
     YMap,
+    YNode,
     YScalar,
     YSeq,
     intervals_from_timeline,
@@ -109,7 +110,59 @@ def _where(
     return out
 
 
-def _parse_change(node: Any, path: Path, services: pl.DataFrame | None) -> Change:
+def _operation(node: YMap, path: Path, kind: str) -> tuple[str, float]:
+    ops = [op for op in ("multiply", "set") if node.get(op) is not None]
+    if len(ops) != 1:
+        raise ConfigError(
+            "a change needs exactly one of 'multiply' or 'set'", path=path, line=node.line
+        )
+    value_node = node.get(ops[0])
+    if (
+        not isinstance(value_node, YScalar)
+        or isinstance(value_node.value, bool | str)
+        or value_node.value is None
+    ):
+        raise ConfigError(f"'{ops[0]}' must be a number", path=path, line=(value_node or node).line)
+    value = float(value_node.value)
+    if value < 0 or (ops[0] == "set" and kind == "share" and value > 1):
+        raise ConfigError(
+            f"'{ops[0]}' value {value_node.raw} is out of range", path=path, line=value_node.line
+        )
+    return ops[0], value
+
+
+def _territory(
+    territory: YNode | None, parameter: str, path: Path
+) -> tuple[str | None, tuple[str, ...] | None]:
+    if territory is None:
+        return None, None
+    if parameter not in TERRITORIAL_PARAMETERS:
+        raise ConfigError(
+            f"a territorial change is allowed only for {', '.join(TERRITORIAL_PARAMETERS)}",
+            path=path,
+            line=territory.line,
+        )
+    if not isinstance(territory, YMap) or not territory.items:
+        raise ConfigError(
+            "'territory' must map status and/or oblasts", path=path, line=territory.line
+        )
+    status, oblasts = None, None
+    for key, item in territory.items:
+        if key.raw == "status" and isinstance(item, YScalar) and item.raw in TERRITORY_STATUSES:
+            status = item.raw
+        elif key.raw == "oblasts" and isinstance(item, YSeq) and item.items:
+            oblasts = tuple(i.raw for i in item.items if isinstance(i, YScalar))
+        else:
+            raise ConfigError(
+                f"bad territory restriction '{key.raw}' (status: one of "
+                f"{list(TERRITORY_STATUSES)}; oblasts: a list of codes)",
+                path=path,
+                line=key.line,
+            )
+    return status, oblasts
+
+
+def _parse_change(node: YNode, path: Path, services: pl.DataFrame | None) -> Change:
     if not isinstance(node, YMap):
         raise ConfigError("each change must be a mapping", path=path, line=node.line)
     for key, _ in node.items:
@@ -140,49 +193,9 @@ def _parse_change(node: Any, path: Path, services: pl.DataFrame | None) -> Chang
         end = parse_date(until_node, path, "until date")
         if end < start:
             raise ConfigError("'until' is before 'from'", path=path, line=until_node.line)
-    ops = [op for op in ("multiply", "set") if node.get(op) is not None]
-    if len(ops) != 1:
-        raise ConfigError(
-            "a change needs exactly one of 'multiply' or 'set'", path=path, line=node.line
-        )
-    value_node = node.get(ops[0])
-    if (
-        not isinstance(value_node, YScalar)
-        or isinstance(value_node.value, bool | str)
-        or value_node.value is None
-    ):
-        raise ConfigError(f"'{ops[0]}' must be a number", path=path, line=(value_node or node).line)
-    value = float(value_node.value)
-    if value < 0 or (ops[0] == "set" and spec.kind == "share" and value > 1):
-        raise ConfigError(
-            f"'{ops[0]}' value {value_node.raw} is out of range", path=path, line=value_node.line
-        )
-    status, oblasts = None, None
-    territory = node.get("territory")
-    if territory is not None:
-        if name_node.raw not in TERRITORIAL_PARAMETERS:
-            raise ConfigError(
-                f"a territorial change is allowed only for {', '.join(TERRITORIAL_PARAMETERS)}",
-                path=path,
-                line=territory.line,
-            )
-        if not isinstance(territory, YMap) or not territory.items:
-            raise ConfigError(
-                "'territory' must map status and/or oblasts", path=path, line=territory.line
-            )
-        for key, item in territory.items:
-            if key.raw == "status" and isinstance(item, YScalar) and item.raw in TERRITORY_STATUSES:
-                status = item.raw
-            elif key.raw == "oblasts" and isinstance(item, YSeq) and item.items:
-                oblasts = tuple(i.raw for i in item.items if isinstance(i, YScalar))
-            else:
-                raise ConfigError(
-                    f"bad territory restriction '{key.raw}' (status: one of {list(TERRITORY_STATUSES)}; "
-                    "oblasts: a list of codes)",
-                    path=path,
-                    line=key.line,
-                )
-    return Change(name_node.raw, where, start, end, ops[0], value, status, oblasts, node.line)
+    op, value = _operation(node, path, spec.kind)
+    status, oblasts = _territory(node.get("territory"), name_node.raw, path)
+    return Change(name_node.raw, where, start, end, op, value, status, oblasts, node.line)
 
 
 def load_scenario(

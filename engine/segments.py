@@ -230,6 +230,7 @@ def calendar_bounds(
     start: np.ndarray,
     end: np.ndarray,
     key: np.ndarray,
+    *,
     calendar_key: np.ndarray,
     calendar_date: np.ndarray,
     base: int,
@@ -292,6 +293,7 @@ def split_by_calendar(
     start: np.ndarray,
     end: np.ndarray,
     key: np.ndarray,
+    *,
     calendar_key: np.ndarray,
     calendar_date: np.ndarray,
     base: int,
@@ -302,9 +304,11 @@ def split_by_calendar(
     entry in force on each segment's first day.
 
     >>> s = split_by_calendar(np.array([5]), np.array([40]), np.array([0]),
-    ...                       np.array([0, 0]), np.array([0, 31]), base=0)
+    ...                       calendar_key=np.array([0, 0]), calendar_date=np.array([0, 31]), base=0)
     >>> s.start.tolist(), s.end.tolist(), s.entry.tolist()
     ([5, 31], [30, 40], [0, 1])
     """
-    entry0, count = calendar_bounds(start, end, key, calendar_key, calendar_date, base)
+    entry0, count = calendar_bounds(
+        start, end, key, calendar_key=calendar_key, calendar_date=calendar_date, base=base
+    )
     return expand_segments(start, end, entry0, count, calendar_date)

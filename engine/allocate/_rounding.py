@@ -35,35 +35,30 @@ def round_pool(
     one kopiyka from its floor, never below 0 nor above its capped claim.
     """
     n_groups = target.shape[0]
-    alloc = np.floor(amount).astype(np.int64)
-    np.clip(alloc, 0, capped, out=alloc)
-    if alloc.size == 0:
-        return alloc
-    frac = amount - alloc
+    if amount.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    whole = np.floor(amount)
+    frac = np.subtract(amount, whole, out=amount)  # the caller's array is scratch from here on
+    alloc = whole.astype(np.int64)
+    del whole
+    np.minimum(alloc, capped, out=alloc)  # float noise must not lift a row above its claim
     residual = target - np.rint(np.bincount(gid, weights=alloc, minlength=n_groups)).astype(
         np.int64
     )
-    if not residual.any():
-        return alloc
-    add = np.maximum(residual, 0)
-    if add.any():
-        eligible = alloc < capped
-        alloc += _top_per_group(
-            gid, np.clip(frac, 0.0, 1.0), eligible, add, capped=capped, keys=keys, index=index
-        )
-    remove = np.maximum(-residual, 0)
-    if remove.any():
-        # float noise made a floor overshoot: take a kopiyka back from the smallest fractions
-        eligible = alloc > 0
-        alloc -= _top_per_group(
-            gid,
-            np.clip(1.0 - frac, 0.0, 1.0),
-            eligible,
-            remove,
-            capped=capped,
-            keys=keys,
+    if (residual > 0).any():
+        np.clip(frac, 0.0, 1.0, out=frac)
+        picked = _top_per_group(
+            gid, frac, alloc < capped, np.maximum(residual, 0), capped=capped, keys=keys,
             index=index,
+        )  # fmt: skip
+        alloc[picked] += 1
+    if (residual < 0).any():
+        # float noise made a floor overshoot: take a kopiyka back from the smallest fractions
+        score = np.clip(1.0 - frac, 0.0, 1.0)
+        picked = _top_per_group(
+            gid, score, alloc > 0, np.maximum(-residual, 0), capped=capped, keys=keys, index=index
         )
+        alloc[picked] -= 1
     return alloc
 
 
@@ -77,11 +72,14 @@ def _top_per_group(
     keys: pl.DataFrame,
     index: np.ndarray,
 ) -> np.ndarray:
-    """0/1 per pool row: in each group g, the need[g] eligible rows with the highest score."""
+    """Positions of the pool rows picked: in each group g, the need[g] eligible rows with the
+    highest score (ties: larger claim, then smaller key)."""
     n_groups = need.shape[0]
-    picked = np.zeros(gid.shape[0], dtype=np.int64)
-    rows = np.flatnonzero(eligible & (need[gid] > 0))
-    g = gid[rows].astype(np.int64)
+    eligible &= need[gid] > 0
+    everyone = bool(eligible.all())
+    rows = np.arange(gid.shape[0]) if everyone else np.flatnonzero(eligible)
+    g = gid if everyone else gid[rows]
+    s = score if everyone else score[rows]
     available = np.bincount(g, minlength=n_groups)
     if (available < need).any():
         worst = int(np.argmax(need - available))
@@ -92,8 +90,12 @@ def _top_per_group(
     # about one row per bin, within what a (groups × bins) histogram can afford
     wanted = 1 << int(np.ceil(np.log2(max(rows.size, 2))))
     bins = max(256, min(wanted, _MAX_BINS, (1 << 24) // max(n_groups, 1)))
-    b = np.minimum((score[rows] * bins).astype(np.int64), bins - 1)
-    hist = np.bincount(g * bins + b, minlength=n_groups * bins).reshape(n_groups, bins)
+    b = (s * bins).astype(np.int64)
+    np.minimum(b, bins - 1, out=b)
+    cell = g * bins
+    cell += b
+    hist = np.bincount(cell, minlength=n_groups * bins).reshape(n_groups, bins)
+    del cell
     at_or_above = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]  # rows with bin >= b
     threshold = (at_or_above >= need[:, None]).sum(axis=1) - 1
     above = np.where(
@@ -102,30 +104,39 @@ def _top_per_group(
         0,
     )
     row_threshold = threshold[g]
-    picked[rows[b > row_threshold]] = 1
-    in_bin = b == row_threshold
-    cand = rows[in_bin]
-    if cand.size:
-        _resolve_bin(picked, cand, g[in_bin], score, capped, need - above, keys, index)
-    return picked
+    picked = [rows[b > row_threshold]]
+    in_bin = np.flatnonzero(b == row_threshold)
+    if in_bin.size:
+        picked.append(
+            _resolve_bin(
+                rows[in_bin],
+                g[in_bin],
+                s[in_bin],
+                capped=capped,
+                still=need - above,
+                keys=keys,
+                index=index,
+            )
+        )
+    return np.concatenate(picked)
 
 
 def _resolve_bin(
-    picked: np.ndarray,
     cand: np.ndarray,
     g: np.ndarray,
     score: np.ndarray,
+    *,
     capped: np.ndarray,
     still: np.ndarray,
     keys: pl.DataFrame,
     index: np.ndarray,
-) -> None:
+) -> np.ndarray:
     """Pick `still[g]` rows of each group's threshold bin in the exact order (score, claim, key).
 
     Rows tie on (score, claim) in blocks (equal claims give equal fractions), so blocks are ordered
     first and only each group's boundary block is sorted by the row key.
     """
-    frame = pl.DataFrame({"__g": g, "__score": score[cand], "__claim": capped[cand], "__row": cand})
+    frame = pl.DataFrame({"__g": g, "__score": score, "__claim": capped[cand], "__row": cand})
     blocks = (
         frame.group_by("__g", "__score", "__claim")
         .agg(pl.len().alias("__n"))
@@ -135,11 +146,10 @@ def _resolve_bin(
         .filter(pl.col("__left") > 0)
     )
     frame = frame.join(blocks, on=["__g", "__score", "__claim"], how="inner")
-    whole = frame.filter(pl.col("__n") <= pl.col("__left"))
-    picked[whole["__row"].to_numpy()] = 1
+    whole = frame.filter(pl.col("__n") <= pl.col("__left"))["__row"].to_numpy()
     boundary = frame.filter(pl.col("__n") > pl.col("__left"))
     if boundary.height == 0:
-        return
+        return whole
     key_cols = list(keys.columns)
     if key_cols:
         # one sort by the key, then each row's rank within its group: rows equal in key and
@@ -150,5 +160,4 @@ def _resolve_bin(
     else:  # no key given: the row position decides, deterministically
         boundary = boundary.sort("__row")
     taken = boundary.filter(pl.int_range(pl.len()).over("__g") < pl.col("__left"))
-    picked[taken["__row"].to_numpy()] = 1
-
+    return np.concatenate([whole, taken["__row"].to_numpy()])

@@ -206,7 +206,7 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
     def work() -> str:
         core = price_core(index_registry(registry, territories), model, months)  # type: ignore[arg-type]
         n = len(core.segments["sub"])
-        return f"{n:,} segments, {len(core.case_months['case']):,} case-months"
+        return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
 
     return work
 

@@ -2,7 +2,7 @@
 
 CLAIMS is a Parquet or CSV file: `case_months.parquet` from `mfr entitle` (the claim is `state_uah`;
 `--funded-only` leaves out waiting cases), or any claims file with the policy's claim column (a
-forecast of need, say). Writes `rows`, `by_group`, `by_tier`, `by_territory`, `by_service`,
+forecast of need, say, with `--claim-column need_uah`). Writes `rows`, `by_group`, `by_tier`, `by_territory`, `by_service`,
 `equity` (and `binding` in optimisation mode) as Parquet plus `summary.json`, into a temporary
 folder beside DIR moved into place at the end, so a failure leaves no partial output. A bad policy
 is a one-line ConfigError (exit code BAD_CONFIG), never a traceback.
@@ -10,6 +10,7 @@ is a one-line ConfigError (exit code BAD_CONFIG), never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -88,6 +89,9 @@ def allocate_command(
     funded_only: bool = typer.Option(
         False, "--funded-only", help="case_months: leave out waiting cases (unmet need)."
     ),
+    claim_column: str | None = typer.Option(
+        None, "--claim-column", help="Money column to allocate on, instead of the policy's."
+    ),
 ) -> None:
     """Allocate a budget envelope over claims by a policy; print who gets what and who falls short."""
     from rich.console import Console
@@ -99,6 +103,8 @@ def allocate_command(
     if mode not in ("default", "optimise"):
         raise ConfigError(f"--mode must be 'default' or 'optimise', got '{mode}'")
     loaded = load_policy(policy)
+    if claim_column is not None:
+        loaded = dataclasses.replace(loaded, claim_column=claim_column)
     frame = read_claims(claims, funded_only=funded_only)
     territories = (
         load_territories() if {"hromada_code", "oblast_code"} & set(frame.columns) else None

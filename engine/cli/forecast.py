@@ -297,14 +297,20 @@ def _write(out: Path, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> 
 def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict) -> None:
     import polars as pl
     from rich.table import Table
+    from rich.text import Text
 
     info = meta["reconciliation"]
     used = info["method"]
     note = f" (asked {info['requested']}: {info['reason']})" if info["reason"] else ""
     console.print(
-        f"[bold]{meta['target']}[/bold]: {meta['bottom_series']:,} series, {meta['nodes']:,} nodes, "
-        f"{meta['first_period']} … {meta['last_period']}; reconciled {used}{note}; "
-        f"{info['clipped_negative']:,} bottom values held at zero; {meta['fallbacks']:,} fallbacks"
+        Text(meta["target"], style="bold"),
+        Text(
+            f": {meta['bottom_series']:,} series, {meta['nodes']:,} nodes, "
+            f"{meta['first_period']} … {meta['last_period']}; reconciled {used}{note}; "
+            f"{info['clipped_negative']:,} bottom values held at zero; "
+            f"{meta['fallbacks']:,} fallbacks"
+        ),
+        sep="",
     )
     forecasts = frames["forecasts"]
     levels = forecasts.select("level").unique(maintain_order=True)["level"].to_list()

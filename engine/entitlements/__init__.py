@@ -28,6 +28,7 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "Entitlements",
     "PricedCore",
+    "case_month_keys",
     "compute_entitlements",
     "price_core",
     "resolve_months",
@@ -169,29 +170,59 @@ def _month_dates(core: PricedCore, month: np.ndarray) -> pl.Series:
 
 
 def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
-    """Keys and looked-up factors of every segment, gathered from its sub-piece and calendar entry."""
-    s = core.segments
+    """Keys, dates and looked-up factors of every segment, from its sub-piece and calendar entry."""
+    s, subs, cal = core.segments, core.subs, core.calendar
     sub, entry = s["sub"], s["entry"]
-    piece = core.subs["piece"][sub]
-    case = core.subs["case"][sub]
+    # a segment starts on its calendar entry's date, or on its sub-piece's first day
+    start = np.maximum(cal.date[entry], subs["start"][sub])
+    end = np.empty_like(start)
+    end[:-1] = start[1:] - 1
+    last_of_sub = np.ones(len(sub), dtype=bool)
+    last_of_sub[:-1] = sub[1:] != sub[:-1]
+    end[last_of_sub] = subs["end"][sub[last_of_sub]]
+    piece = subs["piece"][sub]
+    case = subs["case"][sub]
     rows = core.rows
+    if rows is None:
+        units = core.units_norm[entry]
+        assessed = subs["assessed"][sub]
+        known = ~np.isnan(assessed)
+        units[known] = np.minimum(assessed[known], cal.max_units[entry[known]])
+    else:
+        units = rows["units"]
     if core.shares.shape[1] == 1:
         share = core.shares[:, 0][case]
     else:
-        share = core.shares[case, core.calendar.regime[entry]]
+        share = core.shares[case, cal.regime[entry]]
+    copay = s["gross_uah"] * share
     return {
         "case": case,
-        "month": core.calendar.month[entry],
-        "days": s["segment_to"] - s["segment_from"] + 1,
-        "days_in_month": core.calendar.days_in_month[entry],
+        "month": cal.month[entry],
+        "segment_from": start,
+        "segment_to": end,
+        "days": end - start + 1,
+        "days_in_month": cal.days_in_month[entry],
         "hromada": core.pieces.hromada[piece],
         "provider": core.pieces.provider[piece],
-        "funded": core.subs["funded"][sub],
-        "coef": core.subs["coef"][sub],
+        "funded": subs["funded"][sub],
+        "coef": subs["coef"][sub],
+        "units": units,
         "copay_share": share,
-        "copay_uah": s["gross_uah"] * share,
-        "tariff": core.calendar.tariff[entry] if rows is None else rows["tariff"],
-        "modifier": core.calendar.modifier[entry] if rows is None else rows["modifier"],
+        "copay_uah": copay,
+        "state_uah": s["gross_uah"] - copay,
+        "tariff": cal.tariff[entry] if rows is None else rows["tariff"],
+        "modifier": cal.modifier[entry] if rows is None else rows["modifier"],
+    }
+
+
+def case_month_keys(core: PricedCore) -> dict[str, np.ndarray]:
+    """Case, month and funding flag of every case-month, from its last segment."""
+    last = core.case_months["last"]
+    sub = core.segments["sub"][last]
+    return {
+        "case": core.subs["case"][sub],
+        "month": core.calendar.month[core.segments["entry"][last]],
+        "funded": core.subs["funded"][sub],
     }
 
 
@@ -207,11 +238,11 @@ def _segments_frame(
     numbers = pl.DataFrame(
         {
             "month": _month_dates(core, keys["month"]),
-            "segment_from": pl.Series(s["segment_from"]).cast(pl.Date),
-            "segment_to": pl.Series(s["segment_to"]).cast(pl.Date),
+            "segment_from": pl.Series(keys["segment_from"]).cast(pl.Date),
+            "segment_to": pl.Series(keys["segment_to"]).cast(pl.Date),
             "days": keys["days"],
             "days_in_month": keys["days_in_month"],
-            "units": pl.Series(s["units"]).fill_nan(None),
+            "units": pl.Series(keys["units"]).fill_nan(None),
             "tariff": pl.Series(keys["tariff"]).fill_nan(None),
             "coef": keys["coef"],
             "modifier": pl.Series(keys["modifier"]).fill_nan(None),
@@ -219,7 +250,7 @@ def _segments_frame(
             "gross_uah": s["gross_uah"],
             "copay_share": keys["copay_share"],
             "copay_uah": keys["copay_uah"],
-            "state_uah": s["gross_uah"] - keys["copay_uah"],
+            "state_uah": keys["state_uah"],
             "funded": keys["funded"],
         }
     )
@@ -233,20 +264,20 @@ def _segments_frame(
 def _case_months_frame(
     core: PricedCore, per_case: pl.DataFrame, place: pl.DataFrame
 ) -> pl.DataFrame:
-    cm = core.case_months
+    cm, keys = core.case_months, case_month_keys(core)
     last = pl.Series(cm["last"].astype(np.int64))
-    attributes = per_case.select(pl.all().gather(pl.Series(cm["case"].astype(np.int64))))
+    attributes = per_case.select(pl.all().gather(pl.Series(keys["case"].astype(np.int64))))
     days_in_month = np.array(
         [((m + dt.timedelta(days=32)).replace(day=1) - m).days for m in core.months], dtype=np.int32
     )
     numbers = pl.DataFrame(
         {
-            "month": _month_dates(core, cm["month"]),
-            "funded": cm["funded"],
+            "month": _month_dates(core, keys["month"]),
+            "funded": keys["funded"],
             "gross_uah": cm["gross_uah"],
             "copay_uah": cm["copay_uah"],
             "state_uah": cm["gross_uah"] - cm["copay_uah"],
-            "case_months": cm["days"] / days_in_month[cm["month"]],
+            "case_months": cm["days"] / days_in_month[keys["month"]],
             "days": cm["days"].astype(np.int64),
         }
     )
@@ -261,6 +292,7 @@ def _case_months_frame(
 def _parts_frame(
     core: PricedCore,
     keys: dict[str, np.ndarray],
+    *,
     reg: IndexedRegistry,
     per_case: pl.DataFrame,
     raion: list[str | None],
@@ -275,7 +307,9 @@ def _parts_frame(
             "segment": np.arange(len(s["sub"]), dtype=np.int64),
         }
     )
-    totals = pl.DataFrame({k: cm[k] for k in ("case", "month", "funded", "gross_uah", "copay_uah")})
+    totals = pl.DataFrame(
+        {**case_month_keys(core), "gross_uah": cm["gross_uah"], "copay_uah": cm["copay_uah"]}
+    )
     parts = money_parts(lean, totals)
     case_idx = pl.Series(parts["case"].cast(pl.Int64))
     attributes = per_case.select(
@@ -312,7 +346,7 @@ def compute_entitlements(
     per_case = _per_case(reg, oblast)
     keys = segment_keys(core)
     segment_place = _place(keys["hromada"], keys["provider"], reg, raion, oblast)
-    parts = _parts_frame(core, keys, reg, per_case, raion, oblast)
+    parts = _parts_frame(core, keys, reg=reg, per_case=per_case, raion=raion, oblast=oblast)
     return Entitlements(
         segments=_segments_frame(core, keys, per_case, segment_place, model.version),
         case_months=_case_months_frame(core, per_case, segment_place),

@@ -20,6 +20,8 @@ __all__ = [
     "DAY",
     "KIND",
     "MONTH",
+    "PER_UNIT",
+    "ROWS",
     "BlockContext",
     "price_block",
     "rates",
@@ -27,21 +29,24 @@ __all__ = [
 ]
 
 _EPOCH = dt.date(1970, 1, 1)
+ROWS = ("tariff", "modifier", "max", "units")  # per-segment factors under a territorial scenario
 PER_UNIT, MONTH, DAY = 0, 1, 2
 KIND = {"hour": PER_UNIT, "visit": PER_UNIT, "month": MONTH, "day": DAY}
 
 
-def round_kopiyka(values: np.ndarray) -> np.ndarray:
-    """Round UAH to kopiyky, half away from zero.
+def round_kopiyka(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Round UAH to kopiyky, half away from zero (into `out` when given).
 
     A relative allowance of 1e-11 makes 1445.155 (stored as 1445.15499999…) round up as written.
     """
-    scaled = np.abs(values)
+    sign = np.sign(values)
+    scaled = np.abs(values, out=out)
     scaled *= 100.0 * (1.0 + 1e-11)
     scaled += 0.5
     np.floor(scaled, out=scaled)
     scaled /= 100.0
-    return np.copysign(scaled, values, out=scaled)
+    scaled *= sign
+    return scaled
 
 
 def rates(
@@ -72,8 +77,11 @@ class BlockContext:
     calendar: RateCalendar
     kind: np.ndarray  # unit kind per calendar entry
     units_norm: np.ndarray  # per calendar entry
-    per_day: np.ndarray  # per calendar entry
+    per_day: np.ndarray  # per calendar entry: price of one day per unit
+    per_day_norm: np.ndarray  # per calendar entry: price of one day at the norm volume
+    sub_priced_assessed: np.ndarray  # assessed volume of hour/visit services, NaN otherwise
     caps: np.ndarray  # monthly cap per (service, month), NaN = none
+    capped_case: np.ndarray  # bool per case: its service has a monthly cap in the period
     shares: np.ndarray  # co-payment share per (case, copay regime)
     hromada_oblast: list[str | None]
 
@@ -97,7 +105,9 @@ def _adjust(
             hit &= start <= np.int32((row["valid_to"] - _EPOCH).days)
         if row["service_code"] is not None:
             known = row["service_code"] in reg.service_codes
-            hit &= reg.service[case] == (reg.service_codes.index(row["service_code"]) if known else -1)
+            hit &= reg.service[case] == (
+                reg.service_codes.index(row["service_code"]) if known else -1
+            )
         if row["need_level"] is not None:
             hit &= reg.need_level[case] == row["need_level"]
         if row["disability_group"] is not None:
@@ -122,13 +132,17 @@ def _price(
     b: int,
     split: Split,
     *,
-    units: np.ndarray,
+    days: np.ndarray,
     gross: np.ndarray,
-    factors_out: dict[str, np.ndarray] | None,
+    rows_out: dict[str, np.ndarray] | None,
 ) -> None:
-    """Fill `units` and `gross` (before the monthly cap) for the block's segments."""
+    """Fill `gross` (before the monthly cap) for the block's segments.
+
+    Without a territorial scenario every factor but the assessed volume and the coefficient is
+    already folded into the calendar entry (`per_day_norm`): one lookup per segment.
+    """
     cal, parent, entry = ctx.calendar, split.parent, split.entry
-    if ctx.model.adjustments.height and factors_out is not None:  # territorial scenario
+    if rows_out is not None:  # a territorial scenario: factors per segment
         values = {
             "tariff": cal.tariff[entry],
             "norm": cal.norm_units[entry],
@@ -143,49 +157,36 @@ def _price(
             status_mask=ctx.sub_mask[a:b][parent],
             hromada=ctx.sub_hromada[a:b][parent],
         )
-        factors_out["tariff"][:] = values["tariff"]
-        factors_out["modifier"][:] = values["modifier"]
-        units[:], gross[:] = rates(values, ctx.kind[entry], cal.days_in_month[entry])
-        max_units = values["max"]
+        kind = ctx.kind[entry]
+        units, per_day = rates(values, kind, cal.days_in_month[entry])
+        assessed = ctx.sub_assessed[a:b][parent]
+        known = ~np.isnan(assessed)
+        units[known] = np.minimum(assessed[known], values["max"][known])
+        for name in ("tariff", "modifier", "max"):
+            rows_out[name][:] = values[name]
+        rows_out["units"][:] = units
+        np.multiply(per_day, np.where(kind == DAY, 1.0, units), out=gross)
     else:
-        np.take(ctx.units_norm, entry, out=units)
-        np.take(ctx.per_day, entry, out=gross)
-        max_units = None
-    assessed = ctx.sub_assessed[a:b]
-    with_assessment = ~np.isnan(assessed)
-    if with_assessment.any():
-        hit = np.flatnonzero(with_assessment[parent])
-        cap_units = max_units[hit] if max_units is not None else cal.max_units[entry[hit]]
-        units[hit] = np.minimum(assessed[parent[hit]], cap_units)
-    gross *= split.end - split.start + 1
+        np.take(ctx.per_day_norm, entry, out=gross)
+        assessed = ctx.sub_priced_assessed[a:b]
+        with_assessment = ~np.isnan(assessed)
+        if with_assessment.any():  # hour/visit services with an assessed volume
+            hit = np.flatnonzero(with_assessment[parent])
+            at = entry[hit]
+            gross[hit] = ctx.per_day[at] * np.minimum(assessed[parent[hit]], cal.max_units[at])
+    gross *= days
     gross *= ctx.sub_coef[a:b][parent]
-    gross *= np.where(ctx.kind[entry] == DAY, 1.0, units)  # bed-days: priced per day, not unit
     np.nan_to_num(gross, copy=False, nan=0.0)  # a factor not in force: not financed
 
 
-def _merge_runs(
-    group: np.ndarray,
-    run_start: np.ndarray,
-    *,
-    run_case: np.ndarray,
-    run_month: np.ndarray,
-    run_funded: np.ndarray,
-    n: int,
+def _merged_groups(
+    run_start: np.ndarray, case: np.ndarray, month: np.ndarray, funded: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Groups are (case, month, funded). Runs of time-ordered segments are groups except when a case
-    switches between waiting and served twice within one month; merge those (rare) by a run sort.
-
-    Returns the group of every segment and the first and last segment of every group.
-    """
-    run_end = np.empty_like(run_start)
-    run_end[:-1] = run_start[1:] - 1
-    run_end[-1:] = n - 1
-    # runs alternate funded within a (case, month), so a third run repeats the first one's key
-    repeats = (run_case[2:] == run_case[:-2]) & (run_month[2:] == run_month[:-2])
-    if not repeats.any():
-        return group, run_start, run_end
-    order = np.lexsort((run_funded, run_month, run_case))
-    rc, rm, rf = run_case[order], run_month[order], run_funded[order]
+    """Group id of every segment, and each group's first and last segment, when some case
+    switches between waiting and served twice within one month (its runs are not contiguous)."""
+    run_end = np.r_[run_start[1:], n] - 1
+    order = np.lexsort((funded, month, case))
+    rc, rm, rf = case[order], month[order], funded[order]
     key_change = np.ones(len(order), dtype=bool)
     key_change[1:] = (rc[1:] != rc[:-1]) | (rm[1:] != rm[:-1]) | (rf[1:] != rf[:-1])
     group_of_run = np.empty(len(order), dtype=np.intp)
@@ -195,39 +196,41 @@ def _merge_runs(
     last = np.full(n_groups, -1, dtype=np.int64)
     np.minimum.at(first, group_of_run, run_start)
     np.maximum.at(last, group_of_run, run_end)
-    return group_of_run[group], first, last
+    run_of_segment = np.repeat(np.arange(len(run_start)), np.diff(np.r_[run_start, n]))
+    return group_of_run[run_of_segment], first, last
 
 
-def _groups(
-    ctx: BlockContext, a: int, b: int, split: Split
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(case, month, funded) group of each segment: a new group where a month starts inside a
-    sub-piece, or where a sub-piece starts on another case, funding state or month."""
-    cal, parent, entry = ctx.calendar, split.parent, split.entry
+def _runs(ctx: BlockContext, a: int, b: int, split: Split) -> tuple[np.ndarray, np.ndarray | None]:
+    """Start of every run of segments with the same (case, month, funded).
+
+    A new run starts where a month starts inside a sub-piece, or where a sub-piece starts on another
+    case, funding state or month. Runs are the case-month groups unless a case switches between
+    waiting and served twice within a month; then group ids are returned as well (rare).
+    """
+    cal, entry = ctx.calendar, split.entry
     m = len(entry)
     sub_case, sub_funded = ctx.sub_case[a:b], ctx.sub_funded[a:b]
-    month_of_first = cal.month[entry[split.first]]
-    month_of_last = cal.month[entry[np.r_[split.first[1:], m] - 1]]
+    month_first = cal.month[entry[split.first]]
+    month_last = cal.month[entry[np.r_[split.first[1:], m] - 1]]
+    same_case = sub_case[1:] == sub_case[:-1]
+    flips = same_case & (sub_funded[1:] != sub_funded[:-1])
     sub_change = np.ones(b - a, dtype=bool)
-    sub_change[1:] = (
-        (sub_case[1:] != sub_case[:-1])
-        | (sub_funded[1:] != sub_funded[:-1])
-        | (month_of_first[1:] != month_of_last[:-1])
-    )
+    sub_change[1:] = ~same_case | flips | (month_first[1:] != month_last[:-1])
     change = cal.month_start[entry]
     change[split.first] = sub_change
-    group = np.cumsum(change, dtype=np.intp)
-    group -= 1
     run_start = np.flatnonzero(change)
-    run_sub = parent[run_start]
-    return _merge_runs(
-        group,
-        run_start,
-        run_case=sub_case[run_sub],
-        run_month=cal.month[entry[run_start]],
-        run_funded=sub_funded[run_sub],
-        n=m,
+    # a flip inside a month, twice for the same case and month, splits one group into two runs
+    inside = np.flatnonzero(flips & (month_first[1:] == month_last[:-1])) + 1
+    twice = (sub_case[inside][1:] == sub_case[inside][:-1]) & (
+        month_first[inside][1:] == month_first[inside][:-1]
     )
+    if not twice.any():
+        return run_start, None
+    run_sub = split.parent[run_start]
+    group, first, _ = _merged_groups(
+        run_start, sub_case[run_sub], cal.month[entry[run_start]], sub_funded[run_sub], m
+    )
+    return first, group
 
 
 def price_block(
@@ -235,6 +238,9 @@ def price_block(
 ) -> tuple[int, int]:
     """Segment and price sub-pieces `block = (a, b)`; write segments and case-months from `at`.
 
+    Stored per segment: its sub-piece, calendar entry, cap factor and gross; per case-month: its
+    last segment, rounded gross and co-payment, and days. Everything else (dates, units, copay and
+    state per segment, keys) is one lookup away and is derived by `engine.entitlements`.
     Returns where the next block writes.
     """
     (a, b), (s0, g0) = block, at
@@ -243,43 +249,78 @@ def price_block(
         ctx.cut.start[a:b], ctx.cut.end[a:b], ctx.entry0[a:b], ctx.count[a:b], cal.date
     )
     parent, entry = split.parent, split.entry
-    s1 = s0 + len(entry)
+    m = len(entry)
+    s1 = s0 + m
+    days = split.end - split.start
+    days += 1
     gross = out["gross_uah"][s0:s1]
-    factors_out = {k: out[k][s0:s1] for k in ("tariff", "modifier")} if "tariff" in out else None
-    _price(ctx, a, b, split, units=out["units"][s0:s1], gross=gross, factors_out=factors_out)
-    group, first, last = _groups(ctx, a, b, split)
+    rows_out = {k: out[k][s0:s1] for k in ROWS} if "tariff" in out else None
+    _price(ctx, a, b, split, days=days, gross=gross, rows_out=rows_out)
+
+    first, group = _runs(ctx, a, b, split)
     n_groups = len(first)
     g1 = g0 + n_groups
+    if group is None:  # groups are contiguous runs: sum by slices
+        last = np.r_[first[1:], m] - 1
+        group_gross = np.add.reduceat(gross, first) if m else np.zeros(0)
+        group_days = np.add.reduceat(days, first) if m else np.zeros(0, dtype=np.int32)
+    else:
+        last = np.full(n_groups, -1, dtype=np.int64)
+        np.maximum.at(last, group, np.arange(m))
+        group_gross = np.bincount(group, weights=gross, minlength=n_groups)
+        group_days = np.bincount(group, weights=days, minlength=n_groups)
     sub_case = ctx.sub_case[a:b]
-    group_case, group_month = sub_case[parent[first]], cal.month[entry[first]]
+    group_case = sub_case[parent[first]]
 
     # monthly cap on the sum of gross per (case, month, funded), read on the month's first day
-    group_gross = np.bincount(group, weights=gross, minlength=n_groups)
-    cap = ctx.caps[ctx.reg.service[group_case], group_month]
-    over = ~np.isnan(cap) & (group_gross > cap)
-    group_factor = np.ones(n_groups)
-    group_factor[over] = cap[over] / group_gross[over]
     cap_factor = out["cap_factor"][s0:s1]
-    np.take(group_factor, group, out=cap_factor)
-    gross *= cap_factor
+    cap_factor.fill(1.0)
+    capped = np.flatnonzero(ctx.capped_case[group_case])
+    if len(capped):
+        cap = ctx.caps[ctx.reg.service[group_case[capped]], cal.month[entry[first[capped]]]]
+        over = capped[group_gross[capped] > cap]  # NaN (no cap in force) compares False
+        factor = ctx.caps[ctx.reg.service[group_case[over]], cal.month[entry[first[over]]]]
+        factor /= group_gross[over]
+        hit, hit_factor = _members(over, factor, first=first, last=last, group=group)
+        cap_factor[hit] = hit_factor
+        gross[hit] *= hit_factor
+        group_gross[over] *= factor
 
-    # co-payment by the recipient's income band, per rule regime (state = gross − copay, derived)
+    # co-payment by the recipient's income band: one share per case and rule regime
     if ctx.shares.shape[1] == 1:
-        copay = ctx.shares[:, 0][sub_case][parent]
+        group_copay = group_gross * ctx.shares[group_case, 0]
     else:
         copay = ctx.shares[sub_case[parent], cal.regime[entry]]
-    copay *= gross
-
+        copay *= gross
+        group_copay = (
+            np.add.reduceat(copay, first)
+            if group is None
+            else np.bincount(group, weights=copay, minlength=n_groups)
+        )
     np.add(parent, a, out=out["sub"][s0:s1])
     out["entry"][s0:s1] = entry
-    out["segment_from"][s0:s1] = split.start
-    out["segment_to"][s0:s1] = split.end
-    out["cm_case"][g0:g1] = group_case
-    out["cm_month"][g0:g1] = group_month
-    out["cm_funded"][g0:g1] = ctx.sub_funded[a:b][parent[first]]
-    out["cm_gross_uah"][g0:g1] = round_kopiyka(np.bincount(group, weights=gross, minlength=n_groups))
-    out["cm_copay_uah"][g0:g1] = round_kopiyka(np.bincount(group, weights=copay, minlength=n_groups))
-    days = split.end - split.start + 1
-    out["cm_days"][g0:g1] = np.bincount(group, weights=days, minlength=n_groups)
+    round_kopiyka(group_gross, out=out["cm_gross_uah"][g0:g1])
+    round_kopiyka(group_copay, out=out["cm_copay_uah"][g0:g1])
+    out["cm_days"][g0:g1] = group_days
     np.add(last, s0, out=out["cm_last"][g0:g1])
     return s1, g1
+
+
+def _members(
+    groups: np.ndarray,
+    values: np.ndarray,
+    *,
+    first: np.ndarray,
+    last: np.ndarray,
+    group: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The segments of `groups`, and each one's group value from `values`."""
+    if group is None:  # contiguous groups: ranges first..last
+        sizes = last[groups] - first[groups] + 1
+        offsets = np.repeat(first[groups] - (np.cumsum(sizes) - sizes), sizes)
+        return offsets + np.arange(int(sizes.sum())), np.repeat(values, sizes)
+    per_group = np.zeros(len(first))
+    chosen = np.zeros(len(first), dtype=bool)
+    per_group[groups], chosen[groups] = values, True
+    hit = np.flatnonzero(chosen[group])
+    return hit, per_group[group[hit]]

@@ -130,7 +130,7 @@ def backtest(
     min_train: int | None = None,
     nonnegative: bool = True,
     fill_value: float = 0.0,
-    refine: bool = True,
+    refine: bool = False,
 ) -> pl.DataFrame:
     """Rolling-origin evaluation: one row per origin × method × level.
 
@@ -159,6 +159,8 @@ def backtest(
         nonnegative=nonnegative,
     )
     hier = data.hierarchy
+    if not hier.n_aggregate:  # independent series: every reconciliation method is the base
+        methods = ("base",)
     m = season_length or default_season_length(freq)
     step = step or horizon
     min_train = min_train or max(MIN_OBS, 2 * m if m > 1 else MIN_OBS)

@@ -57,7 +57,7 @@ class ForecastConfig:
     models: tuple[str, ...] = ("auto",)
     levels: tuple[float, ...] = (80, 95)
     reconcile: str = "mint_shrink"
-    refine: bool = True
+    refine: bool = False
     hierarchy: HierarchySpec | None = None
     drivers: tuple[Driver, ...] = ()
     backtest_windows: int = 3

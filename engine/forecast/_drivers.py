@@ -116,7 +116,7 @@ def driver_multipliers(
         mask = pl.lit(True)
         for column, values in d.where.items():
             mask = mask & pl.col(column).cast(pl.String).is_in([str(v) for v in values])
-        rows = bottom.select(mask.alias("m")).to_series().to_numpy()
+        rows = bottom.with_columns(mask.alias("_selected"))["_selected"].to_numpy()
         in_time = np.array(
             [(d.start is None or x >= d.start) and (d.end is None or x <= d.end) for x in date_list]
         )

@@ -122,11 +122,6 @@ class Hierarchy:
     def n_aggregate(self) -> int:
         return self.n_nodes - self.n_bottom
 
-    def level_codes(self) -> np.ndarray:
-        """Level index (position in `levels`) of every node."""
-        lookup = {name: i for i, name in enumerate(self.levels)}
-        return np.array([lookup[v] for v in self.nodes["level"].to_list()], dtype=np.int64)
-
     def aggregate(self, bottom: np.ndarray) -> np.ndarray:
         """Sum bottom-level rows (n_bottom × ...) to every node (n_nodes × ...)."""
         flat = bottom.reshape(bottom.shape[0], -1)

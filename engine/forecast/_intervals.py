@@ -13,7 +13,9 @@ one coherent error vector for every node:
 Every such error path adds up across levels, and because whole vectors are drawn (never one series
 at a time) correlations between series carry over to the aggregates. A node's interval at horizon h
 is its reconciled forecast plus the empirical quantiles of its row of E_h — a residual bootstrap
-that uses every period once. Periods where a series had no residual (before it started, before a
+that uses every period once; quantiles are taken at plotting positions p(n+1) ("weibull"), which
+widen the tails of a small sample the way its expected coverage needs (with n = 33 periods the
+plain interpolated 95% interval covered 89% of random-walk steps). Periods where a series had no residual (before it started, before a
 first demand) are filled from its own residuals in turn. For counts the bounds are clipped at zero,
 and a bound never crosses the point forecast.
 
@@ -111,12 +113,11 @@ def interval_bounds(
                 e = e * multiplier[:, h : h + 1]
             with warnings.catch_warnings():  # a series without any residual has no spread
                 warnings.simplefilter("ignore", RuntimeWarning)
-                q = np.nanquantile(e, qs, axis=1)
+                q = np.nanquantile(e, qs, axis=1, method="weibull")
             q = np.nan_to_num(q)
         else:
-            q = np.quantile(
-                coherent_error_paths(bottom_residuals, scale, summing, h, multiplier), qs, axis=1
-            )
+            paths = coherent_error_paths(bottom_residuals, scale, summing, h, multiplier)
+            q = np.quantile(paths, qs, axis=1, method="weibull")
         for j, name in enumerate(names):
             bound = mean[:, h] + q[j]
             if name.startswith("lo"):

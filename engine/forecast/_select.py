@@ -162,7 +162,7 @@ def fit_base(
     m: int,
     horizon: int,
     models: Sequence[str] = ("auto",),
-    refine: bool = True,
+    refine: bool = False,
     intermittent_alpha: float | None = None,
 ) -> BaseFit:
     """Fit the chosen candidates to every row of `y` (NaN before each row's `start`)."""

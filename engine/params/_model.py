@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ def _number(node: YNode, path: Path, what: str, kind: str) -> float | None:
         shown = node.raw if isinstance(node, YScalar) else type(node).__name__
         raise _fail(f"wrong type for {what}: expected a number or null, got '{shown}'", path, node)
     value = float(node.value)
-    if value != value or value < 0:  # NaN or negative
+    if math.isnan(value) or value < 0:
         raise _fail(f"{what} must be a non-negative number, got {node.raw}", path, node)
     if kind == "share" and value > 1:
         raise _fail(f"{what} is a share and must be between 0 and 1, got {node.raw}", path, node)
@@ -256,6 +257,7 @@ def _walk_values(
     dims: tuple[str, ...],
     path: Path,
     kind: str,
+    *,
     prefix: tuple[Any, ...] = (),
     anchor: YNode | None = None,
 ) -> list[tuple[tuple[Any, ...], YNode, list[tuple[dt.date, float | None]]]]:
@@ -269,7 +271,7 @@ def _walk_values(
         leaves = []
         for key, child in node.items:
             value = _dimension_value(key, dims[depth], path)
-            leaves += _walk_values(child, dims, path, kind, (*prefix, value), key)
+            leaves += _walk_values(child, dims, path, kind, prefix=(*prefix, value), anchor=key)
         return leaves
     if not isinstance(node, YMap) or not node.items:
         what = "values" if not prefix else "/".join(map(str, prefix))
@@ -310,7 +312,15 @@ def _load_parameter(
         raise _fail("'values' is required", path, root)
     leaves = _walk_values(values_node, dims, path, spec.kind)
     values_key = next(key for key, _ in root.items if key.raw == "values")
-    _check_coverage(leaves, dims, default, spec, services, path, values_key)
+    _check_coverage(
+        leaves=leaves,
+        dims=dims,
+        default=default,
+        spec=spec,
+        services=services,
+        path=path,
+        values_node=values_key,
+    )
     rows: dict[str, list[Any]] = {d: [] for d in dims} | {
         "valid_from": [],
         "valid_to": [],
@@ -347,6 +357,7 @@ def _domains(services: pl.DataFrame) -> dict[str, list[Any]]:
 
 
 def _check_coverage(
+    *,
     leaves: list[tuple[tuple[Any, ...], YNode, list[tuple[dt.date, float | None]]]],
     dims: tuple[str, ...],
     default: float | None,

@@ -216,6 +216,7 @@ _HIERARCHY = {
     "crossed": [["service_group", "service_code"]],
 }
 _TARGET = "case_months_need"  # assessed need: served + waiting case-months
+_MIX_MONTHS = 12  # the need-level mix of forecast claims is that of the last year
 
 
 def _history_window(ctx: StepContext) -> tuple[dt.date, dt.date]:
@@ -247,22 +248,106 @@ def _demand_history(
     first: dt.date,
     last: dt.date,
     chunk: int = 12,
-) -> pl.DataFrame:
-    """Monthly need series over `first..last`, priced a year at a time.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Monthly need series over `first..last`, priced a year at a time, and the need-level mix.
 
     Three years of segments at once would hold every priced segment of a large registry in memory;
     a year at a time bounds the peak. Each year after the first is priced from one month earlier
-    and that month dropped, so a case continuing from the year before is not counted as new.
+    and that month dropped, so a case continuing from the year before is not counted as new. The
+    mix (case-months by need level per hromada × service) is that of the last 12 months.
     """
-    parts = []
+    parts, mixes = [], []
+    mix_from = max(first, _add_months(last, 1 - _MIX_MONTHS))
     start = first
     while start <= last:
         end = min(_add_months(start, chunk - 1), last)
         lead = start if start == first else _add_months(start, -1)
-        part = series(segments(lead, end))
-        parts.append(part.filter(pl.col("month") >= start))
+        priced = segments(lead, end)
+        parts.append(series(priced).filter(pl.col("month") >= start))
+        if end >= mix_from:
+            mixes.append(_need_level_mix(priced.filter(pl.col("month") >= max(start, mix_from))))
+        del priced
         start = _add_months(end, 1)
-    return pl.concat(parts, how="vertical_relaxed").sort("hromada_code", "service_code", "month")
+    mix = (
+        pl.concat(mixes)
+        .group_by("hromada_code", "service_code", "need_level")
+        .agg(pl.col("case_months").sum())
+    )
+    return _complete(pl.concat(parts, how="vertical_relaxed"), first, last), mix
+
+
+def _complete(history: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """Every hromada × service every month from its first to `last`, zeros where a year had none
+    (as one `demand_series` over the whole window gives); new cases stay unknown in `first`."""
+    pair = ["hromada_code", "service_code"]
+    attributes = [c for c in ("raion_code", "oblast_code", "service_group") if c in history.columns]
+    values = [c for c in history.columns if c not in {"month", *pair, *attributes}]
+    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
+    grid = (
+        history.group_by(pair)
+        .agg(pl.col(attributes).first(), pl.col("month").min().alias("_first"))
+        .join(months, how="cross")
+        .filter(pl.col("month") >= pl.col("_first"))
+        .drop("_first")
+    )
+    filled = grid.join(history.select("month", *pair, *values), on=["month", *pair], how="left")
+    return (
+        filled.with_columns(pl.col(values).fill_null(0.0))
+        .with_columns(
+            pl.when(pl.col("month") == first).then(None).otherwise(pl.col(c)).alias(c)
+            for c in values
+            if c == "new_cases"
+        )
+        .select(history.columns)
+        .sort(*pair, "month")
+    )
+
+
+def _need_level_mix(segments: pl.DataFrame) -> pl.DataFrame:
+    """Case-months (served + waiting) by need level, per hromada × service."""
+    return segments.group_by("hromada_code", "service_code", "need_level").agg(
+        case_months=(pl.col("days") / pl.col("days_in_month")).sum()
+    )
+
+
+def _split_by_need_level(priced: pl.DataFrame, mix: pl.DataFrame) -> pl.DataFrame:
+    """Forecast need per hromada × service × month, split over need levels by the recent mix.
+
+    Allocation policies tier claims by need level; a forecast is made per hromada × service, so each
+    of its rows is shared out in proportion to the case-months of each need level there over the
+    last year — or, where that hromada had none of the service, the service's national mix, else
+    the national mix. Shares sum to 1, so the split keeps every total.
+    """
+    pair = ["hromada_code", "service_code"]
+
+    def shares(keys: list[str]) -> pl.DataFrame:
+        grouped = mix.group_by(*keys, "need_level").agg(pl.col("case_months").sum())
+        total = pl.col("case_months").sum().over(keys) if keys else pl.col("case_months").sum()
+        return grouped.with_columns(share=pl.col("case_months") / total).drop("case_months")
+
+    local, service, national = shares(pair), shares(["service_code"]), shares([])
+    pairs = priced.select(pair).unique()
+    with_local = pairs.join(local.select(pair).unique(), on=pair, how="semi")
+    others = pairs.join(with_local, on=pair, how="anti")
+    with_service = others.join(
+        service.select("service_code").unique(), on="service_code", how="semi"
+    )
+    rest = others.join(with_service, on=pair, how="anti")
+    weights = pl.concat(
+        [
+            with_local.join(local, on=pair),
+            with_service.join(service, on="service_code"),
+            rest.join(national, how="cross"),
+        ],
+        how="diagonal_relaxed",
+    )
+    scaled = [c for c in priced.columns if c == "case_months" or c.startswith("need_uah")]
+    return (
+        priced.join(weights, on=pair)
+        .with_columns(pl.col(c) * pl.col("share") for c in scaled)
+        .drop("share")
+        .sort(*pair, "month", "need_level")
+    )
 
 
 def _forecast(ctx: StepContext) -> StepOutput:
@@ -275,7 +360,7 @@ def _forecast(ctx: StepContext) -> StepOutput:
     first, last = _history_window(ctx)
     model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
     registry = _registry(ctx)
-    series = _demand_history(
+    series, mix = _demand_history(
         lambda lo, hi: (
             entitlements.compute_entitlements(
                 registry, model, territories, months=(lo, hi)
@@ -284,7 +369,10 @@ def _forecast(ctx: StepContext) -> StepOutput:
         demand.demand_series,
         first,
         last,
-    ).with_columns((pl.col("case_months_served") + pl.col("case_months_waiting")).alias(_TARGET))
+    )
+    series = series.with_columns(
+        (pl.col("case_months_served") + pl.col("case_months_waiting")).alias(_TARGET)
+    )
     horizon = _horizon(ctx, last)
     result = forecasting.forecast(
         series, hierarchy=_HIERARCHY, date_col="month", value_col=_TARGET, horizon=horizon
@@ -293,6 +381,7 @@ def _forecast(ctx: StepContext) -> StepOutput:
         "forecast": result.forecasts,
         "models": result.models,
         "history": series.rename({"month": "ds"}).with_columns(y=pl.col(_TARGET)),
+        "need_level_mix": mix,
     }
     publish = {"forecast": "forecast", "models": "forecast_models", "history": "forecast_history"}
     if spec.backtest_windows:
@@ -323,6 +412,21 @@ def _forecast(ctx: StepContext) -> StepOutput:
     )
 
 
+def _no_nan_prices(priced: pl.DataFrame) -> pl.DataFrame:
+    """A service with no case-months in the pricing window gets a 0/0 = NaN price from
+    `price_forecast`, whose docstring means it as "no history" (price 0); make it so, rather than
+    hand NaN claims to the allocation. (Reported upstream; harmless once fixed there.)"""
+    nan = pl.col("price_uah").is_nan()
+    need = [c for c in priced.columns if c.startswith("need_uah")]
+    return priced.with_columns(
+        pl.when(nan)
+        .then(pl.lit("no history"))
+        .otherwise(pl.col("price_basis"))
+        .alias("price_basis"),
+        *(pl.when(nan).then(0.0).otherwise(pl.col(c)).alias(c) for c in ["price_uah", *need]),
+    )
+
+
 def _price(ctx: StepContext) -> StepOutput:
     params = _stage("engine.params")
     demand = _stage("engine.demand")
@@ -333,9 +437,8 @@ def _price(ctx: StepContext) -> StepOutput:
     bottom = forecast.filter(
         pl.col("hromada_code").is_not_null() & pl.col("service_code").is_not_null()
     )
-    priced = demand.price_forecast(
-        bottom, ctx.frame("forecast", "history").rename({"ds": "month"}), model
-    )
+    history = ctx.frame("forecast", "history").rename({"ds": "month"})
+    priced = _no_nan_prices(demand.price_forecast(bottom, history, model))
     first, last = _months(ctx)
     covered = priced["month"].max()
     if covered is None or covered < last:
@@ -344,12 +447,13 @@ def _price(ctx: StepContext) -> StepOutput:
             "or a longer horizon",
             path=spec.path,
         )
-    need = priced.filter(pl.col("month").is_between(first, last))
+    need = _split_by_need_level(
+        priced.filter(pl.col("month").is_between(first, last)),
+        ctx.frame("forecast", "need_level_mix"),
+    )
     notes = (
-        f"Need {_month_label(first, last)} priced at {model.version}"
-        + (f" with scenario {spec.scenario.stem}" if spec.scenario else "")
-        + f": {_uah(need['need_uah'].sum())} "
-        f"({need['case_months'].sum():,.0f} case-months).",
+        f"Need {_month_label(first, last)} priced by funding model {model.version}: "
+        f"{_uah(need['need_uah'].sum())} for {need['case_months'].sum():,.0f} case-months.",
     )
     return StepOutput(
         frames={"need": need},

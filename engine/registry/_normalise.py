@@ -31,6 +31,7 @@ _RAW = "__raw__"
 _TEXT = "__text__"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's 1900 date system (after its leap-year bug)
 _NULL_WORDS = ("", "null", "NULL", "Null")
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
 
 _BOOLEANS = {
     **dict.fromkeys(("true", "t", "1", "1.0", "yes", "y", "так", "т", "істина"), True),
@@ -94,24 +95,8 @@ def normalise(raw: RawTable) -> Normalised:
         ],
         schema=QUARANTINE_SCHEMA,
     )
-    excel = raw.kind == "xlsx"
-    frame = raw.frame.lazy().select(
-        SOURCE_LINE,
-        *(pl.col(c).alias(_RAW + c) for c in spec),
-    )
+    frame = _typed_frame(raw, spec)
     sources = {c: raw.frame.schema[c] for c in spec}
-    parsed = [c for c, s in spec.items() if _parsed_from_text(sources[c], s)]
-    # trimmed text first, as a column: the parsers refer to it several times
-    frame = (
-        frame.with_columns(_text(pl.col(_RAW + c)).alias(_TEXT + c) for c in parsed)
-        .with_columns(
-            _from_text(pl.col(_TEXT + c), s, excel=excel).alias(c)
-            if c in parsed
-            else _typed(pl.col(_RAW + c), sources[c], s).alias(c)
-            for c, s in spec.items()
-        )
-        .collect()
-    )
     checks = [check for c, s in spec.items() for check in _column_checks(s, sources[c])]
     quarantine = violations(frame, raw.name, raw.source_file, checks)
     return Normalised(
@@ -197,6 +182,38 @@ def _expected(spec: ColumnSpec) -> str:
 # --- parsing -----------------------------------------------------------------------------------
 
 
+def _typed_frame(raw: RawTable, spec: dict[str, ColumnSpec]) -> pl.DataFrame:
+    """Raw columns (`__raw__<c>`), trimmed text of parsed columns (`__text__<c>`), typed columns.
+
+    Each parsed column is read in one pass in the form most of its values take (`_fast`); only
+    the values that pass fails on go through every accepted form (`_full`), so a clean column
+    costs one parse and a messy one little more.
+    """
+    sources = {c: raw.frame.schema[c] for c in spec}
+    parsed = [c for c, s in spec.items() if _parsed_from_text(sources[c], s)]
+    dates = {c: _date_formats(raw.frame[c]) for c in parsed if spec[c].dtype == pl.Date}
+    frame = (
+        raw.frame.lazy()
+        .select(SOURCE_LINE, *(pl.col(c).alias(_RAW + c) for c in spec))
+        .with_columns(_text(pl.col(_RAW + c)).alias(_TEXT + c) for c in parsed)
+        .with_columns(
+            _fast(pl.col(_TEXT + c), s.dtype, dates.get(c)).alias(c)
+            if c in parsed
+            else _typed(pl.col(_RAW + c), sources[c], s).alias(c)
+            for c, s in spec.items()
+        )
+        .collect()
+    )
+    excel = raw.kind == "xlsx"
+    for c in parsed:
+        missed = (frame[c].is_null() & frame[_TEXT + c].is_not_null()).arg_true()
+        if len(missed):
+            text = frame[_TEXT + c].gather(missed)
+            values = pl.select(_full(pl.lit(text), spec[c].dtype, excel=excel)).to_series()
+            frame = frame.with_columns(frame[c].scatter(missed, values))
+    return frame
+
+
 def _parsed_from_text(source: pl.DataType, spec: ColumnSpec) -> bool:
     """Whether the column is parsed from its text (else taken as it is, or cast)."""
     target = spec.dtype
@@ -224,67 +241,65 @@ def _typed(raw: pl.Expr, source: pl.DataType, spec: ColumnSpec) -> pl.Expr:
     return _canonical(_text(raw), spec.name)
 
 
-def _from_text(text: pl.Expr, spec: ColumnSpec, *, excel: bool) -> pl.Expr:
-    parsers = {
-        pl.Date: lambda: _parse_date(text, excel=excel),
-        pl.Float64: lambda: _parse_number(text),
-        pl.Int64: lambda: _parse_integer(text),
-        pl.Boolean: lambda: text.str.to_lowercase().replace_strict(
-            _BOOLEANS, default=None, return_dtype=pl.Boolean
-        ),
-    }
-    parse = parsers.get(spec.dtype)
-    return parse() if parse is not None else _canonical(text, spec.name)
-
-
 def _text(raw: pl.Expr) -> pl.Expr:
     """Trimmed text; empty or the word NULL is a missing value."""
     text = raw.cast(pl.String).str.strip_chars()
     return pl.when(~text.is_in(_NULL_WORDS)).then(text)
 
 
-def _parse_date(text: pl.Expr, *, excel: bool) -> pl.Expr:
-    # Each fallback only sees the values every earlier attempt failed on (the others are null),
-    # so a column in one format costs one parse.
-    def iso_or_dotted(values: pl.Expr) -> pl.Expr:
-        iso = values.str.to_date("%Y-%m-%d", strict=False)
-        return pl.coalesce(iso, _failed(iso, values).str.to_date("%d.%m.%Y", strict=False))
+def _fast(text: pl.Expr, dtype: pl.DataType, dates: tuple[str, ...] | None) -> pl.Expr:
+    """One parse in the column's usual form; null where the value takes another form."""
+    if dtype == pl.Date:
+        return text.str.to_date((dates or _DATE_FORMATS)[0], strict=False)
+    if dtype == pl.Int64:
+        return text.cast(pl.Int64, strict=False)
+    if dtype == pl.Boolean:
+        return _parse_boolean(text)
+    number = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    return pl.when(number.is_finite()).then(number)
 
-    parsed = iso_or_dotted(text)
+
+def _full(text: pl.Expr, dtype: pl.DataType, *, excel: bool) -> pl.Expr:
+    """Every accepted form, in order; null where none fits (the value is unparseable)."""
+    if dtype == pl.Date:
+        return _parse_date(text, excel=excel)
+    if dtype == pl.Int64:
+        number = _parse_number(text)
+        return pl.when(number == number.round(0)).then(number).cast(pl.Int64, strict=False)
+    if dtype == pl.Boolean:
+        return _parse_boolean(text)
+    return _parse_number(text)
+
+
+def _date_formats(values: pl.Series) -> tuple[str, ...]:
+    """The accepted date formats, the one most of the first values use first."""
+    sample = values.drop_nulls().head(1000).cast(pl.String).str.strip_chars()
+    dotted = int(sample.str.contains(r"^\d{1,2}\.\d{1,2}\.\d{4}$").sum())
+    return _DATE_FORMATS[::-1] if 2 * dotted > sample.len() else _DATE_FORMATS
+
+
+def _parse_date(text: pl.Expr, *, excel: bool) -> pl.Expr:
     # Excel and database exports append a midnight time to dates
-    midnight = _failed(parsed, text).str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
-    parsed = pl.coalesce(parsed, iso_or_dotted(midnight))
+    day = text.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
+    parsed = pl.coalesce(day.str.to_date(fmt, strict=False) for fmt in _DATE_FORMATS)
     if excel:  # a date cell without a date format arrives as its serial day number
-        serial = _failed(parsed, text).str.extract(r"^(\d{4,5})(?:\.0+)?$").cast(pl.Int64)
+        serial = text.str.extract(r"^(\d{4,5})(?:\.0+)?$").cast(pl.Int64)
         parsed = pl.coalesce(parsed, pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial))
     return parsed
 
 
 def _parse_number(text: pl.Expr) -> pl.Expr:
-    plain = text.cast(pl.Float64, strict=False)
     # spaces (incl. no-break) group thousands; a comma is the decimal mark
-    local = (
-        _failed(plain, text)
-        .str.replace_all(r"[\s\u00a0\u202f]", "")
+    number = (
+        text.str.replace_all(r"[\s\u00a0\u202f]", "")
         .str.replace(",", ".", literal=True)
         .cast(pl.Float64, strict=False)
     )
-    number = pl.coalesce(plain, local)
     return pl.when(number.is_finite()).then(number)
 
 
-def _integral(number: pl.Expr) -> pl.Expr:
-    return pl.when(number == number.round(0)).then(number).cast(pl.Int64, strict=False)
-
-
-def _parse_integer(text: pl.Expr) -> pl.Expr:
-    plain = text.cast(pl.Int64, strict=False)
-    return pl.coalesce(plain, _integral(_parse_number(_failed(plain, text))))
-
-
-def _failed(parsed: pl.Expr, text: pl.Expr) -> pl.Expr:
-    """The text of the values `parsed` could not read; null elsewhere."""
-    return pl.when(parsed.is_null()).then(text)
+def _parse_boolean(text: pl.Expr) -> pl.Expr:
+    return text.str.to_lowercase().replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
 
 
 def _canonical(text: pl.Expr, column: str) -> pl.Expr:

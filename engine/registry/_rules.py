@@ -215,16 +215,15 @@ def location_rules(
     # locations of the same case finds every overlap, not only the one with the previous row
     same_prev, same_next = _same_case(1), _same_case(-1)
     to = _days(pl.col("valid_to").fill_null(_FAR_FUTURE))
-    running_end = (pl.col("_case") * _CASE_STRIDE + to).cum_max().shift(1) - pl.col(
-        "_case"
-    ) * _CASE_STRIDE
+    case_key = pl.col("_case") * _CASE_STRIDE
+    running_end = (case_key + to).cum_max().shift(1) - case_key
     starts = _days(pl.col("valid_from"))
     overlaps = (same_prev & (starts <= running_end)) | (same_next & (starts.shift(-1) <= to))
     outside = (pl.col("valid_from") < pl.col("start_date")) | (
         pl.col("valid_to") > pl.col("end_date")
     )
     frame = frame.with_columns(_overlaps=overlaps, _outside=outside.fill_null(False))
-    period = pl.format("{}..{}", pl.col("valid_from"), pl.col("valid_to"))
+    period = pl.format("{}..{}", pl.col("valid_from"), _or_open(pl.col("valid_to")))
     checks: list[Check] = [
         (
             pl.col("_outside"),
@@ -234,7 +233,7 @@ def location_rules(
             pl.format(
                 "location lies outside its case's period {}..{}",
                 pl.col("start_date"),
-                pl.col("end_date"),
+                _or_open(pl.col("end_date")),
             ),
         ),
         (
@@ -304,6 +303,10 @@ def _sorted_locations(locations: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFr
     return locations.join(case_columns, on="case_id", how="inner").sort(
         "_case", "valid_from", pl.col("valid_to").fill_null(_FAR_FUTURE), SOURCE_LINE
     )
+
+
+def _or_open(end: pl.Expr) -> pl.Expr:
+    return end.cast(pl.String).fill_null("open")
 
 
 def _same_case(offset: int) -> pl.Expr:

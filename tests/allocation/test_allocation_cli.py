@@ -95,3 +95,21 @@ def test_a_claims_file_without_the_claim_column_is_a_bad_input_file(
     code = main(["allocate", str(claims), "--policy", str(POLICY), "--out", str(tmp_path / "o")])
     assert code == ExitCode.BAD_INPUT_FILE
     assert "no column 'claim_uah'" in capsys.readouterr().err
+
+
+def test_a_forecast_file_allocates_on_its_money_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    need = tmp_path / "need.csv"
+    need.write_text(
+        "hromada_code,oblast_code,service_code,month,disability_group,age,need_level,need_uah\n"
+        "UA46020010000073886,UA46000000000026241,015.1,2026-03-01,none,70,2,12000.50\n"
+        "UA63020090000096294,UA63000000000041885,022.0,2026-03-01,child,3,3,30000.00\n"
+    )
+    out = tmp_path / "out"
+    args = ["allocate", str(need), "--policy", str(POLICY), "--out", str(out)]
+    assert main([*args, "--claim-column", "need_uah"]) == ExitCode.OK, capsys.readouterr().err
+    rows = pl.read_parquet(out / "rows.parquet")
+    assert rows["service_code"].to_list() == ["015.1", "022.0"]  # codes stay text
+    # caps 5,000 per row: 10,000 of capped claims, all paid from the 20,000 envelope
+    assert rows["allocated_uah"].to_list() == [5000.0, 5000.0]

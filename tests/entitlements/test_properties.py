@@ -271,7 +271,7 @@ changes:
 )
 @given(drawn=registries())
 def test_scenario_that_changes_nothing_gives_zero_diff(
-    name: str, model, territories, build_registry, tmp_path_factory, drawn
+    name: str, *, model, territories, build_registry, tmp_path_factory, drawn
 ) -> None:
     path = tmp_path_factory.mktemp("scenario") / f"{name}.yaml"
     path.write_text(NOOP_SCENARIOS[name], encoding="utf-8")

@@ -159,3 +159,11 @@ def test_unknown_config_key_names_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_forecast_config(path)
     assert "line 2" in str(info.value) and "reconsile" in str(info.value)
+
+
+def test_a_driver_without_where_reaches_every_series():
+    decline = Driver(name="decline", annual_rate=-0.5, start=dt.date(2024, 1, 1))
+    result = forecast(panel(), hierarchy=HIERARCHY, date_col="month", drivers=[decline])
+    assert result.drivers["series"].to_list() == [18]
+    assert result.drivers["min_factor"][0] == pytest.approx(0.5 ** (11 / 12))
+    assert_coherent(result.forecasts)

@@ -33,6 +33,17 @@ def _mfr(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
+def tiny_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 300-recipient synthetic extract: enough for every step, quick to forecast."""
+    from engine.synth import generate_registry
+    from engine.synth.write import write_extract
+
+    folder = tmp_path_factory.mktemp("tiny") / "extract"
+    write_extract(generate_registry(300, seed=7), folder, "parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
 def nightly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
     store = tmp_path_factory.mktemp("nightly") / "mfr.duckdb"
     return store, _mfr("run", str(NIGHTLY), "--store", str(store))
@@ -112,3 +123,30 @@ def test_an_internal_error_is_one_line_and_recorded(
     assert run.status == "failed" and run.step("entitle").status == "failed"
     assert run.step("validate").status == "succeeded"
     assert run.step("need").status == "pending"  # never started
+
+
+def test_planning_allocates_the_priced_forecast(tmp_path: Path, tiny_extract: Path, capsys) -> None:
+    """The planning spec, lightened for a test (two years of history, no backtest, no report)."""
+    spec = tmp_path / "pipelines" / "planning.yaml"
+    spec.parent.mkdir()
+    text = (REPO / "pipelines" / "planning-2027.yaml").read_text()
+    text = text.replace("history_months: 36", "history_months: 24")
+    text = text.replace("backtest_windows: 2", "backtest_windows: 0")
+    text = text.replace(
+        "[validate, compare, forecast, price, allocate, report]",
+        "[validate, forecast, price, allocate]",
+    )
+    spec.write_text(f"root: {REPO}\n" + text)
+    store = tmp_path / "mfr.duckdb"
+    args = ["run", str(spec), "--store", str(store), "--extract", str(tiny_extract)]
+    assert main(args) == 0, capsys.readouterr().err
+    out = Store(store)
+    run = out.manifest("latest")
+    need = out.table("forecast_need", run_id=run.run_id)
+    assert need["month"].min().isoformat() == "2027-01-01"
+    assert need["month"].max().isoformat() == "2027-12-01"
+    assert set(need["need_level"].unique()) <= {1, 2, 3}
+    allocations = out.table("allocations", run_id=run.run_id)
+    assert allocations["claim_uah"].sum() == pytest.approx(need["need_uah"].sum(), rel=1e-9)
+    assert (allocations["allocated_uah"] <= allocations["claim_uah"] + 0.005).all()
+    assert "priced by funding model 2025.1+home-care-frontline-plus10" in capsys.readouterr().out

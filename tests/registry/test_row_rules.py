@@ -291,6 +291,11 @@ def test_quarantine_row_carries_value_and_reason(extract):
     )  # parse failures show the raw text
 
 
+def test_open_periods_are_shown_as_open(extract):
+    registry = read(extract(_cell("case_locations", 1, "valid_from", "2023-08-10")(base_tables())))
+    assert registry.quarantine["value"].to_list() == ["2023-01-01..2023-08-16", "2023-08-10..open"]
+
+
 def test_valid_rows_go_on(extract):
     registry = read(extract(_cell("cases", 1, "recipient_id", "R404")(base_tables())))
     assert registry.cases["case_id"].to_list() == ["C1", "C3", "C4"]
