@@ -21,7 +21,8 @@ times the tariff in force on the forecast month's first day:
     price(f) = Σ_m money_m / tariff(m)  /  Σ_m case_months_m  ×  tariff(f)     (m: last 12 months)
 
 Where a hromada × service had no case-months in the base window the service's average over all
-hromadas is used (`price_basis` says which). A service whose tariff has ended is no longer financed
+hromadas is used (`price_basis` says which); where the service had none anywhere, there is no
+price to use: need 0, `price_basis` "no history". A service whose tariff has ended is no longer financed
 per case: its need is 0 and `price_basis` is "not financed". Other parameters (coefficients,
 co-payment) enter through the base window's amounts, as they were.
 """
@@ -161,7 +162,9 @@ def price_forecast(
         pl.col("_units").sum(), pl.col("_cm").sum()
     )
     per_service = base.group_by("service_code").agg(
-        (pl.col("_units").sum() / pl.col("_cm").sum()).alias("_svc_rate")
+        pl.when(pl.col("_cm").sum() > 0)  # 0/0 would be NaN: no case-months means no price
+        .then(pl.col("_units").sum() / pl.col("_cm").sum())
+        .alias("_svc_rate")
     )
     if "mean" not in forecast.columns:
         raise InputFileError("forecast lacks the 'mean' column to price", column="mean")

@@ -203,7 +203,15 @@ def pieces_from_locations(reg: IndexedRegistry, period_start: int, period_end: i
     start = np.maximum(np.maximum(reg.loc_from, reg.start[case]), np.int32(period_start))
     end = np.minimum(np.minimum(reg.loc_to, reg.end[case]), np.int32(period_end))
     keep = np.flatnonzero(start <= end)
-    order = keep[np.lexsort((start[keep], case[keep]))]
+    case_kept, start_kept = case[keep], start[keep]
+    in_order = (np.diff(case_kept) > 0) | ((np.diff(case_kept) == 0) & (np.diff(start_kept) > 0))
+    # extracts usually list locations by case and date already: sort only when they do not
+    if in_order.all():
+        order = keep
+    else:  # one int64 key; a stable sort is quick on the long sorted runs extracts come in
+        key = case_kept.astype(np.int64) << 32
+        key += start_kept.astype(np.int64) - int(start_kept.min())
+        order = keep[np.argsort(key, kind="stable")]
     return Pieces(
         case=case[order],
         hromada=reg.loc_hromada[order],

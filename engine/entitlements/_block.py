@@ -38,14 +38,18 @@ def round_kopiyka(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     """Round UAH to kopiyky, half away from zero (into `out` when given).
 
     A relative allowance of 1e-11 makes 1445.155 (stored as 1445.15499999…) round up as written.
+
+    >>> round_kopiyka(np.array([1445.155, 0.004999, -2.675])).tolist()
+    [1445.16, 0.0, -2.68]
     """
-    sign = np.sign(values)
-    scaled = np.abs(values, out=out)
-    scaled *= 100.0 * (1.0 + 1e-11)
+    negative = values < 0
+    scaled = np.multiply(values, 100.0 * (1.0 + 1e-11), out=out)
+    np.abs(scaled, out=scaled)
     scaled += 0.5
     np.floor(scaled, out=scaled)
     scaled /= 100.0
-    scaled *= sign
+    if negative.any():  # amounts are never negative; kept general for other callers
+        np.negative(scaled, out=scaled, where=negative)
     return scaled
 
 
@@ -79,6 +83,7 @@ class BlockContext:
     units_norm: np.ndarray  # per calendar entry
     per_day: np.ndarray  # per calendar entry: price of one day per unit
     per_day_norm: np.ndarray  # per calendar entry: price of one day at the norm volume
+    rates_have_gaps: bool  # some calendar entry has a factor not in force (NaN)
     sub_priced_assessed: np.ndarray  # assessed volume of hour/visit services, NaN otherwise
     caps: np.ndarray  # monthly cap per (service, month), NaN = none
     capped_case: np.ndarray  # bool per case: its service has a monthly cap in the period
@@ -176,7 +181,8 @@ def _price(
             gross[hit] = ctx.per_day[at] * np.minimum(assessed[parent[hit]], cal.max_units[at])
     gross *= days
     gross *= ctx.sub_coef[a:b][parent]
-    np.nan_to_num(gross, copy=False, nan=0.0)  # a factor not in force: not financed
+    if rows_out is not None or ctx.rates_have_gaps:  # a factor not in force: not financed
+        gross[np.isnan(gross)] = 0.0
 
 
 def _merged_groups(

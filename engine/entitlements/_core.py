@@ -195,6 +195,9 @@ def _context(
         units_norm=units_norm,
         per_day=per_day,
         per_day_norm=np.where(kind == DAY, per_day, per_day * units_norm),
+        rates_have_gaps=bool(
+            np.isnan(per_day).any() or np.isnan(units_norm).any() or np.isnan(calendar.max_units).any()
+        ),
         sub_priced_assessed=priced_assessed[sub_case],
         caps=caps,
         capped_case=(~np.isnan(caps)).any(axis=1)[reg.service],

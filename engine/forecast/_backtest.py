@@ -50,8 +50,8 @@ def scaled_errors(
     >>> import numpy as np
     >>> mase, rmsse = scaled_errors(np.array([[5.0, 7.0]]), np.array([[4.0, 4.0]]),
     ...                              np.array([[1.0, 2.0, 4.0]]), m=1)
-    >>> float(mase[0]), float(rmsse[0])   # scale |2−1|, |4−2| → 1.5; errors 1, 3
-    (1.3333333333333333, 1.4907119849998598)
+    >>> float(mase[0]), float(rmsse[0])  # scales 1.5 and 2.5 (|Δ| 1, 2); errors 1, 3: 2/1.5, √(5/2.5)
+    (1.3333333333333333, 1.4142135623730951)
     """
     n_obs = (~np.isnan(train)).sum(axis=1)
     abs_1, sq_1 = _diff_scales(train, 1)

@@ -16,8 +16,9 @@ is its reconciled forecast plus the empirical quantiles of its row of E_h — a 
 that uses every period once; quantiles are taken at plotting positions p(n+1) ("weibull"), which
 widen the tails of a small sample the way its expected coverage needs (with n = 33 periods the
 plain interpolated 95% interval covered 89% of random-walk steps). Periods where a series had no residual (before it started, before a
-first demand) are filled from its own residuals in turn. For counts the bounds are clipped at zero,
-and a bound never crosses the point forecast.
+first demand) are filled from its own residuals in turn; a series without any residual (a single
+observation) has no measured spread and a zero-width interval. For counts the bounds are clipped at
+zero, and a bound never crosses the point forecast.
 
 Without reconciliation (independent series) each node uses its own residuals the same way.
 """
@@ -117,7 +118,10 @@ def interval_bounds(
             q = np.nan_to_num(q)
         else:
             paths = coherent_error_paths(bottom_residuals, scale, summing, h, multiplier)
-            q = np.quantile(paths, qs, axis=1, method="weibull")
+            if paths.shape[1] == 0:  # no residual anywhere: nothing to measure spread by
+                q = np.zeros((qs.size, paths.shape[0]))
+            else:
+                q = np.quantile(paths, qs, axis=1, method="weibull")
         for j, name in enumerate(names):
             bound = mean[:, h] + q[j]
             if name.startswith("lo"):

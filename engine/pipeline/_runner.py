@@ -427,6 +427,7 @@ class _Run:
         with signals.critical():
             self.store.publish(manifest, tables, on_table=published)
             log.event("run_committed")
+            exports.write_text("manifest.json", manifest.to_json())  # with its final end time
             exports.commit()
         log.event("run_succeeded", seconds=manifest.seconds, tables=manifest.outputs["tables"])
 

@@ -293,6 +293,7 @@ class Store:
         Each frame is appended to the table of its name (created on first use, new columns added),
         with `run_id` as the first column, and a view `<table>_latest` shows the newest run's rows.
         If anything fails, or the process dies, before the commit, no row of the run is visible.
+        The manifest's `finished_at` is set to the moment its results are all written.
         """
         for name in tables:
             if not _IDENTIFIER.match(name) or name in _RESERVED or name.endswith("_latest"):
@@ -304,6 +305,7 @@ class Store:
                     self._append(con, manifest.run_id, name, _for_store(frame))
                     if on_table is not None:
                         on_table(name, frame.height)
+                manifest.finished_at = utc_now()  # the run ends with its results in place
                 self._insert_steps(con, manifest)
                 self._update_run(con, manifest)
                 con.execute("COMMIT")

@@ -125,3 +125,23 @@ def test_price_forecast_by_hand():
     claims = need_claims(priced)
     assert claims["claim_uah"].sum() == pytest.approx(300.0)
     assert {"hromada_code", "service_code", "month"} <= set(claims.columns)
+
+
+def test_a_service_without_case_months_has_no_price_rather_than_nan():
+    history = pl.DataFrame(
+        {
+            "month": [D(2024, 1, 1), D(2024, 2, 1)],
+            "hromada_code": ["H1", "H1"],
+            "service_code": ["015.1", "015.1"],
+            "case_months_served": [0.0, 0.0],
+            "case_months_waiting": [0.0, 0.0],
+            "state_uah": [0.0, 0.0],
+            "unmet_state_uah": [0.0, 0.0],
+        }
+    )
+    forecast = pl.DataFrame(
+        {"hromada_code": ["H1"], "service_code": ["015.1"], "ds": [D(2024, 3, 1)], "mean": [0.4]}
+    )
+    priced = price_forecast(forecast, history, _Tariffs(TARIFF))
+    assert priced["price_basis"].to_list() == ["no history"]
+    assert priced["price_uah"].to_list() == [0.0] and priced["need_uah"].to_list() == [0.0]

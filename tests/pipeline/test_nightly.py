@@ -3,9 +3,8 @@ real steps: a store, exports and a report; then the exit code of each kind of fa
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,16 @@ REPO = Path(__file__).resolve().parents[2]
 NIGHTLY = REPO / "pipelines" / "nightly.yaml"
 
 
-def _mfr(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CI": "true"}
-    return subprocess.run(
-        [sys.executable, "-m", "engine", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+def _mfr(*args: str) -> tuple[int, str, str]:
+    """`mfr ARGS` as a scheduled job runs it: output to files (not a terminal), CI set."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CI", "true")
+        # the code identity is pinned, as in every test here (see conftest)
+        patch.setattr("engine.pipeline._runner.code_hash", lambda: "code-under-test")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +42,16 @@ def tiny_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def nightly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+def nightly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[int, str, str]]:
     store = tmp_path_factory.mktemp("nightly") / "mfr.duckdb"
     return store, _mfr("run", str(NIGHTLY), "--store", str(store))
 
 
 def test_the_nightly_run_produces_a_store_exports_and_a_report(nightly) -> None:
-    store_path, done = nightly
-    assert done.returncode == 0, done.stderr
-    assert "\x1b[" not in done.stderr + done.stdout  # a scheduled job gets no progress bars
-    assert "succeeded" in done.stdout and "Report:" in done.stdout
+    store_path, (code, out, err) = nightly
+    assert code == 0, err
+    assert err == "" and "\x1b[" not in out  # a scheduled job gets no progress bars, no colours
+    assert "succeeded" in out and "Report:" in out
     store = Store(store_path)
     manifest = store.manifest("latest")
     assert manifest.status == "succeeded"
@@ -73,11 +71,11 @@ def test_the_nightly_run_produces_a_store_exports_and_a_report(nightly) -> None:
 
 
 def test_the_second_night_on_the_same_extract_is_recognised(nightly) -> None:
-    store_path, first = nightly
-    assert first.returncode == 0
-    again = _mfr("run", str(NIGHTLY), "--store", str(store_path))
-    assert again.returncode == 0, again.stderr
-    assert "Up to date" in again.stdout
+    store_path, (first, _, _) = nightly
+    assert first == 0
+    code, out, err = _mfr("run", str(NIGHTLY), "--store", str(store_path))
+    assert code == 0, err
+    assert "Up to date" in out
     assert Store(store_path).runs().height == 1
 
 
