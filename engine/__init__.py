@@ -38,6 +38,10 @@ _PUBLIC: dict[str, str] = {
     "demand_series": "engine.demand",
     "price_forecast": "engine.demand",
     "need_claims": "engine.demand",
+    "load_spec": "engine.pipeline",
+    "run_pipeline": "engine.pipeline",
+    "Store": "engine.store",
+    "need_indicators": "engine.need",
     "build_report": "engine.report",
     "ReportData": "engine.report",
     "report_data_from_store": "engine.report",
@@ -74,6 +78,11 @@ __all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a t
     "demand_series",
     "price_forecast",
     "need_claims",
+    # nightly runs and the warehouse
+    "load_spec",
+    "run_pipeline",
+    "Store",
+    "need_indicators",
     # reports
     "build_report",
     "ReportData",

@@ -131,7 +131,7 @@ def prepare(
         raise InputFileError(
             "a claim row exceeds 90 billion UAH; check the claim column", column=column
         )
-    if int(capped_kop.sum()) >= _EXACT_LIMIT:
+    if int(work["_claim_kop"].sum()) >= _EXACT_LIMIT:
         raise InputFileError(
             "claims sum beyond 90 trillion UAH; check the claim column", column=column
         )
@@ -178,19 +178,14 @@ def _caps(frame: pl.DataFrame, policy: Policy) -> list[pl.Expr]:
 
 
 def _cells(work: pl.DataFrame, n_groups: int, n_tiers: int) -> dict[str, np.ndarray]:
-    """Rows and kopiyka sums per (group, tier) cell, in one parallel group-by (exact integers)."""
-    sums = work.group_by("_gt").agg(
-        pl.len().cast(pl.Int64).alias("rows"),
-        pl.col("_claim_kop").sum().alias("claim"),
-        pl.col("_capped_kop").sum().alias("capped"),
-        pl.col("_floor_kop").sum().alias("floor"),
-    )
-    index = sums["_gt"].to_numpy()
-    out = {}
-    for name in ("rows", "claim", "capped", "floor"):
-        table = np.zeros(n_groups * n_tiers, dtype=np.int64)
-        table[index] = sums[name].to_numpy()
-        out[name] = table.reshape(n_groups, n_tiers)
+    """Rows and kopiyka sums per (group, tier) cell: bincounts over the cell index, exact in
+    float64 below 2**53 kopiyky (checked by the caller)."""
+    gt = work["_gt"].to_numpy()
+    size = n_groups * n_tiers
+    out = {"rows": np.bincount(gt, minlength=size).astype(np.int64).reshape(n_groups, n_tiers)}
+    for name in ("claim", "capped", "floor"):
+        sums = np.bincount(gt, weights=work[f"_{name}_kop"].to_numpy(), minlength=size)
+        out[name] = np.rint(sums).astype(np.int64).reshape(n_groups, n_tiers)
     return out
 
 

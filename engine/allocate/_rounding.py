@@ -77,9 +77,14 @@ def _top_per_group(
     n_groups = need.shape[0]
     eligible &= need[gid] > 0
     everyone = bool(eligible.all())
-    rows = np.arange(gid.shape[0]) if everyone else np.flatnonzero(eligible)
-    g = gid if everyone else gid[rows]
-    s = score if everyone else score[rows]
+    rows = None if everyone else np.flatnonzero(eligible)
+    g = gid if rows is None else gid[rows]
+    s = score if rows is None else score[rows]
+
+    def positions(mask: np.ndarray) -> np.ndarray:
+        hits = np.flatnonzero(mask)
+        return hits if rows is None else rows[hits]
+
     available = np.bincount(g, minlength=n_groups)
     if (available < need).any():
         worst = int(np.argmax(need - available))
@@ -88,7 +93,7 @@ def _top_per_group(
             f"but only {available[worst]} can take a kopiyka"
         )
     # about one row per bin, within what a (groups × bins) histogram can afford
-    wanted = 1 << int(np.ceil(np.log2(max(rows.size, 2))))
+    wanted = 1 << int(np.ceil(np.log2(max(g.size, 2))))
     bins = max(256, min(wanted, _MAX_BINS, (1 << 24) // max(n_groups, 1)))
     b = (s * bins).astype(np.int64)
     np.minimum(b, bins - 1, out=b)
@@ -104,12 +109,12 @@ def _top_per_group(
         0,
     )
     row_threshold = threshold[g]
-    picked = [rows[b > row_threshold]]
+    picked = [positions(b > row_threshold)]
     in_bin = np.flatnonzero(b == row_threshold)
     if in_bin.size:
         picked.append(
             _resolve_bin(
-                rows[in_bin],
+                in_bin if rows is None else rows[in_bin],
                 g[in_bin],
                 s[in_bin],
                 capped=capped,

@@ -10,6 +10,7 @@ Target (DESIGN.md §9): 1,000,000 recipients in ≤ 2 minutes and ≤ 8 GB peak 
 from __future__ import annotations
 
 import gc
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -44,12 +45,15 @@ def setup_nightly(size: int, seed: int) -> Callable[[], str]:
     )
 
     def work() -> str:
-        result = run_pipeline(
-            spec, progress=False, console=Console(file=io.StringIO()), accept_quarantine=True
-        )
+        try:
+            result = run_pipeline(
+                spec, progress=False, console=Console(file=io.StringIO()), accept_quarantine=True
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         steps = ", ".join(f"{s.name} {s.seconds:.1f}s" for s in result.manifest.steps)
         rows = result.manifest.outputs.get("tables", {})
-        return f"{rows.get('case_months', 0):,} case-months; {steps}; files in {folder}"
+        return f"{rows.get('case_months', 0):,} case-months; {steps}"
 
     return work
 

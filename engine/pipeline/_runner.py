@@ -53,14 +53,7 @@ from engine.store import (
     write_parquet,
 )
 
-__all__ = [
-    "RunInterruptedError",
-    "RunResult",
-    "StepContext",
-    "StepDef",
-    "StepOutput",
-    "run_pipeline",
-]
+__all__ = ["RunInterruptedError", "run_pipeline"]
 
 
 class RunInterruptedError(KeyboardInterrupt):

@@ -285,7 +285,7 @@ def load_spec(path: Path | str, *, steps: Mapping[str, Any] | None = None) -> Ru
     the engine's own steps.
 
     >>> spec = load_spec("pipelines/nightly.yaml")  # doctest: +SKIP
-    >>> spec.steps
+    >>> spec.steps  # doctest: +SKIP
     ('validate', 'entitle', 'need', 'forecast', 'allocate', 'report')
     """
     if steps is None:

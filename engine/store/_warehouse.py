@@ -116,7 +116,7 @@ class Store:
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                con = duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.Error as exc:
                 if _BUSY in str(exc) and time.monotonic() < deadline:
                     time.sleep(delay)  # another process is writing or reading: wait our turn
@@ -128,6 +128,9 @@ class Store:
                         path=self.path,
                     ) from None
                 raise self._unusable(exc) from None
+            # DuckDB's own progress bar would print into a scheduled job's output
+            con.execute("SET enable_progress_bar = false")
+            return con
 
     def _unusable(self, exc: BaseException) -> StoreError:
         cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from _fakes import make_project, make_steps
+from _pipeline_fakes import make_project, make_steps
 
 from engine.cli import main
 from engine.errors import ConfigError, ExitCode

@@ -3,13 +3,21 @@ independently of the engine's stages. Importable by the subprocesses the kill te
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import sys
+import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import yaml
 
 from engine.pipeline import StepContext, StepDef, StepOutput
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 SPEC = """\
 name: {name}
@@ -83,3 +91,39 @@ def make_steps(calls: list[str] | None = None, *, marker: Path | None = None) ->
         "hang": StepDef("hang", hang, needs=("produce",), cacheable=False),
         "boom": StepDef("boom", boom, needs=("produce",), cacheable=False),
     }
+
+
+@contextlib.contextmanager
+def child_run(
+    spec: Path, marker: Path, *, hang_on_publish: float = 0.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `spec` with the fake steps in a separate Python process, for the test to kill."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(HERE)!r})
+        from _pipeline_fakes import make_steps
+        from engine.pipeline import load_spec, run_pipeline
+
+        marker = Path({str(marker)!r})
+        steps = make_steps(marker=marker)
+        spec = load_spec({str(spec)!r}, steps=steps)
+
+        def on_event(event):
+            if {hang_on_publish!r} and event["event"] == "table_published":
+                marker.write_text("publishing")
+                time.sleep({hang_on_publish!r})
+
+        run_pipeline(spec, steps=steps, progress=False, on_event=on_event)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.communicate(timeout=30)  # reaps it and closes the pipes

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from _fakes import make_steps
+from _pipeline_fakes import make_steps
 
 from engine.cli import main
 from engine.errors import ConfigError, ExitCode

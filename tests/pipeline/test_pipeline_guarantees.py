@@ -13,8 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from _fakes import make_project, make_steps
-from conftest import child_run
+from _pipeline_fakes import child_run, make_project, make_steps
 
 from engine.errors import RunLockedError
 from engine.pipeline import load_spec, run_pipeline

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _fakes import make_steps
+from _pipeline_fakes import make_steps
 from rich.console import Console
 
 from engine.pipeline import load_spec, run_pipeline
