@@ -7,10 +7,11 @@ Each piece is cut at every date where something affecting its amount changes, wi
 2. the *rate calendar* of the case's combination of service, need level and disability group: month
    starts, and the change dates of every parameter that applies to that combination.
 
-Both calendars are small sorted arrays, concatenated over their keys; one `searchsorted` per stage
-finds, for every piece, the calendar dates inside it and the entry in force on its first day, so every
-value is looked up by position. The work is a handful of vector operations over all pieces at once.
-Dates are int32 days since 1970-01-01 inside this module.
+Both calendars are small sorted arrays, concatenated over their keys. A dense (key × day) table of
+the entry in force tells, for every piece, the entry on its first day and how many calendar dates
+fall inside it; `expand_segments` then writes the segments with `repeat` and a few gathers, and
+every value is looked up by position. No loop runs per case or per day. Dates are int32 days since
+1970-01-01 inside this module.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def month_range(first: str | dt.date, last: str | dt.date) -> list[dt.date]:
     return months
 
 
-def days(values: pl.Series) -> np.ndarray:
+def _days(values: pl.Series) -> np.ndarray:
     """A Date series as int32 days since the epoch (null → OPEN_END)."""
     return values.cast(pl.Int32).fill_null(OPEN_END).to_numpy().astype(np.int32, copy=False)
 
@@ -164,14 +165,14 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
         disability=disability,
         assessed=cases["assessed_units"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
         income=cases["income_ratio"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-        start=days(cases["start_date"]),
-        end=days(cases["end_date"]),
+        start=_days(cases["start_date"]),
+        end=_days(cases["end_date"]),
         loc_case=locations["_case"].cast(pl.Int32).to_numpy(),
         loc_hromada=_codes(locations["hromada_code"], hromada_codes),
         loc_provider=_codes(locations["provider_id"], providers["provider_id"].to_list()),
         loc_funded=locations["provider_id"].is_not_null().to_numpy(),
-        loc_from=days(locations["valid_from"]),
-        loc_to=days(locations["valid_to"]),
+        loc_from=_days(locations["valid_from"]),
+        loc_to=_days(locations["valid_to"]),
         service_codes=service_codes,
         service_units=services["unit"].to_list(),
         service_groups=services["group"].to_list(),

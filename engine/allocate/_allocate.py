@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -14,10 +15,11 @@ from engine.allocate._default import (
     MARGINAL,
     NO_CLAIMS,
     STATUS_LABELS,
+    DefaultResult,
     Tables,
     run_default,
 )
-from engine.allocate._optimise import run_optimise
+from engine.allocate._optimise import OptimiseResult, run_optimise
 from engine.allocate._policy import Policy, load_policy
 from engine.allocate._prepare import Prepared, prepare
 from engine.allocate._result import TERRITORY_LEVELS, Allocation
@@ -49,7 +51,8 @@ def allocate(
     `territories` (from `engine.reference.load_territories()`) adds population and the Gini of
     allocation per resident.
 
-    >>> claims = pl.DataFrame({"id": [1, 2, 3], "age": [10, 40, 70], "claim_uah": [100.0, 100.0, 100.0]})
+    >>> from engine.allocate import policy_from_dict
+    >>> claims = pl.DataFrame({"id": [1, 2, 3], "age": [10, 40, 70], "claim_uah": [100.0] * 3})
     >>> policy = policy_from_dict({"name": "demo", "envelope": {"national_uah": 150},
     ...     "tiers": [{"name": "children", "when": "age < 18"}, {"name": "rest", "otherwise": True}]})
     >>> allocate(claims, policy).rows["allocated_uah"].to_list()
@@ -60,20 +63,21 @@ def allocate(
     if envelope is not None:
         policy = policy.with_envelope(envelope)
     path = None if claims_path is None else str(claims_path)
-    prep = prepare(claims, policy, key=key, claims_path=path)
-    binding = None
-    if mode == "default":
-        result = run_default(prep)
-        status, factor = result.status, result.factor
-        marginal_value = None
-    elif mode == "optimise":
-        result = run_optimise(prep, policy)
-        status = factor = None
-        marginal_value = result.marginal_value
-        binding = result.binding
-    else:
+    if mode not in ("default", "optimise"):
         raise ConfigError(f"unknown allocation mode '{mode}' (use 'default' or 'optimise')")
-    rows, amounts = _rows(prep, policy, result.allocated_kop)
+    prep = prepare(claims, policy, key=key, claims_path=path)
+    binding = marginal_value = status = factor = None
+    # the row labels do not depend on the amounts: polars builds them on the other core
+    # (releasing the GIL) while numpy allocates
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        labels = executor.submit(_row_labels, prep, policy)
+        if mode == "default":
+            result: DefaultResult | OptimiseResult = run_default(prep)
+            status, factor = result.status, result.factor
+        else:
+            result = run_optimise(prep, policy)
+            marginal_value, binding = result.marginal_value, result.binding
+        rows, amounts = _rows(prep, policy, result.allocated_kop, labels.result())
     by_tier = _by_tier(prep, policy, result.tables, status, factor)
     by_group = _by_group(prep, policy, by_tier, result.floors_paid, marginal_value)
     return Allocation(
@@ -89,12 +93,26 @@ def allocate(
     )
 
 
-def _rows(
-    prep: Prepared, policy: Policy, allocated: np.ndarray
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _row_labels(prep: Prepared, policy: Policy) -> list[pl.Series]:
+    """Envelope group, tier and capped claim of every row: what does not depend on amounts."""
     groups = pl.Series("envelope_group", prep.group_labels, dtype=pl.Enum(prep.group_labels))
     names = [t.name for t in policy.tiers]
     tiers = pl.Series("tier", names, dtype=pl.Enum(names))
+    work = prep.work
+    money = [(pl.col("_capped_kop") / 100).alias("capped_claim_uah")]
+    if policy.claim_column != "claim_uah":
+        money.insert(0, (pl.col("_claim_kop") / 100).alias("claim_uah"))
+    return [
+        groups.gather(work["_gid"]),
+        tiers.gather(work["_tier"]),
+        (work["_tier"] + 1).alias("tier_rank"),
+        *work.select(money).get_columns(),
+    ]
+
+
+def _rows(
+    prep: Prepared, policy: Policy, allocated: np.ndarray, labels: list[pl.Series]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     work = prep.work
     kop = pl.DataFrame(
         [
@@ -105,20 +123,11 @@ def _rows(
         ]
     )
     capped, alloc = pl.col("capped_kop"), pl.col("allocated_kop")
-    # one parallel pass of polars expressions turns kopiyky into the UAH columns
-    money = [
-        (capped / 100).alias("capped_claim_uah"),
+    money = kop.select(
         (alloc / 100).alias("allocated_uah"),
         pl.when(capped > 0).then(alloc / capped).alias("coverage"),
-    ]
-    if policy.claim_column != "claim_uah":
-        money.insert(0, (pl.col("claim_kop") / 100).alias("claim_uah"))
-    rows = prep.frame.with_columns(
-        groups.gather(work["_gid"]),
-        tiers.gather(work["_tier"]),
-        (work["_tier"] + 1).alias("tier_rank"),
-        *kop.select(money).get_columns(),
     )
+    rows = prep.frame.with_columns(*labels, *money.get_columns())
     keys = [c for c in (*TERRITORY_LEVELS, "service_code") if c in prep.frame.columns]
     amounts = kop.hstack(prep.frame.select(keys)) if keys else kop
     return rows, amounts

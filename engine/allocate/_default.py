@@ -96,17 +96,26 @@ def run_default(prep: Prepared) -> DefaultResult:
     # rows outside the pool get whole kopiyky: their claim (paid tiers) or their floor
     allocated = np.where(full.ravel()[gt], k, floors)
     pool = np.flatnonzero(in_pool.ravel()[gt])
-    gt_pool = gt[pool]
-    amount = alpha.ravel()[gt_pool] * k[pool] + beta.ravel()[gt_pool] * floors[pool]
+    alpha, beta = alpha.ravel(), beta.ravel()
+    group_of_cell = np.repeat(np.arange(n_groups, dtype=np.int64), n_tiers)
+
+    def block(at: slice | np.ndarray, with_amount: bool) -> tuple[np.ndarray | None, ...]:
+        rows = pool[at]
+        cell = gt[rows]
+        claim = k[rows]
+        amount = None
+        if with_amount:
+            amount = alpha[cell] * claim
+            amount += beta[cell] * floors[rows]
+        return amount, claim, group_of_cell[cell]
+
     settled = np.where(full, claims, floor_sums)  # per cell, outside the pool
     target = np.minimum(envelope, group_claims) - np.where(~in_pool, settled, 0).sum(axis=1)
-    allocated[pool] = round_pool(
-        amount, k[pool], gt_pool // n_tiers, target, keys=prep.frame.select(prep.key), index=pool
-    )
-    pool_sums = np.bincount(gt_pool, weights=allocated[pool], minlength=n_groups * n_tiers)
-    alloc_table = np.where(
-        in_pool, np.rint(pool_sums).astype(np.int64).reshape(n_groups, n_tiers), settled
-    )
+    rounded = round_pool(block, pool.size, target, keys=prep.frame.select(prep.key), index=pool)
+    allocated[pool] = rounded
+    pool_sums = np.zeros(n_groups * n_tiers, dtype=np.int64)
+    np.add.at(pool_sums, gt[pool], rounded)
+    alloc_table = np.where(in_pool, pool_sums.reshape(n_groups, n_tiers), settled)
     tables = Tables(
         rows=rows, claim=prep.cells["claim"], capped=claims, floor=floor_sums,
         allocated=alloc_table,

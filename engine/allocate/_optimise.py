@@ -187,13 +187,22 @@ def _disaggregate(
     y_row = y[j_row]
     allocated = np.where(y_row >= 1.0, k, 0)
     pool = np.flatnonzero((y_row > 0) & (y_row < 1))
+
+    def block(at: slice | np.ndarray, with_amount: bool) -> tuple[np.ndarray | None, ...]:
+        rows = pool[at]
+        claim = k[rows]
+        return (
+            (y_row[rows] * claim if with_amount else None),
+            claim,
+            prep.gid[rows].astype(np.int64),
+        )
+
     settled = np.rint(np.bincount(prep.gid, weights=allocated, minlength=n_groups))
     solved = np.rint(np.bincount(g_j, weights=claim_j * y, minlength=n_groups))
     target = np.minimum(np.minimum(prep.envelope_kop, np.rint(group_claims)), solved)
     allocated[pool] = round_pool(
-        y_row[pool] * k[pool],
-        k[pool],
-        prep.gid[pool].astype(np.int64),
+        block,
+        pool.size,
         (target - settled).astype(np.int64),
         keys=prep.frame.select(prep.key),
         index=pool,

@@ -6,6 +6,7 @@ from here on, so sums are exact and independent of row order.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,9 @@ class Prepared:
     """Claims ready for allocation: the frame plus one numpy array per derived column."""
 
     frame: pl.DataFrame  # the claims rows kept (inside the policy period)
-    work: pl.DataFrame  # _claim_kop, _capped_kop, _floor_kop, _gid, _tier, _gt: the arrays below
+    work: (
+        pl.DataFrame
+    )  # _claim_kop, _capped_kop, _floor_kop, _gid, _tier: views of the arrays below
     key: tuple[str, ...]  # columns that identify a row (tie-break of the kopiyka rounding)
     group_labels: tuple[str, ...]
     n_tiers: int
@@ -87,106 +90,159 @@ def prepare(
     if n_tiers >= _NO_TIER:
         raise ConfigError(f"a policy may have at most {_NO_TIER - 1} tiers", path=policy.source)
 
-    kop = (
-        (pl.col(column).cast(pl.Float64) * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
-    )
-    caps = _caps(frame, policy)
-    capped = pl.min_horizontal("_claim_kop", *caps) if caps else pl.col("_claim_kop")
-    numerator = round(policy.floor_share * _SHARE_DENOMINATOR)
-
     tier = pl.lit(_NO_TIER, pl.UInt8)
     for i, expr in reversed(list(enumerate(exprs))):
         tier = pl.when(expr).then(pl.lit(i, pl.UInt8)).otherwise(tier)
-    first = [kop.alias("_claim_kop"), gid.alias("_gid"), tier.alias("_tier")]
+    # what needs strings runs in polars (its expressions in parallel, one chunk per column, so the
+    # numpy views below are free); the arithmetic runs in numpy, in place where it can
+    labels = [gid.alias("_gid"), tier.alias("_tier")]
     exclusive = policy.tier_resolution == EXCLUSIVE
     predicates = [e for e, t in zip(exprs, policy.tiers, strict=True) if not t.otherwise]
     if exclusive and len(predicates) > 1:
-        first.append(pl.sum_horizontal(*[e.cast(pl.UInt8) for e in predicates]).alias("_matches"))
-    # eager steps: each runs its expressions in parallel and yields one chunk per column, so the
-    # numpy views below are free (a streaming collect would hand back many chunks to copy)
-    work = (
-        frame.with_columns(first)
-        .with_columns(
-            capped.alias("_capped_kop"),
-            (pl.col("_gid").cast(pl.Int64) * n_tiers + pl.col("_tier").cast(pl.Int64)).alias("_gt"),
-        )
-        .with_columns(
-            # exact integer floor of share × claim
-            (pl.col("_capped_kop") * numerator // _SHARE_DENOMINATOR).alias("_floor_kop")
-        )
-        .select(pl.col("^_(claim_kop|capped_kop|floor_kop|gid|tier|gt|matches)$"))
-    )
+        labels.append(pl.sum_horizontal(*[e.cast(pl.UInt8) for e in predicates]).alias("_matches"))
+    service_cap = _service_cap(frame, policy)
+    if service_cap is not None:
+        labels.append(service_cap.alias("_service_cap"))
+    names = [e.meta.output_name() for e in labels]
+    # polars labels the rows from their strings (releasing the GIL) while numpy turns the
+    # claims into kopiyky on the other core; with_columns broadcasts literal labels to every row
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        labelled = executor.submit(lambda: frame.with_columns(labels).select(names))
+        claim_kop = _claim_kopiyky(frame, column)
+        codes = labelled.result()
+    if exclusive and "_matches" in codes.columns:
+        _fail_on_overlap(frame, codes, policy, exprs, key_cols)
+    _fail_on_unmatched(frame, codes, policy, key_cols)
 
-    if exclusive and "_matches" in work.columns:
-        _fail_on_overlap(frame, work, policy, exprs, key_cols)
-    _fail_on_unmatched(frame, work, policy, key_cols)
+    gid_arr = codes["_gid"].to_numpy()
+    tier_arr = codes["_tier"].to_numpy()
+    capped_kop = _capped(claim_kop, codes, policy)
+    floor_kop = _floors(capped_kop, policy.floor_share)
+    gt = gid_arr.astype(np.int64)
+    gt *= n_tiers
+    gt += tier_arr
 
-    tier_arr = work["_tier"].to_numpy()
     counts = np.bincount(tier_arr, minlength=n_tiers)
     for t, n in zip(policy.tiers, counts, strict=True):
         if n == 0 and frame.height > 0:
             warnings.append(f"tier '{t.name}' matches no claim row")
-    capped_kop = work["_capped_kop"].to_numpy()
-    if capped_kop.size and int(capped_kop.max()) > _MAX_ROW_KOP:
-        raise InputFileError(
-            "a claim row exceeds 90 billion UAH; check the claim column", column=column
-        )
-    if int(work["_claim_kop"].sum()) >= _EXACT_LIMIT:
-        raise InputFileError(
-            "claims sum beyond 90 trillion UAH; check the claim column", column=column
-        )
+    work = pl.DataFrame(
+        [
+            pl.Series("_claim_kop", claim_kop),
+            pl.Series("_capped_kop", capped_kop),
+            pl.Series("_floor_kop", floor_kop),
+            codes["_gid"],
+            codes["_tier"],
+        ]
+    )
     return Prepared(
-        cells=_cells(work, len(group_labels), n_tiers),
+        cells=_cells(
+            gt,
+            claim=claim_kop,
+            capped=capped_kop,
+            floor=floor_kop,
+            n_groups=len(group_labels),
+            n_tiers=n_tiers,
+        ),
         frame=frame,
         work=work,
         key=key_cols,
         group_labels=group_labels,
         n_tiers=n_tiers,
         envelope_kop=envelope_kop,
-        gid=work["_gid"].to_numpy(),
+        gid=gid_arr,
         tier=tier_arr,
-        gt=work["_gt"].to_numpy(),
-        claim_kop=work["_claim_kop"].to_numpy(),
+        gt=gt,
+        claim_kop=claim_kop,
         capped_kop=capped_kop,
-        floor_kop=work["_floor_kop"].to_numpy(),
+        floor_kop=floor_kop,
         warnings=tuple(warnings),
     )
 
 
-def _caps(frame: pl.DataFrame, policy: Policy) -> list[pl.Expr]:
-    """Each row's caps in kopiyky (a per-row cap, a cap by service); nulls where none applies."""
-    caps: list[pl.Expr] = []
-    if policy.cap_per_row_uah is not None:
-        caps.append(pl.lit(_to_kop(policy.cap_per_row_uah), pl.Int64))
-    if policy.cap_by_service_uah:
-        if "service_code" not in frame.columns:
-            raise ConfigError(
-                "the policy caps claims by service but the claims have no 'service_code' column",
-                path=policy.source,
-                line=policy.line_of("caps", "by_service_uah"),
-            )
-        caps.append(
-            pl.col("service_code")
-            .cast(pl.String)
-            .replace_strict(
-                {k: _to_kop(v) for k, v in policy.cap_by_service_uah.items()},
-                default=None,
-                return_dtype=pl.Int64,
-            )
+def _claim_kopiyky(frame: pl.DataFrame, column: str) -> np.ndarray:
+    """Every row's claim in integer kopiyky, within the range where sums stay exact."""
+    claim_kop = _to_kopiyky(frame[column].cast(pl.Float64).to_numpy())
+    if claim_kop.size and int(claim_kop.max()) > _MAX_ROW_KOP:
+        raise InputFileError(
+            "a claim row exceeds 90 billion UAH; check the claim column", column=column
         )
-    return caps
+    if int(claim_kop.sum()) >= _EXACT_LIMIT:
+        raise InputFileError(
+            "claims sum beyond 90 trillion UAH; check the claim column", column=column
+        )
+    return claim_kop
 
 
-def _cells(work: pl.DataFrame, n_groups: int, n_tiers: int) -> dict[str, np.ndarray]:
-    """Rows and kopiyka sums per (group, tier) cell: bincounts over the cell index, exact in
-    float64 below 2**53 kopiyky (checked by the caller)."""
-    gt = work["_gt"].to_numpy()
+def _capped(claim_kop: np.ndarray, codes: pl.DataFrame, policy: Policy) -> np.ndarray:
+    """Claims after the policy's caps: per row, and by service."""
+    capped_kop = claim_kop
+    if policy.cap_per_row_uah is not None:
+        capped_kop = np.minimum(claim_kop, _to_kop(policy.cap_per_row_uah))
+    if "_service_cap" in codes.columns:
+        capped_kop = np.minimum(capped_kop, codes["_service_cap"].to_numpy())
+    return capped_kop
+
+
+def _to_kopiyky(uah: np.ndarray) -> np.ndarray:
+    """UAH → integer kopiyky, half away from zero (claims are never negative), in one array."""
+    scratch = np.multiply(uah, 100.0)
+    scratch += 0.5
+    kop = scratch.view(np.int64)  # cast in place: element for element, no second array
+    np.floor(scratch, out=kop, casting="unsafe")
+    return kop
+
+
+def _floors(capped: np.ndarray, floor_share: float) -> np.ndarray:
+    """floor(floor_share × claim) per row, in exact integer arithmetic (shares to a millionth)."""
+    numerator = round(floor_share * _SHARE_DENOMINATOR)
+    if numerator == 0:
+        return np.zeros_like(capped)
+    if numerator == _SHARE_DENOMINATOR:
+        return capped
+    floors = capped * numerator
+    floors //= _SHARE_DENOMINATOR
+    return floors
+
+
+def _service_cap(frame: pl.DataFrame, policy: Policy) -> pl.Expr | None:
+    """Each row's cap by service in kopiyky (no cap: the largest int64)."""
+    if not policy.cap_by_service_uah:
+        return None
+    if "service_code" not in frame.columns:
+        raise ConfigError(
+            "the policy caps claims by service but the claims have no 'service_code' column",
+            path=policy.source,
+            line=policy.line_of("caps", "by_service_uah"),
+        )
+    return (
+        pl.col("service_code")
+        .cast(pl.String)
+        .replace_strict(
+            {k: _to_kop(v) for k, v in policy.cap_by_service_uah.items()},
+            default=np.iinfo(np.int64).max,
+            return_dtype=pl.Int64,
+        )
+    )
+
+
+def _cells(
+    gt: np.ndarray,
+    *,
+    claim: np.ndarray,
+    capped: np.ndarray,
+    floor: np.ndarray,
+    n_groups: int,
+    n_tiers: int,
+) -> dict[str, np.ndarray]:
+    """Rows and exact integer kopiyka sums per (group, tier) cell."""
     size = n_groups * n_tiers
-    out = {"rows": np.bincount(gt, minlength=size).astype(np.int64).reshape(n_groups, n_tiers)}
-    for name in ("claim", "capped", "floor"):
-        sums = np.bincount(gt, weights=work[f"_{name}_kop"].to_numpy(), minlength=size)
-        out[name] = np.rint(sums).astype(np.int64).reshape(n_groups, n_tiers)
-    return out
+    out = {"rows": np.bincount(gt, minlength=size).astype(np.int64)}
+    for name, values in (("claim", claim), ("capped", capped), ("floor", floor)):
+        sums = np.zeros(size, dtype=np.int64)
+        np.add.at(sums, gt, values)
+        out[name] = sums
+    return {name: table.reshape(n_groups, n_tiers) for name, table in out.items()}
 
 
 def _to_kop(uah: float) -> int:

@@ -100,6 +100,7 @@ def _generate(n_cases: int, seed: int) -> object:
         ["frontline", "mountain", "rural", "occupied"], n_status, p=[0.35, 0.15, 0.45, 0.05]
     )
     status_from = rng.integers(_day("2022-01-01"), _day("2025-06-01"), n_status)
+    is_idp = rng.random(n_cases) < 0.15
     recipients = pl.DataFrame(
         {
             "recipient_id": ids("R", case_idx),
@@ -108,8 +109,11 @@ def _generate(n_cases: int, seed: int) -> object:
             "disability_group": rng.choice(
                 ["none", "I", "II", "III", "child"], n_cases, p=[0.5, 0.1, 0.2, 0.1, 0.1]
             ),
-            "is_idp": rng.random(n_cases) < 0.15,
-            "registered_hromada": hromadas[rng.integers(0, len(hromadas), n_cases)],
+            "is_idp": is_idp,
+            # internally displaced people are registered elsewhere; others where they are served
+            "registered_hromada": hromadas[
+                np.where(is_idp, rng.integers(0, len(hromadas), n_cases), home)
+            ],
             "income_ratio": np.where(
                 rng.random(n_cases) < 0.2, np.nan, rng.lognormal(0.3, 0.6, n_cases)
             ),
@@ -304,6 +308,8 @@ def pandas_case_months(registry: object, model: object, months: tuple[str, str])
     from engine.segments import month_range
 
     reg, mdl = registry, model
+    if mdl.adjustments.height:  # type: ignore[attr-defined]
+        raise ValueError("the pandas reference does not implement territorial scenario changes")
     month_list = month_range(*months)
     period_start = month_list[0]
     period_end = month_list[-1].replace(

@@ -239,15 +239,69 @@ def _runs(ctx: BlockContext, a: int, b: int, split: Split) -> tuple[np.ndarray, 
     return first, group
 
 
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """The (case, month, funded) groups of a block's segments."""
+
+    first: np.ndarray  # first segment of each group
+    last: np.ndarray  # last segment of each group
+    group: np.ndarray | None  # group of each segment, only when groups are not contiguous
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        if self.group is None:
+            return np.add.reduceat(values, self.first) if len(values) else values[:0]
+        return np.bincount(self.group, weights=values, minlength=len(self.first))
+
+
+def _groups_of(ctx: BlockContext, a: int, b: int, split: Split) -> _Groups:
+    first, group = _runs(ctx, a, b, split)
+    m = len(split.entry)
+    if group is None:
+        return _Groups(first, np.r_[first[1:], m] - 1, None)
+    last = np.full(len(first), -1, dtype=np.int64)
+    np.maximum.at(last, group, np.arange(m))
+    return _Groups(first, last, group)
+
+
+def _apply_cap(
+    ctx: BlockContext,
+    entry: np.ndarray,
+    groups: _Groups,
+    *,
+    group_case: np.ndarray,
+    gross: np.ndarray,
+    group_gross: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Monthly cap on the sum of gross per (case, month, funded), read on the month's first day;
+    scales the segments of capped groups in place and returns them with their factor."""
+    capped = np.flatnonzero(ctx.capped_case[group_case])
+    if not len(capped):
+        return None
+    month = ctx.calendar.month[entry[groups.first]]
+    cap = ctx.caps[ctx.reg.service[group_case[capped]], month[capped]]
+    over = capped[group_gross[capped] > cap]  # NaN (no cap in force) compares False
+    factor = ctx.caps[ctx.reg.service[group_case[over]], month[over]] / group_gross[over]
+    hit, hit_factor = _members(
+        over, factor, first=groups.first, last=groups.last, group=groups.group
+    )
+    gross[hit] *= hit_factor
+    group_gross[over] *= factor
+    return hit, hit_factor
+
+
 def price_block(
-    ctx: BlockContext, block: tuple[int, int], at: tuple[int, int], out: dict[str, np.ndarray]
+    ctx: BlockContext,
+    block: tuple[int, int],
+    at: tuple[int, int],
+    out: dict[str, np.ndarray],
+    capped_segments: list[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[int, int]:
     """Segment and price sub-pieces `block = (a, b)`; write segments and case-months from `at`.
 
-    Stored per segment: its sub-piece, calendar entry, cap factor and gross; per case-month: its
-    last segment, rounded gross and co-payment, and days. Everything else (dates, units, copay and
-    state per segment, keys) is one lookup away and is derived by `engine.entitlements`.
-    Returns where the next block writes.
+    Stored per segment: its sub-piece, calendar entry, case-month and gross (cap factors other than
+    1 go to `capped_segments`); per case-month: its last segment, rounded gross and co-payment, and
+    days. Everything else (dates, units, copay and state per segment, keys) is one lookup away and
+    is derived by `engine.entitlements`. Returns where the next block writes.
     """
     (a, b), (s0, g0) = block, at
     cal = ctx.calendar
@@ -255,60 +309,45 @@ def price_block(
         ctx.cut.start[a:b], ctx.cut.end[a:b], ctx.entry0[a:b], ctx.count[a:b], cal.date
     )
     parent, entry = split.parent, split.entry
-    m = len(entry)
-    s1 = s0 + m
+    s1 = s0 + len(entry)
     days = split.end - split.start
     days += 1
     gross = out["gross_uah"][s0:s1]
     rows_out = {k: out[k][s0:s1] for k in ROWS} if "tariff" in out else None
     _price(ctx, a, b, split, days=days, gross=gross, rows_out=rows_out)
 
-    first, group = _runs(ctx, a, b, split)
-    n_groups = len(first)
-    g1 = g0 + n_groups
-    if group is None:  # groups are contiguous runs: sum by slices
-        last = np.r_[first[1:], m] - 1
-        group_gross = np.add.reduceat(gross, first) if m else np.zeros(0)
-        group_days = np.add.reduceat(days, first) if m else np.zeros(0, dtype=np.int32)
-    else:
-        last = np.full(n_groups, -1, dtype=np.int64)
-        np.maximum.at(last, group, np.arange(m))
-        group_gross = np.bincount(group, weights=gross, minlength=n_groups)
-        group_days = np.bincount(group, weights=days, minlength=n_groups)
+    groups = _groups_of(ctx, a, b, split)
+    g1 = g0 + len(groups.first)
     sub_case = ctx.sub_case[a:b]
-    group_case = sub_case[parent[first]]
-
-    # monthly cap on the sum of gross per (case, month, funded), read on the month's first day
-    cap_factor = out["cap_factor"][s0:s1]
-    cap_factor.fill(1.0)
-    capped = np.flatnonzero(ctx.capped_case[group_case])
-    if len(capped):
-        cap = ctx.caps[ctx.reg.service[group_case[capped]], cal.month[entry[first[capped]]]]
-        over = capped[group_gross[capped] > cap]  # NaN (no cap in force) compares False
-        factor = ctx.caps[ctx.reg.service[group_case[over]], cal.month[entry[first[over]]]]
-        factor /= group_gross[over]
-        hit, hit_factor = _members(over, factor, first=first, last=last, group=group)
-        cap_factor[hit] = hit_factor
-        gross[hit] *= hit_factor
-        group_gross[over] *= factor
-
+    group_case = sub_case[parent[groups.first]]
+    group_gross = groups.sum(gross)
+    capped = _apply_cap(
+        ctx, entry, groups, group_case=group_case, gross=gross, group_gross=group_gross
+    )
+    if capped is not None:
+        capped_segments.append((capped[0] + s0, capped[1]))  # the factor is 1 everywhere else
     # co-payment by the recipient's income band: one share per case and rule regime
     if ctx.shares.shape[1] == 1:
         group_copay = group_gross * ctx.shares[group_case, 0]
     else:
         copay = ctx.shares[sub_case[parent], cal.regime[entry]]
         copay *= gross
-        group_copay = (
-            np.add.reduceat(copay, first)
-            if group is None
-            else np.bincount(group, weights=copay, minlength=n_groups)
-        )
+        group_copay = groups.sum(copay)
+
     np.add(parent, a, out=out["sub"][s0:s1])
     out["entry"][s0:s1] = entry
+    case_month = out["case_month"][s0:s1]  # the case-month (row of the totals) of each segment
+    if groups.group is None:
+        case_month.fill(0)
+        case_month[groups.first[1:]] = 1
+        np.cumsum(case_month, out=case_month)
+        case_month += g0
+    else:
+        np.add(groups.group, g0, out=case_month)
     round_kopiyka(group_gross, out=out["cm_gross_uah"][g0:g1])
     round_kopiyka(group_copay, out=out["cm_copay_uah"][g0:g1])
-    out["cm_days"][g0:g1] = group_days
-    np.add(last, s0, out=out["cm_last"][g0:g1])
+    out["cm_days"][g0:g1] = groups.sum(days)
+    np.add(groups.last, s0, out=out["cm_last"][g0:g1])
     return s1, g1
 
 

@@ -31,6 +31,7 @@ from engine.entitlements._block import (
     rates,
     round_kopiyka,
 )
+from engine.errors import ConfigError
 from engine.params import FundingModel
 from engine.params._resolve import (
     RateCalendar,
@@ -71,7 +72,12 @@ class PricedCore:
     calendar: RateCalendar
     shares: np.ndarray  # co-payment share per (case, copay regime)
     units_norm: np.ndarray  # per calendar entry
-    rows: dict[str, np.ndarray] | None = None  # per-segment factors when a scenario adjusted them
+    rows: dict[str, np.ndarray] | None = None
+    # segments whose cap factor is not 1: (segment index, factor)
+    capped: tuple[np.ndarray, np.ndarray] = (
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0),
+    )  # per-segment factors when a scenario adjusted them
 
 
 def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
@@ -96,7 +102,14 @@ def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
             "disability_group": [groups[d] for d in disability],
             "service_group": [reg.service_groups[s] for s in service],
         },
-        schema_overrides={"disability_group": pl.String},
+        schema={
+            "combo": pl.Int64,
+            "service": pl.Int64,
+            "service_code": pl.String,
+            "need_level": pl.Int64,
+            "disability_group": pl.String,
+            "service_group": pl.String,
+        },
     )
     return number[code].astype(np.int32), frame
 
@@ -119,14 +132,28 @@ def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[in
 # state per segment, and keys per case-month, are one lookup away and are derived when the
 # output frames are built (see `engine.entitlements.segment_keys`).
 _SEGMENT_ARRAYS = {
-    "sub": np.int32,
-    "entry": np.int32,
-    "cap_factor": np.float64,
-    "gross_uah": np.float64,
-}
-_CASE_MONTH_ARRAYS = {
-    "gross_uah": np.float64, "copay_uah": np.float64, "days": np.int32, "last": np.int32,
+    "sub": np.int32, "entry": np.int32, "case_month": np.int32, "gross_uah": np.float64,
 }  # fmt: skip
+_CASE_MONTH_ARRAYS = {
+    "gross_uah": np.float64, "copay_uah": np.float64, "days": np.uint8, "last": np.int32,
+}  # fmt: skip
+
+
+def _check_model_covers(model: FundingModel, combos: pl.DataFrame, reg: IndexedRegistry) -> None:
+    """A service the model never prices is a configuration error, not a silent zero (a value
+    ended by `null` is different: the model says the service is no longer financed per case)."""
+    units = dict(zip(reg.service_codes, reg.service_units, strict=True))
+    used = set(combos["service_code"].to_list())
+    for name in ("tariff", "norm_units", "max_units"):
+        if name != "tariff" and model.default(name) is not None:
+            continue
+        priced = set(model.table(name)["service_code"].to_list())
+        missing = sorted(c for c in used - priced if name == "tariff" or units[c] != "month")
+        if missing:
+            raise ConfigError(
+                f"funding model {model.name} {model.version} has no {name} for service(s) "
+                f"{', '.join(missing)} used by the registry"
+            )
 
 
 def _context(
@@ -156,6 +183,7 @@ def _context(
     sub_case = pieces.case[cut.parent]
     # 2. each sub-piece is cut at month starts and its rates' change dates: count them here
     combo, combos = _combos(reg)
+    _check_model_covers(model, combos, reg)
     regimes = copay_regimes(model, period_start, period_end)
     calendar = rate_calendar(model, combos, months, regimes)
     entry0, count = calendar_bounds(
@@ -196,7 +224,9 @@ def _context(
         per_day=per_day,
         per_day_norm=np.where(kind == DAY, per_day, per_day * units_norm),
         rates_have_gaps=bool(
-            np.isnan(per_day).any() or np.isnan(units_norm).any() or np.isnan(calendar.max_units).any()
+            np.isnan(per_day).any()
+            or np.isnan(units_norm).any()
+            or np.isnan(calendar.max_units).any()
         ),
         sub_priced_assessed=priced_assessed[sub_case],
         caps=caps,
@@ -213,7 +243,7 @@ def price_core(
     months: list[dt.date],
     hromada_oblast: list[str | None] | None = None,
     *,
-    block_segments: int = 1 << 21,
+    block_segments: int = 1 << 19,
 ) -> PricedCore:
     """Segment, price and total every case over `months` (first days of months, ascending).
 
@@ -224,13 +254,16 @@ def price_core(
     ctx, pieces = _context(reg, model, months, hromada_oblast)
     n = int(ctx.count.sum())
     arrays = dict(_SEGMENT_ARRAYS)
+    if len(ctx.calendar.key) < np.iinfo(np.uint16).max:
+        arrays["entry"] = np.uint16  # small outputs: fresh memory is slow to touch on some VMs
     if model.adjustments.height:
         arrays |= dict.fromkeys(ROWS, np.float64)
     out = {name: np.empty(n, dtype=dtype) for name, dtype in arrays.items()}
     out |= {f"cm_{name}": np.empty(n, dtype=dtype) for name, dtype in _CASE_MONTH_ARRAYS.items()}
+    capped: list[tuple[np.ndarray, np.ndarray]] = []
     at = (0, 0)
     for block in _blocks(ctx.sub_case, ctx.count, block_segments):
-        at = price_block(ctx, block, at, out)
+        at = price_block(ctx, block, at, out, capped)
     case_months = {name: out[f"cm_{name}"][: at[1]] for name in _CASE_MONTH_ARRAYS}
     return PricedCore(
         months=months,
@@ -250,4 +283,8 @@ def price_core(
         shares=ctx.shares,
         units_norm=ctx.units_norm,
         rows={name: out[name] for name in ROWS} if "tariff" in out else None,
+        capped=(
+            np.concatenate([np.zeros(0, dtype=np.int64), *(w for w, _ in capped)]),
+            np.concatenate([np.zeros(0), *(f for _, f in capped)]),
+        ),
     )

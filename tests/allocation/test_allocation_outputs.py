@@ -168,3 +168,12 @@ def test_the_benchmark_pandas_version_gives_the_same_kopiyky() -> None:
     engine = allocate(claims, policy_from_dict(raw), key=["case_id"]).rows["allocated_uah"]
     expected = pandas_allocate(claims.to_pandas(), raw)
     assert np.array_equal(np.rint(engine.to_numpy() * 100).astype(np.int64), expected)
+
+
+def test_walking_the_pool_in_small_blocks_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    claims = bench_claims(5_000, seed=5)
+    policy = policy_from_dict(bench_policy(claims))
+    whole = allocate(claims, policy, key=["case_id"]).rows["allocated_uah"]
+    monkeypatch.setattr("engine.allocate._rounding.BLOCK", 97)
+    blocked = allocate(claims, policy, key=["case_id"]).rows["allocated_uah"]
+    assert whole.equals(blocked)

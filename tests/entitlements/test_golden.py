@@ -76,3 +76,14 @@ def test_golden_cases_priced_together_match_alone(
         ).case_months
         mine = together.filter(pl.col("case_id") == f"C{i:04d}").drop("case_id", "recipient_id")
         assert mine.equals(alone.drop("case_id", "recipient_id")), spec["name"]
+
+
+def test_an_empty_registry_gives_empty_frames_with_the_same_schema(
+    build_registry, baseline_model, territories
+) -> None:
+    months = ("2024-04", "2024-04")
+    empty = compute_entitlements(build_registry([]), baseline_model, territories, months=months)
+    full = compute_entitlements(build_registry(CASES[:3]), baseline_model, territories, months=months)
+    for name in ("segments", "case_months", "rollups", "flows"):
+        assert getattr(empty, name).is_empty(), name
+        assert getattr(empty, name).schema == getattr(full, name).schema, name

@@ -179,3 +179,27 @@ def test_oblast_restricted_change(
     assert gross[("in-frontline", 7)] == pytest.approx(78 * 45 * 1.2)  # July only, Kharkiv only
     assert gross[("in-frontline", 8)] == pytest.approx(78 * 40 * 1.2)
     assert gross[("elsewhere", 7)] == pytest.approx(78 * 40)
+
+
+def test_a_service_the_model_never_prices_is_a_config_error(
+    build_registry, territories, tmp_path
+) -> None:
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(BASELINE, folder)
+    small = load_services().filter(pl.col("service_code") != "015.3")
+    text = (folder / "tariff.yaml").read_text(encoding="utf-8")
+    start, end = text.index('  "015.3":'), text.index('  "016.0":')
+    (folder / "tariff.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    for name in ("norm_units", "max_units"):
+        text = (folder / f"{name}.yaml").read_text(encoding="utf-8")
+        start, end = text.index('  "015.3":'), text.index('  "016.0":')
+        (folder / f"{name}.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    model = load_funding_model(folder, services=small)  # loads: its catalogue has no 015.3
+    registry = build_registry(
+        [{"case": {"service": "015.3", "need_level": 1, "start": dt.date(2024, 1, 1)},
+          "locations": [{"hromada": "A", "provider": "P1", "from": dt.date(2024, 1, 1)}]}]
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"no tariff for service\(s\) 015\.3"):
+        compute_entitlements(registry, model, territories, months=("2024-01", "2024-01"))
