@@ -7,87 +7,29 @@ loading a spec does not import them (`import engine` stays light).
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from typing import Any
-
 import polars as pl
 
-from engine.errors import ConfigError, EngineError
-from engine.pipeline._spec import resolve_months
+from engine.pipeline._common import (
+    extract_date_of,
+    format_uah,
+    month_label,
+    months_of,
+    reference_tables,
+    stage_module,
+    validated_registry,
+)
 from engine.pipeline._step import StepContext, StepDef, StepOutput
-from engine.schemas import REGISTRY_TABLES, Registry
+from engine.pipeline._steps_forecast import forecast_step, price_step
+from engine.schemas import REGISTRY_TABLES
 
 __all__ = ["STEPS"]
-
-
-# -- shared helpers --------------------------------------------------------------------------------
-
-
-def _reference(ctx: StepContext) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from engine.reference import load_services, load_territories
-
-    folder = ctx.spec.reference
-    return load_territories(folder / "territories.csv"), load_services(folder / "services.csv")
-
-
-def _registry(ctx: StepContext) -> Registry:
-    """The validated registry, rebuilt from the validate step's frames (which may come from cache)."""
-    out = ctx.upstream["validate"]
-    return Registry(
-        **{name: out.frames[name] for name in REGISTRY_TABLES},
-        extract_date=dt.date.fromisoformat(out.meta["extract_date"]),
-        quarantine=out.frames["quarantine"],
-        rows_read=dict(out.meta["rows_read"]),
-        warnings=out.frames["warnings"],
-    )
-
-
-def _extract_date(ctx: StepContext) -> dt.date:
-    return dt.date.fromisoformat(ctx.meta("validate", "extract_date"))
-
-
-def _months(ctx: StepContext) -> tuple[dt.date, dt.date]:
-    return resolve_months(ctx.spec.months, _extract_date(ctx))
-
-
-def _month_label(first: dt.date, last: dt.date) -> str:
-    return f"{first:%Y-%m}..{last:%Y-%m}"
-
-
-def _add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _uah(amount: float) -> str:
-    """Money for a planner: billions or millions with one decimal, whole hryvnias below that."""
-    if abs(amount) >= 1e9:
-        return f"{amount / 1e9:,.2f} bn UAH"
-    if abs(amount) >= 1e6:
-        return f"{amount / 1e6:,.1f} M UAH"
-    return f"{amount:,.0f} UAH"
-
-
-def _stage(module: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            raise EngineError(f"this engine has no module {module}: the step cannot run") from None
-        raise
-
-
-# -- validate --------------------------------------------------------------------------------------
 
 
 def _validate(ctx: StepContext) -> StepOutput:
     from engine.registry import check_quarantine_threshold, quarantined_share, read_registry
 
     spec = ctx.spec
-    territories, services = _reference(ctx)
+    territories, services = reference_tables(ctx)
     registry = read_registry(
         spec.extract,
         extract_date=spec.extract_date,
@@ -134,28 +76,28 @@ def _validate(ctx: StepContext) -> StepOutput:
 
 
 def _entitle(ctx: StepContext) -> StepOutput:
-    params = _stage("engine.params")
-    entitlements = _stage("engine.entitlements")
+    params = stage_module("engine.params")
+    entitlements = stage_module("engine.entitlements")
     spec = ctx.spec
-    territories, services = _reference(ctx)
-    first, last = _months(ctx)
+    territories, services = reference_tables(ctx)
+    first, last = months_of(ctx)
     model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
-    registry = _registry(ctx)
+    registry = validated_registry(ctx)
     result = entitlements.compute_entitlements(registry, model, territories, months=(first, last))
     case_months = result.case_months
     funded = case_months.filter(pl.col("funded"))
     waiting = case_months.filter(~pl.col("funded"))
-    extract_month = _extract_date(ctx).replace(day=1)
+    extract_month = extract_date_of(ctx).replace(day=1)
     projected = (
         f"; months after {extract_month:%Y-%m} assume open cases go on"
         if last > extract_month
         else ""
     )
     notes = [
-        f"Entitlements {_month_label(first, last)} (funding model {model.version}{projected}): "
+        f"Entitlements {month_label(first, last)} (funding model {model.version}{projected}): "
         f"{funded['case_id'].n_unique():,} cases served, {waiting['case_id'].n_unique():,} "
-        f"waiting; the state owes {_uah(funded['state_uah'].sum())}, co-payments "
-        f"{_uah(funded['copay_uah'].sum())}, unmet need {_uah(waiting['state_uah'].sum())}.",
+        f"waiting; the state owes {format_uah(funded['state_uah'].sum())}, co-payments "
+        f"{format_uah(funded['copay_uah'].sum())}, unmet need {format_uah(waiting['state_uah'].sum())}.",
     ]
     return StepOutput(
         frames={
@@ -180,11 +122,11 @@ def _entitle(ctx: StepContext) -> StepOutput:
 def _need(ctx: StepContext) -> StepOutput:
     from engine.need import need_indicators
 
-    territories, _ = _reference(ctx)
+    territories, _ = reference_tables(ctx)
     case_months = ctx.frame("entitle", "case_months")
-    first, last = _months(ctx)
+    first, last = months_of(ctx)
     # Need is observed, not projected: months after the extract are left to the forecast.
-    observed_last = min(last, _extract_date(ctx).replace(day=1))
+    observed_last = min(last, extract_date_of(ctx).replace(day=1))
     months = pl.date_range(first, observed_last, interval="1mo", eager=True)
     need = need_indicators(case_months, territories, months=months.to_list())
     notes = []
@@ -208,272 +150,17 @@ def _need(ctx: StepContext) -> StepOutput:
     )
 
 
-# -- forecast and price ----------------------------------------------------------------------------
-
-# The forecasting hierarchy: territories nested, crossed with services grouped.
-_HIERARCHY = {
-    "nested": ["oblast_code", "raion_code", "hromada_code"],
-    "crossed": [["service_group", "service_code"]],
-}
-_TARGET = "case_months_need"  # assessed need: served + waiting case-months
-_MIX_MONTHS = 12  # the need-level mix of forecast claims is that of the last year
-
-
-def _history_window(ctx: StepContext) -> tuple[dt.date, dt.date]:
-    """The last `history_months` complete months before the extract date."""
-    extract_date = _extract_date(ctx)
-    last = extract_date.replace(day=1)
-    if _add_months(last, 1) - dt.timedelta(days=1) != extract_date:
-        last = _add_months(last, -1)  # the extract's month is incomplete: leave it out
-    return _add_months(last, 1 - ctx.spec.history_months), last
-
-
-def _horizon(ctx: StepContext, last_history: dt.date) -> int:
-    if ctx.spec.horizon is not None:
-        return ctx.spec.horizon
-    _, last = _months(ctx)
-    months = (last.year - last_history.year) * 12 + last.month - last_history.month
-    if months < 1:
-        raise ConfigError(
-            f"horizon: auto reaches no month: months end {last:%Y-%m}, history ends "
-            f"{last_history:%Y-%m}",
-            path=ctx.spec.path,
-        )
-    return months
-
-
-def _demand_history(
-    segments: Callable[[dt.date, dt.date], pl.DataFrame],
-    series: Callable[[pl.DataFrame], pl.DataFrame],
-    first: dt.date,
-    last: dt.date,
-    chunk: int = 12,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Monthly need series over `first..last`, priced a year at a time, and the need-level mix.
-
-    Three years of segments at once would hold every priced segment of a large registry in memory;
-    a year at a time bounds the peak. Each year after the first is priced from one month earlier
-    and that month dropped, so a case continuing from the year before is not counted as new. The
-    mix (case-months by need level per hromada × service) is that of the last 12 months.
-    """
-    parts, mixes = [], []
-    mix_from = max(first, _add_months(last, 1 - _MIX_MONTHS))
-    start = first
-    while start <= last:
-        end = min(_add_months(start, chunk - 1), last)
-        lead = start if start == first else _add_months(start, -1)
-        priced = segments(lead, end)
-        parts.append(series(priced).filter(pl.col("month") >= start))
-        if end >= mix_from:
-            mixes.append(_need_level_mix(priced.filter(pl.col("month") >= max(start, mix_from))))
-        del priced
-        start = _add_months(end, 1)
-    mix = (
-        pl.concat(mixes)
-        .group_by("hromada_code", "service_code", "need_level")
-        .agg(pl.col("case_months").sum())
-    )
-    return _complete(pl.concat(parts, how="vertical_relaxed"), first, last), mix
-
-
-def _complete(history: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """Every hromada × service every month from its first to `last`, zeros where a year had none
-    (as one `demand_series` over the whole window gives); new cases stay unknown in `first`."""
-    pair = ["hromada_code", "service_code"]
-    attributes = [c for c in ("raion_code", "oblast_code", "service_group") if c in history.columns]
-    values = [c for c in history.columns if c not in {"month", *pair, *attributes}]
-    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
-    grid = (
-        history.group_by(pair)
-        .agg(pl.col(attributes).first(), pl.col("month").min().alias("_first"))
-        .join(months, how="cross")
-        .filter(pl.col("month") >= pl.col("_first"))
-        .drop("_first")
-    )
-    filled = grid.join(history.select("month", *pair, *values), on=["month", *pair], how="left")
-    return (
-        filled.with_columns(pl.col(values).fill_null(0.0))
-        .with_columns(
-            pl.when(pl.col("month") == first).then(None).otherwise(pl.col(c)).alias(c)
-            for c in values
-            if c == "new_cases"
-        )
-        .select(history.columns)
-        .sort(*pair, "month")
-    )
-
-
-def _need_level_mix(segments: pl.DataFrame) -> pl.DataFrame:
-    """Case-months (served + waiting) by need level, per hromada × service."""
-    return segments.group_by("hromada_code", "service_code", "need_level").agg(
-        case_months=(pl.col("days") / pl.col("days_in_month")).sum()
-    )
-
-
-def _split_by_need_level(priced: pl.DataFrame, mix: pl.DataFrame) -> pl.DataFrame:
-    """Forecast need per hromada × service × month, split over need levels by the recent mix.
-
-    Allocation policies tier claims by need level; a forecast is made per hromada × service, so each
-    of its rows is shared out in proportion to the case-months of each need level there over the
-    last year — or, where that hromada had none of the service, the service's national mix, else
-    the national mix. Shares sum to 1, so the split keeps every total.
-    """
-    pair = ["hromada_code", "service_code"]
-
-    def shares(keys: list[str]) -> pl.DataFrame:
-        grouped = mix.group_by(*keys, "need_level").agg(pl.col("case_months").sum())
-        total = pl.col("case_months").sum().over(keys) if keys else pl.col("case_months").sum()
-        return grouped.with_columns(share=pl.col("case_months") / total).drop("case_months")
-
-    local, service, national = shares(pair), shares(["service_code"]), shares([])
-    pairs = priced.select(pair).unique()
-    with_local = pairs.join(local.select(pair).unique(), on=pair, how="semi")
-    others = pairs.join(with_local, on=pair, how="anti")
-    with_service = others.join(
-        service.select("service_code").unique(), on="service_code", how="semi"
-    )
-    rest = others.join(with_service, on=pair, how="anti")
-    weights = pl.concat(
-        [
-            with_local.join(local, on=pair),
-            with_service.join(service, on="service_code"),
-            rest.join(national, how="cross"),
-        ],
-        how="diagonal_relaxed",
-    )
-    scaled = [c for c in priced.columns if c == "case_months" or c.startswith("need_uah")]
-    return (
-        priced.join(weights, on=pair)
-        .with_columns(pl.col(c) * pl.col("share") for c in scaled)
-        .drop("share")
-        .sort(*pair, "month", "need_level")
-    )
-
-
-def _forecast(ctx: StepContext) -> StepOutput:
-    params = _stage("engine.params")
-    entitlements = _stage("engine.entitlements")
-    demand = _stage("engine.demand")
-    forecasting = _stage("engine.forecast")
-    spec = ctx.spec
-    territories, services = _reference(ctx)
-    first, last = _history_window(ctx)
-    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
-    registry = _registry(ctx)
-    series, mix = _demand_history(
-        lambda lo, hi: (
-            entitlements.compute_entitlements(
-                registry, model, territories, months=(lo, hi)
-            ).segments
-        ),
-        demand.demand_series,
-        first,
-        last,
-    )
-    series = series.with_columns(
-        (pl.col("case_months_served") + pl.col("case_months_waiting")).alias(_TARGET)
-    )
-    horizon = _horizon(ctx, last)
-    result = forecasting.forecast(
-        series, hierarchy=_HIERARCHY, date_col="month", value_col=_TARGET, horizon=horizon
-    )
-    frames = {
-        "forecast": result.forecasts,
-        "models": result.models,
-        "history": series.rename({"month": "ds"}).with_columns(y=pl.col(_TARGET)),
-        "need_level_mix": mix,
-    }
-    publish = {"forecast": "forecast", "models": "forecast_models", "history": "forecast_history"}
-    if spec.backtest_windows:
-        frames["backtest"] = forecasting.backtest(
-            series,
-            hierarchy=_HIERARCHY,
-            date_col="month",
-            value_col=_TARGET,
-            horizon=min(horizon, 12),
-            n_windows=spec.backtest_windows,
-        )
-        publish["backtest"] = "backtest"
-    total = result.forecasts.filter(pl.col("level") == result.forecasts["level"][0])
-    start, end = total["ds"].min(), total["ds"].max()
-    bands = total.select(pl.col("mean", "lo_80", "hi_80").mean())
-    notes = (
-        f"Forecast of assessed need {start:%Y-%m}..{end:%Y-%m} from {first:%Y-%m}..{last:%Y-%m} "
-        f"({result.hierarchy.n_bottom:,} hromada × service series, reconciled by "
-        f"{result.reconciliation.method}): {bands['mean'][0]:,.0f} case-months a month "
-        f"(80% interval {bands['lo_80'][0]:,.0f}–{bands['hi_80'][0]:,.0f}).",
-    )
-    return StepOutput(
-        frames=frames,
-        publish=publish,
-        meta={"history": [first.isoformat(), last.isoformat()], "horizon": horizon},
-        rows_read=registry.cases.height,
-        notes=notes,
-    )
-
-
-def _no_nan_prices(priced: pl.DataFrame) -> pl.DataFrame:
-    """A service with no case-months in the pricing window gets a 0/0 = NaN price from
-    `price_forecast`, whose docstring means it as "no history" (price 0); make it so, rather than
-    hand NaN claims to the allocation. (Reported upstream; harmless once fixed there.)"""
-    nan = pl.col("price_uah").is_nan()
-    need = [c for c in priced.columns if c.startswith("need_uah")]
-    return priced.with_columns(
-        pl.when(nan)
-        .then(pl.lit("no history"))
-        .otherwise(pl.col("price_basis"))
-        .alias("price_basis"),
-        *(pl.when(nan).then(0.0).otherwise(pl.col(c)).alias(c) for c in ["price_uah", *need]),
-    )
-
-
-def _price(ctx: StepContext) -> StepOutput:
-    params = _stage("engine.params")
-    demand = _stage("engine.demand")
-    spec = ctx.spec
-    _, services = _reference(ctx)
-    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
-    forecast = ctx.frame("forecast", "forecast")
-    bottom = forecast.filter(
-        pl.col("hromada_code").is_not_null() & pl.col("service_code").is_not_null()
-    )
-    history = ctx.frame("forecast", "history").rename({"ds": "month"})
-    priced = _no_nan_prices(demand.price_forecast(bottom, history, model))
-    first, last = _months(ctx)
-    covered = priced["month"].max()
-    if covered is None or covered < last:
-        raise ConfigError(
-            f"the forecast ends {covered:%Y-%m} but months run to {last:%Y-%m}: set horizon: auto "
-            "or a longer horizon",
-            path=spec.path,
-        )
-    need = _split_by_need_level(
-        priced.filter(pl.col("month").is_between(first, last)),
-        ctx.frame("forecast", "need_level_mix"),
-    )
-    notes = (
-        f"Need {_month_label(first, last)} priced by funding model {model.version}: "
-        f"{_uah(need['need_uah'].sum())} for {need['case_months'].sum():,.0f} case-months.",
-    )
-    return StepOutput(
-        frames={"need": need},
-        publish={"need": "forecast_need"},
-        rows_read=bottom.height,
-        notes=notes,
-    )
-
-
 # -- scenarios ------------------------------------------------------------------------------------
 
 
 def _compare(ctx: StepContext) -> StepOutput:
-    params = _stage("engine.params")
-    entitlements = _stage("engine.entitlements")
-    scenarios = _stage("engine.scenarios")
+    params = stage_module("engine.params")
+    entitlements = stage_module("engine.entitlements")
+    scenarios = stage_module("engine.scenarios")
     spec = ctx.spec
-    territories, services = _reference(ctx)
-    first, last = _months(ctx)
-    registry = _registry(ctx)
+    territories, services = reference_tables(ctx)
+    first, last = months_of(ctx)
+    registry = validated_registry(ctx)
     # each overlay is compared with the plain funding model: its own winners and losers
     baseline = params.load_funding_model(spec.funding_model, services=services)
     base = entitlements.compute_entitlements(registry, baseline, territories, months=(first, last))
@@ -490,8 +177,8 @@ def _compare(ctx: StepContext) -> StepOutput:
         summary = diff.summary()
         notes.append(
             f"Scenario {name} against {baseline.version}: the state pays "
-            f"{_uah(summary['diff_state_uah'])} more over "
-            f"{_month_label(first, last)}; {summary['winners']:,} cases gain, "
+            f"{format_uah(summary['diff_state_uah'])} more over "
+            f"{month_label(first, last)}; {summary['winners']:,} cases gain, "
             f"{summary['losers']:,} lose."
         )
     return StepOutput(
@@ -515,9 +202,9 @@ _ALLOCATION_KEEP = ("case_id", "month", "funded")
 
 
 def _allocate(ctx: StepContext) -> StepOutput:
-    allocation = _stage("engine.allocate")
+    allocation = stage_module("engine.allocate")
     spec = ctx.spec
-    territories, _ = _reference(ctx)
+    territories, _ = reference_tables(ctx)
     policy = allocation.load_policy(spec.policy)
     if spec.claims == "forecast":
         source = ctx.frame("price", "need")
@@ -534,10 +221,10 @@ def _allocate(ctx: StepContext) -> StepOutput:
     frames["rows"] = rows
     shortfall = float(result.by_group["shortfall_uah"].sum())
     notes = [
-        f"Allocation under {policy.name}: envelope {_uah(result.envelope_uah)}, claims "
-        f"{_uah(result.claims_uah)} ({_uah(result.capped_claims_uah)} after caps), allocated "
-        f"{_uah(result.allocated_uah)}; shortfall {_uah(shortfall)}, unspent "
-        f"{_uah(result.unspent_uah)}.",
+        f"Allocation under {policy.name}: envelope {format_uah(result.envelope_uah)}, claims "
+        f"{format_uah(result.claims_uah)} ({format_uah(result.capped_claims_uah)} after caps), allocated "
+        f"{format_uah(result.allocated_uah)}; shortfall {format_uah(shortfall)}, unspent "
+        f"{format_uah(result.unspent_uah)}.",
         *(f"Allocation warning: {w}" for w in result.warnings),
     ]
     return StepOutput(
@@ -556,8 +243,8 @@ def _allocate(ctx: StepContext) -> StepOutput:
 
 def _report(ctx: StepContext) -> StepOutput:
     """The run's HTML report, from the tables the run publishes (as `mfr report RUN` reads them)."""
-    report = _stage("engine.report")
-    territories, services = _reference(ctx)
+    report = stage_module("engine.report")
+    territories, services = reference_tables(ctx)
     tables = {
         table: output.frames[frame]
         for output in ctx.upstream.values()
@@ -604,7 +291,7 @@ STEPS: dict[str, StepDef] = {
         ),
         StepDef(
             "forecast",
-            _forecast,
+            forecast_step,
             title="Forecasting need",
             needs=("validate",),
             inputs=("reference", "funding_model", "scenario"),
@@ -612,7 +299,7 @@ STEPS: dict[str, StepDef] = {
         ),
         StepDef(
             "price",
-            _price,
+            price_step,
             title="Pricing the forecast",
             needs=("forecast",),
             inputs=("reference", "funding_model", "scenario"),

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from engine.pipeline._steps import _demand_history, _split_by_need_level
+from engine.pipeline._steps_forecast import _demand_history, _split_by_need_level
 
 REPO = Path(__file__).resolve().parents[2]
 
