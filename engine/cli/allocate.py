@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+
+from engine.cli._output import staged_folder
 
 if TYPE_CHECKING:
     import polars as pl
@@ -148,28 +148,13 @@ def _summary(result: Allocation, claims: Path, policy_path: Path) -> dict[str, o
 
 
 def _write(out: Path, result: Allocation, *, claims: Path, policy_path: Path) -> None:
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         for name, frame in result.frames().items():
             frame.write_parquet(staging / f"{name}.parquet")
         (staging / "summary.json").write_text(
             json.dumps(_summary(result, claims, policy_path), indent=2, ensure_ascii=False),
             encoding="utf-8",
         )
-        if out.exists():
-            # swap the old output out only once the new one is complete
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _uah(value: float | None) -> str:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+
+from engine.cli._output import staged_folder
 
 if TYPE_CHECKING:
     import polars as pl
@@ -272,26 +272,12 @@ def _meta(
 
 
 def _write(out: Path, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> None:
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
         (staging / "forecast.json").write_text(
             json.dumps(meta, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
         )
-        if out.exists():  # swap the old output out only once the new one is complete
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict) -> None:

@@ -11,12 +11,12 @@ temporary folder beside DIR and moved into place at the end: a failure leaves no
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+
+from engine.cli._output import staged_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -152,25 +152,12 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
 def _write_outputs(out: Path, registry: Registry, *, with_tables: bool) -> None:
     from engine.schemas import REGISTRY_TABLES
 
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         registry.quarantine.write_parquet(staging / "quarantine.parquet")
         registry.warnings.write_parquet(staging / "warnings.parquet")
         if with_tables:
             for name in REGISTRY_TABLES:
                 registry.table(name).write_parquet(staging / f"{name}.parquet")
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(retired / out.name)
-            staging.rename(out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def register(app: typer.Typer) -> None:

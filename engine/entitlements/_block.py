@@ -295,13 +295,16 @@ def price_block(
     at: tuple[int, int],
     out: dict[str, np.ndarray],
     capped_segments: list[tuple[np.ndarray, np.ndarray]],
+    explicit: dict[int, np.ndarray],
 ) -> tuple[int, int]:
     """Segment and price sub-pieces `block = (a, b)`; write segments and case-months from `at`.
 
-    Stored per segment: its sub-piece, calendar entry, case-month and gross (cap factors other than
-    1 go to `capped_segments`); per case-month: its last segment, rounded gross and co-payment, and
-    days. Everything else (dates, units, copay and state per segment, keys) is one lookup away and
-    is derived by `engine.entitlements`. Returns where the next block writes.
+    Stored per segment: its gross (cap factors other than 1 go to `capped_segments`); per
+    case-month: its last segment, rounded gross and co-payment, and days. A segment's sub-piece,
+    calendar entry and case-month follow from the counts and the case-months' last segments
+    (`PricedCore.segment_index`), except in a block where a case switches between waiting and
+    served twice within a month: there the case-month of each segment goes to `explicit`.
+    Returns where the next block writes.
     """
     (a, b), (s0, g0) = block, at
     cal = ctx.calendar
@@ -334,16 +337,8 @@ def price_block(
         copay *= gross
         group_copay = groups.sum(copay)
 
-    np.add(parent, a, out=out["sub"][s0:s1])
-    out["entry"][s0:s1] = entry
-    case_month = out["case_month"][s0:s1]  # the case-month (row of the totals) of each segment
-    if groups.group is None:
-        case_month.fill(0)
-        case_month[groups.first[1:]] = 1
-        np.cumsum(case_month, out=case_month)
-        case_month += g0
-    else:
-        np.add(groups.group, g0, out=case_month)
+    if groups.group is not None:  # rare: the case-month of each segment cannot be inferred
+        explicit[s0] = (groups.group + g0).astype(np.int32)
     round_kopiyka(group_gross, out=out["cm_gross_uah"][g0:g1])
     round_kopiyka(group_copay, out=out["cm_copay_uah"][g0:g1])
     out["cm_days"][g0:g1] = groups.sum(days)

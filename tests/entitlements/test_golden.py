@@ -83,7 +83,9 @@ def test_an_empty_registry_gives_empty_frames_with_the_same_schema(
 ) -> None:
     months = ("2024-04", "2024-04")
     empty = compute_entitlements(build_registry([]), baseline_model, territories, months=months)
-    full = compute_entitlements(build_registry(CASES[:3]), baseline_model, territories, months=months)
+    full = compute_entitlements(
+        build_registry(CASES[:3]), baseline_model, territories, months=months
+    )
     for name in ("segments", "case_months", "rollups", "flows"):
         assert getattr(empty, name).is_empty(), name
         assert getattr(empty, name).schema == getattr(full, name).schema, name
