@@ -1,17 +1,20 @@
 """Benchmark of the entitlement core: segmentation + pricing + case-month totals.
 
-Synthetic registries are generated directly with numpy (real KATOTTG hromadas and the real services
-catalogue; random cases, moves, waiting periods and territory statuses), sized so the 12 priced
-months yield about the requested number of segments. Generation is setup and is not timed.
+Synthetic registries are generated directly with numpy (not `engine.synth`: the real KATOTTG
+hromadas and services catalogue, random cases with moves, waiting periods, assessed volumes,
+incomes and territory statuses; IDPs registered elsewhere), sized so the 12 priced months
+(2024-07 to 2025-06, with tariff changes on 2025-01-01 and 2025-03-10) yield about the requested
+number of segments. Generation is setup and is not timed.
 
-Two workloads:
-- `setup_engine`: the engine's vectorised path (`index_registry` + `price_core`), from the typed
-  `Registry` to priced segments and rounded case-month totals.
+Workloads, each timed in a fresh process by `engine.bench.run_isolated`:
+- `setup_engine`: `price_core` on the indexed registry: segmentation, every factor, the monthly
+  cap, co-payment and the rounded case-month totals (what the wide output frames are built from);
+- `setup_engine_from_registry`: the same plus `index_registry` (string ids → integer indexes);
 - `setup_pandas`: a straightforward pandas implementation of the same §5 rules a user would write
-  (a loop over cases, a day-walk over each location, `.loc` lookups of the dated tables).
+  (`iterrows` over locations, a day-by-day walk, dictionary lookups of the dated parameters); it
+  checks itself against the engine's case-months, to the kopiyka, and fails if any differs.
 
-`run(sizes)` runs the engine at every size and pandas at the smallest, each in a fresh process, and
-checks on the smallest size that both give the same totals to the kopiyka.
+`run(sizes)` runs both engine workloads at every size and at the pandas size, and pandas once.
 """
 
 from __future__ import annotations
@@ -187,7 +190,7 @@ def synthetic_registry(n_segments: int, seed: int = 0) -> tuple[object, pl.DataF
     pilot, territories = _generate(pilot_cases, seed + 1)
     model = load_funding_model(_model_path())
     core = price_core(index_registry(pilot, territories), model, month_range(*MONTHS))  # type: ignore[arg-type]
-    per_case = len(core.segments["sub"]) / pilot_cases
+    per_case = core.n_segments / pilot_cases
     return _generate(max(1, round(n_segments / per_case)), seed)  # type: ignore[return-value]
 
 
@@ -216,7 +219,7 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
 
     def work() -> str:
         core = price_core(indexed, model, months)
-        n = len(core.segments["sub"])
+        n = core.n_segments
         return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
 
     return work
@@ -234,7 +237,7 @@ def setup_engine_from_registry(size: int, seed: int) -> Callable[[], str]:
 
     def work() -> str:
         core = price_core(index_registry(registry, territories), model, months)  # type: ignore[arg-type]
-        n = len(core.segments["sub"])
+        n = core.n_segments
         return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
 
     return work

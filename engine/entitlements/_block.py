@@ -294,6 +294,7 @@ def price_block(
     block: tuple[int, int],
     at: tuple[int, int],
     out: dict[str, np.ndarray],
+    *,
     capped_segments: list[tuple[np.ndarray, np.ndarray]],
     explicit: dict[int, np.ndarray],
 ) -> tuple[int, int]:

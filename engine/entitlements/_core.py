@@ -15,7 +15,7 @@ segment unfinanced: that factor is NaN (null in the output) and the amounts are 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -57,11 +57,12 @@ _EPOCH = dt.date(1970, 1, 1)
 
 @dataclass(frozen=True, eq=False)
 class PricedCore:
-    """Lean result: segment and case-month columns as arrays keyed by integer indexes.
+    """Lean result: the gross of every segment and the rounded totals of every case-month.
 
-    A segment points at its sub-piece (`sub` → case, piece → hromada/provider) and at its rate
-    calendar `entry` (→ month, days in month, tariff, modifier); the wide output is gathered from
-    these by `engine.entitlements`.
+    Segments are stored in order of their sub-piece (a piece of a location cut at coefficient
+    changes), `count[j]` of them for sub-piece j, using consecutive rate-calendar entries from
+    `entry0[j]`. `segment_index()` recovers each segment's sub-piece, calendar entry and
+    case-month; the wide output is gathered from those by `engine.entitlements`.
     """
 
     months: list[dt.date]
@@ -70,14 +71,36 @@ class PricedCore:
     subs: dict[str, np.ndarray]
     pieces: Pieces
     calendar: RateCalendar
+    count: np.ndarray
+    entry0: np.ndarray
+    bounds: list[tuple[int, int]]  # (first segment, first case-month) of each block, and the end
+    explicit: dict[int, np.ndarray]  # block start → case-month of each of its segments (rare)
     shares: np.ndarray  # co-payment share per (case, copay regime)
     units_norm: np.ndarray  # per calendar entry
-    rows: dict[str, np.ndarray] | None = None
-    # segments whose cap factor is not 1: (segment index, factor)
-    capped: tuple[np.ndarray, np.ndarray] = (
-        np.zeros(0, dtype=np.int64),
-        np.zeros(0),
-    )  # per-segment factors when a scenario adjusted them
+    rows: dict[str, np.ndarray] | None = None  # per-segment factors under a territorial scenario
+    capped: tuple[np.ndarray, np.ndarray] = field(  # segments whose cap factor is not 1
+        default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0))
+    )
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segments["gross_uah"])
+
+    def segment_index(self) -> dict[str, np.ndarray]:
+        """Sub-piece, rate-calendar entry and case-month (row of `case_months`) of every segment."""
+        n = self.n_segments
+        sub = np.repeat(np.arange(len(self.count), dtype=np.int32), self.count)
+        first = np.cumsum(self.count) - self.count
+        entry = np.arange(n, dtype=np.int64) - np.repeat(first - self.entry0, self.count)
+        last = self.case_months["last"]
+        case_month = np.empty(n, dtype=np.int32)
+        for (s0, g0), (s1, g1) in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            if s0 in self.explicit:
+                case_month[s0:s1] = self.explicit[s0]
+            else:  # contiguous case-months: a segment belongs to the first one ending at or after it
+                where = np.searchsorted(last[g0:g1], np.arange(s0, s1), side="left")
+                case_month[s0:s1] = where + g0
+        return {"sub": sub, "entry": entry.astype(np.int32), "case_month": case_month}
 
 
 def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
@@ -131,9 +154,7 @@ def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[in
 # What the core stores (allocated once, written block by block). Dates, days, units, copay and
 # state per segment, and keys per case-month, are one lookup away and are derived when the
 # output frames are built (see `engine.entitlements.segment_keys`).
-_SEGMENT_ARRAYS = {
-    "sub": np.int32, "entry": np.int32, "case_month": np.int32, "gross_uah": np.float64,
-}  # fmt: skip
+_SEGMENT_ARRAYS = {"gross_uah": np.float64}
 _CASE_MONTH_ARRAYS = {
     "gross_uah": np.float64, "copay_uah": np.float64, "days": np.uint8, "last": np.int32,
 }  # fmt: skip
@@ -254,16 +275,18 @@ def price_core(
     ctx, pieces = _context(reg, model, months, hromada_oblast)
     n = int(ctx.count.sum())
     arrays = dict(_SEGMENT_ARRAYS)
-    if len(ctx.calendar.key) < np.iinfo(np.uint16).max:
-        arrays["entry"] = np.uint16  # small outputs: fresh memory is slow to touch on some VMs
     if model.adjustments.height:
         arrays |= dict.fromkeys(ROWS, np.float64)
     out = {name: np.empty(n, dtype=dtype) for name, dtype in arrays.items()}
     out |= {f"cm_{name}": np.empty(n, dtype=dtype) for name, dtype in _CASE_MONTH_ARRAYS.items()}
     capped: list[tuple[np.ndarray, np.ndarray]] = []
-    at = (0, 0)
+    explicit: dict[int, np.ndarray] = {}
+    bounds = [(0, 0)]
     for block in _blocks(ctx.sub_case, ctx.count, block_segments):
-        at = price_block(ctx, block, at, out, capped)
+        bounds.append(
+            price_block(ctx, block, bounds[-1], out, capped_segments=capped, explicit=explicit)
+        )
+    at = bounds[-1]
     case_months = {name: out[f"cm_{name}"][: at[1]] for name in _CASE_MONTH_ARRAYS}
     return PricedCore(
         months=months,
@@ -280,6 +303,10 @@ def price_core(
         },
         pieces=pieces,
         calendar=ctx.calendar,
+        count=ctx.count,
+        entry0=ctx.entry0,
+        bounds=bounds,
+        explicit=explicit,
         shares=ctx.shares,
         units_norm=ctx.units_norm,
         rows={name: out[name] for name in ROWS} if "tariff" in out else None,

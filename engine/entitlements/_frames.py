@@ -137,7 +137,8 @@ def _month_dates(core: PricedCore, month: np.ndarray) -> pl.Series:
 def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
     """Keys, dates and looked-up factors of every segment, from its sub-piece and calendar entry."""
     s, subs, cal = core.segments, core.subs, core.calendar
-    sub, entry = s["sub"], s["entry"]
+    index = core.segment_index()
+    sub, entry = index["sub"], index["entry"]
     # a segment starts on its calendar entry's date, or on its sub-piece's first day
     start = np.maximum(cal.date[entry], subs["start"][sub])
     end = np.empty_like(start)
@@ -163,6 +164,7 @@ def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
     cap_factor = np.ones(len(sub))
     cap_factor[core.capped[0]] = core.capped[1]
     return {
+        "case_month": index["case_month"],
         "cap_factor": cap_factor,
         "case": case,
         "month": cal.month[entry],
@@ -186,10 +188,12 @@ def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
 def case_month_keys(core: PricedCore) -> dict[str, np.ndarray]:
     """Case, month and funding flag of every case-month, from its last segment."""
     last = core.case_months["last"]
-    sub = core.segments["sub"][last]
+    ends = np.cumsum(core.count)
+    sub = np.searchsorted(ends, last, side="right")  # the sub-piece holding the last segment
+    entry = core.entry0[sub] + (last - (ends[sub] - core.count[sub]))
     return {
         "case": core.subs["case"][sub],
-        "month": core.calendar.month[core.segments["entry"][last]],
+        "month": core.calendar.month[entry],
         "funded": core.subs["funded"][sub],
     }
 
@@ -303,7 +307,7 @@ def parts_frame(
     them up). Each part is rounded; the case-month's last part absorbs the remainder so parts sum to
     the rounded case-month totals.
     """
-    case_month, hromada, provider = core.segments["case_month"], keys["hromada"], keys["provider"]
+    case_month, hromada, provider = keys["case_month"], keys["hromada"], keys["provider"]
     n = len(case_month)
     change = np.ones(n, dtype=bool)
     if n:

@@ -17,7 +17,7 @@ def test_synthetic_registry_has_about_the_requested_segments() -> None:
         load_funding_model(_model_path()),
         month_range(*MONTHS),
     )
-    assert 14_000 < len(core.segments["sub"]) < 26_000
+    assert 14_000 < core.n_segments < 26_000
 
 
 def test_engine_workload_runs() -> None:
