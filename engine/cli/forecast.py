@@ -50,12 +50,37 @@ def read_series(path: Path, *, date_col: str, value_col: str) -> pl.DataFrame:
         if path.suffix.lower() == ".parquet":
             return pl.read_parquet(path)
         if path.suffix.lower() in (".csv", ".txt"):
-            header = pl.read_csv(path, n_rows=0).columns
-            text = {c: pl.String for c in header if c not in (date_col, value_col)}
-            return pl.read_csv(path, schema_overrides=text, try_parse_dates=True)
+            raw = pl.read_csv(path, infer_schema=False)
+        else:
+            raise InputFileError("series must be a .csv or .parquet file", path=path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputFileError(f"cannot read series: {str(exc).splitlines()[0]}", path=path) from exc
-    raise InputFileError("series must be a .csv or .parquet file", path=path)
+    # every column is read as text ("015.1" stays a code); dates and values are parsed here so
+    # that a bad value is reported with its line rather than as a type error (a missing column is
+    # reported by the forecasting API, with the columns it expects)
+    parsers = {
+        date_col: (
+            pl.col(date_col).str.strip_chars().str.to_date(strict=False),
+            "a date (YYYY-MM-DD)",
+        ),
+        value_col: (
+            pl.col(value_col)
+            .str.strip_chars()
+            .str.replace(",", ".")
+            .cast(pl.Float64, strict=False),
+            "a number",
+        ),
+    }
+    present = {c: p for c, p in parsers.items() if c in raw.columns}
+    parsed = raw.with_columns(expr for expr, _ in present.values())
+    for column, (_, expected) in present.items():
+        bad = parsed[column].is_null() & raw[column].is_not_null()
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise InputFileError(
+                f"{raw[column][row]!r} is not {expected}", path=path, column=column, line=row + 2
+            )
+    return parsed
 
 
 def _config(path: Path | None, **overrides: Any) -> ForecastConfig:

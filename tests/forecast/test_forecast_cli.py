@@ -75,3 +75,14 @@ def test_sample_registry_end_to_end(tmp_path, sample_extract, repo_root):
     assert meta["funding_model"]["name"] == "baseline"
     summary = pl.read_parquet(out / "backtest_summary.parquet")
     assert set(summary["method"]) == {"bottom_up", "mint_shrink", "naive"}
+
+
+def test_a_bad_value_in_a_series_file_names_the_file_line_and_column(tmp_path, capsys):
+    source = tmp_path / "series.csv"
+    source.write_text("unique_id,ds,y\na,2024-01-01,1\na,2024-02-01,x\n", encoding="utf-8")
+    code = main(["forecast", "--series", str(source), "--out", str(tmp_path / "o")])
+    assert code == ExitCode.BAD_INPUT_FILE
+    err = capsys.readouterr().err
+    assert "series.csv, line 3, column 'y'" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "o").exists()
