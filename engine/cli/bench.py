@@ -31,6 +31,7 @@ def bench(
     unknown = sorted(set(areas) - set(_AREAS))
     if unknown:
         raise ConfigError(f"unknown benchmark area(s) {unknown}; choose from {list(_AREAS)}")
+    _require_alternatives(areas)
     console = Console()
     results = []
     for area in areas:
@@ -56,6 +57,26 @@ def bench(
             console.print(line)
     if json_out is not None:
         json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2))
+
+
+# the straightforward alternatives each area is measured against
+_ALTERNATIVES = {"entitlements": "pandas", "allocation": "pandas", "forecast": "statsforecast"}
+
+
+def _require_alternatives(areas: list[str]) -> None:
+    import importlib.util
+
+    from engine.errors import ConfigError
+
+    missing = sorted(
+        {_ALTERNATIVES[a] for a in areas if a in _ALTERNATIVES}
+        - {m for m in set(_ALTERNATIVES.values()) if importlib.util.find_spec(m) is not None}
+    )
+    if missing:
+        raise ConfigError(
+            f"the benchmark compares with {', '.join(missing)}, which is not installed: "
+            "pip install -c requirements-lock.txt -e '.[bench]'"
+        )
 
 
 def _ratios(results: list) -> list[str]:
