@@ -6,9 +6,12 @@ rounded case-month totals: each part is rounded, and the last part of a case-mon
 the month ends) absorbs the remainder, which is at most a kopiyka or two. Every rollup and flow is then
 a plain sum of parts, so levels add up exactly.
 
-Parts carry integer keys (indexes into a `CodeBook`); grouping happens on integers, once, at the
-finest level, and coarser levels are sums of the finer result, so the work stays proportional to the
-number of parts and not to the number of levels.
+Parts carry integer keys (indexes into a `CodeBook`). Sums are dense: every group is a cell of a
+table indexed by its packed integer key and filled by `np.bincount`, with no hashing or sorting of the
+parts. Keys put the month next to last, so the consecutive months of one case land in neighbouring
+cells. Rollups are summed once at the finest level (month × hromada × service × ownership × funded);
+coarser levels are sums of the finer result, so the work stays proportional to the number of parts and
+not to the number of levels. Codes are looked up on the (small) result.
 """
 
 from __future__ import annotations
@@ -21,17 +24,16 @@ import polars as pl
 
 from engine.schemas import OWNERSHIPS
 
-__all__ = ["LEVELS", "NATIONAL_CODE", "PART_COLUMNS", "CodeBook", "flows", "rollups"]
+__all__ = ["LEVELS", "NATIONAL_CODE", "CodeBook", "Parts", "flows", "rollups"]
 
 LEVELS = ("hromada", "raion", "oblast", "national")
 NATIONAL_CODE = "UA"
 _MONEY = ("gross_uah", "copay_uah", "state_uah")
-# month, serving hromada, provider, service and registered hromada are indexes into a CodeBook
-# (-1 = none); amounts are rounded parts
-PART_COLUMNS = (
-    "month", "funded", "hromada", "provider", "service", "registered",
-    "case_months", "days", "gross_uah", "copay_uah", "state_uah",
-)  # fmt: skip
+_SUMS = ("case_months", "days", *_MONEY)
+_MAX_CELLS = (
+    1 << 23
+)  # cells of one dense table (64 MB per summed column); longer periods go in spans
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,175 +56,331 @@ class CodeBook:
         return index, codes
 
 
-def _sums() -> list[pl.Expr]:
-    # parallel sums add in no fixed order; rounding away the last bits keeps results reproducible
-    return [
-        pl.col("case_months").sum().round(9),
-        pl.col("days").sum(),
-        *(pl.col(m).sum().round(2) for m in _MONEY),
-    ]
+@dataclass(frozen=True, eq=False)
+class Parts:
+    """Rounded money of each part, one entry per part, with integer keys into a `CodeBook`.
+
+    `hromada` (serving) and `registered` are hromada indexes and `provider` a provider index; an
+    index past the last (or -1) means unknown, or no provider (a waiting case). Every part has at
+    least one day. A part lies within one month, so its case-months are its days over the month's.
+    """
+
+    month: np.ndarray
+    funded: np.ndarray
+    hromada: np.ndarray
+    provider: np.ndarray
+    service: np.ndarray
+    registered: np.ndarray
+    days: np.ndarray
+    gross_uah: np.ndarray
+    copay_uah: np.ndarray
+
+    def sums(self) -> dict[str, np.ndarray]:
+        return {
+            "days": self.days,  # first: a group is present where it is positive
+            "gross_uah": self.gross_uah,
+            "copay_uah": self.copay_uah,
+        }
 
 
-def _pack(columns: dict[str, int]) -> pl.Expr:
-    """One Int64 key from small non-negative integer columns (name → number of values), ordered
-    like the columns: sorting by the key sorts by the columns in turn."""
-    key = pl.lit(0, dtype=pl.Int64)
-    for name, size in columns.items():
-        key = key * size + pl.col(name).cast(pl.Int64)
-    return key.alias("key")
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """Present groups ordered by (month, key, funded), with the sums of their members."""
+
+    key: np.ndarray
+    month: np.ndarray
+    funded: np.ndarray
+    sums: dict[str, np.ndarray]
 
 
-def _unpack(columns: dict[str, int]) -> list[pl.Expr]:
-    out, divisor = [], 1
-    for name, size in reversed(columns.items()):
-        out.append(((pl.col("key") // divisor) % size).cast(pl.Int32).alias(name))
-        divisor *= size
+def _group(
+    key: np.ndarray,
+    n_keys: int,
+    values: dict[str, np.ndarray],
+    *,
+    month: np.ndarray,
+    funded: np.ndarray,
+    n_months: int,
+) -> _Groups:
+    """Sum `values` per present (month, key, funded): `key` in [0, n_keys), month in [0, n_months).
+
+    Each span of months is one dense table of (key, month, funded) cells. The first of `values`
+    must be positive for every member (days): a group is present where its sum is.
+    """
+    span = max(1, min(n_months, _MAX_CELLS // max(2 * n_keys, 1)))
+    out: list[_Groups] = []
+    for m0 in range(0, n_months, span):
+        m1 = min(n_months, m0 + span)
+        rows = slice(None) if m1 - m0 == n_months else np.flatnonzero((month >= m0) & (month < m1))
+        cell = key[rows].astype(np.int64) * (m1 - m0)
+        cell += month[rows] - m0
+        cell *= 2
+        cell += funded[rows]
+        size = 2 * n_keys * (m1 - m0)
+        tables = {  # (as float even when there is nothing to count)
+            name: np.bincount(cell, weights=v[rows], minlength=size).astype(float, copy=False)
+            for name, v in values.items()
+        }
+        present = np.flatnonzero(next(iter(tables.values())))
+        cell_month = ((present // 2) % (m1 - m0)).astype(np.int16)
+        # (key, month, funded) → (month, key, funded); a stable sort of int16 is a radix sort
+        order = np.argsort(cell_month, kind="stable")
+        present = present[order]
+        sums = {name: table[present] for name, table in tables.items()}
+        del tables
+        out.append(
+            _Groups(
+                key=present // (2 * (m1 - m0)),
+                month=cell_month[order] + m0,
+                funded=(present % 2).astype(bool),
+                sums=sums,
+            )
+        )
+    return _Groups(
+        key=np.concatenate([g.key for g in out]),
+        month=np.concatenate([g.month for g in out]),
+        funded=np.concatenate([g.funded for g in out]),
+        sums={name: np.concatenate([g.sums[name] for g in out]) for name in values},
+    )
+
+
+def _rounded(
+    sums: dict[str, np.ndarray], month: np.ndarray, days_in_month: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Sums as reported: days as integers, case-months to 9 decimals and money to kopiyky.
+
+    A group lies within one month, so its case-months are its days over the month's days, exactly;
+    a group of coarser groups adds up their rounded case-months, exactly too, in whole 1e-9 units
+    (`nanos`, exact in float64 up to 9e6 case-months). Parts are whole kopiyky, so the sum of their
+    state amounts is the difference of the gross and co-payment sums. (`np.round` rounds half to
+    even, like polars.)"""
+    if "nanos" in sums:
+        case_months = np.round(sums["nanos"] / 1e9, 9)
+    else:
+        case_months = np.round(sums["days"] / days_in_month[month], 9)
+    out = {"days": sums["days"], "case_months": case_months}
+    out |= {m: np.round(sums[m], 2) for m in ("gross_uah", "copay_uah")}
+    out["state_uah"] = np.round(sums["gross_uah"] - sums["copay_uah"], 2)
     return out
 
 
-def _code(values: list, index: str, dtype: pl.DataType = pl.String()) -> pl.Expr:
-    """The code of an integer key column; an index past the end (an unknown) gives null."""
-    table = pl.Series([*values, None], dtype=dtype)
-    return pl.lit(table).gather(pl.col(index).clip(0, len(values)))
+def _dense_ids(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+    """Number the distinct `keys` (in [0, space)) in sorted order: (id of each key, distinct keys)."""
+    if space <= 1 << 26:
+        present = np.zeros(space, dtype=bool)
+        present[keys] = True
+        ids = np.cumsum(present, dtype=np.int64) - 1
+        return ids[keys], np.flatnonzero(present)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    return inverse, distinct
 
 
-def _last_when_unknown(column: str, size: int) -> pl.Expr:
-    """-1 (unknown) becomes `size`, so unknowns sort last, like nulls."""
-    return pl.when(pl.col(column) >= 0).then(pl.col(column)).otherwise(size).alias(column)
+def _days_in_month(months: list[dt.date]) -> np.ndarray:
+    ends = [(m + dt.timedelta(days=32)).replace(day=1) for m in months]
+    return np.array([(e - m).days for m, e in zip(months, ends, strict=True)], dtype=np.float64)
 
 
-def rollups(parts: pl.DataFrame, book: CodeBook) -> pl.DataFrame:
+def _slot(index: np.ndarray, size: int) -> np.ndarray:
+    """An index as int64, with every unknown (-1 or past the last) at `size`, so they sort last."""
+    out = index.astype(np.int64)
+    out[(out < 0) | (out > size)] = size
+    return out
+
+
+def _parent(index: np.ndarray, n_codes: int) -> np.ndarray:
+    """Parent slot of every hromada slot: unknown parents, and the unknown hromada, at `n_codes`."""
+    return np.r_[_slot(index, n_codes), n_codes]
+
+
+def _frame(
+    book: CodeBook,
+    levels: list[tuple[str, _Groups, dict[str, np.ndarray], list[str | None]]],
+    code_columns: dict[str, str],
+    extra: dict[str, tuple[str, list[str | None]]],
+) -> pl.DataFrame:
+    """One frame from the groups of every level (given in rank order), sorted by month then rank.
+
+    `levels` holds (level, groups, decoded key columns, codes); `code_columns` names the output
+    code columns and which decoded column they look up in the level's codes; `extra` adds code
+    columns looked up in a fixed list (e.g. services)."""
+    month = np.concatenate([g.month for _, g, _, _ in levels])
+    order = np.argsort(month, kind="stable")
+    rank = np.concatenate(
+        [np.full(len(g.month), r, dtype=np.uint32) for r, (_, g, _, _) in enumerate(levels)]
+    )[order]
+    offsets = np.cumsum([0] + [len(codes) for *_, codes in levels[:-1]])
+    dictionary = pl.Series([c for *_, codes in levels for c in codes], dtype=pl.String)
+    starts = np.array([(m - _EPOCH).days for m in book.months], dtype=np.int32)
+    columns: dict[str, pl.Series] = {
+        "month": pl.Series(starts[month[order]]).cast(pl.Date),
+        "level": pl.Series([name for name, *_ in levels], dtype=pl.String).gather(pl.Series(rank)),
+    }
+    for name, column in code_columns.items():
+        index = np.concatenate(
+            [
+                decoded[column] + offset
+                for (_, _, decoded, _), offset in zip(levels, offsets, strict=True)
+            ]
+        )
+        columns[name] = dictionary.gather(pl.Series(index[order].astype(np.uint32)))
+    for name, (column, codes) in extra.items():
+        index = np.concatenate([decoded[column] for _, _, decoded, _ in levels])
+        columns[name] = pl.Series(codes, dtype=pl.String).gather(
+            pl.Series(index[order].astype(np.uint32))
+        )
+    columns["funded"] = pl.Series(np.concatenate([g.funded for _, g, _, _ in levels])[order])
+    for name in _SUMS:
+        values = np.concatenate([g.sums[name] for _, g, _, _ in levels])[order]
+        columns[name] = pl.Series(values.astype(np.int64) if name == "days" else values)
+    return pl.DataFrame(columns)
+
+
+def rollups(parts: Parts, book: CodeBook) -> pl.DataFrame:
     """Money and case-months by month × level × territory × service × ownership × funded.
 
     Levels: hromada, raion, oblast, national (territory_code "UA"); the territory is where the case
-    is served. Groups are formed on packed integer keys; codes are looked up on the result.
+    is served. Unknown territories and ownership (waiting cases) are null and sort last.
     """
     ownerships = list(OWNERSHIPS)
+    n_own = len(ownerships) + 1  # the last one is unknown / none
+    n_providers = len(book.ownership_of_provider)
     ownership_of_provider = np.array(
-        [ownerships.index(o) if o in ownerships else -1 for o in book.ownership_of_provider] + [-1],
-        dtype=np.int32,
-    )  # the extra slot answers provider -1 (waiting)
+        [ownerships.index(o) if o in ownerships else n_own - 1 for o in book.ownership_of_provider]
+        + [n_own - 1],
+        dtype=np.int64,
+    )  # the extra slot answers no provider (a waiting case)
+    n_hromadas, n_services = len(book.hromada_codes), len(book.service_codes)
+    n_months, n_rest = len(book.months), n_services * n_own
+    key = _slot(parts.hromada, n_hromadas)
+    key *= n_services
+    key += parts.service
+    key *= n_own
+    key += ownership_of_provider[_slot(parts.provider, n_providers)]
+    finest = _group(
+        key,
+        (n_hromadas + 1) * n_rest,
+        parts.sums(),
+        month=parts.month,
+        funded=parts.funded,
+        n_months=n_months,
+    )
+    del key
+    days_in_month = _days_in_month(book.months)
+    sums = _rounded(finest.sums, finest.month, days_in_month)
+    hromada, rest = finest.key // n_rest, finest.key % n_rest  # rest: service × ownership
+    levels = [
+        (
+            "hromada",
+            _Groups(finest.key, finest.month, finest.funded, sums),
+            [*book.hromada_codes, None],
+        )
+    ]
+    # coarser levels add up the rounded finest sums; level ranks follow the alphabetical order of
+    # level names, as the output is sorted by them
     raion_index, raion_codes = book.parent_index(book.raion_of_hromada)
     oblast_index, oblast_codes = book.parent_index(book.oblast_of_hromada)
-    n_hromadas, n_services = len(book.hromada_codes), len(book.service_codes)
-    finest_key = {
-        "month": len(book.months),
-        "hromada": n_hromadas + 1,
-        "service": n_services,
-        "ownership": len(ownerships) + 1,
-        "funded": 2,
+    coarser = {
+        "national": (np.zeros(n_hromadas + 1, dtype=np.int64), [NATIONAL_CODE]),
+        "oblast": (_parent(oblast_index, len(oblast_codes)), [*oblast_codes, None]),
+        "raion": (_parent(raion_index, len(raion_codes)), [*raion_codes, None]),
     }
-    finest = (
-        parts.lazy()
-        .with_columns(
-            pl.Series("ownership", ownership_of_provider[parts["provider"].to_numpy()]),
-            pl.col("funded").cast(pl.Int32),
+    summed = {name: sums[name] for name in parts.sums()}
+    summed["nanos"] = np.rint(sums["case_months"] * 1e9)
+    for level, (parent, codes) in coarser.items():
+        groups = _group(
+            parent[hromada] * n_rest + rest,
+            len(codes) * n_rest,
+            summed,
+            month=finest.month,
+            funded=finest.funded,
+            n_months=n_months,
         )
-        .with_columns(
-            _last_when_unknown("hromada", n_hromadas),
-            _last_when_unknown("ownership", len(ownerships)),
+        levels.append(
+            (
+                level,
+                _Groups(
+                    groups.key,
+                    groups.month,
+                    groups.funded,
+                    _rounded(groups.sums, groups.month, days_in_month),
+                ),
+                codes,
+            )
         )
-        .group_by(_pack(finest_key))
-        .agg(_sums())
-        .with_columns(_unpack(finest_key))
-        .collect()
-    )
-    parent = {
-        "raion": (np.r_[raion_index, -1], len(raion_codes)),
-        "oblast": (np.r_[oblast_index, -1], len(oblast_codes)),
-    }
-    finest = finest.with_columns(
-        pl.Series(name, np.where(index[finest["hromada"]] >= 0, index[finest["hromada"]], size))
-        for name, (index, size) in parent.items()
-    )
-    # level ranks follow the alphabetical order of level names, as the output is sorted by them
-    levels = (
-        ("hromada", "hromada", book.hromada_codes),
-        ("national", None, [NATIONAL_CODE]),
-        ("oblast", "oblast", oblast_codes),
-        ("raion", "raion", raion_codes),
-    )
-    size = max(len(codes) for _, _, codes in levels) + 1
-    key = {"month": finest_key["month"], "rank": len(levels), "territory": size}
-    key |= {name: finest_key[name] for name in ("service", "ownership", "funded")}
-    frames = []
-    for rank, (level, column, codes) in enumerate(levels):
-        territory = pl.col(column) if column else pl.lit(0)
-        frames.append(
-            finest.lazy()
-            .with_columns(territory.alias("territory"), rank=pl.lit(rank))
-            .group_by(_pack(key))
-            .agg(_sums())
-            .with_columns(_unpack(key))
-            .with_columns(level=pl.lit(level), territory_code=_code(codes, "territory"))
-        )
-    return (
-        pl.concat(frames)
-        .sort("key")
-        .select(
-            _code(book.months, "month", pl.Date()).alias("month"),
-            "level",
-            "territory_code",
-            _code(book.service_codes, "service").alias("service_code"),
-            _code(ownerships, "ownership").alias("ownership"),
-            pl.col("funded").cast(pl.Boolean),
-            "case_months",
-            "days",
-            *_MONEY,
-        )
-        .collect()
-    )
+    return _frame(
+        book,
+        [
+            (
+                level,
+                groups,
+                {
+                    "territory": groups.key // n_rest,
+                    "service": (groups.key // n_own) % n_services,
+                    "ownership": groups.key % n_own,
+                },
+                codes,
+            )
+            for level, groups, codes in levels
+        ],
+        {"territory_code": "territory"},
+        {
+            "service_code": ("service", list(book.service_codes)),
+            "ownership": ("ownership", [*ownerships, None]),
+        },
+    ).select("month", "level", "territory_code", "service_code", "ownership", "funded", *_SUMS)
 
 
-def flows(parts: pl.DataFrame, book: CodeBook) -> pl.DataFrame:
+def flows(parts: Parts, book: CodeBook) -> pl.DataFrame:
     """Money by registered territory → serving territory, at oblast and hromada level, per month."""
     oblast_index, oblast_codes = book.parent_index(book.oblast_of_hromada)
-    n_hromadas = len(book.hromada_codes)
-    to_oblast = np.r_[oblast_index, -1]  # the extra slot answers hromada -1 (unknown)
-    registered = parts["registered"].to_numpy()
-    serving = parts["hromada"].to_numpy()
-    levels = (
-        ("hromada", registered, serving, book.hromada_codes),
-        ("oblast", to_oblast[registered], to_oblast[serving], oblast_codes),
-    )
+    n_hromadas, n_months = len(book.hromada_codes), len(book.months)
+    days_in_month = _days_in_month(book.months)
     size = n_hromadas + 1
-    key = {"month": len(book.months), "rank": 2, "from": size, "to": size, "funded": 2}
-    frames = []
-    for rank, (level, source, target, codes) in enumerate(levels):
-        unknown = len(codes)
-        frames.append(
-            parts.lazy()
-            .select(
-                "month",
-                pl.lit(rank).alias("rank"),
-                pl.Series("from", np.where(source >= 0, source, unknown)),
-                pl.Series("to", np.where(target >= 0, target, unknown)),
-                pl.col("funded").cast(pl.Int32),
-                "case_months",
-                "days",
-                *_MONEY,
-            )
-            .group_by(_pack(key))
-            .agg(_sums())
-            .with_columns(_unpack(key))
-            .with_columns(
-                level=pl.lit(level),
-                registered_code=_code(codes, "from"),
-                serving_code=_code(codes, "to"),
-            )
-        )
-    return (
-        pl.concat(frames)
-        .sort("key")
-        .select(
-            _code(book.months, "month", pl.Date()).alias("month"),
-            "level",
-            "registered_code",
-            "serving_code",
-            pl.col("funded").cast(pl.Boolean),
-            "case_months",
-            "days",
-            *_MONEY,
-        )
-        .collect()
+    pair_key = _slot(parts.registered, n_hromadas)
+    pair_key *= size
+    pair_key += _slot(parts.hromada, n_hromadas)
+    pair, pairs = _dense_ids(pair_key, size * size)
+    del pair_key
+    by_hromada = _group(
+        pair, len(pairs), parts.sums(), month=parts.month, funded=parts.funded, n_months=n_months
+    )
+    del pair
+    n_oblasts = len(oblast_codes) + 1  # the last one is unknown
+    to_oblast = _parent(oblast_index, n_oblasts - 1)
+    hromada_pair = pairs[by_hromada.key]
+    source, target = hromada_pair // size, hromada_pair % size
+    by_oblast = _group(
+        to_oblast[source] * n_oblasts + to_oblast[target],
+        n_oblasts * n_oblasts,
+        by_hromada.sums,
+        month=by_hromada.month,
+        funded=by_hromada.funded,
+        n_months=n_months,
+    )
+    levels = [
+        (
+            "hromada",
+            _Groups(
+                by_hromada.key,
+                by_hromada.month,
+                by_hromada.funded,
+                _rounded(by_hromada.sums, by_hromada.month, days_in_month),
+            ),
+            {"from": source, "to": target},
+            [*book.hromada_codes, None],
+        ),
+        (
+            "oblast",
+            _Groups(
+                by_oblast.key,
+                by_oblast.month,
+                by_oblast.funded,
+                _rounded(by_oblast.sums, by_oblast.month, days_in_month),
+            ),
+            {"from": by_oblast.key // n_oblasts, "to": by_oblast.key % n_oblasts},
+            [*oblast_codes, None],
+        ),
+    ]
+    return _frame(book, levels, {"registered_code": "from", "serving_code": "to"}, {}).select(
+        "month", "level", "registered_code", "serving_code", "funded", *_SUMS
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from engine.allocate._buffers import blocks, empty
 from engine.allocate._default import (
     FLOOR_ONLY,
     FULL,
@@ -22,13 +22,15 @@ from engine.allocate._default import (
 from engine.allocate._optimise import OptimiseResult, run_optimise
 from engine.allocate._policy import Policy, load_policy
 from engine.allocate._prepare import Prepared, prepare
-from engine.allocate._result import TERRITORY_LEVELS, Allocation
+from engine.allocate._result import Allocation
 from engine.errors import ConfigError
 
 __all__ = ["allocate"]
 
 Mode = Literal["default", "optimise"]
 _PARTIAL_LABEL = "partial"
+# polars divides a column by a number as a product with its inverse: so do we, for the same bits
+_UAH_PER_KOP = 0.01
 
 
 def allocate(
@@ -67,70 +69,67 @@ def allocate(
         raise ConfigError(f"unknown allocation mode '{mode}' (use 'default' or 'optimise')")
     prep = prepare(claims, policy, key=key, claims_path=path)
     binding = marginal_value = status = factor = None
-    # the row labels do not depend on the amounts: polars builds them on the other core
-    # (releasing the GIL) while numpy allocates
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        labels = executor.submit(_row_labels, prep, policy)
-        if mode == "default":
-            result: DefaultResult | OptimiseResult = run_default(prep)
-            status, factor = result.status, result.factor
-        else:
-            result = run_optimise(prep, policy)
-            marginal_value, binding = result.marginal_value, result.binding
-        rows, amounts = _rows(prep, policy, result.allocated_kop, labels.result())
+    if mode == "default":
+        result: DefaultResult | OptimiseResult = run_default(prep)
+        status, factor = result.status, result.factor
+    else:
+        result = run_optimise(prep, policy)
+        marginal_value, binding = result.marginal_value, result.binding
     by_tier = _by_tier(prep, policy, result.tables, status, factor)
     by_group = _by_group(prep, policy, by_tier, result.floors_paid, marginal_value)
     return Allocation(
         policy=policy,
         mode=mode,
-        rows=rows,
+        rows=_rows(prep, policy, result.allocated_kop),
         by_group=by_group,
         by_tier=by_tier,
         binding=binding,
         warnings=prep.warnings,
         territories=territories,
-        _amounts=amounts,
+        _allocated_kop=int(result.tables.allocated.sum()),
     )
 
 
-def _row_labels(prep: Prepared, policy: Policy) -> list[pl.Series]:
-    """Envelope group, tier and capped claim of every row: what does not depend on amounts."""
-    groups = pl.Series("envelope_group", prep.group_labels, dtype=pl.Enum(prep.group_labels))
-    names = [t.name for t in policy.tiers]
-    tiers = pl.Series("tier", names, dtype=pl.Enum(names))
-    work = prep.work
-    money = [(pl.col("_capped_kop") / 100).alias("capped_claim_uah")]
+def _rows(prep: Prepared, policy: Policy, allocated: np.ndarray) -> pl.DataFrame:
+    """The claims with their group, tier and amounts.
+
+    The kopiyka arrays are not needed after this: their buffers take the UAH amounts.
+    """
+    money = []
     if policy.claim_column != "claim_uah":
-        money.insert(0, (pl.col("_claim_kop") / 100).alias("claim_uah"))
-    return [
-        groups.gather(work["_gid"]),
-        tiers.gather(work["_tier"]),
-        (work["_tier"] + 1).alias("tier_rank"),
-        *work.select(money).get_columns(),
+        claim = np.multiply(prep.claim_kop, _UAH_PER_KOP, out=empty(prep.size, np.float64))
+        money.append(pl.Series("claim_uah", claim))
+    capped, allocated, coverage = _to_uah(prep.capped_kop, allocated)
+    money += [
+        pl.Series("capped_claim_uah", capped),
+        pl.Series("allocated_uah", allocated),
+        pl.Series("coverage", coverage),
     ]
+    frame = prep.frame.with_columns(
+        prep.group_column.alias("envelope_group"),
+        prep.tier_column.alias("tier"),
+        pl.Series("tier_rank", np.add(prep.tier, 1, out=empty(prep.size, prep.tier.dtype))),
+        *money,
+    )
+    if capped.size and capped.min() == 0:  # a zero claim has no coverage
+        frame = frame.with_columns(pl.when(pl.col("capped_claim_uah") > 0).then("coverage"))
+    return frame
 
 
-def _rows(
-    prep: Prepared, policy: Policy, allocated: np.ndarray, labels: list[pl.Series]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    work = prep.work
-    kop = pl.DataFrame(
-        [
-            work["_claim_kop"].alias("claim_kop"),
-            work["_capped_kop"].alias("capped_kop"),
-            work["_floor_kop"].alias("floor_kop"),
-            pl.Series("allocated_kop", allocated),
-        ]
-    )
-    capped, alloc = pl.col("capped_kop"), pl.col("allocated_kop")
-    money = kop.select(
-        (alloc / 100).alias("allocated_uah"),
-        pl.when(capped > 0).then(alloc / capped).alias("coverage"),
-    )
-    rows = prep.frame.with_columns(*labels, *money.get_columns())
-    keys = [c for c in (*TERRITORY_LEVELS, "service_code") if c in prep.frame.columns]
-    amounts = kop.hstack(prep.frame.select(keys)) if keys else kop
-    return rows, amounts
+def _to_uah(capped: np.ndarray, allocated: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Capped and allocated kopiyky → UAH, written over their int64 arrays, and the coverage.
+
+    One pass in blocks of rows; a zero claim's coverage is left NaN here."""
+    capped_uah, allocated_uah = capped.view(np.float64), allocated.view(np.float64)
+    coverage = empty(capped.shape[0], np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for block in blocks(capped.shape[0]):
+            # exact float64 copies of the kopiyky (< 2**53), converted once for all three
+            alloc, claim = allocated[block].astype(np.float64), capped[block].astype(np.float64)
+            np.divide(alloc, claim, out=coverage[block])
+            np.multiply(alloc, _UAH_PER_KOP, out=allocated_uah[block])
+            np.multiply(claim, _UAH_PER_KOP, out=capped_uah[block])
+    return capped_uah, allocated_uah, coverage
 
 
 def _by_tier(

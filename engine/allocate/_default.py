@@ -8,8 +8,8 @@ Per envelope group (national, or one per oblast), in integer kopiyky:
 3. tiers: what is left of the envelope pays the remaining claims tier by tier; the first tier that
    does not fit is paid pro-rata with one common factor; lower tiers get their floor only.
 
-The tier sums are a (groups × tiers) table built with one bincount; its cumulative sums along the
-tiers say which tier is marginal in each group and at which factor. Every row's amount is then one
+The tier sums are a (groups × tiers) table (`Prepared.cells`); its cumulative sums along the tiers
+say which tier is marginal in each group and at which factor. Every row's amount is then one
 expression ``α[g, t] × claim + β[g, t] × floor``, rounded to kopiyky by largest remainder within the
 marginal tier so that each group's total is exact.
 """
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.allocate._prepare import Prepared
-from engine.allocate._rounding import round_pool
+from engine.allocate._buffers import blocks, empty
+from engine.allocate._prepare import SHARE_DENOMINATOR, Prepared
+from engine.allocate._rounding import BLOCK, Pool, round_pool
 
 __all__ = [
     "FLOOR_ONLY",
@@ -67,7 +68,7 @@ class DefaultResult:
 def run_default(prep: Prepared) -> DefaultResult:
     """Allocate every row by the default policy; see the module docstring."""
     n_groups, n_tiers = prep.n_groups, prep.n_tiers
-    k, floors, gt = prep.capped_kop, prep.floor_kop, prep.gt
+    k = prep.capped_kop
     rows, claims, floor_sums = prep.cells["rows"], prep.cells["capped"], prep.cells["floor"]
     envelope = prep.envelope_kop
     group_claims = claims.sum(axis=1)
@@ -94,27 +95,31 @@ def run_default(prep: Prepared) -> DefaultResult:
     in_pool = (status == MARGINAL) | (status == PRO_RATA)
 
     # rows outside the pool get whole kopiyky: their claim (paid tiers) or their floor
-    allocated = np.where(full.ravel()[gt], k, floors)
-    pool = np.flatnonzero(in_pool.ravel()[gt])
-    alpha, beta = alpha.ravel(), beta.ravel()
-    group_of_cell = np.repeat(np.arange(n_groups, dtype=np.int64), n_tiers)
-
-    def block(at: slice | np.ndarray, with_amount: bool) -> tuple[np.ndarray | None, ...]:
-        rows = pool[at]
-        cell = gt[rows]
-        claim = k[rows]
-        amount = None
-        if with_amount:
-            amount = alpha[cell] * claim
-            amount += beta[cell] * floors[rows]
-        return amount, claim, group_of_cell[cell]
-
     settled = np.where(full, claims, floor_sums)  # per cell, outside the pool
     target = np.minimum(envelope, group_claims) - np.where(~in_pool, settled, 0).sum(axis=1)
-    rounded = round_pool(block, pool.size, target, keys=prep.frame.select(prep.key), index=pool)
-    allocated[pool] = rounded
+    allocated, pool = _settle(prep, full, in_pool, alpha=alpha, beta=beta)
+    alpha_of, beta_of = alpha.ravel(), beta.ravel()
+
+    def amounts(at: slice | np.ndarray) -> np.ndarray:
+        """Pool rows' float kopiyky again, computed exactly as when the pool was filled."""
+        row = pool.index[at]
+        cell, claim = prep.gt[row], k[row]
+        amount = alpha_of[cell] * claim
+        amount += beta_of[cell] * prep.floors(claim)
+        return amount
+
+    round_pool(
+        pool,
+        target,
+        allocated,
+        amounts=amounts,
+        claims=lambda at: k[pool.index[at]],
+        keys=prep.frame.select(prep.key),
+    )
     pool_sums = np.zeros(n_groups * n_tiers, dtype=np.int64)
-    np.add.at(pool_sums, gt[pool], rounded)
+    for block in blocks(pool.size, BLOCK):
+        at = pool.index[block]
+        np.add.at(pool_sums, prep.gt[at], allocated[at])
     alloc_table = np.where(in_pool, pool_sums.reshape(n_groups, n_tiers), settled)
     tables = Tables(
         rows=rows, claim=prep.cells["claim"], capped=claims, floor=floor_sums,
@@ -127,3 +132,34 @@ def run_default(prep: Prepared) -> DefaultResult:
         factor=np.where(floors_paid[:, None], phi, share[:, None]),
         floors_paid=floors_paid,
     )
+
+
+def _settle(
+    prep: Prepared, full: np.ndarray, in_pool: np.ndarray, *, alpha: np.ndarray, beta: np.ndarray
+) -> tuple[np.ndarray, Pool]:
+    """Every row's whole kopiyky (claim or floor, by its cell; floored amount in the pool), and
+    the pool, ready to round.
+
+    One pass in blocks of rows. A paid row's claim is its "floor" at a share of one, so every
+    row is floor(share of its cell × claim) with one multiplication and one division (exact in
+    int64: claims stay below 9 × 10**12 kopiyky); a pool row's amount is then
+    alpha × claim + beta × floor of its cell.
+    """
+    k = prep.capped_kop
+    full, in_pool, alpha, beta = full.ravel(), in_pool.ravel(), alpha.ravel(), beta.ravel()
+    share = np.where(full, SHARE_DENOMINATOR, prep.floor_numerator).astype(np.int64)
+    group_of_cell = np.repeat(np.arange(prep.n_groups), prep.n_tiers)
+    pool = Pool(int(prep.cells["rows"].ravel()[in_pool].sum()), prep.n_groups, k.shape[0])
+    allocated = empty(k.shape[0], np.int64)
+    for block in blocks(k.shape[0]):
+        cell = prep.cells_of(block)
+        out, claim = allocated[block], k[block]
+        np.multiply(claim, share[cell], out=out)
+        out //= SHARE_DENOMINATOR
+        rows = np.flatnonzero(in_pool[cell])
+        if rows.size:
+            at, pool_claim = cell[rows], claim[rows]
+            amount = alpha[at] * pool_claim
+            amount += beta[at] * out[rows]
+            out[rows] = pool.add(rows + block.start, amount, pool_claim, group_of_cell[at])
+    return allocated, pool

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.allocate._buffers import blocks
 from engine.allocate._default import Tables
 from engine.allocate._policy import Policy
 from engine.allocate._prepare import Prepared
@@ -36,7 +37,7 @@ from engine.allocate._programme import (
     build_programme,
     solve_programme,
 )
-from engine.allocate._rounding import round_pool
+from engine.allocate._rounding import BLOCK, Pool, round_pool
 from engine.errors import ConfigError
 
 __all__ = ["BINDING_SCHEMA", "OptimiseResult", "run_optimise"]
@@ -186,26 +187,22 @@ def _disaggregate(
     k = prep.capped_kop
     y_row = y[j_row]
     allocated = np.where(y_row >= 1.0, k, 0)
-    pool = np.flatnonzero((y_row > 0) & (y_row < 1))
-
-    def block(at: slice | np.ndarray, with_amount: bool) -> tuple[np.ndarray | None, ...]:
-        rows = pool[at]
-        claim = k[rows]
-        return (
-            (y_row[rows] * claim if with_amount else None),
-            claim,
-            prep.gid[rows].astype(np.int64),
-        )
-
     settled = np.rint(np.bincount(prep.gid, weights=allocated, minlength=n_groups))
+    index = np.flatnonzero((y_row > 0) & (y_row < 1))
+    pool = Pool(index.size, n_groups, k.shape[0])
+    for block in blocks(index.size, BLOCK):
+        rows = index[block]
+        claim = k[rows]
+        allocated[rows] = pool.add(rows, y_row[rows] * claim, claim, prep.gid[rows])
     solved = np.rint(np.bincount(g_j, weights=claim_j * y, minlength=n_groups))
     target = np.minimum(np.minimum(prep.envelope_kop, np.rint(group_claims)), solved)
-    allocated[pool] = round_pool(
-        block,
-        pool.size,
+    round_pool(
+        pool,
         (target - settled).astype(np.int64),
+        allocated,
+        amounts=lambda at: y_row[pool.index[at]] * k[pool.index[at]],
+        claims=lambda at: k[pool.index[at]],
         keys=prep.frame.select(prep.key),
-        index=pool,
     )
     return allocated
 

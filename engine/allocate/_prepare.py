@@ -2,48 +2,77 @@
 
 Everything here is shared by the default policy and the optimiser. Money is held in integer kopiyky
 from here on, so sums are exact and independent of row order.
+
+What needs strings (envelope group, tier predicates, caps by service) runs once in polars, which
+labels every row with small integer codes (on another core, while numpy turns the claims into
+kopiyky). The arithmetic runs in numpy on those codes, in place or in blocks of rows, so that 10 M
+rows do not fault in dozens of fresh 80 MB arrays (see `_buffers`). Only the capped
+claim is kept per row: the claim is the capped claim plus the few excesses caps cut off, and a
+floor is recomputed from its capped claim wherever it is needed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
+from engine.allocate._buffers import blocks, empty, small_uint
+from engine.allocate._checks import (
+    check_claim_values,
+    check_predicates,
+    fail_on_overlap,
+    fail_on_unmatched,
+    key_columns,
+    within_period,
+)
 from engine.allocate._policy import EXCLUSIVE, Policy
 from engine.errors import ConfigError, InputFileError
 
-__all__ = ["NATIONAL", "OTHER_OBLASTS", "Prepared", "prepare"]
+__all__ = [
+    "NATIONAL",
+    "OTHER_OBLASTS",
+    "SHARE_DENOMINATOR",
+    "Prepared",
+    "floors_of",
+    "prepare",
+]
 
 NATIONAL = "national"
 OTHER_OBLASTS = "other oblasts"
 # Σ of kopiyky is taken with float64 bincounts, which are exact below 2**53 kopiyky (~90 trillion UAH)
 _EXACT_LIMIT = 2**53
-_SHARE_DENOMINATOR = 1_000_000  # floor shares are exact to a millionth
+SHARE_DENOMINATOR = 1_000_000  # floor shares are exact to a millionth
 _MAX_ROW_KOP = 9 * 10**12  # keeps claim × share numerator inside int64
-_NO_TIER = 255  # tier code of a row no predicate matched
+_MAX_TIERS = 254
+_NO_CAP = np.iinfo(np.int64).max
+_GROUP, _TIER, _MATCHES, _SERVICE = "_envelope_group", "_tier", "_matches", "_service"
+_CELL = "_cell"
+_UINT = {np.uint8: pl.UInt8, np.uint16: pl.UInt16, np.uint32: pl.UInt32}
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """Claims ready for allocation: the frame plus one numpy array per derived column."""
+    """Claims ready for allocation: the frame, the row labels and one numpy array per amount."""
 
     frame: pl.DataFrame  # the claims rows kept (inside the policy period)
-    work: (
-        pl.DataFrame
-    )  # _claim_kop, _capped_kop, _floor_kop, _gid, _tier: views of the arrays below
     key: tuple[str, ...]  # columns that identify a row (tie-break of the kopiyka rounding)
     group_labels: tuple[str, ...]
     n_tiers: int
     envelope_kop: np.ndarray  # int64 per envelope group
-    gid: np.ndarray  # per row: envelope group index (small unsigned int)
-    tier: np.ndarray  # per row: tier index, 0 = highest priority (small unsigned int)
-    gt: np.ndarray  # int64 per row: gid × n_tiers + tier, the cell of the (group, tier) table
-    claim_kop: np.ndarray  # int64 per row: the claim in kopiyky
-    capped_kop: np.ndarray  # int64 per row: the claim after caps
-    floor_kop: np.ndarray  # int64 per row: floor(floor_share × capped claim), exact
+    group_column: pl.Series  # per row: envelope group (Enum of `group_labels`)
+    tier_column: pl.Series  # per row: tier (Enum of the tier names)
+    gid: np.ndarray  # per row: envelope group index (the codes of `group_column`)
+    tier: np.ndarray  # per row: tier index, 0 = highest priority (uint8)
+    gt: np.ndarray  # per row: gid × n_tiers + tier, the cell of the (group, tier) table (unsigned)
+    capped_kop: np.ndarray  # int64 per row: the claim in kopiyky after caps
+    cut_rows: np.ndarray  # rows a cap cut, ascending
+    cut_claim_kop: np.ndarray  # their claims before the cut
+    floor_numerator: int  # floor = floor(capped × floor_numerator / 1,000,000)
     cells: dict[str, np.ndarray]  # rows, claim, capped, floor: (groups × tiers) int64 sums
     warnings: tuple[str, ...]
 
@@ -51,10 +80,42 @@ class Prepared:
     def n_groups(self) -> int:
         return len(self.group_labels)
 
+    @property
+    def size(self) -> int:
+        return self.capped_kop.shape[0]
+
+    @cached_property
+    def claim_kop(self) -> np.ndarray:
+        """int64 per row: the claim in kopiyky before caps."""
+        claim = empty(self.size, np.int64)
+        claim[...] = self.capped_kop
+        claim[self.cut_rows] = self.cut_claim_kop
+        return claim
+
+    def floors(self, capped: np.ndarray) -> np.ndarray:
+        """floor(floor_share × capped claim) of the given rows' capped claims, exact."""
+        return floors_of(capped, self.floor_numerator)
+
+    def cells_of(self, rows: slice) -> np.ndarray:
+        """The (group, tier) cells of a block of rows as platform integers (for indexing)."""
+        return self.gt[rows].astype(np.intp)
+
     def table(self, weights: np.ndarray | None) -> np.ndarray:
         """Σ weights per (group, tier) cell as an int64 (groups × tiers) table (exact: < 2**53)."""
-        sums = np.bincount(self.gt, weights=weights, minlength=self.n_groups * self.n_tiers)
+        size = self.n_groups * self.n_tiers
+        sums = np.bincount(self.gt.astype(np.intp), weights=weights, minlength=size)
         return np.rint(sums).astype(np.int64).reshape(self.n_groups, self.n_tiers)
+
+
+def floors_of(capped: np.ndarray, numerator: int) -> np.ndarray:
+    """floor(numerator / 1,000,000 × claim) per row, in exact integer arithmetic."""
+    if numerator == 0:
+        return np.zeros_like(capped)
+    if numerator == SHARE_DENOMINATOR:
+        return capped
+    floors = capped * numerator
+    floors //= SHARE_DENOMINATOR
+    return floors
 
 
 def prepare(
@@ -79,268 +140,216 @@ def prepare(
             f"claim column is {frame.schema[column]}, not a number", path=claims_path, column=column
         )
     warnings: list[str] = []
-    frame = _within_period(frame, policy, warnings)
-    _check_claim_values(frame, column, claims_path)
+    frame = within_period(frame, policy, warnings)
+    claim = _claim_values(frame, column, claims_path)
 
-    key_cols = _key_columns(frame, policy, key, claims_path)
+    key_cols = key_columns(frame, policy, key, claims_path)
     exprs = [t.expr() for t in policy.tiers]
-    _check_predicates(frame, policy, exprs)
-    group_labels, envelope_kop, gid = _envelope_groups(frame, policy)
+    check_predicates(frame, policy, exprs)
+    group_labels, envelope_kop, group = _envelope_groups(frame, policy)
     n_tiers = len(policy.tiers)
-    if n_tiers >= _NO_TIER:
-        raise ConfigError(f"a policy may have at most {_NO_TIER - 1} tiers", path=policy.source)
-
-    tier = pl.lit(_NO_TIER, pl.UInt8)
-    for i, expr in reversed(list(enumerate(exprs))):
-        tier = pl.when(expr).then(pl.lit(i, pl.UInt8)).otherwise(tier)
-    # what needs strings runs in polars (its expressions in parallel, one chunk per column, so the
-    # numpy views below are free); the arithmetic runs in numpy, in place where it can
-    labels = [gid.alias("_gid"), tier.alias("_tier")]
-    exclusive = policy.tier_resolution == EXCLUSIVE
-    predicates = [e for e, t in zip(exprs, policy.tiers, strict=True) if not t.otherwise]
-    if exclusive and len(predicates) > 1:
-        labels.append(pl.sum_horizontal(*[e.cast(pl.UInt8) for e in predicates]).alias("_matches"))
-    service_cap = _service_cap(frame, policy)
-    if service_cap is not None:
-        labels.append(service_cap.alias("_service_cap"))
-    names = [e.meta.output_name() for e in labels]
-    # polars labels the rows from their strings (releasing the GIL) while numpy turns the
-    # claims into kopiyky on the other core; with_columns broadcasts literal labels to every row
+    if n_tiers > _MAX_TIERS:
+        raise ConfigError(f"a policy may have at most {_MAX_TIERS} tiers", path=policy.source)
+    services = sorted(policy.cap_by_service_uah)
+    n_cells = len(group_labels) * n_tiers
+    labelling = _labelling(frame, policy, exprs, group, services=services, n_cells=n_cells)
+    # polars labels the rows from their strings (releasing the GIL) while numpy turns the claims
+    # into kopiyky on the other core
     with ThreadPoolExecutor(max_workers=1) as executor:
-        labelled = executor.submit(lambda: frame.with_columns(labels).select(names))
-        claim_kop = _claim_kopiyky(frame, column)
+        labelled = executor.submit(labelling)
+        row_cap = None if services else policy.cap_per_row_uah
+        capped, cut_rows, cut_claim = _kopiyky(claim, column, row_cap)
         codes = labelled.result()
-    if exclusive and "_matches" in codes.columns:
-        _fail_on_overlap(frame, codes, policy, exprs, key_cols)
-    _fail_on_unmatched(frame, codes, policy, key_cols)
+    if _MATCHES in codes.columns:
+        fail_on_overlap(frame, codes[_MATCHES] > 1, policy, exprs, key_cols)
+    fail_on_unmatched(frame, codes[_TIER].is_null(), policy, key_cols)
 
-    gid_arr = codes["_gid"].to_numpy()
-    tier_arr = codes["_tier"].to_numpy()
-    capped_kop = _capped(claim_kop, codes, policy)
-    floor_kop = _floors(capped_kop, policy.floor_share)
-    gt = gid_arr.astype(np.int64)
-    gt *= n_tiers
-    gt += tier_arr
+    if services:
+        cut_rows, cut_claim = _cap(capped, _service_limit(policy, services, codes))
+    gt = codes[_CELL].to_numpy()
+    numerator = round(policy.floor_share * SHARE_DENOMINATOR)
+    cells = _cells(gt, capped, numerator, n_groups=len(group_labels), n_tiers=n_tiers)
+    if cut_rows.size:
+        excess = np.zeros(n_cells, dtype=np.int64)
+        np.add.at(excess, gt[cut_rows], cut_claim - capped[cut_rows])
+        cells["claim"] = cells["capped"] + excess.reshape(cells["capped"].shape)
 
-    counts = np.bincount(tier_arr, minlength=n_tiers)
-    for t, n in zip(policy.tiers, counts, strict=True):
+    for t, n in zip(policy.tiers, cells["rows"].sum(axis=0), strict=True):
         if n == 0 and frame.height > 0:
             warnings.append(f"tier '{t.name}' matches no claim row")
-    work = pl.DataFrame(
-        [
-            pl.Series("_claim_kop", claim_kop),
-            pl.Series("_capped_kop", capped_kop),
-            pl.Series("_floor_kop", floor_kop),
-            codes["_gid"],
-            codes["_tier"],
-        ]
-    )
     return Prepared(
-        cells=_cells(
-            gt,
-            claim=claim_kop,
-            capped=capped_kop,
-            floor=floor_kop,
-            n_groups=len(group_labels),
-            n_tiers=n_tiers,
-        ),
         frame=frame,
-        work=work,
         key=key_cols,
         group_labels=group_labels,
         n_tiers=n_tiers,
         envelope_kop=envelope_kop,
-        gid=gid_arr,
-        tier=tier_arr,
+        group_column=codes[_GROUP],
+        tier_column=codes[_TIER],
+        gid=codes[_GROUP].to_physical().to_numpy(),
+        tier=codes[_TIER].to_physical().to_numpy(),
         gt=gt,
-        claim_kop=claim_kop,
-        capped_kop=capped_kop,
-        floor_kop=floor_kop,
+        capped_kop=capped,
+        cut_rows=cut_rows,
+        cut_claim_kop=cut_claim,
+        floor_numerator=numerator,
+        cells=cells,
         warnings=tuple(warnings),
     )
 
 
-def _claim_kopiyky(frame: pl.DataFrame, column: str) -> np.ndarray:
-    """Every row's claim in integer kopiyky, within the range where sums stay exact."""
-    claim_kop = _to_kopiyky(frame[column].cast(pl.Float64).to_numpy())
-    if claim_kop.size and int(claim_kop.max()) > _MAX_ROW_KOP:
+def _labelling(
+    frame: pl.DataFrame,
+    policy: Policy,
+    exprs: list[pl.Expr],
+    group: pl.Expr,
+    *,
+    services: list[str],
+    n_cells: int,
+) -> Callable[[], pl.DataFrame]:
+    """What labels every row: envelope group and tier (Enums), their (group, tier) cell, and
+    where needed the number of tiers matched and the capped service."""
+    names = [t.name for t in policy.tiers]
+    tier_enum = pl.Enum(names)
+    tier = pl.lit(None, tier_enum)  # no predicate matched: null
+    for name, expr in reversed(list(zip(names, exprs, strict=True))):
+        tier = pl.when(expr).then(pl.lit(name, tier_enum)).otherwise(tier)
+    labels = [group.alias(_GROUP), tier.alias(_TIER)]
+    predicates = [e for e, t in zip(exprs, policy.tiers, strict=True) if not t.otherwise]
+    if policy.tier_resolution == EXCLUSIVE and len(predicates) > 1:
+        labels.append(pl.sum_horizontal(*[e.cast(pl.UInt8) for e in predicates]).alias(_MATCHES))
+    if services:
+        labels.append(_service_index(frame, policy, services).alias(_SERVICE))
+    cell_type = _UINT[small_uint(n_cells)]
+    n_tiers = len(names)
+    cell = pl.col(_GROUP).to_physical().cast(cell_type) * n_tiers + pl.col(_TIER).to_physical()
+    # with_columns broadcasts literal labels (one envelope group, one tier) to every row; eager
+    # evaluation keeps each column in one chunk, so numpy views them without a copy
+    return lambda: (
+        frame.with_columns(labels)
+        .with_columns(cell.cast(cell_type).alias(_CELL))
+        .select(*(e.meta.output_name() for e in labels), _CELL)
+    )
+
+
+def _claim_values(frame: pl.DataFrame, column: str, path: str | None) -> np.ndarray:
+    """The claims as float64 UAH, checked: no nulls, NaNs, infinities or negative amounts."""
+    if frame[column].null_count():
+        check_claim_values(frame, column, path)  # raises
+    claim = frame[column].cast(pl.Float64).to_numpy()
+    # min and max are one cheap pass each: only a bad column pays for counting what is wrong
+    if claim.size and not (claim.min() >= 0 and np.isfinite(claim.max())):
+        check_claim_values(frame, column, path)
+    return claim
+
+
+def _kopiyky(
+    claim: np.ndarray, column: str, cap_uah: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's claim in integer kopiyky (half away from zero: claims are never negative),
+    within the range where sums stay exact, cut to `cap_uah` if given: the capped claims, the
+    rows cut and their claims before the cut. One pass in blocks of rows, in place."""
+    kop = empty(claim.shape[0], np.int64)
+    scratch = kop.view(np.float64)  # converted in place: element for element, no second array
+    cap = None if cap_uah is None else _to_kop(cap_uah)
+    top = total = 0
+    cut_rows, cut_claim = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=np.int64)]
+    for block in blocks(claim.shape[0]):
+        uah, k = scratch[block], kop[block]
+        np.multiply(claim[block], 100.0, out=uah)
+        uah += 0.5
+        np.floor(uah, out=k, casting="unsafe")
+        top, total = max(top, int(k.max())), total + int(k.sum())
+        if cap is not None:
+            cut = np.flatnonzero(k > cap)
+            cut_rows.append(block.start + cut)
+            cut_claim.append(k[cut])
+            np.minimum(k, cap, out=k)
+    if top > _MAX_ROW_KOP:
         raise InputFileError(
             "a claim row exceeds 90 billion UAH; check the claim column", column=column
         )
-    if int(claim_kop.sum()) >= _EXACT_LIMIT:
+    if total >= _EXACT_LIMIT:
         raise InputFileError(
             "claims sum beyond 90 trillion UAH; check the claim column", column=column
         )
-    return claim_kop
+    return kop, np.concatenate(cut_rows), np.concatenate(cut_claim)
 
 
-def _capped(claim_kop: np.ndarray, codes: pl.DataFrame, policy: Policy) -> np.ndarray:
-    """Claims after the policy's caps: per row, and by service."""
-    capped_kop = claim_kop
+def _service_limit(policy: Policy, services: list[str], codes: pl.DataFrame) -> np.ndarray:
+    """Each row's cap in kopiyky: the per-row cap, lowered by its service's cap."""
+    table = np.array(
+        [*(_to_kop(policy.cap_by_service_uah[s]) for s in services), _NO_CAP], dtype=np.int64
+    )
     if policy.cap_per_row_uah is not None:
-        capped_kop = np.minimum(claim_kop, _to_kop(policy.cap_per_row_uah))
-    if "_service_cap" in codes.columns:
-        capped_kop = np.minimum(capped_kop, codes["_service_cap"].to_numpy())
-    return capped_kop
+        np.minimum(table, _to_kop(policy.cap_per_row_uah), out=table)
+    service = codes[_SERVICE].to_numpy()
+    return np.take(table, service, out=empty(service.shape[0], np.int64))
 
 
-def _to_kopiyky(uah: np.ndarray) -> np.ndarray:
-    """UAH → integer kopiyky, half away from zero (claims are never negative), in one array."""
-    scratch = np.multiply(uah, 100.0)
-    scratch += 0.5
-    kop = scratch.view(np.int64)  # cast in place: element for element, no second array
-    np.floor(scratch, out=kop, casting="unsafe")
-    return kop
+def _cap(capped: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut claims to their cap in place; the rows cut and their claims before the cut."""
+    rows = np.flatnonzero(capped > limit)
+    before = capped[rows]
+    np.minimum(capped, limit, out=capped)
+    return rows, before
 
 
-def _floors(capped: np.ndarray, floor_share: float) -> np.ndarray:
-    """floor(floor_share × claim) per row, in exact integer arithmetic (shares to a millionth)."""
-    numerator = round(floor_share * _SHARE_DENOMINATOR)
-    if numerator == 0:
-        return np.zeros_like(capped)
-    if numerator == _SHARE_DENOMINATOR:
-        return capped
-    floors = capped * numerator
-    floors //= _SHARE_DENOMINATOR
-    return floors
+def _cells(
+    gt: np.ndarray, capped: np.ndarray, numerator: int, *, n_groups: int, n_tiers: int
+) -> dict[str, np.ndarray]:
+    """Rows and exact kopiyka sums per (group, tier) cell.
+
+    The claim sums are the capped sums here; the caller adds back what caps cut.
+    """
+    size = n_groups * n_tiers
+    rows = np.zeros(size, dtype=np.int64)
+    capped_sums = np.zeros(size, dtype=np.int64)
+    floor_sums = np.zeros(size, dtype=np.int64)
+    partial = 0 < numerator < SHARE_DENOMINATOR
+    for block in blocks(gt.shape[0]):
+        cell = gt[block].astype(np.intp)
+        rows += np.bincount(cell, minlength=size)
+        k = capped[block]
+        np.add.at(capped_sums, cell, k)
+        if partial:
+            np.add.at(floor_sums, cell, floors_of(k, numerator))
+    if numerator == SHARE_DENOMINATOR:
+        floor_sums = capped_sums.copy()
+    cells = {"rows": rows, "claim": capped_sums.copy(), "capped": capped_sums, "floor": floor_sums}
+    return {name: table.reshape(n_groups, n_tiers) for name, table in cells.items()}
 
 
-def _service_cap(frame: pl.DataFrame, policy: Policy) -> pl.Expr | None:
-    """Each row's cap by service in kopiyky (no cap: the largest int64)."""
-    if not policy.cap_by_service_uah:
-        return None
+def _service_index(frame: pl.DataFrame, policy: Policy, services: list[str]) -> pl.Expr:
+    """Each row's position in the sorted capped services (any other service: one past the end)."""
     if "service_code" not in frame.columns:
         raise ConfigError(
             "the policy caps claims by service but the claims have no 'service_code' column",
             path=policy.source,
             line=policy.line_of("caps", "by_service_uah"),
         )
+    service = pl.col("service_code")
+    if not isinstance(frame.schema["service_code"], pl.String | pl.Categorical | pl.Enum):
+        service = service.cast(pl.String)
     return (
-        pl.col("service_code")
-        .cast(pl.String)
-        .replace_strict(
-            {k: _to_kop(v) for k, v in policy.cap_by_service_uah.items()},
-            default=np.iinfo(np.int64).max,
-            return_dtype=pl.Int64,
-        )
+        service.cast(pl.Enum(services), strict=False)
+        .to_physical()
+        .cast(pl.UInt32)
+        .fill_null(len(services))
     )
-
-
-def _cells(
-    gt: np.ndarray,
-    *,
-    claim: np.ndarray,
-    capped: np.ndarray,
-    floor: np.ndarray,
-    n_groups: int,
-    n_tiers: int,
-) -> dict[str, np.ndarray]:
-    """Rows and exact integer kopiyka sums per (group, tier) cell."""
-    size = n_groups * n_tiers
-    out = {"rows": np.bincount(gt, minlength=size).astype(np.int64)}
-    for name, values in (("claim", claim), ("capped", capped), ("floor", floor)):
-        sums = np.zeros(size, dtype=np.int64)
-        np.add.at(sums, gt, values)
-        out[name] = sums
-    return {name: table.reshape(n_groups, n_tiers) for name, table in out.items()}
 
 
 def _to_kop(uah: float) -> int:
     return round(uah * 100)
 
 
-def _within_period(frame: pl.DataFrame, policy: Policy, warnings: list[str]) -> pl.DataFrame:
-    """Keep claim rows whose `month` lies in the policy's period (when both are known)."""
-    if "month" not in frame.columns or (policy.period_from is None and policy.period_to is None):
-        return frame
-    if frame.schema["month"] not in (pl.Date, pl.Datetime):
-        return frame
-    month = pl.col("month").cast(pl.Date)
-    inside = pl.lit(True)
-    if policy.period_from is not None:
-        inside = inside & (month >= policy.period_from)
-    if policy.period_to is not None:
-        inside = inside & (month <= policy.period_to)
-    kept = frame.filter(inside.fill_null(False))
-    dropped = frame.height - kept.height
-    if dropped:
-        warnings.append(
-            f"{dropped} claim rows lie outside the policy period "
-            f"{policy.period_from or '…'} – {policy.period_to or '…'} and were left out"
-        )
-    return kept
-
-
-def _check_claim_values(frame: pl.DataFrame, column: str, path: str | None) -> None:
-    c = pl.col(column).cast(pl.Float64)
-    stats = frame.select(
-        nulls=c.null_count(),
-        bad=(c.is_nan() | c.is_infinite()).sum(),
-        negative=(c < 0).sum(),
-    ).row(0, named=True)
-    if stats["nulls"]:
-        raise InputFileError(
-            f"{stats['nulls']} claim rows have no amount", path=path, column=column
-        )
-    if stats["bad"]:
-        raise InputFileError(
-            f"{stats['bad']} claim rows are NaN or infinite", path=path, column=column
-        )
-    if stats["negative"]:
-        raise InputFileError(
-            f"{stats['negative']} claim rows are negative", path=path, column=column
-        )
-
-
-def _key_columns(
-    frame: pl.DataFrame, policy: Policy, key: tuple[str, ...] | list[str] | None, path: str | None
-) -> tuple[str, ...]:
-    if key is None:
-        # a row is identified by everything but its money
-        return tuple(c for c in frame.columns if c != policy.claim_column)
-    missing = [c for c in key if c not in frame.columns]
-    if missing:
-        raise InputFileError(f"key column(s) {', '.join(missing)} not in the claims", path=path)
-    return tuple(key)
-
-
-def _check_predicates(frame: pl.DataFrame, policy: Policy, exprs: list[pl.Expr]) -> None:
-    columns = set(frame.columns)
-    for tier, expr in zip(policy.tiers, exprs, strict=True):
-        if tier.otherwise:
-            continue
-        for name in expr.meta.root_names():
-            if name not in columns:
-                raise ConfigError(
-                    f"tier '{tier.name}' predicate names column '{name}', which the claims do not "
-                    f"have (claims columns: {', '.join(frame.columns)})",
-                    path=policy.source,
-                    line=tier.line,
-                    column=name,
-                )
-        try:
-            dtype = frame.lazy().select(expr.alias("p")).collect_schema()["p"]
-        except Exception as exc:  # polars: invalid operation on these dtypes
-            raise ConfigError(
-                f"tier '{tier.name}' predicate {tier.when!r} cannot apply to the claims: "
-                f"{str(exc).splitlines()[0]}",
-                path=policy.source,
-                line=tier.line,
-            ) from exc
-        if dtype != pl.Boolean:
-            raise ConfigError(
-                f"tier '{tier.name}' predicate {tier.when!r} gives {dtype}, not true/false",
-                path=policy.source,
-                line=tier.line,
-            )
-
-
 def _envelope_groups(
     frame: pl.DataFrame, policy: Policy
 ) -> tuple[tuple[str, ...], np.ndarray, pl.Expr]:
+    """Group labels, envelopes in kopiyky, and each row's group as an Enum of the labels."""
     if not policy.per_oblast_uah:
         labels = (NATIONAL,)
-        return labels, np.array([_to_kop(policy.envelope_uah)], dtype=np.int64), pl.lit(0, pl.UInt8)
+        amount = np.array([_to_kop(policy.envelope_uah)], dtype=np.int64)
+        return labels, amount, pl.lit(NATIONAL, pl.Enum(labels))
     if "oblast_code" not in frame.columns:
         raise ConfigError(
             "the policy has per-oblast envelopes but the claims have no 'oblast_code' column",
@@ -352,61 +361,9 @@ def _envelope_groups(
     rest = 0 if policy.national_uah is None else _to_kop(policy.national_uah) - sum(amounts)
     labels = (*codes, OTHER_OBLASTS)
     oblast = pl.col("oblast_code")
-    dtype = frame.schema["oblast_code"]
-    if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+    if not isinstance(frame.schema["oblast_code"], pl.String | pl.Categorical | pl.Enum):
         oblast = oblast.cast(pl.String)
     # an Enum cast is the fastest string lookup; codes outside it become null: "other oblasts"
-    gid = (
-        oblast.cast(pl.Enum(codes), strict=False)
-        .to_physical()
-        .cast(pl.UInt32)
-        .fill_null(len(codes))
-    )
-    return labels, np.array([*amounts, max(rest, 0)], dtype=np.int64), gid
-
-
-def _example(frame: pl.DataFrame, mask: pl.Series, key_cols: tuple[str, ...]) -> str:
-    row = frame.filter(mask).head(1)
-    cols = [c for c in key_cols if c in row.columns][:6] or row.columns[:6]
-    return ", ".join(f"{c}={row[c][0]!r}" for c in cols)
-
-
-def _fail_on_overlap(
-    frame: pl.DataFrame,
-    work: pl.DataFrame,
-    policy: Policy,
-    exprs: list[pl.Expr],
-    key_cols: tuple[str, ...],
-) -> None:
-    overlap = work["_matches"] > 1
-    n = int(overlap.sum())
-    if not n:
-        return
-    example = frame.filter(overlap).head(1)
-    hits = [
-        t.name
-        for t, e in zip(policy.tiers, exprs, strict=True)
-        if not t.otherwise and example.select(e).item()
-    ]
-    raise ConfigError(
-        f"tiers overlap: {n} claim rows match more than one tier, e.g. tiers "
-        f"{' and '.join(repr(h) for h in hits)} on the row ({_example(frame, overlap, key_cols)}); "
-        "make the predicates exclusive or set 'tier_resolution: first_match'",
-        path=policy.source,
-        line=policy.line_of("tiers"),
-    )
-
-
-def _fail_on_unmatched(
-    frame: pl.DataFrame, work: pl.DataFrame, policy: Policy, key_cols: tuple[str, ...]
-) -> None:
-    unmatched = work["_tier"] == _NO_TIER
-    n = int(unmatched.sum())
-    if not n:
-        return
-    raise ConfigError(
-        f"{n} claim rows match no tier, e.g. ({_example(frame, unmatched, key_cols)}); "
-        "add a last tier with 'otherwise: true'",
-        path=policy.source,
-        line=policy.line_of("tiers"),
-    )
+    enum = pl.Enum(labels)
+    group = oblast.cast(enum, strict=False).fill_null(pl.lit(OTHER_OBLASTS, enum))
+    return labels, np.array([*amounts, max(rest, 0)], dtype=np.int64), group

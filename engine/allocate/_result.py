@@ -9,11 +9,16 @@ import polars as pl
 
 from engine.allocate._equity import Equity, equity_figures
 from engine.allocate._policy import Policy
+from engine.allocate._prepare import SHARE_DENOMINATOR
 
 __all__ = ["TERRITORY_LEVELS", "Allocation"]
 
 TERRITORY_LEVELS = ("oblast_code", "hromada_code")
 _MONEY = ("claim_kop", "capped_kop", "floor_kop", "allocated_kop")
+
+
+def _kopiyky(column: str) -> pl.Expr:
+    return (pl.col(column) * 100.0).round().cast(pl.Int64)
 
 
 def _measures() -> list[pl.Expr]:
@@ -59,7 +64,7 @@ class Allocation:
     binding: pl.DataFrame | None = None
     warnings: tuple[str, ...] = ()
     territories: pl.DataFrame | None = field(default=None, repr=False)
-    _amounts: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
+    _allocated_kop: int = field(default=0, repr=False)  # Σ allocated, exact
 
     @property
     def envelope_uah(self) -> float:
@@ -75,7 +80,7 @@ class Allocation:
 
     @property
     def allocated_uah(self) -> float:
-        return round(float(self._amounts["allocated_kop"].sum()) / 100, 2)
+        return round(float(self._allocated_kop) / 100, 2)
 
     @property
     def unspent_uah(self) -> float:
@@ -92,18 +97,20 @@ class Allocation:
     def by_territory(self) -> pl.DataFrame:
         """Per territory (oblast and hromada where present): claims, allocation, shortfall, coverage,
         and with reference data the population and allocated UAH per resident."""
-        keys = [c for c in TERRITORY_LEVELS if c in self._amounts.columns]
+        keys = [c for c in TERRITORY_LEVELS if c in self.rows.columns]
         if not keys:
-            return _to_uah(self._amounts.select(_measures()))
-        table = _to_uah(self._amounts.group_by(keys).agg(_measures()).sort(keys))
+            return _to_uah(self._amounts().select(_measures()).collect())
+        table = _to_uah(self._amounts().group_by(keys).agg(_measures()).sort(keys).collect())
         return self._with_population(table, keys)
 
     @cached_property
     def by_service(self) -> pl.DataFrame:
         """Per service: claims, allocation, shortfall and coverage."""
-        if "service_code" not in self._amounts.columns:
-            return _to_uah(self._amounts.select(_measures()))
-        return _to_uah(self._amounts.group_by("service_code").agg(_measures()).sort("service_code"))
+        if "service_code" not in self.rows.columns:
+            return _to_uah(self._amounts().select(_measures()).collect())
+        return _to_uah(
+            self._amounts().group_by("service_code").agg(_measures()).sort("service_code").collect()
+        )
 
     @cached_property
     def equity(self) -> Equity:
@@ -123,6 +130,24 @@ class Allocation:
         if self.binding is not None:
             out["binding"] = self.binding
         return out
+
+    def _amounts(self) -> pl.LazyFrame:
+        """Every row's kopiyky, read back exactly from `rows` (so the allocation need not keep
+        four more 10 M-row arrays for summaries that may never be asked for)."""
+        claim = pl.col(self.policy.claim_column).cast(pl.Float64)
+        numerator = round(self.policy.floor_share * SHARE_DENOMINATOR)
+        return (
+            self.rows.lazy()
+            .with_columns(
+                # as the allocation took it: half away from zero (claims are never negative)
+                claim_kop=(claim * 100.0 + 0.5).floor().cast(pl.Int64),
+                # UAH are kopiyky × 0.01 in float64: × 100 and rounded gives them back exactly
+                # (claims stay below 9 × 10**12 kopiyky)
+                capped_kop=_kopiyky("capped_claim_uah"),
+                allocated_kop=_kopiyky("allocated_uah"),
+            )
+            .with_columns(floor_kop=pl.col("capped_kop") * numerator // SHARE_DENOMINATOR)
+        )
 
     def _with_population(self, table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         ref = self.territories

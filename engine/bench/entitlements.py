@@ -1,4 +1,4 @@
-"""Benchmark of the entitlement core: segmentation + pricing + case-month totals.
+"""Benchmark of entitlements: the pricing core, and the full API that builds every output frame.
 
 Synthetic registries are generated directly with numpy (not `engine.synth`: the real KATOTTG
 hromadas and services catalogue, random cases with moves, waiting periods, assessed volumes,
@@ -10,11 +10,15 @@ Workloads, each timed in a fresh process by `engine.bench.run_isolated`:
 - `setup_engine`: `price_core` on the indexed registry: segmentation, every factor, the monthly
   cap, co-payment and the rounded case-month totals (what the wide output frames are built from);
 - `setup_engine_from_registry`: the same plus `index_registry` (string ids → integer indexes);
+- `setup_engine_full`: the whole `compute_entitlements`, from the registry to the four output frames
+  (the wide `segments` and `case_months` with the contract's string columns, rollups and flows):
+  what a pipeline run pays;
 - `setup_pandas`: a straightforward pandas implementation of the same §5 rules a user would write
   (`iterrows` over locations, a day-by-day walk, dictionary lookups of the dated parameters); it
   checks itself against the engine's case-months, to the kopiyka, and fails if any differs.
 
-`run(sizes)` runs both engine workloads at every size and at the pandas size, and pandas once.
+`run(sizes)` runs the engine workloads at every size and at the pandas size, and pandas once. Each
+note gives the workload's CPU time (all threads) beside its wall time: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ __all__ = [
     "run",
     "setup_engine",
     "setup_engine_from_registry",
+    "setup_engine_full",
     "setup_pandas",
     "synthetic_registry",
 ]
@@ -202,6 +207,18 @@ def _model_path() -> str:
     return str(Path(engine.__file__).resolve().parents[1] / "models" / "funding" / "baseline")
 
 
+def _with_cpu(work: Callable[[], str]) -> Callable[[], str]:
+    """`work` whose note starts with the CPU seconds (user + system, every thread) it took."""
+    import time
+
+    def timed() -> str:
+        start = time.process_time()
+        note = work()
+        return f"cpu {time.process_time() - start:.2f} s; {note}"
+
+    return timed
+
+
 def setup_engine(size: int, seed: int) -> Callable[[], str]:
     """The engine's core: segmentation, pricing and case-month totals from the indexed registry."""
     import gc
@@ -222,7 +239,7 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
         n = core.n_segments
         return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
 
-    return work
+    return _with_cpu(work)
 
 
 def setup_engine_from_registry(size: int, seed: int) -> Callable[[], str]:
@@ -240,7 +257,29 @@ def setup_engine_from_registry(size: int, seed: int) -> Callable[[], str]:
         n = core.n_segments
         return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
 
-    return work
+    return _with_cpu(work)
+
+
+def setup_engine_full(size: int, seed: int) -> Callable[[], str]:
+    """`compute_entitlements` from the registry: core, wide frames, rollups and flows. The frames
+    are held until the end, so the peak includes them."""
+    import gc
+
+    from engine.entitlements import compute_entitlements
+    from engine.params import load_funding_model
+
+    registry, territories = synthetic_registry(size, seed)
+    model = load_funding_model(_model_path())
+    gc.collect()
+
+    def work() -> str:
+        ent = compute_entitlements(registry, model, territories, months=MONTHS)  # type: ignore[arg-type]
+        return (
+            f"{ent.segments.height:,} segments, {ent.case_months.height:,} case-months, "
+            f"{ent.rollups.height:,} rollup and {ent.flows.height:,} flow rows"
+        )
+
+    return _with_cpu(work)
 
 
 def setup_pandas(size: int, seed: int) -> Callable[[], str]:
@@ -259,7 +298,7 @@ def setup_pandas(size: int, seed: int) -> Callable[[], str]:
             raise AssertionError(f"pandas and engine disagree: {mismatch}")
         return f"{len(frame):,} case-months, identical to the engine's to the kopiyka"
 
-    return work
+    return _with_cpu(work)
 
 
 def compare_case_months(engine: pl.DataFrame, pandas_frame: object) -> str:
@@ -427,6 +466,7 @@ def run(
         for target, case in (
             ("setup_engine", "engine"),
             ("setup_engine_from_registry", "engine incl. indexing"),
+            ("setup_engine_full", "engine, full API"),
         ):
             results.append(
                 run_isolated(

@@ -21,13 +21,10 @@ from engine.entitlements._core import PricedCore, price_core
 from engine.entitlements._frames import (
     CASE_MONTH_COLUMNS,
     SEGMENT_COLUMNS,
-    case_month_keys,
     case_months_frame,
     code_book,
-    parts_frame,
-    per_case,
-    place,
-    segment_keys,
+    dictionaries,
+    parts,
     segments_frame,
     territory_lists,
 )
@@ -41,12 +38,10 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "Entitlements",
     "PricedCore",
-    "case_month_keys",
     "compute_entitlements",
     "price_core",
     "resolve_months",
     "round_kopiyka",
-    "segment_keys",
 ]
 
 
@@ -102,17 +97,19 @@ def compute_entitlements(
     month_list = resolve_months(months, registry)
     reg = index_registry(registry, territories)
     raion, oblast = territory_lists(reg, territories)
-    core = price_core(reg, model, month_list, hromada_oblast=oblast)
-    attributes = per_case(reg, oblast)
-    keys = segment_keys(core)
-    segment_place = place(keys["hromada"], keys["provider"], reg, raion, oblast)
-    parts = parts_frame(core, keys, reg)
-    book = code_book(core, reg, raion, oblast)
+    core = price_core(reg, model, month_list, hromada_oblast=oblast, wide=True)
+    # intermediate arrays are handed over and freed as soon as used, before the next frame grows:
+    # parts after rollups and flows, case-month keys after the case-month frame
+    money_parts, book = parts(core, reg), code_book(core, reg, raion, oblast)
+    rollup_frame, flow_frame = rollups(money_parts, book), flows(money_parts, book)
+    del money_parts
+    books = dictionaries(reg, raion, oblast)
+    case_month_frame = case_months_frame(core, books)
     return Entitlements(
-        segments=segments_frame(core, keys, attributes, segment_place, model.version),
-        case_months=case_months_frame(core, attributes, segment_place),
-        rollups=rollups(parts, book),
-        flows=flows(parts, book),
+        segments=segments_frame(core, books, model.version),
+        case_months=case_month_frame,
+        rollups=rollup_frame,
+        flows=flow_frame,
         model_version=model.version,
         model_hash=model.content_hash,
         months=(month_list[0], month_list[-1]),

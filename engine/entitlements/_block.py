@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from engine.params._resolve import STATUS_BITS, RateCalendar
 from engine.schemas import DISABILITY_GROUPS
 from engine.segments import IndexedRegistry, Split, expand_segments
 
+if TYPE_CHECKING:
+    from engine.entitlements._wide import WideSink
+
 __all__ = [
     "DAY",
     "KIND",
@@ -23,6 +27,7 @@ __all__ = [
     "PER_UNIT",
     "ROWS",
     "BlockContext",
+    "Groups",
     "price_block",
     "rates",
     "round_kopiyka",
@@ -240,7 +245,7 @@ def _runs(ctx: BlockContext, a: int, b: int, split: Split) -> tuple[np.ndarray, 
 
 
 @dataclass(frozen=True, eq=False)
-class _Groups:
+class Groups:
     """The (case, month, funded) groups of a block's segments."""
 
     first: np.ndarray  # first segment of each group
@@ -253,20 +258,20 @@ class _Groups:
         return np.bincount(self.group, weights=values, minlength=len(self.first))
 
 
-def _groups_of(ctx: BlockContext, a: int, b: int, split: Split) -> _Groups:
+def _groups_of(ctx: BlockContext, a: int, b: int, split: Split) -> Groups:
     first, group = _runs(ctx, a, b, split)
     m = len(split.entry)
     if group is None:
-        return _Groups(first, np.r_[first[1:], m] - 1, None)
+        return Groups(first, np.r_[first[1:], m] - 1, None)
     last = np.full(len(first), -1, dtype=np.int64)
     np.maximum.at(last, group, np.arange(m))
-    return _Groups(first, last, group)
+    return Groups(first, last, group)
 
 
 def _apply_cap(
     ctx: BlockContext,
     entry: np.ndarray,
-    groups: _Groups,
+    groups: Groups,
     *,
     group_case: np.ndarray,
     gross: np.ndarray,
@@ -297,6 +302,7 @@ def price_block(
     *,
     capped_segments: list[tuple[np.ndarray, np.ndarray]],
     explicit: dict[int, np.ndarray],
+    wide: WideSink | None = None,
 ) -> tuple[int, int]:
     """Segment and price sub-pieces `block = (a, b)`; write segments and case-months from `at`.
 
@@ -305,6 +311,7 @@ def price_block(
     calendar entry and case-month follow from the counts and the case-months' last segments
     (`PricedCore.segment_index`), except in a block where a case switches between waiting and
     served twice within a month: there the case-month of each segment goes to `explicit`.
+    With `wide`, the block's output columns, case-month keys and parts are written there too.
     Returns where the next block writes.
     """
     (a, b), (s0, g0) = block, at
@@ -344,6 +351,8 @@ def price_block(
     round_kopiyka(group_copay, out=out["cm_copay_uah"][g0:g1])
     out["cm_days"][g0:g1] = groups.sum(days)
     np.add(groups.last, s0, out=out["cm_last"][g0:g1])
+    if wide is not None:
+        wide.write(block, at, split, groups, days=days, gross=gross, capped=capped)
     return s1, g1
 
 

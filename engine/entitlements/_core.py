@@ -31,6 +31,7 @@ from engine.entitlements._block import (
     rates,
     round_kopiyka,
 )
+from engine.entitlements._wide import Wide, WideSink, empty
 from engine.errors import ConfigError
 from engine.params import FundingModel
 from engine.params._resolve import (
@@ -81,6 +82,7 @@ class PricedCore:
     capped: tuple[np.ndarray, np.ndarray] = field(  # segments whose cap factor is not 1
         default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0))
     )
+    wide: Wide | None = None  # what the output frames need, with `price_core(wide=True)`
 
     @property
     def n_segments(self) -> int:
@@ -265,26 +267,32 @@ def price_core(
     hromada_oblast: list[str | None] | None = None,
     *,
     block_segments: int = 1 << 19,
+    wide: bool = False,
 ) -> PricedCore:
     """Segment, price and total every case over `months` (first days of months, ascending).
 
     Work proceeds in blocks of whole cases (about `block_segments` segments each) so temporaries
     stay small and are reused; results land in arrays allocated once. `hromada_oblast` (oblast code
-    per hromada index) is needed only by scenario changes restricted to oblasts.
+    per hromada index) is needed only by scenario changes restricted to oblasts. With `wide`, the
+    blocks also write what the output frames need (`PricedCore.wide`, see `_wide`).
     """
     ctx, pieces = _context(reg, model, months, hromada_oblast)
     n = int(ctx.count.sum())
     arrays = dict(_SEGMENT_ARRAYS)
     if model.adjustments.height:
         arrays |= dict.fromkeys(ROWS, np.float64)
-    out = {name: np.empty(n, dtype=dtype) for name, dtype in arrays.items()}
-    out |= {f"cm_{name}": np.empty(n, dtype=dtype) for name, dtype in _CASE_MONTH_ARRAYS.items()}
+    out = {name: empty(n, dtype) for name, dtype in arrays.items()}
+    out |= {f"cm_{name}": empty(n, dtype) for name, dtype in _CASE_MONTH_ARRAYS.items()}
     capped: list[tuple[np.ndarray, np.ndarray]] = []
     explicit: dict[int, np.ndarray] = {}
+    totals = {name: out[f"cm_{name}"] for name in ("gross_uah", "copay_uah")}
+    sink = WideSink(ctx, pieces, months, n, totals) if wide else None
     bounds = [(0, 0)]
     for block in _blocks(ctx.sub_case, ctx.count, block_segments):
         bounds.append(
-            price_block(ctx, block, bounds[-1], out, capped_segments=capped, explicit=explicit)
+            price_block(
+                ctx, block, bounds[-1], out, capped_segments=capped, explicit=explicit, wide=sink
+            )
         )
     at = bounds[-1]
     case_months = {name: out[f"cm_{name}"][: at[1]] for name in _CASE_MONTH_ARRAYS}
@@ -314,4 +322,5 @@ def price_core(
             np.concatenate([np.zeros(0, dtype=np.int64), *(w for w, _ in capped)]),
             np.concatenate([np.zeros(0), *(f for _, f in capped)]),
         ),
+        wide=sink.finish(*at) if sink is not None else None,
     )

@@ -1,33 +1,34 @@
-"""Build the output frames from the lean priced core: keys, dates and factors gathered by index.
+"""Build the output frames from what the core wrote while pricing (`price_core(wide=True)`).
 
-Nothing here prices anything: every amount comes from `price_core`; this module turns integer
-indexes back into codes and derives what the core leaves implicit (segment dates, units, copay and
-state per segment, the case-month of each row, parts for rollups).
+Nothing here prices anything. Numeric columns wrap the core's arrays without copies; every string
+column is gathered by an integer key from a small dictionary of distinct values (the cases, the
+hromadas and their raion and oblast, the providers and their ownership), all in one parallel polars
+pass per frame: string columns are then 16-byte views into the dictionaries' buffers, never copies
+of the text, and no frame is joined on a string key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from engine.entitlements._block import round_kopiyka
 from engine.entitlements._core import PricedCore
-from engine.rollups import PART_COLUMNS, CodeBook
+from engine.rollups import CodeBook, Parts
 from engine.segments import IndexedRegistry
 
 __all__ = [
     "CASE_MONTH_COLUMNS",
     "SEGMENT_COLUMNS",
-    "case_month_keys",
+    "Dictionaries",
     "case_months_frame",
     "code_book",
-    "parts_frame",
+    "dictionaries",
+    "parts",
     "per_case",
-    "place",
     "registered_index",
-    "segment_keys",
     "segments_frame",
     "territory_lists",
 ]
@@ -45,7 +46,6 @@ CASE_MONTH_COLUMNS = (
     "is_idp", "hromada_code", "raion_code", "oblast_code", "registered_hromada",
     "registered_oblast_code", "provider_id", "ownership",
 )  # fmt: skip
-_EPOCH = dt.date(1970, 1, 1)
 
 
 def territory_lists(
@@ -86,199 +86,155 @@ def per_case(reg: IndexedRegistry, oblast: list[str | None]) -> pl.DataFrame:
             "registered_oblast_code": pl.Series(oblast, dtype=pl.String).gather(index),
             "disability_group": reg.cases["disability_group"],
             "is_idp": reg.cases["is_idp"],
-            "birth_date": reg.cases["birth_date"],
         }
     )
 
 
-def _age() -> pl.Expr:
-    """Completed years on the month's first day."""
-    month, birth = pl.col("month"), pl.col("birth_date")
-    before_birthday = (month.dt.month() < birth.dt.month()) | (
-        (month.dt.month() == birth.dt.month()) & (birth.dt.day() > 1)
+@dataclass(frozen=True, eq=False)
+class Dictionaries:
+    """Distinct values that string columns are gathered from, by an integer key."""
+
+    per_case: pl.DataFrame  # by case index
+    by_hromada: dict[str, pl.Series]  # by serving hromada index (one past the last: unknown)
+    by_provider: dict[str, pl.Series]  # by provider index (one past the last: none)
+
+
+def dictionaries(
+    reg: IndexedRegistry, raion: list[str | None], oblast: list[str | None]
+) -> Dictionaries:
+    return Dictionaries(
+        per_case=per_case(reg, oblast),
+        by_hromada={
+            "hromada_code": pl.Series([*reg.hromada_codes, None], dtype=pl.String),
+            "raion_code": pl.Series([*raion, None], dtype=pl.String),
+            "oblast_code": pl.Series([*oblast, None], dtype=pl.String),
+        },
+        by_provider={
+            "provider_id": pl.Series([*reg.provider_ids, None], dtype=pl.String),
+            "ownership": pl.Series([*reg.provider_ownership, None], dtype=pl.String),
+        },
     )
-    return (
-        month.dt.year().cast(pl.Int32)
-        - birth.dt.year().cast(pl.Int32)
-        - before_birthday.cast(pl.Int32)
-    ).alias("age")
 
 
-def _nullable_index(values: np.ndarray) -> pl.Series:
-    series = pl.Series(values.astype(np.int64))
-    return pl.select(pl.when(series >= 0).then(series)).to_series()
-
-
-def place(
-    hromada: np.ndarray,
-    provider: np.ndarray,
-    reg: IndexedRegistry,
-    raion: list[str | None],
-    oblast: list[str | None],
+def _gather(
+    books: Dictionaries, case: np.ndarray, hromada: np.ndarray, provider: np.ndarray
 ) -> pl.DataFrame:
-    h = pl.Series(hromada.astype(np.int64))
-    p = _nullable_index(provider)
-    return pl.DataFrame(
-        {
-            "hromada_code": pl.Series(reg.hromada_codes, dtype=pl.String).gather(h),
-            "raion_code": pl.Series(raion, dtype=pl.String).gather(h),
-            "oblast_code": pl.Series(oblast, dtype=pl.String).gather(h),
-            "provider_id": pl.Series(reg.provider_ids, dtype=pl.String).gather(p),
-            "ownership": pl.Series(reg.provider_ownership, dtype=pl.String).gather(p),
-        }
+    """Every per-case, per-hromada and per-provider column for rows with these keys (uint32)."""
+    keys = pl.DataFrame({"case": case, "hromada": hromada, "provider": provider})
+    lookups = [(books.per_case.to_dict(), "case")]
+    lookups += [(books.by_hromada, "hromada"), (books.by_provider, "provider")]
+    return keys.select(
+        pl.lit(values).gather(pl.col(key)).alias(name)
+        for columns, key in lookups
+        for name, values in columns.items()
     )
 
 
-def _month_dates(core: PricedCore, month: np.ndarray) -> pl.Series:
-    starts = np.array([(m - _EPOCH).days for m in core.months], dtype=np.int32)
-    return pl.Series("month", starts[month]).cast(pl.Date)
+def _dates(days: np.ndarray) -> pl.Series:
+    return pl.Series(days).cast(pl.Date)
 
 
-def segment_keys(core: PricedCore) -> dict[str, np.ndarray]:
-    """Keys, dates and looked-up factors of every segment, from its sub-piece and calendar entry."""
-    s, subs, cal = core.segments, core.subs, core.calendar
-    index = core.segment_index()
-    sub, entry = index["sub"], index["entry"]
-    # a segment starts on its calendar entry's date, or on its sub-piece's first day
-    start = np.maximum(cal.date[entry], subs["start"][sub])
-    end = np.empty_like(start)
-    end[:-1] = start[1:] - 1
-    last_of_sub = np.ones(len(sub), dtype=bool)
-    last_of_sub[:-1] = sub[1:] != sub[:-1]
-    end[last_of_sub] = subs["end"][sub[last_of_sub]]
-    piece = subs["piece"][sub]
-    case = subs["case"][sub]
+def _nan_to_null(values: np.ndarray) -> pl.Series:
+    """A factor not in force is NaN in the core and null in the output."""
+    series = pl.Series(values)
+    return series.fill_nan(None) if np.isnan(values).any() else series
+
+
+def _age(age: np.ndarray, unknown: np.ndarray | None) -> pl.Series:
+    """Ages as Int32, null where the birth date is unknown (`unknown` per row, None if none)."""
+    series = pl.Series(age)
+    if unknown is None or not unknown.any():
+        return series
+    return pl.select(pl.when(~pl.lit(pl.Series(unknown))).then(pl.lit(series))).to_series()
+
+
+def segments_frame(core: PricedCore, books: Dictionaries, version: str) -> pl.DataFrame:
+    """One row per segment, every factor a column (`SEGMENT_COLUMNS`), in the core's order."""
+    assert core.wide is not None
+    w = core.wide.segments
     rows = core.rows
-    if rows is None:
-        units = core.units_norm[entry]
-        assessed = subs["assessed"][sub]
-        known = ~np.isnan(assessed)
-        units[known] = np.minimum(assessed[known], cal.max_units[entry[known]])
-    else:
-        units = rows["units"]
-    if core.shares.shape[1] == 1:
-        share = core.shares[:, 0][case]
-    else:
-        share = core.shares[case, cal.regime[entry]]
-    copay = s["gross_uah"] * share
-    cap_factor = np.ones(len(sub))
-    cap_factor[core.capped[0]] = core.capped[1]
-    return {
-        "case_month": index["case_month"],
-        "cap_factor": cap_factor,
-        "case": case,
-        "month": cal.month[entry],
-        "segment_from": start,
-        "segment_to": end,
-        "days": end - start + 1,
-        "days_in_month": cal.days_in_month[entry],
-        "hromada": core.pieces.hromada[piece],
-        "provider": core.pieces.provider[piece],
-        "funded": subs["funded"][sub],
-        "coef": subs["coef"][sub],
-        "units": units,
-        "copay_share": share,
-        "copay_uah": copay,
-        "state_uah": s["gross_uah"] - copay,
-        "tariff": cal.tariff[entry] if rows is None else rows["tariff"],
-        "modifier": cal.modifier[entry] if rows is None else rows["modifier"],
-    }
-
-
-def case_month_keys(core: PricedCore) -> dict[str, np.ndarray]:
-    """Case, month and funding flag of every case-month, from its last segment."""
-    last = core.case_months["last"]
-    ends = np.cumsum(core.count)
-    sub = np.searchsorted(ends, last, side="right")  # the sub-piece holding the last segment
-    entry = core.entry0[sub] + (last - (ends[sub] - core.count[sub]))
-    return {
-        "case": core.subs["case"][sub],
-        "month": core.calendar.month[entry],
-        "funded": core.subs["funded"][sub],
-    }
-
-
-def segments_frame(
-    core: PricedCore,
-    keys: dict[str, np.ndarray],
-    per_case: pl.DataFrame,
-    place: pl.DataFrame,
-    version: str,
-) -> pl.DataFrame:
-    s = core.segments
-    attributes = per_case.select(pl.all().gather(pl.Series(keys["case"].astype(np.int64))))
+    factors = {name: w[name] if rows is None else rows[name] for name in ("units", "tariff")}
+    factors["modifier"] = w["modifier"] if rows is None else rows["modifier"]
+    unknown = core.wide.unknown_birth
     numbers = pl.DataFrame(
         {
-            "month": _month_dates(core, keys["month"]),
-            "segment_from": pl.Series(keys["segment_from"]).cast(pl.Date),
-            "segment_to": pl.Series(keys["segment_to"]).cast(pl.Date),
-            "days": keys["days"],
-            "days_in_month": keys["days_in_month"],
-            "units": pl.Series(keys["units"]).fill_nan(None),
-            "tariff": pl.Series(keys["tariff"]).fill_nan(None),
-            "coef": keys["coef"],
-            "modifier": pl.Series(keys["modifier"]).fill_nan(None),
-            "cap_factor": keys["cap_factor"],
-            "gross_uah": s["gross_uah"],
-            "copay_share": keys["copay_share"],
-            "copay_uah": keys["copay_uah"],
-            "state_uah": keys["state_uah"],
-            "funded": keys["funded"],
+            "month": _dates(w["month"]),
+            "segment_from": _dates(w["segment_from"]),
+            "segment_to": _dates(w["segment_to"]),
+            "days": w["days"],
+            "days_in_month": w["days_in_month"],
+            "age": _age(w["age"], None if unknown is None else unknown[w["case"]]),
+            "units": _nan_to_null(factors["units"]),
+            "tariff": _nan_to_null(factors["tariff"]),
+            "coef": w["coef"],
+            "modifier": _nan_to_null(factors["modifier"]),
+            "cap_factor": w["cap_factor"],
+            "gross_uah": core.segments["gross_uah"],
+            "copay_share": w["copay_share"],
+            "copay_uah": w["copay_uah"],
+            "state_uah": w["state_uah"],
+            "funded": w["funded"],
         }
     )
+    strings = _gather(books, w["case"], w["hromada"], w["provider"])
     return (
-        pl.concat([attributes, place, numbers], how="horizontal")
-        .with_columns(_age(), model_version=pl.lit(version))
+        pl.concat([strings, numbers], how="horizontal")
+        .with_columns(model_version=pl.lit(version, dtype=pl.String))
         .select(SEGMENT_COLUMNS)
     )
 
 
-def _case_month_order(keys: dict[str, np.ndarray]) -> np.ndarray:
-    """Order of case-months by (case, month, funded) without sorting strings.
+def _case_month_order(case: np.ndarray, month: np.ndarray, funded: np.ndarray) -> np.ndarray | None:
+    """Order of case-months by (case, month, funded) without sorting; None when already in order.
 
     Case-months come out of the core by case (cases are numbered in case_id order) and month; only
     a waiting and a served row of the same case-month may be the wrong way round.
     """
-    case, month, funded = keys["case"], keys["month"], keys["funded"]
-    order = np.arange(len(case))
     swap = np.flatnonzero(
         (case[1:] == case[:-1]) & (month[1:] == month[:-1]) & funded[:-1] & ~funded[1:]
     )
+    if not len(swap):
+        return None
+    order = np.arange(len(case))
     order[swap], order[swap + 1] = swap + 1, swap
     return order
 
 
-def case_months_frame(
-    core: PricedCore, per_case_frame: pl.DataFrame, place_frame: pl.DataFrame
-) -> pl.DataFrame:
-    """One row per (case, month, funded): rounded totals and the case's attributes that month."""
-    cm, keys = core.case_months, case_month_keys(core)
-    order = _case_month_order(keys)
-    keys = {name: values[order] for name, values in keys.items()}
-    last = pl.Series(cm["last"][order].astype(np.int64))
-    attributes = per_case_frame.select(pl.all().gather(pl.Series(keys["case"].astype(np.int64))))
-    days_in_month = np.array(
-        [((m + dt.timedelta(days=32)).replace(day=1) - m).days for m in core.months], dtype=np.int32
-    )
-    gross, copay, days = cm["gross_uah"][order], cm["copay_uah"][order], cm["days"][order]
+def case_months_frame(core: PricedCore, books: Dictionaries) -> pl.DataFrame:
+    """One row per (case, month, funded): rounded totals and the case's attributes that month
+    (serving hromada and provider of its last segment). Takes the case-month keys from the core."""
+    assert core.wide is not None
+    cm = {**core.wide.take_case_months(), **core.case_months}
+    order = _case_month_order(cm["case"], cm["month"], cm["funded"])
+    if order is not None:
+        cm = {name: values[order] for name, values in cm.items()}
+    month = cm["month"]
+    starts = core.wide.month_day
+    days_in_month = np.diff(np.r_[starts, _next_month(core)]).astype(np.int32)
+    gross, copay, days = cm["gross_uah"], cm["copay_uah"], cm["days"]
+    age = core.wide.month_serial[month] - core.wide.birth_serial[cm["case"]]
+    age //= 12
+    unknown = core.wide.unknown_birth
     numbers = pl.DataFrame(
         {
-            "month": _month_dates(core, keys["month"]),
-            "funded": keys["funded"],
+            "month": _dates(starts[month]),
+            "funded": cm["funded"],
             "gross_uah": gross,
             "copay_uah": copay,
             "state_uah": gross - copay,
-            "case_months": days / days_in_month[keys["month"]],
+            "case_months": days / days_in_month[month],
             "days": days.astype(np.int64),
+            "age": _age(age, None if unknown is None else unknown[cm["case"]]),
         }
     )
-    return (
-        pl.concat(
-            [attributes, place_frame.select(pl.all().gather(last)), numbers], how="horizontal"
-        )
-        .with_columns(_age())
-        .select(CASE_MONTH_COLUMNS)
-    )
+    strings = _gather(books, cm["case"], cm["hromada"], cm["provider"])
+    return pl.concat([strings, numbers], how="horizontal").select(CASE_MONTH_COLUMNS)
+
+
+def _next_month(core: PricedCore) -> int:
+    """First day after the period, in days since 1970-01-01."""
+    last = core.months[-1]
+    return ((last + dt.timedelta(days=32)).replace(day=1) - dt.date(1970, 1, 1)).days
 
 
 def code_book(
@@ -297,57 +253,20 @@ def code_book(
     )
 
 
-def parts_frame(
-    core: PricedCore, keys: dict[str, np.ndarray], reg: IndexedRegistry
-) -> pl.DataFrame:
-    """Money of each case-month by serving hromada and provider, rounded to add up exactly.
-
-    A part is a run of consecutive segments of one case-month with the same hromada and provider
-    (a case that moves away and back within a month has two parts in the first hromada; rollups add
-    them up). Each part is rounded; the case-month's last part absorbs the remainder so parts sum to
-    the rounded case-month totals.
-    """
-    case_month, hromada, provider = keys["case_month"], keys["hromada"], keys["provider"]
-    n = len(case_month)
-    change = np.ones(n, dtype=bool)
-    if n:
-        change[1:] = (
-            (case_month[1:] != case_month[:-1])
-            | (hromada[1:] != hromada[:-1])
-            | (provider[1:] != provider[:-1])
-        )
-    start = np.flatnonzero(change)
-
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values, start) if n else np.zeros(0, dtype=values.dtype)
-
-    owner = case_month[start]
-    n_case_months = len(core.case_months["gross_uah"])
-    part_of_segment = np.cumsum(change) - 1
-    last_part = part_of_segment[core.case_months["last"]]  # the part holding its last segment
-    money = {}
-    for name in ("gross_uah", "copay_uah"):
-        values = core.segments["gross_uah"] if name == "gross_uah" else keys["copay_uah"]
-        rounded = round_kopiyka(total(values))
-        remainder = core.case_months[name] - np.bincount(
-            owner, weights=rounded, minlength=n_case_months
-        )
-        rounded[last_part] += remainder
-        money[name] = np.round(rounded, 2)
-    registered = registered_index(reg)
-    case = keys["case"][start]
-    return pl.DataFrame(
-        {
-            "month": keys["month"][start],
-            "funded": keys["funded"][start],
-            "hromada": hromada[start],
-            "provider": provider[start],
-            "service": reg.service[case],
-            "registered": registered[case],
-            "case_months": total(keys["days"] / keys["days_in_month"]),
-            "days": total(keys["days"].astype(np.int64)),
-            "gross_uah": money["gross_uah"],
-            "copay_uah": money["copay_uah"],
-            "state_uah": np.round(money["gross_uah"] - money["copay_uah"], 2),
-        }
-    ).select(PART_COLUMNS)
+def parts(core: PricedCore, reg: IndexedRegistry) -> Parts:
+    """The rounded parts the core wrote, with the keys of their case-months (taken from the core:
+    they are freed once the caller drops them)."""
+    assert core.wide is not None
+    p = core.wide.take_parts()
+    case = p["case"]
+    return Parts(
+        month=p["month"],
+        funded=p["funded"],
+        hromada=p["hromada"],
+        provider=p["provider"],
+        service=reg.service[case],
+        registered=registered_index(reg)[case],
+        days=p["days"],
+        gross_uah=p["gross_uah"],
+        copay_uah=p["copay_uah"],
+    )

@@ -1,0 +1,285 @@
+"""What the output frames need, written block by block while pricing (`price_core(wide=True)`).
+
+A block already holds every segment's sub-piece, calendar entry and case-month; writing the output
+columns there, into arrays allocated once in their final dtypes, spares re-deriving them from the
+lean core afterwards (a dozen passes over every segment) and lets the output frames wrap the arrays
+without copies. Three groups of arrays:
+
+- per segment: dates, days, factors, amounts and the integer keys (case, serving hromada, provider)
+  that string columns are gathered by (a hromada or provider key one past the last means none);
+- per case-month: the keys of its last segment (case, month, funded, hromada, provider);
+- per *part* (a run of segments of one case-month with one hromada and provider; see
+  `engine.rollups`): its keys, days and money, rounded so parts add up to the rounded case-month
+  totals, which is all rollups and flows need.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mmap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from engine.entitlements._block import round_kopiyka
+
+if TYPE_CHECKING:
+    from engine.entitlements._block import BlockContext, Groups
+    from engine.segments import Pieces, Split
+
+__all__ = ["Wide", "WideSink", "empty", "month_serials"]
+
+_EPOCH = dt.date(1970, 1, 1)
+_I32, _U32, _F64 = np.int32, np.uint32, np.float64
+# per segment; units, tariff and modifier only without a territorial scenario (the core keeps them)
+_SEGMENT = {
+    "segment_from": _I32, "segment_to": _I32, "days": _I32, "days_in_month": _I32, "month": _I32,
+    "age": _I32, "case": _U32, "hromada": _U32, "provider": _U32, "funded": np.bool_,
+    "coef": _F64, "cap_factor": _F64, "copay_share": _F64, "copay_uah": _F64, "state_uah": _F64,
+}  # fmt: skip
+_FACTORS = {"units": _F64, "tariff": _F64, "modifier": _F64}
+_CASE_MONTH = {
+    "case": _U32,
+    "month": np.int16,
+    "funded": np.bool_,
+    "hromada": _U32,
+    "provider": _U32,
+}
+_PART = {
+    "case": _U32, "month": np.int16, "funded": np.bool_, "hromada": _U32, "provider": _U32,
+    "days": _F64, "gross_uah": _F64, "copay_uah": _F64,
+}  # fmt: skip
+
+
+def empty(n: int, dtype: type | np.dtype) -> np.ndarray:
+    """An uninitialised array of `n` items in its own anonymous mapping of small (4 KiB) pages.
+
+    numpy advises transparent huge pages for large arrays. On a virtual machine that returns free
+    memory to its host (free page reporting), a free 2 MiB block is one the host has taken back, so
+    every huge page is a fresh host allocation: several times slower to touch than the small
+    pages the guest keeps. Output arrays are written once, in full, and live as long as the frames
+    that wrap them, so they gain nothing from huge pages."""
+    size = max(n * np.dtype(dtype).itemsize, 1)
+    if not hasattr(mmap, "MAP_PRIVATE"):  # not POSIX
+        return np.empty(n, dtype=dtype)
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return np.frombuffer(buffer, dtype=dtype, count=n)
+
+
+def month_serials(months: list[dt.date]) -> tuple[np.ndarray, np.ndarray]:
+    """First day (days since 1970-01-01) and year × 12 + month − 1 of every month of the period."""
+    first = np.array([(m - _EPOCH).days for m in months], dtype=np.int32)
+    serial = np.array([m.year * 12 + m.month - 1 for m in months], dtype=np.int32)
+    return first, serial
+
+
+def _birth_serials(birth: pl.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per case: year × 12 + month − 1 of birth, plus one when born after the 1st, so that the age
+    on a month's first day is ⌊(month serial − birth serial) / 12⌋; and which births are unknown."""
+    parts = pl.select(
+        serial=birth.dt.year().cast(pl.Int32) * 12
+        + birth.dt.month().cast(pl.Int32)
+        - 1
+        + (birth.dt.day() > 1).cast(pl.Int32)
+    ).to_series()
+    unknown = parts.is_null().to_numpy() if parts.null_count() else None
+    return parts.fill_null(0).to_numpy().astype(np.int32, copy=False), unknown
+
+
+def _slots(index: np.ndarray, size: int) -> np.ndarray:
+    return np.where(index >= 0, index, size).astype(_U32)
+
+
+@dataclass(frozen=True, eq=False)
+class Wide:
+    """The arrays written while pricing, trimmed to their lengths."""
+
+    segments: dict[str, np.ndarray]
+    case_months: dict[str, np.ndarray]  # emptied by `take_case_months`
+    parts: dict[str, np.ndarray]  # emptied by `take_parts`
+    month_day: np.ndarray  # first day of each month index, days since 1970-01-01
+    month_serial: np.ndarray  # year × 12 + month − 1 of each month index
+    birth_serial: np.ndarray  # per case, see `_birth_serials`
+    unknown_birth: np.ndarray | None  # per case, None when every birth date is known
+
+    def take_parts(self) -> dict[str, np.ndarray]:
+        """Hand the parts over (needed once, by rollups and flows; freed once dropped)."""
+        taken = dict(self.parts)
+        self.parts.clear()
+        return taken
+
+    def take_case_months(self) -> dict[str, np.ndarray]:
+        """Hand the case-month keys over (needed once, by the case-month frame)."""
+        taken = dict(self.case_months)
+        self.case_months.clear()
+        return taken
+
+
+class WideSink:
+    """Arrays allocated once for `n` segments (case-months and parts are never more), filled by
+    `write` for each block in turn. Holds the running count of parts written.
+
+    Gathers use `np.take(..., mode="clip")` with intp indexes: indexes are valid by construction,
+    and numpy neither converts nor buffers such a take."""
+
+    def __init__(
+        self,
+        ctx: BlockContext,
+        pieces: Pieces,
+        months: list[dt.date],
+        n: int,
+        totals: dict[str, np.ndarray],
+    ) -> None:
+        self.ctx = ctx
+        self.totals = totals  # the core's rounded case-month gross and copay, written first
+        segment = _SEGMENT if ctx.model.adjustments.height else _SEGMENT | _FACTORS
+        self.segments = {name: empty(n, dtype) for name, dtype in segment.items()}
+        self.case_months = {name: empty(n, dtype) for name, dtype in _CASE_MONTH.items()}
+        self.parts = {name: empty(n, dtype) for name, dtype in _PART.items()}
+        self.month_day, self.month_serial = month_serials(months)
+        self.birth_serial, self.unknown_birth = _birth_serials(ctx.reg.cases["birth_date"])
+        cal = ctx.calendar
+        self.entry = {  # per calendar entry
+            "month": cal.month.astype(np.int16),
+            "month_day": self.month_day[cal.month],
+            "month_serial": self.month_serial[cal.month],
+            "days_in_month": cal.days_in_month.astype(np.int32),
+            "units_norm": ctx.units_norm,
+            "max_units": cal.max_units,
+            "tariff": cal.tariff,
+            "modifier": cal.modifier,
+        }
+        # per sub-piece; slots: the index, or one past the last for none (waiting) or unknown
+        self.sub = {
+            "case": ctx.sub_case.astype(np.intp),
+            "hromada": _slots(ctx.sub_hromada, len(ctx.reg.hromada_codes)),
+            "provider": _slots(pieces.provider[ctx.cut.parent], len(ctx.reg.provider_ids)),
+            "funded": ctx.sub_funded,
+            "coef": ctx.sub_coef,
+        }
+        self.share = ctx.shares[:, 0].copy() if ctx.shares.shape[1] == 1 else None
+        self.n_parts = 0
+
+    def write(
+        self,
+        block: tuple[int, int],
+        at: tuple[int, int],
+        split: Split,
+        groups: Groups,
+        *,
+        days: np.ndarray,
+        gross: np.ndarray,
+        capped: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        """Write the block's segments from `at[0]` and case-months from `at[1]`; append its parts.
+
+        `gross` is the block's final gross (after the cap), `capped` the block's capped segments
+        and their factors."""
+        ctx, by_entry = self.ctx, self.entry
+        (a, b), (s0, g0) = block, at
+        parent, entry = split.parent.astype(np.intp), split.entry.astype(np.intp)
+        s1, g1 = s0 + len(entry), g0 + len(groups.first)
+        seg = {name: values[s0:s1] for name, values in self.segments.items()}
+        seg["segment_from"][:] = split.start
+        seg["segment_to"][:] = split.end
+        seg["days"][:] = days
+        for name in ("hromada", "provider", "funded", "coef"):
+            np.take(self.sub[name][a:b], parent, out=seg[name], mode="clip")
+        for name in ("month_day", "days_in_month") + (
+            ("tariff", "modifier") if "tariff" in seg else ()
+        ):
+            np.take(
+                by_entry[name],
+                entry,
+                out=seg["month" if name == "month_day" else name],
+                mode="clip",
+            )
+        case = np.take(self.sub["case"][a:b], parent, mode="clip")
+        seg["case"][:] = case
+        age = seg["age"]
+        np.take(by_entry["month_serial"], entry, out=age, mode="clip")
+        age -= np.take(self.birth_serial, case, mode="clip")
+        age //= 12
+        seg["cap_factor"].fill(1.0)
+        if capped is not None:
+            seg["cap_factor"][capped[0]] = capped[1]
+        share = seg["copay_share"]
+        if self.share is not None:
+            np.take(self.share, case, out=share, mode="clip")
+        else:
+            share[:] = ctx.shares[case, ctx.calendar.regime[entry]]
+        np.multiply(gross, share, out=seg["copay_uah"])
+        np.subtract(gross, seg["copay_uah"], out=seg["state_uah"])
+        if "units" in seg:  # without a territorial scenario: factors of the calendar entry
+            units = seg["units"]
+            np.take(by_entry["units_norm"], entry, out=units, mode="clip")
+            assessed = ctx.sub_assessed[a:b][parent]
+            known = np.flatnonzero(~np.isnan(assessed))
+            units[known] = np.minimum(assessed[known], by_entry["max_units"][entry[known]])
+
+        last = groups.last
+        cm = {name: values[g0:g1] for name, values in self.case_months.items()}
+        for name in ("case", "funded", "hromada", "provider"):
+            np.take(seg[name], last, out=cm[name], mode="clip")
+        np.take(by_entry["month"], entry[last], out=cm["month"], mode="clip")
+        self._parts(groups, seg, gross=gross, g0=g0)
+
+    def _parts(
+        self, groups: Groups, seg: dict[str, np.ndarray], *, gross: np.ndarray, g0: int
+    ) -> None:
+        """Parts of the block's case-months; each is rounded to kopiyky and the case-month's last
+        part absorbs the remainder, so parts add up exactly to the rounded case-month totals."""
+        n_groups = len(groups.first)
+        if groups.group is None:
+            sizes = groups.last - groups.first + 1
+            group = np.repeat(np.arange(n_groups, dtype=np.intp), sizes)
+        else:
+            group = groups.group.astype(np.intp)
+        hromada, provider = seg["hromada"], seg["provider"]
+        change = np.empty(len(group), dtype=bool)
+        change[0] = True
+        np.not_equal(group[1:], group[:-1], out=change[1:])
+        change[1:] |= hromada[1:] != hromada[:-1]
+        change[1:] |= provider[1:] != provider[:-1]
+        start = np.flatnonzero(change)
+        owner = group[start]
+        p0, p1 = self.n_parts, self.n_parts + len(start)
+        out = {name: values[p0:p1] for name, values in self.parts.items()}
+        for name in ("case", "month", "funded"):
+            np.take(self.case_months[name][g0 : g0 + n_groups], owner, out=out[name], mode="clip")
+        np.take(hromada, start, out=out["hromada"], mode="clip")
+        np.take(provider, start, out=out["provider"], mode="clip")
+        days = seg["days"]
+        out["days"][:] = np.add.reduceat(days, start)
+        # a case-month of one part (most) is that part: its money is the rounded total
+        part = np.cumsum(change) - 1
+        first_part, last_part = part[groups.first], part[groups.last]
+        split = np.flatnonzero(first_part != last_part)  # case-months of several parts
+        of_split = np.zeros(n_groups, dtype=np.intp)
+        of_split[split] = np.arange(1, len(split) + 1)
+        chosen = np.flatnonzero(of_split[owner])  # their parts
+        for name, values in (("gross_uah", gross), ("copay_uah", seg["copay_uah"])):
+            totals = self.totals[name][g0 : g0 + n_groups]
+            np.take(totals, owner, out=out[name], mode="clip")
+            if not len(split):
+                continue
+            rounded = round_kopiyka(np.add.reduceat(values, start)[chosen])
+            remainder = totals[split] - np.bincount(
+                of_split[owner[chosen]] - 1, weights=rounded, minlength=len(split)
+            )
+            rounded[np.searchsorted(chosen, last_part[split])] += remainder
+            out[name][chosen] = np.round(rounded, 2)
+        self.n_parts = p1
+
+    def finish(self, n_segments: int, n_case_months: int) -> Wide:
+        return Wide(
+            segments={k: v[:n_segments] for k, v in self.segments.items()},
+            case_months={k: v[:n_case_months] for k, v in self.case_months.items()},
+            parts={k: v[: self.n_parts] for k, v in self.parts.items()},
+            month_day=self.month_day,
+            month_serial=self.month_serial,
+            birth_serial=self.birth_serial,
+            unknown_birth=self.unknown_birth,
+        )
