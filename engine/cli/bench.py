@@ -32,7 +32,8 @@ def bench(
     if unknown:
         raise ConfigError(f"unknown benchmark area(s) {unknown}; choose from {list(_AREAS)}")
     _require_alternatives(areas)
-    console = Console()
+    # a scheduled job or a pipe gets a wide table rather than rich's 80-column default
+    console = Console() if Console().is_terminal else Console(width=160)
     results = []
     for area in areas:
         module = importlib.import_module(f"engine.bench.{area}")
