@@ -116,10 +116,7 @@ def run_default(prep: Prepared) -> DefaultResult:
         claims=lambda at: k[pool.index[at]],
         keys=prep.frame.select(prep.key),
     )
-    pool_sums = np.zeros(n_groups * n_tiers, dtype=np.int64)
-    for block in blocks(pool.size, BLOCK):
-        at = pool.index[block]
-        np.add.at(pool_sums, prep.gt[at], allocated[at])
+    pool_sums = _pool_sums(prep, pool, allocated, marginal & floors_paid[:, None], target)
     alloc_table = np.where(in_pool, pool_sums.reshape(n_groups, n_tiers), settled)
     tables = Tables(
         rows=rows, claim=prep.cells["claim"], capped=claims, floor=floor_sums,
@@ -163,3 +160,24 @@ def _settle(
             amount += beta[at] * out[rows]
             out[rows] = pool.add(rows + block.start, amount, pool_claim, group_of_cell[at])
     return allocated, pool
+
+
+def _pool_sums(
+    prep: Prepared, pool: Pool, allocated: np.ndarray, marginal: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """Σ allocated per (group, tier) cell over the rows that were rounded.
+
+    A group that pays its floors rounds one cell, its marginal tier, which therefore received
+    exactly the group's target; only the groups that cannot pay their floors (every tier rounded)
+    are summed row by row.
+    """
+    n_tiers = prep.n_tiers
+    sums = np.zeros(prep.n_groups * n_tiers, dtype=np.int64)
+    paid = np.flatnonzero(marginal.any(axis=1))
+    sums[paid * n_tiers + marginal[paid].argmax(axis=1)] = target[paid]
+    by_rows = ~marginal.any(axis=1)
+    if pool.size and by_rows.any():
+        for block in blocks(pool.size, BLOCK):
+            at = pool.index[block][by_rows[pool.gid[block]]]
+            np.add.at(sums, prep.gt[at], allocated[at])
+    return sums
