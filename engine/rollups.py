@@ -60,9 +60,10 @@ class CodeBook:
 class Parts:
     """Rounded money of each part, one entry per part, with integer keys into a `CodeBook`.
 
-    `hromada` (serving) and `registered` are hromada indexes and `provider` a provider index; an
-    index past the last (or -1) means unknown, or no provider (a waiting case). Every part has at
-    least one day. A part lies within one month, so its case-months are its days over the month's.
+    `hromada` (serving) and `registered` are hromada indexes and `provider` a provider index, all
+    non-negative: one past the last means unknown, or no provider (a waiting case). Every part has
+    at least one day. A part lies within one month, so its case-months are its days over the
+    month's.
     """
 
     month: np.ndarray
@@ -105,15 +106,22 @@ def _group(
     """Sum `values` per present (month, key, funded): `key` in [0, n_keys), month in [0, n_months).
 
     Each span of months is one dense table of (key, month, funded) cells. The first of `values`
-    must be positive for every member (days): a group is present where its sum is.
+    must be positive for every member (days): a group is present where its sum is. An int64 `key`
+    is overwritten (it is a temporary of the caller's).
     """
     span = max(1, min(n_months, _MAX_CELLS // max(2 * n_keys, 1)))
     out: list[_Groups] = []
     for m0 in range(0, n_months, span):
         m1 = min(n_months, m0 + span)
-        rows = slice(None) if m1 - m0 == n_months else np.flatnonzero((month >= m0) & (month < m1))
-        cell = key[rows].astype(np.int64) * (m1 - m0)
-        cell += month[rows] - m0
+        if m1 - m0 == n_months:  # one table: the cells are computed in place
+            rows: slice | np.ndarray = slice(None)
+            cell = key if key.dtype == np.int64 else key.astype(np.int64)
+            cell *= m1 - m0
+            cell += month
+        else:
+            rows = np.flatnonzero((month >= m0) & (month < m1))
+            cell = key[rows].astype(np.int64) * (m1 - m0)
+            cell += month[rows] - m0
         cell *= 2
         cell += funded[rows]
         size = 2 * n_keys * (m1 - m0)
@@ -243,35 +251,32 @@ def rollups(parts: Parts, book: CodeBook) -> pl.DataFrame:
     """
     ownerships = list(OWNERSHIPS)
     n_own = len(ownerships) + 1  # the last one is unknown / none
-    n_providers = len(book.ownership_of_provider)
     ownership_of_provider = np.array(
         [ownerships.index(o) if o in ownerships else n_own - 1 for o in book.ownership_of_provider]
         + [n_own - 1],
-        dtype=np.int64,
+        dtype=np.int8,
     )  # the extra slot answers no provider (a waiting case)
     n_hromadas, n_services = len(book.hromada_codes), len(book.service_codes)
     n_months, n_rest = len(book.months), n_services * n_own
-    key = _slot(parts.hromada, n_hromadas)
+    key = parts.hromada.astype(np.int64)
     key *= n_services
     key += parts.service
     key *= n_own
-    key += ownership_of_provider[_slot(parts.provider, n_providers)]
+    key += np.take(ownership_of_provider, parts.provider)
+    # numbering the keys present keeps the table as small as the data, however many the codes
+    key, keys = _dense_ids(key, (n_hromadas + 1) * n_rest)
     finest = _group(
-        key,
-        (n_hromadas + 1) * n_rest,
-        parts.sums(),
-        month=parts.month,
-        funded=parts.funded,
-        n_months=n_months,
+        key, len(keys), parts.sums(), month=parts.month, funded=parts.funded, n_months=n_months
     )
     del key
     days_in_month = _days_in_month(book.months)
     sums = _rounded(finest.sums, finest.month, days_in_month)
-    hromada, rest = finest.key // n_rest, finest.key % n_rest  # rest: service × ownership
+    finest_key = keys[finest.key]
+    hromada, rest = finest_key // n_rest, finest_key % n_rest  # rest: service × ownership
     levels = [
         (
             "hromada",
-            _Groups(finest.key, finest.month, finest.funded, sums),
+            _Groups(finest_key, finest.month, finest.funded, sums),
             [*book.hromada_codes, None],
         )
     ]
@@ -336,9 +341,9 @@ def flows(parts: Parts, book: CodeBook) -> pl.DataFrame:
     n_hromadas, n_months = len(book.hromada_codes), len(book.months)
     days_in_month = _days_in_month(book.months)
     size = n_hromadas + 1
-    pair_key = _slot(parts.registered, n_hromadas)
+    pair_key = parts.registered.astype(np.int64)
     pair_key *= size
-    pair_key += _slot(parts.hromada, n_hromadas)
+    pair_key += parts.hromada
     pair, pairs = _dense_ids(pair_key, size * size)
     del pair_key
     by_hromada = _group(

@@ -100,10 +100,11 @@ def compute_entitlements(
     core = price_core(reg, model, month_list, hromada_oblast=oblast, wide=True)
     # intermediate arrays are handed over and freed as soon as used, before the next frame grows:
     # parts after rollups and flows, case-month keys after the case-month frame
-    money_parts, book = parts(core, reg), code_book(core, reg, raion, oblast)
+    money_parts, book = parts(core), code_book(core, reg, raion, oblast)
     rollup_frame, flow_frame = rollups(money_parts, book), flows(money_parts, book)
     del money_parts
     books = dictionaries(reg, raion, oblast)
+    del reg  # the frames need only the dictionaries and the core
     case_month_frame = case_months_frame(core, books)
     return Entitlements(
         segments=segments_frame(core, books, model.version),

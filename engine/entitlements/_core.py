@@ -48,6 +48,7 @@ from engine.segments import (
     Pieces,
     calendar_bounds,
     pieces_from_locations,
+    registered_index,
     split_by_calendar,
 )
 
@@ -286,7 +287,9 @@ def price_core(
     capped: list[tuple[np.ndarray, np.ndarray]] = []
     explicit: dict[int, np.ndarray] = {}
     totals = {name: out[f"cm_{name}"] for name in ("gross_uah", "copay_uah")}
-    sink = WideSink(ctx, pieces, months, n, totals) if wide else None
+    sink = None
+    if wide:
+        sink = WideSink(ctx, pieces, months, n, totals=totals, registered=registered_index(reg))
     bounds = [(0, 0)]
     for block in _blocks(ctx.sub_case, ctx.count, block_segments):
         bounds.append(

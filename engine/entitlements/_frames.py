@@ -17,7 +17,7 @@ import polars as pl
 
 from engine.entitlements._core import PricedCore
 from engine.rollups import CodeBook, Parts
-from engine.segments import IndexedRegistry
+from engine.segments import IndexedRegistry, registered_index
 
 __all__ = [
     "CASE_MONTH_COLUMNS",
@@ -28,7 +28,6 @@ __all__ = [
     "dictionaries",
     "parts",
     "per_case",
-    "registered_index",
     "segments_frame",
     "territory_lists",
 ]
@@ -62,12 +61,6 @@ def territory_lists(
         maintain_order="left",
     )
     return looked["raion_code"].to_list(), looked["oblast_code"].to_list()
-
-
-def registered_index(reg: IndexedRegistry) -> np.ndarray:
-    """Index (into `reg.hromada_codes`) of each case's registered hromada, -1 when unknown."""
-    registered = reg.cases["registered_hromada"].cast(pl.Enum(reg.hromada_codes), strict=False)
-    return registered.to_physical().cast(pl.Int32).fill_null(-1).to_numpy()
 
 
 def per_case(reg: IndexedRegistry, oblast: list[str | None]) -> pl.DataFrame:
@@ -253,20 +246,8 @@ def code_book(
     )
 
 
-def parts(core: PricedCore, reg: IndexedRegistry) -> Parts:
-    """The rounded parts the core wrote, with the keys of their case-months (taken from the core:
-    they are freed once the caller drops them)."""
+def parts(core: PricedCore) -> Parts:
+    """The rounded parts the core wrote (taken from the core: freed once the caller drops them)."""
     assert core.wide is not None
     p = core.wide.take_parts()
-    case = p["case"]
-    return Parts(
-        month=p["month"],
-        funded=p["funded"],
-        hromada=p["hromada"],
-        provider=p["provider"],
-        service=reg.service[case],
-        registered=registered_index(reg)[case],
-        days=p["days"],
-        gross_uah=p["gross_uah"],
-        copay_uah=p["copay_uah"],
-    )
+    return Parts(**{name: p[name] for name in Parts.__dataclass_fields__})

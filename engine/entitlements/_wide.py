@@ -48,8 +48,8 @@ _CASE_MONTH = {
     "provider": _U32,
 }
 _PART = {
-    "case": _U32, "month": np.int16, "funded": np.bool_, "hromada": _U32, "provider": _U32,
-    "days": _F64, "gross_uah": _F64, "copay_uah": _F64,
+    "month": np.int16, "funded": np.bool_, "hromada": _U32, "provider": _U32, "service": _U32,
+    "registered": _U32, "days": _F64, "gross_uah": _F64, "copay_uah": _F64,
 }  # fmt: skip
 
 
@@ -130,10 +130,15 @@ class WideSink:
         pieces: Pieces,
         months: list[dt.date],
         n: int,
+        *,
         totals: dict[str, np.ndarray],
+        registered: np.ndarray,
     ) -> None:
+        """`totals`: the core's case-month gross and copay arrays, whose rounded values a block
+        writes before its parts are made; `registered`: each case's registered hromada (-1 when
+        unknown)."""
         self.ctx = ctx
-        self.totals = totals  # the core's rounded case-month gross and copay, written first
+        self.totals = totals
         segment = _SEGMENT if ctx.model.adjustments.height else _SEGMENT | _FACTORS
         self.segments = {name: empty(n, dtype) for name, dtype in segment.items()}
         self.case_months = {name: empty(n, dtype) for name, dtype in _CASE_MONTH.items()}
@@ -159,8 +164,22 @@ class WideSink:
             "funded": ctx.sub_funded,
             "coef": ctx.sub_coef,
         }
+        self.per_case = {  # what parts need of their case
+            "service": ctx.reg.service.astype(_U32),
+            "registered": _slots(registered, len(ctx.reg.hromada_codes)),
+        }
         self.share = ctx.shares[:, 0].copy() if ctx.shares.shape[1] == 1 else None
         self.n_parts = 0
+        self._scratch: dict[str, np.ndarray] = {}
+        self._positions: np.ndarray | None = None
+
+    def _tmp(self, name: str, m: int, dtype: type) -> np.ndarray:
+        """A scratch array of `m` items, reused from block to block (temporaries allocated afresh
+        in every block would be handed back to the system and faulted in again each time)."""
+        buffer = self._scratch.get(name)
+        if buffer is None or len(buffer) < m:
+            buffer = self._scratch[name] = np.empty(m + m // 4, dtype=dtype)
+        return buffer[:m]
 
     def write(
         self,
@@ -177,30 +196,27 @@ class WideSink:
 
         `gross` is the block's final gross (after the cap), `capped` the block's capped segments
         and their factors."""
-        ctx, by_entry = self.ctx, self.entry
+        ctx, by_entry, tmp = self.ctx, self.entry, self._tmp
         (a, b), (s0, g0) = block, at
-        parent, entry = split.parent.astype(np.intp), split.entry.astype(np.intp)
-        s1, g1 = s0 + len(entry), g0 + len(groups.first)
-        seg = {name: values[s0:s1] for name, values in self.segments.items()}
+        m, n_groups = len(split.entry), len(groups.first)
+        parent, entry = tmp("parent", m, np.intp), tmp("entry", m, np.intp)
+        parent[:], entry[:] = split.parent, split.entry
+        seg = {name: values[s0 : s0 + m] for name, values in self.segments.items()}
         seg["segment_from"][:] = split.start
         seg["segment_to"][:] = split.end
         seg["days"][:] = days
         for name in ("hromada", "provider", "funded", "coef"):
             np.take(self.sub[name][a:b], parent, out=seg[name], mode="clip")
-        for name in ("month_day", "days_in_month") + (
-            ("tariff", "modifier") if "tariff" in seg else ()
+        np.take(by_entry["month_day"], entry, out=seg["month"], mode="clip")
+        for name in (
+            ("days_in_month", "tariff", "modifier") if "tariff" in seg else ("days_in_month",)
         ):
-            np.take(
-                by_entry[name],
-                entry,
-                out=seg["month" if name == "month_day" else name],
-                mode="clip",
-            )
-        case = np.take(self.sub["case"][a:b], parent, mode="clip")
+            np.take(by_entry[name], entry, out=seg[name], mode="clip")
+        case = np.take(self.sub["case"][a:b], parent, out=tmp("case", m, np.intp), mode="clip")
         seg["case"][:] = case
         age = seg["age"]
         np.take(by_entry["month_serial"], entry, out=age, mode="clip")
-        age -= np.take(self.birth_serial, case, mode="clip")
+        age -= np.take(self.birth_serial, case, out=tmp("birth", m, np.int32), mode="clip")
         age //= 12
         seg["cap_factor"].fill(1.0)
         if capped is not None:
@@ -215,15 +231,23 @@ class WideSink:
         if "units" in seg:  # without a territorial scenario: factors of the calendar entry
             units = seg["units"]
             np.take(by_entry["units_norm"], entry, out=units, mode="clip")
-            assessed = ctx.sub_assessed[a:b][parent]
-            known = np.flatnonzero(~np.isnan(assessed))
-            units[known] = np.minimum(assessed[known], by_entry["max_units"][entry[known]])
+            assessed = np.take(
+                ctx.sub_assessed[a:b], parent, out=tmp("assessed", m, np.float64), mode="clip"
+            )
+            known = np.isnan(assessed, out=tmp("known", m, np.bool_))
+            np.logical_not(known, out=known)
+            most = np.take(
+                by_entry["max_units"], entry, out=tmp("most", m, np.float64), mode="clip"
+            )
+            np.minimum(assessed, most, out=most)
+            np.copyto(units, most, where=known)
 
         last = groups.last
-        cm = {name: values[g0:g1] for name, values in self.case_months.items()}
+        cm = {name: values[g0 : g0 + n_groups] for name, values in self.case_months.items()}
         for name in ("case", "funded", "hromada", "provider"):
             np.take(seg[name], last, out=cm[name], mode="clip")
-        np.take(by_entry["month"], entry[last], out=cm["month"], mode="clip")
+        last_entry = np.take(entry, last, out=tmp("last_entry", n_groups, np.intp), mode="clip")
+        np.take(by_entry["month"], last_entry, out=cm["month"], mode="clip")
         self._parts(groups, seg, gross=gross, g0=g0)
 
     def _parts(
@@ -231,35 +255,47 @@ class WideSink:
     ) -> None:
         """Parts of the block's case-months; each is rounded to kopiyky and the case-month's last
         part absorbs the remainder, so parts add up exactly to the rounded case-month totals."""
-        n_groups = len(groups.first)
-        if groups.group is None:
-            sizes = groups.last - groups.first + 1
-            group = np.repeat(np.arange(n_groups, dtype=np.intp), sizes)
+        tmp, m, n_groups = self._tmp, len(gross), len(groups.first)
+        if groups.group is None:  # contiguous case-months: number them by their first segments
+            group = tmp("group", m, np.intp)
+            group.fill(0)
+            group[groups.first[1:]] = 1
+            np.cumsum(group, out=group)
         else:
             group = groups.group.astype(np.intp)
-        hromada, provider = seg["hromada"], seg["provider"]
-        change = np.empty(len(group), dtype=bool)
+        change, other = tmp("change", m, np.bool_), tmp("other", m, np.bool_)
         change[0] = True
         np.not_equal(group[1:], group[:-1], out=change[1:])
-        change[1:] |= hromada[1:] != hromada[:-1]
-        change[1:] |= provider[1:] != provider[:-1]
-        start = np.flatnonzero(change)
-        owner = group[start]
-        p0, p1 = self.n_parts, self.n_parts + len(start)
-        out = {name: values[p0:p1] for name, values in self.parts.items()}
-        for name in ("case", "month", "funded"):
+        for name in ("hromada", "provider"):
+            np.not_equal(seg[name][1:], seg[name][:-1], out=other[1:])
+            np.logical_or(change[1:], other[1:], out=change[1:])
+        n_parts = int(np.count_nonzero(change))
+        if self._positions is None or len(self._positions) < m:
+            self._positions = np.arange(m + m // 4, dtype=np.intp)
+        start = np.compress(change, self._positions[:m], out=tmp("start", n_parts, np.intp))
+        owner = np.take(group, start, out=tmp("owner", n_parts, np.intp), mode="clip")
+        p0 = self.n_parts
+        out = {name: values[p0 : p0 + n_parts] for name, values in self.parts.items()}
+        for name in ("month", "funded"):
             np.take(self.case_months[name][g0 : g0 + n_groups], owner, out=out[name], mode="clip")
-        np.take(hromada, start, out=out["hromada"], mode="clip")
-        np.take(provider, start, out=out["provider"], mode="clip")
-        days = seg["days"]
-        out["days"][:] = np.add.reduceat(days, start)
+        case = np.take(
+            self.case_months["case"][g0 : g0 + n_groups],
+            owner,
+            out=tmp("part_case", n_parts, np.uint32),
+            mode="clip",
+        )
+        for name in ("service", "registered"):
+            np.take(self.per_case[name], case, out=out[name], mode="clip")
+        for name in ("hromada", "provider"):
+            np.take(seg[name], start, out=out[name], mode="clip")
+        np.add.reduceat(seg["days"], start, out=out["days"])
         # a case-month of one part (most) is that part: its money is the rounded total
-        part = np.cumsum(change) - 1
-        first_part, last_part = part[groups.first], part[groups.last]
+        part = np.cumsum(change, out=tmp("part", m, np.intp))
+        first_part, last_part = part[groups.first] - 1, part[groups.last] - 1
         split = np.flatnonzero(first_part != last_part)  # case-months of several parts
         of_split = np.zeros(n_groups, dtype=np.intp)
         of_split[split] = np.arange(1, len(split) + 1)
-        chosen = np.flatnonzero(of_split[owner])  # their parts
+        chosen = np.flatnonzero(np.take(of_split, owner, out=tmp("of_split", n_parts, np.intp)))
         for name, values in (("gross_uah", gross), ("copay_uah", seg["copay_uah"])):
             totals = self.totals[name][g0 : g0 + n_groups]
             np.take(totals, owner, out=out[name], mode="clip")
@@ -271,7 +307,7 @@ class WideSink:
             )
             rounded[np.searchsorted(chosen, last_part[split])] += remainder
             out[name][chosen] = np.round(rounded, 2)
-        self.n_parts = p1
+        self.n_parts = p0 + n_parts
 
     def finish(self, n_segments: int, n_case_months: int) -> Wide:
         return Wide(
