@@ -16,12 +16,12 @@ run leaves no partial result.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+
+from engine.cli._output import staged_folder
 
 if TYPE_CHECKING:
     import polars as pl
@@ -151,25 +151,12 @@ def _manifest(
 
 
 def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> None:
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
         (staging / "entitlements.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False)
+            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
         )
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(retired / out.name)
-            staging.rename(out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _uah(value: float) -> str:

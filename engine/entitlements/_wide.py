@@ -293,17 +293,28 @@ class WideSink:
         part = np.cumsum(change, out=tmp("part", m, np.intp))
         first_part, last_part = part[groups.first] - 1, part[groups.last] - 1
         split = np.flatnonzero(first_part != last_part)  # case-months of several parts
-        of_split = np.zeros(n_groups, dtype=np.intp)
-        of_split[split] = np.arange(1, len(split) + 1)
-        chosen = np.flatnonzero(np.take(of_split, owner, out=tmp("of_split", n_parts, np.intp)))
+        for name in ("gross_uah", "copay_uah"):
+            np.take(self.totals[name][g0 : g0 + n_groups], owner, out=out[name], mode="clip")
+        if not len(split):
+            self.n_parts = p0 + n_parts
+            return
+        if groups.group is None:  # the parts of a case-month are consecutive
+            sizes = last_part[split] - first_part[split] + 1
+            chosen = np.repeat(first_part[split] - (np.cumsum(sizes) - sizes), sizes)
+            chosen += np.arange(len(chosen))
+            group_of = np.repeat(np.arange(len(split)), sizes)
+        else:  # a case switching between waiting and served twice within a month (rare)
+            of_split = np.zeros(n_groups, dtype=np.intp)
+            of_split[split] = np.arange(1, len(split) + 1)
+            chosen = np.flatnonzero(of_split[owner])
+            group_of = of_split[owner[chosen]] - 1
+        # sums of the chosen parts only: reduce over (part start, part end + 1) pairs
+        bounds = np.column_stack([start[chosen], np.r_[start[1:], m][chosen]]).ravel()
+        bounds = bounds[:-1] if bounds[-1] == m else bounds
         for name, values in (("gross_uah", gross), ("copay_uah", seg["copay_uah"])):
-            totals = self.totals[name][g0 : g0 + n_groups]
-            np.take(totals, owner, out=out[name], mode="clip")
-            if not len(split):
-                continue
-            rounded = round_kopiyka(np.add.reduceat(values, start)[chosen])
-            remainder = totals[split] - np.bincount(
-                of_split[owner[chosen]] - 1, weights=rounded, minlength=len(split)
+            rounded = round_kopiyka(np.add.reduceat(values, bounds)[::2])
+            remainder = self.totals[name][g0 + split] - np.bincount(
+                group_of, weights=rounded, minlength=len(split)
             )
             rounded[np.searchsorted(chosen, last_part[split])] += remainder
             out[name][chosen] = np.round(rounded, 2)
