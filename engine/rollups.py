@@ -6,12 +6,14 @@ rounded case-month totals: each part is rounded, and the last part of a case-mon
 the month ends) absorbs the remainder, which is at most a kopiyka or two. Every rollup and flow is then
 a plain sum of parts, so levels add up exactly.
 
-Parts carry integer keys (indexes into a `CodeBook`). Sums are dense: every group is a cell of a
-table indexed by its packed integer key and filled by `np.bincount`, with no hashing or sorting of the
-parts. Keys put the month next to last, so the consecutive months of one case land in neighbouring
-cells. Rollups are summed once at the finest level (month × hromada × service × ownership × funded);
-coarser levels are sums of the finer result, so the work stays proportional to the number of parts and
-not to the number of levels. Codes are looked up on the (small) result.
+Parts carry integer keys (indexes into a `CodeBook`). Sums are dense: the keys present are numbered
+(a presence table, no sorting), every group is a cell of a table indexed by (key, month, funded) and
+filled by `np.bincount`, with no hashing or sorting of the parts; the month comes next to last, so
+the consecutive months of one case land in neighbouring cells. Rollups are summed once at the finest
+level (month × hromada × service × ownership × funded); coarser levels are sums of the finer result,
+so the work stays proportional to the number of parts and not to the number of levels. Codes are
+looked up on the (small) result. Case-months are exact: a group lies within one month, so they are
+its days over the month's days.
 """
 
 from __future__ import annotations
@@ -30,9 +32,8 @@ LEVELS = ("hromada", "raion", "oblast", "national")
 NATIONAL_CODE = "UA"
 _MONEY = ("gross_uah", "copay_uah", "state_uah")
 _SUMS = ("case_months", "days", *_MONEY)
-_MAX_CELLS = (
-    1 << 23
-)  # cells of one dense table (64 MB per summed column); longer periods go in spans
+# cells of one dense table (64 MB per summed column); longer periods are summed in spans of months
+_MAX_CELLS = 1 << 23
 _EPOCH = dt.date(1970, 1, 1)
 
 

@@ -111,7 +111,10 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     """Replace string keys by positions once, so the hot path works on integers only."""
     services = registry.services.unique("service_code", keep="first").sort("service_code")
     service_codes = services["service_code"].to_list()
-    cases = registry.cases.sort("case_id").join(
+    cases = registry.cases
+    if not cases["case_id"].is_sorted():  # extracts usually list cases in order already
+        cases = cases.sort("case_id")
+    cases = cases.join(
         registry.recipients.select(
             "recipient_id",
             "birth_date",

@@ -7,6 +7,13 @@
 `segments` has one row per constant-rule segment with every factor as a column; `case_months` the
 rounded totals per `(case_id, month, funded)`; `rollups` month × level × territory × service ×
 ownership × funded; `flows` registered → serving territory.
+
+How it scales (10 M segments): the core prices on integer-indexed numpy arrays and, block by block,
+writes every numeric output column in its final dtype plus the integer keys of the string columns
+(`_wide`); string columns are gathered from small dictionaries of distinct values (`_frames`);
+rollups and flows are dense sums over rounded parts (`engine.rollups`). No frame is joined on a
+string key, and intermediate arrays are freed before the next frame grows. The two wide frames'
+string columns (16 bytes a row each) are most of the peak memory.
 """
 
 from __future__ import annotations

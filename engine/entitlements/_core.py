@@ -64,7 +64,8 @@ class PricedCore:
     Segments are stored in order of their sub-piece (a piece of a location cut at coefficient
     changes), `count[j]` of them for sub-piece j, using consecutive rate-calendar entries from
     `entry0[j]`. `segment_index()` recovers each segment's sub-piece, calendar entry and
-    case-month; the wide output is gathered from those by `engine.entitlements`.
+    case-month. The wide output is not derived from those afterwards: `price_core(wide=True)` has
+    every block write it as it goes (`wide`, see `engine.entitlements._wide`).
     """
 
     months: list[dt.date]

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from engine.entitlements._core import PricedCore
+from engine.entitlements._wide import Wide
 from engine.rollups import CodeBook, Parts
 from engine.segments import IndexedRegistry, registered_index
 
@@ -141,14 +142,18 @@ def _age(age: np.ndarray, unknown: np.ndarray | None) -> pl.Series:
     return pl.select(pl.when(~pl.lit(pl.Series(unknown))).then(pl.lit(series))).to_series()
 
 
+def _wide(core: PricedCore) -> Wide:
+    if core.wide is None:
+        raise ValueError("the output frames need price_core(..., wide=True)")
+    return core.wide
+
+
 def segments_frame(core: PricedCore, books: Dictionaries, version: str) -> pl.DataFrame:
     """One row per segment, every factor a column (`SEGMENT_COLUMNS`), in the core's order."""
-    assert core.wide is not None
-    w = core.wide.segments
-    rows = core.rows
-    factors = {name: w[name] if rows is None else rows[name] for name in ("units", "tariff")}
-    factors["modifier"] = w["modifier"] if rows is None else rows["modifier"]
-    unknown = core.wide.unknown_birth
+    wide = _wide(core)
+    w = wide.segments
+    factors = w if core.rows is None else core.rows  # per segment under a territorial scenario
+    unknown = wide.unknown_birth
     numbers = pl.DataFrame(
         {
             "month": _dates(w["month"]),
@@ -196,18 +201,18 @@ def _case_month_order(case: np.ndarray, month: np.ndarray, funded: np.ndarray) -
 def case_months_frame(core: PricedCore, books: Dictionaries) -> pl.DataFrame:
     """One row per (case, month, funded): rounded totals and the case's attributes that month
     (serving hromada and provider of its last segment). Takes the case-month keys from the core."""
-    assert core.wide is not None
-    cm = {**core.wide.take_case_months(), **core.case_months}
+    wide = _wide(core)
+    cm = {**wide.take_case_months(), **core.case_months}
     order = _case_month_order(cm["case"], cm["month"], cm["funded"])
     if order is not None:
         cm = {name: values[order] for name, values in cm.items()}
     month = cm["month"]
-    starts = core.wide.month_day
+    starts = wide.month_day
     days_in_month = np.diff(np.r_[starts, _next_month(core)]).astype(np.int32)
     gross, copay, days = cm["gross_uah"], cm["copay_uah"], cm["days"]
-    age = core.wide.month_serial[month] - core.wide.birth_serial[cm["case"]]
+    age = wide.month_serial[month] - wide.birth_serial[cm["case"]]
     age //= 12
-    unknown = core.wide.unknown_birth
+    unknown = wide.unknown_birth
     numbers = pl.DataFrame(
         {
             "month": _dates(starts[month]),
@@ -248,6 +253,5 @@ def code_book(
 
 def parts(core: PricedCore) -> Parts:
     """The rounded parts the core wrote (taken from the core: freed once the caller drops them)."""
-    assert core.wide is not None
-    p = core.wide.take_parts()
+    p = _wide(core).take_parts()
     return Parts(**{name: p[name] for name in Parts.__dataclass_fields__})

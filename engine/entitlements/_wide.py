@@ -56,11 +56,12 @@ _PART = {
 def empty(n: int, dtype: type | np.dtype) -> np.ndarray:
     """An uninitialised array of `n` items in its own anonymous mapping of small (4 KiB) pages.
 
-    numpy advises transparent huge pages for large arrays. On a virtual machine that returns free
-    memory to its host (free page reporting), a free 2 MiB block is one the host has taken back, so
-    every huge page is a fresh host allocation: several times slower to touch than the small
-    pages the guest keeps. Output arrays are written once, in full, and live as long as the frames
-    that wrap them, so they gain nothing from huge pages."""
+    numpy asks for transparent huge pages on arrays of 4 MiB or more. On a virtual machine that
+    hands free memory back to its host (free page reporting, as on this project's machines), a
+    free 2 MiB block is one the host has taken back, so each huge page is a fresh host allocation:
+    measured here about 6 times slower to touch per byte than small pages. Output arrays are
+    written once, in full, and live as long as the frames that wrap them: huge pages gain them
+    nothing."""
     size = max(n * np.dtype(dtype).itemsize, 1)
     if not hasattr(mmap, "MAP_PRIVATE"):  # not POSIX
         return np.empty(n, dtype=dtype)
