@@ -156,8 +156,8 @@ def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[in
 
 
 # What the core stores (allocated once, written block by block). Dates, days, units, copay and
-# state per segment, and keys per case-month, are one lookup away and are derived when the
-# output frames are built (see `engine.entitlements.segment_keys`).
+# state per segment, and keys per case-month, are one lookup away: with `wide=True` the blocks
+# write them too (see `engine.entitlements._wide`).
 _SEGMENT_ARRAYS = {"gross_uah": np.float64}
 _CASE_MONTH_ARRAYS = {
     "gross_uah": np.float64, "copay_uah": np.float64, "days": np.uint8, "last": np.int32,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from engine.bench.entitlements import setup_engine, setup_pandas, synthetic_registry
+from engine.bench.entitlements import (
+    setup_engine,
+    setup_engine_full,
+    setup_pandas,
+    synthetic_registry,
+)
 
 
 def test_synthetic_registry_has_about_the_requested_segments() -> None:
@@ -28,3 +33,8 @@ def test_engine_workload_runs() -> None:
 def test_pandas_workload_matches_the_engine() -> None:
     note = setup_pandas(1_500, seed=2)()  # raises if any case-month differs
     assert "identical to the engine" in note
+
+
+def test_the_full_api_workload_builds_every_output_frame() -> None:
+    note = setup_engine_full(3_000, seed=1)()
+    assert "segments" in note
