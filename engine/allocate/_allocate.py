@@ -22,7 +22,7 @@ from engine.allocate._default import (
 from engine.allocate._optimise import OptimiseResult, run_optimise
 from engine.allocate._policy import Policy, load_policy
 from engine.allocate._prepare import Prepared, prepare
-from engine.allocate._result import Allocation
+from engine.allocate._result import Allocation, uah_columns
 from engine.errors import ConfigError
 
 __all__ = ["allocate"]
@@ -170,16 +170,7 @@ def _by_tier(
         },
         schema_overrides={"envelope_group": pl.String},
     )
-    return frame.with_columns(
-        claim_uah=pl.col("claim_kop") / 100,
-        capped_claim_uah=pl.col("capped_kop") / 100,
-        floor_uah=pl.col("floor_kop") / 100,
-        allocated_uah=pl.col("allocated_kop") / 100,
-        shortfall_uah=(pl.col("capped_kop") - pl.col("allocated_kop")) / 100,
-        coverage=pl.when(pl.col("capped_kop") > 0).then(
-            pl.col("allocated_kop") / pl.col("capped_kop")
-        ),
-    ).select(
+    return uah_columns(frame).select(
         "envelope_group",
         "tier_rank",
         "tier",

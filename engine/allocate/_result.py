@@ -11,7 +11,7 @@ from engine.allocate._equity import Equity, equity_figures
 from engine.allocate._policy import Policy
 from engine.allocate._prepare import SHARE_DENOMINATOR
 
-__all__ = ["TERRITORY_LEVELS", "Allocation"]
+__all__ = ["TERRITORY_LEVELS", "Allocation", "uah_columns"]
 
 TERRITORY_LEVELS = ("oblast_code", "hromada_code")
 _MONEY = ("claim_kop", "capped_kop", "floor_kop", "allocated_kop")
@@ -28,8 +28,8 @@ def _measures() -> list[pl.Expr]:
     ]
 
 
-def _to_uah(frame: pl.DataFrame) -> pl.DataFrame:
-    """Kopiyka sums → UAH columns with shortfall and coverage (allocated ÷ capped claim)."""
+def uah_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Kopiyka columns → UAH columns with shortfall and coverage (allocated ÷ capped claim)."""
     return frame.with_columns(
         claim_uah=pl.col("claim_kop") / 100,
         capped_claim_uah=pl.col("capped_kop") / 100,
@@ -39,7 +39,11 @@ def _to_uah(frame: pl.DataFrame) -> pl.DataFrame:
         coverage=pl.when(pl.col("capped_kop") > 0).then(
             pl.col("allocated_kop") / pl.col("capped_kop")
         ),
-    ).drop(_MONEY)
+    )
+
+
+def _to_uah(frame: pl.DataFrame) -> pl.DataFrame:
+    return uah_columns(frame).drop(_MONEY)
 
 
 @dataclass(frozen=True)
