@@ -145,7 +145,7 @@ def price_forecast(
     `price_basis` and the need columns, ready to be the claims of an allocation (`need_claims`).
     """
     tariff = model.table("tariff").select("service_code", "valid_from", "valid_to", "value")
-    last = history["month"].max()
+    last = history.select(pl.col("month").max()).item()
     if last is None:
         raise InputFileError("no demand history to price the forecast from")
     first_base = _months_before(last, base_months - 1)

@@ -285,7 +285,7 @@ def rollups(parts: Parts, book: CodeBook) -> pl.DataFrame:
     # level names, as the output is sorted by them
     raion_index, raion_codes = book.parent_index(book.raion_of_hromada)
     oblast_index, oblast_codes = book.parent_index(book.oblast_of_hromada)
-    coarser = {
+    coarser: dict[str, tuple[np.ndarray, list[str | None]]] = {
         "national": (np.zeros(n_hromadas + 1, dtype=np.int64), [NATIONAL_CODE]),
         "oblast": (_parent(oblast_index, len(oblast_codes)), [*oblast_codes, None]),
         "raion": (_parent(raion_index, len(raion_codes)), [*raion_codes, None]),

@@ -70,8 +70,9 @@ def allocate(
     prep = prepare(claims, policy, key=key, claims_path=path)
     binding = marginal_value = status = factor = None
     if mode == "default":
-        result: DefaultResult | OptimiseResult = run_default(prep)
-        status, factor = result.status, result.factor
+        default = run_default(prep)
+        status, factor = default.status, default.factor
+        result: DefaultResult | OptimiseResult = default
     else:
         result = run_optimise(prep, policy)
         marginal_value, binding = result.marginal_value, result.binding

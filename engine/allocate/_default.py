@@ -79,7 +79,7 @@ def run_default(prep: Prepared) -> DefaultResult:
     cumulative = np.cumsum(remaining, axis=1)
     before = cumulative - remaining
     full = cumulative <= budget
-    marginal = ~full & (before <= budget)
+    marginal: np.ndarray = ~full & (before <= budget)
     with np.errstate(divide="ignore", invalid="ignore"):
         phi = np.where(marginal, (budget - before) / np.where(remaining > 0, remaining, 1), 0.0)
         share = np.where(
@@ -116,7 +116,9 @@ def run_default(prep: Prepared) -> DefaultResult:
         claims=lambda at: k[pool.index[at]],
         keys=prep.frame.select(prep.key),
     )
-    pool_sums = _pool_sums(prep, pool, allocated, marginal & floors_paid[:, None], target)
+    pool_sums = _pool_sums(
+        prep, pool, allocated, np.logical_and(marginal, floors_paid[:, None]), target
+    )
     alloc_table = np.where(in_pool, pool_sums.reshape(n_groups, n_tiers), settled)
     tables = Tables(
         rows=rows, claim=prep.cells["claim"], capped=claims, floor=floor_sums,
@@ -175,7 +177,7 @@ def _pool_sums(
     sums = np.zeros(prep.n_groups * n_tiers, dtype=np.int64)
     paid = np.flatnonzero(marginal.any(axis=1))
     sums[paid * n_tiers + marginal[paid].argmax(axis=1)] = target[paid]
-    by_rows = ~marginal.any(axis=1)
+    by_rows = np.logical_not(marginal.any(axis=1))
     if pool.size and by_rows.any():
         for block in blocks(pool.size, BLOCK):
             at = pool.index[block][by_rows[pool.gid[block]]]

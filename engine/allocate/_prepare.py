@@ -347,7 +347,7 @@ def _envelope_groups(
 ) -> tuple[tuple[str, ...], np.ndarray, pl.Expr]:
     """Group labels, envelopes in kopiyky, and each row's group as an Enum of the labels."""
     if not policy.per_oblast_uah:
-        labels = (NATIONAL,)
+        labels: tuple[str, ...] = (NATIONAL,)
         amount = np.array([_to_kop(policy.envelope_uah)], dtype=np.int64)
         return labels, amount, pl.lit(NATIONAL, pl.Enum(labels))
     if "oblast_code" not in frame.columns:

@@ -25,11 +25,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 from engine.bench import BenchResult, run_isolated
+
+if TYPE_CHECKING:
+    from engine.params import FundingModel
+    from engine.schemas import Registry
 
 __all__ = [
     "MONTHS",
@@ -54,7 +59,7 @@ def _day(value: str) -> int:
     return (dt.date.fromisoformat(value) - _EPOCH).days
 
 
-def _generate(n_cases: int, seed: int) -> object:
+def _generate(n_cases: int, seed: int) -> tuple[Registry, pl.DataFrame]:
     from engine.reference import load_services, load_territories
     from engine.schemas import Registry
 
@@ -185,7 +190,7 @@ def _generate(n_cases: int, seed: int) -> object:
     return registry, territories
 
 
-def synthetic_registry(n_segments: int, seed: int = 0) -> tuple[object, pl.DataFrame]:
+def synthetic_registry(n_segments: int, seed: int = 0) -> tuple[Registry, pl.DataFrame]:
     """A synthetic `Registry` (and territories) yielding about `n_segments` segments over MONTHS."""
     from engine.entitlements import price_core
     from engine.params import load_funding_model
@@ -194,9 +199,9 @@ def synthetic_registry(n_segments: int, seed: int = 0) -> tuple[object, pl.DataF
     pilot_cases = min(20_000, max(200, n_segments // 50))
     pilot, territories = _generate(pilot_cases, seed + 1)
     model = load_funding_model(_model_path())
-    core = price_core(index_registry(pilot, territories), model, month_range(*MONTHS))  # type: ignore[arg-type]
+    core = price_core(index_registry(pilot, territories), model, month_range(*MONTHS))
     per_case = core.n_segments / pilot_cases
-    return _generate(max(1, round(n_segments / per_case)), seed)  # type: ignore[return-value]
+    return _generate(max(1, round(n_segments / per_case)), seed)
 
 
 def _model_path() -> str:
@@ -230,7 +235,7 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
     registry, territories = synthetic_registry(size, seed)
     model = load_funding_model(_model_path())
     months = month_range(*MONTHS)
-    indexed = index_registry(registry, territories)  # type: ignore[arg-type]
+    indexed = index_registry(registry, territories)
     del registry
     gc.collect()
 
@@ -253,7 +258,7 @@ def setup_engine_from_registry(size: int, seed: int) -> Callable[[], str]:
     months = month_range(*MONTHS)
 
     def work() -> str:
-        core = price_core(index_registry(registry, territories), model, months)  # type: ignore[arg-type]
+        core = price_core(index_registry(registry, territories), model, months)
         n = core.n_segments
         return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
 
@@ -273,7 +278,7 @@ def setup_engine_full(size: int, seed: int) -> Callable[[], str]:
     gc.collect()
 
     def work() -> str:
-        ent = compute_entitlements(registry, model, territories, months=MONTHS)  # type: ignore[arg-type]
+        ent = compute_entitlements(registry, model, territories, months=MONTHS)
         return (
             f"{ent.segments.height:,} segments, {ent.case_months.height:,} case-months, "
             f"{ent.rollups.height:,} rollup and {ent.flows.height:,} flow rows"
@@ -289,7 +294,7 @@ def setup_pandas(size: int, seed: int) -> Callable[[], str]:
 
     registry, territories = synthetic_registry(size, seed)
     model = load_funding_model(_model_path())
-    expected = compute_entitlements(registry, model, territories, months=MONTHS).case_months  # type: ignore[arg-type]
+    expected = compute_entitlements(registry, model, territories, months=MONTHS).case_months
 
     def work() -> str:
         frame = pandas_case_months(registry, model, MONTHS)
@@ -301,13 +306,13 @@ def setup_pandas(size: int, seed: int) -> Callable[[], str]:
     return _with_cpu(work)
 
 
-def compare_case_months(engine: pl.DataFrame, pandas_frame: object) -> str:
+def compare_case_months(engine: pl.DataFrame, pandas_frame: Any) -> str:
     """'' when both give the same rounded amounts for the same (case, month, funded), else why."""
     keys = ["case_id", "month", "funded"]
-    if len(pandas_frame) == 0 or engine.height == 0:  # type: ignore[arg-type]
-        same = len(pandas_frame) == engine.height  # type: ignore[arg-type]
-        return "" if same else f"{engine.height} engine rows vs {len(pandas_frame)} pandas rows"  # type: ignore[arg-type]
-    other = pl.from_pandas(pandas_frame).with_columns(pl.col("month").cast(pl.Date))  # type: ignore[arg-type]
+    if len(pandas_frame) == 0 or engine.height == 0:
+        same = len(pandas_frame) == engine.height
+        return "" if same else f"{engine.height} engine rows vs {len(pandas_frame)} pandas rows"
+    other = pl.from_pandas(pandas_frame).with_columns(pl.col("month").cast(pl.Date))
     left = engine.select(*keys, "gross_uah", "copay_uah", "state_uah", "days")
     joined = left.join(other, on=keys, how="full", suffix="_pd", coalesce=True)
     if joined.height != left.height or joined.height != other.height:
@@ -338,7 +343,7 @@ def _at(
     return default
 
 
-def pandas_case_months(registry: object, model: object, months: tuple[str, str]):  # noqa: PLR0915
+def pandas_case_months(registry: Registry, model: FundingModel, months: tuple[str, str]) -> Any:  # noqa: PLR0915
     """The straightforward implementation of DESIGN.md §5: a row loop over locations and a day-walk
     over each, looking every parameter up day by day, then the cap, co-payment and rounding per
     case-month. Returns a pandas frame: case_id, month, funded, gross/copay/state_uah, days."""
@@ -350,17 +355,17 @@ def pandas_case_months(registry: object, model: object, months: tuple[str, str])
     from engine.segments import month_range
 
     reg, mdl = registry, model
-    if mdl.adjustments.height:  # type: ignore[attr-defined]
+    if mdl.adjustments.height:
         raise ValueError("the pandas reference does not implement territorial scenario changes")
     month_list = month_range(*months)
     period_start = month_list[0]
     period_end = month_list[-1].replace(
         day=calendar.monthrange(month_list[-1].year, month_list[-1].month)[1]
     )
-    cases = reg.cases.to_pandas().merge(reg.recipients.to_pandas(), on="recipient_id", how="left")  # type: ignore[attr-defined]
-    cases = cases.merge(reg.services.to_pandas(), on="service_code", how="left")  # type: ignore[attr-defined]
-    locations = reg.case_locations.to_pandas().merge(cases, on="case_id", how="inner")  # type: ignore[attr-defined]
-    statuses = reg.territory_status.to_pandas()  # type: ignore[attr-defined]
+    cases = reg.cases.to_pandas().merge(reg.recipients.to_pandas(), on="recipient_id", how="left")
+    cases = cases.merge(reg.services.to_pandas(), on="service_code", how="left")
+    locations = reg.case_locations.to_pandas().merge(cases, on="case_id", how="inner")
+    statuses = reg.territory_status.to_pandas()
     status_by_hromada: dict[str, list[tuple]] = {}
     for _, st in statuses.iterrows():
         end = None if pd.isna(st["valid_to"]) else st["valid_to"].date()
@@ -369,8 +374,8 @@ def pandas_case_months(registry: object, model: object, months: tuple[str, str])
         )
     p = {
         name: _intervals(mdl.table(name), mdl.parameter(name).dimensions) for name in mdl.parameters
-    }  # type: ignore[attr-defined]
-    defaults = {name: mdl.default(name) for name in mdl.parameters}  # type: ignore[attr-defined]
+    }
+    defaults = {name: mdl.default(name) for name in mdl.parameters}
 
     def coefficient(hromada: str, day: dt.date) -> float:
         product, seen = 1.0, set()
@@ -411,6 +416,7 @@ def pandas_case_months(registry: object, model: object, months: tuple[str, str])
             modifier = _at(
                 p["modifier"], (loc["disability_group"], loc["group"]), day, defaults["modifier"]
             )
+            units: float | None
             if unit == "month":
                 units = 1.0
             else:

@@ -87,7 +87,7 @@ def synthetic_panel(
     )
     months = pl.DataFrame(
         {"month": pl.date_range(dt.date(2021, 1, 1), dt.date(2021, 1, 1), "1mo", eager=True)}
-    ).select(pl.col("month").dt.offset_by(pl.Series([f"{k}mo" for k in range(n_months)])))
+    ).select(pl.col("month").dt.offset_by(pl.lit(pl.Series([f"{k}mo" for k in range(n_months)]))))
     return series.join(months, how="cross").with_columns(
         case_months=pl.Series(np.round(y, 2).ravel())
     )

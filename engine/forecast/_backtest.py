@@ -29,7 +29,14 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.forecast._api import check_options
-from engine.forecast._core import as_spec, fit_nodes, node_series, prepare, reconcile_and_bound
+from engine.forecast._core import (
+    Outcome,
+    as_spec,
+    fit_nodes,
+    node_series,
+    prepare,
+    reconcile_and_bound,
+)
 from engine.forecast._hierarchy import Hierarchy, HierarchySpec
 from engine.forecast._intervals import bound_columns
 from engine.forecast._panel import default_season_length
@@ -179,7 +186,7 @@ def backtest(
         y_train, start = node_series(hier, y_train_b, start_b)
         actual = np.nan_to_num(data.y[:, cut : cut + horizon])
         origin = data.panel.dates[cut - 1]
-        runs: list[tuple[str, np.ndarray, Any]] = []
+        runs: list[tuple[str, Outcome, str]] = []
         reconciled = [mth for mth in methods if mth != "base"]
         needs_all = "base" in methods or any(mth != "bottom_up" for mth in reconciled)
         rows, base = fit_nodes(

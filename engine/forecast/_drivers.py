@@ -127,7 +127,8 @@ def driver_multipliers(
             months = np.array(
                 [(x.year - first.year) * 12 + x.month - first.month for x in date_list]
             )
-            factor = np.where(in_time, (1.0 + d.annual_rate) ** (months / 12.0), 1.0)
+            rate = d.annual_rate or 0.0  # a driver has either a factor or an annual rate
+            factor = np.where(in_time, (1.0 + rate) ** (months / 12.0), 1.0)
         total[rows] *= factor[None, :]
         summary.append(
             {

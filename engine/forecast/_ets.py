@@ -128,7 +128,7 @@ def _model_loss(
             want_mult=model.error == "M",
         )
     loss_a, loss_m = losses(run, y.shape[1] - start)
-    loss = loss_m if model.error == "M" else loss_a
+    loss = loss_a if loss_m is None else loss_m  # multiplicative losses exist only for error M
     return loss[:, 0]
 
 
@@ -226,10 +226,10 @@ def _grid_search(
                 )
             loss_a, loss_m = losses(run, n_t - sc)
             for v in variants:
-                if v.error == "M" and loss_m is None:
-                    continue
                 loss = loss_a
                 if v.error == "M":
+                    if loss_m is None:
+                        continue
                     loss = np.where(positive[rows][:, None], loss_m, np.inf)
                 cols = np.flatnonzero(_columns_for(v, grid))
                 sub = loss[:, cols]
@@ -295,6 +295,8 @@ def fit_ets(
                 want_fitted=True,
             )
             mean = point_forecast(run, model, params, n_t=n_t, m=m, horizon=horizon)
+        if run.fitted is None:
+            raise RuntimeError("the ETS recursion returned no fitted values")
         fits.append(
             EtsFit(
                 model=model,

@@ -204,8 +204,13 @@ def recursion(  # noqa: PLR0912, PLR0915 - one loop body: the hot path reads bes
     shape = (n, n_g)
     l0, b0, s0 = init
     level = np.broadcast_to(l0[:, None], shape).copy()
-    slope = np.broadcast_to(b0[:, None], shape).copy() if trend else None
-    seas = np.broadcast_to(s0[:, :, None], (m, n, n_g)).copy() if season != "N" else None
+    # Unused states stay zero arrays (never read) so every state has one type.
+    slope = np.broadcast_to(b0[:, None], shape).copy() if trend else np.zeros(shape)
+    seas = (
+        np.broadcast_to(s0[:, :, None], (m, n, n_g)).copy()
+        if season != "N"
+        else np.zeros((max(m, 1), n, n_g))
+    )
     sse = np.zeros(shape)
     sse_rel = np.zeros(shape) if want_mult else None
     log_yhat = np.zeros(shape) if want_mult else None
@@ -228,7 +233,7 @@ def recursion(  # noqa: PLR0912, PLR0915 - one loop body: the hot path reads bes
             active = (t >= start)[:, None]
             r = np.where(active, r, 0.0)
         sse += r * r
-        if want_mult:
+        if sse_rel is not None and log_yhat is not None:
             q = r / yhat
             sse_rel += q * q
             pos = np.abs(yhat)
@@ -269,8 +274,8 @@ def recursion(  # noqa: PLR0912, PLR0915 - one loop body: the hot path reads bes
         log_yhat=log_yhat,
         bad=bad,
         level=level,
-        slope=slope if trend else np.zeros(shape),
-        seasonal=seas if season != "N" else np.zeros((max(m, 1), n, n_g)),
+        slope=slope,
+        seasonal=seas,
         fitted=fitted,
     )
 
@@ -283,7 +288,7 @@ def losses(run: Run, n_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         loss_a = nn * np.log(np.maximum(run.sse, tiny) / nn)
         loss_a[~np.isfinite(loss_a)] = np.inf
         loss_m = None
-        if run.sse_rel is not None:
+        if run.sse_rel is not None and run.log_yhat is not None:
             loss_m = nn * np.log(np.maximum(run.sse_rel, tiny) / nn) + 2.0 * run.log_yhat
             loss_m[~np.isfinite(loss_m) | run.bad] = np.inf
     return loss_a, loss_m

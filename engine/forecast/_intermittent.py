@@ -247,6 +247,8 @@ def fit_intermittent(
         else:
             factor = (1.0 - a[:, None] / 2.0) if name == "sba" else 1.0
             run = run_croston(yr, sr, a[:, None], factor, want_fitted=True)
+        if run.fitted is None:
+            raise RuntimeError(f"the {name} recursion returned no fitted values")
         smoothing = b if name == "tsb" else a
         # the forecast is a smoothed level: h-step error variance grows like SES's, 1 + (h−1)α²
         scale = np.sqrt(1.0 + np.arange(horizon)[None, :] * smoothing[:, None] ** 2)

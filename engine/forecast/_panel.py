@@ -61,7 +61,7 @@ def future_dates(last: dt.date, freq: str, horizon: int) -> pl.Series:
     n, unit = _parse_freq(freq)
     offsets = [f"{n * h}{unit}" for h in range(1, horizon + 1)]
     return pl.select(
-        pl.lit(last, dtype=pl.Date).dt.offset_by(pl.Series(offsets)).alias("ds")
+        pl.lit(last, dtype=pl.Date).dt.offset_by(pl.lit(pl.Series(offsets))).alias("ds")
     ).to_series()
 
 
@@ -106,14 +106,16 @@ def to_panel(
     if data.height == 0:
         raise InputFileError("no observed values to forecast", column=value_col)
     data = data.group_by([*key_cols, "_ds"]).agg(pl.col("_y").sum())
-    first, last = data["_ds"].min(), data["_ds"].max()
-    dates = pl.date_range(first, last, interval=f"{n_unit}{unit}", eager=True).alias("ds")
+    bounds = data.select(first=pl.col("_ds").min(), last=pl.col("_ds").max()).row(0, named=True)
+    dates = pl.date_range(
+        bounds["first"], bounds["last"], interval=f"{n_unit}{unit}", eager=True
+    ).alias("ds")
     grid = pl.DataFrame({"_ds": dates}).with_row_index("_t")
     keys = data.select(key_cols).unique().sort(key_cols).with_row_index("_i")
     cells = data.join(grid, on="_ds", how="left").join(keys, on=list(key_cols), how="left")
     if cells["_t"].null_count():
         raise InputFileError(f"dates are not on a regular '{freq}' grid", column=date_col)
-    n, n_t = keys.height, dates.len()
+    n, n_t = keys.height, len(dates)
     y = np.full((n, n_t), np.nan)
     y[cells["_i"].to_numpy(), cells["_t"].to_numpy()] = cells["_y"].to_numpy()
     observed = ~np.isnan(y)

@@ -201,20 +201,22 @@ def fit_base(
         to_ets = rest & ~to_int
         rows = np.flatnonzero(to_int)
         if rows.size:
-            for f in fit_intermittent(
+            for fit in fit_intermittent(
                 yz[rows],
                 start[rows],
                 horizon=horizon,
                 models=cands.intermittent,
                 alpha=intermittent_alpha,
             ):
-                r = rows[f.rows]
+                r = rows[fit.rows]
                 out.put(
-                    r, _DISPLAY[f.name], _baselines.BaselineFit(f.mean, f.fitted, f.horizon_scale)
+                    r,
+                    _DISPLAY[fit.name],
+                    _baselines.BaselineFit(fit.mean, fit.fitted, fit.horizon_scale),
                 )
                 out.criterion[r] = "mse" if len(cands.intermittent) > 1 else None
-                out.params[r, 0] = f.alpha
-                out.params[r, 1] = f.beta
+                out.params[r, 0] = fit.alpha
+                out.params[r, 1] = fit.beta
         rows = np.flatnonzero(to_ets)
         if rows.size:
             fitted_rows = np.zeros(rows.size, dtype=bool)

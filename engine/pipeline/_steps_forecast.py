@@ -251,7 +251,7 @@ def price_step(ctx: StepContext) -> StepOutput:
     )
     notes = (
         f"Need {month_label(first, last)} priced by funding model {model.version}: "
-        f"{format_uah(need['need_uah'].sum())} for {need['case_months'].sum():,.0f} case-months.",
+        f"{format_uah(float(need['need_uah'].sum()))} for {need['case_months'].sum():,.0f} case-months.",
     )
     return StepOutput(
         frames={"need": need},

@@ -7,10 +7,11 @@ into one self-contained HTML file.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import polars as pl
 
@@ -85,7 +86,7 @@ class ReportData:
     services: pl.DataFrame | None = None
 
 
-def _present(frame: pl.DataFrame | None) -> bool:
+def _present(frame: pl.DataFrame | None) -> TypeGuard[pl.DataFrame]:
     return frame is not None and not frame.is_empty()
 
 
@@ -150,7 +151,7 @@ def _tiles(
         if not oblasts.is_empty():
             month = oblasts["month"].max()
             latest = oblasts.filter(pl.col("month") == month)
-            label = f"{month:%Y-%m}"
+            label = month.strftime("%Y-%m") if isinstance(month, dt.date) else str(month)
             return [
                 oblast_tiles_figure(
                     latest, "coverage", territories, title=f"Coverage of assessed need, {label}"

@@ -163,7 +163,7 @@ def backtest_figure(
     fig = go.Figure()
     names = rows[series].unique(maintain_order=True).to_list() if series else [None]
     for name in names:
-        part = rows if name is None else rows.filter(pl.col(series) == name)
+        part = rows if name is None or series is None else rows.filter(pl.col(series) == name)
         fig.add_trace(
             go.Bar(
                 x=[str(v) for v in part[by].to_list()],

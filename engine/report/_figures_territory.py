@@ -126,7 +126,9 @@ def oblast_tiles_figure(
     if summary["oblast_code"].is_duplicated().any():
         raise ValueError("oblast tiles: one row per oblast expected (filter to one month first)")
     names = oblast_labels(territories)
-    values = dict(zip(summary["oblast_code"].to_list(), summary[value].to_list(), strict=True))
+    values: dict[str, float | None] = dict(
+        zip(summary["oblast_code"].to_list(), summary[value].to_list(), strict=True)
+    )
     by_key = {region_key(code): (code, v) for code, v in values.items()}
     codes = {region_key(c): c for c in names} | {k: code for k, (code, _) in by_key.items()}
     share = is_share(value)

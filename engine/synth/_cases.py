@@ -130,7 +130,7 @@ def _demographics(
     # a child's disability status becomes an adult group at 18
     adult_now = (ex - birth) >= 18 * 365.25
     disability = np.where(adult_now & (disability == _CHILD), _ADULT_FROM_CHILD, disability)
-    income = np.round(np.minimum(income, _INCOME_MAX), 2)
+    income = np.round(np.minimum(income, _INCOME_MAX), 2).astype(np.float64)
     income[rng.random(n) < _INCOME_UNKNOWN] = np.nan
     return birth, female, disability, income
 

@@ -147,20 +147,20 @@ def territory_statuses(
     cat = {k: np.concatenate([p[k] for p in parts]) for k in ("idx", "status", "from", "to")}
     # statuses that begin after the extract date are not in it yet; ends after it are still open
     keep = cat["from"] <= extract_day
-    idx, status, start, end = (cat[k][keep] for k in ("idx", "status", "from", "to"))
+    idx, statuses, start, end = (cat[k][keep] for k in ("idx", "status", "from", "to"))
     still_open = end > extract_day
     codes = territories["hromada_code"].to_numpy()
     table = pl.DataFrame(
         {
             "hromada_code": codes[idx],
-            "status": status.astype(str),
+            "status": statuses.astype(str),
             "valid_from": to_date_series("valid_from", start),
             "valid_to": to_date_series("valid_to", np.where(still_open, 0, end), still_open),
         }
     ).sort("hromada_code", "valid_from", "status")
 
     occupied_now = np.zeros(n, dtype=bool)
-    occupied_now[idx[(status == "occupied") & still_open]] = True
+    occupied_now[idx[(statuses == "occupied") & still_open]] = True
     ever_frontline = np.zeros(n, dtype=bool)
-    ever_frontline[idx[status == "frontline"]] = True
+    ever_frontline[idx[statuses == "frontline"]] = True
     return TerritoryFacts(table, occupied_now, ever_frontline)

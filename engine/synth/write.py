@@ -61,10 +61,10 @@ def _latest_date(tables: Mapping[str, pl.DataFrame]) -> dt.date:
         for c in ("start_date", "valid_from")
         if c in df.columns and df.schema[c] == pl.Date
     ]
-    found = [d for d in latest if d is not None]
+    found = [d for d in latest if isinstance(d, dt.date)]
     if not found:
         raise ConfigError("extract_date not given and no start_date/valid_from column to infer it")
-    return max(found)  # type: ignore[type-var]
+    return max(found)
 
 
 def write_extract(
