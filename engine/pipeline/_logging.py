@@ -163,15 +163,20 @@ def _steps_table(manifest: RunManifest) -> Table:
     return table
 
 
-def render_summary(manifest: RunManifest, console: Console, *, reused: bool = False) -> None:
-    """The end-of-run summary a planner reads: what ran, the headline numbers, where results are."""
+def render_summary(
+    manifest: RunManifest, console: Console, *, reused: bool = False, store: Path | None = None
+) -> None:
+    """The end-of-run summary a planner reads: what ran, the headline numbers, where results are.
+
+    `store` is the store this command used (a reused run's manifest names the one it was run
+    with, which may since have moved)."""
     if reused:
         console.print(
             f"Up to date: run [bold]{manifest.run_id}[/] ({manifest.spec_name}, finished "
             f"{manifest.finished_at:%Y-%m-%d %H:%M} UTC) already holds the results of these exact "
             "inputs, models, spec and code. Nothing was recomputed; use --force to run again."
         )
-        _outputs(manifest, console)
+        _outputs(manifest, console, store)
         return
     verdict = (
         "[green]succeeded[/]" if manifest.status == "succeeded" else f"[red]{manifest.status}[/]"
@@ -185,11 +190,13 @@ def render_summary(manifest: RunManifest, console: Console, *, reused: bool = Fa
     console.print(_steps_table(manifest))
     if manifest.status != "succeeded" and manifest.error:
         console.print(f"[red]{manifest.error}[/]", highlight=False, soft_wrap=True)
-    _outputs(manifest, console)
+    _outputs(manifest, console, store)
 
 
-def _outputs(manifest: RunManifest, console: Console) -> None:
-    out = manifest.outputs
+def _outputs(manifest: RunManifest, console: Console, store: Path | None = None) -> None:
+    out = dict(manifest.outputs)
+    if store is not None:
+        out["store"] = str(store)
     if out.get("report"):
         console.print(f"Report:  {out['report']}", highlight=False, soft_wrap=True)
     if out.get("exports"):

@@ -87,10 +87,12 @@ def report_data_from_store(
     store: Store | Path | str,
     run: str = "latest",
     *,
+    spec: str | None = None,
     territories: pl.DataFrame | None = None,
     services: pl.DataFrame | None = None,
 ) -> ReportData:
-    """A run's frames from the DuckDB store; `run` is `latest` (the newest run that succeeded), a
+    """A run's frames from the DuckDB store; `run` is `latest` (the newest succeeded run of `spec`,
+    by default the production spec — the run `mfr show latest` and the `_latest` views show), a
     run id or a prefix of one. The reference tables default to the bundled ones.
 
     A run that failed published nothing: asking for it is a `ConfigError` saying so.
@@ -100,12 +102,7 @@ def report_data_from_store(
     from engine.store import Store
 
     store = store if isinstance(store, Store) else Store(Path(store))
-    if run == "latest":
-        succeeded = store.runs().filter(pl.col("status") == "succeeded")
-        if succeeded.is_empty():
-            raise ConfigError("no run in the store has succeeded yet", path=store.path)
-        run = str(succeeded["run_id"][0])  # runs() lists the newest first
-    manifest = store.manifest(run)
+    manifest = store.manifest(run, spec=spec)
     if manifest.status != "succeeded":
         raise ConfigError(
             f"run {manifest.run_id} {manifest.status}: it published no results to report on",

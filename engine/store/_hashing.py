@@ -15,47 +15,61 @@ __all__ = ["code_hash", "code_version", "hash_json", "hash_path"]
 _CHUNK = 1 << 20
 
 
-def _hash_file(path: Path, digest: Any) -> int:
+def _sha256_file(path: Path) -> tuple[str, int]:
+    """The file's SHA-256 as `sha256sum` prints it, and its size in bytes."""
+    digest = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
             size += len(chunk)
-    return size
+    return digest.hexdigest(), size
 
 
-def _visible_files(root: Path) -> list[Path]:
-    # Hidden files (.DS_Store, editor swap files) are not part of an input.
-    return sorted(
-        p
+def _visible_files(root: Path) -> list[str]:
+    """Regular files under `root` as `./relative/path`, in byte order (what `LC_ALL=C sort` gives).
+
+    Hidden files and folders (.DS_Store, .git, editor swap files) are not part of an input, and
+    neither are symbolic links (`find -type f` skips them too)."""
+    found = [
+        "./" + p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+        if p.is_file()
+        and not p.is_symlink()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+    return sorted(found, key=lambda name: name.encode())
 
 
 def hash_path(path: Path, role: str = "") -> dict[str, Any]:
-    """SHA-256 over a file's bytes, or over a folder's relative file names and bytes.
+    """SHA-256 of an input, reproducible with the standard tools.
+
+    A file's hash is its `sha256sum`. A folder's hash is the `sha256sum` of the `sha256sum` lines of
+    its visible regular files, listed from inside the folder in byte order (`LC_ALL=C`)::
+
+        sha256sum models/allocation/default-2026.yaml
+        cd models/funding/baseline && find . -type f ! -path '*/.*' -print0 \\
+            | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 
     Returns `{"role", "path", "hash", "files", "bytes"}`, ready for a run manifest.
 
     >>> hash_path(Path("models/funding/baseline"), "funding_model")["hash"][:12]  # doctest: +SKIP
     '3f1c0a9b7e2d'
     """
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else _visible_files(path)
-    total = 0
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        total += _hash_file(file, digest)
-        digest.update(b"\0")
-    return {
-        "role": role,
-        "path": str(path),
-        "hash": digest.hexdigest(),
-        "files": len(files),
-        "bytes": total,
-    }
+    if path.is_file():
+        digest, total = _sha256_file(path)
+        files = 1
+    else:
+        names = _visible_files(path)
+        lines = []
+        total = 0
+        for name in names:
+            file_hash, size = _sha256_file(path / name)
+            lines.append(f"{file_hash}  {name}\n")
+            total += size
+        digest = hashlib.sha256("".join(lines).encode()).hexdigest()
+        files = len(names)
+    return {"role": role, "path": str(path), "hash": digest, "files": files, "bytes": total}
 
 
 def hash_json(value: Any) -> str:

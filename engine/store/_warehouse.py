@@ -3,6 +3,11 @@
 A run's results become visible in one transaction together with its `succeeded` status, so a reader
 never sees half a run. DuckDB keeps one writer per file; connections are opened per operation and
 closed at once, so `mfr runs` can read between a run's short writes (retrying while one is going on).
+
+A damaged file is never written to: before its first write a `Store` checks the file read-only
+(`check`: every block of every table read, so DuckDB verifies each block's checksum), and every
+DuckDB error that means damage becomes a one-line `StoreError` (exit 3) saying what was done.
+"Latest" is one succeeded run of one spec (see `_views`).
 """
 
 from __future__ import annotations
@@ -18,13 +23,24 @@ import duckdb
 import polars as pl
 
 from engine.errors import ConfigError, EngineError, ExitCode, InputFileError
+from engine.store._lock import StoreLock
 from engine.store._manifest import RunManifest, utc_now
+from engine.store._prune import PruneReport, prune_runs
+from engine.store._views import (
+    DEFAULT_PRODUCTION_SPEC,
+    PRODUCTION_KEY,
+    has_latest_at,
+    latest_runs_query,
+    production_query,
+    refresh_views,
+)
 
-__all__ = ["SCHEMA_VERSION", "Store", "StoreError", "StoreWriteError"]
+__all__ = ["RUN_STATUSES", "SCHEMA_VERSION", "Store", "StoreError", "StoreWriteError"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.latest_at, latest_runs and a schema of views per spec
+RUN_STATUSES = ("succeeded", "failed", "running")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-_RESERVED = {"runs", "run_steps", "store_meta"}
+_RESERVED = {"runs", "run_steps", "store_meta", "latest_runs"}
 _BUSY = "Could not set lock"
 # Errors that mean the file itself is damaged or unreadable (as opposed to a bug in a query).
 _BROKEN = (
@@ -33,6 +49,23 @@ _BROKEN = (
     duckdb.SerializationException,
     duckdb.FatalException,
 )
+# DuckDB reports a failed block checksum as a plain `duckdb.Error`: recognised by its words.
+_DAMAGE_WORDS = ("Corrupt database file", "not a valid DuckDB database", "Could not read enough")
+_RESTORE = (
+    "restore it from a backup (each run's results are also in its Parquet exports under runs/) "
+    "or pass another --store"
+)
+
+
+def _is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, _BROKEN) or (
+        isinstance(exc, duckdb.Error) and any(w in str(exc) for w in _DAMAGE_WORDS)
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class StoreError(InputFileError):
@@ -42,7 +75,7 @@ class StoreError(InputFileError):
 class StoreWriteError(EngineError):
     """Writing a run's results failed (disk full, permissions); nothing of the run was published."""
 
-    exit_code = ExitCode.INTERNAL_ERROR
+    exit_code = ExitCode.BAD_INPUT_FILE  # a fault of the machine the operator fixes, not a bug
 
 
 _DDL = (
@@ -66,6 +99,7 @@ _DDL = (
         exit_code INTEGER,
         manifest VARCHAR NOT NULL
     )""",
+    """ALTER TABLE runs ADD COLUMN IF NOT EXISTS latest_at TIMESTAMP""",
     """CREATE TABLE IF NOT EXISTS run_steps (
         run_id VARCHAR NOT NULL,
         step VARCHAR NOT NULL,
@@ -101,13 +135,14 @@ class Store:
     """A DuckDB warehouse file.
 
     >>> store = Store(Path("out/mfr.duckdb"))  # doctest: +SKIP
-    >>> store.runs()  # one row per run, newest first  # doctest: +SKIP
-    >>> store.table("need", run_id="latest")  # doctest: +SKIP
+    >>> store.runs(spec="nightly")  # one row per run, newest first  # doctest: +SKIP
+    >>> store.table("need", run_id="latest")  # the production spec's latest run  # doctest: +SKIP
     """
 
     def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self._checked = False  # a strict read-only check passed: writing is safe
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -127,33 +162,51 @@ class Store:
                         f"store is busy: another process has held it for {self.busy_timeout:.0f} s",
                         path=self.path,
                     ) from None
-                raise self._unusable(exc) from None
+                raise self._unusable(exc, wrote=not read_only) from None
             # DuckDB's own progress bar would print into a scheduled job's output
             con.execute("SET enable_progress_bar = false")
             return con
 
-    def _unusable(self, exc: BaseException) -> StoreError:
-        cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    def _unusable(self, exc: BaseException, *, wrote: bool = False) -> StoreError:
+        """What happened, truthfully: read-only failures left the file as it was."""
+        cause = _first_line(exc)
+        if wrote:
+            return StoreError(
+                f"the store failed while being written ({cause}); nothing of the run was "
+                f"published, but the file may have changed: check it with `mfr check`, {_RESTORE}",
+                path=self.path,
+            )
         return StoreError(
-            f"the store cannot be used ({cause}); the file was left untouched: restore it from a "
-            "backup or the Parquet exports under out/runs/, or pass another --store",
+            f"the store cannot be used ({cause}); it was only opened read-only, so the file was "
+            f"left untouched: {_RESTORE}",
             path=self.path,
         )
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection; DuckDB errors become `StoreError` naming the file."""
+        """A short-lived connection; DuckDB errors become `StoreError` naming the file.
+
+        The first connection for writing to an existing file runs `check()` first, so a damaged
+        store is refused before anything is written to it.
+        """
         if read_only and not self.path.exists():
-            raise StoreError("no store here yet: run `mfr run SPEC` first", path=self.path)
+            raise StoreError(
+                "no store here yet: run `mfr run SPEC` first, or pass --store / set MFR_STORE",
+                path=self.path,
+            )
         if not read_only:
+            if not self._checked:
+                self.check()
             self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(read_only)
         try:
             if not read_only:
                 self._initialise(con)
             yield con
-        except _BROKEN as exc:
-            raise self._unusable(exc) from None
+        except duckdb.Error as exc:
+            if _is_damage(exc):
+                raise self._unusable(exc, wrote=not read_only) from None
+            raise
         finally:
             con.close()
 
@@ -165,24 +218,58 @@ class Store:
                 "SELECT value FROM store_meta WHERE key = 'schema_version'"
             ).fetchone()
         except duckdb.Error as exc:
-            raise self._unusable(exc) from None
-        if row is None:
-            con.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
-        elif int(row[0]) > SCHEMA_VERSION:
+            raise self._unusable(exc, wrote=True) from None
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"store schema version {row[0]} is newer than this engine's ({SCHEMA_VERSION})",
                 path=self.path,
             )
+        if row is None or int(row[0]) < SCHEMA_VERSION:
+            con.execute(
+                "INSERT OR REPLACE INTO store_meta VALUES ('schema_version', ?)",
+                [str(SCHEMA_VERSION)],
+            )
 
     def check(self) -> None:
-        """Open the store for writing and read its catalogue: raises `StoreError` if unusable."""
-        with self.connect() as con:
-            try:
-                con.execute("SELECT count(*) FROM runs").fetchone()
-            except duckdb.Error as exc:
-                raise self._unusable(exc) from None
+        """Verify the whole file read-only; raise `StoreError` saying what is wrong, writing nothing.
+
+        DuckDB checks a block's checksum when it reads the block, so every column of every table is
+        read (a hash of each value, aggregated) and each key index is probed; a missing file is fine
+        (the first write creates it). Nothing is written, not even a WAL: a failed check leaves the
+        file byte for byte as it was.
+        """
+        if not self.path.exists():
+            self._checked = True
+            return
+        if self.path.is_dir():
+            raise StoreError("is a folder, not a store file; pass another --store", path=self.path)
+        if self.path.stat().st_size == 0:
+            raise StoreError(
+                "the file is empty (0 bytes), not a DuckDB store; it was left untouched: remove it "
+                "to start a new store, or pass another --store",
+                path=self.path,
+            )
+        con = self._open(read_only=True)
+        try:
+            tables = con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() "
+                "WHERE database_name = current_database() ORDER BY schema_name, table_name"
+            ).fetchall()
+            if tables and ("main", "store_meta") not in tables:
+                raise StoreError(
+                    "is a DuckDB file but not an mfr store (no store_meta table); it was left "
+                    "untouched: pass another --store",
+                    path=self.path,
+                )
+            for schema, name in tables:
+                con.execute(f'SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM "{schema}"."{name}"')
+            if ("main", "runs") in tables:  # reads the primary-key index's blocks too
+                con.execute("SELECT count(*) FROM runs WHERE run_id = 'check'").fetchall()
+        except duckdb.Error as exc:
+            raise self._unusable(exc) from None
+        finally:
+            con.close()
+        self._checked = True
 
     # -- run lifecycle -------------------------------------------------------------------------
 
@@ -233,6 +320,63 @@ class Store:
                 ],
             )
             self._update_run(con, manifest)
+
+    def mark_current(self, run_id: str) -> None:
+        """A new run found this succeeded run up to date: it becomes its spec's latest again.
+
+        Without this, a test run on another extract stays "latest" after the nightly has said
+        "up to date" about the production extract's earlier run."""
+        with self.connect() as con:
+            con.execute(
+                "UPDATE runs SET latest_at = ? WHERE run_id = ? AND status = 'succeeded'",
+                [utc_now(), run_id],
+            )
+
+    def promote(self, spec_name: str) -> None:
+        """Make `spec_name` the production spec: the `<table>_latest` views follow its runs."""
+        with self.connect() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [PRODUCTION_KEY, spec_name]
+            )
+            refresh_views(con, self._result_tables(con))
+
+    def prune(
+        self,
+        keep: int,
+        *,
+        spec: str | None = None,
+        dry_run: bool = False,
+        runs_dir: Path | None = None,
+        logs_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        lock: bool = True,
+    ) -> PruneReport:
+        """Retention (see `engine.store._prune`): keep each spec's `keep` newest runs and its
+        latest succeeded one; delete the others' rows, export folders, logs and cache entries.
+
+        Takes the store's lock (`RunLockedError` while a run holds it) unless `lock=False`, for a
+        caller that already holds it.
+        """
+        if not lock:
+            return prune_runs(
+                self,
+                keep,
+                spec=spec,
+                dry_run=dry_run,
+                runs_dir=runs_dir,
+                logs_dir=logs_dir,
+                cache_dir=cache_dir,
+            )
+        with StoreLock(self.path, "prune"):
+            return prune_runs(
+                self,
+                keep,
+                spec=spec,
+                dry_run=dry_run,
+                runs_dir=runs_dir,
+                logs_dir=logs_dir,
+                cache_dir=cache_dir,
+            )
 
     def finish_failed(self, manifest: RunManifest) -> None:
         """Record a failed run's manifest; its results were never published."""
@@ -294,7 +438,8 @@ class Store:
         """Write a run's results and its `succeeded` manifest in ONE transaction.
 
         Each frame is appended to the table of its name (created on first use, new columns added),
-        with `run_id` as the first column, and a view `<table>_latest` shows the newest run's rows.
+        with `run_id` as the first column; the run becomes its spec's latest (`latest_runs`, the
+        views `latest_<spec>.<table>`, and `<table>_latest` if the spec is the production one).
         If anything fails, or the process dies, before the commit, no row of the run is visible.
         The manifest's `finished_at` is set to the moment its results are all written.
         """
@@ -311,6 +456,10 @@ class Store:
                 manifest.finished_at = utc_now()  # the run ends with its results in place
                 self._insert_steps(con, manifest)
                 self._update_run(con, manifest)
+                con.execute(
+                    "UPDATE runs SET latest_at = finished_at WHERE run_id = ?", [manifest.run_id]
+                )
+                refresh_views(con, self._result_tables(con))
                 con.execute("COMMIT")
             except BaseException as exc:
                 con.execute("ROLLBACK")
@@ -328,7 +477,9 @@ class Store:
         con.register("_staged", frame.to_arrow())
         try:
             exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = ?",
+                [name],
             ).fetchone()
             if not exists or exists[0] == 0:
                 con.execute(
@@ -345,16 +496,17 @@ class Store:
                 f'INSERT INTO "{name}" BY NAME SELECT ?::VARCHAR AS run_id, * FROM _staged',
                 [run_id],
             )
-            con.execute(
-                f'CREATE OR REPLACE VIEW "{name}_latest" AS SELECT * FROM "{name}" WHERE run_id = '
-                f"(SELECT r.run_id FROM runs r WHERE r.status = 'succeeded' AND r.run_id IN "
-                f'(SELECT DISTINCT run_id FROM "{name}") ORDER BY r.finished_at DESC, r.run_id DESC '
-                "LIMIT 1)"
-            )
         finally:
             con.unregister("_staged")
 
     # -- reading -------------------------------------------------------------------------------
+
+    def _result_tables(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' ORDER BY table_name"
+        ).fetchall()
+        return [r[0] for r in rows if r[0] not in _RESERVED]
 
     def _manifest_from(self, con: duckdb.DuckDBPyConnection, run_id: str) -> RunManifest:
         row = con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
@@ -362,61 +514,157 @@ class Store:
             raise KeyError(run_id)
         return RunManifest.from_dict(json.loads(row[0]))
 
-    def resolve_run_id(self, run: str) -> str:
-        """A full run id from `latest`, a full id, or an unambiguous prefix of one."""
+    def production_spec(self) -> str:
+        """The spec the `<table>_latest` views and `latest` follow (`nightly` unless promoted)."""
+        if not self.path.exists():
+            return DEFAULT_PRODUCTION_SPEC
         with self.connect(read_only=True) as con:
-            return self._resolve(con, run)
+            return str(_scalar(con, f"SELECT {production_query()}"))
 
-    def _resolve(self, con: duckdb.DuckDBPyConnection, run: str) -> str:
-        if run == "latest":
-            rows = con.execute(
-                "SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1"
-            ).fetchall()
+    def latest_run_id(self, spec: str | None = None, status: str = "succeeded") -> str:
+        """The run `latest` means: the newest run of `spec` (default: the production spec) with
+        `status`. For `succeeded` that is the run its views show (published or confirmed up to date
+        most recently); for other statuses (`failed`, `running`, `any`) the newest started."""
+        with self.connect(read_only=True) as con:
+            return self._latest(con, spec, status)
+
+    def _latest(self, con: duckdb.DuckDBPyConnection, spec: str | None, status: str) -> str:
+        if status not in (*RUN_STATUSES, "any"):
+            raise ConfigError(
+                f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)} or any"
+            )
+        name = spec if spec is not None else str(_scalar(con, f"SELECT {production_query()}"))
+        if status == "succeeded":
+            query = f"SELECT run_id FROM ({latest_runs_query(with_latest_at=has_latest_at(con))}) "
+            query += "WHERE spec_name = ?"
+            params: list[str] = [name]
         else:
-            rows = con.execute(
-                "SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run]
-            ).fetchall()
-        exact = [r[0] for r in rows if r[0] == run]
+            query = "SELECT run_id FROM runs WHERE spec_name = ?"
+            params = [name]
+            if status != "any":
+                query += " AND status = ?"
+                params.append(status)
+            query += " ORDER BY started_at DESC, run_id DESC LIMIT 1"
+        row = con.execute(query, params).fetchone()
+        if row is not None:
+            return str(row[0])
+        specs = con.execute(
+            "SELECT spec_name, count(*) FROM runs GROUP BY spec_name ORDER BY spec_name"
+        ).fetchall()
+        seen = ", ".join(f"{s} ({n} run{'s' if n != 1 else ''})" for s, n in specs) or "none"
+        which = "" if spec is not None else " (the production spec)"
+        kind = "run" if status == "any" else f"{status} run"
+        raise ConfigError(
+            f"no {kind} of spec '{name}'{which} in the store; specs with runs: {seen}; pass "
+            "--spec NAME"
+            + ("" if spec is not None else " or make one production: mfr promote NAME"),
+            path=self.path,
+        )
+
+    def resolve_run_id(
+        self, run: str, *, spec: str | None = None, status: str | None = None
+    ) -> str:
+        """A full run id from `latest` (see `latest_run_id`), `latest-failed`, a full id, or an
+        unambiguous prefix of one; `spec` and `status` choose what `latest` means, and an id given
+        together with them must match them."""
+        with self.connect(read_only=True) as con:
+            return self._resolve(con, run, spec=spec, status=status)
+
+    def _resolve(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run: str,
+        *,
+        spec: str | None = None,
+        status: str | None = None,
+    ) -> str:
+        if run in _SELECTORS:
+            return self._latest(con, spec, status or _SELECTORS[run])
+        rows = con.execute(
+            "SELECT run_id, spec_name, status FROM runs WHERE starts_with(run_id, ?) "
+            "ORDER BY run_id",
+            [run],
+        ).fetchall()
+        exact = [r for r in rows if r[0] == run]
         if exact:
-            return exact[0]
-        if len(rows) == 1:
-            return rows[0][0]
+            rows = exact
         if not rows:
             raise ConfigError(f"no run {run!r} in the store (see `mfr runs`)", path=self.path)
-        raise ConfigError(f"{run!r} matches {len(rows)} runs; give more of the id", path=self.path)
+        if len(rows) > 1:
+            raise ConfigError(
+                f"{run!r} matches {len(rows)} runs; give more of the id", path=self.path
+            )
+        run_id, run_spec, run_status = rows[0]
+        if (spec is not None and run_spec != spec) or status not in (None, "any", run_status):
+            raise ConfigError(
+                f"run {run_id} is a {run_status} run of spec '{run_spec}', not what --spec/--status "
+                "asked for",
+                path=self.path,
+            )
+        return str(run_id)
 
-    def manifest(self, run: str) -> RunManifest:
-        """One run's manifest; `run` is `latest`, a run id or an unambiguous prefix of one."""
+    def manifest(
+        self, run: str, *, spec: str | None = None, status: str | None = None
+    ) -> RunManifest:
+        """One run's manifest; `run` as for `resolve_run_id`."""
         with self.connect(read_only=True) as con:
-            return self._manifest_from(con, self._resolve(con, run))
+            return self._manifest_from(con, self._resolve(con, run, spec=spec, status=status))
 
-    def runs(self, limit: int | None = None) -> pl.DataFrame:
-        """One row per run, newest first."""
+    def runs(
+        self, limit: int | None = None, *, spec: str | None = None, status: str | None = None
+    ) -> pl.DataFrame:
+        """One row per run, newest first; optionally only one spec's, or one status's."""
+        if status is not None and status not in RUN_STATUSES:
+            raise ConfigError(
+                f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}"
+            )
+        where, params = [], []
+        for column, value in (("spec_name", spec), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
         query = (
-            "SELECT run_id, spec_name, status, started_at, finished_at, seconds, error, fingerprint "
-            "FROM runs ORDER BY started_at DESC, run_id DESC"
+            "SELECT run_id, spec_name, status, started_at, finished_at, seconds, error, "
+            "fingerprint, exit_code FROM runs"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + " ORDER BY started_at DESC, run_id DESC"
         )
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         with self.connect(read_only=True) as con:
-            return con.sql(query).pl()
+            return con.sql(query, params=params).pl()
+
+    def latest_runs(self) -> pl.DataFrame:
+        """Each spec's latest succeeded run (what its views show), and which spec is production."""
+        with self.connect(read_only=True) as con:
+            latest = latest_runs_query(with_latest_at=has_latest_at(con))
+            return con.sql(
+                f"SELECT spec_name, run_id, finished_at, latest_since, spec_name = "
+                f"{production_query()} AS production FROM ({latest}) ORDER BY spec_name"
+            ).pl()
 
     def table_names(self) -> list[str]:
         with self.connect(read_only=True) as con:
-            rows = con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-                "ORDER BY table_name"
-            ).fetchall()
-        return [r[0] for r in rows if r[0] not in _RESERVED]
+            return self._result_tables(con)
 
-    def table(self, name: str, run_id: str | None = None) -> pl.DataFrame:
+    def table(
+        self, name: str, run_id: str | None = None, *, spec: str | None = None
+    ) -> pl.DataFrame:
         """A result table, all runs or one run (`run_id` may be `latest` or a prefix)."""
         if not _IDENTIFIER.match(name):
             raise ValueError(f"not a valid table name: {name!r}")
         with self.connect(read_only=True) as con:
-            if name not in {r[0] for r in con.execute("SHOW TABLES").fetchall()}:
+            if name not in self._result_tables(con):
                 raise ConfigError(f"no table {name!r} in the store", path=self.path)
             if run_id is None:
                 return con.sql(f'SELECT * FROM "{name}"').pl()
-            resolved = self._resolve(con, run_id)
+            resolved = self._resolve(con, run_id, spec=spec)
             return con.sql(f'SELECT * FROM "{name}" WHERE run_id = ?', params=[resolved]).pl()
+
+
+_SELECTORS = {"latest": "succeeded", "latest-failed": "failed"}
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> object:
+    row = con.execute(query).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,160 @@
+"""Retention: drop the oldest runs from the store and their files, keeping every spec's latest.
+
+`prune_runs` keeps, per spec, the `keep` newest runs (any status) and always the spec's latest
+succeeded run (what its views show). For every other run it deletes, in ONE transaction, its rows
+from every result table, `runs` and `run_steps`; then its export folder `runs/<id>/`, its log
+`logs/<id>.jsonl` and the step-cache entries no remaining run refers to; then CHECKPOINT, so DuckDB
+reuses (and, where the freed blocks are at the end of the file, gives back) the space. Runs still
+`running` are never pruned. The caller holds the store's lock (no run can be publishing).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from engine.store._views import has_latest_at, latest_runs_query, refresh_views
+
+if TYPE_CHECKING:
+    from engine.store._warehouse import Store
+
+__all__ = ["PruneReport", "prune_runs"]
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What a prune removed (or, with `dry_run`, would remove)."""
+
+    removed: tuple[str, ...]
+    kept: int
+    rows: dict[str, int] = field(default_factory=dict)
+    paths: tuple[Path, ...] = ()
+    bytes_before: int = 0
+    bytes_after: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        rows = sum(self.rows.values())
+        text = (
+            f"{verb} {len(self.removed)} run(s) ({rows:,} result rows, {len(self.paths)} files or "
+            f"folders), kept {self.kept}"
+        )
+        if not self.dry_run:
+            text += f"; store {self.bytes_before:,} -> {self.bytes_after:,} bytes"
+        return text
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, keep: int, spec: str | None) -> list[str]:
+    latest = latest_runs_query(with_latest_at=has_latest_at(con))
+    query = (
+        "SELECT run_id FROM (SELECT run_id, spec_name, status, row_number() OVER "
+        "(PARTITION BY spec_name ORDER BY started_at DESC, run_id DESC) AS age FROM runs) "
+        f"WHERE age > ? AND status <> 'running' AND run_id NOT IN (SELECT run_id FROM ({latest}))"
+    )
+    params: list[Any] = [keep]
+    if spec is not None:
+        query += " AND spec_name = ?"
+        params.append(spec)
+    return [r[0] for r in con.execute(query + " ORDER BY run_id", params).fetchall()]
+
+
+def _cache_keys(manifests: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {
+        (str(s["name"]), str(s["cache_key"])[:24])  # StepCache's folder: <step>/<key[:24]>
+        for m in manifests
+        for s in m.get("steps") or []
+        if s.get("cache_key")
+    }
+
+
+def _files_of(manifest: dict[str, Any], runs_dir: Path, logs_dir: Path) -> list[Path]:
+    """A run's export folder and log: where its manifest says, and where the defaults put them."""
+    run_id = str(manifest["run_id"])
+    outputs = manifest.get("outputs") or {}
+    found = [runs_dir / run_id, logs_dir / f"{run_id}.jsonl"]
+    for key, name in (("exports", run_id), ("log", f"{run_id}.jsonl")):
+        if outputs.get(key) and Path(outputs[key]).name == name:  # never anything but its own
+            found.append(Path(outputs[key]))
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def prune_runs(
+    store: Store,
+    keep: int,
+    *,
+    spec: str | None = None,
+    dry_run: bool = False,
+    runs_dir: Path | None = None,
+    logs_dir: Path | None = None,
+    cache_dir: Path | None = None,
+) -> PruneReport:
+    """Keep the `keep` newest runs of each spec (of `spec` only, if given) and each spec's latest
+    succeeded run; remove the rest. Folders default to `runs/`, `logs/`, `cache/` beside the store."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    runs_dir = runs_dir or store.path.parent / "runs"
+    logs_dir = logs_dir or store.path.parent / "logs"
+    cache_dir = cache_dir or store.path.parent / "cache"
+    before = store.path.stat().st_size if store.path.exists() else 0
+    with store.connect(read_only=dry_run) as con:
+        removed = _candidates(con, keep, spec)
+        manifests = {
+            r[0]: json.loads(r[1]) for r in con.execute("SELECT run_id, manifest FROM runs")
+        }
+        tables = store._result_tables(con)
+        gone = set(removed)
+        rows: dict[str, int] = {}
+        if removed:
+            placeholders = ", ".join("?" for _ in removed)
+            for table in tables:
+                found = con.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE run_id IN ({placeholders})', removed
+                ).fetchone()
+                if found and found[0]:
+                    rows[table] = int(found[0])
+            if not dry_run:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    for table in (*rows, "run_steps", "runs"):
+                        con.execute(
+                            f'DELETE FROM "{table}" WHERE run_id IN ({placeholders})', removed
+                        )
+                    refresh_views(con, tables)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("CHECKPOINT")
+    kept_keys = _cache_keys([m for r, m in manifests.items() if r not in gone])
+    paths = [p for r in removed for p in _files_of(manifests[r], runs_dir, logs_dir) if p.exists()]
+    paths += [
+        cache_dir / step / key
+        for step, key in sorted(_cache_keys([manifests[r] for r in removed]) - kept_keys)
+        if (cache_dir / step / key).is_dir()
+    ]
+    if not dry_run:
+        for path in paths:  # after the commit: the store is the truth, files follow it
+            _remove(path)
+    after = store.path.stat().st_size if store.path.exists() else 0
+    return PruneReport(
+        removed=tuple(removed),
+        kept=len(manifests) - len(removed),
+        rows=rows,
+        paths=tuple(paths),
+        bytes_before=before,
+        bytes_after=after,
+        dry_run=dry_run,
+    )
