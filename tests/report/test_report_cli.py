@@ -84,7 +84,7 @@ def test_tables_become_report_data() -> None:
 
 
 def test_latest_is_the_newest_run_that_succeeded(store: Store) -> None:
-    data = report_data_from_store(store, "latest")
+    data = report_data_from_store(store, "latest", spec="test")
     assert data.run["run_id"] == "20260102-000000-test-bbbb"
     assert "run_id" not in data.case_months.columns
     assert data.case_months.height == report_kit.make_case_months().height  # one run's rows
