@@ -1,4 +1,4 @@
-"""`mfr run SPEC`, `mfr runs`, `mfr show RUN`: the nightly job and its history."""
+"""`mfr run SPEC` (the nightly job), and the commands reading its history (`_store_commands`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 import typer
 
 __all__ = ["register"]
-
-_DEFAULT_STORE = Path("out") / "mfr.duckdb"
 
 
 def _console(*, stderr: bool = False) -> Any:
@@ -27,7 +25,7 @@ def run(
         None, "--extract", help="Registry extract folder (overrides the spec's)."
     ),
     store: Path | None = typer.Option(
-        None, "--store", help="DuckDB store file (overrides the spec's, default out/mfr.duckdb)."
+        None, "--store", help="DuckDB store file (default: $MFR_STORE, else the spec's own)."
     ),
     force: bool = typer.Option(
         False, "--force", help="Run again even if an identical run exists; recompute every step."
@@ -44,8 +42,13 @@ def run(
     store, 4 quarantine beyond the threshold, 5 the store is locked by another run, 1 internal error.
     """
     from engine.pipeline import load_spec, render_summary, run_pipeline
+    from engine.store import locate_store
 
-    loaded = load_spec(spec).with_overrides(extract=extract, store=store)
+    loaded = load_spec(spec)
+    location = locate_store(store, spec_store=loaded.store)
+    chosen = location.path if location.path != loaded.store else None
+    loaded = loaded.with_overrides(extract=extract, store=chosen)
+    print(location.describe())
     failure: dict[str, Any] = {}
 
     def remember_failure(event: dict[str, Any]) -> None:
@@ -68,37 +71,35 @@ def run(
                 file=sys.stderr,
             )
         raise
-    render_summary(result.manifest, _console(), reused=result.reused)
+    render_summary(result.manifest, _console(), reused=result.reused, store=loaded.store)
+    if not result.reused:
+        _prune_after(loaded)
 
 
-def runs(
-    store: Path = typer.Option(_DEFAULT_STORE, "--store", help="DuckDB store file."),
-    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many runs."),
-) -> None:
-    """List the runs in a store, newest first."""
-    from engine.pipeline import render_runs
+def _prune_after(spec: Any) -> None:
+    """The spec's `outputs.keep_runs`: retention applied after each successful run."""
+    keep = getattr(spec, "keep_runs", None)
+    if not keep:
+        return
     from engine.store import Store
 
-    render_runs(Store(store).runs(limit=limit), _console())
-
-
-def show(
-    run: str = typer.Argument("latest", help="Run id, an unambiguous prefix of one, or 'latest'."),
-    store: Path = typer.Option(_DEFAULT_STORE, "--store", help="DuckDB store file."),
-    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
-) -> None:
-    """Print one run's manifest: inputs and hashes, parameters, steps, timings, row counts."""
-    from engine.pipeline import render_manifest
-    from engine.store import Store
-
-    manifest = Store(store).manifest(run)
-    if as_json:
-        print(manifest.to_json())
-    else:
-        render_manifest(manifest, _console())
+    report = Store(spec.store).prune(
+        keep,
+        spec=spec.name,
+        runs_dir=spec.runs_dir,
+        logs_dir=spec.logs_dir,
+        cache_dir=spec.cache_dir,
+    )
+    if report.removed:
+        print(f"Retention (outputs.keep_runs: {keep}): {report.summary()}")
 
 
 def register(app: typer.Typer) -> None:
+    from engine.cli._store_commands import check, promote, prune, runs, show
+
     app.command("run")(run)
     app.command("runs")(runs)
     app.command("show")(show)
+    app.command("prune")(prune)
+    app.command("promote")(promote)
+    app.command("check")(check)
