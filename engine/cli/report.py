@@ -6,16 +6,21 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["register"]
+from engine.cli._store_commands import STORE_HELP, store_for
 
-_DEFAULT_STORE = Path("out") / "mfr.duckdb"
+__all__ = ["register"]
 
 
 def report(
-    run: str = typer.Argument("latest", help="Run id, an unambiguous prefix of one, or 'latest'."),
+    run: str = typer.Argument(
+        "latest",
+        help="Run id, an unambiguous prefix of one, or 'latest' (the newest succeeded run of the "
+        "production spec, or of --spec: the run `mfr show latest` and the _latest views show).",
+    ),
     *,
     out: Path = typer.Option(..., "--out", "-o", help="HTML file to write."),
-    store: Path = typer.Option(_DEFAULT_STORE, "--store", help="The DuckDB run store."),
+    store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
+    spec: str | None = typer.Option(None, "--spec", help="Whose latest run (default: production)."),
     min_count: int = typer.Option(
         5, "--min-count", min=1, help="Suppress hromada-level cells built from fewer people."
     ),
@@ -29,7 +34,7 @@ def report(
     """Write the HTML report of a run: one file, plotly inlined, opens offline."""
     from engine.report import build_report, report_data_from_store
 
-    data = report_data_from_store(store, run)
+    data = report_data_from_store(store_for(store), run, spec=spec)
     build_report(data, out, min_count=min_count, oblast=oblast, service=service)
     typer.echo(f"report of run {data.run.get('run_id', run)} written to {out}")
 

@@ -29,13 +29,13 @@ def test_results_are_keyed_by_run_and_latest_views_follow(spec_path: Path) -> No
     store = Store(spec.store)
     assert store.table("scaled").group_by("run_id").len().height == 2
     with store.connect(read_only=True) as con:
-        latest = con.sql("SELECT DISTINCT run_id FROM scaled_latest").fetchall()
+        latest = con.sql("SELECT DISTINCT run_id FROM latest_test.scaled").fetchall()
         steps = con.sql(
             "SELECT step, rows_written FROM run_steps WHERE run_id = ?", params=[second.run_id]
         ).fetchall()
     assert latest == [(second.run_id,)]
     assert sorted(steps) == [("produce", 3), ("scale", 3)]
-    assert store.resolve_run_id("latest") == second.run_id
+    assert store.resolve_run_id("latest", spec="test") == second.run_id
     assert store.resolve_run_id(first.run_id[:-2]) == first.run_id  # unambiguous prefix
     with pytest.raises(ConfigError, match="no run 'nope'"):
         store.resolve_run_id("nope")
@@ -87,7 +87,7 @@ def test_runs_and_show(spec_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     shown = capsys.readouterr().out
     for expected in ("Inputs", "extract", "policy", "Steps", "produce", "scale", "code "):
         assert expected in shown
-    assert main(["show", "latest", "--store", str(spec.store), "--json"]) == 0
+    assert main(["show", "latest", "--spec", "test", "--store", str(spec.store), "--json"]) == 0
     assert f'"run_id": "{result.run_id}"' in capsys.readouterr().out
     assert main(["show", "19990101", "--store", str(spec.store)]) == ExitCode.BAD_CONFIG
 
