@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,16 @@ import polars as pl
 from engine.allocate._yaml import Lines, load_yaml_with_lines
 from engine.errors import ConfigError
 
-__all__ = ["EXCLUSIVE", "FIRST_MATCH", "Policy", "Tier", "load_policy", "policy_from_dict"]
+__all__ = [
+    "EXCLUSIVE",
+    "FIRST_MATCH",
+    "MAX_UAH",
+    "Policy",
+    "Tier",
+    "check_policy_services",
+    "load_policy",
+    "policy_from_dict",
+]
 
 EXCLUSIVE = "exclusive"
 FIRST_MATCH = "first_match"
@@ -50,6 +60,12 @@ _CAPS_KEYS = {"per_row_uah", "by_service_uah"}
 _TIER_KEYS = {"name", "description", "when", "otherwise", "weight"}
 _OPTIMISE_KEYS = {"equity"}
 _EQUITY_KEYS = {"max_spread", "max_deviation"}
+_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# No envelope or cap of a social-services policy reaches ten trillion UAH (about three years of
+# Ukraine's whole state budget); a larger finite number (`1.0e+308`) is a typo that would overflow
+# once counted in kopiyky.
+MAX_UAH = 1e13
+_MAX_WEIGHT = 1e9
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,8 @@ class Policy:
 
     def with_envelope(self, envelope_uah: float) -> Policy:
         """The same policy with another national envelope; oblast amounts scale with it."""
-        amount = _money(envelope_uah, "envelope", self.source, None)
+        # the amount comes from the caller (a command-line option, a spec), not from the policy file
+        amount = _money(envelope_uah, "the envelope given instead of the policy's", None, None)
         old = self.envelope_uah
         if self.per_oblast_uah:
             if old <= 0:
@@ -131,13 +148,46 @@ class Policy:
         return self.lines.get(tuple(where))
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read and check a policy file; every problem is a one-line `ConfigError` with its line."""
+def load_policy(path: str | Path, *, services: str | Path | None = None) -> Policy:
+    """Read and check a policy file; every problem is a one-line `ConfigError` with its line.
+
+    Service codes the policy caps must be in the service catalogue `services` (a `services.csv`;
+    default: the reference catalogue `engine.reference.REFERENCE_DIR / "services.csv"`), so a cap
+    for a service that does not exist is refused instead of silently capping nothing.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError("policy file not found", path=path)
     data, lines = load_yaml_with_lines(path)
-    return policy_from_dict(data, source=path, lines=lines)
+    policy = policy_from_dict(data, source=path, lines=lines)
+    if policy.cap_by_service_uah:
+        from engine.reference import REFERENCE_DIR, load_services
+
+        catalogue = Path(services) if services is not None else REFERENCE_DIR / "services.csv"
+        codes = load_services(catalogue)["service_code"].to_list()
+        check_policy_services(policy, codes, _shown(catalogue))
+    return policy
+
+
+def check_policy_services(policy: Policy, codes: Iterable[str], catalogue: str) -> None:
+    """Refuse a service cap whose code is not in the catalogue `codes` (named `catalogue`)."""
+    known = set(codes)
+    for code in policy.cap_by_service_uah:
+        if code not in known:
+            raise ConfigError(
+                f"caps.by_service_uah: unknown service code '{code}' "
+                f"(not in the service catalogue {catalogue})",
+                path=policy.source,
+                line=policy.line_of("caps", "by_service_uah", code),
+            )
+
+
+def _shown(path: Path) -> str:
+    """A path as an operator would type it: relative to the working folder when under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def policy_from_dict(
@@ -325,8 +375,14 @@ class _Reader:
         weight = item.get("weight")
         if not isinstance(otherwise, bool):
             raise self.fail(f"tier '{name}': 'otherwise' must be true or false", "tiers", i)
-        if weight is not None and (not _is_number(weight) or float(weight) <= 0):
-            raise self.fail(f"tier '{name}': weight must be a positive number", "tiers", i)
+        if weight is not None and (not _is_number(weight) or not 0 < float(weight) <= _MAX_WEIGHT):
+            raise self.fail(
+                f"tier '{name}': weight must be a positive number up to {_MAX_WEIGHT:g}, "
+                f"got {weight!r}",
+                "tiers",
+                i,
+                "weight",
+            )
         if otherwise and when is not None:
             raise self.fail(f"tier '{name}' has both 'when' and 'otherwise'", "tiers", i)
         if otherwise and not last:
@@ -388,6 +444,10 @@ def _money(value: Any, what: str, src: Path | None, line: int | None) -> float:
         raise ConfigError(f"{what} must be an amount in UAH, got {value!r}", path=src, line=line)
     if value < 0:
         raise ConfigError(f"{what} is negative ({value})", path=src, line=line)
+    if value > MAX_UAH:
+        raise ConfigError(
+            f"{what} is implausibly large ({value:g} UAH, over {MAX_UAH:g})", path=src, line=line
+        )
     return round(float(value), 2)
 
 
@@ -404,9 +464,11 @@ def _date(value: Any, what: str, src: Path | None, line: int | None) -> dt.date 
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _DATE_TEXT.match(value.strip()):
         try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
+            return dt.date.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise ConfigError(
+                f"{what}: {value.strip()} is not a date ({exc})", path=src, line=line
+            ) from None
     raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}", path=src, line=line)

@@ -21,6 +21,7 @@ def _console(*, stderr: bool = False) -> Any:
 
 def run(
     spec: Path = typer.Argument(..., help="Run spec, e.g. pipelines/nightly.yaml."),
+    *,
     extract: Path | None = typer.Option(
         None, "--extract", help="Registry extract folder (overrides the spec's)."
     ),
@@ -35,6 +36,17 @@ def run(
         "--accept-quarantine",
         help="Go on when more rows than the spec's threshold are quarantined.",
     ),
+    envelope: str | None = typer.Option(
+        None,
+        "--envelope",
+        help="Envelope for this run: an amount in UAH (26500000), a share of claims (85%) or "
+        "'policy'. Overrides the spec's.",
+    ),
+    confirm_envelope: bool = typer.Option(
+        False,
+        "--confirm-envelope",
+        help="Use the spec's envelope amount although it was set for another extract.",
+    ),
 ) -> None:
     """Run a spec end to end: validate, entitle, need, forecast, allocate, report.
 
@@ -47,7 +59,9 @@ def run(
     loaded = load_spec(spec)
     location = locate_store(store, spec_store=loaded.store)
     chosen = location.path if location.path != loaded.store else None
-    loaded = loaded.with_overrides(extract=extract, store=chosen)
+    loaded = loaded.with_overrides(
+        extract=extract, store=chosen, envelope=envelope, confirm_envelope=confirm_envelope
+    )
     print(location.describe())
     failure: dict[str, Any] = {}
 

@@ -73,16 +73,16 @@ class ParameterSpec:
     dimensions: tuple[str, ...]
     required: bool = True
     coverage: str = "all"
-    kind: str = "amount"  # "amount": ≥ 0; "share": in [0, 1]
+    kind: str = "amount"  # "amount": ≥ 0; "share": in [0, 1]; "coef": > 0 (see `_number`)
 
 
 PARAMETER_SPECS: dict[str, ParameterSpec] = {
     "tariff": ParameterSpec(("service_code",), coverage="services"),
     "norm_units": ParameterSpec(("service_code", "need_level"), coverage="priced_services"),
     "max_units": ParameterSpec(("service_code", "need_level"), coverage="priced_services"),
-    "territory_coef": ParameterSpec(("status",)),
-    "territory_coef_cap": ParameterSpec(()),
-    "modifier": ParameterSpec(("disability_group", "service_group")),
+    "territory_coef": ParameterSpec(("status",), kind="coef"),
+    "territory_coef_cap": ParameterSpec((), kind="coef"),
+    "modifier": ParameterSpec(("disability_group", "service_group"), kind="coef"),
     "monthly_cap": ParameterSpec(("service_code",), required=False, coverage="none"),
     "copay_bands": ParameterSpec(("income_ratio_from",), coverage="none", kind="share"),
     "unknown_income_band": ParameterSpec((), kind="share"),
@@ -103,6 +103,15 @@ ADJUSTMENT_SCHEMA: dict[str, pl.DataType] = {
     "op": pl.String(),  # "multiply" or "set"
     "value": pl.Float64(),
 }
+
+# Plausibility bounds: a finite value beyond them is a typo (or `1e308`), and would overflow to
+# infinity once multiplied by units, days and coefficients. No tariff, norm or cap reaches a
+# billion (UAH or units per month); no coefficient multiplies a price a hundredfold.
+MAX_AMOUNT = 1e9
+MAX_COEF = 100.0
+# Occupied territory is financed with a coefficient of 0 on purpose (DESIGN.md §5); anywhere else
+# a zero coefficient or modifier silently wipes out every amount it touches.
+_ZERO_COEF_ALLOWED = {("territory_coef", "occupied")}
 
 _PARAM_KEYS = {"description", "unit", "reference", "dimensions", "values", "default"}
 _MODEL_KEYS = {"name", "version", "description"}
@@ -213,17 +222,32 @@ def _text(node: YNode | None, path: Path, key: str, *, optional: bool = False) -
     return node.raw
 
 
-def _number(node: YNode, path: Path, what: str, kind: str) -> float | None:
+def _number(
+    node: YNode, path: Path, what: str, kind: str, *, zero_ok: bool = False
+) -> float | None:
+    """A parameter value: finite, non-negative, and within its kind's range (or null = ends)."""
     if isinstance(node, YScalar) and node.value is None:
         return None
     if not isinstance(node, YScalar) or isinstance(node.value, bool | str):
         shown = node.raw if isinstance(node, YScalar) else type(node).__name__
         raise _fail(f"wrong type for {what}: expected a number or null, got '{shown}'", path, node)
     value = float(node.value)
-    if math.isnan(value) or value < 0:
+    if not math.isfinite(value):
+        raise _fail(f"{what} must be a finite number, got {node.raw}", path, node)
+    if value < 0:
         raise _fail(f"{what} must be a non-negative number, got {node.raw}", path, node)
     if kind == "share" and value > 1:
         raise _fail(f"{what} is a share and must be between 0 and 1, got {node.raw}", path, node)
+    if kind == "coef" and value == 0 and not zero_ok:
+        raise _fail(
+            f"{what} is a coefficient and must be greater than 0, got {node.raw}", path, node
+        )
+    if kind == "coef" and value > MAX_COEF:
+        raise _fail(f"{what} is a coefficient above {MAX_COEF:g}, got {node.raw}", path, node)
+    if kind == "amount" and value > MAX_AMOUNT:
+        raise _fail(
+            f"{what} is implausibly large (over {MAX_AMOUNT:,.0f}), got {node.raw}", path, node
+        )
     return value
 
 
@@ -242,6 +266,8 @@ def _dimension_value(key: YScalar, dim: str, path: Path) -> Any:
             value = float(raw)
         except ValueError:
             raise _fail(f"bad income_ratio_from '{raw}'{hint}", path, key) from None
+        if not math.isfinite(value) or value > MAX_COEF:
+            raise _fail(f"income_ratio_from must be a finite ratio, got {raw}", path, key)
         if value < 0:
             raise _fail(f"income_ratio_from must be ≥ 0, got {raw}", path, key)
         return value
@@ -258,6 +284,7 @@ def _walk_values(
     path: Path,
     kind: str,
     *,
+    name: str = "",
     prefix: tuple[Any, ...] = (),
     anchor: YNode | None = None,
 ) -> list[tuple[tuple[Any, ...], YNode, list[tuple[dt.date, float | None]]]]:
@@ -271,15 +298,18 @@ def _walk_values(
         leaves = []
         for key, child in node.items:
             value = _dimension_value(key, dims[depth], path)
-            leaves += _walk_values(child, dims, path, kind, prefix=(*prefix, value), anchor=key)
+            leaves += _walk_values(
+                child, dims, path, kind, name=name, prefix=(*prefix, value), anchor=key
+            )
         return leaves
     if not isinstance(node, YMap) or not node.items:
         what = "values" if not prefix else "/".join(map(str, prefix))
         raise _fail(f"{what}: expected values keyed by the date they take effect", path, node)
     timeline = []
+    zero_ok = any((name, v) in _ZERO_COEF_ALLOWED for v in prefix)
     for key, child in node.items:
         date = parse_date(key, path)
-        timeline.append((date, _number(child, path, f"value on {date}", kind)))
+        timeline.append((date, _number(child, path, f"value on {date}", kind, zero_ok=zero_ok)))
     return [(prefix, anchor or node, timeline)]
 
 
@@ -310,8 +340,10 @@ def _load_parameter(
     values_node = root.get("values")
     if values_node is None:
         raise _fail("'values' is required", path, root)
-    leaves = _walk_values(values_node, dims, path, spec.kind)
+    leaves = _walk_values(values_node, dims, path, spec.kind, name=name)
     values_key = next(key for key, _ in root.items if key.raw == "values")
+    if name == "copay_bands" and not any(key == (0.0,) for key, _, _ in leaves):
+        raise _fail("copay_bands needs a band starting at income_ratio_from 0", path, values_key)
     _check_coverage(
         leaves=leaves,
         dims=dims,
@@ -395,14 +427,6 @@ def _check_coverage(
             raise _fail(f"no value for {shown}{service}", path, values_node)
 
 
-def _check_copay(param: Parameter) -> None:
-    table = param.intervals
-    if table.filter(pl.col("income_ratio_from") == 0).is_empty():
-        raise ConfigError(
-            "copay_bands needs a band starting at income_ratio_from 0", path=param.source
-        )
-
-
 def _read_model_yaml(folder: Path) -> tuple[str, str, str]:
     path = folder / "model.yaml"
     if not path.is_file():
@@ -460,7 +484,6 @@ def load_funding_model(
     for pname, spec in PARAMETER_SPECS.items():
         if spec.required and pname not in parameters:
             raise ConfigError(f"parameter file {pname}.yaml is missing", path=folder)
-    _check_copay(parameters["copay_bands"])
     model = FundingModel(
         name=name,
         version=version,

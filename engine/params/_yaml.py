@@ -132,4 +132,6 @@ def parse_date(node: YNode, path: Path, what: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(node.raw)
     except ValueError as exc:
-        raise ConfigError(f"bad {what} '{node.raw}': {exc}", path=path, line=node.line) from exc
+        raise ConfigError(
+            f"bad {what} '{node.raw}': {node.raw} is not a date ({exc})", path=path, line=node.line
+        ) from exc

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.pipeline._envelope import Envelope, envelope_from_spec, parse_envelope_option
 from engine.pipeline._yaml import Lined as _Lined
 from engine.pipeline._yaml import read_yaml as _read_yaml
 
@@ -55,21 +56,40 @@ class RunSpec:
     horizon: int | None = 12  # None: through the last month of `months`
     quarantine_threshold: float = 0.01
     claims: str = "entitlements"
-    envelope_uah: float | None = None  # None: the policy's envelope
+    envelope: Envelope = field(
+        default_factory=Envelope
+    )  # the policy's envelope unless the spec or --envelope says
+    envelope_confirmed: bool = False  # --confirm-envelope: an amount sized for another extract
     store: Path = DEFAULT_STORE
     runs_dir: Path = Path("out") / "runs"
     cache_dir: Path = Path("out") / "cache"
     logs_dir: Path = Path("out") / "logs"
     cache_keep: int = 3
+    keep_runs: int | None = None  # retention after each successful run (None: keep every run)
     exports: tuple[str, ...] | None = None  # None: every published table
 
-    def with_overrides(self, *, extract: Path | None = None, store: Path | None = None) -> RunSpec:
+    def with_overrides(
+        self,
+        *,
+        extract: Path | None = None,
+        store: Path | None = None,
+        envelope: str | Envelope | None = None,
+        confirm_envelope: bool = False,
+    ) -> RunSpec:
         """The same spec with command-line overrides (paths relative to the working folder).
 
         Another store brings its own run folders: exports, cache and logs go next to it
         (`<store folder>/runs`, `/cache`, `/logs`), so one store never mixes with another's files.
+        `envelope` is `--envelope` (an amount, `85%` or `policy`); an amount the spec sized for
+        another extract than the one run is refused unless `confirm_envelope` (see
+        `check_envelope`).
         """
         spec = self
+        if envelope is not None:
+            parsed = parse_envelope_option(envelope) if isinstance(envelope, str) else envelope
+            spec = replace(spec, envelope=parsed)
+        if confirm_envelope:
+            spec = replace(spec, envelope_confirmed=True)
         if extract is not None:
             spec = replace(spec, extract=Path(extract).resolve())
         if store is not None:
@@ -81,7 +101,28 @@ class RunSpec:
                 cache_dir=store.parent / "cache",
                 logs_dir=store.parent / "logs",
             )
+        spec.check_envelope()
         return spec
+
+    def check_envelope(self) -> None:
+        """Refuse an envelope amount sized for another extract than the one this run reads.
+
+        26.5 M UAH is about 85% of the bundled sample's claims and 1.3% of a national extract's:
+        applied silently it starves every recipient. The operator states the envelope for this
+        extract (`--envelope AMOUNT|SHARE%`) or confirms the spec's (`--confirm-envelope`).
+        """
+        env = self.envelope
+        if "allocate" not in self.steps or env.uah is None or env.for_extract is None:
+            return
+        if self.envelope_confirmed or env.for_extract == self.extract:
+            return
+        raise ConfigError(
+            f"the spec's envelope of {env.uah:,.0f} UAH was set for "
+            f"{self.relative(env.for_extract)}, not {self.relative(self.extract)}; "
+            "pass --envelope AMOUNT|SHARE% or --confirm-envelope",
+            path=self.path,
+            line=env.line,
+        )
 
     def relative(self, path: Path | None) -> str | None:
         """A path as the spec would write it: relative to the project root where possible."""
@@ -110,7 +151,7 @@ class RunSpec:
             "horizon": self.horizon if self.horizon is not None else "auto",
             "quarantine_threshold": self.quarantine_threshold,
             "claims": self.claims,
-            "envelope_uah": self.envelope_uah,
+            "envelope": self.envelope.parameters(),
             "exports": list(self.exports) if self.exports is not None else "all",
         }
 
@@ -194,14 +235,6 @@ def _claims(value: Any) -> str:
     return value
 
 
-def _money(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise _BadValueError(f"expected an amount in UAH (0 or more), got {value!r}")
-    return float(value)
-
-
 # key -> (check, default); paths are checked separately (they must exist)
 _SCALARS: dict[str, tuple[_Check, Any]] = {
     "name": (_name, None),
@@ -213,7 +246,6 @@ _SCALARS: dict[str, tuple[_Check, Any]] = {
     "horizon": (_horizon, 12),
     "quarantine_threshold": (_share, 0.01),
     "claims": (_claims, None),
-    "envelope_uah": (_money, None),
 }
 # key -> (default, must be a folder?); None default = optional
 _PATHS: dict[str, tuple[str | None, bool]] = {
@@ -229,9 +261,19 @@ _OUTPUTS: dict[str, tuple[_Check | None, Any]] = {
     "cache_dir": (None, "out/cache"),
     "logs_dir": (None, "out/logs"),
     "cache_keep": (_int_in(1, 100), 3),
+    "keep_runs": (lambda v: None if v is None else _int_in(1, 100_000)(v), None),
     "exports": (None, None),
 }
-_TOP_KEYS = {*_SCALARS, *_PATHS, "root", "steps", "compare_scenarios", "outputs"}
+_TOP_KEYS = {
+    *_SCALARS,
+    *_PATHS,
+    "root",
+    "steps",
+    "compare_scenarios",
+    "outputs",
+    "envelope",
+    "envelope_uah",  # the older spelling of `envelope: {uah: ...}`
+}
 
 
 def _close_match(key: str, known: set[str]) -> str:
@@ -342,6 +384,13 @@ def load_spec(path: Path | str, *, steps: Mapping[str, Any] | None = None) -> Ru
                     line=data.lines.get("steps"),
                 )
 
+    values["envelope"] = envelope_from_spec(
+        data,
+        data.lines,
+        extract=values["extract"],
+        resolve=lambda text: (root / text).resolve(),
+        path=spec_path,
+    )
     values.update(_outputs(data, root, spec_path))
     return RunSpec(path=spec_path.resolve(), root=root, **values)
 

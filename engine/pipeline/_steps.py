@@ -7,8 +7,11 @@ loading a spec does not import them (`import engine` stays light).
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
+from engine.invariants import assert_finite_money
 from engine.pipeline._common import (
     extract_date_of,
     format_uah,
@@ -18,6 +21,7 @@ from engine.pipeline._common import (
     stage_module,
     validated_registry,
 )
+from engine.pipeline._envelope import envelope_note
 from engine.pipeline._step import StepContext, StepDef, StepOutput
 from engine.pipeline._steps_forecast import forecast_step, price_step
 from engine.schemas import REGISTRY_TABLES
@@ -85,6 +89,9 @@ def _entitle(ctx: StepContext) -> StepOutput:
     registry = validated_registry(ctx)
     result = entitlements.compute_entitlements(registry, model, territories, months=(first, last))
     case_months = result.case_months
+    # the output edge: no NaN or infinity is published as money, whatever slipped past the loaders
+    assert_finite_money(case_months, None, "entitlements (case_months)")
+    assert_finite_money(result.rollups, None, "entitlements (rollups)")
     funded = case_months.filter(pl.col("funded"))
     waiting = case_months.filter(~pl.col("funded"))
     extract_month = extract_date_of(ctx).replace(day=1)
@@ -203,16 +210,27 @@ _ALLOCATION_KEEP = ("case_id", "month", "funded")
 
 def _allocate(ctx: StepContext) -> StepOutput:
     allocation = stage_module("engine.allocate")
+    from engine.allocate._checks import within_period
+
     spec = ctx.spec
+    spec.check_envelope()  # also when the spec did not come through `with_overrides`
     territories, _ = reference_tables(ctx)
-    policy = allocation.load_policy(spec.policy)
+    # caps for services the run's own catalogue does not know are refused, with file and line
+    policy = allocation.load_policy(spec.policy, services=spec.reference / "services.csv")
     if spec.claims == "forecast":
         source = ctx.frame("price", "need")
         claims = allocation.claims_from_forecast(source)
     else:
         source = ctx.frame("entitle", "case_months")
         claims = allocation.claims_from_case_months(source)
-    result = allocation.allocate(claims, policy, spec.envelope_uah, territories=territories)
+    # the claims the policy's period admits: what "a share of claims" is a share of
+    in_period = within_period(claims, policy, [])
+    column = policy.claim_column
+    claims_uah = float(in_period[column].sum()) if column in in_period.columns else 0.0
+    # bad claims (NaN, missing column) are `allocate`'s to report, with their column and count
+    envelope_uah = spec.envelope.amount(claims_uah) if math.isfinite(claims_uah) else None
+    result = allocation.allocate(claims, policy, envelope_uah, territories=territories)
+    assert_finite_money(result.rows, None, "allocation (rows)")
     rows = result.rows
     if spec.claims == "entitlements":
         redundant = [c for c in source.columns if c not in _ALLOCATION_KEEP]
@@ -220,11 +238,21 @@ def _allocate(ctx: StepContext) -> StepOutput:
     frames = {name: frame for name, frame in result.frames().items() if name != "rows"}
     frames["rows"] = rows
     shortfall = float(result.by_group["shortfall_uah"].sum())
+    envelope_notes = envelope_note(
+        spec.envelope,
+        envelope_uah=result.envelope_uah,
+        claims_uah=result.claims_uah,
+        confirmed=spec.envelope_confirmed,
+        extract=spec.relative(spec.extract),
+        sized_for=spec.relative(spec.envelope.for_extract),
+        money=format_uah,
+    )
     notes = [
         f"Allocation under {policy.name}: envelope {format_uah(result.envelope_uah)}, claims "
         f"{format_uah(result.claims_uah)} ({format_uah(result.capped_claims_uah)} after caps), allocated "
         f"{format_uah(result.allocated_uah)}; shortfall {format_uah(shortfall)}, unspent "
         f"{format_uah(result.unspent_uah)}.",
+        *envelope_notes,
         *(f"Allocation warning: {w}" for w in result.warnings),
     ]
     return StepOutput(
@@ -232,7 +260,15 @@ def _allocate(ctx: StepContext) -> StepOutput:
         publish={
             name: "allocations" if name == "rows" else f"allocation_{name}" for name in frames
         },
-        meta={"policy": policy.name},
+        meta={
+            "policy": policy.name,
+            "envelope_uah": round(result.envelope_uah, 2),
+            "claims_uah": round(result.claims_uah, 2),
+            "envelope_share_of_claims": (
+                round(result.envelope_uah / result.claims_uah, 6) if result.claims_uah else None
+            ),
+            "envelope": spec.envelope.parameters() or "policy",
+        },
         rows_read=claims.height,
         notes=tuple(notes),
     )
@@ -320,7 +356,7 @@ STEPS: dict[str, StepDef] = {
             title="Allocating the envelope",
             after=("entitle", "price"),
             inputs=("reference", "policy"),
-            params=("claims", "envelope_uah"),
+            params=("claims", "envelope"),
             requires=("policy",),
         ),
         StepDef(

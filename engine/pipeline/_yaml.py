@@ -35,8 +35,23 @@ class _DuplicateKeyError(Exception):
         self.key, self.line = key, line
 
 
+class _BadDateError(Exception):
+    """A timestamp that is no calendar day (`2026-02-30`): PyYAML's bare ValueError has no line."""
+
+    def __init__(self, text: str, line: int, reason: str) -> None:
+        super().__init__(text)
+        self.text, self.line, self.reason = text, line, reason
+
+
 class _Loader(yaml.SafeLoader):
     pass
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise _BadDateError(str(node.value), node.start_mark.line + 1, str(exc)) from None
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Lined:
@@ -64,6 +79,7 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LinedList:
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def read_yaml(path: Path) -> Lined:
@@ -78,6 +94,9 @@ def read_yaml(path: Path) -> Lined:
         data = yaml.load(text, Loader=_Loader)
     except _DuplicateKeyError as exc:
         raise ConfigError(f"duplicate key '{exc.key}'", path=path, line=exc.line) from None
+    except _BadDateError as exc:
+        message = f"{exc.text} is not a date ({exc.reason})"
+        raise ConfigError(message, path=path, line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
