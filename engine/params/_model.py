@@ -212,11 +212,14 @@ def _fail(message: str, path: Path, node: YNode | None) -> ConfigError:
     return ConfigError(message, path=path, line=node.line if node is not None else None)
 
 
-def _text(node: YNode | None, path: Path, key: str, *, optional: bool = False) -> str | None:
+def _text(
+    node: YNode | None, path: Path, key: str, *, optional: bool = False, parent: YNode | None = None
+) -> str | None:
+    """A text value; a missing one points at `parent` (the mapping that should hold it)."""
     if node is None or (isinstance(node, YScalar) and node.value is None):
         if optional:
             return None
-        raise _fail(f"'{key}' is required", path, node)
+        raise _fail(f"'{key}' is required", path, node or parent)
     if not isinstance(node, YScalar) or isinstance(node.value, bool):
         raise _fail(f"'{key}' must be text", path, node)
     return node.raw
@@ -322,9 +325,9 @@ def _load_parameter(
     for key, _ in root.items:
         if key.raw not in _PARAM_KEYS:
             raise _fail(f"unknown key '{key.raw}' (allowed: {sorted(_PARAM_KEYS)})", path, key)
-    description = _text(root.get("description"), path, "description")
-    unit = _text(root.get("unit"), path, "unit")
-    reference = _text(root.get("reference"), path, "reference", optional=True)
+    description = _text(root.get("description"), path, "description", parent=root)
+    unit = _text(root.get("unit"), path, "unit", parent=root)
+    reference = _text(root.get("reference"), path, "reference", optional=True, parent=root)
     dims_node = root.get("dimensions")
     if not isinstance(dims_node, YSeq) or not all(isinstance(i, YScalar) for i in dims_node.items):
         raise _fail("'dimensions' must be a list (use [] for none)", path, dims_node or root)
@@ -437,9 +440,9 @@ def _read_model_yaml(folder: Path) -> tuple[str, str, str]:
     for key, _ in root.items:
         if key.raw not in _MODEL_KEYS:
             raise _fail(f"unknown key '{key.raw}' (allowed: {sorted(_MODEL_KEYS)})", path, key)
-    name = _text(root.get("name"), path, "name")
-    version = _text(root.get("version"), path, "version")
-    description = _text(root.get("description"), path, "description")
+    name = _text(root.get("name"), path, "name", parent=root)
+    version = _text(root.get("version"), path, "version", parent=root)
+    description = _text(root.get("description"), path, "description", parent=root)
     return name or "", version or "", description or ""
 
 
