@@ -90,8 +90,9 @@ def _entitle(ctx: StepContext) -> StepOutput:
     result = entitlements.compute_entitlements(registry, model, territories, months=(first, last))
     case_months = result.case_months
     # the output edge: no NaN or infinity is published as money, whatever slipped past the loaders
-    assert_finite_money(case_months, None, "entitlements (case_months)")
-    assert_finite_money(result.rollups, None, "entitlements (rollups)")
+    for name, frame in (("case_months", case_months), ("rollups", result.rollups)):
+        assert_finite_money(frame, None, f"entitlements ({name})")
+    assert_finite_money(result.flows, None, "entitlements (flows)")
     funded = case_months.filter(pl.col("funded"))
     waiting = case_months.filter(~pl.col("funded"))
     extract_month = extract_date_of(ctx).replace(day=1)
@@ -188,11 +189,14 @@ def _compare(ctx: StepContext) -> StepOutput:
             f"{month_label(first, last)}; {summary['winners']:,} cases gain, "
             f"{summary['losers']:,} lose."
         )
+    compared = {
+        "scenario_by_territory": pl.concat(by_territory, how="diagonal_relaxed"),
+        "scenario_cases": pl.concat(by_case, how="diagonal_relaxed"),
+    }
+    for name, frame in compared.items():
+        assert_finite_money(frame, None, f"scenario comparison ({name})")
     return StepOutput(
-        frames={
-            "scenario_by_territory": pl.concat(by_territory, how="diagonal_relaxed"),
-            "scenario_cases": pl.concat(by_case, how="diagonal_relaxed"),
-        },
+        frames=compared,
         publish={
             "scenario_by_territory": "scenario_by_territory",
             "scenario_cases": "scenario_cases",
@@ -230,13 +234,14 @@ def _allocate(ctx: StepContext) -> StepOutput:
     # bad claims (NaN, missing column) are `allocate`'s to report, with their column and count
     envelope_uah = spec.envelope.amount(claims_uah) if math.isfinite(claims_uah) else None
     result = allocation.allocate(claims, policy, envelope_uah, territories=territories)
-    assert_finite_money(result.rows, None, "allocation (rows)")
     rows = result.rows
     if spec.claims == "entitlements":
         redundant = [c for c in source.columns if c not in _ALLOCATION_KEEP]
         rows = rows.drop(redundant, strict=False)
     frames = {name: frame for name, frame in result.frames().items() if name != "rows"}
     frames["rows"] = rows
+    for name, frame in frames.items():
+        assert_finite_money(frame, None, f"allocation ({name})")
     shortfall = float(result.by_group["shortfall_uah"].sum())
     envelope_notes = envelope_note(
         spec.envelope,
