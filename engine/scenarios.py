@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -124,7 +125,7 @@ def _operation(node: YMap, path: Path, kind: str) -> tuple[str, float]:
     ):
         raise ConfigError(f"'{ops[0]}' must be a number", path=path, line=(value_node or node).line)
     value = float(value_node.value)
-    if value < 0 or (ops[0] == "set" and kind == "share" and value > 1):
+    if not math.isfinite(value) or value < 0 or (ops[0] == "set" and kind == "share" and value > 1):
         raise ConfigError(
             f"'{ops[0]}' value {value_node.raw} is out of range", path=path, line=value_node.line
         )

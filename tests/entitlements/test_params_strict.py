@@ -137,3 +137,21 @@ def test_the_check_is_vectorised_and_names_the_first_bad_value() -> None:
         NonFiniteMoneyError, match=re.escape("1 row holds a non-finite amount (inf)")
     ):
         assert_finite_money(values.to_frame(), ["state_uah"], "case_months")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("set: 0.30", "set: .nan"), ("set: 0.30", "set: .inf"), ("set: 0.0", "set: -1")],
+)
+def test_a_scenario_overlay_with_a_non_finite_value_is_refused(
+    old: str, new: str, tmp_path: Path, services: pl.DataFrame
+) -> None:
+    """`.nan` once passed the overlay's range check (NaN compares false with every bound)."""
+    source = REPO / "models" / "scenarios" / "copay-threshold-3.yaml"
+    text = source.read_text(encoding="utf-8")
+    line = _line_of(text, old)
+    scenario = tmp_path / source.name
+    scenario.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="out of range") as caught:
+        load_funding_model(BASELINE, scenario, services=services)
+    assert caught.value.line == line and Path(caught.value.path or "").name == source.name
