@@ -93,13 +93,16 @@ def prune(
     keep: int = typer.Option(..., "--keep", min=1, help="Keep this many newest runs per spec."),
     spec: str | None = typer.Option(None, "--spec", help="Prune only this spec's runs."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would go; change nothing."),
+    compact: bool = typer.Option(
+        True, "--compact/--no-compact", help="Rewrite the file afterwards so it shrinks."
+    ),
     store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Delete the oldest runs: their rows in every table, exports, logs and unused cache entries.
 
     Each spec's latest succeeded run is always kept. Exit 5 while a run holds the store.
     """
-    report = store_for(store).prune(keep, spec=spec, dry_run=dry_run)
+    report = store_for(store).prune(keep, spec=spec, dry_run=dry_run, compact=compact)
     for run_id in report.removed:
         print(f"{'would remove' if dry_run else 'removed'} run {run_id}")
     print(report.summary())

@@ -4,13 +4,17 @@
 succeeded run (what its views show). For every other run it deletes, in ONE transaction, its rows
 from every result table, `runs` and `run_steps`; then its export folder `runs/<id>/`, its log
 `logs/<id>.jsonl` and the step-cache entries no remaining run refers to; then CHECKPOINT, so DuckDB
-reuses (and, where the freed blocks are at the end of the file, gives back) the space. Runs still
+can reuse the freed blocks. DuckDB never gives freed blocks in the middle of its file back to the
+file system, so with `compact` the store is then rewritten into a fresh file (`COPY FROM DATABASE`,
+DuckDB's documented way to reclaim space) that replaces the old one in one rename. Runs still
 `running` are never pruned. The caller holds the store's lock (no run can be publishing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +27,7 @@ from engine.store._views import has_latest_at, latest_runs_query, refresh_views
 if TYPE_CHECKING:
     from engine.store._warehouse import Store
 
-__all__ = ["PruneReport", "prune_runs"]
+__all__ = ["PruneReport", "compact_store", "prune_runs"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,34 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def compact_store(path: Path) -> None:
+    """Rewrite the store into a fresh file and rename it over the old one (the caller holds the
+    lock). A failure (a full disk) removes the half-written copy and leaves the store as it was."""
+    tmp = path.with_name(f".{path.name}.compact-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{_quoted(path)}' AS old_store (READ_ONLY)")
+        con.execute(f"ATTACH '{_quoted(tmp)}' AS new_store")
+        con.execute("COPY FROM DATABASE old_store TO new_store")
+        con.execute("DETACH new_store")
+        con.execute("DETACH old_store")
+        con.close()
+        with open(tmp, "rb") as handle:  # on disk before it replaces the store
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.with_name(tmp.name + ".wal").unlink()
+        raise
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def prune_runs(
     store: Store,
     keep: int,
@@ -100,9 +132,11 @@ def prune_runs(
     runs_dir: Path | None = None,
     logs_dir: Path | None = None,
     cache_dir: Path | None = None,
+    compact: bool = True,
 ) -> PruneReport:
     """Keep the `keep` newest runs of each spec (of `spec` only, if given) and each spec's latest
-    succeeded run; remove the rest. Folders default to `runs/`, `logs/`, `cache/` beside the store."""
+    succeeded run; remove the rest. Folders default to `runs/`, `logs/`, `cache/` beside the store.
+    With `compact` (and something removed) the file is rewritten to give the space back."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
     runs_dir = runs_dir or store.path.parent / "runs"
@@ -112,7 +146,8 @@ def prune_runs(
     with store.connect(read_only=dry_run) as con:
         removed = _candidates(con, keep, spec)
         manifests = {
-            r[0]: json.loads(r[1]) for r in con.execute("SELECT run_id, manifest FROM runs")
+            r[0]: json.loads(r[1])
+            for r in con.execute("SELECT run_id, manifest FROM runs").fetchall()
         }
         tables = store._result_tables(con)
         gone = set(removed)
@@ -120,11 +155,11 @@ def prune_runs(
         if removed:
             placeholders = ", ".join("?" for _ in removed)
             for table in tables:
-                found = con.execute(
+                (found,) = con.execute(
                     f'SELECT count(*) FROM "{table}" WHERE run_id IN ({placeholders})', removed
-                ).fetchone()
-                if found and found[0]:
-                    rows[table] = int(found[0])
+                ).fetchall()[0]
+                if found:
+                    rows[table] = int(found)
             if not dry_run:
                 con.execute("BEGIN TRANSACTION")
                 try:
@@ -145,7 +180,9 @@ def prune_runs(
         for step, key in sorted(_cache_keys([manifests[r] for r in removed]) - kept_keys)
         if (cache_dir / step / key).is_dir()
     ]
-    if not dry_run:
+    if not dry_run and removed:
+        if compact:
+            compact_store(store.path)
         for path in paths:  # after the commit: the store is the truth, files follow it
             _remove(path)
     after = store.path.stat().st_size if store.path.exists() else 0

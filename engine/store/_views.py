@@ -40,11 +40,11 @@ def _literal(text: str) -> str:
 
 def has_latest_at(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether `runs` has its `latest_at` column (stores written before schema 2 do not)."""
-    row = con.execute(
+    rows = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
         "AND schema_name = 'main' AND table_name = 'runs' AND column_name = 'latest_at'"
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def production_query() -> str:

@@ -12,6 +12,7 @@ DuckDB error that means damage becomes a one-line `StoreError` (exit 3) saying w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -23,9 +24,14 @@ import duckdb
 import polars as pl
 
 from engine.errors import ConfigError, EngineError, ExitCode, InputFileError
+from engine.store._latest import RUN_STATUSES, check_status, find_latest, resolve_run, scalar
 from engine.store._lock import StoreLock
 from engine.store._manifest import RunManifest, utc_now
 from engine.store._prune import PruneReport, prune_runs
+from engine.store._schema import DDL, SCHEMA_VERSION, verify_tables
+from engine.store._schema import RESTORE as _RESTORE
+from engine.store._schema import first_line as _first_line
+from engine.store._schema import is_damage as _is_damage
 from engine.store._views import (
     DEFAULT_PRODUCTION_SPEC,
     PRODUCTION_KEY,
@@ -37,35 +43,9 @@ from engine.store._views import (
 
 __all__ = ["RUN_STATUSES", "SCHEMA_VERSION", "Store", "StoreError", "StoreWriteError"]
 
-SCHEMA_VERSION = 2  # 2: runs.latest_at, latest_runs and a schema of views per spec
-RUN_STATUSES = ("succeeded", "failed", "running")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 _RESERVED = {"runs", "run_steps", "store_meta", "latest_runs"}
 _BUSY = "Could not set lock"
-# Errors that mean the file itself is damaged or unreadable (as opposed to a bug in a query).
-_BROKEN = (
-    duckdb.IOException,
-    duckdb.InternalException,
-    duckdb.SerializationException,
-    duckdb.FatalException,
-)
-# DuckDB reports a failed block checksum as a plain `duckdb.Error`: recognised by its words.
-_DAMAGE_WORDS = ("Corrupt database file", "not a valid DuckDB database", "Could not read enough")
-_RESTORE = (
-    "restore it from a backup (each run's results are also in its Parquet exports under runs/) "
-    "or pass another --store"
-)
-
-
-def _is_damage(exc: BaseException) -> bool:
-    return isinstance(exc, _BROKEN) or (
-        isinstance(exc, duckdb.Error) and any(w in str(exc) for w in _DAMAGE_WORDS)
-    )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class StoreError(InputFileError):
@@ -76,44 +56,6 @@ class StoreWriteError(EngineError):
     """Writing a run's results failed (disk full, permissions); nothing of the run was published."""
 
     exit_code = ExitCode.BAD_INPUT_FILE  # a fault of the machine the operator fixes, not a bug
-
-
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS runs (
-        run_id VARCHAR PRIMARY KEY,
-        spec_name VARCHAR NOT NULL,
-        status VARCHAR NOT NULL,
-        started_at TIMESTAMP NOT NULL,
-        finished_at TIMESTAMP,
-        seconds DOUBLE,
-        fingerprint VARCHAR NOT NULL,
-        spec_hash VARCHAR,
-        code_version VARCHAR,
-        code_hash VARCHAR,
-        extract_hash VARCHAR,
-        funding_model_hash VARCHAR,
-        policy_hash VARCHAR,
-        forced BOOLEAN,
-        error VARCHAR,
-        exit_code INTEGER,
-        manifest VARCHAR NOT NULL
-    )""",
-    """ALTER TABLE runs ADD COLUMN IF NOT EXISTS latest_at TIMESTAMP""",
-    """CREATE TABLE IF NOT EXISTS run_steps (
-        run_id VARCHAR NOT NULL,
-        step VARCHAR NOT NULL,
-        position INTEGER,
-        status VARCHAR,
-        started_at VARCHAR,
-        seconds DOUBLE,
-        rows_read BIGINT,
-        rows_quarantined BIGINT,
-        rows_written BIGINT,
-        cached BOOLEAN,
-        cache_key VARCHAR
-    )""",
-)
 
 
 def _for_store(frame: pl.DataFrame) -> pl.DataFrame:
@@ -186,17 +128,18 @@ class Store:
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection; DuckDB errors become `StoreError` naming the file.
 
-        The first connection for writing to an existing file runs `check()` first, so a damaged
-        store is refused before anything is written to it.
+        The first connection of a `Store` runs `check()` first, so a damaged store is refused
+        before anything is written to it, and a reading command reports the damage (exit 3) even
+        where its own query would not have touched the damaged block.
         """
         if read_only and not self.path.exists():
             raise StoreError(
                 "no store here yet: run `mfr run SPEC` first, or pass --store / set MFR_STORE",
                 path=self.path,
             )
+        if not self._checked:
+            self.check()
         if not read_only:
-            if not self._checked:
-                self.check()
             self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(read_only)
         try:
@@ -212,7 +155,7 @@ class Store:
 
     def _initialise(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
-            for statement in _DDL:
+            for statement in DDL:
                 con.execute(statement)
             row = con.execute(
                 "SELECT value FROM store_meta WHERE key = 'schema_version'"
@@ -251,24 +194,17 @@ class Store:
             )
         con = self._open(read_only=True)
         try:
-            tables = con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() "
-                "WHERE database_name = current_database() ORDER BY schema_name, table_name"
-            ).fetchall()
-            if tables and ("main", "store_meta") not in tables:
-                raise StoreError(
-                    "is a DuckDB file but not an mfr store (no store_meta table); it was left "
-                    "untouched: pass another --store",
-                    path=self.path,
-                )
-            for schema, name in tables:
-                con.execute(f'SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM "{schema}"."{name}"')
-            if ("main", "runs") in tables:  # reads the primary-key index's blocks too
-                con.execute("SELECT count(*) FROM runs WHERE run_id = 'check'").fetchall()
+            is_store = verify_tables(con)
         except duckdb.Error as exc:
             raise self._unusable(exc) from None
         finally:
             con.close()
+        if not is_store:
+            raise StoreError(
+                "is a DuckDB file but not an mfr store (no store_meta table); it was left "
+                "untouched: pass another --store",
+                path=self.path,
+            )
         self._checked = True
 
     # -- run lifecycle -------------------------------------------------------------------------
@@ -349,15 +285,17 @@ class Store:
         runs_dir: Path | None = None,
         logs_dir: Path | None = None,
         cache_dir: Path | None = None,
+        compact: bool = True,
         lock: bool = True,
     ) -> PruneReport:
         """Retention (see `engine.store._prune`): keep each spec's `keep` newest runs and its
-        latest succeeded one; delete the others' rows, export folders, logs and cache entries.
+        latest succeeded one; delete the others' rows, export folders, logs and cache entries,
+        then (with `compact`) rewrite the file so it shrinks.
 
         Takes the store's lock (`RunLockedError` while a run holds it) unless `lock=False`, for a
         caller that already holds it.
         """
-        if not lock:
+        with StoreLock(self.path, "prune") if lock else contextlib.nullcontext():
             return prune_runs(
                 self,
                 keep,
@@ -366,16 +304,7 @@ class Store:
                 runs_dir=runs_dir,
                 logs_dir=logs_dir,
                 cache_dir=cache_dir,
-            )
-        with StoreLock(self.path, "prune"):
-            return prune_runs(
-                self,
-                keep,
-                spec=spec,
-                dry_run=dry_run,
-                runs_dir=runs_dir,
-                logs_dir=logs_dir,
-                cache_dir=cache_dir,
+                compact=compact,
             )
 
     def finish_failed(self, manifest: RunManifest) -> None:
@@ -509,115 +438,46 @@ class Store:
         return [r[0] for r in rows if r[0] not in _RESERVED]
 
     def _manifest_from(self, con: duckdb.DuckDBPyConnection, run_id: str) -> RunManifest:
-        row = con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchone()
-        if row is None:
+        rows = con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        if not rows:
             raise KeyError(run_id)
-        return RunManifest.from_dict(json.loads(row[0]))
+        return RunManifest.from_dict(json.loads(rows[0][0]))
 
     def production_spec(self) -> str:
         """The spec the `<table>_latest` views and `latest` follow (`nightly` unless promoted)."""
         if not self.path.exists():
             return DEFAULT_PRODUCTION_SPEC
         with self.connect(read_only=True) as con:
-            return str(_scalar(con, f"SELECT {production_query()}"))
+            return str(scalar(con, f"SELECT {production_query()}"))
 
     def latest_run_id(self, spec: str | None = None, status: str = "succeeded") -> str:
-        """The run `latest` means: the newest run of `spec` (default: the production spec) with
-        `status`. For `succeeded` that is the run its views show (published or confirmed up to date
-        most recently); for other statuses (`failed`, `running`, `any`) the newest started."""
+        """The run `latest` means (see `engine.store._latest`): the newest run of `spec` (default:
+        the production spec) with `status` (`succeeded`, `failed`, `running` or `any`)."""
         with self.connect(read_only=True) as con:
-            return self._latest(con, spec, status)
-
-    def _latest(self, con: duckdb.DuckDBPyConnection, spec: str | None, status: str) -> str:
-        if status not in (*RUN_STATUSES, "any"):
-            raise ConfigError(
-                f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)} or any"
-            )
-        name = spec if spec is not None else str(_scalar(con, f"SELECT {production_query()}"))
-        if status == "succeeded":
-            query = f"SELECT run_id FROM ({latest_runs_query(with_latest_at=has_latest_at(con))}) "
-            query += "WHERE spec_name = ?"
-            params: list[str] = [name]
-        else:
-            query = "SELECT run_id FROM runs WHERE spec_name = ?"
-            params = [name]
-            if status != "any":
-                query += " AND status = ?"
-                params.append(status)
-            query += " ORDER BY started_at DESC, run_id DESC LIMIT 1"
-        row = con.execute(query, params).fetchone()
-        if row is not None:
-            return str(row[0])
-        specs = con.execute(
-            "SELECT spec_name, count(*) FROM runs GROUP BY spec_name ORDER BY spec_name"
-        ).fetchall()
-        seen = ", ".join(f"{s} ({n} run{'s' if n != 1 else ''})" for s, n in specs) or "none"
-        which = "" if spec is not None else " (the production spec)"
-        kind = "run" if status == "any" else f"{status} run"
-        raise ConfigError(
-            f"no {kind} of spec '{name}'{which} in the store; specs with runs: {seen}; pass "
-            "--spec NAME"
-            + ("" if spec is not None else " or make one production: mfr promote NAME"),
-            path=self.path,
-        )
+            return find_latest(con, self.path, spec, status)
 
     def resolve_run_id(
         self, run: str, *, spec: str | None = None, status: str | None = None
     ) -> str:
-        """A full run id from `latest` (see `latest_run_id`), `latest-failed`, a full id, or an
-        unambiguous prefix of one; `spec` and `status` choose what `latest` means, and an id given
-        together with them must match them."""
+        """A full run id from `latest`, `latest-failed`, a full id, or an unambiguous prefix of
+        one; `spec` and `status` choose what `latest` means, and an id must match them."""
         with self.connect(read_only=True) as con:
-            return self._resolve(con, run, spec=spec, status=status)
-
-    def _resolve(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        run: str,
-        *,
-        spec: str | None = None,
-        status: str | None = None,
-    ) -> str:
-        if run in _SELECTORS:
-            return self._latest(con, spec, status or _SELECTORS[run])
-        rows = con.execute(
-            "SELECT run_id, spec_name, status FROM runs WHERE starts_with(run_id, ?) "
-            "ORDER BY run_id",
-            [run],
-        ).fetchall()
-        exact = [r for r in rows if r[0] == run]
-        if exact:
-            rows = exact
-        if not rows:
-            raise ConfigError(f"no run {run!r} in the store (see `mfr runs`)", path=self.path)
-        if len(rows) > 1:
-            raise ConfigError(
-                f"{run!r} matches {len(rows)} runs; give more of the id", path=self.path
-            )
-        run_id, run_spec, run_status = rows[0]
-        if (spec is not None and run_spec != spec) or status not in (None, "any", run_status):
-            raise ConfigError(
-                f"run {run_id} is a {run_status} run of spec '{run_spec}', not what --spec/--status "
-                "asked for",
-                path=self.path,
-            )
-        return str(run_id)
+            return resolve_run(con, self.path, run, spec=spec, status=status)
 
     def manifest(
         self, run: str, *, spec: str | None = None, status: str | None = None
     ) -> RunManifest:
         """One run's manifest; `run` as for `resolve_run_id`."""
         with self.connect(read_only=True) as con:
-            return self._manifest_from(con, self._resolve(con, run, spec=spec, status=status))
+            return self._manifest_from(
+                con, resolve_run(con, self.path, run, spec=spec, status=status)
+            )
 
     def runs(
         self, limit: int | None = None, *, spec: str | None = None, status: str | None = None
     ) -> pl.DataFrame:
         """One row per run, newest first; optionally only one spec's, or one status's."""
-        if status is not None and status not in RUN_STATUSES:
-            raise ConfigError(
-                f"unknown run status {status!r}; expected one of {', '.join(RUN_STATUSES)}"
-            )
+        check_status(status, allow_any=False)
         where, params = [], []
         for column, value in (("spec_name", spec), ("status", status)):
             if value is not None:
@@ -658,13 +518,5 @@ class Store:
                 raise ConfigError(f"no table {name!r} in the store", path=self.path)
             if run_id is None:
                 return con.sql(f'SELECT * FROM "{name}"').pl()
-            resolved = self._resolve(con, run_id, spec=spec)
+            resolved = resolve_run(con, self.path, run_id, spec=spec)
             return con.sql(f'SELECT * FROM "{name}" WHERE run_id = ?', params=[resolved]).pl()
-
-
-_SELECTORS = {"latest": "succeeded", "latest-failed": "failed"}
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> object:
-    row = con.execute(query).fetchone()
-    return row[0] if row else None

@@ -117,7 +117,7 @@ def test_an_internal_error_is_one_line_and_recorded(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("internal error: ZeroDivisionError: division by zero")
     assert "failed in step 'entitle'" in err[0]
-    run = Store(store).manifest("latest")
+    run = Store(store).manifest("latest-failed")  # `latest` alone is the newest success
     assert run.status == "failed" and run.step("entitle").status == "failed"
     assert run.step("validate").status == "succeeded"
     assert run.step("need").status == "pending"  # never started
@@ -139,7 +139,7 @@ def test_planning_allocates_the_priced_forecast(tmp_path: Path, tiny_extract: Pa
     args = ["run", str(spec), "--store", str(store), "--extract", str(tiny_extract)]
     assert main(args) == 0, capsys.readouterr().err
     out = Store(store)
-    run = out.manifest("latest")
+    run = out.manifest("latest", spec="planning-2027")
     need = out.table("forecast_need", run_id=run.run_id)
     assert need["month"].min().isoformat() == "2027-01-01"
     assert need["month"].max().isoformat() == "2027-12-01"

@@ -1,0 +1,95 @@
+"""The store's own tables (created and migrated on the first write) and its read-only verification.
+
+Schema 2 added `runs.latest_at` (when a run last became its spec's latest: published, or confirmed
+up to date by a later identical run), the `latest_runs` view and a schema of views per spec.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["DDL", "RESTORE", "SCHEMA_VERSION", "first_line", "is_damage", "verify_tables"]
+
+SCHEMA_VERSION = 2
+
+# Errors that mean the file itself is damaged or unreadable (as opposed to a bug in a query).
+BROKEN = (
+    duckdb.IOException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.FatalException,
+)
+# DuckDB reports a failed block checksum as a plain `duckdb.Error`: recognised by its words.
+DAMAGE_WORDS = ("Corrupt database file", "not a valid DuckDB database", "Could not read enough")
+RESTORE = (
+    "restore it from a backup (each run's results are also in its Parquet exports under runs/) "
+    "or pass another --store"
+)
+
+
+def is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, BROKEN) or (
+        isinstance(exc, duckdb.Error) and any(w in str(exc) for w in DAMAGE_WORDS)
+    )
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+DDL = (
+    """CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id VARCHAR PRIMARY KEY,
+        spec_name VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP,
+        seconds DOUBLE,
+        fingerprint VARCHAR NOT NULL,
+        spec_hash VARCHAR,
+        code_version VARCHAR,
+        code_hash VARCHAR,
+        extract_hash VARCHAR,
+        funding_model_hash VARCHAR,
+        policy_hash VARCHAR,
+        forced BOOLEAN,
+        error VARCHAR,
+        exit_code INTEGER,
+        manifest VARCHAR NOT NULL
+    )""",
+    """ALTER TABLE runs ADD COLUMN IF NOT EXISTS latest_at TIMESTAMP""",
+    """CREATE TABLE IF NOT EXISTS run_steps (
+        run_id VARCHAR NOT NULL,
+        step VARCHAR NOT NULL,
+        position INTEGER,
+        status VARCHAR,
+        started_at VARCHAR,
+        seconds DOUBLE,
+        rows_read BIGINT,
+        rows_quarantined BIGINT,
+        rows_written BIGINT,
+        cached BOOLEAN,
+        cache_key VARCHAR
+    )""",
+)
+
+
+def verify_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    """Read every block of every table, so DuckDB verifies each block's checksum; raises the
+    `duckdb.Error` of the first damaged block. Returns whether the file is an mfr store (has
+    `store_meta`) or an empty database; False for another application's DuckDB file.
+
+    `count(*)` alone would be answered from metadata, so each column is hashed and aggregated
+    (`bit_xor(hash(COLUMNS(*)))`): cheap (tens of milliseconds for a 15 MB store) and complete.
+    """
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() ORDER BY schema_name, table_name"
+    ).fetchall()
+    for schema, name in tables:
+        con.execute(f'SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM "{schema}"."{name}"')
+    if ("main", "runs") in tables:  # a point lookup reads the primary-key index's blocks too
+        con.execute("SELECT count(*) FROM runs WHERE run_id = 'check'").fetchall()
+    return not tables or ("main", "store_meta") in tables
