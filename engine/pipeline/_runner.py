@@ -280,6 +280,7 @@ class _Run:
             identical = self.store.find_identical(self.manifest.fingerprint)
             if identical is not None:
                 self.log.event("up_to_date", same_as=identical.run_id)
+                self.store.mark_current(identical.run_id)  # it is its spec's latest again
                 return RunResult(manifest=identical, reused=True)
         self.store.begin_run(self.manifest)
         self.log.event(
