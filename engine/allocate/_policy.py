@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import polars as pl
 
@@ -37,8 +37,8 @@ __all__ = [
     "policy_from_dict",
 ]
 
-EXCLUSIVE = "exclusive"
-FIRST_MATCH = "first_match"
+EXCLUSIVE: Final = "exclusive"
+FIRST_MATCH: Final = "first_match"
 TierResolution = Literal["exclusive", "first_match"]
 
 _TOP_KEYS = {

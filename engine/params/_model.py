@@ -322,9 +322,9 @@ def _load_parameter(
     root = load_yaml(path)
     if not isinstance(root, YMap):
         raise _fail("a parameter file must be a mapping", path, root)
-    for key, _ in root.items:
-        if key.raw not in _PARAM_KEYS:
-            raise _fail(f"unknown key '{key.raw}' (allowed: {sorted(_PARAM_KEYS)})", path, key)
+    for top, _ in root.items:
+        if top.raw not in _PARAM_KEYS:
+            raise _fail(f"unknown key '{top.raw}' (allowed: {sorted(_PARAM_KEYS)})", path, top)
     description = _text(root.get("description"), path, "description", parent=root)
     unit = _text(root.get("unit"), path, "unit", parent=root)
     reference = _text(root.get("reference"), path, "reference", optional=True, parent=root)
@@ -413,6 +413,7 @@ def _check_coverage(
         return
     names = dict(zip(services["service_code"], services["name_en"], strict=True))
     units = dict(zip(services["service_code"], services["unit"], strict=True))
+    needed: list[tuple[Any, ...]]
     if spec.coverage in ("services", "priced_services"):
         codes = [
             c for c in domains["service_code"] if spec.coverage == "services" or units[c] != "month"

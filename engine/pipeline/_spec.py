@@ -419,7 +419,7 @@ def _check_steps(data: _Lined, steps: Mapping[str, Any], path: Path) -> tuple[st
             line=data.lines.get("steps"),
         )
     seen: list[str] = []
-    for item, line in zip(listed, listed.lines, strict=True):
+    for item, line in zip(listed, getattr(listed, "lines", [None] * len(listed)), strict=True):
         if not isinstance(item, str) or item not in steps:
             raise ConfigError(
                 f"unknown step {item!r}{_close_match(str(item), set(steps))}; "
