@@ -14,7 +14,17 @@ from typing import Any
 
 import typer
 
-__all__ = ["STORE_HELP", "check", "promote", "prune", "runs", "say_store", "show", "store_for"]
+__all__ = [
+    "STORE_HELP",
+    "check",
+    "latest_note",
+    "promote",
+    "prune",
+    "runs",
+    "say_store",
+    "show",
+    "store_for",
+]
 
 STORE_HELP = (
     "DuckDB store file. Default: $MFR_STORE, else the spec's outputs.store (mfr run), else "
@@ -42,6 +52,28 @@ def store_for(option: Path | None, *, json_output: bool = False) -> Any:
     location = locate_store(option)
     say_store(location.describe(), json_output=json_output)
     return Store(location.path)
+
+
+def latest_note(store_path: Path, spec_name: str) -> str:
+    """Where a spec's latest results are visible, for the end of `mfr run`."""
+    from engine.store import Store
+
+    store = Store(store_path)
+    latest = store.latest_runs().filter(spec_name=spec_name)
+    if latest.is_empty():
+        return f"Latest:  spec {spec_name} has no succeeded run yet"
+    with store.connect(read_only=True) as con:
+        schema = con.execute(
+            "SELECT views_schema FROM latest_runs WHERE spec_name = ?", [spec_name]
+        ).fetchall()
+    where = f"{schema[0][0]}.<table>" if schema else "the spec's views"
+    run_id = latest["run_id"][0]
+    if bool(latest["production"][0]):
+        return f"Latest:  run {run_id} in <table>_latest and {where} ({spec_name} is production)"
+    return (
+        f"Latest:  run {run_id} in {where}; <table>_latest follow the production spec "
+        f"{store.production_spec()} (mfr promote {spec_name} to change that)"
+    )
 
 
 def _jsonable(value: Any) -> Any:

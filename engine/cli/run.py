@@ -53,6 +53,7 @@ def run(
     Exit codes: 0 success (or already up to date), 2 bad configuration, 3 unusable input file or
     store, 4 quarantine beyond the threshold, 5 the store is locked by another run, 1 internal error.
     """
+    from engine.cli._store_commands import latest_note
     from engine.pipeline import load_spec, render_summary, run_pipeline
     from engine.store import locate_store
 
@@ -86,6 +87,7 @@ def run(
             )
         raise
     render_summary(result.manifest, _console(), reused=result.reused, store=loaded.store)
+    print(latest_note(loaded.store, result.manifest.spec_name))
     if not result.reused:
         _prune_after(loaded)
 

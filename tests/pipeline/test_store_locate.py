@@ -12,7 +12,7 @@ from _pipeline_fakes import make_project, make_steps
 from engine.cli import main
 from engine.errors import ExitCode
 from engine.pipeline import load_spec, run_pipeline
-from engine.store import STORE_ENV, hash_path, locate_store
+from engine.store import STORE_ENV, Store, hash_path, locate_store
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,12 +105,18 @@ def test_mfr_run_takes_mfr_store_over_the_specs_own(
     assert out.splitlines()[0] == f"store: {shared} (from $MFR_STORE)"
     assert shared.is_file() and not (tmp_path / "out" / "mfr.duckdb").exists()
     assert f"Store:   {shared}" in out
+    run_id = Store(shared).latest_run_id()
+    assert f"Latest:  run {run_id} in <table>_latest and latest_nightly.<table>" in out
     monkeypatch.delenv(STORE_ENV)
     own = tmp_path / "out" / "mfr.duckdb"
     assert main(["run", str(spec)]) == 0
     assert (
         capsys.readouterr().out.splitlines()[0] == f"store: {own} (from the spec's outputs.store)"
     )
+    other = make_project(tmp_path, name="other-spec")
+    assert main(["run", str(other)]) == 0
+    out = capsys.readouterr().out
+    assert "in latest_other_spec.<table>; <table>_latest follow the production spec nightly" in out
 
 
 # -- hashes a user can reproduce with sha256sum -----------------------------------------------------
