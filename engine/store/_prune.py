@@ -77,15 +77,18 @@ def _cache_keys(manifests: list[dict[str, Any]]) -> set[tuple[str, str]]:
     }
 
 
-def _files_of(manifest: dict[str, Any], runs_dir: Path, logs_dir: Path) -> list[Path]:
-    """A run's export folder and log: where its manifest says, and where the defaults put them."""
-    run_id = str(manifest["run_id"])
-    outputs = manifest.get("outputs") or {}
-    found = [runs_dir / run_id, logs_dir / f"{run_id}.jsonl"]
-    for key, name in (("exports", run_id), ("log", f"{run_id}.jsonl")):
-        if outputs.get(key) and Path(outputs[key]).name == name:  # never anything but its own
-            found.append(Path(outputs[key]))
-    return list(dict.fromkeys(p.resolve() for p in found))
+def _folders(manifests: list[dict[str, Any]], runs_dir: Path, logs_dir: Path) -> set[Path]:
+    """Every folder a run of this store wrote exports or logs to (a spec may have moved them)."""
+    found = {runs_dir, logs_dir}
+    for manifest in manifests:
+        outputs = manifest.get("outputs") or {}
+        found |= {Path(outputs[key]).parent for key in ("exports", "log") if outputs.get(key)}
+    return found
+
+
+def _files_of(run_id: str, folders: set[Path]) -> list[Path]:
+    """A run's export folder and log: named by its id, in any folder the store's runs used."""
+    return sorted({f / name for f in folders for name in (run_id, f"{run_id}.jsonl")})
 
 
 def _remove(path: Path) -> None:
@@ -174,7 +177,8 @@ def prune_runs(
                     raise
                 con.execute("CHECKPOINT")
     kept_keys = _cache_keys([m for r, m in manifests.items() if r not in gone])
-    paths = [p for r in removed for p in _files_of(manifests[r], runs_dir, logs_dir) if p.exists()]
+    folders = _folders(list(manifests.values()), runs_dir, logs_dir)
+    paths = [p for r in removed for p in _files_of(r, folders) if p.exists()]
     paths += [
         cache_dir / step / key
         for step, key in sorted(_cache_keys([manifests[r] for r in removed]) - kept_keys)
