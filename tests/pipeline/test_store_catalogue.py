@@ -160,3 +160,44 @@ def test_runs_json_with_filters(project: Path, capsys: pytest.CaptureFixture[str
         nightly.run_id
     ]
     assert main(["runs", "--store", str(store), "--status", "weird"]) == ExitCode.BAD_CONFIG
+
+
+@pytest.mark.slow
+def test_the_real_specs_agree_on_latest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The reported sequence with the bundled specs: nightly, planning-2027, a failed nightly."""
+    repo = Path(__file__).resolve().parents[2]
+    store = tmp_path / "mfr.duckdb"
+    assert main(["run", str(repo / "pipelines" / "nightly.yaml"), "--store", str(store)]) == 0
+    planning = repo / "pipelines" / "planning-2027.yaml"
+    assert main(["run", str(planning), "--store", str(store)]) == 0
+    strict = tmp_path / "pipelines" / "strict.yaml"  # still `name: nightly`, fails on quarantine
+    strict.parent.mkdir()
+    text = (repo / "pipelines" / "nightly.yaml").read_text()
+    text = text.replace("quarantine_threshold: 0.01", "quarantine_threshold: 0.0001")
+    steps = text[text.index("steps: [") : text.index("]", text.index("steps: [")) + 1]
+    strict.write_text(text.replace(steps, f"root: {repo}\nsteps: [validate]"))
+    assert main(["run", str(strict), "--store", str(store)]) == ExitCode.QUARANTINE_OVER_THRESHOLD
+    runs = Store(store).runs()
+    nightly_ok = runs.filter(spec_name="nightly", status="succeeded")["run_id"][0]
+    planning_ok = runs.filter(spec_name="planning-2027")["run_id"][0]
+    assert runs["status"][0] == "failed"  # the newest run failed
+
+    assert _show_json(store, capsys, "latest")["run_id"] == nightly_ok
+    out = tmp_path / "report.html"
+    assert main(["report", "latest", "--store", str(store), "--out", str(out)]) == 0
+    assert f"report of run {nightly_ok}" in capsys.readouterr().out
+    reader = Store(store)
+    with reader.connect(read_only=True) as con:
+        views = [
+            r[0]
+            for r in con.sql(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' "
+                "AND view_name LIKE '%\\_latest' ESCAPE '\\'"
+            ).fetchall()
+        ]
+    assert {"case_months_latest", "allocations_latest", "forecast_latest"} <= set(views)
+    for view in views:  # every production view shows the nightly's run, or nothing
+        assert set(_distinct_run_ids(reader, view)) <= {nightly_ok}, view
+    assert _distinct_run_ids(reader, "case_months_latest") == [nightly_ok]
+    assert _distinct_run_ids(reader, "forecast_need_latest") == []  # planning's table only
+    assert _distinct_run_ids(reader, "latest_planning_2027.forecast_need") == [planning_ok]
