@@ -7,14 +7,18 @@ else is an internal error, reported in one line with the traceback kept out of t
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 
 import typer
 
-from engine.errors import EngineError, ExitCode
+from engine.errors import EngineError, ExitCode, Interrupted, describe_os_error, file_system_error
 
 __all__ = ["app", "main"]
 
@@ -52,35 +56,93 @@ def _build_app() -> typer.Typer:
 app = _build_app()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `mfr` console script; returns (and exits with) an `ExitCode`."""
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGINT and SIGTERM raise `Interrupted` in the main thread, so cleanup code (staging folders,
+    the store lock, a run's failure record) runs before the process exits 130 or 143. Without this,
+    SIGTERM would kill the process on the spot and typer would turn Ctrl-C into exit 0."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        app(args=argv, standalone_mode=False)
-    except EngineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = int(exc.exit_code)
-    except typer.Exit as exc:
-        code = int(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        print("error: interrupted", file=sys.stderr)
-        code = 130
-    except typer.TyperException as exc:  # usage errors: unknown option, bad value
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _os_error_line(exc: OSError) -> str | None:
+    """One line for an OS error that names its file (disk full, read-only, a file where a folder
+    should be): a fault of the machine the operator can fix, not an internal error."""
+    if exc.filename is None and describe_os_error(exc) is None:
+        return None
+    return f"error: {file_system_error(exc)}"
+
+
+def _invoke(argv: list[str] | None) -> int:
+    try:
+        returned = app(args=argv, standalone_mode=False)
+    except (Exception, Interrupted) as exc:
+        return _failed(exc)
+    # With standalone_mode=False typer returns `typer.Exit`'s code (and 130 for a Ctrl-C it caught
+    # itself) instead of raising: an int returned here is an exit code, never success.
+    if isinstance(returned, int) and not isinstance(returned, bool) and returned != 0:
+        if returned == ExitCode.INTERRUPTED:
+            print("error: interrupted", file=sys.stderr)
+        return returned
+    return int(ExitCode.OK)
+
+
+def _failed(exc: BaseException) -> int:
+    """Print the one line an error deserves and return its exit code."""
+    line: str | None
+    if isinstance(exc, EngineError | Interrupted):
+        if isinstance(exc, Interrupted):  # a second signal while unwinding ends the process now
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_DFL)
+        line, code = f"error: {exc}", int(exc.exit_code)
+    elif isinstance(exc, typer.Exit):
+        line, code = None, int(exc.exit_code)
+    elif isinstance(exc, typer.Abort):
+        line, code = "error: interrupted", int(ExitCode.INTERRUPTED)
+    elif isinstance(exc, typer.TyperException):  # usage errors: unknown option, bad value
         show = getattr(exc, "show", None)
         if callable(show):
             show()
+            line = None
         else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
+            line = f"error: {exc.format_message()}"
         code = int(ExitCode.BAD_CONFIG)
-    except Exception as exc:
+    elif isinstance(exc, OSError) and (line := _os_error_line(exc)) is not None:
         if os.environ.get("MFR_DEBUG"):
             traceback.print_exc()
-        print(
-            f"internal error: {type(exc).__name__}: {exc} (set MFR_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        code = int(ExitCode.INTERNAL_ERROR)
+        code = int(ExitCode.BAD_INPUT_FILE)
     else:
-        code = int(ExitCode.OK)
+        return _internal_error(exc)
+    if line is not None:
+        print(line, file=sys.stderr)
+    return code
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("MFR_DEBUG"):
+        traceback.print_exc()
+    print(
+        f"internal error: {type(exc).__name__}: {exc} (set MFR_DEBUG=1 for the traceback)",
+        file=sys.stderr,
+    )
+    return int(ExitCode.INTERNAL_ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `mfr` console script; returns (and exits with) an `ExitCode`."""
+    with _signals_unwind():
+        code = _invoke(argv)
     if argv is None:
         sys.exit(code)
     return code

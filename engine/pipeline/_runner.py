@@ -2,7 +2,10 @@
 
 - atomic: steps compute in memory (and the step cache); results reach the store in ONE transaction
   with the run's `succeeded` status, and the Parquet exports appear by one folder rename after it.
-  A failure, SIGTERM or SIGKILL before that commit leaves nothing of the run visible;
+  A failure, SIGTERM or SIGKILL before that commit leaves nothing of the run visible; a kill after
+  it is finished by the next run, which rebuilds a committed run's missing exports from the store;
+- interruptible: SIGTERM/SIGINT stop the run (exit 143/130, recorded in its manifest) except inside
+  the commit, which they let finish; disk-full and read-only faults are one-line errors (exit 3);
 - idempotent: a run whose fingerprint (spec, input contents, models, code) matches a succeeded run
   is recognised and not repeated (unless forced);
 - concurrent: one run per store at a time (`StoreLock`); the second gets `RunLockedError`;
@@ -14,16 +17,12 @@ Steps are plain functions `StepContext -> StepOutput`; the runner owns all I/O a
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
 import os
 import secrets
-import signal
 import socket
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,20 @@ from typing import Any
 import polars as pl
 from rich.console import Console
 
-from engine.errors import EngineError, ExitCode, InputFileError
+from engine.errors import (
+    EngineError,
+    ExitCode,
+    InputFileError,
+    Interrupted,
+)
+from engine.pipeline._exports import check_exports, describe_rebuild, rebuild_exports
+from engine.pipeline._interrupts import (
+    RunInterruptedError,
+    RunSignals,
+    as_machine_fault,
+    fault_hook,
+    guarded_writer,
+)
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._spec import RunSpec
 from engine.pipeline._step import RunResult, StepContext, StepDef, StepOutput
@@ -42,7 +54,6 @@ from engine.store import (
     StepRecord,
     Store,
     StoreLock,
-    StoreWriteError,
     Writer,
     code_hash,
     code_version,
@@ -54,10 +65,6 @@ from engine.store import (
 )
 
 __all__ = ["RunInterruptedError", "run_pipeline"]
-
-
-class RunInterruptedError(KeyboardInterrupt):
-    """SIGTERM or SIGINT reached a run; it stops and publishes nothing."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -105,75 +112,18 @@ def _facts(manifest: RunManifest) -> dict[str, str]:
 
 
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, RunInterruptedError):
-        return str(exc) or "interrupted"
-    if isinstance(exc, EngineError):
+    if isinstance(exc, EngineError | Interrupted):
         return str(exc)
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, EngineError):
+    if isinstance(exc, EngineError | Interrupted):
         return int(exc.exit_code)
     if isinstance(exc, KeyboardInterrupt):
-        return 130
+        return int(ExitCode.INTERRUPTED)
     return int(ExitCode.INTERNAL_ERROR)
-
-
-def _guarded(writer: Writer, run_id: str) -> Writer:
-    """A writer whose OS errors (disk full, read-only folder) become one clear `StoreWriteError`."""
-
-    def write(frame: pl.DataFrame, path: Path) -> None:
-        try:
-            writer(frame, path)
-        except OSError as exc:
-            cause = os.strerror(exc.errno) if exc.errno else str(exc)
-            if exc.errno == errno.ENOSPC:
-                cause = "no space left on device"
-            raise StoreWriteError(
-                f"could not write {path.name} ({cause}); run {run_id} published nothing and "
-                "earlier runs are intact",
-                path=path.parent,
-            ) from None
-
-    return write
-
-
-class _Signals:
-    """SIGTERM/SIGINT stop a computing run; during the final commit they wait for it to finish."""
-
-    def __init__(self, log: RunLog) -> None:
-        self.log = log
-        self.deferred = False
-        self.pending: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        if self.deferred:
-            self.pending = signum
-            self.log.event("signal_deferred", level="warning", signal=name)
-            return
-        raise RunInterruptedError(f"run interrupted by {name}; nothing was published")
-
-    def __enter__(self) -> _Signals:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    @contextlib.contextmanager
-    def critical(self) -> Iterator[None]:
-        self.deferred = True
-        try:
-            yield
-        finally:
-            self.deferred = False
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -202,7 +152,34 @@ def run_pipeline(
     plan = [steps[name] for name in spec.steps]
     run_id = _new_run_id(spec.name)
     log_path = spec.logs_dir / f"{run_id}.jsonl"
-    with RunLog(log_path, run_id, console=console, progress=progress, on_event=on_event) as log:
+    try:
+        with RunLog(log_path, run_id, console=console, progress=progress, on_event=on_event) as log:
+            return _run_logged(
+                spec,
+                plan,
+                run_id,
+                log,
+                force=force,
+                accept_quarantine=accept_quarantine,
+                writer=writer,
+            )
+    except OSError as exc:  # the log, the lock, the run folders, before the run was recorded
+        raise as_machine_fault(
+            exc, f"run {run_id} did not start and earlier runs are intact", spec.store.parent
+        ) from None
+
+
+def _run_logged(
+    spec: RunSpec,
+    plan: list[StepDef],
+    run_id: str,
+    log: RunLog,
+    *,
+    force: bool,
+    accept_quarantine: bool,
+    writer: Writer,
+) -> RunResult:
+    with RunSignals(log, run_id) as signals:
         log.event("run_requested", spec=str(spec.path), store=str(spec.store), force=force)
         try:
             inputs = _hash_inputs(spec)
@@ -239,11 +216,13 @@ def run_pipeline(
             plan=plan,
             manifest=manifest,
             store=Store(spec.store),
-            cache=StepCache(spec.cache_dir, _guarded(writer, run_id), keep=spec.cache_keep),
-            exports=RunExports(spec.runs_dir, run_id, _guarded(writer, run_id)),
+            cache=StepCache(spec.cache_dir, guarded_writer(writer, run_id), keep=spec.cache_keep),
+            exports=RunExports(spec.runs_dir, run_id, guarded_writer(writer, run_id)),
             log=log,
             force=force,
             accept_quarantine=accept_quarantine,
+            signals=signals,
+            writer=guarded_writer(writer, run_id),
         )
         try:
             lock = StoreLock(spec.store, run_id).acquire()
@@ -254,6 +233,10 @@ def run_pipeline(
             if lock.stale_holder:
                 log.event("stale_lock_taken_over", level="warning", previous=lock.stale_holder)
             return run.execute()
+        except Interrupted as exc:
+            if not run.recorded:  # stopped before the run was recorded: still say so in the log
+                log.event("run_failed", level="error", error=str(exc), exit_code=int(exc.exit_code))
+            raise
         finally:
             lock.release()
 
@@ -271,8 +254,11 @@ class _Run:
     log: RunLog
     force: bool
     accept_quarantine: bool
+    signals: RunSignals
+    writer: Writer
     outputs: dict[str, StepOutput] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
+    recorded: bool = False  # the run's row is in the store: a failure must update it
 
     def execute(self) -> RunResult:
         self._recover()
@@ -281,20 +267,30 @@ class _Run:
             if identical is not None:
                 self.log.event("up_to_date", same_as=identical.run_id)
                 self.store.mark_current(identical.run_id)  # it is its spec's latest again
-                return RunResult(manifest=identical, reused=True)
-        self.store.begin_run(self.manifest)
-        self.log.event(
-            "run_started", fingerprint=self.manifest.fingerprint, inputs=self.manifest.inputs
-        )
-        with _Signals(self.log) as signals:
-            try:
-                self.exports.open()
-                for step in self.plan:
-                    self.outputs[step.name] = self._run_step(step)
-                self._finish(signals)
-            except BaseException as exc:
-                self._fail(exc)
+                return RunResult(manifest=self._with_exports(identical), reused=True)
+        try:
+            with self.signals.critical():  # the row is written whole, then a signal may stop us
+                self.store.begin_run(self.manifest)
+                self.recorded = True
+            self.log.event(
+                "run_started", fingerprint=self.manifest.fingerprint, inputs=self.manifest.inputs
+            )
+            self.exports.open()
+            for step in self.plan:
+                self.outputs[step.name] = self._run_step(step)
+            self._finish()
+        except BaseException as exc:
+            where = f"step '{self.signals.step}' stopped; " if self.signals.step else ""
+            failure = as_machine_fault(
+                exc,
+                f"{where}run {self.manifest.run_id} published nothing and earlier runs are intact",
+                self.spec.store.parent,
+            )
+            with self.signals.critical(deliver=False):  # a second Ctrl-C must not skip the record
+                self._fail(failure)
+            if failure is exc:
                 raise
+            raise failure from None
         return RunResult(manifest=self.manifest, reused=False, outputs=self.outputs)
 
     def _recover(self) -> None:
@@ -304,20 +300,53 @@ class _Run:
         for run_id in store.mark_interrupted():
             log.event("interrupted_run_marked_failed", level="warning", interrupted_run=run_id)
 
-        def committed(run_id: str) -> bool:
+        def committed(run_id: str) -> RunManifest | None:
             try:
-                return store.manifest(run_id).status == "succeeded"
+                manifest = store.manifest(run_id)
             except EngineError:
-                return False
+                return None
+            return manifest if manifest.status == "succeeded" else None
 
         staged = (
             [p.name.removeprefix(".staging-") for p in runs_dir.glob(".staging-*")]
             if runs_dir.is_dir()
             else []
         )
-        for run_id in recover_exports(runs_dir, [r for r in staged if committed(r)]):
+        found = {r: committed(r) for r in staged}
+        done = {r: m for r, m in found.items() if m is not None}
+        for run_id in recover_exports(runs_dir, done):
             log.event("staged_exports_recovered", level="warning", staged_run=run_id)
+        for manifest in done.values():  # finished by the rename: complete unless damaged since
+            self._with_exports(manifest)
         self.cache.clear_staging()
+
+    def _with_exports(self, manifest: RunManifest) -> RunManifest:
+        """A committed run whose exports are complete: rebuilt from the store where they are not.
+
+        Returns the manifest to show, noting in its summary what was rebuilt.
+        """
+        check = check_exports(manifest, self.spec)
+        if check.complete:
+            return manifest
+        self.log.event(
+            "exports_incomplete",
+            level="warning",
+            of_run=manifest.run_id,
+            folder=str(check.folder),
+            damaged=list(check.damaged),
+        )
+        rebuilt, report_problem = rebuild_exports(
+            self.store, manifest, self.spec, check, self.writer
+        )
+        self.log.event(
+            "exports_rebuilt",
+            level="warning",
+            of_run=manifest.run_id,
+            files=rebuilt,
+            report_problem=report_problem,
+        )
+        manifest.outputs["exports_rebuilt"] = describe_rebuild(rebuilt, report_problem, manifest)
+        return manifest
 
     def _step_key(self, step: StepDef) -> str:
         manifest, params = self.manifest, self.manifest.parameters
@@ -341,6 +370,7 @@ class _Run:
         key = self._step_key(step)
         self.keys[step.name] = record.cache_key = key
         self.log.step_started(step.name, step.title)
+        self.signals.step = step.name
         start = time.perf_counter()
         hit = None if self.force or not step.cacheable else self.cache.load(step.name, key)
         try:
@@ -372,6 +402,7 @@ class _Run:
         record.rows_written = output.rows_written
         record.notes = list(output.notes)
         self.log.step_finished(record)
+        self.signals.step = None
         return output
 
     def _tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, Path]]:
@@ -388,7 +419,7 @@ class _Run:
                     cached[table] = self.cache.file(step.name, self.keys[step.name], frame_name)
         return tables, cached
 
-    def _finish(self, signals: _Signals) -> None:
+    def _finish(self) -> None:
         spec, manifest, exports, log = self.spec, self.manifest, self.exports, self.log
         tables, cached = self._tables()
         wanted = set(tables) if spec.exports is None else set(spec.exports) & set(tables)
@@ -405,6 +436,8 @@ class _Run:
             "exports": str(exports.final),
             "log": str(log.path),
             "tables": {t: f.height for t, f in tables.items()},
+            # what the export folder holds, so it can be checked and rebuilt from the store
+            "exported": {t: tables[t].columns for t in sorted(wanted)},
         }
         for output in self.outputs.values():
             if "rows_read" in output.meta:
@@ -417,10 +450,12 @@ class _Run:
             log.event("table_published", table=table, rows=rows)
 
         # The store's commit makes the run visible; the folder rename follows. A signal now waits
-        # for both rather than leave a committed run without its exports.
-        with signals.critical():
+        # for both rather than leave a committed run without its exports (a kill cannot wait: the
+        # next run finishes the rename or rebuilds the folder from the store).
+        with self.signals.critical(deliver=False):
             self.store.publish(manifest, tables, on_table=published)
             log.event("run_committed")
+            fault_hook("after_commit")
             exports.write_text("manifest.json", manifest.to_json())  # with its final end time
             exports.commit()
         log.event("run_succeeded", seconds=manifest.seconds, tables=manifest.outputs["tables"])
@@ -436,7 +471,8 @@ class _Run:
                 record.status = "failed"
         self.exports.discard()
         try:
-            self.store.finish_failed(manifest)
+            if self.recorded:
+                self.store.finish_failed(manifest)
         except Exception as store_exc:  # e.g. the disk is still full: the log keeps the story
             log.event("failed_run_not_recorded", level="error", error=_one_line(store_exc))
         failed_step = next((s.name for s in manifest.steps if s.status == "failed"), None)

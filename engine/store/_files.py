@@ -1,7 +1,9 @@
 """Files next to the warehouse: per-run Parquet exports and the step cache, both written atomically.
 
 Both are written into a hidden staging folder and renamed into place in one `rename(2)`, so a reader
-sees a complete folder or none. Staging folders left by a killed run are cleared by the next run.
+sees a complete folder or none; single files (a run's `manifest.json`) are written to a temporary
+name and renamed too, so a kill mid-write never leaves a 0-byte file. Staging folders left by a
+killed run are cleared (or, for a committed run, finished) by the next run.
 """
 
 from __future__ import annotations
@@ -16,16 +18,59 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["RunExports", "StepCache", "Writer", "recover_exports", "write_parquet"]
+from engine.errors import os_errno_in
+
+__all__ = [
+    "REBUILD_PREFIX",
+    "RunExports",
+    "StepCache",
+    "Writer",
+    "recover_exports",
+    "write_parquet",
+    "write_text_atomic",
+]
 
 Writer = Callable[[pl.DataFrame, Path], None]
 _STAGING = ".staging-"
+REBUILD_PREFIX = ".rebuild-"  # a committed run's exports being rebuilt from the store
 _META = "meta.json"
 
 
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """The default writer: zstd Parquet, statistics on (DuckDB and polars prune on them)."""
-    frame.write_parquet(path, compression="zstd", statistics=True)
+    """The default writer: zstd Parquet, statistics on (DuckDB and polars prune on them).
+
+    polars reports a full disk as a `ComputeError` ("... (os error 28)"): it is raised here as the
+    `OSError` it is, naming the file, so callers handle one kind of file-system fault.
+    """
+    try:
+        frame.write_parquet(path, compression="zstd", statistics=True)
+    except pl.exceptions.PolarsError as exc:
+        code = os_errno_in(str(exc))
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write `path` as a whole: a temporary name beside it, then one rename over it.
+
+    An OS error names `path` even when the kernel reports it on `write`/`close` without a file name
+    (a full disk), so the operator's one-line message says which file.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 class RunExports:
@@ -56,9 +101,7 @@ class RunExports:
         return path
 
     def write_text(self, name: str, text: str) -> Path:
-        path = self.staging / name
-        path.write_text(text, encoding="utf-8")
-        return path
+        return write_text_atomic(self.staging / name, text)
 
     def commit(self) -> Path:
         """Move the staged folder into place; call after the store's commit."""
@@ -70,19 +113,28 @@ class RunExports:
 
 
 def recover_exports(runs_dir: Path, succeeded: Iterable[str]) -> list[str]:
-    """Finish or drop staging folders a killed run left: kept only if the store committed the run."""
+    """Finish or drop staging folders a killed run left: kept only if the store committed the run.
+
+    A committed run's `.staging-<id>` is always complete (it is filled before the commit, or
+    renamed to that name by a rebuild only once complete), so it replaces whatever `<id>/` holds.
+    Half-built rebuild folders (`.rebuild-<id>`) are dropped.
+    """
     done = set(succeeded)
-    recovered = []
+    recovered: list[str] = []
     if not runs_dir.is_dir():
         return recovered
     for staging in runs_dir.glob(f"{_STAGING}*"):
         run_id = staging.name.removeprefix(_STAGING)
         final = runs_dir / run_id
-        if run_id in done and not final.exists():
+        if run_id in done:
+            if final.exists():
+                shutil.rmtree(final)
             os.replace(staging, final)
         else:
             shutil.rmtree(staging, ignore_errors=True)
         recovered.append(run_id)
+    for partial in runs_dir.glob(f"{REBUILD_PREFIX}*"):
+        shutil.rmtree(partial, ignore_errors=True)
     return recovered
 
 
@@ -129,7 +181,7 @@ class StepCache:
             for name, frame in frames.items():
                 self.writer(frame, staging / f"{name}.parquet")
             payload = {"key": key, "step": step, "frames": list(frames), "meta": dict(meta)}
-            (staging / _META).write_text(json.dumps(payload, default=str), encoding="utf-8")
+            write_text_atomic(staging / _META, json.dumps(payload, default=str))
             if folder.exists():
                 shutil.rmtree(folder)
             os.replace(staging, folder)

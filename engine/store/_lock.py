@@ -17,7 +17,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from engine.errors import RunLockedError
+from engine.errors import RunLockedError, file_system_error
 
 __all__ = ["StoreLock", "lock_path"]
 
@@ -60,6 +60,16 @@ class StoreLock:
         return holder if isinstance(holder, dict) else None
 
     def acquire(self) -> StoreLock:
+        """Take the lock; `RunLockedError` if another run holds it, `FileSystemError` (one line
+        naming the lock file) if the folder cannot hold it: read-only, full, or not a folder."""
+        try:
+            return self._acquire()
+        except OSError as exc:
+            raise file_system_error(
+                exc, path=self.path, consequence="could not lock the store; it was not touched"
+            ) from None
+
+    def _acquire(self) -> StoreLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -88,10 +98,15 @@ class StoreLock:
             "host": socket.gethostname(),
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, json.dumps(holder).encode())
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(holder).encode())
+            os.fsync(fd)
+        except OSError as exc:  # a full disk: let go of the lock we took, name the file
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
         self._fd = fd
         return self
 
