@@ -8,6 +8,7 @@ from collections.abc import Callable
 import polars as pl
 
 from engine.errors import ConfigError
+from engine.invariants import assert_finite_money
 from engine.pipeline._common import (
     add_months,
     extract_date_of,
@@ -249,6 +250,7 @@ def price_step(ctx: StepContext) -> StepOutput:
         priced.filter(pl.col("month").is_between(first, last)),
         ctx.frame("forecast", "need_level_mix"),
     )
+    assert_finite_money(need, None, "forecast_need")
     notes = (
         f"Need {month_label(first, last)} priced by funding model {model.version}: "
         f"{format_uah(float(need['need_uah'].sum()))} for {need['case_months'].sum():,.0f} case-months.",
