@@ -78,8 +78,10 @@ def run(
             console=_console(stderr=True),
             on_event=remember_failure,
         )
-    except BaseException:
-        if failure.get("step"):
+    except BaseException as exc:
+        from engine.errors import Interrupted
+
+        if failure.get("step") and not isinstance(exc, Interrupted):  # that one says it itself
             print(
                 f"run {failure['run_id']} failed in step '{failure['step']}'; nothing was "
                 f"published; log: {failure['log']}",

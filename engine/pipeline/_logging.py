@@ -176,6 +176,12 @@ def render_summary(
             f"{manifest.finished_at:%Y-%m-%d %H:%M} UTC) already holds the results of these exact "
             "inputs, models, spec and code. Nothing was recomputed; use --force to run again."
         )
+        if manifest.outputs.get("exports_rebuilt"):  # set by the runner, never stored
+            console.print(
+                f"[yellow]Note:[/] {manifest.outputs['exports_rebuilt']}.",
+                highlight=False,
+                soft_wrap=True,
+            )
         _outputs(manifest, console, store)
         return
     verdict = (

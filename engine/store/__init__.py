@@ -12,7 +12,15 @@
 
 from __future__ import annotations
 
-from engine.store._files import RunExports, StepCache, Writer, recover_exports, write_parquet
+from engine.store._files import (
+    REBUILD_PREFIX,
+    RunExports,
+    StepCache,
+    Writer,
+    recover_exports,
+    write_parquet,
+    write_text_atomic,
+)
 from engine.store._hashing import code_hash, code_version, hash_json, hash_path
 from engine.store._locate import STORE_ENV, StoreLocation, find_project_root, locate_store
 from engine.store._lock import StoreLock, lock_path
@@ -29,6 +37,7 @@ from engine.store._warehouse import (
 
 __all__ = [
     "DEFAULT_PRODUCTION_SPEC",
+    "REBUILD_PREFIX",
     "RUN_STATUSES",
     "SCHEMA_VERSION",
     "STORE_ENV",
@@ -53,4 +62,5 @@ __all__ = [
     "recover_exports",
     "utc_now",
     "write_parquet",
+    "write_text_atomic",
 ]

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import duckdb
 
-__all__ = ["DDL", "RESTORE", "SCHEMA_VERSION", "first_line", "is_damage", "verify_tables"]
+__all__ = [
+    "DDL",
+    "RESTORE",
+    "SCHEMA_VERSION",
+    "diagnosis",
+    "first_line",
+    "is_damage",
+    "verify_tables",
+]
 
 SCHEMA_VERSION = 2
 
@@ -36,6 +44,19 @@ def is_damage(exc: BaseException) -> bool:
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# DuckDB's words -> what they mean for the operator
+_DIAGNOSES = (
+    ("Could not read enough bytes", "truncated (shorter than its own index says)"),
+    ("Corrupt database file", "damaged (a block's checksum does not match its bytes)"),
+    ("not a valid DuckDB database", "not a DuckDB database"),
+)
+
+
+def diagnosis(cause: str) -> str | None:
+    """What a DuckDB error about the file means, in the operator's words, if recognised."""
+    return next((meaning for words, meaning in _DIAGNOSES if words in cause), None)
 
 
 DDL = (

@@ -23,12 +23,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from engine.errors import ConfigError, EngineError, ExitCode, InputFileError
+from engine.errors import ConfigError, EngineError, ExitCode, InputFileError, machine_fault_in
 from engine.store._latest import RUN_STATUSES, check_status, find_latest, resolve_run, scalar
 from engine.store._lock import StoreLock
 from engine.store._manifest import RunManifest, utc_now
 from engine.store._prune import PruneReport, prune_runs
-from engine.store._schema import DDL, SCHEMA_VERSION, verify_tables
+from engine.store._schema import DDL, SCHEMA_VERSION, diagnosis, verify_tables
 from engine.store._schema import RESTORE as _RESTORE
 from engine.store._schema import first_line as _first_line
 from engine.store._schema import is_damage as _is_damage
@@ -112,15 +112,24 @@ class Store:
     def _unusable(self, exc: BaseException, *, wrote: bool = False) -> StoreError:
         """What happened, truthfully: read-only failures left the file as it was."""
         cause = _first_line(exc)
+        fault = machine_fault_in(cause)
+        if fault is not None:  # the disk or the folder refused a write; the file is not damaged
+            return StoreError(
+                f"the file system refused a write ({fault}); nothing of the run was published and "
+                "the store keeps its last commit: free space or fix the folder, then run again",
+                path=self.path,
+            )
         if wrote:
             return StoreError(
                 f"the store failed while being written ({cause}); nothing of the run was "
                 f"published, but the file may have changed: check it with `mfr check`, {_RESTORE}",
                 path=self.path,
             )
+        meaning = diagnosis(cause)
+        state = f": it is {meaning}" if meaning else ""
         return StoreError(
-            f"the store cannot be used ({cause}); it was only opened read-only, so the file was "
-            f"left untouched: {_RESTORE}",
+            f"the store cannot be used{state} ({cause}); it was only opened read-only, so the file "
+            f"was left untouched: {_RESTORE}",
             path=self.path,
         )
 
@@ -147,7 +156,7 @@ class Store:
                 self._initialise(con)
             yield con
         except duckdb.Error as exc:
-            if _is_damage(exc):
+            if _is_damage(exc) or machine_fault_in(str(exc)):
                 raise self._unusable(exc, wrote=not read_only) from None
             raise
         finally:
@@ -391,7 +400,8 @@ class Store:
                 refresh_views(con, self._result_tables(con))
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # an invalidated database cannot roll back
+                    con.execute("ROLLBACK")
                 if isinstance(exc, duckdb.Error):
                     raise StoreWriteError(
                         f"could not write run {manifest.run_id} ({str(exc).splitlines()[0]}); "
