@@ -201,3 +201,31 @@ def test_the_real_specs_agree_on_latest(tmp_path: Path, capsys: pytest.CaptureFi
     assert _distinct_run_ids(reader, "case_months_latest") == [nightly_ok]
     assert _distinct_run_ids(reader, "forecast_need_latest") == []  # planning's table only
     assert _distinct_run_ids(reader, "latest_planning_2027.forecast_need") == [planning_ok]
+
+
+def test_a_store_of_schema_1_is_read_and_upgraded(project: Path) -> None:
+    """A store written before `latest_at` and the per-spec views: read as it is, upgraded on the
+    next write."""
+    import duckdb
+
+    first = _run(project / "nightly.yaml")
+    path = project / "out" / "mfr.duckdb"
+    con = duckdb.connect(str(path))
+    for table in ("numbers", "scaled"):
+        con.execute(f"DROP VIEW latest_nightly.{table}")
+        con.execute(f"DROP VIEW {table}_latest")
+    con.execute("DROP SCHEMA latest_nightly")
+    con.execute("DROP VIEW latest_runs")
+    con.execute("ALTER TABLE runs DROP COLUMN latest_at")
+    con.execute("UPDATE store_meta SET value = '1' WHERE key = 'schema_version'")
+    con.close()
+    assert Store(path).latest_run_id() == first.run_id  # read-only: no column, no views needed
+    (project / "policy.yaml").write_text("factor: 5\n")
+    second = _run(project / "nightly.yaml")
+    store = Store(path)
+    assert store.latest_run_id() == second.run_id
+    assert _distinct_run_ids(store, "latest_nightly.scaled") == [second.run_id]
+    with store.connect(read_only=True) as con:
+        assert con.sql("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchall() == [
+            ("2",)
+        ]
