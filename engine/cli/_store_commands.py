@@ -87,15 +87,24 @@ def runs(
     status: str | None = typer.Option(None, "--status", help=_STATUS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the runs as a JSON array."),
 ) -> None:
-    """List the runs in a store, newest first."""
+    """List the runs in a store, newest first; `latest` marks the run each spec's views show
+    (`production` for the one `<table>_latest` shows)."""
     from engine.pipeline import render_runs
 
-    found = store_for(store, json_output=as_json).runs(limit=limit, spec=spec, status=status)
+    target = store_for(store, json_output=as_json)
+    found = target.runs(limit=limit, spec=spec, status=status)
+    latest = {
+        row["run_id"]: "production" if row["production"] else "spec"
+        for row in target.latest_runs().iter_rows(named=True)
+    }
     if as_json:
-        rows = [{k: _jsonable(v) for k, v in row.items()} for row in found.iter_rows(named=True)]
+        rows = [
+            {**{k: _jsonable(v) for k, v in row.items()}, "latest": latest.get(row["run_id"])}
+            for row in found.iter_rows(named=True)
+        ]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        render_runs(found, _console())
+        render_runs(found, _console(), latest)
 
 
 def show(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -217,10 +217,12 @@ def _outputs(manifest: RunManifest, console: Console, store: Path | None = None)
         console.print(f"Log:     {out['log']}", highlight=False, soft_wrap=True)
 
 
-def render_runs(runs: Any, console: Console) -> None:
-    """`mfr runs`: one line per run, newest first."""
+def render_runs(runs: Any, console: Console, latest: Mapping[str, str] | None = None) -> None:
+    """`mfr runs`: one line per run, newest first; `latest` maps the run ids the views show to
+    `production` or `spec` (each spec's latest succeeded run)."""
+    marks = dict(latest or {})
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for column in ("run", "spec", "status", "started (UTC)", "time", "note"):
+    for column in ("run", "spec", "status", "latest", "started (UTC)", "time", "note"):
         table.add_column(column, no_wrap=column != "note")
     for row in runs.iter_rows(named=True):
         started = row["started_at"]
@@ -229,6 +231,7 @@ def render_runs(runs: Any, console: Console) -> None:
             row["run_id"],
             row["spec_name"],
             row["status"],
+            marks.get(row["run_id"], ""),
             f"{started:%Y-%m-%d %H:%M:%S}" if started else "",
             _seconds(row["seconds"]),
             note,

@@ -155,6 +155,15 @@ def test_runs_json_with_filters(project: Path, capsys: pytest.CaptureFixture[str
     assert len(everything) == 3 and everything[-1]["run_id"] == nightly.run_id
     assert {"run_id", "spec_name", "status", "started_at", "finished_at"} <= set(everything[0])
     assert [r["run_id"] for r in listed("--spec", "planning")] == [planning.run_id]
+    assert {r["run_id"]: r["latest"] for r in everything} == {
+        nightly.run_id: "production",
+        planning.run_id: "spec",
+        everything[0]["run_id"]: None,  # the failed run
+    }
+    capsys.readouterr()
+    assert main(["runs", "--store", str(store)]) == 0
+    table = capsys.readouterr().out
+    assert any(nightly.run_id in line and "production" in line for line in table.splitlines())
     assert [r["status"] for r in listed("--status", "failed")] == ["failed"]
     assert [r["run_id"] for r in listed("--spec", "nightly", "--status", "succeeded")] == [
         nightly.run_id
