@@ -3,8 +3,9 @@
 `prune_runs` keeps, per spec, the `keep` newest runs (any status) and always the spec's latest
 succeeded run (what its views show). For every other run it deletes, in ONE transaction, its rows
 from every result table, `runs` and `run_steps`; then its export folder `runs/<id>/`, its log
-`logs/<id>.jsonl` and the step-cache entries no remaining run refers to; then CHECKPOINT, so DuckDB
-can reuse the freed blocks. DuckDB never gives freed blocks in the middle of its file back to the
+`logs/<id>.jsonl` and the step-cache entries no remaining run refers to (and logs of runs that failed
+before the store recorded them, once untouched for an hour); then CHECKPOINT, so DuckDB can reuse
+the freed blocks. DuckDB never gives freed blocks in the middle of its file back to the
 file system, so with `compact` the store is then rewritten into a fresh file (`COPY FROM DATABASE`,
 DuckDB's documented way to reclaim space) that replaces the old one in one rename. Runs still
 `running` are never pruned. The caller holds the store's lock (no run can be publishing).
@@ -15,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +92,29 @@ def _folders(manifests: list[dict[str, Any]], runs_dir: Path, logs_dir: Path) ->
 def _files_of(run_id: str, folders: set[Path]) -> list[Path]:
     """A run's export folder and log: named by its id, in any folder the store's runs used."""
     return sorted({f / name for f in folders for name in (run_id, f"{run_id}.jsonl")})
+
+
+_ORPHAN_AGE = 3600.0  # seconds a log of an unrecorded run must be left alone before it goes
+_RUN_ID = re.compile(r"^\d{8}-\d{6}-(?P<spec>.+)-[0-9a-f]{4}$")  # the runner's run ids
+
+
+def _orphan_logs(logs_dir: Path, known: set[str], spec: str | None) -> list[Path]:
+    """Logs of runs the store never recorded (they failed before starting: a missing extract, a
+    locked store), untouched for an hour so no run still starting is writing them."""
+    if not logs_dir.is_dir():
+        return []
+    settled = time.time() - _ORPHAN_AGE
+    found = []
+    for log in sorted(logs_dir.glob("*.jsonl")):
+        matched = _RUN_ID.match(log.stem)
+        if (
+            matched
+            and log.stem not in known
+            and (spec is None or matched["spec"] == spec)
+            and log.stat().st_mtime < settled
+        ):
+            found.append(log)
+    return found
 
 
 def _remove(path: Path) -> None:
@@ -179,13 +205,14 @@ def prune_runs(
     kept_keys = _cache_keys([m for r, m in manifests.items() if r not in gone])
     folders = _folders(list(manifests.values()), runs_dir, logs_dir)
     paths = [p for r in removed for p in _files_of(r, folders) if p.exists()]
+    paths += _orphan_logs(logs_dir, set(manifests), spec)
     paths += [
         cache_dir / step / key
         for step, key in sorted(_cache_keys([manifests[r] for r in removed]) - kept_keys)
         if (cache_dir / step / key).is_dir()
     ]
-    if not dry_run and removed:
-        if compact:
+    if not dry_run:
+        if compact and removed:
             compact_store(store.path)
         for path in paths:  # after the commit: the store is the truth, files follow it
             _remove(path)

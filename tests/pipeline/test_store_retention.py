@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,26 @@ def test_prune_keeps_the_newest_and_every_specs_latest_success(
     assert _cache_entries(root) == cache_before & kept_keys != set()
     assert store_path.stat().st_size < len(before)  # compacted: the file shrinks
     Store(store_path).check()
+
+
+def test_prune_removes_settled_logs_of_runs_never_recorded(
+    history: tuple[Path, list[str], str, str],
+) -> None:
+    """A run that failed before the store recorded it (a missing extract) leaves only its log."""
+    root, *_ = history
+    logs = root / "out" / "logs"
+    settled = logs / "20250101-000000-nightly-abcd.jsonl"
+    fresh = logs / "20250101-000001-nightly-abce.jsonl"  # a run may still be starting
+    other = logs / "20250101-000000-other-abcd.jsonl"
+    mine = logs / "notes.jsonl"  # not a run's log: never touched
+    for log in (settled, fresh, other, mine):
+        log.write_text("{}\n")
+    for log in (settled, other, mine):
+        os.utime(log, (1_700_000_000, 1_700_000_000))
+    report = Store(root / "out" / "mfr.duckdb").prune(10, spec="nightly", dry_run=True)
+    assert report.paths == (settled,) and settled.exists()
+    Store(root / "out" / "mfr.duckdb").prune(10, spec="nightly")
+    assert not settled.exists() and fresh.exists() and other.exists() and mine.exists()
 
 
 def test_prune_one_spec_only_and_while_a_run_holds_the_store(
