@@ -1,4 +1,5 @@
-"""The store's own tables (created and migrated on the first write) and its read-only verification.
+"""The store's own tables (created and migrated on the first write, the rows of `runs` and
+`run_steps`) and its read-only verification.
 
 Schema 2 added `runs.latest_at` (when a run last became its spec's latest: published, or confirmed
 up to date by a later identical run), the `latest_runs` view and a schema of views per spec.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from engine.store._manifest import RunManifest
+
 __all__ = [
     "DDL",
     "RESTORE",
@@ -16,6 +19,8 @@ __all__ = [
     "first_line",
     "is_damage",
     "verify_tables",
+    "write_run",
+    "write_steps",
 ]
 
 SCHEMA_VERSION = 2
@@ -114,3 +119,56 @@ def verify_tables(con: duckdb.DuckDBPyConnection) -> bool:
     if ("main", "runs") in tables:  # a point lookup reads the primary-key index's blocks too
         con.execute("SELECT count(*) FROM runs WHERE run_id = 'check'").fetchall()
     return not tables or ("main", "store_meta") in tables
+
+
+def _hash_of(manifest: RunManifest, role: str) -> str | None:
+    found = manifest.input(role)
+    return found["hash"] if found else None
+
+
+def write_run(con: duckdb.DuckDBPyConnection, manifest: RunManifest) -> None:
+    """A run's row in `runs`, from its manifest (the row exists: `begin_run` inserted it)."""
+    con.execute(
+        """UPDATE runs SET status = ?, finished_at = ?, seconds = ?, spec_hash = ?,
+               code_version = ?, code_hash = ?, extract_hash = ?, funding_model_hash = ?,
+               policy_hash = ?, forced = ?, error = ?, exit_code = ?, manifest = ?
+           WHERE run_id = ?""",
+        [
+            manifest.status,
+            manifest.finished_at,
+            manifest.seconds,
+            manifest.spec_hash,
+            manifest.code_version,
+            manifest.code_hash,
+            _hash_of(manifest, "extract"),
+            _hash_of(manifest, "funding_model"),
+            _hash_of(manifest, "policy"),
+            manifest.forced,
+            manifest.error,
+            manifest.exit_code,
+            manifest.to_json(),
+            manifest.run_id,
+        ],
+    )
+
+
+def write_steps(con: duckdb.DuckDBPyConnection, manifest: RunManifest) -> None:
+    """A run's rows in `run_steps`, replacing any earlier ones."""
+    con.execute("DELETE FROM run_steps WHERE run_id = ?", [manifest.run_id])
+    for position, s in enumerate(manifest.steps):
+        con.execute(
+            "INSERT INTO run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                manifest.run_id,
+                s.name,
+                position,
+                s.status,
+                s.started_at,
+                s.seconds,
+                s.rows_read,
+                s.rows_quarantined,
+                s.rows_written,
+                s.cached,
+                s.cache_key,
+            ],
+        )

@@ -28,7 +28,14 @@ from engine.store._latest import RUN_STATUSES, check_status, find_latest, resolv
 from engine.store._lock import StoreLock
 from engine.store._manifest import RunManifest, utc_now
 from engine.store._prune import PruneReport, prune_runs
-from engine.store._schema import DDL, SCHEMA_VERSION, diagnosis, verify_tables
+from engine.store._schema import (
+    DDL,
+    SCHEMA_VERSION,
+    diagnosis,
+    verify_tables,
+    write_run,
+    write_steps,
+)
 from engine.store._schema import RESTORE as _RESTORE
 from engine.store._schema import first_line as _first_line
 from engine.store._schema import is_damage as _is_damage
@@ -66,11 +73,6 @@ def _for_store(frame: pl.DataFrame) -> pl.DataFrame:
         if isinstance(dtype, pl.Categorical | pl.Enum | pl.Null)
     }
     return frame.with_columns(pl.col(n).cast(t) for n, t in casts.items()) if casts else frame
-
-
-def _hash_of(manifest: RunManifest, role: str) -> str | None:
-    found = manifest.input(role)
-    return found["hash"] if found else None
 
 
 class Store:
@@ -234,7 +236,7 @@ class Store:
                 for step in manifest.steps:
                     if step.status == "running":
                         step.status = "failed"
-                self._update_run(con, manifest)
+                write_run(con, manifest)
         return stale
 
     def find_identical(self, fingerprint: str) -> RunManifest | None:
@@ -264,7 +266,7 @@ class Store:
                     manifest.to_json(),
                 ],
             )
-            self._update_run(con, manifest)
+            write_run(con, manifest)
 
     def mark_current(self, run_id: str) -> None:
         """A new run found this succeeded run up to date: it becomes its spec's latest again.
@@ -319,52 +321,8 @@ class Store:
     def finish_failed(self, manifest: RunManifest) -> None:
         """Record a failed run's manifest; its results were never published."""
         with self.connect() as con:
-            self._update_run(con, manifest)
-            self._insert_steps(con, manifest)
-
-    def _update_run(self, con: duckdb.DuckDBPyConnection, manifest: RunManifest) -> None:
-        con.execute(
-            """UPDATE runs SET status = ?, finished_at = ?, seconds = ?, spec_hash = ?,
-                   code_version = ?, code_hash = ?, extract_hash = ?, funding_model_hash = ?,
-                   policy_hash = ?, forced = ?, error = ?, exit_code = ?, manifest = ?
-               WHERE run_id = ?""",
-            [
-                manifest.status,
-                manifest.finished_at,
-                manifest.seconds,
-                manifest.spec_hash,
-                manifest.code_version,
-                manifest.code_hash,
-                _hash_of(manifest, "extract"),
-                _hash_of(manifest, "funding_model"),
-                _hash_of(manifest, "policy"),
-                manifest.forced,
-                manifest.error,
-                manifest.exit_code,
-                manifest.to_json(),
-                manifest.run_id,
-            ],
-        )
-
-    def _insert_steps(self, con: duckdb.DuckDBPyConnection, manifest: RunManifest) -> None:
-        con.execute("DELETE FROM run_steps WHERE run_id = ?", [manifest.run_id])
-        for position, s in enumerate(manifest.steps):
-            con.execute(
-                "INSERT INTO run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    manifest.run_id,
-                    s.name,
-                    position,
-                    s.status,
-                    s.started_at,
-                    s.seconds,
-                    s.rows_read,
-                    s.rows_quarantined,
-                    s.rows_written,
-                    s.cached,
-                    s.cache_key,
-                ],
-            )
+            write_run(con, manifest)
+            write_steps(con, manifest)
 
     def publish(
         self,
@@ -392,8 +350,8 @@ class Store:
                     if on_table is not None:
                         on_table(name, frame.height)
                 manifest.finished_at = utc_now()  # the run ends with its results in place
-                self._insert_steps(con, manifest)
-                self._update_run(con, manifest)
+                write_steps(con, manifest)
+                write_run(con, manifest)
                 con.execute(
                     "UPDATE runs SET latest_at = finished_at WHERE run_id = ?", [manifest.run_id]
                 )
