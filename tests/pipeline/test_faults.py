@@ -64,6 +64,7 @@ def _campaign(tmp_path: Path, undisturbed: tuple[float, dict], plan: list[signal
     logs = tmp_path / "logs"
     rng = random.Random(SEED)
     expected_code = {signal.SIGTERM: 143, signal.SIGINT: 130}
+    seen: set[str] = set()
     for trial, signum in enumerate(plan):
         before = len(events(logs))
         child = start_nightly(store, "--force")
@@ -81,22 +82,23 @@ def _campaign(tmp_path: Path, undisturbed: tuple[float, dict], plan: list[signal
         where = f"trial {trial} ({signum.name}): rc {child.returncode}, {err.strip()[-300:]}"
 
         runs = assert_consistent(store)
-        if signum == signal.SIGKILL:
-            assert child.returncode in (-signal.SIGKILL, 0), where
+        new = [r for r in runs if r["run_id"] not in seen]  # the run this child started, if any
+        seen.update(r["run_id"] for r in runs)
+        if child.returncode == 0:  # it finished before the signal (or the signal hit the commit)
+            assert [r["status"] for r in new] == ["succeeded"], where
+        elif signum == signal.SIGKILL:
+            assert child.returncode == -signal.SIGKILL, where
         else:
-            assert child.returncode in (expected_code[signum], 0), where
-            assert "Traceback" not in err, where
-            if child.returncode != 0:
-                assert len(err.strip().splitlines()) == 1, where
-                assert f"interrupted by {signum.name}" in err, where
-                # recorded (if it got that far) as failed, with the exit code the process returned
-                for this in (r for r in runs if r["run_id"] in err):
-                    assert this["status"] == "failed", where
-                    assert this["exit_code"] == child.returncode, where
+            assert child.returncode == expected_code[signum], where
+            assert "Traceback" not in err and len(err.strip().splitlines()) == 1, where
+            assert f"interrupted by {signum.name}" in err, where
+            # recorded (if it got that far) as failed, with the exit code the process returned
+            assert all(r["status"] == "failed" for r in new), where
+            assert all(r["exit_code"] == child.returncode for r in new), where
 
         nxt = run_mfr("run", NIGHTLY, "--store", store)
         assert nxt.returncode == 0, f"{where}; next run: {nxt.stderr}"
-        assert_consistent(store)
+        seen.update(r["run_id"] for r in assert_consistent(store))
         reported = _reported_run(logs)
         assert (tmp_path / "runs" / reported / "manifest.json").is_file(), where
         assert_same_results(run_tables(store, reported), expected)
