@@ -8,6 +8,7 @@ and, at the end, a short human summary.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -78,8 +79,16 @@ class RunLog:
             **fields,
         }
         if self._file is not None:
-            self._file.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
-            self._file.flush()
+            try:
+                self._file.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+                self._file.flush()
+            except OSError as exc:
+                # A full disk: the run fails once, naming the log; the log stops here so the
+                # events of that failure (which would fail the same way) cannot hide it.
+                broken, self._file = self._file, None
+                with contextlib.suppress(OSError):
+                    broken.close()
+                raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
         if self.on_event is not None:
             self.on_event(record)
 

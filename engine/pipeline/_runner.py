@@ -17,6 +17,7 @@ Steps are plain functions `StepContext -> StepOutput`; the runner owns all I/O a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -259,6 +260,7 @@ class _Run:
     outputs: dict[str, StepOutput] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     recorded: bool = False  # the run's row is in the store: a failure must update it
+    committed: bool = False  # its results are committed: it stands as succeeded, come what may
 
     def execute(self) -> RunResult:
         self._recover()
@@ -280,6 +282,8 @@ class _Run:
                 self.outputs[step.name] = self._run_step(step)
             self._finish()
         except BaseException as exc:
+            if self.committed:
+                raise self._unfinished_exports(exc) from None
             where = f"step '{self.signals.step}' stopped; " if self.signals.step else ""
             failure = as_machine_fault(
                 exc,
@@ -454,11 +458,24 @@ class _Run:
         # next run finishes the rename or rebuilds the folder from the store).
         with self.signals.critical(deliver=False):
             self.store.publish(manifest, tables, on_table=published)
+            self.committed = True
             log.event("run_committed")
             fault_hook("after_commit")
             exports.write_text("manifest.json", manifest.to_json())  # with its final end time
             exports.commit()
         log.event("run_succeeded", seconds=manifest.seconds, tables=manifest.outputs["tables"])
+
+    def _unfinished_exports(self, exc: BaseException) -> BaseException:
+        """A fault after the commit (the disk filled while the folder was finished): the run is
+        in the store and stays succeeded; its staged folder is completed by the next run."""
+        with contextlib.suppress(OSError):  # the log may be what failed
+            self.log.event("exports_not_finished", level="error", error=_one_line(exc))
+        return as_machine_fault(
+            exc,
+            f"run {self.manifest.run_id} is committed to the store, but its export folder could "
+            "not be finished; the next mfr run completes it",
+            self.exports.final,
+        )
 
     def _fail(self, exc: BaseException) -> None:
         manifest, log = self.manifest, self.log

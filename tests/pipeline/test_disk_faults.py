@@ -13,6 +13,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 import pytest
@@ -27,6 +28,7 @@ from _pipeline_fakes import make_project, make_steps
 
 from engine.errors import ExitCode, FileSystemError
 from engine.pipeline import load_spec, run_pipeline
+from engine.pipeline._logging import RunLog
 from engine.store import StoreLock, StoreWriteError, write_text_atomic
 
 
@@ -159,11 +161,11 @@ def test_a_full_disk_at_the_lock_file_lets_go_of_it(
     def no_space(fd: int, data: bytes) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("engine.store._lock.os.write", no_space)
-    with pytest.raises(FileSystemError, match="no space left on device") as caught:
-        StoreLock(store, "r1").acquire()
+    with monkeypatch.context() as patch:
+        patch.setattr("engine.store._lock.os.write", no_space)
+        with pytest.raises(FileSystemError, match="no space left on device") as caught:
+            StoreLock(store, "r1").acquire()
     assert str(caught.value).startswith(f"{store}.lock: ")
-    monkeypatch.undo()
     StoreLock(store, "r2").acquire().release()  # the failed attempt did not keep the lock
 
 
@@ -184,3 +186,86 @@ def test_a_text_file_is_replaced_whole_or_not_at_all(
     assert caught.value.filename == str(target)
     assert target.read_text() == '{"run_id": "old"}'
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_a_full_disk_under_the_log_before_the_run(tmp_path: Path) -> None:
+    """The log's folder is full: one error naming the log file, exit 3, the run never starts."""
+    spec_path = make_project(tmp_path)
+    steps = make_steps()
+    spec = load_spec(spec_path, steps=steps)
+    first = run_pipeline(spec, steps=steps, progress=False)
+    (tmp_path / "policy.yaml").write_text("factor: 3\n")
+    with _tmpfs(spec.logs_dir, "64k") as logs:
+        _fill(logs, 0)
+        with pytest.raises(FileSystemError, match="no space left on device") as caught:
+            run_pipeline(spec, steps=steps, progress=False)
+    assert caught.value.exit_code == ExitCode.BAD_INPUT_FILE
+    assert str(caught.value).startswith(f"{spec.logs_dir}/") and ".jsonl: " in str(caught.value)
+    assert [r["run_id"] for r in assert_consistent(spec.store)] == [first.run_id]
+
+
+class _FillingFile:
+    """A log file on a disk that fills up when told: every write after that fails as write(2)
+    reports it (no file name)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+        self.full = False
+
+    def write(self, text: str) -> int:
+        if self.full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.inner.write(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("full_at", ["run_started", "table_published", "run_committed"])
+def test_a_full_disk_under_the_log_during_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, full_at: str
+) -> None:
+    """The log's disk fills while the run computes, inside its commit, or right after it: one
+    error naming the log file (never a second one from the failure's own log lines), exit 3, no
+    half-published run. A run that had committed stays succeeded; the next run finishes its
+    export folder."""
+    spec_path = make_project(tmp_path)
+    steps = make_steps()
+    spec = load_spec(spec_path, steps=steps)
+    first = run_pipeline(spec, steps=steps, progress=False)
+    (tmp_path / "policy.yaml").write_text("factor: 3\n")
+
+    files: list[_FillingFile] = []
+    enter = RunLog.__enter__
+
+    def filling_enter(self: RunLog) -> RunLog:
+        enter(self)
+        files.append(_FillingFile(self._file))  # type: ignore[arg-type]
+        self._file = files[-1]  # type: ignore[assignment]
+        return self
+
+    def fill_at(event: dict) -> None:
+        if event["event"] == full_at:
+            files[-1].full = True
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RunLog, "__enter__", filling_enter)
+        with pytest.raises(FileSystemError, match="no space left on device") as caught:
+            run_pipeline(spec, steps=steps, progress=False, on_event=fill_at)
+    assert caught.value.exit_code == ExitCode.BAD_INPUT_FILE
+    assert str(caught.value).startswith(f"{spec.logs_dir}/") and ".jsonl: " in str(caught.value)
+    runs = assert_consistent(spec.store)
+    succeeded = [r["run_id"] for r in runs if r["status"] == "succeeded"]
+    if full_at == "run_committed":
+        assert "is committed to the store" in str(caught.value)
+        assert len(succeeded) == 2
+        again = run_pipeline(spec, steps=steps, progress=False)  # the same inputs: up to date
+        assert again.reused and (spec.runs_dir / again.run_id / "scaled.parquet").is_file()
+        assert not list(spec.runs_dir.glob(".*"))
+    else:
+        assert succeeded == [first.run_id]
+        (failed,) = (r for r in runs if r["status"] != "succeeded")
+        assert failed["status"] == "failed" and failed["exit_code"] == ExitCode.BAD_INPUT_FILE
