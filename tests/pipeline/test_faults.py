@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from _fault_helpers import (
     NIGHTLY,
@@ -28,6 +29,8 @@ from _fault_helpers import (
     start_nightly,
     wait_for_event,
 )
+
+from engine.store import Store
 
 SEED = 20261202
 
@@ -247,3 +250,36 @@ def test_two_runs_started_together_one_runs_the_other_exits_5(tmp_path: Path) ->
         runs = assert_consistent(tmp_path / "out" / "mfr.duckdb")
         assert len(runs) == trial + 1  # the refused run left no record at all
         assert all(r["status"] == "succeeded" for r in runs)
+
+
+def test_a_rebuilt_folder_holds_the_runs_own_columns_and_names_what_it_could_not_rebuild(
+    tmp_path: Path,
+) -> None:
+    """In-process, with the tests' own steps: the store's `numbers` table gained a column from a
+    later run; the rebuilt export of the first run has the first run's columns only. Its report
+    cannot be rebuilt (this project has no reference tables): the summary says so, and how."""
+    from _pipeline_fakes import make_project, make_steps
+
+    from engine.pipeline import load_spec, run_pipeline
+
+    spec_path = make_project(tmp_path)
+    steps = make_steps()
+    spec = load_spec(spec_path, steps=steps)
+    first = run_pipeline(spec, steps=steps, progress=False)
+    numbers = tmp_path / "extract" / "numbers.csv"
+    original = numbers.read_text()
+    numbers.write_text("n,m\n1,7\n2,8\n")
+    run_pipeline(spec, steps=steps, progress=False)  # adds column m to the store's table
+    numbers.write_text(original)
+    shutil.rmtree(spec.runs_dir / first.run_id)
+
+    again = run_pipeline(spec, steps=steps, progress=False)
+    assert again.reused and again.run_id == first.run_id
+    note = again.manifest.outputs["exports_rebuilt"]
+    assert "numbers.parquet" in note and "scaled.parquet" in note and "manifest.json" in note
+    assert f"mfr report {first.run_id} --out FILE" in note
+    folder = spec.runs_dir / first.run_id
+    assert pl.read_parquet(folder / "numbers.parquet").columns == ["n"]
+    assert pl.read_parquet(folder / "scaled.parquet")["scaled"].to_list() == [2, 4, 6]
+    assert not (folder / "report.html").exists()
+    assert "exports_rebuilt" not in Store(spec.store).manifest(first.run_id).outputs  # not stored
