@@ -19,16 +19,16 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
+from engine.store._schema import result_tables
 from engine.store._views import has_latest_at, latest_runs_query, refresh_views
-
-if TYPE_CHECKING:
-    from engine.store._warehouse import Store
 
 __all__ = ["PruneReport", "compact_store", "prune_runs"]
 
@@ -153,7 +153,8 @@ def _quoted(path: Path) -> str:
 
 
 def prune_runs(
-    store: Store,
+    store_path: Path,
+    connect: Callable[..., AbstractContextManager[duckdb.DuckDBPyConnection]],
     keep: int,
     *,
     spec: str | None = None,
@@ -165,20 +166,21 @@ def prune_runs(
 ) -> PruneReport:
     """Keep the `keep` newest runs of each spec (of `spec` only, if given) and each spec's latest
     succeeded run; remove the rest. Folders default to `runs/`, `logs/`, `cache/` beside the store.
-    With `compact` (and something removed) the file is rewritten to give the space back."""
+    With `compact` (and something removed) the file is rewritten to give the space back.
+    `connect` opens the store (`Store.connect`), so this module needs nothing of the warehouse."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    runs_dir = runs_dir or store.path.parent / "runs"
-    logs_dir = logs_dir or store.path.parent / "logs"
-    cache_dir = cache_dir or store.path.parent / "cache"
-    before = store.path.stat().st_size if store.path.exists() else 0
-    with store.connect(read_only=dry_run) as con:
+    runs_dir = runs_dir or store_path.parent / "runs"
+    logs_dir = logs_dir or store_path.parent / "logs"
+    cache_dir = cache_dir or store_path.parent / "cache"
+    before = store_path.stat().st_size if store_path.exists() else 0
+    with connect(read_only=dry_run) as con:
         removed = _candidates(con, keep, spec)
         manifests = {
             r[0]: json.loads(r[1])
             for r in con.execute("SELECT run_id, manifest FROM runs").fetchall()
         }
-        tables = store._result_tables(con)
+        tables = result_tables(con)
         gone = set(removed)
         rows: dict[str, int] = {}
         if removed:
@@ -213,10 +215,10 @@ def prune_runs(
     ]
     if not dry_run:
         if compact and removed:
-            compact_store(store.path)
+            compact_store(store_path)
         for path in paths:  # after the commit: the store is the truth, files follow it
             _remove(path)
-    after = store.path.stat().st_size if store.path.exists() else 0
+    after = store_path.stat().st_size if store_path.exists() else 0
     return PruneReport(
         removed=tuple(removed),
         kept=len(manifests) - len(removed),

@@ -13,17 +13,21 @@ from engine.store._manifest import RunManifest
 
 __all__ = [
     "DDL",
+    "RESERVED_TABLES",
     "RESTORE",
     "SCHEMA_VERSION",
     "diagnosis",
     "first_line",
     "is_damage",
+    "result_tables",
     "verify_tables",
     "write_run",
     "write_steps",
 ]
 
 SCHEMA_VERSION = 2
+# The store's own tables and views; every other table in `main` holds a run's results.
+RESERVED_TABLES = frozenset({"runs", "run_steps", "store_meta", "latest_runs"})
 
 # Errors that mean the file itself is damaged or unreadable (as opposed to a bug in a query).
 BROKEN = (
@@ -124,6 +128,15 @@ def verify_tables(con: duckdb.DuckDBPyConnection) -> bool:
 def _hash_of(manifest: RunManifest, role: str) -> str | None:
     found = manifest.input(role)
     return found["hash"] if found else None
+
+
+def result_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables holding runs' results (keyed by `run_id`), in name order."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' ORDER BY table_name"
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in RESERVED_TABLES]
 
 
 def write_run(con: duckdb.DuckDBPyConnection, manifest: RunManifest) -> None:

@@ -30,8 +30,10 @@ from engine.store._manifest import RunManifest, utc_now
 from engine.store._prune import PruneReport, prune_runs
 from engine.store._schema import (
     DDL,
+    RESERVED_TABLES,
     SCHEMA_VERSION,
     diagnosis,
+    result_tables,
     verify_tables,
     write_run,
     write_steps,
@@ -51,7 +53,7 @@ from engine.store._views import (
 __all__ = ["RUN_STATUSES", "SCHEMA_VERSION", "Store", "StoreError", "StoreWriteError"]
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
-_RESERVED = {"runs", "run_steps", "store_meta", "latest_runs"}
+_RESERVED = RESERVED_TABLES
 _BUSY = "Could not set lock"
 
 
@@ -285,7 +287,7 @@ class Store:
             con.execute(
                 "INSERT OR REPLACE INTO store_meta VALUES (?, ?)", [PRODUCTION_KEY, spec_name]
             )
-            refresh_views(con, self._result_tables(con))
+            refresh_views(con, result_tables(con))
 
     def prune(
         self,
@@ -308,7 +310,8 @@ class Store:
         """
         with StoreLock(self.path, "prune") if lock else contextlib.nullcontext():
             return prune_runs(
-                self,
+                self.path,
+                self.connect,
                 keep,
                 spec=spec,
                 dry_run=dry_run,
@@ -355,7 +358,7 @@ class Store:
                 con.execute(
                     "UPDATE runs SET latest_at = finished_at WHERE run_id = ?", [manifest.run_id]
                 )
-                refresh_views(con, self._result_tables(con))
+                refresh_views(con, result_tables(con))
                 con.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(duckdb.Error):  # an invalidated database cannot roll back
@@ -397,13 +400,6 @@ class Store:
             con.unregister("_staged")
 
     # -- reading -------------------------------------------------------------------------------
-
-    def _result_tables(self, con: duckdb.DuckDBPyConnection) -> list[str]:
-        rows = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = 'main' ORDER BY table_name"
-        ).fetchall()
-        return [r[0] for r in rows if r[0] not in _RESERVED]
 
     def _manifest_from(self, con: duckdb.DuckDBPyConnection, run_id: str) -> RunManifest:
         rows = con.execute("SELECT manifest FROM runs WHERE run_id = ?", [run_id]).fetchall()
@@ -473,7 +469,7 @@ class Store:
 
     def table_names(self) -> list[str]:
         with self.connect(read_only=True) as con:
-            return self._result_tables(con)
+            return result_tables(con)
 
     def table(
         self, name: str, run_id: str | None = None, *, spec: str | None = None
@@ -482,7 +478,7 @@ class Store:
         if not _IDENTIFIER.match(name):
             raise ValueError(f"not a valid table name: {name!r}")
         with self.connect(read_only=True) as con:
-            if name not in self._result_tables(con):
+            if name not in result_tables(con):
                 raise ConfigError(f"no table {name!r} in the store", path=self.path)
             if run_id is None:
                 return con.sql(f'SELECT * FROM "{name}"').pl()
