@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from engine.cli._output import staged_folder
+from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from engine.allocate import Allocation
 
 __all__ = ["allocate_command", "read_claims", "register"]
+
+_MODES = ("default", "optimise")
+# spellings a user may reasonably type for a mode; anything else gets the closest valid name
+_MODE_SPELLINGS = {"optimize": "optimise", "optimisation": "optimise", "optimization": "optimise"}
 
 # code columns that CSV type inference would otherwise read as numbers ("015.1" → 15.1)
 _TEXT_COLUMNS = (
@@ -85,23 +89,27 @@ def allocate_command(
     envelope: float | None = typer.Option(
         None, "--envelope", help="National envelope in UAH instead of the policy's (oblasts scale)."
     ),
-    mode: str = typer.Option("default", "--mode", help="default (DESIGN.md §6) or optimise."),
+    mode: str = typer.Option(
+        "default", "--mode", help="default (DESIGN.md §6) or optimise (also: optimize)."
+    ),
     funded_only: bool = typer.Option(
         False, "--funded-only", help="case_months: leave out waiting cases (unmet need)."
     ),
     claim_column: str | None = typer.Option(
         None, "--claim-column", help="Money column to allocate on, instead of the policy's."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Allocate a budget envelope over claims by a policy; print who gets what and who falls short."""
     from rich.console import Console
 
     from engine.allocate import allocate, load_policy
-    from engine.errors import ConfigError
     from engine.reference import load_territories
 
-    if mode not in ("default", "optimise"):
-        raise ConfigError(f"--mode must be 'default' or 'optimise', got '{mode}'")
+    mode = _mode(mode)
+    if envelope is not None:
+        _check_envelope(envelope)
+    check_output_folder(out, overwrite=overwrite)
     loaded = load_policy(policy)
     if claim_column is not None:
         loaded = dataclasses.replace(loaded, claim_column=claim_column)
@@ -117,8 +125,34 @@ def allocate_command(
         territories=territories,
         claims_path=claims,
     )
-    _write(out, result, claims=claims, policy_path=policy)
+    _write(out, result, claims=claims, policy_path=policy, overwrite=overwrite)
     _print_summary(Console(highlight=False), result, out)
+
+
+def _mode(text: str) -> str:
+    """The allocation mode `text` names; the American spelling is the same mode."""
+    import difflib
+
+    from engine.errors import ConfigError
+
+    wanted = text.strip().lower()
+    wanted = _MODE_SPELLINGS.get(wanted, wanted)
+    if wanted in _MODES:
+        return wanted
+    close = difflib.get_close_matches(wanted, [*_MODES, *_MODE_SPELLINGS], n=1, cutoff=0.6)
+    hint = f"; did you mean '{_MODE_SPELLINGS.get(close[0], close[0])}'?" if close else ""
+    raise ConfigError(f"--mode must be 'default' or 'optimise', got '{text}'{hint}")
+
+
+def _check_envelope(amount: float) -> None:
+    """`--envelope` is the operator's amount, so a bad one is the option's fault, not the policy's."""
+    import math
+
+    from engine.errors import ConfigError
+
+    if not (math.isfinite(amount) and amount > 0):
+        shown = str(int(amount)) if amount.is_integer() else str(amount)
+        raise ConfigError(f"--envelope must be a positive amount in UAH, got {shown}")
 
 
 def _summary(result: Allocation, claims: Path, policy_path: Path) -> dict[str, object]:
@@ -147,8 +181,10 @@ def _summary(result: Allocation, claims: Path, policy_path: Path) -> dict[str, o
     }
 
 
-def _write(out: Path, result: Allocation, *, claims: Path, policy_path: Path) -> None:
-    with staged_folder(out) as staging:
+def _write(
+    out: Path, result: Allocation, *, claims: Path, policy_path: Path, overwrite: bool
+) -> None:
+    with staged_folder(out, command="allocate", overwrite=overwrite) as staging:
         for name, frame in result.frames().items():
             frame.write_parquet(staging / f"{name}.parquet")
         (staging / "summary.json").write_text(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from engine.cli._output import staged_folder
+from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 
 if TYPE_CHECKING:
     import polars as pl
@@ -45,7 +45,9 @@ def entitle(
     months: str = typer.Option(
         ..., "--months", help="Months to price, YYYY-MM:YYYY-MM (inclusive)."
     ),
-    out: Path = typer.Option(..., "--out", help="Output folder (replaced as a whole)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder (only its earlier entitle outputs are replaced)."
+    ),
     scenario: Path | None = typer.Option(
         None,
         "--scenario",
@@ -57,6 +59,7 @@ def entitle(
     accept_quarantine: bool = typer.Option(
         False, "--accept-quarantine", help="Go on even when the threshold is exceeded."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
     from rich.console import Console
@@ -71,6 +74,7 @@ def entitle(
     span = _parse_months(months)
     if not 0 <= threshold <= 1:
         raise ConfigError(f"--threshold must lie between 0 and 1, got {threshold}")
+    check_output_folder(out, overwrite=overwrite)
     services, territories = load_services(), load_territories()
     # configuration errors surface before the (slower) extract is read
     baseline_model = load_funding_model(model, services=services)
@@ -103,7 +107,7 @@ def entitle(
             "scenario_diff_territories": diff.territories,
         }
     manifest = _manifest(extract, registry, baseline, scenario_model, diff)
-    _write(out, frames, manifest)
+    _write(out, frames, manifest, overwrite=overwrite)
     _print_summary(console, registry, baseline, territories, diff)
     console.print(f"written to {out}", soft_wrap=True)
 
@@ -150,8 +154,10 @@ def _manifest(
     }
 
 
-def _write(out: Path, frames: dict[str, pl.DataFrame], manifest: dict[str, Any]) -> None:
-    with staged_folder(out) as staging:
+def _write(
+    out: Path, frames: dict[str, pl.DataFrame], manifest: dict[str, Any], *, overwrite: bool
+) -> None:
+    with staged_folder(out, command="entitle", overwrite=overwrite) as staging:
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
         (staging / "entitlements.json").write_text(

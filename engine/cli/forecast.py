@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from engine.cli._output import staged_folder
+from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 
 if TYPE_CHECKING:
     import polars as pl
@@ -96,7 +96,9 @@ def _config(path: Path | None, **overrides: Any) -> ForecastConfig:
 def forecast_command(
     extract: Path | None = typer.Argument(None, help="Registry extract folder (or .xlsx)."),
     *,
-    out: Path = typer.Option(..., "--out", help="Output folder (replaced as a whole)."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder (only its earlier forecast outputs are replaced)."
+    ),
     model: Path | None = typer.Option(None, "--model", help="Funding model folder (extract mode)."),
     config: Path | None = typer.Option(
         None, "--config", help="Forecast configuration (default: models/forecast/default.yaml)."
@@ -124,6 +126,7 @@ def forecast_command(
     accept_quarantine: bool = typer.Option(
         False, "--accept-quarantine", help="Go on when the quarantine threshold is exceeded."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Forecast need (extract) or any long-format series file, coherently, with backtests."""
     from rich.console import Console
@@ -142,6 +145,7 @@ def forecast_command(
         target=target,
         backtest_windows=backtest_windows,
     )
+    check_output_folder(out, overwrite=overwrite)
     console = Console(highlight=False)
     if series is not None:
         frames, meta = _from_series(
@@ -162,7 +166,7 @@ def forecast_command(
             accept_quarantine=accept_quarantine,
             console=console,
         )
-    _write(out, frames, meta)
+    _write(out, frames, meta, overwrite=overwrite)
     _print_summary(console, frames, meta)
     console.print(f"written to {out}", soft_wrap=True)
 
@@ -296,8 +300,10 @@ def _meta(
     }
 
 
-def _write(out: Path, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> None:
-    with staged_folder(out) as staging:
+def _write(
+    out: Path, frames: dict[str, pl.DataFrame], meta: dict[str, Any], *, overwrite: bool
+) -> None:
+    with staged_folder(out, command="forecast", overwrite=overwrite) as staging:
         for name, frame in frames.items():
             frame.write_parquet(staging / f"{name}.parquet")
         (staging / "forecast.json").write_text(

@@ -1,4 +1,8 @@
-"""`mfr generate`: write a synthetic registry extract of any size."""
+"""`mfr generate`: write a synthetic registry extract of any size.
+
+The extract is written to a hidden folder and moved into `--out` once complete; only files an
+earlier `mfr generate` wrote there are replaced (see `engine.cli._output`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 
 __all__ = ["register"]
 
@@ -31,20 +37,27 @@ def _generate(
     extract_date: Annotated[
         str | None, typer.Option("--extract-date", help="Date the extract is taken (YYYY-MM-DD).")
     ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Generate a synthetic registry extract (recipients, cases, locations, providers, ...)."""
     from engine.errors import ConfigError
     from engine.synth import DEFAULT_EXTRACT_DATE, generate_registry
-    from engine.synth.write import write_extract
+    from engine.synth.write import EXTRACT_FORMATS, write_extract
 
     try:
         when = dt.date.fromisoformat(extract_date) if extract_date else DEFAULT_EXTRACT_DATE
     except ValueError as exc:
         raise ConfigError(f"--extract-date {extract_date!r} is not a YYYY-MM-DD date") from exc
+    if fmt not in EXTRACT_FORMATS:  # before the (slow) generation, as write_extract would refuse
+        raise ConfigError(f"--format must be one of {', '.join(EXTRACT_FORMATS)}, got {fmt!r}")
+    if messy and fmt != "csv":
+        raise ConfigError("--messy writes CSV only (use --format csv)")
+    check_output_folder(out, overwrite=overwrite)
     started = time.perf_counter()
     tables = generate_registry(recipients, seed, extract_date=when)
     generated = time.perf_counter()
-    write_extract(tables, out, fmt, messy=messy, extract_date=when)
+    with staged_folder(out, command="generate", overwrite=overwrite) as staging:
+        write_extract(tables, staging, fmt, messy=messy, extract_date=when)
     done = time.perf_counter()
     rows = ", ".join(f"{name} {df.height:,}" for name, df in tables.items())
     typer.echo(f"wrote {out} ({fmt}{', messy' if messy else ''}, extract date {when}): {rows}")

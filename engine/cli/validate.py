@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from engine.cli._output import staged_folder
+from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,6 +49,7 @@ def validate(
     key_env: str = typer.Option(
         "MFR_PSEUDONYM_KEY", "--key-env", help="Environment variable holding the pseudonym key."
     ),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Read and validate a registry extract; print counts per table and rule, with examples."""
     from rich.console import Console
@@ -59,6 +60,8 @@ def validate(
     if not 0 <= threshold <= 1:
         raise ConfigError(f"--threshold must lie between 0 and 1, got {threshold}")
     when = _parse_date(extract_date) if extract_date else None
+    if out is not None:
+        check_output_folder(out, overwrite=overwrite)
     registry = read_registry(
         extract, extract_date=when, pseudonymise=tuple(pseudonymise), key_env=key_env
     )
@@ -68,12 +71,12 @@ def validate(
         check_quarantine_threshold(registry, threshold)
     except QuarantineThresholdError:
         if out is not None:
-            _write_outputs(out, registry, with_tables=False)
+            _write_outputs(out, registry, with_tables=False, overwrite=overwrite)
         if not accept_quarantine:
             raise
         console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
     if out is not None:
-        _write_outputs(out, registry, with_tables=True)
+        _write_outputs(out, registry, with_tables=True, overwrite=overwrite)
         console.print(f"written to {out}", soft_wrap=True)
 
 
@@ -149,10 +152,10 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
     console.print(f"warnings: {gaps:,} location gaps (days of a case with no location)")
 
 
-def _write_outputs(out: Path, registry: Registry, *, with_tables: bool) -> None:
+def _write_outputs(out: Path, registry: Registry, *, with_tables: bool, overwrite: bool) -> None:
     from engine.schemas import REGISTRY_TABLES
 
-    with staged_folder(out) as staging:
+    with staged_folder(out, command="validate", overwrite=overwrite) as staging:
         registry.quarantine.write_parquet(staging / "quarantine.parquet")
         registry.warnings.write_parquet(staging / "warnings.parquet")
         if with_tables:

@@ -34,6 +34,7 @@ def test_allocate_writes_every_table_and_prints_a_summary(
         "by_service.parquet",
         "equity.parquet",
         "summary.json",
+        ".mfr-output.json",  # the marker listing the files mfr wrote
     }
     rows = pl.read_parquet(out / "rows.parquet")
     assert rows.height == 10

@@ -116,10 +116,8 @@ def test_accepting_the_quarantine_goes_on(tmp_path: Path) -> None:
     assert code == ExitCode.OK and (out / "case_months.parquet").exists()
 
 
-def test_a_rerun_replaces_the_output_as_a_whole(tmp_path: Path) -> None:
+def test_a_rerun_replaces_only_the_files_entitle_wrote(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "stale.txt").write_text("from an earlier run")
     args = [
         "entitle",
         str(SAMPLE),
@@ -131,7 +129,9 @@ def test_a_rerun_replaces_the_output_as_a_whole(tmp_path: Path) -> None:
         str(out),
     ]
     assert main(args) == ExitCode.OK
-    assert not (out / "stale.txt").exists()
+    (out / "stale.txt").write_text("the user's, added to mfr's folder")
+    assert main(args) == ExitCode.OK
+    assert (out / "stale.txt").exists()  # not mfr's: never removed
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 

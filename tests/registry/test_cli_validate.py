@@ -20,6 +20,7 @@ def test_clean_extract_exits_zero_and_writes_everything(extract, tmp_path, capsy
     assert {p.name for p in out.iterdir()} == TABLE_FILES | {
         "quarantine.parquet",
         "warnings.parquet",
+        ".mfr-output.json",  # the marker listing the files mfr wrote
     }
     assert pl.read_parquet(out / "cases.parquet").height == 4
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]  # no staging left
@@ -35,7 +36,11 @@ def test_over_threshold_exits_with_its_code(extract, tmp_path, capsys):
     assert len(error) == 1 and "above the threshold 1.00%" in error[0]
     assert "Traceback" not in captured.err
     # the quarantine is written for the operator to read; no table goes downstream
-    assert {p.name for p in out.iterdir()} == {"quarantine.parquet", "warnings.parquet"}
+    assert {p.name for p in out.iterdir()} == {
+        "quarantine.parquet",
+        "warnings.parquet",
+        ".mfr-output.json",
+    }
     quarantine = pl.read_parquet(out / "quarantine.parquet")
     assert quarantine.select("table", "source_line", "rule", "column").row(0) == (
         "recipients",
@@ -79,11 +84,14 @@ def test_bad_options_are_configuration_errors(extract, capsys):
     assert "--extract-date must be YYYY-MM-DD" in err and "--threshold" in err
 
 
-def test_existing_output_folder_is_replaced_whole(extract, tmp_path):
-    out = tmp_path / "out"
+def test_a_rerun_replaces_only_the_files_validate_wrote(extract, tmp_path):
+    out, folder = tmp_path / "out", str(extract())
     out.mkdir()
-    (out / "stale.parquet").write_bytes(b"old")
-    assert main(["validate", str(extract()), "--out", str(out)]) == ExitCode.OK
-    assert not (out / "stale.parquet").exists()
+    (out / "notes.parquet").write_bytes(b"the user's")
+    # a folder mfr did not write is refused; with --overwrite the user's file stays
+    assert main(["validate", folder, "--out", str(out)]) == ExitCode.BAD_CONFIG
+    assert main(["validate", folder, "--out", str(out), "--overwrite"]) == ExitCode.OK
+    assert main(["validate", folder, "--out", str(out)]) == ExitCode.OK
+    assert (out / "notes.parquet").read_bytes() == b"the user's"
     assert (out / "quarantine.parquet").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["extract0", "out"]
