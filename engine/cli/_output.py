@@ -7,7 +7,7 @@ non-empty folder without a marker was not written by mfr and is refused unless `
 then only the new files' own names are replaced and nothing else is removed.
 
 New files are staged in a hidden folder (inside the output folder when it exists, beside it when it
-does not) and moved into place once all are complete. SIGINT and SIGTERM are held off for the few
+does not) and moved into place once all are complete. SIGINT and SIGTERM are deferred for the few
 renames that replace the previous outputs, and an error during them puts the previous outputs back:
 a failure or an interruption leaves the previous outputs as they were and no partial new ones.
 """
@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,13 +278,24 @@ def _alive(pid: int) -> bool:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back while the outputs are swapped; they are delivered right after."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not on POSIX
-        yield
+    """Defer SIGINT/SIGTERM while the outputs are swapped; a signal that came is raised after.
+
+    Handlers, not a signal mask: a mask is per thread, and polars' worker threads would take the
+    signal and have the main thread's handler run in the middle of the renames anyway.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers run in the main thread only: nothing can interrupt this one
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    pending: list[int] = []
+
+    def defer(signum: int, _frame: object) -> None:
+        pending.append(signum)
+
+    previous = {s: signal.signal(s, defer) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if pending:
+            signal.raise_signal(pending[0])  # now handled as it would have been
