@@ -2,10 +2,11 @@
 
 CLAIMS is a Parquet or CSV file: `case_months.parquet` from `mfr entitle` (the claim is `state_uah`;
 `--funded-only` leaves out waiting cases), or any claims file with the policy's claim column (a
-forecast of need, say, with `--claim-column need_uah`). Writes `rows`, `by_group`, `by_tier`, `by_territory`, `by_service`,
-`equity` (and `binding` in optimisation mode) as Parquet plus `summary.json`, into a temporary
-folder beside DIR moved into place at the end, so a failure leaves no partial output. A bad policy
-is a one-line ConfigError (exit code BAD_CONFIG), never a traceback.
+forecast of need, say, with `--claim-column need_uah`). Writes `rows`, `by_group`, `by_tier`,
+`by_territory`, `by_service`, `equity` (and `binding` in optimisation mode) as Parquet plus
+`summary.json` into DIR, replacing only the files an earlier `mfr allocate` wrote there, each
+complete or absent (`engine.cli._output`). A bad policy, `--envelope` or `--mode` is a one-line
+ConfigError (exit code BAD_CONFIG), never a traceback; `--mode optimize` is `optimise`.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ stops unless `--accept-quarantine`), prices every case with the funding model an
   `scenario_diff_territories.parquet`;
 - `quarantine.parquet` and `entitlements.json` (model version and hash, months, totals, counts).
 
-Files are written to a temporary folder beside `--out` and moved into place at the end, so a failed
-run leaves no partial result.
+Files are staged and moved into `--out` at the end, replacing only the files an earlier `mfr entitle`
+wrote there (`engine.cli._output`), so a failed run leaves no partial result and no one else's file
+is ever removed.
 """
 
 from __future__ import annotations

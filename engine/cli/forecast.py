@@ -12,8 +12,9 @@ the funding model. From a series file (CSV or Parquet, long format): the forecas
 Writes Parquet files — `forecasts` (node, level, month, mean, bounds, model), `models` (per node:
 model, criterion, fallback and reason), `backtest` and `backtest_summary`, `drivers`, and from an
 extract also `demand` (the history) and `need` (priced bottom-level forecast: claims for
-`mfr allocate`) — plus `forecast.json`, into a temporary folder beside `--out` moved into place at
-the end, so a failed run leaves nothing half-written.
+`mfr allocate`) — plus `forecast.json`, staged and moved into `--out` at the end, replacing only the
+files an earlier `mfr forecast` wrote there (`engine.cli._output`): a failed run leaves nothing
+half-written and no one else's file is ever removed.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Exit codes: 0 when clean, within the threshold or accepted (`--accept-quarantine
 QUARANTINE_OVER_THRESHOLD when a table's quarantined share exceeds `--threshold`; BAD_INPUT_FILE for a
 file that cannot be used at all. With `--out DIR` it writes `quarantine.parquet`, `warnings.parquet`
 and the valid typed tables (`<table>.parquet`); over the threshold only the quarantine and warnings
-are written, so nothing downstream mistakes a rejected extract for a good one. Files are written to a
-temporary folder beside DIR and moved into place at the end: a failure leaves no partial output.
+are written, so nothing downstream mistakes a rejected extract for a good one. Files are staged and
+moved into DIR at the end, replacing only the files an earlier `mfr validate` wrote there
+(`engine.cli._output`): a failure leaves no partial output and no one else's file is removed.
 """
 
 from __future__ import annotations
