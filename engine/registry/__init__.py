@@ -9,10 +9,14 @@ Steps, each vectorised over whole tables:
 1. read each table file (CSV in any of the usual encodings and separators, Parquet, XLSX) as raw
    values with the line each row came from (`_read`);
 2. privacy at the door: personal identifiers are dropped, identifiers asked for are replaced by a
-   keyed hash, before anything else touches the data (`_privacy`);
+   keyed hash, individual providers are hidden and identifiers inside text values masked, before
+   anything else touches the data (`_privacy`);
 3. type every column to the contract of `engine.schemas` (`_normalise`);
 4. rules across rows and tables (`_rules`); every rejected row goes to `Registry.quarantine` with
-   its rule, column, value and reason; valid rows go on and pandera checks them against the models.
+   its rule, column, value and reason; valid rows go on and pandera checks them against the models;
+5. the quarantine and the notes are masked once more as a whole (`mask_report`): a value rejected
+   because it is not what its column expects (a name shifted into `income_ratio`) is often exactly
+   what must not be shown.
 
 Row-level problems never raise. File-level problems raise `InputFileError`.
 """
@@ -29,7 +33,16 @@ import yaml
 
 from engine.errors import InputFileError, QuarantineThresholdError
 from engine.registry._normalise import EXTRA_COLUMN, normalise
-from engine.registry._privacy import PII_DROPPED, PSEUDONYMISED, drop_personal_data
+from engine.registry._identifiers import mask_identifiers, mask_value
+from engine.registry._privacy import (
+    INDIVIDUAL_LABEL,
+    PII_DROPPED,
+    PII_MASKED,
+    PSEUDONYMISED,
+    WITHHELD_CODE,
+    drop_personal_data,
+    mask_personal_values,
+)
 from engine.registry._privacy import pseudonymise as _pseudonymise
 from engine.registry._read import SOURCE_LINE, read_tables
 from engine.registry._rules import (
@@ -43,11 +56,15 @@ from engine.schemas import QUARANTINE_SCHEMA, REGISTRY_TABLES, Registry
 
 __all__ = [
     "EXTRA_COLUMN",
+    "INDIVIDUAL_LABEL",
     "MAX_INCOME_RATIO",
     "MAX_UNITS_PER_MONTH",
     "PII_DROPPED",
+    "PII_MASKED",
     "PSEUDONYMISED",
+    "WITHHELD_CODE",
     "check_quarantine_threshold",
+    "mask_report",
     "quarantine_summary",
     "quarantined_share",
     "read_registry",
@@ -78,6 +95,7 @@ def read_registry(
     raw = read_tables(path)
     raw, pii_notes = drop_personal_data(raw, hashed, key_env)
     raw, hash_notes = _pseudonymise(raw, hashed, key_env)
+    raw, mask_notes = mask_personal_values(raw)
     normalised = {name: normalise(raw[name]) for name in REGISTRY_TABLES}
     tables = {name: n.frame for name, n in normalised.items()}
     files = {name: n.source_file for name, n in normalised.items()}
@@ -116,9 +134,23 @@ def read_registry(
     return Registry(
         **valid,
         extract_date=when,
-        quarantine=_ordered(quarantine),
+        quarantine=mask_report(_ordered(quarantine)),
         rows_read={name: n.rows_read for name, n in normalised.items()},
-        warnings=pl.concat([pii_notes, hash_notes, notes, gaps]),
+        warnings=mask_report(pl.concat([pii_notes, hash_notes, mask_notes, notes, gaps])),
+    )
+
+
+def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
+    """A quarantine or notes frame with no personal identifier in any cell an input could fill.
+
+    One vectorised pass at assembly, so the store, the Parquet exports, the report and the
+    terminal's examples all show the same masked value. `table`, `rule` and `source_file` are the
+    engine's own words (and the operator's path), and are kept as they are.
+    """
+    return frame.with_columns(
+        mask_value(pl.col("value")),
+        mask_identifiers(pl.col("column")),
+        mask_identifiers(pl.col("reason")),
     )
 
 

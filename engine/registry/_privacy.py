@@ -8,10 +8,18 @@ Runs on the raw frames, before anything else looks at the values:
 2. a column whose *content* is mostly 10-digit numbers is treated as РНОКПП and dropped, whatever its
    name; if it is an identifier column the contract needs (`recipient_id`, ...) the read stops and
    asks the operator to pseudonymise it;
-3. columns asked for are replaced by HMAC-SHA256(key, value) in hex, the same mapping in every table
-   that has the column, so joins still work.
+3. an identifier column of the contract (`recipient_id`, `case_id`, `provider_id`) that holds a
+   10-digit number on even one row stops the read, unless it is pseudonymised;
+4. columns asked for are replaced by HMAC-SHA256(key, value) in hex, the same mapping in every table
+   that has the column, so joins still work;
+5. individual providers (ФОП: an entrepreneur is a person) lose their name and their code, which is
+   the owner's РНОКПП: the name becomes a neutral label with the provider's id, the code
+   `WITHHELD_CODE`; legal entities keep both;
+6. in every other text column a value's phone numbers, passport numbers, РНОКПП and e-mail
+   addresses are replaced by labels (`_identifiers`).
 
-What was dropped or hashed is reported by column name only (never a value), as warning rows.
+What was dropped, hashed or masked is reported by column name and count only (never a value), as
+warning rows.
 """
 
 from __future__ import annotations
@@ -26,13 +34,35 @@ import polars as pl
 
 from engine.errors import ConfigError, InputFileError
 from engine.registry._contract import ID_COLUMNS, table_spec
+from engine.registry._identifiers import (
+    RNOKPP_LABEL,
+    is_individual_provider,
+    is_rnokpp,
+    mask_identifiers,
+)
 from engine.registry._read import SOURCE_LINE, RawTable
 from engine.schemas import QUARANTINE_SCHEMA
 
-__all__ = ["PII_DROPPED", "PSEUDONYMISED", "drop_personal_data", "pseudonymise", "redact"]
+__all__ = [
+    "INDIVIDUAL_LABEL",
+    "PII_DROPPED",
+    "PII_MASKED",
+    "PSEUDONYMISED",
+    "WITHHELD_CODE",
+    "drop_personal_data",
+    "mask_personal_values",
+    "pseudonymise",
+    "redact",
+]
 
 PII_DROPPED = "personal_data_dropped"
+PII_MASKED = "personal_data_masked"
 PSEUDONYMISED = "pseudonymised"
+# An individual provider's name and code as every output shows them. The code must still be eight
+# digits for the contract; no legal entity has the all-zero ЄДРПОУ.
+INDIVIDUAL_LABEL = "ФОП (individual provider)"
+WITHHELD_CODE = "00000000"
+_LABEL_ID_CHARS = 16  # a pseudonymised provider_id is 64 hex characters: a prefix tells them apart
 
 # Matched against the column name lower-cased with every non-letter/digit run turned into "_".
 # Short tokens must be a whole "_"-separated word ("inn" must not match "inner").
@@ -73,18 +103,13 @@ def drop_personal_data(
         for column in raw.frame.columns:
             if column == SOURCE_LINE:
                 continue
-            if column not in contract and is_personal_column(column):
+            if column in ID_COLUMNS and column in contract:
+                if column not in keep_hashed:
+                    _refuse_tax_numbers(raw, column, key_env)
+            elif column not in contract and is_personal_column(column):
                 drop[column] = "column name denotes a personal identifier"
-            elif _looks_like_rnokpp(raw.frame[column]):
-                if column in ID_COLUMNS and column not in keep_hashed:
-                    raise InputFileError(
-                        "identifier looks like a 10-digit РНОКПП; pass --pseudonymise "
-                        f"{column} (key in ${key_env}) to replace it by a keyed hash",
-                        path=raw.source_file,
-                        column=column,
-                    )
-                if column not in contract:
-                    drop[column] = "most values are 10-digit numbers (РНОКПП)"
+            elif column not in contract and _looks_like_rnokpp(raw.frame[column]):
+                drop[column] = "most values are 10-digit numbers (РНОКПП)"
         notes += [
             _note(name, raw.source_file, PII_DROPPED, column, f"dropped: {why}")
             for column, why in drop.items()
@@ -128,13 +153,111 @@ def pseudonymise(
     return tables, _notes_frame(notes)
 
 
+def mask_personal_values(tables: dict[str, RawTable]) -> tuple[dict[str, RawTable], pl.DataFrame]:
+    """Hide individual providers and mask identifiers inside text values (after pseudonymising).
+
+    Identifier columns are left to `drop_personal_data`, which refuses a tax number in them.
+    """
+    notes: list[dict[str, object]] = []
+    cleaned: dict[str, RawTable] = {}
+    for name, raw in tables.items():
+        frame = raw.frame
+        if name == "providers":
+            frame, count = _hide_individuals(frame)
+            if count:
+                why = f"{count:,} individual providers (ФОП): name replaced by a label, code withheld"
+                notes += [
+                    _note(name, raw.source_file, PII_MASKED, column, why)
+                    for column in ("name", "edrpou")
+                    if column in frame.columns
+                ]
+        # typed contract columns are parsed, not shown: a rejected value is masked at assembly
+        typed = {c for c, spec in table_spec(name).items() if spec.dtype != pl.String}
+        frame, counts = _mask_text(frame, skip={SOURCE_LINE, *ID_COLUMNS, *typed})
+        notes += [
+            _note(
+                name,
+                raw.source_file,
+                PII_MASKED,
+                column,
+                f"{count:,} values held a phone, passport, РНОКПП or e-mail address: masked",
+            )
+            for column, count in counts.items()
+        ]
+        cleaned[name] = RawTable(name, raw.source_file, frame, raw.kind)
+    return cleaned, _notes_frame(notes)
+
+
 def redact(value: pl.Expr) -> pl.Expr:
     """Mask a value that is a bare 10-digit number, so a stray РНОКПП never reaches an output."""
     return (
         pl.when(value.str.contains(r"^\s*\+?\d{10}\s*$"))
-        .then(pl.lit("<redacted: 10-digit number>"))
+        .then(pl.lit(RNOKPP_LABEL))
         .otherwise(value)
     )
+
+
+def _refuse_tax_numbers(raw: RawTable, column: str, key_env: str) -> None:
+    """Stop the read when even one value of an identifier column is a 10-digit number."""
+    frame = raw.frame
+    hits = frame.select(
+        n=is_rnokpp(pl.col(column)).fill_null(False).sum(),
+        line=pl.col(SOURCE_LINE).filter(is_rnokpp(pl.col(column)).fill_null(False)).first()
+        if SOURCE_LINE in frame.columns
+        else pl.lit(None, pl.Int64),
+    ).row(0, named=True)
+    if hits["n"]:
+        raise InputFileError(
+            f"{hits['n']:,} of {frame.height:,} identifiers look like a 10-digit РНОКПП (the first "
+            f"here); pseudonymise the column: mfr validate --pseudonymise {column}, with the key "
+            f"in ${key_env}",
+            path=raw.source_file,
+            column=column,
+            line=hits["line"],
+        )
+
+
+def _hide_individuals(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    if "name" not in frame.columns:
+        return frame, 0
+    name = pl.col("name").cast(pl.String)
+    individual = is_individual_provider(name).fill_null(False)
+    if "ownership" in frame.columns:
+        ownership = pl.col("ownership").cast(pl.String).str.strip_chars().str.to_lowercase()
+        individual = individual | (ownership == "individual").fill_null(False)
+    frame = frame.with_columns(_individual=individual)
+    count = int(frame["_individual"].sum())
+    if not count:
+        return frame.drop("_individual"), 0
+    label = pl.lit(INDIVIDUAL_LABEL)
+    if "provider_id" in frame.columns:
+        short = pl.col("provider_id").cast(pl.String).str.strip_chars().str.slice(0, _LABEL_ID_CHARS)
+        label = pl.concat_str(label, pl.lit(" "), short, ignore_nulls=True)
+    hidden = [pl.when(pl.col("_individual")).then(label).otherwise(pl.col("name")).alias("name")]
+    if "edrpou" in frame.columns:
+        hidden.append(
+            pl.when(pl.col("_individual"))
+            .then(pl.lit(WITHHELD_CODE))
+            .otherwise(pl.col("edrpou").cast(pl.String))
+            .alias("edrpou")
+        )
+    return frame.with_columns(hidden).drop("_individual"), count
+
+
+def _mask_text(frame: pl.DataFrame, skip: set[str]) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Every text column with its identifiers masked, and how many values each had masked."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
+    if not text:
+        return frame, {}
+    masked = frame.with_columns(mask_identifiers(pl.col(c)).alias(f"_masked_{c}") for c in text)
+    counts = masked.select(
+        (pl.col(f"_masked_{c}") != pl.col(c)).fill_null(False).sum().alias(c) for c in text
+    ).row(0, named=True)
+    changed = [c for c in text if counts[c]]
+    frame = masked.with_columns(pl.col(f"_masked_{c}").alias(c) for c in changed).drop(
+        f"_masked_{c}" for c in text
+    )
+    return frame, {c: int(counts[c]) for c in changed}
 
 
 def _looks_like_rnokpp(series: pl.Series) -> bool:
