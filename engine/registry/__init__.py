@@ -32,8 +32,8 @@ import polars as pl
 import yaml
 
 from engine.errors import InputFileError, QuarantineThresholdError
-from engine.registry._normalise import EXTRA_COLUMN, normalise
 from engine.registry._identifiers import mask_identifiers, mask_value
+from engine.registry._normalise import EXTRA_COLUMN, normalise
 from engine.registry._privacy import (
     INDIVIDUAL_LABEL,
     PII_DROPPED,

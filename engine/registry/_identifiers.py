@@ -42,9 +42,7 @@ _SEP = r"[ \u00a0\u202f]"
 _BEFORE = r"(^|[^\p{L}\d])"  # group 1: start, or a character that continues no code
 _AFTER = r"($|[^\p{L}\d])"  # group 3
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-_PHONE = (
-    r"(?:\+?\s*3\s*8\s*)?(?:\(\s*0\d{2}\s*\)|0\d{2})[ \u00a0-]*\d{3}[ \u00a0-]*\d{2}[ \u00a0-]*\d{2}"
-)
+_PHONE = r"(?:\+?\s*3\s*8\s*)?(?:\(\s*0\d{2}\s*\)|0\d{2})[ \u00a0-]*\d{3}[ \u00a0-]*\d{2}[ \u00a0-]*\d{2}"
 _RNOKPP = rf"\d(?:{_SEP}?\d){{9}}"
 _BOOKLET = r"[A-ZА-ЯІЇЄҐ]{2}\s?№?\s?\d{6}"
 _ID_CARD = r"\d{9}"

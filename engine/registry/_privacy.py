@@ -165,7 +165,9 @@ def mask_personal_values(tables: dict[str, RawTable]) -> tuple[dict[str, RawTabl
         if name == "providers":
             frame, count = _hide_individuals(frame)
             if count:
-                why = f"{count:,} individual providers (ФОП): name replaced by a label, code withheld"
+                why = (
+                    f"{count:,} individual providers (ФОП): name replaced by a label, code withheld"
+                )
                 notes += [
                     _note(name, raw.source_file, PII_MASKED, column, why)
                     for column in ("name", "edrpou")
@@ -231,7 +233,9 @@ def _hide_individuals(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
         return frame.drop("_individual"), 0
     label = pl.lit(INDIVIDUAL_LABEL)
     if "provider_id" in frame.columns:
-        short = pl.col("provider_id").cast(pl.String).str.strip_chars().str.slice(0, _LABEL_ID_CHARS)
+        short = (
+            pl.col("provider_id").cast(pl.String).str.strip_chars().str.slice(0, _LABEL_ID_CHARS)
+        )
         label = pl.concat_str(label, pl.lit(" "), short, ignore_nulls=True)
     hidden = [pl.when(pl.col("_individual")).then(label).otherwise(pl.col("name")).alias("name")]
     if "edrpou" in frame.columns:
