@@ -148,10 +148,10 @@ def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
     engine's own words (and the operator's path), and are kept as they are.
     """
     return frame.with_columns(
-        mask_value(pl.col("value")),
-        mask_identifiers(pl.col("column")),
-        mask_identifiers(pl.col("reason")),
-    )
+        mask_value(pl.col("value")).alias("value"),
+        mask_identifiers(pl.col("column")).alias("column"),
+        mask_identifiers(pl.col("reason")).alias("reason"),
+    ).select(list(QUARANTINE_SCHEMA))
 
 
 def quarantined_share(registry: Registry) -> pl.DataFrame:
