@@ -170,3 +170,14 @@ def test_the_cli_refuses_a_tax_number_id_with_exit_3(extract, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "3012298765" not in err
     assert ".csv, line 3, column 'recipient_id'" in err
+
+
+def test_an_individual_in_a_parquet_extract_with_a_numeric_code(extract):
+    tables = _providers(
+        ["КУ «Центр»", "FOP Ivanenko I.B."], ["communal", "individual"], ["12345678", FOP_CODE]
+    )
+    tables["providers"] = tables["providers"].with_columns(pl.col("edrpou").cast(pl.Int64))
+    registry = read(extract(tables, fmt="parquet"))
+    assert registry.quarantine.height == 0
+    assert registry.providers.sort("provider_id")["edrpou"].to_list() == ["12345678", WITHHELD_CODE]
+    assert FOP_CODE not in registry.providers.write_csv()
