@@ -20,12 +20,31 @@ import polars as pl
 from engine.errors import InputFileError
 from engine.registry._contract import ColumnSpec, table_spec
 from engine.registry._quarantine import Check, violations
-from engine.registry._read import SOURCE_LINE, RawTable
+from engine.registry._read import BLANK_LINE, SOURCE_LINE, SOURCE_PROBLEM, RawTable
 from engine.schemas import QUARANTINE_SCHEMA
 
-__all__ = ["EXTRA_COLUMN", "Normalised", "normalise"]
+__all__ = [
+    "BLANK_LINES",
+    "EXTRA_COLUMN",
+    "MALFORMED_ROW",
+    "OPEN_END_FROM",
+    "OPEN_END_SENTINEL",
+    "Normalised",
+    "normalise",
+]
 
 EXTRA_COLUMN = "unknown_column_dropped"
+BLANK_LINES = "blank_lines"  # warning: blank records are not rows
+MALFORMED_ROW = "malformed_row"  # quarantine: a record whose structure is broken (see `_csv`)
+OPEN_END_SENTINEL = "open_end_sentinel"  # warning: far-future end dates read as open
+# Registries mark an open end with a far-future date (9999-12-31, 9000-01-01, ...). Any end date
+# from OPEN_END_FROM on is such a marker and is read as null (open); start and birth dates are
+# not, they are left to the future_date rule. Nearer dates (2099-12-31) are taken as planned ends.
+OPEN_END_FROM = dt.date(9000, 1, 1)
+_END_DATES = {"cases": "end_date", "case_locations": "valid_to", "territory_status": "valid_to"}
+_ROW = "(row)"  # the column of a quarantine row about the whole row
+_FULL_YEAR_DATE = r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.\d{4})([ T].*)?$"
+_TWO_DIGIT_YEAR = r"^\d{1,2}[./-]\d{1,2}[./-]\d{2}$"
 _LOG = logging.getLogger("engine.registry")
 _RAW = "__raw__"
 _TEXT = "__text__"
@@ -79,7 +98,9 @@ def normalise(raw: RawTable) -> Normalised:
             raise InputFileError(
                 "missing required column", path=raw.source_file, column=column, line=1
             )
-    extra = [c for c in raw.frame.columns if c not in spec and c != SOURCE_LINE]
+    extra = [
+        c for c in raw.frame.columns if c not in spec and c not in (SOURCE_LINE, SOURCE_PROBLEM)
+    ]
     if extra:
         _LOG.warning("%s: unknown columns dropped: %s", raw.source_file, ", ".join(extra))
     notes = pl.DataFrame(
@@ -95,18 +116,87 @@ def normalise(raw: RawTable) -> Normalised:
         ],
         schema=QUARANTINE_SCHEMA,
     )
+    raw, blank_notes, malformed = _structure(raw)
     frame = _typed_frame(raw, spec)
+    frame, open_notes = _open_ends(frame, raw)
     sources = {c: raw.frame.schema[c] for c in spec}
     checks = [check for c, s in spec.items() for check in _column_checks(s, sources[c])]
+    if malformed is not None:  # a malformed row is quarantined for that alone, not value by value
+        checks = [(~malformed & m, rule, c, v, why) for m, rule, c, v, why in checks]
+        checks.append(
+            (malformed, MALFORMED_ROW, _ROW, pl.lit(None, pl.String), pl.col(SOURCE_PROBLEM))
+        )
     quarantine = violations(frame, raw.name, raw.source_file, checks)
     return Normalised(
         name=raw.name,
         source_file=raw.source_file,
         frame=frame.select(*spec, SOURCE_LINE),
         quarantine=quarantine,
-        notes=notes,
+        notes=pl.concat([notes, blank_notes, open_notes]),
         rows_read=frame.height,
     )
+
+
+def _structure(raw: RawTable) -> tuple[RawTable, pl.DataFrame, pl.Expr | None]:
+    """Drop blank records (with a warning naming how many and where) and find malformed rows.
+
+    A blank record (a blank or whitespace-only line, a line of separators, an empty sheet row)
+    holds no value: it is not a row, so it is neither valid nor quarantined. It is counted and
+    reported, one warning per table, so rows read + blank lines = the records of the file.
+    """
+    if SOURCE_PROBLEM not in raw.frame.columns:
+        return raw, _empty_notes(), None
+    problem = pl.col(SOURCE_PROBLEM)
+    blank_lines = raw.frame.filter(problem == BLANK_LINE)[SOURCE_LINE]
+    frame = raw.frame.filter((problem != BLANK_LINE) | problem.is_null())
+    notes = _empty_notes()
+    if blank_lines.len():
+        first = int(blank_lines.min())  # type: ignore[arg-type]
+        _LOG.warning("%s: %d blank lines skipped", raw.source_file, blank_lines.len())
+        notes = pl.DataFrame(
+            [
+                {
+                    "table": raw.name,
+                    "source_file": raw.source_file,
+                    "source_line": first,
+                    "rule": BLANK_LINES,
+                    "column": _ROW,
+                    "value": str(blank_lines.len()),
+                    "reason": f"{blank_lines.len()} blank or whitespace-only lines (the first "
+                    f"at line {first}) hold no value: not rows, skipped",
+                }
+            ],
+            schema=QUARANTINE_SCHEMA,
+        )
+    raw = RawTable(raw.name, raw.source_file, frame, raw.kind)
+    return raw, notes, problem.is_not_null()
+
+
+def _open_ends(frame: pl.DataFrame, raw: RawTable) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read far-future end dates (from OPEN_END_FROM on) as an open end, with one warning."""
+    column = _END_DATES.get(raw.name)
+    if column is None or frame.schema.get(column) != pl.Date:
+        return frame, _empty_notes()
+    sentinel = pl.col(column) >= OPEN_END_FROM
+    count = int(frame.select(sentinel.sum()).item() or 0)
+    if not count:
+        return frame, _empty_notes()
+    note = {
+        "table": raw.name,
+        "source_file": raw.source_file,
+        "source_line": frame.filter(sentinel)[SOURCE_LINE].min(),
+        "rule": OPEN_END_SENTINEL,
+        "column": column,
+        "value": str(count),
+        "reason": f"{count} end dates on or after {OPEN_END_FROM.isoformat()} (an open-end "
+        "marker such as 9999-12-31) read as open",
+    }
+    frame = frame.with_columns(pl.when(~sentinel).then(pl.col(column)).alias(column))
+    return frame, pl.DataFrame([note], schema=QUARANTINE_SCHEMA)
+
+
+def _empty_notes() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
 def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
@@ -122,9 +212,14 @@ def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
     if not spec.nullable:
         checks.append((~present, "missing_value", spec.name, shown, "required value is empty"))
     if parsed:
-        checks.append(
-            (present & col.is_null(), "unparseable_value", spec.name, shown, _expected(spec))
-        )
+        reason: pl.Expr | str = _expected(spec)
+        if spec.dtype == pl.Date:  # say why a short date is refused rather than guessed
+            reason = (
+                pl.when(pl.col(_TEXT + spec.name).str.contains(_TWO_DIGIT_YEAR))
+                .then(pl.lit("two-digit year is ambiguous (1924 or 2024?): write it in full"))
+                .otherwise(pl.lit(reason))
+            )
+        checks.append((present & col.is_null(), "unparseable_value", spec.name, shown, reason))
     if spec.isin is not None:
         allowed = ", ".join(str(v) for v in spec.isin)
         checks.append(
@@ -190,11 +285,16 @@ def _typed_frame(raw: RawTable, spec: dict[str, ColumnSpec]) -> pl.DataFrame:
     costs one parse and a messy one little more.
     """
     sources = {c: raw.frame.schema[c] for c in spec}
+    sources_all = raw.frame.columns
     parsed = [c for c, s in spec.items() if _parsed_from_text(sources[c], s)]
     dates = {c: _date_formats(raw.frame[c]) for c in parsed if spec[c].dtype == pl.Date}
     frame = (
         raw.frame.lazy()
-        .select(SOURCE_LINE, *(pl.col(c).alias(_RAW + c) for c in spec))
+        .select(
+            SOURCE_LINE,
+            *([SOURCE_PROBLEM] if SOURCE_PROBLEM in sources_all else []),
+            *(pl.col(c).alias(_RAW + c) for c in spec),
+        )
         .with_columns(_text(pl.col(_RAW + c)).alias(_TEXT + c) for c in parsed)
         .with_columns(
             _fast(pl.col(_TEXT + c), s.dtype, dates.get(c)).alias(c)
@@ -249,8 +349,9 @@ def _text(raw: pl.Expr) -> pl.Expr:
 
 def _fast(text: pl.Expr, dtype: pl.DataType, dates: tuple[str, ...] | None) -> pl.Expr:
     """One parse in the column's usual form; null where the value takes another form."""
-    if dtype == pl.Date:
-        return text.str.to_date((dates or _DATE_FORMATS)[0], strict=False)
+    if dtype == pl.Date:  # "1.1.24" would be the year 24: a year is written with four digits
+        parsed = text.str.to_date((dates or _DATE_FORMATS)[0], strict=False)
+        return pl.when(text.str.contains(_FULL_YEAR_DATE)).then(parsed)
     if dtype == pl.Int64:
         return text.cast(pl.Int64, strict=False)
     if dtype == pl.Boolean:
@@ -282,6 +383,7 @@ def _parse_date(text: pl.Expr, *, excel: bool) -> pl.Expr:
     # Excel and database exports append a midnight time to dates
     day = text.str.replace(r"[ T]00:00(:00(\.0+)?)?$", "")
     parsed = pl.coalesce(day.str.to_date(fmt, strict=False) for fmt in _DATE_FORMATS)
+    parsed = pl.when(day.str.contains(_FULL_YEAR_DATE)).then(parsed)
     if excel:  # a date cell without a date format arrives as its serial day number
         serial = text.str.extract(r"^(\d{4,5})(?:\.0+)?$").cast(pl.Int64)
         parsed = pl.coalesce(parsed, pl.lit(_EXCEL_EPOCH) + pl.duration(days=serial))

@@ -35,6 +35,9 @@ def violations(
         .with_columns(c[0].fill_null(False).alias(f) for c, f in zip(checks, flags, strict=True))
         .filter(pl.any_horizontal(flags))
         .collect()
+        # one chunk: polars 2.1's streaming pl.format over a frame of several chunks panics
+        # ("assertion failed: i < self.len()"), as a filtered frame of dates showed
+        .rechunk()
     )
     if failing.height == 0:
         return empty()

@@ -1,13 +1,18 @@
 """Find the table files of an extract and read each one into a frame of raw values.
 
-CSV is decoded once (UTF-8, UTF-8 with BOM, UTF-16 with BOM as Excel's "Unicode text", or CP1251),
-its separator is detected on the header line, and every column is read as a string. Parquet keeps its
-own types and XLSX is read as strings; typing happens later, in `_normalise`.
+CSV is decoded once (`_encoding`: UTF-8, UTF-8 with BOM, UTF-16 with BOM as Excel's "Unicode text",
+CP1251 or KOI8-U), its line ends may be LF, CRLF or CR, its separator is detected on the header line,
+its record structure is found on the bytes (`_csv`), and every column is read as a string. Parquet
+keeps its own types and XLSX is read as strings; typing happens later, in `_normalise`.
 
 Every frame gets `source_line` (Int64): the 1-based line of the row in its file with the header as
-line 1. For CSV that is the row index + 2, corrected for quoted fields that span several lines (the
-embedded newlines of earlier rows are added back). For XLSX it is the sheet row. Parquet has no lines:
-row index + 2 is used so that the same data yields the same line numbers whatever the format.
+line 1. For CSV that is the line the record starts on (quoted fields may span lines). For XLSX it is
+the sheet row. Parquet has no lines: row index + 2 is used so that the same data yields the same
+line numbers whatever the format.
+
+Every record is kept. A blank record (a blank or whitespace-only line, a line of separators, an
+empty sheet row) is not a row: it is marked `BLANK_LINE` in `source_problem` and `_normalise`
+reports it as a warning; a malformed record carries its reason there and is quarantined.
 """
 
 from __future__ import annotations
@@ -17,19 +22,27 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 from engine.errors import InputFileError
+from engine.registry._csv import PLACEHOLDER, structure
+from engine.registry._encoding import decode_to_utf8
 from engine.schemas import REGISTRY_TABLES
 
-__all__ = ["RawTable", "read_tables"]
+__all__ = ["BLANK_LINE", "SOURCE_LINE", "SOURCE_PROBLEM", "RawTable", "read_tables"]
 
 SOURCE_LINE = "source_line"
+# Present only when some record has a problem of structure: per row null, BLANK_LINE, or why the
+# row is malformed (see `_csv`).
+SOURCE_PROBLEM = "source_problem"
+BLANK_LINE = "blank line"
+_RESERVED = (SOURCE_LINE, SOURCE_PROBLEM)
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _TABLE_SUFFIXES = (*_CSV_SUFFIXES, ".parquet", ".xlsx")
 _SEPARATORS = (";", ",", "\t", "|")
 _SNIFF_CHARS = 64 * 1024
+_ZIP_MAGIC = b"PK"  # an .xlsx workbook is a ZIP archive (its damage is for calamine to name)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # an Excel 97-2003 .xls workbook
 
 
 @dataclass(frozen=True)
@@ -93,81 +106,39 @@ def _read_file(name: str, file: Path) -> RawTable:
 
 
 def _read_csv(file: Path) -> pl.DataFrame:
-    data = file.read_bytes()
-    text_bytes = _decode_to_utf8(data, file)
+    text_bytes = decode_to_utf8(file.read_bytes(), file)
     if not text_bytes.strip():
         raise InputFileError("file is empty", path=file)
+    if b"\n" not in text_bytes and b"\r" in text_bytes:  # classic Mac line ends: CR only
+        text_bytes = text_bytes.replace(b"\r", b"\n")
     head = text_bytes[:_SNIFF_CHARS].decode("utf-8", errors="ignore")
     separator = _detect_separator(head)
     _check_header(next(csv.reader(io.StringIO(head), delimiter=separator)), file)
+    layout = structure(text_bytes, separator, str(file))
     try:
         frame = pl.read_csv(
-            text_bytes,
+            layout.data,
             separator=separator,
             infer_schema=False,
             has_header=True,
-            quote_char='"',
+            quote_char='"' if layout.quoted else None,
             empty_string_is_null=True,
+            truncate_ragged_lines=True,  # a ragged row is quarantined by its problem, not fatal
         )
     except pl.exceptions.PolarsError as exc:
-        raise _csv_structure_error(file, text_bytes, separator, exc) from None
-    frame = _clean_header(frame, file)
-    newlines = text_bytes.count(b"\n") + (0 if text_bytes.endswith(b"\n") else 1)
-    return _with_source_line(frame, embedded_newlines=newlines != frame.height + 1)
-
-
-def _decode_to_utf8(data: bytes, file: Path) -> bytes:
-    """Decode once and hand polars UTF-8 bytes; name the line and byte of anything undecodable."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        _strict_decode(data, "utf-8", file)
-        return data
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _strict_decode(data, "utf-16", file).encode("utf-8")
-    nul = data.find(b"\x00")
-    if nul >= 0:
+        raise InputFileError(f"cannot parse CSV: {_first_line(exc)}", path=file) from None
+    if frame.height != layout.lines.size:  # our record structure and polars' must agree
         raise InputFileError(
-            f"byte {nul} is NUL: not a text file (or UTF-16 without a byte-order mark)",
+            f"cannot parse CSV: {frame.height} rows parsed, {layout.lines.size} records found",
             path=file,
-            line=data.count(b"\n", 0, nul) + 1,
         )
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if _mostly_utf8(data):  # a UTF-8 file with a corrupt byte, not CP1251
-            raise _undecodable(file, data, exc.start, "utf-8") from None
-        return _strict_decode(data, "cp1251", file).encode("utf-8")
-    return data
-
-
-def _mostly_utf8(data: bytes) -> bool:
-    """True when most non-ASCII bytes form UTF-8 sequences (lead byte + continuation byte).
-
-    In UTF-8 Ukrainian nearly every non-ASCII byte does; in CP1251 only the rare pairs where a
-    capital letter meets і, ї, є or ґ do.
-    """
-    raw = np.frombuffer(data, dtype=np.uint8)
-    high = int(np.count_nonzero(raw >= 0x80))
-    lead = (raw[:-1] >= 0xC2) & (raw[:-1] <= 0xF4)
-    continuation = (raw[1:] >= 0x80) & (raw[1:] <= 0xBF)
-    return high > 0 and 2 * int(np.count_nonzero(lead & continuation)) > high // 2
-
-
-def _strict_decode(data: bytes, encoding: str, file: Path) -> str:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise _undecodable(file, data, exc.start, encoding) from None
-
-
-def _undecodable(file: Path, data: bytes, position: int, encoding: str) -> InputFileError:
-    line = data.count(b"\n", 0, position) + 1
-    return InputFileError(
-        f"undecodable byte 0x{data[position]:02x} at byte offset {position} "
-        f"(read as {encoding}; expected UTF-8, UTF-8 with BOM or CP1251)",
-        path=file,
-        line=line,
-    )
+    frame = _clean_header(frame, file)
+    if layout.stray_quotes:
+        frame = frame.with_columns(
+            pl.col(pl.String).str.replace_all(PLACEHOLDER, '"', literal=True)
+        )
+    frame = frame.with_columns(pl.Series(SOURCE_LINE, layout.lines, dtype=pl.Int64))
+    return _mark_problems(frame, layout.problems)
 
 
 def _detect_separator(head: str) -> str:
@@ -176,23 +147,6 @@ def _detect_separator(head: str) -> str:
     counts = {sep: header.count(sep) for sep in _SEPARATORS}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] > 0 else ","
-
-
-def _csv_structure_error(file: Path, data: bytes, separator: str, exc: Exception) -> InputFileError:
-    """Locate the first ragged record; this runs only on the error path, so a Python scan is fine."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=separator)
-    width = None
-    for record in reader:
-        if width is None:
-            width = len(record)
-        elif len(record) > width:
-            return InputFileError(
-                f"row has {len(record)} fields but the header has {width}",
-                path=file,
-                line=reader.line_num,
-            )
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputFileError(f"cannot parse CSV: {first}", path=file)
 
 
 # --- Parquet and XLSX ----------------------------------------------------------------------------
@@ -205,10 +159,11 @@ def _read_parquet(file: Path) -> pl.DataFrame:
         frame = pl.read_parquet(file)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputFileError(f"unreadable Parquet file: {_first_line(exc)}", path=file) from None
-    return _with_source_line(_clean_header(frame, file), embedded_newlines=False)
+    return _with_source_line(_clean_header(frame, file))
 
 
 def _read_workbook(file: Path) -> dict[str, RawTable]:
+    _check_workbook(file, file)
     try:
         import fastexcel
 
@@ -230,6 +185,7 @@ def _read_sheet(file: Path, sheet: str | None) -> pl.DataFrame:
     where = f"{file}[{sheet}]" if sheet else file
     if file.stat().st_size == 0:
         raise InputFileError("file is empty", path=where)
+    _check_workbook(file, where)
     try:
         frame = pl.read_excel(
             file,
@@ -245,7 +201,27 @@ def _read_sheet(file: Path, sheet: str | None) -> pl.DataFrame:
         raise InputFileError(f"unreadable XLSX: {_first_line(exc)}", path=where) from None
     if frame.width == 0:
         raise InputFileError("sheet is empty", path=where)
-    return _with_source_line(_clean_header(frame, where), embedded_newlines=False)
+    return _with_source_line(_clean_header(frame, where))
+
+
+def _check_workbook(file: Path, where: str | Path) -> None:
+    """Say what a file named .xlsx really is, rather than pass on the ZIP reader's complaint."""
+    with file.open("rb") as handle:
+        start = handle.read(4096)
+    if start.startswith(_ZIP_MAGIC):
+        return
+    if start.startswith(_OLE_MAGIC):
+        what = "an old Excel 97-2003 .xls workbook; save it as .xlsx (or export it to .csv)"
+    elif b"\x00" not in start and _is_text(start):
+        what = "it looks like a text/CSV file; rename it to .csv"
+    else:
+        what = "not a ZIP archive as every .xlsx is; export the table again"
+    raise InputFileError(f"not an Excel workbook ({what})", path=where)
+
+
+def _is_text(start: bytes) -> bool:
+    printable = sum(b >= 0x20 or b in (0x09, 0x0A, 0x0D) for b in start)
+    return printable >= 0.95 * len(start)
 
 
 # --- shared ------------------------------------------------------------------------------------
@@ -258,8 +234,9 @@ def _check_header(header: list[str], file: str | Path) -> list[str]:
         if name in seen and name:
             raise InputFileError("duplicate column in header", path=file, column=name, line=1)
         seen.add(name)
-    if SOURCE_LINE in seen:
-        raise InputFileError("reserved column name in header", path=file, column=SOURCE_LINE)
+    for reserved in _RESERVED:
+        if reserved in seen:
+            raise InputFileError("reserved column name in header", path=file, column=reserved)
     return names
 
 
@@ -270,21 +247,24 @@ def _clean_header(frame: pl.DataFrame, file: str | Path) -> pl.DataFrame:
     return frame.drop([n for n in frame.columns if not n and frame[n].null_count() == frame.height])
 
 
-def _with_source_line(frame: pl.DataFrame, *, embedded_newlines: bool) -> pl.DataFrame:
-    line = pl.int_range(pl.len(), dtype=pl.Int64) + 2
-    if embedded_newlines:
-        # a quoted field spanning k lines pushes every later row down by k
-        text_cols = [c for c, t in frame.schema.items() if t == pl.String]
-        per_row = pl.sum_horizontal(
-            pl.col(c).str.count_matches("\n").fill_null(0).cast(pl.Int64) for c in text_cols
-        )
-        line = line + per_row.cum_sum().shift(1, fill_value=0)
-    frame = frame.with_columns(line.alias(SOURCE_LINE))
-    # blank lines (a CSV blank line, an empty sheet row) are not records
+def _with_source_line(frame: pl.DataFrame) -> pl.DataFrame:
+    frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(SOURCE_LINE))
+    return _mark_problems(frame, None)
+
+
+def _mark_problems(frame: pl.DataFrame, problems: pl.Series | None) -> pl.DataFrame:
+    """Add `SOURCE_PROBLEM` when some row is blank or malformed; a blank row is not malformed."""
     data_cols = [c for c in frame.columns if c != SOURCE_LINE]
     if not data_cols:
         return frame
-    return frame.filter(~pl.all_horizontal(pl.col(data_cols).is_null()))
+    text = [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") == "" for c in data_cols]
+    blank = frame.select(pl.all_horizontal(text)).to_series()
+    if problems is None or problems.null_count() == problems.len():
+        if not blank.any():
+            return frame
+        problems = pl.Series(SOURCE_PROBLEM, [None] * frame.height, dtype=pl.String)
+    marked = pl.select(pl.when(blank).then(pl.lit(BLANK_LINE)).otherwise(problems)).to_series()
+    return frame.with_columns(marked.alias(SOURCE_PROBLEM))
 
 
 def _first_line(exc: BaseException) -> str:

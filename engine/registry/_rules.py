@@ -3,7 +3,8 @@
 Applied in dependency order, each step as joins and window functions over whole tables:
 
 1. `row_rules` — per table: codes against the reference data (`unknown_code`), value ranges
-   (`out_of_range`), `end_before_start`, `future_date`;
+   (`out_of_range`), `end_before_start`, `future_date`, `implausible_date` (a birth before
+   EARLIEST_BIRTH, a case, location or status date before REGISTRY_START);
 2. `relational_rules` — foreign keys in parent → child order: a reference to a key that does not exist
    is `orphan_key`, to a key whose row was quarantined is `parent_quarantined` (so a quarantined
    recipient takes its cases with it, and a quarantined case its locations);
@@ -26,8 +27,10 @@ from engine.registry._quarantine import Check, empty, violations
 from engine.registry._read import SOURCE_LINE
 
 __all__ = [
+    "EARLIEST_BIRTH",
     "MAX_INCOME_RATIO",
     "MAX_UNITS_PER_MONTH",
+    "REGISTRY_START",
     "location_rules",
     "relational_rules",
     "row_rules",
@@ -55,6 +58,17 @@ _PERIODS = {
     "cases": ("start_date", "end_date"),
     "case_locations": ("valid_from", "valid_to"),
     "territory_status": ("valid_from", "valid_to"),
+}
+# Plausibility (`implausible_date`): nobody served was born before EARLIEST_BIRTH, and no case,
+# location or territory status predates REGISTRY_START, before any electronic registry of social
+# services. Earlier dates are typing errors (01.01.0001, 1800) or placeholders, not facts.
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+REGISTRY_START = dt.date(2000, 1, 1)
+_PLAUSIBLE_FROM = {
+    "recipients": {"birth_date": EARLIEST_BIRTH},
+    "cases": {"start_date": REGISTRY_START, "end_date": REGISTRY_START},
+    "case_locations": {"valid_from": REGISTRY_START, "valid_to": REGISTRY_START},
+    "territory_status": {"valid_from": REGISTRY_START, "valid_to": REGISTRY_START},
 }
 _FAR_FUTURE = dt.date(9999, 12, 31)
 # running maxima of dates per case in one pass: case index × stride + day number (days < 2**23)
@@ -136,6 +150,18 @@ def row_rules(
                 pl.format("ends before it starts ({} = {})", pl.lit(start), pl.col(start)),
             )
         )
+    for table, columns in _PLAUSIBLE_FROM.items():
+        checks[table] += [
+            (
+                pl.col(column) < earliest,
+                "implausible_date",
+                column,
+                pl.col(column),
+                f"before {earliest.isoformat()}: not a plausible "
+                + ("birth date" if column == "birth_date" else "date for the registry"),
+            )
+            for column, earliest in columns.items()
+        ]
     for table, column in _EVENT_DATES.items():
         checks[table].append(
             (

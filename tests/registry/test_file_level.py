@@ -115,15 +115,17 @@ def test_workbook_without_a_sheet(extract):
         read(folder)
 
 
-def test_row_with_too_many_fields_names_its_line(extract):
+def test_row_with_too_many_fields_is_quarantined_with_its_line(extract):
+    # a ragged row is a row-level problem: its line is quarantined, the other rows go on
     folder = extract()
     path = folder / "cases.csv"
     lines = path.read_text().split("\n")
     lines[3] += ",surplus"
     path.write_text("\n".join(lines))
-    with pytest.raises(InputFileError, match="row has 9 fields but the header has 8") as err:
-        read(folder)
-    assert err.value.line == 4
+    registry = read(folder)
+    rows = registry.quarantine.filter(pl.col("table") == "cases").to_dicts()
+    assert [(r["source_line"], r["rule"]) for r in rows] == [(4, "malformed_row")]
+    assert rows[0]["reason"] == "row has 9 fields but the header has 8"
 
 
 def test_duplicate_column_in_header(extract):

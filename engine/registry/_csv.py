@@ -1,0 +1,143 @@
+"""The record structure of a CSV file, found with numpy over its bytes before polars parses it.
+
+Every line after the header is a record unless a quoted field carries it over (RFC 4180). A record is
+*malformed* when it has a stray quote (a quote that neither opens a field nor closes one, or one left
+open), a bare carriage return (CR not followed by LF: other CSV readers end the row there), or a
+number of fields other than the header's. A malformed record stays a row — its line is quarantined
+with the reason (`malformed_row`) — so every line of the file is accounted for: rows read = valid
++ quarantined. Stray quotes are made literal (the NUL byte stands in for them while polars parses;
+NUL never reaches here, `_encoding` refuses it) so one bad quote cannot swallow the lines after it.
+
+The work is vectorised: positions of quotes, separators, LF and CR, matched with `searchsorted`.
+Only lines with a stray quote cost a pass each over the quote positions, and there are few.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.errors import InputFileError
+
+__all__ = ["PLACEHOLDER", "Structure", "structure"]
+
+PLACEHOLDER = "\x00"  # stands in for a stray quote while polars parses; put back afterwards
+_QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
+_MAX_STRAY_QUOTE_LINES = 200  # beyond that '"' is not this file's quote character
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What polars needs to parse the file, and per data record its line and any fault."""
+
+    data: bytes  # stray quotes replaced by PLACEHOLDER
+    quoted: bool  # the file has quoted fields: parse with '"' as the quote character
+    stray_quotes: bool  # PLACEHOLDER bytes must be turned back into quotes
+    lines: np.ndarray  # 1-based line of each data record (header = line 1)
+    problems: pl.Series  # per data record: why it is malformed, or null
+
+
+def structure(data: bytes, separator: str, file: str) -> Structure:
+    """The records of `data` (LF or CRLF line ends) with separator `separator`."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(raw == _QUOTE)
+    active, stray_lines = _resolve_quotes(raw, quotes, ord(separator), file)
+    newlines = np.flatnonzero(raw == _LF)
+    ends = newlines[_outside(active, newlines)]  # LFs that end a record
+    ends_at_eof = bool(ends.size) and ends[-1] == raw.size - 1
+    # without a final line end, the last record runs to the end of the file
+    last_end = ends if ends_at_eof else np.append(ends, raw.size)
+    starts = np.concatenate([[0], last_end[:-1] + 1])
+    start_lines = np.searchsorted(newlines, starts)  # 0-based line of each record's start
+
+    def record_of(positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(last_end, positions)
+
+    seps = np.flatnonzero(raw == ord(separator))
+    seps = seps[_outside(active, seps)]
+    fields = np.bincount(record_of(seps), minlength=last_end.size) + 1
+    crs = np.flatnonzero(raw == _CR)
+    bare = crs[(crs + 1 >= raw.size) | (raw[np.minimum(crs + 1, raw.size - 1)] != _LF)]
+    code = np.where(fields != fields[0], 3, 0).astype(np.int8)
+    code[record_of(bare)] = 2
+    code[np.searchsorted(start_lines, stray_lines, side="right") - 1] = 1
+    if code[0] == 1:
+        raise InputFileError("stray quote in the header", path=file, line=1)
+    problems = pl.select(
+        pl.when(pl.Series(code[1:]) == 1)
+        .then(pl.lit("a stray quote (a quote must open or close a field); the row was not read"))
+        .when(pl.Series(code[1:]) == 2)
+        .then(pl.lit("a bare carriage return (CR) inside the row; other CSV readers split it"))
+        .when(pl.Series(code[1:]) == 3)
+        .then(
+            pl.format(
+                "row has {} fields but the header has {}",
+                pl.Series(fields[1:]),
+                pl.lit(int(fields[0])),
+            )
+        )
+        .alias("problem")
+    ).to_series()
+    stray = np.setdiff1d(quotes, active, assume_unique=True)
+    if stray.size:
+        buffer = raw.copy()
+        buffer[stray] = 0
+        data = buffer.tobytes()
+    return Structure(
+        data=data,
+        quoted=active.size > 0,
+        stray_quotes=stray.size > 0,
+        lines=start_lines[1:].astype(np.int64) + 1,
+        problems=problems,
+    )
+
+
+def _outside(active: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Mask of `positions` outside quoted fields: an even number of active quotes before them."""
+    if active.size == 0:
+        return np.ones(positions.size, dtype=bool)
+    return np.searchsorted(active, positions) % 2 == 0
+
+
+def _resolve_quotes(
+    raw: np.ndarray, quotes: np.ndarray, separator: int, file: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The quotes that open, close or escape (`""`) a quoted field, and the lines of stray ones.
+
+    Quotes alternate open / close. An opening quote follows a separator, a line end, the start of
+    the file or (an escaped `""`) the closing quote just before it; a closing quote precedes a
+    separator, a line end, the end of the file or the opening quote just after it. The first quote
+    breaking that makes every quote of its line literal, and the rest is looked at again.
+    """
+    newlines = np.flatnonzero(raw == _LF)
+    active = quotes
+    stray_lines: list[int] = []
+    boundary = np.array([separator, _LF, _CR], dtype=np.uint8)
+    while active.size:
+        k = np.arange(active.size)
+        before = raw[np.maximum(active - 1, 0)]
+        after = raw[np.minimum(active + 1, raw.size - 1)]
+        prev_quote = np.concatenate([[-2], active[:-1]])
+        next_quote = np.concatenate([active[1:], [-2]])
+        opens_ok = (active == 0) | np.isin(before, boundary) | (prev_quote == active - 1)
+        closes_ok = (active == raw.size - 1) | np.isin(after, boundary) | (next_quote == active + 1)
+        ok = np.where(k % 2 == 0, opens_ok, closes_ok)
+        if active.size % 2:  # a quote left open at the end of the file
+            ok[-1] = False
+        bad = np.flatnonzero(~ok)
+        if bad.size == 0:
+            break
+        line = int(np.searchsorted(newlines, active[bad[0]]))
+        if len(stray_lines) >= _MAX_STRAY_QUOTE_LINES:
+            raise InputFileError(
+                f"more than {_MAX_STRAY_QUOTE_LINES} lines with a stray quote (the first at line "
+                f"{stray_lines[0] + 1}): the file's fields are not quoted with '\"'",
+                path=file,
+            )
+        stray_lines.append(line)
+        start = newlines[line - 1] + 1 if line > 0 else 0
+        end = newlines[line] if line < newlines.size else raw.size
+        active = active[(active < start) | (active >= end)]
+    return active, np.array(sorted(set(stray_lines)), dtype=np.int64)
