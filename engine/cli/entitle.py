@@ -67,6 +67,7 @@ def entitle(
 
     from engine.entitlements import compute_entitlements
     from engine.errors import ConfigError, QuarantineThresholdError
+    from engine.invariants import assert_finite_money
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import check_quarantine_threshold, read_registry
@@ -107,6 +108,9 @@ def entitle(
             "scenario_diff_cases": diff.cases,
             "scenario_diff_territories": diff.territories,
         }
+    for name, frame in frames.items():
+        if name != "quarantine":  # the only frame that is not money (raw rejected values)
+            assert_finite_money(frame, None, name)  # a NaN is never published with exit 0
     manifest = _manifest(extract, registry, baseline, scenario_model, diff)
     _write(out, frames, manifest, overwrite=overwrite)
     _print_summary(console, registry, baseline, territories, diff)
@@ -200,7 +204,7 @@ def _print_summary(
         ("copay_uah", "co-payment, UAH"),
         ("state_uah", "state, UAH"),
     ):
-        totals.add_row(label, *(_uah(p[column].sum()) for p in (served, waiting)))
+        totals.add_row(label, *(_uah(float(p[column].sum())) for p in (served, waiting)))
     console.print(totals)
     console.print(
         f"{baseline.segments.height:,} segments · {cm['case_id'].n_unique():,} cases · "

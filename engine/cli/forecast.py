@@ -159,6 +159,7 @@ def forecast_command(
             crossed=crossed,
         )
     else:
+        assert extract is not None and model is not None  # refused above; narrows the types
         frames, meta = _from_extract(
             extract,
             model,
@@ -290,8 +291,8 @@ def _meta(
         "freq": cfg.freq,
         "models": list(cfg.models),
         "levels": list(result.levels),
-        "first_period": forecasts["ds"].min().isoformat(),
-        "last_period": forecasts["ds"].max().isoformat(),
+        "first_period": _iso(forecasts["ds"].min()),
+        "last_period": _iso(forecasts["ds"].max()),
         "nodes": result.hierarchy.n_nodes,
         "bottom_series": result.hierarchy.n_bottom,
         "reconciliation": info.as_dict(),
@@ -299,6 +300,11 @@ def _meta(
         "backtest_skipped": skipped,
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def _iso(value: object) -> str:
+    """A period bound as ISO text (a `ds` column holds dates, or datetimes from some files)."""
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _write(
@@ -358,10 +364,10 @@ def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict
         cover = [c for c in summary.columns if c.startswith("coverage_")]
         for column in ("method", "level", "MASE", "RMSSE", *cover):
             bt.add_column(column, justify="left" if column in ("method", "level") else "right")
-        for row in summary.iter_rows(named=True):
-            cells = [row["mase"], row["rmsse"], *[row[c] for c in cover]]
+        for named in summary.iter_rows(named=True):
+            cells = [named["mase"], named["rmsse"], *[named[c] for c in cover]]
             bt.add_row(
-                row["method"], row["level"], *["–" if v is None else f"{v:.3f}" for v in cells]
+                named["method"], named["level"], *["–" if v is None else f"{v:.3f}" for v in cells]
             )
         console.print(bt)
     for reason in meta["backtest_skipped"]:
