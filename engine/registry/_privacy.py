@@ -271,7 +271,7 @@ def _looks_like_rnokpp(series: pl.Series) -> bool:
     if values.len() > _SAMPLE:  # an even stride sample: deterministic, spread over the file
         values = values.gather_every(values.len() // _SAMPLE)
     text = values.cast(pl.String).str.strip_chars()
-    return bool(text.str.contains(_RNOKPP).mean() > 0.5)
+    return bool(text.str.contains(_RNOKPP).to_numpy().mean() > 0.5)
 
 
 def _trimmed(series: pl.Series) -> pl.Series:
