@@ -226,3 +226,32 @@ def test_a_tax_number_as_an_id_is_refused_then_pseudonymised(
     assert "015.1" in text
     assert not _leaks(secrets, raw, text)
     assert not [s for s in secrets if s in printed.out + printed.err]
+
+
+def test_a_spec_pseudonymises_tax_number_ids_in_the_nightly(planted, tmp_path, monkeypatch) -> None:
+    """`pseudonymise: [recipient_id]` in a run spec: the nightly hashes the ids at the door, and a
+    run under another key is another run (its pseudonyms differ), never "up to date"."""
+    monkeypatch.setenv("CI", "true")
+    extract, secrets = planted
+    folder, ids = _tax_number_ids(extract, tmp_path / "ids")
+    secrets = sorted({*secrets, *ids})
+    spec = tmp_path / "nightly-pseudonymised.yaml"
+    spec.write_text(
+        NIGHTLY.read_text(encoding="utf-8") + f"\nroot: {REPO}\npseudonymise: [recipient_id]\n",
+        encoding="utf-8",
+    )
+    work = tmp_path / "work"
+    run = ["run", str(spec), "--extract", str(folder), "--store", str(work / "mfr.duckdb")]
+    monkeypatch.setenv("MFR_PSEUDONYM_KEY", KEY)
+    assert main([*run, "--accept-quarantine"]) == ExitCode.OK
+    raw, text = _every_byte_and_cell(work)
+    assert "015.1" in text
+    assert not _leaks(secrets, raw, text)
+    with duckdb.connect(str(work / "mfr.duckdb"), read_only=True) as con:
+        (first,) = con.execute("SELECT count(*) FROM runs WHERE status = 'succeeded'").fetchone()
+    assert first == 1
+    monkeypatch.setenv("MFR_PSEUDONYM_KEY", KEY + "-rotated")
+    assert main([*run, "--accept-quarantine"]) == ExitCode.OK
+    with duckdb.connect(str(work / "mfr.duckdb"), read_only=True) as con:
+        (runs,) = con.execute("SELECT count(*) FROM runs WHERE status = 'succeeded'").fetchone()
+    assert runs == 2  # another key: computed again, not found identical

@@ -98,6 +98,7 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
     from engine.registry import (
         EXTRA_COLUMN,
         PII_DROPPED,
+        PII_MASKED,
         PSEUDONYMISED,
         quarantine_summary,
         quarantined_share,
@@ -143,6 +144,7 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
     for rule, label in (
         (PII_DROPPED, "personal-data columns dropped"),
         (PSEUDONYMISED, "columns pseudonymised"),
+        (PII_MASKED, "personal data masked inside the values of"),
         (EXTRA_COLUMN, "unknown columns dropped"),
     ):
         chosen = notes.filter(pl.col("rule") == rule)

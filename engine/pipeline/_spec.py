@@ -55,6 +55,7 @@ class RunSpec:
     backtest_windows: int = 0  # rolling-origin backtest windows of the forecast (0: none)
     horizon: int | None = 12  # None: through the last month of `months`
     quarantine_threshold: float = 0.01
+    pseudonymise: tuple[str, ...] = ()  # id columns replaced by a keyed hash at the door
     claims: str = "entitlements"
     envelope: Envelope = field(
         default_factory=Envelope
@@ -150,6 +151,9 @@ class RunSpec:
             "backtest_windows": self.backtest_windows,
             "horizon": self.horizon if self.horizon is not None else "auto",
             "quarantine_threshold": self.quarantine_threshold,
+            "pseudonymise": list(self.pseudonymise),
+            # which key made the pseudonyms (an id of it, never the key): another key, another run
+            "pseudonym_key": _pseudonym_key_id() if self.pseudonymise else None,
             "claims": self.claims,
             "envelope": self.envelope.parameters(),
             "exports": list(self.exports) if self.exports is not None else "all",
@@ -169,6 +173,18 @@ def _str(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _BadValueError(f"expected text, got {value!r}")
     return value.strip()
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _BadValueError(f"expected a list of column names, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _pseudonym_key_id() -> str | None:
+    from engine.registry import pseudonym_key_id
+
+    return pseudonym_key_id()
 
 
 def _name(value: Any) -> str:
@@ -245,6 +261,7 @@ _SCALARS: dict[str, tuple[_Check, Any]] = {
     "backtest_windows": (_int_in(0, 12), 0),
     "horizon": (_horizon, 12),
     "quarantine_threshold": (_share, 0.01),
+    "pseudonymise": (_columns, ()),
     "claims": (_claims, None),
 }
 # key -> (default, must be a folder?); None default = optional

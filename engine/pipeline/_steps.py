@@ -39,6 +39,7 @@ def _validate(ctx: StepContext) -> StepOutput:
         extract_date=spec.extract_date,
         territories=territories,
         services_catalogue=services,
+        pseudonymise=spec.pseudonymise,
     )
     shares = quarantined_share(registry)
     worst = shares.sort("share", descending=True).row(0, named=True)
@@ -312,7 +313,7 @@ STEPS: dict[str, StepDef] = {
             _validate,
             title="Reading and validating the extract",
             inputs=("extract", "reference"),
-            params=("extract_date", "quarantine_threshold"),
+            params=("extract_date", "quarantine_threshold", "pseudonymise", "pseudonym_key"),
         ),
         StepDef(
             "entitle",

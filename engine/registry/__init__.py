@@ -42,6 +42,7 @@ from engine.registry._privacy import (
     WITHHELD_CODE,
     drop_personal_data,
     mask_personal_values,
+    pseudonym_key_id,
 )
 from engine.registry._privacy import pseudonymise as _pseudonymise
 from engine.registry._read import SOURCE_LINE, read_tables
@@ -65,6 +66,7 @@ __all__ = [
     "WITHHELD_CODE",
     "check_quarantine_threshold",
     "mask_report",
+    "pseudonym_key_id",
     "quarantine_summary",
     "quarantined_share",
     "read_registry",

@@ -51,6 +51,7 @@ __all__ = [
     "WITHHELD_CODE",
     "drop_personal_data",
     "mask_personal_values",
+    "pseudonym_key_id",
     "pseudonymise",
     "redact",
 ]
@@ -190,6 +191,15 @@ def mask_personal_values(tables: dict[str, RawTable]) -> tuple[dict[str, RawTabl
     return cleaned, _notes_frame(notes)
 
 
+def pseudonym_key_id(key_env: str = "MFR_PSEUDONYM_KEY") -> str | None:
+    """A short public id of the pseudonymisation key (an HMAC of a fixed text, not the key), so a
+    run made with another key is recognised as another run; None when no key is set."""
+    key = os.environ.get(key_env, "")
+    if not key:
+        return None
+    return hmac.new(key.encode(), b"mfr pseudonym key id", hashlib.sha256).hexdigest()[:16]
+
+
 def redact(value: pl.Expr) -> pl.Expr:
     """Mask a value that is a bare 10-digit number, so a stray РНОКПП never reaches an output."""
     return (
@@ -211,8 +221,8 @@ def _refuse_tax_numbers(raw: RawTable, column: str, key_env: str) -> None:
     if hits["n"]:
         raise InputFileError(
             f"{hits['n']:,} of {frame.height:,} identifiers look like a 10-digit РНОКПП (the first "
-            f"here); pseudonymise the column: mfr validate --pseudonymise {column}, with the key "
-            f"in ${key_env}",
+            f"here); pseudonymise the column: mfr validate --pseudonymise {column} (in a run "
+            f"spec: pseudonymise: [{column}]), with the key in ${key_env}",
             path=raw.source_file,
             column=column,
             line=hits["line"],

@@ -181,3 +181,11 @@ def test_an_individual_in_a_parquet_extract_with_a_numeric_code(extract):
     assert registry.quarantine.height == 0
     assert registry.providers.sort("provider_id")["edrpou"].to_list() == ["12345678", WITHHELD_CODE]
     assert FOP_CODE not in registry.providers.write_csv()
+
+
+def test_mfr_validate_names_the_columns_whose_values_were_masked(extract, capsys):
+    tables = set_cell(base_tables(), "providers", 0, "name", "КУ «Центр», тел. 0957454617")
+    assert main(["validate", str(extract(tables))]) == ExitCode.OK
+    printed = capsys.readouterr().out
+    assert "personal data masked inside the values of: providers.name" in printed
+    assert "0957454617" not in printed
