@@ -9,11 +9,12 @@ Runs on the raw frames, before anything else looks at the values:
    name; if it is an identifier column the contract needs (`recipient_id`, ...) the read stops and
    asks the operator to pseudonymise it;
 3. an identifier column of the contract (`recipient_id`, `case_id`, `provider_id`) that holds a
-   10-digit number on even one row stops the read, unless it is pseudonymised;
+   10-digit number or a phone number on even one row stops the read, unless it is pseudonymised;
 4. columns asked for are replaced by HMAC-SHA256(key, value) in hex, the same mapping in every table
    that has the column, so joins still work;
-5. individual providers (ФОП: an entrepreneur is a person) lose their name and their code, which is
-   the owner's РНОКПП: the name becomes a neutral label with the provider's id, the code
+5. individual providers (ФОП: an entrepreneur is a person, known by its name, its ownership or a
+   10-digit code, which only an individual has) lose their name and their code, which is the
+   owner's РНОКПП: the name becomes a neutral label with the provider's id, the code
    `WITHHELD_CODE`; legal entities keep both;
 6. in every other text column a value's phone numbers, passport numbers, РНОКПП and e-mail
    addresses are replaced by labels (`_identifiers`).
@@ -37,6 +38,7 @@ from engine.registry._contract import ID_COLUMNS, table_spec
 from engine.registry._identifiers import (
     RNOKPP_LABEL,
     is_individual_provider,
+    is_phone,
     is_rnokpp,
     mask_identifiers,
 )
@@ -80,6 +82,7 @@ _PII_SUBSTRINGS = (
 # a bare "name" in a table of people is a person's name ("service_name" is not)
 _PII_NAME = re.compile(rf"^(name|names|імя|ім_я)$|(^|_)({_PII_WORDS})(_|$)|{_PII_SUBSTRINGS}")
 _RNOKPP = r"^\d{10}$"
+_INDIVIDUAL_CODE = r"^\s*\d{10}\s*$"  # a ФОП's code is its owner's РНОКПП; an ЄДРПОУ has 8 digits
 _SAMPLE = 10_000  # values inspected per column for the content test
 
 
@@ -210,18 +213,19 @@ def redact(value: pl.Expr) -> pl.Expr:
 
 
 def _refuse_tax_numbers(raw: RawTable, column: str, key_env: str) -> None:
-    """Stop the read when even one value of an identifier column is a 10-digit number."""
+    """Stop the read when even one value of an identifier column is a 10-digit number or a phone."""
     frame = raw.frame
+    personal = (is_rnokpp(pl.col(column)) | is_phone(pl.col(column))).fill_null(False)
     hits = frame.select(
-        n=is_rnokpp(pl.col(column)).fill_null(False).sum(),
-        line=pl.col(SOURCE_LINE).filter(is_rnokpp(pl.col(column)).fill_null(False)).first()
+        n=personal.sum(),
+        line=pl.col(SOURCE_LINE).filter(personal).first()
         if SOURCE_LINE in frame.columns
         else pl.lit(None, pl.Int64),
     ).row(0, named=True)
     if hits["n"]:
         raise InputFileError(
-            f"{hits['n']:,} of {frame.height:,} identifiers look like a 10-digit РНОКПП (the first "
-            f"here); pseudonymise the column: mfr validate --pseudonymise {column} (in a run "
+            f"{hits['n']:,} of {frame.height:,} identifiers look like a 10-digit РНОКПП or a phone "
+            f"number (the first here); pseudonymise the column: mfr validate --pseudonymise {column} (in a run "
             f"spec: pseudonymise: [{column}]), with the key in ${key_env}",
             path=raw.source_file,
             column=column,
@@ -237,6 +241,9 @@ def _hide_individuals(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     if "ownership" in frame.columns:
         ownership = pl.col("ownership").cast(pl.String).str.strip_chars().str.to_lowercase()
         individual = individual | (ownership == "individual").fill_null(False)
+    if "edrpou" in frame.columns:
+        code = pl.col("edrpou").cast(pl.String)
+        individual = individual | code.str.contains(_INDIVIDUAL_CODE).fill_null(False)
     frame = frame.with_columns(_individual=individual)
     count = int(frame["_individual"].sum())
     if not count:

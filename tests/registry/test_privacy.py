@@ -60,9 +60,9 @@ def test_personal_columns_are_dropped_and_reported_by_name(extract):
         ("recipients", "телефон"),
     ]
     assert dropped["value"].is_null().all()
-    edrpou = registry.quarantine.filter(pl.col("column") == "edrpou").row(0, named=True)
-    assert edrpou["rule"] == "invalid_value"
-    assert edrpou["value"] == "<redacted: 10-digit number>"
+    # a 10-digit code is an individual's (ФОП): the provider stays, its code withheld
+    assert registry.quarantine.filter(pl.col("column") == "edrpou").height == 0
+    assert registry.providers.sort("provider_id")["edrpou"][1] == "00000000"
 
 
 def test_no_output_file_holds_an_identifier(extract, tmp_path):
