@@ -21,10 +21,18 @@ import polars as pl
 
 from engine.errors import InputFileError
 
-__all__ = ["PLACEHOLDER", "Structure", "structure"]
+__all__ = ["BLANK_LINE", "PLACEHOLDER", "Structure", "structure"]
 
 PLACEHOLDER = "\x00"  # stands in for a stray quote while polars parses; put back afterwards
+BLANK_LINE = "blank line"
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
+_NONE = np.zeros(0, dtype=np.int64)
+_EMPTY = b" \t\r\n\x0b\x0c"
+_FINE, _STRAY_QUOTE, _BARE_CR, _RAGGED, _BLANK = 0, 1, 2, 3, 4
+_REASONS = {
+    _STRAY_QUOTE: "a stray quote (a quote must open or close a field)",
+    _BARE_CR: "a bare carriage return (CR) inside the row; other CSV readers split it there",
+}
 _MAX_STRAY_QUOTE_LINES = 200  # beyond that '"' is not this file's quote character
 
 
@@ -36,50 +44,44 @@ class Structure:
     quoted: bool  # the file has quoted fields: parse with '"' as the quote character
     stray_quotes: bool  # PLACEHOLDER bytes must be turned back into quotes
     lines: np.ndarray  # 1-based line of each data record (header = line 1)
-    problems: pl.Series  # per data record: why it is malformed, or null
+    problems: pl.Series | None  # per data record: BLANK_LINE, why it is malformed, or null
 
 
 def structure(data: bytes, separator: str, file: str) -> Structure:
     """The records of `data` (LF or CRLF line ends) with separator `separator`."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(raw == _QUOTE)
-    active, stray_lines = _resolve_quotes(raw, quotes, ord(separator), file)
+    sep = ord(separator)
+    # bytes.find is a memchr: a file without quotes or CRs skips their passes
+    quotes = np.flatnonzero(raw == _QUOTE) if data.find(b'"') >= 0 else _NONE
+    active, stray_lines = _resolve_quotes(raw, quotes, sep, file)
     newlines = np.flatnonzero(raw == _LF)
     ends = newlines[_outside(active, newlines)]  # LFs that end a record
     ends_at_eof = bool(ends.size) and ends[-1] == raw.size - 1
     # without a final line end, the last record runs to the end of the file
     last_end = ends if ends_at_eof else np.append(ends, raw.size)
     starts = np.concatenate([[0], last_end[:-1] + 1])
-    start_lines = np.searchsorted(newlines, starts)  # 0-based line of each record's start
-
-    def record_of(positions: np.ndarray) -> np.ndarray:
-        return np.searchsorted(last_end, positions)
-
-    seps = np.flatnonzero(raw == ord(separator))
+    # 0-based line of each record's start (without quoted fields every line is a record)
+    start_lines = np.searchsorted(newlines, starts) if active.size else np.arange(starts.size)
+    seps = np.flatnonzero(raw == sep)
     seps = seps[_outside(active, seps)]
-    fields = np.bincount(record_of(seps), minlength=last_end.size) + 1
-    crs = np.flatnonzero(raw == _CR)
-    bare = crs[(crs + 1 >= raw.size) | (raw[np.minimum(crs + 1, raw.size - 1)] != _LF)]
-    code = np.where(fields != fields[0], 3, 0).astype(np.int8)
-    code[record_of(bare)] = 2
-    code[np.searchsorted(start_lines, stray_lines, side="right") - 1] = 1
-    if code[0] == 1:
+    fields = np.diff(np.searchsorted(seps, last_end), prepend=0) + 1
+    code = np.where(fields != fields[0], _RAGGED, _FINE).astype(np.int8)
+    if data.find(b"\r") >= 0:
+        crs = np.flatnonzero(raw == _CR)
+        bare = crs[(crs + 1 >= raw.size) | (raw[np.minimum(crs + 1, raw.size - 1)] != _LF)]
+        code[np.searchsorted(last_end, bare)] = _BARE_CR
+    code[np.searchsorted(start_lines, stray_lines, side="right") - 1] = _STRAY_QUOTE
+    if code[0] == _STRAY_QUOTE:
         raise InputFileError("stray quote in the header", path=file, line=1)
-    problems = pl.select(
-        pl.when(pl.Series(code[1:]) == 1)
-        .then(pl.lit("a stray quote (a quote must open or close a field); the row was not read"))
-        .when(pl.Series(code[1:]) == 2)
-        .then(pl.lit("a bare carriage return (CR) inside the row; other CSV readers split it"))
-        .when(pl.Series(code[1:]) == 3)
-        .then(
-            pl.format(
-                "row has {} fields but the header has {}",
-                pl.Series(fields[1:]),
-                pl.lit(int(fields[0])),
-            )
-        )
-        .alias("problem")
-    ).to_series()
+    # a blank record holds nothing but separators and white space; few records are that short
+    length = last_end - starts
+    short = np.flatnonzero(length <= 2 * fields[0] + 8)
+    blank = [
+        int(i)
+        for i in short[short > 0]
+        if not data[starts[i] : last_end[i]].strip(_EMPTY + separator.encode())
+    ]
+    code[blank] = _BLANK
     stray = np.setdiff1d(quotes, active, assume_unique=True)
     if stray.size:
         buffer = raw.copy()
@@ -90,8 +92,25 @@ def structure(data: bytes, separator: str, file: str) -> Structure:
         quoted=active.size > 0,
         stray_quotes=stray.size > 0,
         lines=start_lines[1:].astype(np.int64) + 1,
-        problems=problems,
+        problems=_problems(code[1:], fields[1:], int(fields[0])),
     )
+
+
+def _problems(code: np.ndarray, fields: np.ndarray, width: int) -> pl.Series | None:
+    """Per data record the reason it is blank or malformed (null if neither); None if none is."""
+    faulty = np.flatnonzero(code != _FINE)
+    if faulty.size == 0:
+        return None
+    reasons = [
+        BLANK_LINE
+        if c == _BLANK
+        else _REASONS[c]
+        if c != _RAGGED
+        else f"row has {n} fields but the header has {width}"
+        for c, n in zip(code[faulty].tolist(), fields[faulty].tolist(), strict=True)
+    ]
+    problems = pl.Series("problem", [None] * code.size, dtype=pl.String)
+    return problems.scatter(faulty, pl.Series(reasons, dtype=pl.String))
 
 
 def _outside(active: np.ndarray, positions: np.ndarray) -> np.ndarray:

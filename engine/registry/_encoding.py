@@ -71,10 +71,9 @@ def decode_to_utf8(data: bytes, file: Path) -> bytes:
         raw = np.frombuffer(data, dtype=np.uint8)
         if _mostly_utf8(raw):  # a UTF-8 file with a corrupt byte (or a line in another encoding)
             raise _undecodable(file, data, exc.start, "utf-8") from None
+        _refuse_utf8_lines(data, raw, file)  # first: a UTF-8 line's mojibake spoils the scores
         encoding = _single_byte_encoding(data, raw, file)
-        text = _strict_decode(data, encoding, file)
-        _refuse_utf8_lines(data, raw, encoding, file)
-        return text.encode("utf-8")
+        return _strict_decode(data, encoding, file).encode("utf-8")
     return data
 
 
@@ -139,7 +138,7 @@ def _reading_score(text: str) -> float | None:
     return common
 
 
-def _refuse_utf8_lines(data: bytes, raw: np.ndarray, encoding: str, file: Path) -> None:
+def _refuse_utf8_lines(data: bytes, raw: np.ndarray, file: Path) -> None:
     """Stop on a line that is UTF-8 in a file read as a single-byte code page.
 
     A UTF-8 Cyrillic word is a run of two-byte sequences (lead C2-DF, continuation 80-BF), and
@@ -167,7 +166,7 @@ def _refuse_utf8_lines(data: bytes, raw: np.ndarray, encoding: str, file: Path) 
     if utf8:
         more = f" (and {len(utf8) - 1} more lines)" if len(utf8) > 1 else ""
         raise InputFileError(
-            f"this line is UTF-8{more} but the file is {_NAMES[encoding]}: a file of mixed "
+            f"this line is UTF-8{more} but the rest of the file is not (CP1251 or KOI8-U): mixed "
             "encodings; re-save the whole file in one encoding (UTF-8)",
             path=file,
             line=utf8[0],

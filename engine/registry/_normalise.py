@@ -191,7 +191,9 @@ def _open_ends(frame: pl.DataFrame, raw: RawTable) -> tuple[pl.DataFrame, pl.Dat
         "reason": f"{count} end dates on or after {OPEN_END_FROM.isoformat()} (an open-end "
         "marker such as 9999-12-31) read as open",
     }
-    frame = frame.with_columns(pl.when(~sentinel).then(pl.col(column)).alias(column))
+    # the text goes too, or the null would read as a value that did not parse
+    kept = [c for c in (column, _TEXT + column) if c in frame.columns]
+    frame = frame.with_columns(pl.when(~sentinel).then(pl.col(c)).alias(c) for c in kept)
     return frame, pl.DataFrame([note], schema=QUARANTINE_SCHEMA)
 
 
@@ -351,7 +353,8 @@ def _fast(text: pl.Expr, dtype: pl.DataType, dates: tuple[str, ...] | None) -> p
     """One parse in the column's usual form; null where the value takes another form."""
     if dtype == pl.Date:  # "1.1.24" would be the year 24: a year is written with four digits
         parsed = text.str.to_date((dates or _DATE_FORMATS)[0], strict=False)
-        return pl.when(text.str.contains(_FULL_YEAR_DATE)).then(parsed)
+        # cheaper than a pattern: a year under 100 in fewer than 10 characters had two digits
+        return pl.when((parsed.dt.year() >= 100) | (text.str.len_bytes() >= 10)).then(parsed)
     if dtype == pl.Int64:
         return text.cast(pl.Int64, strict=False)
     if dtype == pl.Boolean:

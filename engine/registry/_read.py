@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from engine.errors import InputFileError
-from engine.registry._csv import PLACEHOLDER, structure
+from engine.registry._csv import BLANK_LINE, PLACEHOLDER, structure
 from engine.registry._encoding import decode_to_utf8
 from engine.schemas import REGISTRY_TABLES
 
@@ -35,7 +35,6 @@ SOURCE_LINE = "source_line"
 # Present only when some record has a problem of structure: per row null, BLANK_LINE, or why the
 # row is malformed (see `_csv`).
 SOURCE_PROBLEM = "source_problem"
-BLANK_LINE = "blank line"
 _RESERVED = (SOURCE_LINE, SOURCE_PROBLEM)
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _TABLE_SUFFIXES = (*_CSV_SUFFIXES, ".parquet", ".xlsx")
@@ -113,7 +112,11 @@ def _read_csv(file: Path) -> pl.DataFrame:
         text_bytes = text_bytes.replace(b"\r", b"\n")
     head = text_bytes[:_SNIFF_CHARS].decode("utf-8", errors="ignore")
     separator = _detect_separator(head)
-    _check_header(next(csv.reader(io.StringIO(head), delimiter=separator)), file)
+    try:
+        header = next(csv.reader(io.StringIO(head, newline=""), delimiter=separator))
+    except csv.Error as exc:
+        raise InputFileError(f"unreadable header: {exc}", path=file, line=1) from None
+    _check_header(header, file)
     layout = structure(text_bytes, separator, str(file))
     try:
         frame = pl.read_csv(
@@ -138,7 +141,9 @@ def _read_csv(file: Path) -> pl.DataFrame:
             pl.col(pl.String).str.replace_all(PLACEHOLDER, '"', literal=True)
         )
     frame = frame.with_columns(pl.Series(SOURCE_LINE, layout.lines, dtype=pl.Int64))
-    return _mark_problems(frame, layout.problems)
+    if layout.problems is None:
+        return frame
+    return frame.with_columns(layout.problems.alias(SOURCE_PROBLEM))
 
 
 def _detect_separator(head: str) -> str:
@@ -248,23 +253,16 @@ def _clean_header(frame: pl.DataFrame, file: str | Path) -> pl.DataFrame:
 
 
 def _with_source_line(frame: pl.DataFrame) -> pl.DataFrame:
+    """Row index + 2 as the line; a row with no value (an empty sheet row) is marked blank."""
     frame = frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(SOURCE_LINE))
-    return _mark_problems(frame, None)
-
-
-def _mark_problems(frame: pl.DataFrame, problems: pl.Series | None) -> pl.DataFrame:
-    """Add `SOURCE_PROBLEM` when some row is blank or malformed; a blank row is not malformed."""
     data_cols = [c for c in frame.columns if c != SOURCE_LINE]
     if not data_cols:
         return frame
     text = [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") == "" for c in data_cols]
-    blank = frame.select(pl.all_horizontal(text)).to_series()
-    if problems is None or problems.null_count() == problems.len():
-        if not blank.any():
-            return frame
-        problems = pl.Series(SOURCE_PROBLEM, [None] * frame.height, dtype=pl.String)
-    marked = pl.select(pl.when(blank).then(pl.lit(BLANK_LINE)).otherwise(problems)).to_series()
-    return frame.with_columns(marked.alias(SOURCE_PROBLEM))
+    blank = pl.all_horizontal(text)
+    if not frame.select(blank.any()).item():
+        return frame
+    return frame.with_columns(pl.when(blank).then(pl.lit(BLANK_LINE)).alias(SOURCE_PROBLEM))
 
 
 def _first_line(exc: BaseException) -> str:
