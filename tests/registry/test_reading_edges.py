@@ -90,12 +90,6 @@ def test_utf8_line_in_a_cp1251_file_is_refused_naming_its_line(tmp_path, sample_
     assert (err.value.path, err.value.line) == (path, 10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_encoding scores the sample before it looks for UTF-8 lines: in a small file the "
-    "UTF-8 line's mojibake alone makes the CP1251 reading implausible, and the error names "
-    "the encodings tried but not the line",
-)
 def test_utf8_line_in_a_small_cp1251_file_is_named_too(extract):
     folder = extract(encoding="cp1251", separator=";")
     path = folder / "providers.csv"
@@ -173,11 +167,6 @@ def test_a_bare_cr_in_a_field_is_a_quarantined_row_not_two(extract):
     assert registry.rows_read["providers"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_read._read_csv reads the header with csv.reader(io.StringIO(head)) without "
-    "newline='': a bare CR in the header raises csv.Error, an internal error (exit 1)",
-)
 @pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
 def test_a_bare_cr_in_the_header_is_a_one_line_error(extract, tmp_path, capsys, line_end):
     folder = extract()
@@ -208,11 +197,6 @@ def test_blank_lines_are_not_rows_and_are_reported(extract, filler):
 # --- open-end sentinel dates (10.10) -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_normalise._open_ends nulls the parsed date but not its __text__ column, so the "
-    "unparseable_value check still quarantines the row ('not a date')",
-)
 @pytest.mark.parametrize("sentinel", ["9999-12-31", "9999-01-01", "31.12.9999"])
 def test_a_far_future_end_is_an_open_end(extract, tmp_path, capsys, sentinel):
     tables = set_cell(base_tables(), "case_locations", 1, "valid_to", sentinel)
