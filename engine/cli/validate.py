@@ -153,6 +153,14 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
             console.print(f"{label}: {listed}", soft_wrap=True)
     gaps = notes.filter(pl.col("rule") == "location_gap").height
     console.print(f"warnings: {gaps:,} location gaps (days of a case with no location)")
+    # Reading notes that change what counts as a row or a date: the operator must see them.
+    for table, column, reason in (
+        notes.filter(pl.col("rule").is_in(["blank_lines", "open_end_sentinel"]))
+        .select("table", "column", "reason")
+        .iter_rows()
+    ):
+        where = f"{table}.{column}" if column and not column.startswith("(") else table
+        console.print(f"warning: {escape(where)}: {escape(str(reason))}", soft_wrap=True)
 
 
 def _write_outputs(out: Path, registry: Registry, *, with_tables: bool, overwrite: bool) -> None:

@@ -194,3 +194,14 @@ def test_fuzzed_extracts_never_crash_and_every_row_is_counted(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code in (0, 3), (case, err)
         assert "Traceback" not in err, (case, err)
+
+
+def test_mfr_validate_prints_blank_lines_and_open_ends(extract, capsys):
+    folder = extract(set_cell(base_tables(), "case_locations", 1, "valid_to", "9999-12-31"))
+    path = folder / "cases.csv"
+    lines = path.read_text().split("\n")
+    path.write_text("\n".join([*lines[:2], "    ", *lines[2:]]))
+    assert main(["validate", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: cases: 1 blank" in printed
+    assert "warning: case_locations.valid_to:" in printed
