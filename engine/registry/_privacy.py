@@ -266,19 +266,25 @@ def _hide_individuals(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
 
 
 def _mask_text(frame: pl.DataFrame, skip: set[str]) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Every text column with its identifiers masked, and how many values each had masked."""
-    text = [c for c, t in frame.schema.items() if t == pl.String and c not in skip]
-    if not text:
-        return frame, {}
-    masked = frame.with_columns(mask_identifiers(pl.col(c)).alias(f"_masked_{c}") for c in text)
-    counts = masked.select(
-        (pl.col(f"_masked_{c}") != pl.col(c)).fill_null(False).sum().alias(c) for c in text
-    ).row(0, named=True)
-    changed = [c for c in text if counts[c]]
-    frame = masked.with_columns(pl.col(f"_masked_{c}").alias(c) for c in changed).drop(
-        f"_masked_{c}" for c in text
-    )
-    return frame, {c: int(counts[c]) for c in changed}
+    """Every text column with its identifiers masked, and how many values each had masked.
+
+    Registry text columns repeat a few values (codes, statuses, names of providers), and every
+    identifier pattern holds a digit or an `@`: the patterns run over the distinct values that
+    could match, and the column is rewritten by lookup, not each row through every pattern.
+    """
+    counts: dict[str, int] = {}
+    for column in (c for c, t in frame.schema.items() if t == pl.String and c not in skip):
+        changed = (
+            frame.select(pl.col(column).unique().drop_nulls().alias("value"))
+            .filter(pl.col("value").str.contains(r"[\d@]"))
+            .with_columns(masked=mask_identifiers(pl.col("value")))
+            .filter(pl.col("masked") != pl.col("value"))
+        )
+        if changed.is_empty():
+            continue
+        counts[column] = int(frame.select(pl.col(column).is_in(changed["value"]).sum()).item())
+        frame = frame.with_columns(pl.col(column).replace(changed["value"], changed["masked"]))
+    return frame, counts
 
 
 def _looks_like_rnokpp(series: pl.Series) -> bool:
