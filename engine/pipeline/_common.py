@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import EngineError
-from engine.pipeline._spec import resolve_months
+from engine.pipeline._months import resolve_months
 from engine.pipeline._step import StepContext
 from engine.schemas import REGISTRY_TABLES, Registry
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.pipeline._envelope import Envelope, envelope_from_spec, parse_envelope_option
+from engine.pipeline._months import MONTH_RANGE as _MONTH_RANGE
+from engine.pipeline._months import resolve_months
 from engine.pipeline._yaml import Lined as _Lined
 from engine.pipeline._yaml import read_yaml as _read_yaml
 
@@ -26,7 +28,6 @@ __all__ = ["DEFAULT_STORE", "RunSpec", "load_spec", "resolve_months"]
 
 DEFAULT_STORE = Path("out") / "mfr.duckdb"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_MONTH_RANGE = re.compile(r"^(\d{4})-(\d{2}):(\d{4})-(\d{2})$")
 _MONTH_TOKENS = ("current-year", "next-year", "year-to-date")
 _CLAIMS = ("entitlements", "forecast")
 
@@ -486,25 +487,3 @@ def _outputs(data: _Lined, root: Path, path: Path) -> dict[str, Any]:
             raise ConfigError(f"outputs.{key}: {exc}", path=path, line=line) from None
         out[key] = value
     return out
-
-
-def resolve_months(months: str, extract_date: dt.date) -> tuple[dt.date, dt.date]:
-    """First days of the first and last month a spec's `months` means for an extract date.
-
-    >>> resolve_months("current-year", dt.date(2025, 6, 14))
-    (datetime.date(2025, 1, 1), datetime.date(2025, 12, 1))
-    >>> resolve_months("2026-07:2027-06", dt.date(2025, 6, 14))
-    (datetime.date(2026, 7, 1), datetime.date(2027, 6, 1))
-    """
-    year = extract_date.year
-    if months == "current-year":
-        return dt.date(year, 1, 1), dt.date(year, 12, 1)
-    if months == "next-year":
-        return dt.date(year + 1, 1, 1), dt.date(year + 1, 12, 1)
-    if months == "year-to-date":
-        return dt.date(year, 1, 1), extract_date.replace(day=1)
-    found = _MONTH_RANGE.match(months)
-    if found is None:
-        raise ConfigError(f"months: cannot read {months!r}")
-    y1, m1, y2, m2 = (int(g) for g in found.groups())
-    return dt.date(y1, m1, 1), dt.date(y2, m2, 1)
