@@ -94,7 +94,10 @@ def _single_byte_encoding(data: bytes, raw: np.ndarray, file: Path) -> str:
     sample = _sample(data, raw)
     scores = {e: _reading_score(sample.decode(e, errors="replace")) for e in SINGLE_BYTE_ENCODINGS}
     judged = {e: s for e, s in scores.items() if s is not None}
-    if not judged:  # too little Cyrillic text to tell: the common code page
+    # Too little text to tell is judged on the file's own non-ASCII bytes, not on a candidate's
+    # letters: a DOS code page read as CP1251 yields few "letters" and must not pass for that.
+    non_ascii = int(np.count_nonzero(np.frombuffer(sample, dtype=np.uint8) >= 0x80))
+    if not judged and non_ascii < 2 * _MIN_PAIRS:  # a few Cyrillic bytes: the common code page
         return SINGLE_BYTE_ENCODINGS[0]
     plausible = {e: s for e, s in judged.items() if s > 0}
     if not plausible:

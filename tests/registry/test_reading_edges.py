@@ -66,12 +66,6 @@ def test_text_that_reads_as_nonsense_is_refused_naming_the_encodings(
     assert "\n" not in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_encoding: a reading with fewer than 30 Cyrillic letter pairs is taken as CP1251 "
-    "('too little to tell'), counted on the candidate's own letters, not the file's non-ASCII "
-    "bytes, so a small DOS-code-page file passes as garbage",
-)
 def test_a_small_file_in_a_dos_code_page_is_refused_too(extract):
     folder = extract(_no_guillemets(base_tables()), encoding="cp1251", separator=";")
     _recode(folder, "cp1251", "cp1125")
