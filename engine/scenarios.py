@@ -35,19 +35,14 @@ from typing import Any
 import polars as pl
 
 from engine.errors import ConfigError
-from engine.params import (
+from engine.params._model import (
     ADJUSTMENT_SCHEMA,
     PARAMETER_SPECS,
     FundingModel,
     Parameter,
-    YMap,
-    YNode,
-    YScalar,
-    YSeq,
     intervals_from_timeline,
-    load_yaml,
-    parse_date,
 )
+from engine.params._yaml import YMap, YNode, YScalar, YSeq, load_yaml, parse_date
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
 
 __all__ = ["TERRITORIAL_PARAMETERS", "Change", "ScenarioDiff", "apply_scenario", "scenario_diff"]

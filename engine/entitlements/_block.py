@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -17,9 +17,6 @@ from engine.params._resolve import STATUS_BITS, RateCalendar
 from engine.schemas import DISABILITY_GROUPS
 from engine.segments import IndexedRegistry, Split, expand_segments
 
-if TYPE_CHECKING:
-    from engine.entitlements._wide import WideSink
-
 __all__ = [
     "DAY",
     "KIND",
@@ -27,6 +24,7 @@ __all__ = [
     "PER_UNIT",
     "ROWS",
     "BlockContext",
+    "BlockSink",
     "Groups",
     "price_block",
     "rates",
@@ -37,6 +35,23 @@ _EPOCH = dt.date(1970, 1, 1)
 ROWS = ("tariff", "modifier", "max", "units")  # per-segment factors under a territorial scenario
 PER_UNIT, MONTH, DAY = 0, 1, 2
 KIND = {"hour": PER_UNIT, "visit": PER_UNIT, "month": MONTH, "day": DAY}
+
+
+class BlockSink(Protocol):
+    """Where a priced block's wide output columns go (`engine.entitlements._wide.WideSink`); a
+    protocol, so pricing a block needs nothing of the module that assembles the wide frames."""
+
+    def write(
+        self,
+        block: tuple[int, int],
+        at: tuple[int, int],
+        split: Split,
+        groups: Groups,
+        *,
+        days: np.ndarray,
+        gross: np.ndarray,
+        capped: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None: ...
 
 
 def round_kopiyka(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -302,7 +317,7 @@ def price_block(
     *,
     capped_segments: list[tuple[np.ndarray, np.ndarray]],
     explicit: dict[int, np.ndarray],
-    wide: WideSink | None = None,
+    wide: BlockSink | None = None,
 ) -> tuple[int, int]:
     """Segment and price sub-pieces `block = (a, b)`; write segments and case-months from `at`.
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from engine.params._load import load_funding_model
 from engine.params._model import (
     ADJUSTMENT_SCHEMA,
     DIMENSION_DTYPES,
@@ -15,7 +16,6 @@ from engine.params._model import (
     Parameter,
     ParameterSpec,
     intervals_from_timeline,
-    load_funding_model,
 )
 from engine.params._yaml import YMap, YNode, YScalar, YSeq, load_yaml, parse_date
 

@@ -45,7 +45,7 @@ __all__ = [
     "Parameter",
     "ParameterSpec",
     "intervals_from_timeline",
-    "load_funding_model",
+    "read_funding_model",
 ]
 
 NEED_LEVELS = (1, 2, 3)
@@ -447,28 +447,12 @@ def _read_model_yaml(folder: Path) -> tuple[str, str, str]:
     return name or "", version or "", description or ""
 
 
-def _default_services() -> pl.DataFrame:
-    from engine.reference import load_services  # the reference catalogue is the coverage yardstick
-
-    return load_services()
-
-
-def load_funding_model(
-    path: str | Path,
-    scenario: str | Path | None = None,
-    *,
-    services: pl.DataFrame | None = None,
-) -> FundingModel:
-    """Load a funding model folder strictly; apply a scenario overlay if one is given.
-
-    `services` is the catalogue every service-keyed parameter must cover (default: the reference
-    catalogue from `engine.reference.load_services()`). Any problem raises `ConfigError` naming the
-    file and line.
-    """
+def read_funding_model(path: str | Path, catalogue: pl.DataFrame) -> FundingModel:
+    """Load a funding model folder strictly (no scenario): every service-keyed parameter must cover
+    `catalogue`; any problem raises `ConfigError` naming the file and line."""
     folder = Path(path)
     if not folder.is_dir():
         raise ConfigError("funding model folder not found", path=folder)
-    catalogue = _default_services() if services is None else services
     name, version, description = _read_model_yaml(folder)
     digest = hashlib.sha256()
     parameters: dict[str, Parameter] = {}
@@ -495,8 +479,4 @@ def load_funding_model(
         content_hash=digest.hexdigest(),
         parameters=MappingProxyType(parameters),
     )
-    if scenario is not None:
-        from engine.scenarios import apply_scenario
-
-        model = apply_scenario(model, scenario, services=catalogue)
     return model

@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+from engine.pipeline._load import load_spec
 from engine.pipeline._logging import RunLog, render_manifest, render_runs, render_summary
 from engine.pipeline._runner import RunInterruptedError, run_pipeline
-from engine.pipeline._spec import DEFAULT_STORE, RunSpec, load_spec, resolve_months
+from engine.pipeline._spec import DEFAULT_STORE, RunSpec, resolve_months
 from engine.pipeline._step import RunResult, StepContext, StepDef, StepOutput
 from engine.pipeline._steps import STEPS
 

@@ -24,7 +24,7 @@ from engine.pipeline._months import resolve_months
 from engine.pipeline._yaml import Lined as _Lined
 from engine.pipeline._yaml import read_yaml as _read_yaml
 
-__all__ = ["DEFAULT_STORE", "RunSpec", "load_spec", "resolve_months"]
+__all__ = ["DEFAULT_STORE", "RunSpec", "read_spec", "resolve_months"]
 
 DEFAULT_STORE = Path("out") / "mfr.duckdb"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -337,21 +337,10 @@ def _existing(
     return resolved
 
 
-def load_spec(path: Path | str, *, steps: Mapping[str, Any] | None = None) -> RunSpec:
-    """Read and check a run spec.
-
-    `steps` maps each known step name to its definition (anything with `needs` and `requires`
-    attributes: the steps it must come after and the spec keys it cannot do without); the default is
-    the engine's own steps.
-
-    >>> spec = load_spec("pipelines/nightly.yaml")  # doctest: +SKIP
-    >>> spec.steps  # doctest: +SKIP
-    ('validate', 'entitle', 'need', 'forecast', 'allocate', 'report')
-    """
-    if steps is None:
-        from engine.pipeline._steps import STEPS
-
-        steps = STEPS
+def read_spec(path: Path | str, *, steps: Mapping[str, Any]) -> RunSpec:
+    """Read and check a run spec against a step catalogue (`engine.pipeline.load_spec` passes the
+    engine's own). `steps` maps each known step name to its definition: anything with `needs` and
+    `requires` attributes (the steps it must come after, the spec keys it cannot do without)."""
     spec_path = Path(path)
     data = _read_yaml(spec_path)
     _check_keys(data, _TOP_KEYS, spec_path, "the run spec")
