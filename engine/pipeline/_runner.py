@@ -26,7 +26,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from rich.console import Console
@@ -34,10 +33,10 @@ from rich.console import Console
 from engine.errors import (
     EngineError,
     ExitCode,
-    InputFileError,
     Interrupted,
 )
 from engine.pipeline._exports import check_exports, describe_rebuild, rebuild_exports
+from engine.pipeline._inputs import hash_inputs
 from engine.pipeline._interrupts import (
     RunInterruptedError,
     RunSignals,
@@ -74,29 +73,6 @@ __all__ = ["RunInterruptedError", "run_pipeline"]
 def _new_run_id(name: str) -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
-
-
-def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
-    pairs = [
-        ("extract", spec.extract),
-        ("reference", spec.reference),
-        ("funding_model", spec.funding_model),
-    ]
-    if spec.scenario is not None:
-        pairs.append(("scenario", spec.scenario))
-    pairs += [(f"compare_scenario_{i + 1}", p) for i, p in enumerate(spec.compare_scenarios)]
-    if spec.policy is not None:
-        pairs.append(("policy", spec.policy))
-    return pairs
-
-
-def _hash_inputs(spec: RunSpec) -> list[dict[str, Any]]:
-    digests = []
-    for role, path in _input_paths(spec):
-        if not path.exists():
-            raise InputFileError(f"{role.replace('_', ' ')} not found", path=path)
-        digests.append(hash_path(path, role))
-    return digests
 
 
 def _facts(manifest: RunManifest) -> dict[str, str]:
@@ -183,7 +159,7 @@ def _run_logged(
     with RunSignals(log, run_id) as signals:
         log.event("run_requested", spec=str(spec.path), store=str(spec.store), force=force)
         try:
-            inputs = _hash_inputs(spec)
+            inputs = hash_inputs(spec)
         except EngineError as exc:
             log.event("run_failed", level="error", error=str(exc), exit_code=int(exc.exit_code))
             raise
