@@ -4,6 +4,7 @@ independently of the engine's stages. Importable by the subprocesses the kill te
 from __future__ import annotations
 
 import contextlib
+import io
 import subprocess
 import sys
 import textwrap
@@ -12,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
+from engine.cli import main
 from engine.pipeline import StepContext, StepDef, StepOutput
 
 HERE = Path(__file__).resolve().parent
@@ -127,3 +130,16 @@ def child_run(
         if child.poll() is None:
             child.kill()
         child.communicate(timeout=30)  # reaps it and closes the pipes
+
+
+def run_mfr(*args: str) -> tuple[int, str, str]:
+    """`mfr ARGS` as a scheduled job runs it: output to files (not a terminal), CI set; returns the
+    exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CI", "true")
+        # the code identity is pinned, as in every test here (see conftest)
+        patch.setattr("engine.pipeline._runner.code_hash", lambda: "code-under-test")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    return code, out.getvalue(), err.getvalue()

@@ -3,15 +3,13 @@ of claims scales with any extract; `--envelope` overrides; the run says envelope
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import polars as pl
 import pytest
 from _pipeline_fakes import make_project, make_steps
+from _pipeline_fakes import run_mfr as _mfr
 
-from engine.cli import main
 from engine.errors import ConfigError, ExitCode
 from engine.pipeline import load_spec, run_pipeline
 from engine.pipeline._envelope import Envelope, parse_envelope_option
@@ -20,16 +18,6 @@ from engine.store import Store
 REPO = Path(__file__).resolve().parents[2]
 NIGHTLY = REPO / "pipelines" / "nightly.yaml"
 SAMPLE = REPO / "data_samples" / "registry"
-
-
-def _mfr(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CI", "true")
-        patch.setattr("engine.pipeline._runner.code_hash", lambda: "code-under-test")
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _nightly_with(tmp_path: Path, envelope: str, *, steps: str | None = None) -> Path:

@@ -3,11 +3,10 @@ real steps: a store, exports and a report; then the exit code of each kind of fa
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
+from _pipeline_fakes import run_mfr as _mfr
 
 from engine.cli import main
 from engine.errors import ExitCode
@@ -16,18 +15,6 @@ from engine.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
 NIGHTLY = REPO / "pipelines" / "nightly.yaml"
-
-
-def _mfr(*args: str) -> tuple[int, str, str]:
-    """`mfr ARGS` as a scheduled job runs it: output to files (not a terminal), CI set."""
-    out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CI", "true")
-        # the code identity is pinned, as in every test here (see conftest)
-        patch.setattr("engine.pipeline._runner.code_hash", lambda: "code-under-test")
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
