@@ -29,7 +29,7 @@ import polars as pl
 
 from engine import report
 from engine.entitlements import compute_entitlements
-from engine.forecast import backtest, forecast, summarise_backtest
+from engine.forecasting import backtest, forecast, summarise_backtest
 from engine.params import load_funding_model
 from engine.reference import load_services, load_territories
 from engine.registry import read_registry

@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from engine import report
-from engine.allocate import allocate, claims_from_case_months, load_policy
+from engine.allocation import allocate, claims_from_case_months, load_policy
 from engine.entitlements import compute_entitlements
 from engine.params import load_funding_model
 from engine.reference import load_services, load_territories

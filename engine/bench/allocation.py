@@ -96,7 +96,7 @@ def bench_policy(claims: pl.DataFrame) -> dict[str, object]:
 
 
 def setup_engine(size: int, seed: int) -> Callable[[], str]:
-    from engine.allocate import allocate, policy_from_dict
+    from engine.allocation import allocate, policy_from_dict
 
     claims = bench_claims(size, seed)
     policy = policy_from_dict(bench_policy(claims))
@@ -196,7 +196,7 @@ def pandas_allocate(frame: object, policy: dict[str, object]) -> np.ndarray:
 
 def _check_same(size: int = 20_000, seed: int = 7) -> None:
     """Both implementations must agree to the kopiyka before their speeds mean anything."""
-    from engine.allocate import allocate, policy_from_dict
+    from engine.allocation import allocate, policy_from_dict
 
     claims = bench_claims(size, seed)
     policy = bench_policy(claims)

@@ -111,7 +111,7 @@ def _long(panel: pl.DataFrame) -> pl.DataFrame:
 
 def setup_engine(size: int, seed: int) -> Callable[[], str]:
     """The whole panel: fit every node, forecast 12 months, reconcile (MinT-shrink), intervals."""
-    from engine.forecast import forecast
+    from engine.forecasting import forecast
 
     panel = synthetic_panel(size, MONTHS, seed)
 
@@ -131,7 +131,7 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
 
 
 def _holdout_mase(forecasts: np.ndarray, actual: np.ndarray) -> tuple[float, int]:
-    from engine.forecast._backtest import scaled_errors
+    from engine.forecasting._backtest import scaled_errors
 
     mase, _ = scaled_errors(actual[:, -HOLDOUT:], forecasts, actual[:, :-HOLDOUT], 12)
     return float(np.nanmean(mase)), int(np.isnan(mase).sum())
@@ -144,7 +144,7 @@ def setup_autoets(size: int, seed: int) -> Callable[[], str]:
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS
 
-    from engine.forecast import forecast
+    from engine.forecasting import forecast
 
     panel = synthetic_panel(PANEL_SERIES, MONTHS, seed)
     sample = _long(panel.join(_sample_ids(panel, size, seed), on=["hromada_code", "service_code"]))

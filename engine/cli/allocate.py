@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import polars as pl
     from rich.console import Console
 
-    from engine.allocate import Allocation
+    from engine.allocation import Allocation
 
 __all__ = ["allocate_command", "read_claims", "register"]
 
@@ -54,7 +54,7 @@ def read_claims(path: Path, *, funded_only: bool = False) -> pl.DataFrame:
     """Read a claims file (Parquet or CSV); `case_months` files become claims on `state_uah`."""
     import polars as pl
 
-    from engine.allocate import claims_from_case_months
+    from engine.allocation import claims_from_case_months
     from engine.errors import InputFileError
 
     if not path.is_file():
@@ -104,7 +104,7 @@ def allocate_command(
     """Allocate a budget envelope over claims by a policy; print who gets what and who falls short."""
     from rich.console import Console
 
-    from engine.allocate import allocate, load_policy
+    from engine.allocation import allocate, load_policy
     from engine.reference import load_territories
 
     mode = _mode(mode)

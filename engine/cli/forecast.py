@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import polars as pl
     from rich.console import Console
 
-    from engine.forecast import ForecastConfig, ForecastResult
+    from engine.forecasting import ForecastConfig, ForecastResult
 
 __all__ = ["forecast_command", "read_series", "register"]
 
@@ -87,7 +87,7 @@ def read_series(path: Path, *, date_col: str, value_col: str) -> pl.DataFrame:
 def _config(path: Path | None, **overrides: Any) -> ForecastConfig:
     import dataclasses
 
-    from engine.forecast import ForecastConfig, load_forecast_config
+    from engine.forecasting import ForecastConfig, load_forecast_config
 
     config = load_forecast_config(path) if path else ForecastConfig()
     changes = {k: v for k, v in overrides.items() if v is not None}
@@ -183,7 +183,7 @@ def _hierarchy_from_options(nested: str | None, crossed: list[str]) -> dict[str,
 def _run(frame: pl.DataFrame, cfg: ForecastConfig, **columns: Any) -> dict[str, Any]:
     """Forecast and backtest; a backtest the history is too short for is skipped with its reason."""
     from engine.errors import ConfigError
-    from engine.forecast import backtest, forecast, summarise_backtest
+    from engine.forecasting import backtest, forecast, summarise_backtest
 
     run: dict[str, Any] = {"result": forecast(frame, **cfg.forecast_kwargs(), **columns)}
     run["frames"] = _result_frames(run["result"])
@@ -210,7 +210,7 @@ def _from_series(
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
     import dataclasses
 
-    from engine.forecast import HierarchySpec
+    from engine.forecasting import HierarchySpec
 
     hierarchy = _hierarchy_from_options(nested, crossed)
     if hierarchy is not None:

@@ -214,8 +214,8 @@ _ALLOCATION_KEEP = ("case_id", "month", "funded")
 
 
 def _allocate(ctx: StepContext) -> StepOutput:
-    allocation = stage_module("engine.allocate")
-    from engine.allocate._checks import within_period
+    allocation = stage_module("engine.allocation")
+    from engine.allocation._checks import within_period
 
     spec = ctx.spec
     spec.check_envelope()  # also when the spec did not come through `with_overrides`

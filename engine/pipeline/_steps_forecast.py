@@ -168,7 +168,7 @@ def forecast_step(ctx: StepContext) -> StepOutput:
     params = stage_module("engine.params")
     entitlements = stage_module("engine.entitlements")
     demand = stage_module("engine.demand")
-    forecasting = stage_module("engine.forecast")
+    forecasting = stage_module("engine.forecasting")
     spec = ctx.spec
     territories, services = reference_tables(ctx)
     first, last = _history_window(ctx)

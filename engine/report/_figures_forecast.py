@@ -140,7 +140,7 @@ def backtest_figure(
 ) -> go.Figure:
     """Backtest accuracy per hierarchy level (or any `by` column), one bar per method or model.
 
-    `backtest` is `engine.forecast.backtest(...)` or its `summarise_backtest`: `by`, `method` (or
+    `backtest` is `engine.forecasting.backtest(...)` or its `summarise_backtest`: `by`, `method` (or
     `model`) and the `metric` column (default: the first of `mase`, `rmsse`, `coverage_80`,
     `coverage_95` present); several rows per bar (origins) are averaged. A dashed line marks the
     reference: 1 for scaled errors (the naive benchmark), the nominal level for coverage.

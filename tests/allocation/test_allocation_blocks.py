@@ -11,9 +11,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from engine.allocate import allocate, policy_from_dict
-from engine.allocate._buffers import empty
-from engine.allocate._rounding import Pool, round_pool
+from engine.allocation import allocate, policy_from_dict
+from engine.allocation._buffers import empty
+from engine.allocation._rounding import Pool, round_pool
 from engine.bench.allocation import bench_claims, bench_policy
 
 TIERS = [
@@ -59,8 +59,8 @@ def test_tiny_blocks_of_rows_change_nothing(monkeypatch: pytest.MonkeyPatch) -> 
     for raw, mode in _policies(claims):
         whole = _frames(claims, raw, mode)
         with monkeypatch.context() as patch:
-            patch.setattr("engine.allocate._buffers.BLOCK", 7)
-            patch.setattr("engine.allocate._rounding.BLOCK", 5)
+            patch.setattr("engine.allocation._buffers.BLOCK", 7)
+            patch.setattr("engine.allocation._rounding.BLOCK", 5)
             blocked = _frames(claims, raw, mode)
         for name, frame in whole.items():
             assert frame.equals(blocked[name]), (raw["name"], mode, name)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import yaml
 
-from engine.allocate import allocate, policy_from_dict
+from engine.allocation import allocate, policy_from_dict
 
 CASES = yaml.safe_load((Path(__file__).parent / "golden_allocation.yaml").read_text("utf-8"))
 

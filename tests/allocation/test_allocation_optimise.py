@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.allocate import allocate, policy_from_dict
+from engine.allocation import allocate, policy_from_dict
 from engine.errors import ConfigError
 
 HROMADAS = {"H1": "UA01", "H2": "UA01", "H3": "UA02", "H4": "UA03"}

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from engine.allocate import (
+from engine.allocation import (
     allocate,
     claims_from_case_months,
     claims_from_forecast,
@@ -174,6 +174,6 @@ def test_walking_the_pool_in_small_blocks_changes_nothing(monkeypatch: pytest.Mo
     claims = bench_claims(5_000, seed=5)
     policy = policy_from_dict(bench_policy(claims))
     whole = allocate(claims, policy, key=["case_id"]).rows["allocated_uah"]
-    monkeypatch.setattr("engine.allocate._rounding.BLOCK", 97)
+    monkeypatch.setattr("engine.allocation._rounding.BLOCK", 97)
     blocked = allocate(claims, policy, key=["case_id"]).rows["allocated_uah"]
     assert whole.equals(blocked)

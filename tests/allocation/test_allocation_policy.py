@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.allocate import allocate, load_policy, policy_from_dict
+from engine.allocation import allocate, load_policy, policy_from_dict
 from engine.errors import ConfigError, ExitCode
 
 HERE = Path(__file__).parent

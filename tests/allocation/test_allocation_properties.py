@@ -11,7 +11,7 @@ from alloc_oracle import exact_allocation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.allocate import allocate, policy_from_dict
+from engine.allocation import allocate, policy_from_dict
 
 OBLASTS = ("UA01", "UA02", "UA03")
 # predicates over the attribute `a` (0..4): an exclusive partition, and an overlapping first-match list

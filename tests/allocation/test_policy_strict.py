@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.allocate import load_policy
+from engine.allocation import load_policy
 from engine.cli import main
 from engine.errors import ConfigError, ExitCode
 

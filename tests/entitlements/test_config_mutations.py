@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.allocate import load_policy
+from engine.allocation import load_policy
 from engine.errors import ConfigError
 from engine.params import PARAMETER_SPECS, load_funding_model
 from engine.reference import load_services

@@ -11,9 +11,9 @@ from forecast_helpers import HIERARCHY, months, panel
 from test_forecast_reconcile import assert_coherent
 
 from engine.errors import ConfigError, InputFileError
-from engine.forecast import Driver, forecast, load_forecast_config
-from engine.forecast._hierarchy import HierarchySpec, build_hierarchy
-from engine.forecast._intervals import coherent_error_paths, filled_errors
+from engine.forecasting import Driver, forecast, load_forecast_config
+from engine.forecasting._hierarchy import HierarchySpec, build_hierarchy
+from engine.forecasting._intervals import coherent_error_paths, filled_errors
 
 BOUNDS = ["lo_80", "hi_80", "lo_95", "hi_95"]
 

@@ -8,8 +8,8 @@ import pytest
 from forecast_helpers import HIERARCHY, golden, months, panel
 
 from engine.errors import ConfigError
-from engine.forecast import backtest, summarise_backtest
-from engine.forecast._backtest import scaled_errors
+from engine.forecasting import backtest, summarise_backtest
+from engine.forecasting._backtest import scaled_errors
 
 
 def _case(case: dict) -> tuple[float, float]:

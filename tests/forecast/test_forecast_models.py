@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from forecast_helpers import golden
 
-from engine.forecast._baselines import naive, seasonal_naive
-from engine.forecast._ets import EtsModel, fit_ets
-from engine.forecast._intermittent import classify_demand, fit_intermittent, run_croston, run_tsb
-from engine.forecast._select import fit_base
+from engine.forecasting._baselines import naive, seasonal_naive
+from engine.forecasting._ets import EtsModel, fit_ets
+from engine.forecasting._intermittent import classify_demand, fit_intermittent, run_croston, run_tsb
+from engine.forecasting._select import fit_base
 
 
 def _simulate_ets(n: int, n_t: int, *, alpha: float, beta: float, gamma: float, m: int, seed: int):

@@ -11,8 +11,8 @@ from forecast_helpers import HIERARCHY, months, panel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.forecast import HierarchySpec, build_hierarchy, forecast
-from engine.forecast._reconcile import _shrink_weights, reconcile_bottom, shrinkage_intensity
+from engine.forecasting import HierarchySpec, build_hierarchy, forecast
+from engine.forecasting._reconcile import _shrink_weights, reconcile_bottom, shrinkage_intensity
 
 METHODS = ("bottom_up", "ols", "wls_struct", "mint_shrink")
 BOUNDS = ("lo_80", "hi_80", "lo_95", "hi_95")

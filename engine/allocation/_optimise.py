@@ -26,18 +26,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from engine.allocate._buffers import blocks
-from engine.allocate._default import Tables
-from engine.allocate._policy import Policy
-from engine.allocate._prepare import Prepared
-from engine.allocate._programme import (
+from engine.allocation._buffers import blocks
+from engine.allocation._default import Tables
+from engine.allocation._policy import Policy
+from engine.allocation._prepare import Prepared
+from engine.allocation._programme import (
     Groups,
     Programme,
     Solution,
     build_programme,
     solve_programme,
 )
-from engine.allocate._rounding import BLOCK, Pool, round_pool
+from engine.allocation._rounding import BLOCK, Pool, round_pool
 from engine.errors import ConfigError
 
 __all__ = ["BINDING_SCHEMA", "OptimiseResult", "run_optimise"]

@@ -7,9 +7,9 @@ from functools import cached_property
 
 import polars as pl
 
-from engine.allocate._equity import Equity, equity_figures
-from engine.allocate._policy import Policy
-from engine.allocate._prepare import SHARE_DENOMINATOR
+from engine.allocation._equity import Equity, equity_figures
+from engine.allocation._policy import Policy
+from engine.allocation._prepare import SHARE_DENOMINATOR
 
 __all__ = ["TERRITORY_LEVELS", "Allocation", "uah_columns"]
 

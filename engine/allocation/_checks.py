@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from engine.allocate._policy import Policy
+from engine.allocation._policy import Policy
 from engine.errors import ConfigError, InputFileError
 
 __all__ = [

@@ -8,8 +8,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from engine.allocate._buffers import blocks, empty
-from engine.allocate._default import (
+from engine.allocation._buffers import blocks, empty
+from engine.allocation._default import (
     FLOOR_ONLY,
     FULL,
     MARGINAL,
@@ -19,10 +19,10 @@ from engine.allocate._default import (
     Tables,
     run_default,
 )
-from engine.allocate._optimise import OptimiseResult, run_optimise
-from engine.allocate._policy import Policy, load_policy
-from engine.allocate._prepare import Prepared, prepare
-from engine.allocate._result import Allocation, uah_columns
+from engine.allocation._optimise import OptimiseResult, run_optimise
+from engine.allocation._policy import Policy, load_policy
+from engine.allocation._prepare import Prepared, prepare
+from engine.allocation._result import Allocation, uah_columns
 from engine.errors import ConfigError
 
 __all__ = ["allocate"]
@@ -53,7 +53,7 @@ def allocate(
     `territories` (from `engine.reference.load_territories()`) adds population and the Gini of
     allocation per resident.
 
-    >>> from engine.allocate import policy_from_dict
+    >>> from engine.allocation import policy_from_dict
     >>> claims = pl.DataFrame({"id": [1, 2, 3], "age": [10, 40, 70], "claim_uah": [100.0] * 3})
     >>> policy = policy_from_dict({"name": "demo", "envelope": {"national_uah": 150},
     ...     "tiers": [{"name": "children", "when": "age < 18"}, {"name": "rest", "otherwise": True}]})

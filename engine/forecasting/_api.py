@@ -11,12 +11,12 @@ import numpy as np
 import polars as pl
 
 from engine.errors import ConfigError
-from engine.forecast._core import as_spec, fit_nodes, prepare, reconcile_and_bound
-from engine.forecast._drivers import Driver, driver_multipliers, parse_drivers
-from engine.forecast._hierarchy import Hierarchy, HierarchySpec
-from engine.forecast._panel import default_season_length, future_dates
-from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo
-from engine.forecast._select import BaseFit, parse_models
+from engine.forecasting._core import as_spec, fit_nodes, prepare, reconcile_and_bound
+from engine.forecasting._drivers import Driver, driver_multipliers, parse_drivers
+from engine.forecasting._hierarchy import Hierarchy, HierarchySpec
+from engine.forecasting._panel import default_season_length, future_dates
+from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo
+from engine.forecasting._select import BaseFit, parse_models
 
 __all__ = ["ForecastResult", "check_options", "forecast"]
 
@@ -154,7 +154,7 @@ def forecast(
     `season_length` defaults to the periods in a year. ETS parameters come from a grid shared by
     all series; `refine=True` polishes them with one joint L-BFGS-B over the summed losses (on the
     benchmark's holdout it did not improve accuracy and took 40% of the fitting time, so it is off
-    by default). See `engine.forecast` for the methods.
+    by default). See `engine.forecasting` for the methods.
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({

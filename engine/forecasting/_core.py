@@ -11,11 +11,11 @@ import numpy as np
 import polars as pl
 
 from engine.errors import ConfigError
-from engine.forecast._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
-from engine.forecast._intervals import filled_errors, interval_bounds
-from engine.forecast._panel import Panel, to_panel
-from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo, reconcile_bottom
-from engine.forecast._select import BaseFit, fit_base
+from engine.forecasting._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
+from engine.forecasting._intervals import filled_errors, interval_bounds
+from engine.forecasting._panel import Panel, to_panel
+from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo, reconcile_bottom
+from engine.forecasting._select import BaseFit, fit_base
 
 __all__ = ["NodeData", "Outcome", "fit_nodes", "node_series", "prepare", "reconcile_and_bound"]
 

@@ -1,6 +1,6 @@
 """Demand forecasting for hierarchies of count series: coherent, non-negative, with honest intervals.
 
-    >>> from engine.forecast import forecast
+    >>> from engine.forecasting import forecast
     >>> result = forecast(frame, hierarchy={"nested": ["oblast_code", "raion_code", "hromada_code"],
     ...                                     "crossed": [["service_group", "service_code"]]},
     ...                   date_col="month", value_col="case_months_served")  # doctest: +SKIP
@@ -23,14 +23,14 @@ Pipeline (every step vectorised across series; see each module's docstring for t
 
 from __future__ import annotations
 
-from engine.forecast._api import ForecastResult, forecast
-from engine.forecast._backtest import backtest, summarise_backtest
-from engine.forecast._config import ForecastConfig, load_forecast_config
-from engine.forecast._drivers import Driver, parse_drivers
-from engine.forecast._ets import ETS_MODELS, EtsModel
-from engine.forecast._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
-from engine.forecast._reconcile import RECONCILE_METHODS, ReconcileInfo
-from engine.forecast._select import MODEL_NAMES
+from engine.forecasting._api import ForecastResult, forecast
+from engine.forecasting._backtest import backtest, summarise_backtest
+from engine.forecasting._config import ForecastConfig, load_forecast_config
+from engine.forecasting._drivers import Driver, parse_drivers
+from engine.forecasting._ets import ETS_MODELS, EtsModel
+from engine.forecasting._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
+from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo
+from engine.forecasting._select import MODEL_NAMES
 
 __all__ = [
     "ETS_MODELS",

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.allocate._buffers import blocks, empty
-from engine.allocate._prepare import SHARE_DENOMINATOR, Prepared
-from engine.allocate._rounding import BLOCK, Pool, round_pool
+from engine.allocation._buffers import blocks, empty
+from engine.allocation._prepare import SHARE_DENOMINATOR, Prepared
+from engine.allocation._rounding import BLOCK, Pool, round_pool
 
 __all__ = [
     "FLOOR_ONLY",

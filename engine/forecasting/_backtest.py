@@ -28,8 +28,8 @@ import numpy as np
 import polars as pl
 
 from engine.errors import ConfigError
-from engine.forecast._api import check_options
-from engine.forecast._core import (
+from engine.forecasting._api import check_options
+from engine.forecasting._core import (
     Outcome,
     as_spec,
     fit_nodes,
@@ -37,10 +37,10 @@ from engine.forecast._core import (
     prepare,
     reconcile_and_bound,
 )
-from engine.forecast._hierarchy import Hierarchy, HierarchySpec
-from engine.forecast._intervals import bound_columns
-from engine.forecast._panel import default_season_length
-from engine.forecast._select import MIN_OBS
+from engine.forecasting._hierarchy import Hierarchy, HierarchySpec
+from engine.forecasting._intervals import bound_columns
+from engine.forecasting._panel import default_season_length
+from engine.forecasting._select import MIN_OBS
 
 __all__ = ["backtest", "scaled_errors", "summarise_backtest"]
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.forecast import _baselines
-from engine.forecast._ets import ETS_MODELS, EtsModel, fit_ets
-from engine.forecast._intermittent import (
+from engine.forecasting import _baselines
+from engine.forecasting._ets import ETS_MODELS, EtsModel, fit_ets
+from engine.forecasting._intermittent import (
     ADI_CUTOFF,
     INTERMITTENT_MODELS,
     classify_demand,

@@ -23,7 +23,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from engine.allocate._yaml import Lines, load_yaml_with_lines
+from engine.allocation._yaml import Lines, load_yaml_with_lines
 from engine.errors import ConfigError
 
 __all__ = [

@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 
 from engine.errors import ConfigError
-from engine.forecast._api import check_options
-from engine.forecast._drivers import Driver, parse_drivers
-from engine.forecast._hierarchy import HierarchySpec
-from engine.forecast._select import parse_models
+from engine.forecasting._api import check_options
+from engine.forecasting._drivers import Driver, parse_drivers
+from engine.forecasting._hierarchy import HierarchySpec
+from engine.forecasting._select import parse_models
 
 __all__ = ["ForecastConfig", "load_forecast_config"]
 

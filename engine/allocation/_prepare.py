@@ -21,8 +21,8 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from engine.allocate._buffers import blocks, empty, small_uint
-from engine.allocate._checks import (
+from engine.allocation._buffers import blocks, empty, small_uint
+from engine.allocation._checks import (
     check_claim_values,
     check_predicates,
     fail_on_overlap,
@@ -30,7 +30,7 @@ from engine.allocate._checks import (
     key_columns,
     within_period,
 )
-from engine.allocate._policy import EXCLUSIVE, Policy
+from engine.allocation._policy import EXCLUSIVE, Policy
 from engine.errors import ConfigError, InputFileError
 
 __all__ = [

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.forecast._ets_core import (
+from engine.forecasting._ets_core import (
     CHUNK_CELLS,
     ETS_MODELS,
     PHI_BOUNDS,

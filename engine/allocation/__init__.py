@@ -5,18 +5,18 @@ floors, priority tiers with one pro-rata factor in the marginal tier, per-oblast
 independently — is vectorised over all rows and exact to the kopiyka. `mode="optimise"` maximises
 priority-weighted coverage with HiGHS under the envelope, floors, caps and an equity bound.
 
-    >>> from engine.allocate import allocate, claims_from_case_months, load_policy
+    >>> from engine.allocation import allocate, claims_from_case_months, load_policy
     >>> result = allocate(claims_from_case_months(case_months), load_policy(path))  # doctest: +SKIP
     >>> result.by_territory, result.equity, result.unspent_uah  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from engine.allocate._allocate import allocate
-from engine.allocate._claims import claims_from_case_months, claims_from_forecast
-from engine.allocate._equity import Equity, weighted_gini
-from engine.allocate._policy import Policy, Tier, load_policy, policy_from_dict
-from engine.allocate._result import Allocation
+from engine.allocation._allocate import allocate
+from engine.allocation._claims import claims_from_case_months, claims_from_forecast
+from engine.allocation._equity import Equity, weighted_gini
+from engine.allocation._policy import Policy, Tier, load_policy, policy_from_dict
+from engine.allocation._result import Allocation
 
 __all__ = [
     "Allocation",
