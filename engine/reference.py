@@ -15,7 +15,6 @@ from pathlib import Path
 
 import polars as pl
 
-import engine
 from engine.errors import InputFileError
 
 __all__ = [
@@ -26,7 +25,7 @@ __all__ = [
     "load_territories",
 ]
 
-REFERENCE_DIR = Path(engine.__file__).resolve().parents[1] / "data_samples" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data_samples" / "reference"
 
 TERRITORIES_SCHEMA: dict[str, pl.DataType] = {
     "oblast_code": pl.String(),

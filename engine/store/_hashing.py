@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import engine
+from engine._version import __version__
 
 __all__ = ["code_hash", "code_version", "hash_json", "hash_path"]
 
@@ -80,7 +80,7 @@ def hash_json(value: Any) -> str:
 
 def code_hash() -> str:
     """SHA-256 of the engine's Python sources: any code change invalidates cached steps."""
-    root = Path(engine.__file__).parent
+    root = Path(__file__).resolve().parents[1]  # engine/
     digest = hashlib.sha256()
     for file in sorted(root.rglob("*.py")):
         digest.update(file.relative_to(root).as_posix().encode() + b"\0")
@@ -90,7 +90,7 @@ def code_hash() -> str:
 
 def code_version() -> str:
     """`engine.__version__`, plus `git describe` of the checkout when there is one."""
-    repo = Path(engine.__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     try:
         described = subprocess.run(
             ["git", "describe", "--always", "--dirty", "--tags"],
@@ -102,4 +102,4 @@ def code_version() -> str:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         described = ""
-    return f"{engine.__version__}+{described}" if described else engine.__version__
+    return f"{__version__}+{described}" if described else __version__
