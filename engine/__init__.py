@@ -1,129 +1,127 @@
 """Money follows the recipient: an analytics engine for per-case financing of social services.
 
-`import engine` stays light: public names are resolved on first use from their stage modules.
+The public API is `__all__` below; the imports under `TYPE_CHECKING` say where each name lives.
+`import engine` stays light (no polars, pandera, plotly, scipy or duckdb): a public name is imported
+from its stage module on first use, so `engine.compute_entitlements` costs what entitlements need.
+
+    >>> import engine
+    >>> callable(engine.compute_entitlements), callable(engine.forecast), callable(engine.allocate)
+    (True, True, True)
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
+    from engine.allocation import (
+        Allocation,
+        Policy,
+        allocate,
+        claims_from_case_months,
+        claims_from_forecast,
+        load_policy,
+    )
+    from engine.demand import demand_series, price_forecast
+    from engine.entitlements import Entitlements, compute_entitlements
+    from engine.errors import ConfigError, EngineError
+    from engine.forecasting import (
+        ForecastConfig,
+        ForecastResult,
+        backtest,
+        forecast,
+        load_forecast_config,
+        summarise_backtest,
+    )
+    from engine.need import need_indicators
+    from engine.params import FundingModel, load_funding_model
+    from engine.pipeline import load_spec, run_pipeline
+    from engine.reference import load_services, load_territories
+    from engine.registry import quarantine_summary, read_registry
+    from engine.report import ReportData, build_report, report_data_from_store
+    from engine.scenarios import ScenarioDiff, load_scenario, scenario_diff
+    from engine.schemas import Registry
+    from engine.store import Store
 
-# public name -> module that defines it
-_PUBLIC: dict[str, str] = {
-    "ConfigError": "engine.errors",
-    "EngineError": "engine.errors",
-    "ExitCode": "engine.errors",
-    "InputFileError": "engine.errors",
-    "QuarantineThresholdError": "engine.errors",
-    "Registry": "engine.schemas",
-    "load_territories": "engine.reference",
-    "load_services": "engine.reference",
-    "generate_registry": "engine.synth",
-    "write_extract": "engine.synth",
-    "add_personal_identifiers": "engine.synth",
-    "read_registry": "engine.registry",
-    "check_quarantine_threshold": "engine.registry",
-    "quarantine_summary": "engine.registry",
-    "quarantined_share": "engine.registry",
-    "forecast": "engine.forecasting",
-    "backtest": "engine.forecasting",
-    "summarise_backtest": "engine.forecasting",
-    "ForecastResult": "engine.forecasting",
-    "HierarchySpec": "engine.forecasting",
-    "Driver": "engine.forecasting",
-    "load_forecast_config": "engine.forecasting",
-    "ForecastConfig": "engine.forecasting",
-    "demand_series": "engine.demand",
-    "price_forecast": "engine.demand",
-    "need_claims": "engine.demand",
-    "load_spec": "engine.pipeline",
-    "run_pipeline": "engine.pipeline",
-    "Store": "engine.store",
-    "need_indicators": "engine.need",
-    "allocate": "engine.allocation",
-    "Allocation": "engine.allocation",
-    "Policy": "engine.allocation",
-    "load_policy": "engine.allocation",
-    "policy_from_dict": "engine.allocation",
-    "claims_from_case_months": "engine.allocation",
-    "claims_from_forecast": "engine.allocation",
-    "load_funding_model": "engine.params",
-    "FundingModel": "engine.params",
-    "compute_entitlements": "engine.entitlements",
-    "Entitlements": "engine.entitlements",
-    "scenario_diff": "engine.scenarios",
-    "ScenarioDiff": "engine.scenarios",
-    "build_report": "engine.report",
-    "ReportData": "engine.report",
-    "report_data_from_store": "engine.report",
-}
+from engine._version import __version__
 
-__all__ = [  # noqa: RUF022 - grouped by stage, kept in step with _PUBLIC by a test
+__all__ = [  # noqa: RUF022 - in the order of the stages
     "__version__",
-    "ConfigError",
     "EngineError",
-    "ExitCode",
-    "InputFileError",
-    "QuarantineThresholdError",
-    "Registry",
-    # reference data and synthetic extracts
+    "ConfigError",
+    # reference data and the registry extract
     "load_territories",
     "load_services",
-    "generate_registry",
-    "write_extract",
-    "add_personal_identifiers",
-    # ingestion
     "read_registry",
-    "check_quarantine_threshold",
+    "Registry",
     "quarantine_summary",
-    "quarantined_share",
-    # funding models and entitlements
+    # funding models, scenarios and entitlements
     "load_funding_model",
     "FundingModel",
     "compute_entitlements",
     "Entitlements",
+    "need_indicators",
+    "load_scenario",
     "scenario_diff",
     "ScenarioDiff",
-    # demand forecasting
+    # demand and its forecast
+    "demand_series",
     "forecast",
     "backtest",
     "summarise_backtest",
     "ForecastResult",
-    "HierarchySpec",
-    "Driver",
     "load_forecast_config",
     "ForecastConfig",
-    "demand_series",
     "price_forecast",
-    "need_claims",
     # allocation
     "allocate",
     "Allocation",
-    "Policy",
     "load_policy",
-    "policy_from_dict",
+    "Policy",
     "claims_from_case_months",
     "claims_from_forecast",
-    # nightly runs and the warehouse
+    # nightly runs, the warehouse and the report
     "load_spec",
     "run_pipeline",
     "Store",
-    "need_indicators",
-    # reports
     "build_report",
     "ReportData",
     "report_data_from_store",
 ]
 
+_HOMES: dict[str, str] = {}
+
+
+def _homes() -> dict[str, str]:
+    """Public name -> its module, read once from the `TYPE_CHECKING` imports of this file."""
+    if not _HOMES:
+        import ast
+        from pathlib import Path
+
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+        block = next(
+            n
+            for n in tree.body
+            if isinstance(n, ast.If)
+            and isinstance(n.test, ast.Name)
+            and n.test.id == "TYPE_CHECKING"
+        )
+        for node in block.body:
+            if isinstance(node, ast.ImportFrom) and node.module is not None:
+                _HOMES.update({alias.name: node.module for alias in node.names})
+    return _HOMES
+
 
 def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
+    module = _homes().get(name) if name in __all__ else None
     if module is None:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
 
 def __dir__() -> list[str]:
-    return list(__all__)
+    return sorted({*globals(), *__all__})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import subprocess
 import sys
@@ -9,23 +11,80 @@ from pathlib import Path
 
 import engine
 
+HEAVY = ("pandera", "plotly", "scipy", "duckdb", "pandas", "polars", "engine.forecasting")
 
-def test_every_public_name_resolves() -> None:
+
+def _fresh(code: str) -> str:
+    """Run `code` in a fresh interpreter (nothing imported yet) and return what it printed."""
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def _submodules() -> set[str]:
+    return {info.name for info in pkgutil.iter_modules(engine.__path__)}
+
+
+def test_every_public_name_resolves_from_the_module_it_is_imported_from() -> None:
+    homes = engine._homes()
+    assert set(engine.__all__) - {"__version__"} == set(homes)
     for name in engine.__all__:
         assert getattr(engine, name) is not None, name
+    for name, module in homes.items():
+        assert getattr(engine, name) is getattr(importlib.import_module(module), name), name
 
 
-def test_public_names_match_the_lazy_table() -> None:
-    assert set(engine.__all__) - {"__version__"} == set(engine._PUBLIC)
+def test_no_public_name_is_also_a_submodule() -> None:
+    assert _submodules() & set(engine.__all__) == set()
+    assert {"forecasting", "allocation", "demand", "need", "segments", "rollups"} <= _submodules()
 
 
-def test_import_engine_stays_light() -> None:
+def test_public_names_stay_the_functions_after_every_module_is_imported() -> None:
+    # `import engine.X` sets the attribute X on the package: a public name equal to a submodule
+    # would turn into the module (once `engine.forecast(...)` raised "'module' is not callable")
     code = (
-        "import sys, engine\n"
-        "heavy = [m for m in ('plotly', 'scipy', 'duckdb', 'pandas') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
+        "import importlib, pkgutil, engine\n"
+        "first = {name: getattr(engine, name) for name in engine.__all__}\n"
+        "for info in pkgutil.walk_packages(engine.__path__, 'engine.'):\n"
+        "    if not info.name.startswith('engine.cli'):\n"
+        "        importlib.import_module(info.name)\n"
+        "print(sorted(n for n in engine.__all__ if getattr(engine, n) is not first[n]))\n"
+        "print(callable(engine.forecast), callable(engine.allocate), callable(engine.demand_series))\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert _fresh(code).split("\n")[:2] == ["[]", "True True True"]
+
+
+def test_public_functions_after_compute_entitlements(sample_extract: Path) -> None:
+    code = (
+        "import engine\n"
+        f"registry = engine.read_registry({str(sample_extract)!r})\n"
+        "model = engine.load_funding_model('models/funding/baseline')\n"
+        "engine.compute_entitlements(registry, model, months=('2025-01', '2025-01'))\n"
+        "print(type(engine.forecast).__name__, type(engine.allocate).__name__)\n"
+    )
+    assert _fresh(code).strip() == "function function"
+
+
+def test_import_engine_loads_no_heavy_module() -> None:
+    code = f"import sys, engine\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    assert _fresh(code).strip() == "[]"
+
+
+def test_mfr_help_loads_no_heavy_module() -> None:
+    code = (
+        "import contextlib, io, sys\n"
+        "from engine.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    code = main(['--help'])\n"
+        "assert code == 0 and 'entitle' in out.getvalue(), (code, out.getvalue())\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    assert _fresh(code).strip() == "[]"
+
+
+def test_mfr_help_runs_as_a_console_script() -> None:
+    mfr = Path(sys.executable).with_name("mfr")
+    done = subprocess.run([str(mfr), "--help"], check=True, capture_output=True, text=True)
+    assert "entitle" in done.stdout and "forecast" in done.stdout
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_second(repo_root: Path) -> None:
