@@ -230,17 +230,13 @@ def _from_extract(
     accept_quarantine: bool,
     console: Console,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
-    import polars as pl
-
-    from engine.demand import DEMAND_TARGETS, demand_series, price_forecast
+    from engine.demand import forecast_need
     from engine.entitlements import compute_entitlements
-    from engine.errors import ConfigError, QuarantineThresholdError
+    from engine.errors import QuarantineThresholdError
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import check_quarantine_threshold, read_registry
 
-    if cfg.target not in DEMAND_TARGETS:
-        raise ConfigError(f"target must be one of {', '.join(DEMAND_TARGETS)}, got {cfg.target!r}")
     services, territories = load_services(), load_territories()
     model = load_funding_model(model_path, services=services)
     registry = read_registry(extract, territories=territories, services_catalogue=services)
@@ -251,26 +247,31 @@ def _from_extract(
             raise
         console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
     entitlements = compute_entitlements(registry, model, territories)
-    demand = demand_series(entitlements.segments)
-    if cfg.history_months:
-        last = demand["month"].max()
-        first = pl.select(pl.lit(last).dt.offset_by(f"-{cfg.history_months - 1}mo")).item()
-        demand = demand.filter(pl.col("month") >= first)
-    run = _run(demand, cfg, date_col="month", value_col=cfg.target)
-    result, frames = run["result"], run["frames"]
-    frames["demand"] = demand
-    bottom_level = result.hierarchy.levels[-1]
-    bottom = result.forecasts.filter(pl.col("level") == bottom_level)
-    if cfg.target.startswith("case_months"):
-        frames["need"] = price_forecast(bottom, demand, model)
-    meta = _meta(cfg, result, source=str(extract), target=cfg.target, skipped=run["skipped"])
+    need = forecast_need(
+        entitlements,
+        cfg,
+        extract_date=registry.extract_date,
+        territories=territories,
+        services=services,
+        model=model,
+    )
+    frames = need.frames()
+    meta = _meta(
+        cfg,
+        need.result,
+        source=str(extract),
+        target=need.target,
+        skipped=list(need.backtest_skipped),
+    )
     meta |= {
+        "history": [m.isoformat() for m in need.history_months],
         "funding_model": {"name": model.name, "version": model.version, "hash": model.content_hash},
         "extract_date": registry.extract_date.isoformat(),
         "quarantined_rows": registry.quarantine.height,
     }
-    if "need" in frames:
-        meta["need_uah"] = round(float(frames["need"]["need_uah"].sum()), 2)
+    if need.need is not None and need.money_column is not None:
+        meta["money_column"] = need.money_column
+        meta[need.money_column] = round(float(need.need[need.money_column].sum()), 2)
     return frames, meta
 
 
@@ -372,8 +373,10 @@ def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict
         console.print(bt)
     for reason in meta["backtest_skipped"]:
         console.print(f"[yellow]backtest skipped: {reason}[/yellow]", soft_wrap=True)
-    if "need" in frames:
-        console.print(f"forecast need: {meta['need_uah']:,.2f} UAH over the horizon")
+    money = meta.get("money_column")
+    if money is not None:
+        what = "need (served + waiting)" if money == "need_uah" else money.removesuffix("_uah")
+        console.print(f"forecast {what}: {meta[money]:,.2f} UAH over the horizon")
 
 
 def register(app: typer.Typer) -> None:

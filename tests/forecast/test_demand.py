@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from engine.demand import demand_series, need_claims, price_forecast
+from engine.allocation import claims_from_forecast
+from engine.demand import demand_series, price_forecast
 
 D = dt.date
 
@@ -122,7 +123,7 @@ def test_price_forecast_by_hand():
     assert priced["price_basis"].to_list() == ["hromada", "service mean", "not financed"]
     assert priced["need_uah"].to_list() == pytest.approx([240.0, 60.0, 0.0])
     assert priced["need_uah_hi_80"].to_list() == pytest.approx([360.0, 120.0, 0.0])
-    claims = need_claims(priced)
+    claims = claims_from_forecast(priced)
     assert claims["claim_uah"].sum() == pytest.approx(300.0)
     assert {"hromada_code", "service_code", "month"} <= set(claims.columns)
 

@@ -1,0 +1,169 @@
+"""Forecast case-months priced in hryvnias with the funding model's tariff.
+
+`price_forecast(forecast, history, model, target=...)` prices forecast case-months: a bottom
+node's (hromada × service's) price per case-month is its recent money per case-month expressed in
+tariff units — each past month's amount divided by that month's tariff (so tariff changes inside
+the base window do not blur it) — times the tariff in force on the forecast month's first day:
+
+    price(f) = Σ_m money_m / tariff(m)  /  Σ_m case_months_m  ×  tariff(f)     (m: last 12 months)
+
+Money and case-months are those of the target: served (`state_uah`, `case_months_served`),
+waiting (`unmet_state_uah`, `case_months_waiting`) or need, both together. The priced columns are
+named by the target — `need_uah` for `case_months_need`, `served_uah`, `waiting_uah` — so a served
+forecast is never called need.
+
+Where a node had no case-months in the base window the service's average over all nodes is used
+(`price_basis` says which); where the service had none anywhere, there is no price to use: 0,
+`price_basis` "no history". A service whose tariff has ended is no longer financed per case: 0 and
+`price_basis` "not financed". Other parameters (coefficients, co-payment) enter through the base
+window's amounts, as they were.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from engine.demand._series import CASE_MONTH_TARGETS, TERRITORY_KEYS, add_months
+from engine.errors import ConfigError, InputFileError
+
+if TYPE_CHECKING:
+    from engine.params import FundingModel
+
+__all__ = ["money_column", "price_forecast"]
+
+_MONEY = {
+    "case_months_need": ("state_uah", "unmet_state_uah"),
+    "case_months_served": ("state_uah",),
+    "case_months_waiting": ("unmet_state_uah",),
+}
+_PARTS = {
+    "case_months_need": ("case_months_served", "case_months_waiting"),
+    "case_months_served": ("case_months_served",),
+    "case_months_waiting": ("case_months_waiting",),
+}
+
+
+def money_column(target: str) -> str:
+    """The priced column of a case-month target: `case_months_need` → `need_uah`.
+
+    >>> money_column("case_months_need"), money_column("case_months_served")
+    ('need_uah', 'served_uah')
+    """
+    if target not in CASE_MONTH_TARGETS:
+        known = ", ".join(CASE_MONTH_TARGETS)
+        raise ConfigError(f"only case-months can be priced ({known}), not {target!r}")
+    return target.removeprefix("case_months_") + "_uah"
+
+
+def _tariff_on(tariff: pl.DataFrame, dates: pl.DataFrame, date_col: str) -> pl.DataFrame:
+    """The tariff of each (service_code, date) row in force on that date (null if none)."""
+    return (
+        dates.join(tariff, on="service_code", how="left")
+        .filter(
+            pl.col("valid_from").is_null()
+            | (
+                (pl.col("valid_from") <= pl.col(date_col))
+                & (pl.col("valid_to").is_null() | (pl.col(date_col) <= pl.col("valid_to")))
+            )
+        )
+        .select("service_code", date_col, pl.col("value").alias("tariff"))
+        .unique(["service_code", date_col], keep="first")
+    )
+
+
+def price_forecast(
+    forecast: pl.DataFrame,
+    history: pl.DataFrame,
+    model: FundingModel,
+    *,
+    target: str | None = None,
+    base_months: int = 12,
+    value_cols: tuple[str, ...] = ("mean", "lo_80", "hi_80", "lo_95", "hi_95"),
+) -> pl.DataFrame:
+    """Forecast money per bottom node × month (see the module docstring).
+
+    `forecast`: bottom-level rows with `ds`, `service_code`, the node's other key columns
+    (`hromada_code`, ...) and case-month columns (`value_cols` present are priced into
+    `need_uah`, `need_uah_lo_80`, ... for the need target); `history`: the output of
+    `engine.demand.demand_series`. Returns the key columns, `month`, the target's case-months
+    (`case_months_need`, ...), `price_uah`, `price_basis` and the priced columns, ready to be the
+    claims of an allocation (`engine.allocation.claims_from_forecast`, after
+    `split_claims_by_need_level` where tiers use the need level). `target=None` prices need and
+    names its case-months `case_months` (the pipeline's price step, until it calls `forecast_need`).
+    """
+    legacy = target is None
+    target = target or "case_months_need"
+    money_out = money_column(target)
+    if "mean" not in forecast.columns:
+        raise InputFileError("forecast lacks the 'mean' column to price", column="mean")
+    keys = [c for c in TERRITORY_KEYS if c in forecast.columns and c in history.columns]
+    keys = [c for c in keys if forecast[c].null_count() == 0]
+    if "service_code" not in keys:
+        raise ConfigError("pricing a forecast needs service_code at its bottom level")
+    tariff = model.table("tariff").select("service_code", "valid_from", "valid_to", "value")
+    last = history.select(pl.col("month").max()).item()
+    if last is None:
+        raise InputFileError("no demand history to price the forecast from")
+    base = history.filter(pl.col("month") >= add_months(last, 1 - base_months)).with_columns(
+        pl.sum_horizontal(_MONEY[target]).alias("_money"),
+        pl.sum_horizontal(_PARTS[target]).alias("_cm"),
+    )
+    base_tariff = _tariff_on(tariff, base.select("service_code", "month").unique(), "month")
+    base = base.join(base_tariff, on=["service_code", "month"], how="left")
+    base = base.filter(pl.col("tariff") > 0).with_columns(
+        (pl.col("_money") / pl.col("tariff")).alias("_units")
+    )
+    # sorted before summing: the same history gives the same price whatever its row order
+    base = base.sort(*keys, "month")
+    per_node = base.group_by(keys).agg(pl.col("_units").sum(), pl.col("_cm").sum())
+    per_service = base.group_by("service_code").agg(
+        pl.when(pl.col("_cm").sum() > 0)  # 0/0 would be NaN: no case-months means no price
+        .then(pl.col("_units").sum() / pl.col("_cm").sum())
+        .alias("_svc_rate")
+    )
+    present = [c for c in value_cols if c in forecast.columns]
+    rows = forecast.select(*keys, pl.col("ds").alias("month"), *present)
+    rows_tariff = _tariff_on(tariff, rows.select("service_code", "month").unique(), "month")
+    rows = (
+        rows.join(rows_tariff, on=["service_code", "month"], how="left")
+        .join(per_node, on=keys, how="left")
+        .join(per_service, on="service_code", how="left")
+        .with_columns(
+            pl.when(pl.col("_cm") > 0)
+            .then(pl.col("_units") / pl.col("_cm"))
+            .otherwise(pl.col("_svc_rate"))
+            .alias("_rate"),
+            pl.when(pl.col("tariff").is_null() | (pl.col("tariff") <= 0))
+            .then(pl.lit("not financed"))
+            .when(pl.col("_cm") > 0)
+            .then(pl.lit("hromada" if "hromada_code" in keys else "node"))
+            .when(pl.col("_svc_rate").is_not_null())
+            .then(pl.lit("service mean"))
+            .otherwise(pl.lit("no history"))
+            .alias("price_basis"),
+        )
+        .with_columns(
+            pl.when(pl.col("price_basis").is_in(["hromada", "node", "service mean"]))
+            .then(pl.col("_rate") * pl.col("tariff"))
+            .otherwise(0.0)
+            .alias("price_uah")
+        )
+    )
+    priced = [
+        (pl.col(c) * pl.col("price_uah")).alias(money_out if c == "mean" else f"{money_out}_{c}")
+        for c in present
+    ]
+    return (
+        rows.with_columns(*priced)
+        .select(
+            *keys,
+            "month",
+            pl.col("mean").alias("case_months" if legacy else target),
+            "price_uah",
+            "price_basis",
+            *[e.meta.output_name() for e in priced],
+        )
+        .sort(*keys, "month")
+    )

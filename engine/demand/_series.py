@@ -1,0 +1,147 @@
+"""Monthly demand series per hromada × service from priced segments, on a complete month grid.
+
+`demand_series(segments)` turns priced segments (the entitlement contract) into one row per
+month × hromada × service — the bottom level of the forecasting hierarchy oblast > raion > hromada
+crossed with service group > service:
+
+- `case_months_served`: Σ days / days in month over funded segments (a case served all month = 1);
+- `case_months_waiting`: the same over unfunded segments (assessed, not yet served: unmet need);
+- `case_months_need`: served + waiting, the assessed need; "need" means this and nothing else;
+- `new_cases`: cases whose first segment starts in the month, counted where that segment is. The
+  first month of the series is null: a case open before the window looks new there (left-censored);
+- `state_uah`, `unmet_state_uah`: the state's share of the entitlement, served and waiting.
+
+Case-months are summed as whole days per cell and divided once by the days of the month, so a sum
+does not depend on the order of the rows (no float noise between identical runs).
+
+**Completion, one rule.** Every hromada × service gets every month from its first segment in the
+window to the window's last month, with zeros where nothing happened. The window ends at the last
+month the extract saw in full (`last_complete_month`): the extract date's month when the extract
+date is that month's last day, else the month before — a partly observed month would look like a
+drop in demand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from engine.errors import InputFileError
+
+__all__ = [
+    "CASE_MONTH_TARGETS",
+    "DEMAND_TARGETS",
+    "TERRITORY_KEYS",
+    "add_months",
+    "demand_series",
+    "last_complete_month",
+]
+
+TERRITORY_KEYS = ("oblast_code", "raion_code", "hromada_code", "service_group", "service_code")
+CASE_MONTH_TARGETS = ("case_months_need", "case_months_served", "case_months_waiting")
+DEMAND_TARGETS = (*CASE_MONTH_TARGETS, "new_cases", "state_uah", "unmet_state_uah")
+_SEGMENT_COLUMNS = (
+    *("case_id", "service_code", "service_group", "month", "segment_from", "days"),
+    *("days_in_month", "hromada_code", "raion_code", "oblast_code", "state_uah", "funded"),
+)
+
+
+def add_months(month: dt.date, k: int) -> dt.date:
+    """The first day of the month `k` months after `month` (before it when `k` < 0)."""
+    index = month.year * 12 + month.month - 1 + k
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def last_complete_month(extract_date: dt.date) -> dt.date:
+    """The last month an extract of `extract_date` saw in full (its first day).
+
+    >>> last_complete_month(dt.date(2026, 11, 30)), last_complete_month(dt.date(2026, 11, 29))
+    (datetime.date(2026, 11, 1), datetime.date(2026, 10, 1))
+    """
+    month = extract_date.replace(day=1)
+    if add_months(month, 1) - dt.timedelta(days=1) == extract_date:
+        return month
+    return add_months(month, -1)
+
+
+def demand_series(
+    segments: pl.DataFrame | pl.LazyFrame,
+    *,
+    months: tuple[dt.date, dt.date] | None = None,
+) -> pl.DataFrame:
+    """Monthly need per hromada × service from priced segments (see the module docstring).
+
+    `months` (first, last) is the window: segments outside it are left out and every series is
+    completed to its last month; default: the months of the segments.
+    """
+    seg = segments.lazy()
+    missing = [c for c in _SEGMENT_COLUMNS if c not in seg.collect_schema().names()]
+    if missing:
+        raise InputFileError(f"segments lack column(s) {missing}", column=missing[0])
+    seg = seg.select(_SEGMENT_COLUMNS).with_columns(pl.col("month").cast(pl.Date))
+    if months is not None:
+        seg = seg.filter(pl.col("month").is_between(months[0], months[1]))
+    served = pl.col("funded")
+    days = pl.col("days").cast(pl.Int64)
+    money = pl.col("state_uah").cast(pl.Float64)
+    cells = seg.group_by("month", "hromada_code", "service_code").agg(
+        days.filter(served).sum().alias("_served_days"),
+        days.filter(~served).sum().alias("_waiting_days"),
+        pl.col("days_in_month").first().cast(pl.Float64).alias("_dim"),
+        money.filter(served).sort().sum().alias("state_uah"),
+        money.filter(~served).sort().sum().alias("unmet_state_uah"),
+    )
+    cells = cells.with_columns(
+        (pl.col("_served_days") / pl.col("_dim")).alias("case_months_served"),
+        (pl.col("_waiting_days") / pl.col("_dim")).alias("case_months_waiting"),
+        ((pl.col("_served_days") + pl.col("_waiting_days")) / pl.col("_dim")).alias(
+            "case_months_need"
+        ),
+    ).drop("_served_days", "_waiting_days", "_dim")
+    first = (
+        seg.sort("segment_from", "case_id")
+        .group_by("case_id")
+        .agg(pl.col("month", "hromada_code", "service_code").first())
+        .group_by("month", "hromada_code", "service_code")
+        .agg(pl.len().cast(pl.Float64).alias("new_cases"))
+    )
+    pairs = seg.group_by("hromada_code", "service_code").agg(
+        pl.col("raion_code", "oblast_code", "service_group").first(),
+        pl.col("month").min().alias("_first"),
+    )
+    if months is not None:
+        lo, hi = months
+        if seg.select(pl.len()).collect().item() == 0:
+            return _empty()
+    else:
+        span = seg.select(
+            pl.col("month").min().alias("lo"), pl.col("month").max().alias("hi")
+        ).collect()
+        lo, hi = span["lo"][0], span["hi"][0]
+        if lo is None:
+            return _empty()
+    grid = pl.LazyFrame({"month": pl.date_range(lo, hi, "1mo", eager=True)})
+    keys = ["month", "hromada_code", "service_code"]
+    out = (
+        pairs.join(grid, how="cross")
+        .filter(pl.col("month") >= pl.col("_first"))
+        .join(cells, on=keys, how="left")
+        .join(first, on=keys, how="left")
+        .with_columns(pl.col(*DEMAND_TARGETS).fill_null(0.0))
+        .with_columns(
+            pl.when(pl.col("month") == lo)
+            .then(None)
+            .otherwise(pl.col("new_cases"))
+            .alias("new_cases")
+        )
+        .select("month", *TERRITORY_KEYS, *DEMAND_TARGETS)
+        .sort("hromada_code", "service_code", "month")
+    )
+    return out.collect()
+
+
+def _empty() -> pl.DataFrame:
+    schema = {"month": pl.Date, **dict.fromkeys(TERRITORY_KEYS, pl.String)}
+    schema |= dict.fromkeys(DEMAND_TARGETS, pl.Float64)
+    return pl.DataFrame(schema=schema)
