@@ -42,8 +42,8 @@ from engine.params._model import (
     Parameter,
     intervals_from_timeline,
 )
-from engine.params._yaml import YMap, YNode, YScalar, YSeq, load_yaml, parse_date
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
+from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml
 
 __all__ = ["TERRITORIAL_PARAMETERS", "Change", "ScenarioDiff", "apply_scenario", "scenario_diff"]
 
@@ -180,13 +180,13 @@ def _parse_change(node: YNode, path: Path, services: pl.DataFrame | None) -> Cha
     start_node = node.get("from")
     if start_node is None:
         raise ConfigError("'from' (first day of the change) is required", path=path, line=node.line)
-    start = parse_date(start_node, path, "from date")
+    start = date_of(start_node, path, "from date")
     until_node = node.get("until")
     end = None
     if until_node is not None and not (
         isinstance(until_node, YScalar) and until_node.value is None
     ):
-        end = parse_date(until_node, path, "until date")
+        end = date_of(until_node, path, "until date")
         if end < start:
             raise ConfigError("'until' is before 'from'", path=path, line=until_node.line)
     op, value = _operation(node, path, spec.kind)

@@ -8,30 +8,6 @@
 from __future__ import annotations
 
 from engine.params._load import load_funding_model
-from engine.params._model import (
-    ADJUSTMENT_SCHEMA,
-    DIMENSION_DTYPES,
-    PARAMETER_SPECS,
-    FundingModel,
-    Parameter,
-    ParameterSpec,
-    intervals_from_timeline,
-)
-from engine.params._yaml import YMap, YNode, YScalar, YSeq, load_yaml, parse_date
+from engine.params._model import PARAMETER_SPECS, FundingModel, Parameter, ParameterSpec
 
-__all__ = [
-    "ADJUSTMENT_SCHEMA",
-    "DIMENSION_DTYPES",
-    "PARAMETER_SPECS",
-    "FundingModel",
-    "Parameter",
-    "ParameterSpec",
-    "YMap",
-    "YNode",
-    "YScalar",
-    "YSeq",
-    "intervals_from_timeline",
-    "load_funding_model",
-    "load_yaml",
-    "parse_date",
-]
+__all__ = ["PARAMETER_SPECS", "FundingModel", "Parameter", "ParameterSpec", "load_funding_model"]

@@ -34,8 +34,8 @@ from typing import Any
 import polars as pl
 
 from engine.errors import ConfigError
-from engine.params._yaml import YMap, YNode, YScalar, YSeq, load_yaml, parse_date
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
+from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml
 
 __all__ = [
     "ADJUSTMENT_SCHEMA",
@@ -311,7 +311,7 @@ def _walk_values(
     timeline = []
     zero_ok = any((name, v) in _ZERO_COEF_ALLOWED for v in prefix)
     for key, child in node.items:
-        date = parse_date(key, path)
+        date = date_of(key, path)
         timeline.append((date, _number(child, path, f"value on {date}", kind, zero_ok=zero_ok)))
     return [(prefix, anchor or node, timeline)]
 
