@@ -30,6 +30,7 @@ class BenchResult:
     peak_mb: float
     peak_includes_setup: bool
     note: str = ""
+    ok: bool = True  # False when a check made in the run (e.g. SQL vs engine case-months) failed
 
     @property
     def throughput(self) -> float:

@@ -9,7 +9,6 @@ number of segments. Generation is setup and is not timed.
 Workloads, each timed in a fresh process by `engine.bench.run_isolated`:
 - `setup_engine`: `price_core` on the indexed registry: segmentation, every factor, the monthly
   cap, co-payment and the rounded case-month totals (what the wide output frames are built from);
-- `setup_engine_from_registry`: the same plus `index_registry` (string ids → integer indexes);
 - `setup_engine_full`: the whole `compute_entitlements`, from the registry to the four output frames
   (the wide `segments` and `case_months` with the contract's string columns, rollups and flows):
   what a pipeline run pays;
@@ -17,8 +16,9 @@ Workloads, each timed in a fresh process by `engine.bench.run_isolated`:
   (`iterrows` over locations, a day-by-day walk, dictionary lookups of the dated parameters); it
   checks itself against the engine's case-months, to the kopiyka, and fails if any differs.
 
-`run(sizes)` runs the engine workloads at every size and at the pandas size, and pandas once. Each
-note gives the workload's CPU time (all threads) beside its wall time: the machine may be shared.
+`run(sizes)` runs what users run (`mfr entitle` beside the DuckDB SQL, `engine.bench.cli_path`) and
+the core at every size, and pandas once. Each in-process note gives the workload's CPU time (all
+threads) beside its wall time: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ __all__ = [
     "MONTHS",
     "compare_case_months",
     "pandas_case_months",
+    "ratio_lines",
     "run",
     "setup_engine",
-    "setup_engine_from_registry",
     "setup_engine_full",
     "setup_pandas",
     "synthetic_registry",
@@ -247,24 +247,6 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
     return _with_cpu(work)
 
 
-def setup_engine_from_registry(size: int, seed: int) -> Callable[[], str]:
-    """The same, plus replacing the registry's string keys by integer indexes (joins on ids)."""
-    from engine.entitlements import price_core
-    from engine.params import load_funding_model
-    from engine.segments import index_registry, month_range
-
-    registry, territories = synthetic_registry(size, seed)
-    model = load_funding_model(_model_path())
-    months = month_range(*MONTHS)
-
-    def work() -> str:
-        core = price_core(index_registry(registry, territories), model, months)
-        n = core.n_segments
-        return f"{n:,} segments, {len(core.case_months['last']):,} case-months"
-
-    return _with_cpu(work)
-
-
 def setup_engine_full(size: int, seed: int) -> Callable[[], str]:
     """`compute_entitlements` from the registry: core, wide frames, rollups and flows. The frames
     are held until the end, so the peak includes them."""
@@ -460,30 +442,26 @@ def run(
     quick: bool = False,
     pandas_size: int = 100_000,
 ) -> list[BenchResult]:
-    """Engine at every size and at `pandas_size`, pandas at `pandas_size`, each in a fresh process.
+    """What users run and its rivals, each in a fresh process: `mfr entitle` and the DuckDB SQL on
+    the same extracts (messy CSV and Parquet; `engine.bench.cli_path`) at every size, the pricing
+    core alone at every size, and the pandas row logic at `pandas_size` (which checks itself
+    against the engine's case-months to the kopiyka and fails if they differ)."""
+    from engine.bench import cli_path
 
-    The pandas run checks itself against the engine's case-months (to the kopiyka) and fails if
-    they differ.
-    """
     if quick:
-        sizes, pandas_size = (100_000,), 5_000
-    results = []
-    for size in sorted({*sizes, pandas_size}):
-        for target, case in (
-            ("setup_engine", "engine"),
-            ("setup_engine_from_registry", "engine incl. indexing"),
-            ("setup_engine_full", "engine, full API"),
-        ):
-            results.append(
-                run_isolated(
-                    f"engine.bench.entitlements:{target}",
-                    area="entitlements",
-                    case=case,
-                    size=size,
-                    unit="segments",
-                    seed=seed,
-                )
+        sizes, pandas_size = (50_000,), 5_000
+    results = cli_path.run(sizes, seed)
+    for size in sizes:
+        results.append(
+            run_isolated(
+                "engine.bench.entitlements:setup_engine",
+                area="entitlements",
+                case="engine core",
+                size=size,
+                unit="segments",
+                seed=seed,
             )
+        )
     results.append(
         run_isolated(
             "engine.bench.entitlements:setup_pandas",
@@ -495,3 +473,10 @@ def run(
         )
     )
     return results
+
+
+def ratio_lines(results: Sequence[BenchResult]) -> list[str]:
+    """Engine over the DuckDB SQL per extract, and over pandas rows (`cli_path.ratio_lines`)."""
+    from engine.bench import cli_path
+
+    return cli_path.ratio_lines(results)

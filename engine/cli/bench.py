@@ -54,10 +54,16 @@ def bench(
                 r.note,
             )
         console.print(table)
-        for line in _ratios(area_results):
+        ratios = getattr(module, "ratio_lines", _ratios)
+        for line in ratios(area_results):
             console.print(line)
     if json_out is not None:
         json_out.write_text(json.dumps([r.as_dict() for r in results], indent=2))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        console.print(f"[red]check failed[/red]: {r.area}/{r.case} at {r.size:,}: {r.note}")
+    if failed:
+        raise typer.Exit(1)
 
 
 # the straightforward alternatives each area is measured against
