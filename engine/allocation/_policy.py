@@ -23,8 +23,8 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from engine.allocation._yaml import Lines, load_yaml_with_lines
 from engine.errors import ConfigError
+from engine.yamlio import Lines, lines_of, load_yaml, plain
 
 __all__ = [
     "EXCLUSIVE",
@@ -158,7 +158,8 @@ def load_policy(path: str | Path, *, services: str | Path | None = None) -> Poli
     path = Path(path)
     if not path.is_file():
         raise ConfigError("policy file not found", path=path)
-    data, lines = load_yaml_with_lines(path)
+    root = load_yaml(path, what="policy file")
+    data, lines = plain(root, path), lines_of(root, path)
     policy = policy_from_dict(data, source=path, lines=lines)
     if policy.cap_by_service_uah:
         from engine.reference import REFERENCE_DIR, load_services
