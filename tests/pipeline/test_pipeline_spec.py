@@ -66,7 +66,7 @@ steps: [produce, scale]
             8,
             "unknown key 'stor' in outputs",
         ),
-        (("steps: [produce, scale]", "steps: [produce, scale"), 8, "not valid YAML"),
+        (("steps: [produce, scale]", "steps: [produce, scale"), 8, "invalid YAML"),
         (("name: test", "name: [a, b]"), 1, "name: expected text"),
     ],
 )
