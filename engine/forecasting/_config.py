@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from engine.errors import ConfigError
 from engine.forecasting._api import check_options
 from engine.forecasting._drivers import Driver, parse_drivers
 from engine.forecasting._hierarchy import HierarchySpec
 from engine.forecasting._select import parse_models
+from engine.yamlio import Lined, load_yaml, plain
 
 __all__ = ["ForecastConfig", "load_forecast_config"]
 
@@ -92,26 +91,10 @@ class ForecastConfig:
 
 
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read forecast configuration: {exc.strerror}", path=path
-        ) from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(
-            "not valid YAML", path=path, line=None if line is None else line + 1
-        ) from None
-    if not isinstance(data, dict):
+    data = plain(load_yaml(path, what="forecast configuration"), path)
+    if not isinstance(data, Lined):
         raise ConfigError("a forecast configuration must be a mapping", path=path)
-    lines = {}
-    if isinstance(node, yaml.MappingNode):
-        lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
-    return data, lines
+    return data, dict(data.lines)
 
 
 def _merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
