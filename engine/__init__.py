@@ -22,7 +22,12 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
         claims_from_forecast,
         load_policy,
     )
-    from engine.demand import demand_series, price_forecast
+    from engine.demand import (
+        NeedForecast,
+        demand_series,
+        forecast_need,
+        split_claims_by_need_level,
+    )
     from engine.entitlements import Entitlements, compute_entitlements
     from engine.errors import ConfigError, EngineError
     from engine.forecasting import (
@@ -66,13 +71,15 @@ __all__ = [  # noqa: RUF022 - in the order of the stages
     "ScenarioDiff",
     # demand and its forecast
     "demand_series",
+    "forecast_need",
+    "NeedForecast",
+    "split_claims_by_need_level",
     "forecast",
     "backtest",
     "summarise_backtest",
     "ForecastResult",
     "load_forecast_config",
     "ForecastConfig",
-    "price_forecast",
     # allocation
     "allocate",
     "Allocation",
