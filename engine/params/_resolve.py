@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.dates import add_months, epoch_days
 from engine.params._model import FundingModel
 from engine.schemas import TERRITORY_STATUSES
 
@@ -31,11 +32,6 @@ __all__ = [
 
 STATUS_BITS: dict[str, int] = {status: 1 << i for i, status in enumerate(TERRITORY_STATUSES)}
 _RATE_PARAMETERS = ("tariff", "norm_units", "max_units", "modifier")
-_EPOCH = dt.date(1970, 1, 1)
-
-
-def _day(date: dt.date) -> int:
-    return (date - _EPOCH).days
 
 
 def value_at(
@@ -100,7 +96,7 @@ def copay_regimes(model: FundingModel, period_start: dt.date, period_end: dt.dat
         lowers.append(active["income_ratio_from"].to_numpy())
         shares.append(active["value"].to_numpy())
     return CopayRegimes(
-        starts=np.array([_day(d) for d in starts], dtype=np.int32),
+        starts=np.array([epoch_days(d) for d in starts], dtype=np.int32),
         lowers=lowers,
         shares=shares,
         unknown=unknown_share,
@@ -172,12 +168,10 @@ def rate_calendar(
         .sort("combo", "date")
         .join(combos, on="combo", how="left", maintain_order="left")
     )
-    month_starts = np.array([_day(m) for m in months], dtype=np.int32)
+    month_starts = np.array([epoch_days(m) for m in months], dtype=np.int32)
     day = calendar["date"].cast(pl.Int32).to_numpy()
     month = (np.searchsorted(month_starts, day, side="right") - 1).astype(np.int32)
-    next_starts = np.array(
-        [_day((m + dt.timedelta(days=32)).replace(day=1)) for m in months], dtype=np.int32
-    )
+    next_starts = np.array([epoch_days(add_months(m, 1)) for m in months], dtype=np.int32)
     values = {
         name: value_at(
             calendar,
