@@ -6,12 +6,12 @@ into arrays allocated once for the whole run. Everything here is vector arithmet
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from engine.dates import epoch_days
 from engine.params import FundingModel
 from engine.params._resolve import STATUS_BITS, RateCalendar
 from engine.schemas import DISABILITY_GROUPS
@@ -31,7 +31,6 @@ __all__ = [
     "round_kopiyka",
 ]
 
-_EPOCH = dt.date(1970, 1, 1)
 ROWS = ("tariff", "modifier", "max", "units")  # per-segment factors under a territorial scenario
 PER_UNIT, MONTH, DAY = 0, 1, 2
 KIND = {"hour": PER_UNIT, "visit": PER_UNIT, "month": MONTH, "day": DAY}
@@ -125,9 +124,9 @@ def _adjust(
     columns = {"tariff": "tariff", "norm_units": "norm", "max_units": "max", "modifier": "modifier"}
     groups = np.array(reg.service_groups, dtype=object)
     for row in ctx.model.adjustments.iter_rows(named=True):
-        hit = start >= np.int32((row["valid_from"] - _EPOCH).days)
+        hit = start >= np.int32(epoch_days(row["valid_from"]))
         if row["valid_to"] is not None:
-            hit &= start <= np.int32((row["valid_to"] - _EPOCH).days)
+            hit &= start <= np.int32(epoch_days(row["valid_to"]))
         if row["service_code"] is not None:
             known = row["service_code"] in reg.service_codes
             hit &= reg.service[case] == (

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from engine.dates import add_months, epoch_days
 from engine.entitlements._block import (
     DAY,
     KIND,
@@ -53,8 +54,6 @@ from engine.segments import (
 )
 
 __all__ = ["PricedCore", "price_core", "round_kopiyka"]
-
-_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,8 +189,8 @@ def _context(
     """Cut pieces at coefficient changes, build the rate calendar and count every sub-piece's
     segments: all the small, per-piece work before the expansion into segments."""
     period_start = months[0]
-    period_end = (months[-1] + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    p0, p1 = (period_start - _EPOCH).days, (period_end - _EPOCH).days
+    period_end = add_months(months[-1], 1) - dt.timedelta(days=1)
+    p0, p1 = epoch_days(period_start), epoch_days(period_end)
     pieces = pieces_from_locations(reg, p0, p1)
     # 1. cut pieces at the serving hromada's coefficient changes (few pieces, few cuts)
     timeline = coef_timeline(
