@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from engine.dates import epoch_days, parse_date
+
 __all__ = [
     "INVASION",
     "day_of_month",
@@ -16,15 +18,12 @@ __all__ = [
     "to_date_series",
 ]
 
-_EPOCH = dt.date(1970, 1, 1)
 INVASION = dt.date(2022, 2, 24)
 
 
 def days(d: dt.date | str) -> int:
     """Day number of a date (or ISO string)."""
-    if isinstance(d, str):
-        d = dt.date.fromisoformat(d)
-    return (d - _EPOCH).days
+    return epoch_days(parse_date(d) if isinstance(d, str) else d)
 
 
 def to_date_series(name: str, values: np.ndarray, null_mask: np.ndarray | None = None) -> pl.Series:
