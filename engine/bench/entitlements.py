@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from engine.bench import BenchResult, run_isolated
+from engine.dates import epoch_days, parse_date
 
 if TYPE_CHECKING:
     from engine.params import FundingModel
@@ -52,11 +53,10 @@ MONTHS = ("2024-07", "2025-06")
 _SEGMENTS_PER_CASE = (
     9.0  # measured on the generator below; refined by a pilot in `synthetic_registry`
 )
-_EPOCH = dt.date(1970, 1, 1)
 
 
 def _day(value: str) -> int:
-    return (dt.date.fromisoformat(value) - _EPOCH).days
+    return epoch_days(parse_date(value))
 
 
 def _generate(n_cases: int, seed: int) -> tuple[Registry, pl.DataFrame]:
