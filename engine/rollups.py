@@ -13,7 +13,9 @@ the consecutive months of one case land in neighbouring cells. Rollups are summe
 level (month × hromada × service × ownership × funded); coarser levels are sums of the finer result,
 so the work stays proportional to the number of parts and not to the number of levels. Codes are
 looked up on the (small) result. Case-months are exact: a group lies within one month, so they are
-its days over the month's days.
+its days over the month's days. Codes come out as the run's Enums (`engine.columns.Dimensions`:
+`level`, territories, services, ownership) and money as Decimal(18, 2), state = gross − co-payment
+exactly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.columns import Dimensions, decimal_series, kopiyky
 from engine.schemas import OWNERSHIPS
 
 __all__ = ["LEVELS", "NATIONAL_CODE", "CodeBook", "Parts", "flows", "rollups"]
@@ -48,6 +51,19 @@ class CodeBook:
     oblast_of_hromada: list[str | None]
     service_codes: list[str]
     ownership_of_provider: list[str | None]
+    dimensions: Dimensions | None = None  # the output Enums; None: built from the codes above
+
+    def dims(self) -> Dimensions:
+        if self.dimensions is not None:
+            return self.dimensions
+        parents = [*self.raion_of_hromada, *self.oblast_of_hromada]
+        return Dimensions.build(
+            territories=None,
+            hromadas=[*self.hromada_codes, *(p for p in parents if p is not None)],
+            services=self.service_codes,
+            service_groups=[],
+            providers=[],
+        )
 
     def parent_index(self, parents: list[str | None]) -> tuple[np.ndarray, list[str]]:
         """Index of each hromada's raion or oblast among their sorted codes (-1 when unknown)."""
@@ -218,11 +234,12 @@ def _frame(
         [np.full(len(g.month), r, dtype=np.uint32) for r, (_, g, _, _) in enumerate(levels)]
     )[order]
     offsets = np.cumsum([0] + [len(codes) for *_, codes in levels[:-1]])
-    dictionary = pl.Series([c for *_, codes in levels for c in codes], dtype=pl.String)
+    dims = book.dims()
+    dictionary = pl.Series([c for *_, codes in levels for c in codes], dtype=dims.territory)
     starts = np.array([(m - _EPOCH).days for m in book.months], dtype=np.int32)
     columns: dict[str, pl.Series] = {
         "month": pl.Series(starts[month[order]]).cast(pl.Date),
-        "level": pl.Series([name for name, *_ in levels], dtype=pl.String).gather(pl.Series(rank)),
+        "level": pl.Series([name for name, *_ in levels], dtype=dims.level).gather(pl.Series(rank)),
     }
     for name, column in code_columns.items():
         index = np.concatenate(
@@ -234,13 +251,21 @@ def _frame(
         columns[name] = dictionary.gather(pl.Series(index[order].astype(np.uint32)))
     for name, (column, codes) in extra.items():
         index = np.concatenate([decoded[column] for _, _, decoded, _ in levels])
-        columns[name] = pl.Series(codes, dtype=pl.String).gather(
+        columns[name] = pl.Series(codes, dtype=dims.of_column(name)).gather(
             pl.Series(index[order].astype(np.uint32))
         )
     columns["funded"] = pl.Series(np.concatenate([g.funded for _, g, _, _ in levels])[order])
-    for name in _SUMS:
-        values = np.concatenate([g.sums[name] for _, g, _, _ in levels])[order]
-        columns[name] = pl.Series(values.astype(np.int64) if name == "days" else values)
+
+    def summed(name: str) -> np.ndarray:
+        return np.concatenate([g.sums[name] for _, g, _, _ in levels])[order]
+
+    columns["case_months"] = pl.Series(summed("case_months"))
+    columns["days"] = pl.Series(summed("days").astype(np.int64))
+    # sums of whole kopiyky: exact as integers, state = gross − co-payment
+    gross, copay = kopiyky(summed("gross_uah")), kopiyky(summed("copay_uah"))
+    columns["gross_uah"] = decimal_series(gross, "gross_uah")
+    columns["copay_uah"] = decimal_series(copay, "copay_uah")
+    columns["state_uah"] = decimal_series(gross - copay, "state_uah")
     return pl.DataFrame(columns)
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import polars as pl
 
+from engine.columns import MONEY
 from engine.errors import ConfigError
 from engine.params._model import (
     ADJUSTMENT_SCHEMA,
@@ -340,10 +341,13 @@ def _compare(baseline: pl.DataFrame, scenario: pl.DataFrame, keys: list[str]) ->
     left = baseline.select(*keys, *(pl.col(a).alias(f"baseline_{a}") for a in _AMOUNTS))
     right = scenario.select(*keys, *(pl.col(a).alias(f"scenario_{a}") for a in _AMOUNTS))
     joined = left.join(right, on=keys, how="full", coalesce=True, nulls_equal=True)
+    # amounts are exact decimals (engine.columns): differences are exact, kept as Decimal(18, 2)
     return joined.with_columns(
-        pl.col(f"{s}_{a}").fill_null(0.0) for s in ("baseline", "scenario") for a in _AMOUNTS
+        pl.col(f"{s}_{a}").fill_null(0).cast(MONEY)
+        for s in ("baseline", "scenario")
+        for a in _AMOUNTS
     ).with_columns(
-        (pl.col(f"scenario_{a}") - pl.col(f"baseline_{a}")).round(2).alias(f"diff_{a}")
+        (pl.col(f"scenario_{a}") - pl.col(f"baseline_{a}")).cast(MONEY).alias(f"diff_{a}")
         for a in _AMOUNTS
     )
 
@@ -375,7 +379,7 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
             .sort_by("month")
             .last(),
             *(
-                pl.col(f"{s}_{a}").sum().round(2)
+                pl.col(f"{s}_{a}").sum().cast(MONEY)
                 for s in ("baseline", "scenario", "diff")
                 for a in _AMOUNTS
             ),

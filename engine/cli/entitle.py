@@ -3,11 +3,15 @@
 Validates the extract first (quarantined rows are excluded and counted; past `--threshold` the run
 stops unless `--accept-quarantine`), prices every case with the funding model and writes:
 
-- `segments.parquet`, `case_months.parquet`, `rollups.parquet`, `flows.parquet` (baseline);
+- `case_months.parquet`, `rollups.parquet`, `flows.parquet` (baseline), and with `--segments` the
+  detailed `segments.parquet` (one row per constant-rule segment, every factor a column);
 - with `--scenario`: `scenario_case_months.parquet`, `scenario_rollups.parquet` and the differences
   `scenario_diff_case_months.parquet`, `scenario_diff_cases.parquet`,
   `scenario_diff_territories.parquet`;
 - `quarantine.parquet` and `entitlements.json` (model version and hash, months, totals, counts).
+
+Dimensions are written as Parquet dictionaries (polars Enums), money as exact decimals
+(DECIMAL(18,2); a segment's unrounded parts DECIMAL(18,4)), every file zstd-compressed.
 
 Files are staged and moved into `--out` at the end, replacing only the files an earlier `mfr entitle`
 wrote there (`engine.cli._output`), so a failed run leaves no partial result and no one else's file
@@ -61,6 +65,9 @@ def entitle(
         False, "--accept-quarantine", help="Go on even when the threshold is exceeded."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    segments: bool = typer.Option(
+        False, "--segments", help="Also write segments.parquet (one row per segment, every factor)."
+    ),
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
     from rich.console import Console
@@ -89,9 +96,11 @@ def entitle(
         if not accept_quarantine:
             raise
         console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
-    baseline = compute_entitlements(registry, baseline_model, territories, months=span)
+    baseline = compute_entitlements(
+        registry, baseline_model, territories, months=span, segments=segments
+    )
     frames: dict[str, pl.DataFrame] = {
-        "segments": baseline.segments,
+        **({"segments": baseline.segments} if segments else {}),
         "case_months": baseline.case_months,
         "rollups": baseline.rollups,
         "flows": baseline.flows,
@@ -99,7 +108,9 @@ def entitle(
     }
     diff = None
     if scenario_model is not None:
-        alternative = compute_entitlements(registry, scenario_model, territories, months=span)
+        alternative = compute_entitlements(
+            registry, scenario_model, territories, months=span, segments=False
+        )
         diff = scenario_diff(baseline, alternative)
         frames |= {
             "scenario_case_months": alternative.case_months,
@@ -146,7 +157,7 @@ def _manifest(
         "model_hash": baseline.model_hash,
         "rows_read": registry.rows_read,
         "rows_quarantined": registry.quarantine.height,
-        "segments": baseline.segments.height,
+        "segments": baseline.n_segments,
         "case_months": baseline.case_months.height,
         "totals": baseline.totals(),
         "scenario": None
@@ -164,14 +175,15 @@ def _write(
 ) -> None:
     with staged_folder(out, command="entitle", overwrite=overwrite) as staging:
         for name, frame in frames.items():
-            frame.write_parquet(staging / f"{name}.parquet")
+            frame.write_parquet(staging / f"{name}.parquet", compression="zstd")
         (staging / "entitlements.json").write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
         )
 
 
-def _uah(value: float) -> str:
-    return f"{value:,.2f}"
+def _uah(value: object) -> str:
+    """An amount (exact Decimal or float) for the terminal."""
+    return f"{float(value):,.2f}"  # type: ignore[arg-type]
 
 
 def _print_summary(
@@ -207,10 +219,13 @@ def _print_summary(
         totals.add_row(label, *(_uah(float(p[column].sum())) for p in (served, waiting)))
     console.print(totals)
     console.print(
-        f"{baseline.segments.height:,} segments · {cm['case_id'].n_unique():,} cases · "
+        f"{baseline.n_segments:,} segments · {cm['case_id'].n_unique():,} cases · "
         f"{cm.height:,} case-month rows"
     )
-    names = territories.select("oblast_code", "oblast_name_en").unique("oblast_code")
+    # codes travel as the outputs' Enum: the names are joined to it, shown as text here
+    names = territories.select(
+        pl.col("oblast_code").cast(baseline.rollups.schema["territory_code"]), "oblast_name_en"
+    ).unique("oblast_code")
     top = (
         baseline.rollups.filter((pl.col("level") == "oblast") & pl.col("funded"))
         .group_by("territory_code")
@@ -227,7 +242,7 @@ def _print_summary(
     for row in top.iter_rows(named=True):
         oblasts.add_row(
             row["oblast_name_en"] or "?",
-            row["territory_code"] or "?",
+            str(row["territory_code"] or "?"),
             f"{row['case_months']:,.1f}",
             _uah(row["state_uah"]),
         )
@@ -275,10 +290,10 @@ def _print_diff(console: Console, diff: ScenarioDiff, names: pl.DataFrame) -> No
     )
     for row in shown.iter_rows(named=True):
         table.add_row(
-            row["oblast_name_en"] or row["territory_code"] or "?",
+            row["oblast_name_en"] or str(row["territory_code"] or "?"),
             _uah(row["baseline_state_uah"]),
             _uah(row["scenario_state_uah"]),
-            f"{row['diff_state_uah']:+,.2f}",
+            f"{float(row['diff_state_uah']):+,.2f}",
         )
     console.print(table)
 

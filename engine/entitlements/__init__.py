@@ -6,7 +6,8 @@
 
 `segments` has one row per constant-rule segment with every factor as a column; `case_months` the
 rounded totals per `(case_id, month, funded)`; `rollups` month × level × territory × service ×
-ownership × funded; `flows` registered → serving territory.
+ownership × funded; `flows` registered → serving territory. Dimensions are `pl.Enum`, money exact
+(Decimal(18, 2); a segment's unrounded parts Decimal(18, 4)): see `engine.columns`.
 
 How it scales (10 M segments): the core prices on integer-indexed numpy arrays and, block by block,
 writes every numeric output column in its final dtype plus the integer keys of the string columns
@@ -31,6 +32,7 @@ from engine.entitlements._frames import (
     case_months_frame,
     code_book,
     dictionaries,
+    dimensions,
     parts,
     segments_frame,
     territory_lists,
@@ -63,16 +65,21 @@ class Entitlements:
     model_version: str
     model_hash: str
     months: tuple[dt.date, dt.date]
+    n_segments: int = -1  # segments priced (also when the frame was not asked for); -1: unknown
+
+    def __post_init__(self) -> None:
+        if self.n_segments < 0:
+            object.__setattr__(self, "n_segments", self.segments.height)
 
     def totals(self) -> dict[str, float]:
-        """Headline totals from the rounded case-month amounts."""
+        """Headline totals from the rounded case-month amounts (exact sums, shown as floats)."""
         cm = self.case_months
         funded, unfunded = cm.filter(pl.col("funded")), cm.filter(~pl.col("funded"))
         return {
-            "gross_uah": round(float(funded["gross_uah"].sum()), 2),
-            "copay_uah": round(float(funded["copay_uah"].sum()), 2),
-            "state_uah": round(float(funded["state_uah"].sum()), 2),
-            "unmet_gross_uah": round(float(unfunded["gross_uah"].sum()), 2),
+            "gross_uah": float(funded["gross_uah"].sum()),
+            "copay_uah": float(funded["copay_uah"].sum()),
+            "state_uah": float(funded["state_uah"].sum()),
+            "unmet_gross_uah": float(unfunded["gross_uah"].sum()),
             "case_months": float(funded["case_months"].sum()),
             "waiting_case_months": float(unfunded["case_months"].sum()),
         }
@@ -94,8 +101,14 @@ def compute_entitlements(
     model: FundingModel,
     territories: pl.DataFrame | None = None,
     months: tuple[str | dt.date, str | dt.date] | None = None,
+    *,
+    segments: bool = True,
 ) -> Entitlements:
     """Segment and price every case of `registry` under `model` for `months` (inclusive).
+
+    With `segments=False` the detailed segments frame is not built (`Entitlements.segments` is an
+    empty frame without columns; `n_segments` still counts them): case-months, rollups and flows
+    are the same.
 
     `months` is `(first, last)` as "YYYY-MM" or dates; default: the earliest case start to the
     extract date. `territories` (KATOTTG, see `engine.reference.load_territories`) gives each
@@ -104,21 +117,24 @@ def compute_entitlements(
     month_list = resolve_months(months, registry)
     reg = index_registry(registry, territories)
     raion, oblast = territory_lists(reg, territories)
+    dims = dimensions(reg, territories)
     core = price_core(reg, model, month_list, hromada_oblast=oblast, wide=True)
     # intermediate arrays are handed over and freed as soon as used, before the next frame grows:
     # parts after rollups and flows, case-month keys after the case-month frame
-    money_parts, book = parts(core), code_book(core, reg, raion, oblast)
+    money_parts, book = parts(core), code_book(core, reg, raion, oblast, dims)
     rollup_frame, flow_frame = rollups(money_parts, book), flows(money_parts, book)
     del money_parts
-    books = dictionaries(reg, raion, oblast)
+    books = dictionaries(reg, raion, oblast, dims)
     del reg  # the frames need only the dictionaries and the core
     case_month_frame = case_months_frame(core, books)
-    return Entitlements(
-        segments=segments_frame(core, books, model.version),
+    result = Entitlements(
+        segments=segments_frame(core, books, model.version) if segments else pl.DataFrame(),
         case_months=case_month_frame,
         rollups=rollup_frame,
         flows=flow_frame,
         model_version=model.version,
         model_hash=model.content_hash,
         months=(month_list[0], month_list[-1]),
+        n_segments=core.n_segments,
     )
+    return result

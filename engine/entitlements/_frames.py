@@ -1,10 +1,12 @@
 """Build the output frames from what the core wrote while pricing (`price_core(wide=True)`).
 
-Nothing here prices anything. Numeric columns wrap the core's arrays without copies; every string
-column is gathered by an integer key from a small dictionary of distinct values (the cases, the
-hromadas and their raion and oblast, the providers and their ownership), all in one parallel polars
-pass per frame: string columns are then 16-byte views into the dictionaries' buffers, never copies
-of the text, and no frame is joined on a string key.
+Nothing here prices anything. Numeric columns wrap the core's arrays without copies; every
+dimension column is gathered by an integer key from a small dictionary of distinct values (the
+cases, the hromadas and their raion and oblast, the providers and their ownership), all in one
+parallel polars pass per frame. Dimensions are `pl.Enum` (`engine.columns.Dimensions`), case and
+recipient ids 16-byte views into the dictionaries' buffers; no frame is joined on a string key.
+Money is exact (`engine.columns`): Decimal(18, 2) for the rounded case-month amounts, Decimal(18, 4)
+for the unrounded parts of a segment, and state = gross − co-payment exactly on every row.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.columns import Dimensions, decimal_series, kopiyky
 from engine.entitlements._core import PricedCore
 from engine.entitlements._wide import Wide
 from engine.rollups import CodeBook, Parts
@@ -27,6 +30,7 @@ __all__ = [
     "case_months_frame",
     "code_book",
     "dictionaries",
+    "dimensions",
     "parts",
     "per_case",
     "segments_frame",
@@ -64,21 +68,35 @@ def territory_lists(
     return looked["raion_code"].to_list(), looked["oblast_code"].to_list()
 
 
-def per_case(reg: IndexedRegistry, oblast: list[str | None]) -> pl.DataFrame:
+def dimensions(reg: IndexedRegistry, territories: pl.DataFrame | None) -> Dimensions:
+    """The Enum dtypes of this registry's outputs (`engine.columns.Dimensions`)."""
+    return Dimensions.build(
+        territories=territories,
+        hromadas=reg.hromada_codes,
+        services=reg.service_codes,
+        service_groups=reg.service_groups,
+        providers=reg.provider_ids,
+    )
+
+
+def per_case(reg: IndexedRegistry, oblast: list[str | None], dims: Dimensions) -> pl.DataFrame:
     """The attributes every output row of a case repeats, one row per case index."""
     registered = registered_index(reg)
     index = pl.select(pl.when(pl.lit(registered) >= 0).then(pl.lit(registered))).to_series()
+    service = pl.Series(reg.service)
     return pl.DataFrame(
         {
             "case_id": reg.cases["case_id"],
             "recipient_id": reg.cases["recipient_id"],
-            "service_code": reg.cases["service_code"],
-            "service_group": pl.Series(reg.service_groups, dtype=pl.String).gather(reg.service),
-            "unit": pl.Series(reg.service_units, dtype=pl.String).gather(reg.service),
+            "service_code": pl.Series(reg.service_codes, dtype=dims.service).gather(service),
+            "service_group": pl.Series(reg.service_groups, dtype=dims.service_group).gather(
+                service
+            ),
+            "unit": pl.Series(reg.service_units, dtype=dims.unit).gather(service),
             "need_level": reg.cases["need_level"].cast(pl.Int64),
-            "registered_hromada": pl.Series(reg.hromada_codes, dtype=pl.String).gather(index),
-            "registered_oblast_code": pl.Series(oblast, dtype=pl.String).gather(index),
-            "disability_group": reg.cases["disability_group"],
+            "registered_hromada": pl.Series(reg.hromada_codes, dtype=dims.territory).gather(index),
+            "registered_oblast_code": pl.Series(oblast, dtype=dims.territory).gather(index),
+            "disability_group": reg.cases["disability_group"].cast(dims.disability_group),
             "is_idp": reg.cases["is_idp"],
         }
     )
@@ -94,18 +112,18 @@ class Dictionaries:
 
 
 def dictionaries(
-    reg: IndexedRegistry, raion: list[str | None], oblast: list[str | None]
+    reg: IndexedRegistry, raion: list[str | None], oblast: list[str | None], dims: Dimensions
 ) -> Dictionaries:
     return Dictionaries(
-        per_case=per_case(reg, oblast),
+        per_case=per_case(reg, oblast, dims),
         by_hromada={
-            "hromada_code": pl.Series([*reg.hromada_codes, None], dtype=pl.String),
-            "raion_code": pl.Series([*raion, None], dtype=pl.String),
-            "oblast_code": pl.Series([*oblast, None], dtype=pl.String),
+            "hromada_code": pl.Series([*reg.hromada_codes, None], dtype=dims.territory),
+            "raion_code": pl.Series([*raion, None], dtype=dims.territory),
+            "oblast_code": pl.Series([*oblast, None], dtype=dims.territory),
         },
         by_provider={
-            "provider_id": pl.Series([*reg.provider_ids, None], dtype=pl.String),
-            "ownership": pl.Series([*reg.provider_ownership, None], dtype=pl.String),
+            "provider_id": pl.Series([*reg.provider_ids, None], dtype=dims.provider),
+            "ownership": pl.Series([*reg.provider_ownership, None], dtype=dims.ownership),
         },
     )
 
@@ -148,6 +166,17 @@ def _wide(core: PricedCore) -> Wide:
     return core.wide
 
 
+def _parts_money(gross: np.ndarray, copay: np.ndarray) -> dict[str, pl.Series]:
+    """A segment's unrounded money as Decimal(18, 4): gross and co-payment to 1/10,000 UAH,
+    state = gross − co-payment exactly."""
+    g, c = kopiyky(gross, 4), kopiyky(copay, 4)
+    return {
+        "gross_uah": decimal_series(g, "gross_uah", 4),
+        "copay_uah": decimal_series(c, "copay_uah", 4),
+        "state_uah": decimal_series(np.subtract(g, c, out=g), "state_uah", 4),
+    }
+
+
 def segments_frame(core: PricedCore, books: Dictionaries, version: str) -> pl.DataFrame:
     """One row per segment, every factor a column (`SEGMENT_COLUMNS`), in the core's order."""
     wide = _wide(core)
@@ -167,17 +196,15 @@ def segments_frame(core: PricedCore, books: Dictionaries, version: str) -> pl.Da
             "coef": w["coef"],
             "modifier": _nan_to_null(factors["modifier"]),
             "cap_factor": w["cap_factor"],
-            "gross_uah": core.segments["gross_uah"],
             "copay_share": w["copay_share"],
-            "copay_uah": w["copay_uah"],
-            "state_uah": w["state_uah"],
             "funded": w["funded"],
         }
     )
+    money = pl.DataFrame(_parts_money(core.segments["gross_uah"], w["copay_uah"]))
     strings = _gather(books, w["case"], w["hromada"], w["provider"])
     return (
-        pl.concat([strings, numbers], how="horizontal")
-        .with_columns(model_version=pl.lit(version, dtype=pl.String))
+        pl.concat([strings, numbers, money], how="horizontal")
+        .with_columns(model_version=pl.lit(version, dtype=pl.Categorical))
         .select(SEGMENT_COLUMNS)
     )
 
@@ -209,7 +236,7 @@ def case_months_frame(core: PricedCore, books: Dictionaries) -> pl.DataFrame:
     month = cm["month"]
     starts = wide.month_day
     days_in_month = np.diff(np.r_[starts, _next_month(core)]).astype(np.int32)
-    gross, copay, days = cm["gross_uah"], cm["copay_uah"], cm["days"]
+    gross, copay, days = kopiyky(cm["gross_uah"]), kopiyky(cm["copay_uah"]), cm["days"]
     age = wide.month_serial[month] - wide.birth_serial[cm["case"]]
     age //= 12
     unknown = wide.unknown_birth
@@ -217,9 +244,9 @@ def case_months_frame(core: PricedCore, books: Dictionaries) -> pl.DataFrame:
         {
             "month": _dates(starts[month]),
             "funded": cm["funded"],
-            "gross_uah": gross,
-            "copay_uah": copay,
-            "state_uah": gross - copay,
+            "gross_uah": decimal_series(gross, "gross_uah"),
+            "copay_uah": decimal_series(copay, "copay_uah"),
+            "state_uah": decimal_series(gross - copay, "state_uah"),
             "case_months": days / days_in_month[month],
             "days": days.astype(np.int64),
             "age": _age(age, None if unknown is None else unknown[cm["case"]]),
@@ -240,8 +267,10 @@ def code_book(
     reg: IndexedRegistry,
     raion: list[str | None],
     oblast: list[str | None],
+    dims: Dimensions,
 ) -> CodeBook:
     return CodeBook(
+        dimensions=dims,
         months=core.months,
         hromada_codes=reg.hromada_codes,
         raion_of_hromada=raion,

@@ -37,7 +37,7 @@ _I32, _U32, _F64 = np.int32, np.uint32, np.float64
 _SEGMENT = {
     "segment_from": _I32, "segment_to": _I32, "days": _I32, "days_in_month": _I32, "month": _I32,
     "age": _I32, "case": _U32, "hromada": _U32, "provider": _U32, "funded": np.bool_,
-    "coef": _F64, "cap_factor": _F64, "copay_share": _F64, "copay_uah": _F64, "state_uah": _F64,
+    "coef": _F64, "cap_factor": _F64, "copay_share": _F64, "copay_uah": _F64,
 }  # fmt: skip
 _FACTORS = {"units": _F64, "tariff": _F64, "modifier": _F64}
 _CASE_MONTH = {
@@ -227,8 +227,7 @@ class WideSink:
             np.take(self.share, case, out=share, mode="clip")
         else:
             share[:] = ctx.shares[case, ctx.calendar.regime[entry]]
-        np.multiply(gross, share, out=seg["copay_uah"])
-        np.subtract(gross, seg["copay_uah"], out=seg["state_uah"])
+        np.multiply(gross, share, out=seg["copay_uah"])  # state: gross − copay, exactly, later
         if "units" in seg:  # without a territorial scenario: factors of the calendar entry
             units = seg["units"]
             np.take(by_entry["units_norm"], entry, out=units, mode="clip")

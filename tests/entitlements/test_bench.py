@@ -12,9 +12,10 @@ from engine.bench.entitlements import (
 
 def test_synthetic_registry_has_about_the_requested_segments() -> None:
     from engine.bench.entitlements import MONTHS, _model_path
+    from engine.dates import month_range
     from engine.entitlements import price_core
     from engine.params import load_funding_model
-    from engine.segments import index_registry, month_range
+    from engine.segments import index_registry
 
     registry, territories = synthetic_registry(20_000, seed=3)
     core = price_core(

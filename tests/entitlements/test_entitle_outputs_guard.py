@@ -47,7 +47,7 @@ def test_a_nan_in_a_priced_table_is_refused_and_nothing_is_written(
 
     monkeypatch.setattr(engine.entitlements, "compute_entitlements", compute)
     out = tmp_path / "run"
-    assert main(_entitle(out)) == ExitCode.INTERNAL_ERROR
+    assert main(_entitle(out, "--segments")) == ExitCode.INTERNAL_ERROR
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert f"{table}, column 'state_uah'" in err

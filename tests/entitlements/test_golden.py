@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from engine.entitlements import compute_entitlements
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "entitlements.yaml"
 CASES = yaml.safe_load(GOLDEN.read_text(encoding="utf-8"))
+CENT = Decimal("0.01")
 HROMADAS = {
     "A": "UA05020010000053508",
     "B": "UA63040010000010092",
@@ -35,8 +37,8 @@ def test_golden_case(spec: dict[str, Any], build_registry, baseline_model, terri
     for row, want in zip(cm.iter_rows(named=True), expected, strict=True):
         assert row["month"] == _month(want["month"])
         assert row["funded"] is want["funded"]
-        for column in ("gross", "copay", "state"):
-            assert row[f"{column}_uah"] == pytest.approx(want[column], abs=1e-9), column
+        for column in ("gross", "copay", "state"):  # exact to the kopiyka
+            assert row[f"{column}_uah"] == Decimal(str(want[column])).quantize(CENT), column
         assert row["days"] == want["days"]
         if "case_months" in want:
             assert row["case_months"] == pytest.approx(want["case_months"], abs=1e-6)
@@ -58,7 +60,7 @@ def test_golden_case(spec: dict[str, Any], build_registry, baseline_model, terri
         for column in ("coef", "units", "tariff", "cap_factor"):
             if column in want:
                 assert row[column] == pytest.approx(want[column], abs=1e-6), column
-        assert row["gross_uah"] == pytest.approx(want["gross"], abs=0.005)
+        assert float(row["gross_uah"]) == pytest.approx(want["gross"], abs=0.005)
 
 
 def test_golden_cases_priced_together_match_alone(
