@@ -16,12 +16,12 @@ every value is looked up by position. No loop runs per case or per day. Dates ar
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from engine.dates import month_range  # noqa: F401 - moved to engine.dates; callers being switched
 from engine.errors import InputFileError
 from engine.schemas import DISABILITY_GROUPS, Registry
 
@@ -33,7 +33,6 @@ __all__ = [
     "calendar_bounds",
     "expand_segments",
     "index_registry",
-    "month_range",
     "pieces_from_locations",
     "registered_index",
     "split_by_calendar",
@@ -41,27 +40,6 @@ __all__ = [
 
 OPEN_END = np.int32(2**31 - 1)  # an open end date, in days
 _STRIDE = np.int64(2**24)  # composite key = key × stride + day offset; 2^24 days ≈ 46,000 years
-
-
-def month_range(first: str | dt.date, last: str | dt.date) -> list[dt.date]:
-    """First days of every month from `first` to `last` inclusive ("YYYY-MM" or any date in it)."""
-
-    def _start(value: str | dt.date) -> dt.date:
-        if isinstance(value, dt.date):
-            return value.replace(day=1)
-        try:
-            return dt.datetime.strptime(value.strip(), "%Y-%m").date()
-        except ValueError as exc:
-            raise ValueError(f"bad month {value!r}: expected YYYY-MM") from exc
-
-    start, end = _start(first), _start(last)
-    if end < start:
-        raise ValueError(f"empty month range {first}:{last}")
-    months = []
-    while start <= end:
-        months.append(start)
-        start = (start + dt.timedelta(days=32)).replace(day=1)
-    return months
 
 
 def _days(values: pl.Series) -> np.ndarray:

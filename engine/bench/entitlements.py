@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from engine.bench import BenchResult, run_isolated
-from engine.dates import epoch_days, parse_date
+from engine.dates import epoch_days, month_range, parse_date
 
 if TYPE_CHECKING:
     from engine.params import FundingModel
@@ -194,7 +194,7 @@ def synthetic_registry(n_segments: int, seed: int = 0) -> tuple[Registry, pl.Dat
     """A synthetic `Registry` (and territories) yielding about `n_segments` segments over MONTHS."""
     from engine.entitlements import price_core
     from engine.params import load_funding_model
-    from engine.segments import index_registry, month_range
+    from engine.segments import index_registry
 
     pilot_cases = min(20_000, max(200, n_segments // 50))
     pilot, territories = _generate(pilot_cases, seed + 1)
@@ -230,7 +230,7 @@ def setup_engine(size: int, seed: int) -> Callable[[], str]:
 
     from engine.entitlements import price_core
     from engine.params import load_funding_model
-    from engine.segments import index_registry, month_range
+    from engine.segments import index_registry
 
     registry, territories = synthetic_registry(size, seed)
     model = load_funding_model(_model_path())
@@ -333,8 +333,6 @@ def pandas_case_months(registry: Registry, model: FundingModel, months: tuple[st
     import math
 
     import pandas as pd
-
-    from engine.segments import month_range
 
     reg, mdl = registry, model
     if mdl.adjustments.height:
