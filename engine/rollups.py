@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from engine.columns import Dimensions, decimal_series, kopiyky
+from engine.dates import add_months, epoch_days
 from engine.schemas import OWNERSHIPS
 
 __all__ = ["LEVELS", "NATIONAL_CODE", "CodeBook", "Parts", "flows", "rollups"]
@@ -37,7 +38,6 @@ _MONEY = ("gross_uah", "copay_uah", "state_uah")
 _SUMS = ("case_months", "days", *_MONEY)
 # cells of one dense table (64 MB per summed column); longer periods are summed in spans of months
 _MAX_CELLS = 1 << 23
-_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +201,7 @@ def _dense_ids(keys: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _days_in_month(months: list[dt.date]) -> np.ndarray:
-    ends = [(m + dt.timedelta(days=32)).replace(day=1) for m in months]
+    ends = [add_months(m, 1) for m in months]
     return np.array([(e - m).days for m, e in zip(months, ends, strict=True)], dtype=np.float64)
 
 
@@ -236,7 +236,7 @@ def _frame(
     offsets = np.cumsum([0] + [len(codes) for *_, codes in levels[:-1]])
     dims = book.dims()
     dictionary = pl.Series([c for *_, codes in levels for c in codes], dtype=dims.territory)
-    starts = np.array([(m - _EPOCH).days for m in book.months], dtype=np.int32)
+    starts = np.array([epoch_days(m) for m in book.months], dtype=np.int32)
     columns: dict[str, pl.Series] = {
         "month": pl.Series(starts[month[order]]).cast(pl.Date),
         "level": pl.Series([name for name, *_ in levels], dtype=dims.level).gather(pl.Series(rank)),

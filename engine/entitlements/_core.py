@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from engine.buffers import empty
 from engine.dates import add_months, epoch_days
 from engine.entitlements._block import (
     DAY,
@@ -32,7 +33,7 @@ from engine.entitlements._block import (
     rates,
     round_kopiyka,
 )
-from engine.entitlements._wide import Wide, WideSink, empty
+from engine.entitlements._wide import Wide, WideSink
 from engine.errors import ConfigError
 from engine.params import FundingModel
 from engine.params._resolve import (

@@ -16,22 +16,22 @@ without copies. Three groups of arrays:
 from __future__ import annotations
 
 import datetime as dt
-import mmap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
+from engine.buffers import empty
+from engine.dates import epoch_days
 from engine.entitlements._block import round_kopiyka
 
 if TYPE_CHECKING:
     from engine.entitlements._block import BlockContext, Groups
     from engine.segments import Pieces, Split
 
-__all__ = ["Wide", "WideSink", "empty", "month_serials"]
+__all__ = ["Wide", "WideSink", "month_serials"]
 
-_EPOCH = dt.date(1970, 1, 1)
 _I32, _U32, _F64 = np.int32, np.uint32, np.float64
 # per segment; units, tariff and modifier only without a territorial scenario (the core keeps them)
 _SEGMENT = {
@@ -53,25 +53,9 @@ _PART = {
 }  # fmt: skip
 
 
-def empty(n: int, dtype: type | np.dtype) -> np.ndarray:
-    """An uninitialised array of `n` items in its own anonymous mapping of small (4 KiB) pages.
-
-    numpy asks for transparent huge pages on arrays of 4 MiB or more. On a virtual machine that
-    hands free memory back to its host (free page reporting, as on this project's machines), a
-    free 2 MiB block is one the host has taken back, so each huge page is a fresh host allocation:
-    measured here about 6 times slower to touch per byte than small pages. Output arrays are
-    written once, in full, and live as long as the frames that wrap them: huge pages gain them
-    nothing."""
-    size = max(n * np.dtype(dtype).itemsize, 1)
-    if not hasattr(mmap, "MAP_PRIVATE"):  # not POSIX
-        return np.empty(n, dtype=dtype)
-    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    return np.frombuffer(buffer, dtype=dtype, count=n)
-
-
 def month_serials(months: list[dt.date]) -> tuple[np.ndarray, np.ndarray]:
     """First day (days since 1970-01-01) and year × 12 + month − 1 of every month of the period."""
-    first = np.array([(m - _EPOCH).days for m in months], dtype=np.int32)
+    first = np.array([epoch_days(m) for m in months], dtype=np.int32)
     serial = np.array([m.year * 12 + m.month - 1 for m in months], dtype=np.int32)
     return first, serial
 
