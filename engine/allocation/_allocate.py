@@ -8,7 +8,6 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from engine.allocation._buffers import blocks, empty
 from engine.allocation._default import (
     FLOOR_ONLY,
     FULL,
@@ -23,6 +22,7 @@ from engine.allocation._optimise import OptimiseResult, run_optimise
 from engine.allocation._policy import Policy, load_policy
 from engine.allocation._prepare import Prepared, prepare
 from engine.allocation._result import Allocation, uah_columns
+from engine.buffers import blocks, empty
 from engine.errors import ConfigError
 
 __all__ = ["allocate"]

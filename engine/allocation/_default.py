@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.allocation._buffers import blocks, empty
 from engine.allocation._prepare import SHARE_DENOMINATOR, Prepared
 from engine.allocation._rounding import BLOCK, Pool, round_pool
+from engine.buffers import blocks, empty
 
 __all__ = [
     "FLOOR_ONLY",

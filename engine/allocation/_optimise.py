@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from engine.allocation._buffers import blocks
 from engine.allocation._default import Tables
 from engine.allocation._policy import Policy
 from engine.allocation._prepare import Prepared
@@ -38,6 +37,7 @@ from engine.allocation._programme import (
     solve_programme,
 )
 from engine.allocation._rounding import BLOCK, Pool, round_pool
+from engine.buffers import blocks
 from engine.errors import ConfigError
 
 __all__ = ["BINDING_SCHEMA", "OptimiseResult", "run_optimise"]

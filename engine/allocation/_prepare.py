@@ -6,7 +6,7 @@ from here on, so sums are exact and independent of row order.
 What needs strings (envelope group, tier predicates, caps by service) runs once in polars, which
 labels every row with small integer codes (on another core, while numpy turns the claims into
 kopiyky). The arithmetic runs in numpy on those codes, in place or in blocks of rows, so that 10 M
-rows do not fault in dozens of fresh 80 MB arrays (see `_buffers`). Only the capped
+rows do not fault in dozens of fresh 80 MB arrays (see `engine.buffers`). Only the capped
 claim is kept per row: the claim is the capped claim plus the few excesses caps cut off, and a
 floor is recomputed from its capped claim wherever it is needed.
 """
@@ -21,7 +21,6 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from engine.allocation._buffers import blocks, empty, small_uint
 from engine.allocation._checks import (
     check_claim_values,
     check_predicates,
@@ -31,6 +30,7 @@ from engine.allocation._checks import (
     within_period,
 )
 from engine.allocation._policy import EXCLUSIVE, Policy
+from engine.buffers import blocks, empty, small_uint
 from engine.errors import ConfigError, InputFileError
 
 __all__ = [

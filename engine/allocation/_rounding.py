@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from engine.allocation._buffers import blocks, empty, small_uint
+from engine.buffers import blocks, empty, small_uint
 from engine.errors import EngineError
 
 __all__ = ["BLOCK", "Pool", "round_pool"]

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from engine.allocation import allocate, policy_from_dict
-from engine.allocation._buffers import empty
 from engine.allocation._rounding import Pool, round_pool
 from engine.bench.allocation import bench_claims, bench_policy
+from engine.buffers import empty
 
 TIERS = [
     {"name": "children", "when": "age < 18"},
@@ -59,7 +59,7 @@ def test_tiny_blocks_of_rows_change_nothing(monkeypatch: pytest.MonkeyPatch) -> 
     for raw, mode in _policies(claims):
         whole = _frames(claims, raw, mode)
         with monkeypatch.context() as patch:
-            patch.setattr("engine.allocation._buffers.BLOCK", 7)
+            patch.setattr("engine.buffers.BLOCK", 7)
             patch.setattr("engine.allocation._rounding.BLOCK", 5)
             blocked = _frames(claims, raw, mode)
         for name, frame in whole.items():
