@@ -28,6 +28,7 @@ BLANK_LINE = "blank line"
 _QUOTE, _LF, _CR = 0x22, 0x0A, 0x0D
 _NONE = np.zeros(0, dtype=np.int64)
 _EMPTY = b" \t\r\n\x0b\x0c"
+_EMPTY_TEXT = _EMPTY.decode()
 _FINE, _STRAY_QUOTE, _BARE_CR, _RAGGED, _BLANK = 0, 1, 2, 3, 4
 _REASONS = {
     _STRAY_QUOTE: "a stray quote (a quote must open or close a field)",
@@ -48,7 +49,58 @@ class Structure:
 
 
 def structure(data: bytes, separator: str, file: str) -> Structure:
-    """The records of `data` (LF or CRLF line ends) with separator `separator`."""
+    """The records of `data` (LF or CRLF line ends) with separator `separator`.
+
+    A file without a quote character (most extracts) has one record per line: polars splits it
+    into lines and counts each line's fields in one parallel pass (`_unquoted`). Otherwise the
+    quotes are resolved on the bytes (`_quoted`)."""
+    if data.find(b'"') < 0:
+        return _unquoted(data, separator)
+    return _quoted(data, separator, file)
+
+
+def _unquoted(data: bytes, separator: str) -> Structure:
+    """Every line is a record: fields, blank lines and bare CRs found by polars on the lines.
+
+    NUL never reaches here (`_encoding` refuses it), so as the separator it keeps a line whole;
+    polars drops the CR of a CRLF line end, so a CR left inside a line is a bare one."""
+    line = pl.col("line")
+    stats = (
+        pl.read_csv(
+            data,
+            has_header=False,
+            separator="\x00",
+            quote_char=None,
+            infer_schema=False,
+            new_columns=["line"],
+        )
+        .lazy()
+        .select(
+            fields=(line.str.count_matches(separator, literal=True).fill_null(0) + 1),
+            bare_cr=line.str.contains("\r", literal=True).fill_null(False),
+            blank=line.is_null() | (line.str.strip_chars(_EMPTY_TEXT + separator) == ""),
+        )
+        .collect()
+    )
+    fields = stats["fields"].cast(pl.Int64).to_numpy()
+    code = np.where(fields != fields[0], _RAGGED, _FINE).astype(np.int8)
+    code[stats["bare_cr"].to_numpy()] = _BARE_CR
+    if data.endswith(b"\r"):  # polars drops a CR that ends the file, as if a CRLF's
+        code[-1] = _BARE_CR
+    blank = stats["blank"].to_numpy().copy()
+    blank[0] = False  # the header is judged by its own checks
+    code[blank] = _BLANK
+    return Structure(
+        data=data,
+        quoted=False,
+        stray_quotes=False,
+        lines=np.arange(2, fields.size + 1, dtype=np.int64),
+        problems=_problems(code[1:], fields[1:], int(fields[0])),
+    )
+
+
+def _quoted(data: bytes, separator: str, file: str) -> Structure:
+    """The records of a file with quote characters, found on its bytes."""
     raw = np.frombuffer(data, dtype=np.uint8)
     sep = ord(separator)
     # bytes.find is a memchr: a file without quotes or CRs skips their passes

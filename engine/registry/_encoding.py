@@ -65,6 +65,8 @@ def decode_to_utf8(data: bytes, file: Path) -> bytes:
             path=file,
             line=data.count(b"\n", 0, nul) + 1,
         )
+    if data.isascii():  # most of an extract's bytes (ids, codes, dates): valid UTF-8 as they are
+        return data
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

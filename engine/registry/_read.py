@@ -106,7 +106,7 @@ def _read_file(name: str, file: Path) -> RawTable:
 
 def _read_csv(file: Path) -> pl.DataFrame:
     text_bytes = decode_to_utf8(file.read_bytes(), file)
-    if not text_bytes.strip():
+    if not text_bytes or text_bytes.isspace():  # no copy of the file, unlike strip()
         raise InputFileError("file is empty", path=file)
     if b"\n" not in text_bytes and b"\r" in text_bytes:  # classic Mac line ends: CR only
         text_bytes = text_bytes.replace(b"\r", b"\n")
