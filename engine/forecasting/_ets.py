@@ -1,10 +1,15 @@
 """Exponential smoothing (ETS) fitted to many series at once.
 
 Series are the rows of a matrix; the recursions loop over the T periods, each step one numpy
-operation over every series and every candidate parameter point (an `n × G` array). Parameters are
-chosen by a grid shared by all series (each series takes its best point) and then refined by one
-L-BFGS-B run over the sum of the per-series losses: the loss is separable, so a finite-difference
-gradient for all series costs one extra pass per parameter.
+operation over every series and every candidate parameter point (an `n × G` array). Per candidate
+model, a grid shared by all series gives each series its best start (with rule-of-thumb initial
+states); the initial states are then estimated for that start (`_ets_states`: exact least squares
+where the errors are affine in the states), and AICc chooses between the models. With `refine`,
+one L-BFGS-B over the sum of the per-series losses then moves the chosen model's smoothing
+parameters and initial states together: the loss is separable, the states are profiled out at
+every evaluation and a finite-difference gradient for all series costs one extra pass per
+parameter. Parameters stay in the admissible region of Hyndman et al. (2008): 0 < α < 1,
+0 < β < α, 0 < γ < 1 − α, φ in [0.8, 0.98].
 
 State-space form of Hyndman et al. (2008) in error-correction form; with `r = y - ŷ` the update
 equations are the same for additive and multiplicative errors (only the likelihood differs):
@@ -16,11 +21,13 @@ equations are the same for additive and multiplicative errors (only the likeliho
 
 −2 log-likelihood (up to a constant shared by all models): n·log(Σr²/n) for additive errors,
 n·log(Σ(r/ŷ)²/n) + 2·Σ log|ŷ| for multiplicative ones; AICc adds 2k + 2k(k+1)/(n−k−1), with k
-counting smoothing parameters, initial states and σ as in the `forecast` R package. Initial states
-come from a classical decomposition of the first seasons (not optimised).
+counting the smoothing parameters, the initial states (level, slope, m − 1 seasonal) and σ², as in
+the `forecast` R package — every one of them estimated.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,6 +45,7 @@ from engine.forecasting._ets_core import (
     point_forecast,
     recursion,
 )
+from engine.forecasting._ets_states import StateFit, profile_states
 
 __all__ = ["ETS_MODELS", "EtsFit", "EtsModel", "fit_ets"]
 
@@ -132,6 +140,38 @@ def _model_loss(
     return loss[:, 0]
 
 
+def _profile(
+    y: np.ndarray,
+    start: np.ndarray,
+    *,
+    m: int,
+    model: EtsModel,
+    params: np.ndarray,
+    init: Init,
+    loss: np.ndarray | None = None,
+    iterations: int | None = None,
+) -> StateFit:
+    """Initial states estimated for smoothing `params` (see `_ets_states`)."""
+
+    def loss_fn(states: Init) -> np.ndarray:
+        return _model_loss(y, start, m=m, model=model, params=params, init=states)
+
+    if loss is None:
+        loss = loss_fn(init)
+    with np.errstate(all="ignore"):
+        return profile_states(
+            y,
+            start,
+            m=m,
+            model=model,
+            params=params,
+            init=init,
+            loss=loss,
+            loss_fn=loss_fn,
+            iterations=iterations,
+        )
+
+
 def _refine(
     y: np.ndarray,
     start: np.ndarray,
@@ -142,8 +182,12 @@ def _refine(
     loss: np.ndarray,
     init: Init,
     maxiter: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """One L-BFGS-B over the summed loss of all series; returns better params where found."""
+) -> tuple[np.ndarray, np.ndarray, Init]:
+    """Smoothing parameters and initial states together: one L-BFGS-B over the summed loss of
+    all series, with the initial states profiled out at every evaluation (variable projection:
+    the states are re-estimated for the trial parameters, then the gradient with respect to the
+    parameters is taken at those states — by the envelope theorem the gradient of the profiled
+    loss). Returns better params, loss and states where found."""
     from scipy.optimize import minimize
 
     x0, bounds = _pack(params, model)
@@ -151,18 +195,21 @@ def _refine(
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
     step = 1e-5
-    big = 1e6 * np.maximum(np.abs(loss), 1.0)
+    big = 1e6 * np.maximum(np.abs(np.where(np.isfinite(loss), loss, 1.0)), 1.0)
+    states = [init]  # the latest profiled states: each evaluation starts from them
 
     def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
         x = flat.reshape(n, k)
-        f = _model_loss(y, start, m=m, model=model, params=_unpack(x, model), init=init)
-        f = np.where(np.isfinite(f), f, big)
+        p = _unpack(x, model)
+        fit = _profile(y, start, m=m, model=model, params=p, init=states[0], iterations=1)
+        states[0] = fit.init
+        f = np.where(np.isfinite(fit.loss), fit.loss, big)
         grad = np.empty_like(x)
         for j in range(k):  # separable losses: one perturbed pass gives d f_i / d x_ij for all i
             xs = x.copy()
             h = np.where(x[:, j] + step <= hi[j], step, -step)
             xs[:, j] = np.clip(x[:, j] + h, lo[j], hi[j])
-            fj = _model_loss(y, start, m=m, model=model, params=_unpack(xs, model), init=init)
+            fj = _model_loss(y, start, m=m, model=model, params=_unpack(xs, model), init=fit.init)
             fj = np.where(np.isfinite(fj), fj, big)
             grad[:, j] = (fj - f) / h
         return float(f.sum()), grad.ravel()
@@ -176,25 +223,45 @@ def _refine(
         options={"maxiter": maxiter},
     )
     refined = _unpack(res.x.reshape(n, k), model)
-    new_loss = _model_loss(y, start, m=m, model=model, params=refined, init=init)
-    better = np.isfinite(new_loss) & (new_loss < loss)
-    return np.where(better[:, None], refined, params), np.where(better, new_loss, loss)
+    fit = _profile(y, start, m=m, model=model, params=refined, init=states[0])
+    better = np.isfinite(fit.loss) & (fit.loss < loss)
+    return (
+        np.where(better[:, None], refined, params),
+        np.where(better, fit.loss, loss),
+        _take_states(better, fit.init, init),
+    )
+
+
+def _take_states(where: np.ndarray, new: Init, old: Init) -> Init:
+    return (
+        np.where(where, new[0], old[0]),
+        np.where(where, new[1], old[1]),
+        np.where(where[None, :], new[2], old[2]),
+    )
+
+
+@dataclass
+class _Candidate:
+    """One model's grid start on the rows it may fit: best grid point and heuristic states."""
+
+    model: EtsModel
+    rows: np.ndarray
+    params: np.ndarray
+    loss: np.ndarray
+    init: Init
 
 
 def _grid_search(
     y: np.ndarray, start: np.ndarray, *, m: int, models: tuple[EtsModel, ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's best model (index into ETS_MODELS, −1 if none fits) by AICc over the grids,
-    with its grid parameters and loss."""
+) -> list[_Candidate]:
+    """Every candidate model on the rows it may fit: the best point of a grid shared by all
+    series (each row its own best), with rule-of-thumb initial states."""
     n, n_t = y.shape
     n_obs = (n_t - start).astype(float)
     with np.errstate(all="ignore"):
         positive = np.all(np.where(np.arange(n_t)[None, :] >= start[:, None], y, 1.0) > 0, axis=1)
     two_seasons = n_obs >= 2 * m
-    best_aicc = np.full(n, np.inf)
-    best_model = np.full(n, -1)
-    best_params = np.zeros((n, 4))
-    best_loss = np.full(n, np.inf)
+    out: list[_Candidate] = []
     passes = [(tr, s) for s in ("N", "A", "M") for tr in (False, True)]
     for trend, season in passes:
         if season != "N" and m < 2:
@@ -203,15 +270,21 @@ def _grid_search(
         if season == "M":
             eligible = eligible & positive
         variants = [v for v in _variants(trend, season, True) if v in models]
+        # a model needs more observations than its parameters (AICc's n − k − 1 > 0)
+        eligible = eligible & (n_obs > min((v.n_params(m) for v in variants), default=0) + 1)
         if not variants or not eligible.any():
             continue
         grid = _grid(trend, season)
         rows_all = np.flatnonzero(eligible)
+        init = initial_states(y[rows_all], start[rows_all], m=m, trend=trend, season=season)
+        found = {
+            v: (np.zeros((rows_all.size, 4)), np.full(rows_all.size, np.inf)) for v in variants
+        }
         chunk = max(1, CHUNK_CELLS // grid.shape[0])
         for c0 in range(0, rows_all.size, chunk):
-            rows = rows_all[c0 : c0 + chunk]
+            part = slice(c0, c0 + chunk)
+            rows = rows_all[part]
             yc, sc = y[rows], start[rows]
-            init = initial_states(yc, sc, m=m, trend=trend, season=season)
             want_mult = positive[rows].any() and any(v.error == "M" for v in variants)
             with np.errstate(all="ignore"):
                 run = recursion(
@@ -221,7 +294,7 @@ def _grid_search(
                     trend=trend,
                     season=season,
                     params=(grid[None, :, 0], grid[None, :, 1], grid[None, :, 2], grid[None, :, 3]),
-                    init=init,
+                    init=(init[0][part], init[1][part], init[2][:, part]),
                     want_mult=want_mult,
                 )
             loss_a, loss_m = losses(run, n_t - sc)
@@ -234,15 +307,22 @@ def _grid_search(
                 cols = np.flatnonzero(_columns_for(v, grid))
                 sub = loss[:, cols]
                 arg = np.argmin(sub, axis=1)
-                lbest = sub[np.arange(rows.size), arg]
-                score = aicc(lbest, v.n_params(m), n_obs[rows])
-                take = score < best_aicc[rows]
-                tr = rows[take]
-                best_aicc[tr] = score[take]
-                best_model[tr] = ETS_MODELS.index(v)
-                best_params[tr] = grid[cols[arg[take]]]
-                best_loss[tr] = lbest[take]
-    return best_model, best_params, best_loss
+                found[v][0][part] = grid[cols[arg]]
+                found[v][1][part] = sub[np.arange(rows.size), arg]
+        for v, (params, loss) in found.items():
+            ok = np.isfinite(loss) & (n_obs[rows_all] > v.n_params(m) + 1)
+            if ok.any():
+                sel = np.flatnonzero(ok)
+                out.append(
+                    _Candidate(
+                        v,
+                        rows_all[sel],
+                        params[sel],
+                        loss[sel],
+                        (init[0][sel], init[1][sel], init[2][:, sel]),
+                    )
+                )
+    return out
 
 
 def fit_ets(
@@ -255,30 +335,59 @@ def fit_ets(
     refine: bool = True,
     maxiter: int = 40,
 ) -> list[EtsFit]:
-    """Fit every candidate model to every row by grid search; pick each row's best by AICc;
-    refine the chosen model's parameters jointly; return one `EtsFit` per chosen model.
+    """Fit every candidate model to every row, pick each row's best by AICc, and return one
+    `EtsFit` per chosen model.
+
+    Per candidate model: the best point of a shared grid (rule-of-thumb states) is the start; the
+    initial states are then estimated for it (`_ets_states`: exact least squares where the errors
+    are affine in them), and AICc — counting the smoothing parameters, the initial states and σ² —
+    compares the models. With `refine`, the chosen model's smoothing parameters and initial states
+    are then optimised together by one L-BFGS-B over all its series (`_refine`).
 
     Rows must be free of NaN after their start. Seasonal models are tried only where the series
-    has two full seasons; multiplicative ones only on strictly positive series. Rows no model
-    fits (too short for any) are absent from every returned fit.
+    has two full seasons; multiplicative ones only on strictly positive series; a model only where
+    the series has more observations than it has parameters + 1. Rows no model fits are absent
+    from every returned fit.
 
     >>> import numpy as np
     >>> y = np.tile([10.0, 12.0, 11.0, 13.0], (2, 6))
     >>> [f.model.name for f in fit_ets(y, np.zeros(2, dtype=int), m=4, horizon=4)]
     ['ETS(A,N,A)']
     """
-    n_t = y.shape[1]
+    n, n_t = y.shape
     n_obs = (n_t - start).astype(float)
-    best_model, best_params, best_loss = _grid_search(y, start, m=m, models=models)
+    best_aicc = np.full(n, np.inf)
+    best_model = np.full(n, -1)
+    best_params = np.zeros((n, 4))
+    best_loss = np.full(n, np.inf)
+    best_l, best_b, best_s = np.zeros(n), np.zeros(n), np.zeros((max(m, 1), n))
+    for cand in _grid_search(y, start, m=m, models=models):
+        rows = cand.rows
+        fit = _profile(
+            y[rows], start[rows], m=m, model=cand.model, params=cand.params, init=cand.init,
+            loss=cand.loss,
+        )  # fmt: skip
+        score = aicc(fit.loss, cand.model.n_params(m), n_obs[rows])
+        take = score < best_aicc[rows]
+        tr = rows[take]
+        best_aicc[tr] = score[take]
+        best_model[tr] = ETS_MODELS.index(cand.model)
+        best_params[tr] = cand.params[take]
+        best_loss[tr] = fit.loss[take]
+        best_l[tr], best_b[tr] = fit.init[0][take], fit.init[1][take]
+        if cand.model.season != "N":
+            best_s[:, tr] = fit.init[2][:, take]
+        else:
+            best_s[:, tr] = 0.0
     fits: list[EtsFit] = []
     for code in np.unique(best_model[best_model >= 0]):
         model = ETS_MODELS[code]
         rows = np.flatnonzero(best_model == code)
         yc, sc = y[rows], start[rows]
-        init = initial_states(yc, sc, m=m, trend=model.trend != "N", season=model.season)
+        init: Init = (best_l[rows], best_b[rows], best_s[:, rows])
         params, loss = best_params[rows], best_loss[rows]
         if refine:
-            params, loss = _refine(
+            params, loss, init = _refine(
                 yc, sc, m=m, model=model, params=params, loss=loss, init=init, maxiter=maxiter
             )
         p = params[:, :, None]

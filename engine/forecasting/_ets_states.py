@@ -1,0 +1,252 @@
+"""Initial ETS states estimated by Gauss–Newton on the likelihood's sum of squares, for all series
+at once.
+
+In error-correction form the one-step errors `r_t = y_t − ŷ_t` of a model without a
+multiplicative season are *affine* in the initial states x0 = (l0, b0, s0): the state equations
+are linear in the states and in y. So for given smoothing parameters the least-squares initial
+states solve one linear regression per series, and one Gauss–Newton step from any start lands on
+them exactly: for additive errors that is the profile maximum-likelihood estimate (−2 log L =
+n log(Σ r²/n) is monotone in Σ r²). For multiplicative errors the step minimises Σ (r/ŷ)² (the
+likelihood's main term; `q = r/ŷ` has Jacobian `J_r · y / ŷ²`), and for a multiplicative season
+the errors are not affine, so a few damped steps are taken; every step is kept only for the series
+whose exact −2 log L it lowers.
+
+The Jacobian `J = ∂r/∂x0` comes from propagating tangents through the recursion (forward mode):
+one extra column per free initial state, all series at once, T vector steps. Seasonal states are
+free in m − 1 directions: a unit change at phase j < m − 1 is offset at phase m − 1, so the states
+keep their sum (0 for an additive season, m for a multiplicative one) — the normalisation of
+Hyndman et al. (2008) that makes the count of estimated initial states 1 + [trend] + (m − 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.forecasting._ets_core import EtsModel, Init, recursion
+
+__all__ = ["StateFit", "n_free_states", "profile_states"]
+
+_RIDGE = 1e-10  # relative ridge on the normal equations: a flat direction stays put
+_JACOBIAN_CELLS = 2_000_000  # rows × periods × states per block (16 MB)
+
+
+@dataclass(frozen=True)
+class StateFit:
+    init: Init
+    loss: np.ndarray  # −2 log L (as `_ets_core.losses`) at the returned states
+
+
+def n_free_states(model: EtsModel, m: int) -> int:
+    return 1 + (model.trend != "N") + (m - 1) * (model.season != "N")
+
+
+def _tangent_basis(model: EtsModel, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Initial tangents (n, P) of level and slope and (m, n, P) of the seasonal states."""
+    p = n_free_states(model, m)
+    dl = np.zeros((n, p))
+    db = np.zeros((n, p))
+    ds = np.zeros((max(m, 1), n, p))
+    dl[:, 0] = 1.0
+    j = 1
+    if model.trend != "N":
+        db[:, 1] = 1.0
+        j = 2
+    if model.season != "N":
+        for phase in range(m - 1):
+            ds[phase, :, j + phase] = 1.0
+            ds[m - 1, :, j + phase] = -1.0
+    return dl, db, ds
+
+
+def _jacobian(
+    y: np.ndarray, start: np.ndarray, *, m: int, model: EtsModel, params: np.ndarray, init: Init
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-step errors r (n, T), fitted ŷ (n, T) and J = ∂r/∂x0 (n, T, P); zero before a start."""
+    n, n_t = y.shape
+    alpha, beta, gamma, phi = (params[:, k : k + 1] for k in range(4))
+    trend, season = model.trend != "N", model.season
+    l0, b0, s0 = init
+    level, slope = l0[:, None].copy(), (b0[:, None].copy() if trend else np.zeros((n, 1)))
+    seas = s0[:, :, None].copy() if season != "N" else np.zeros((max(m, 1), n, 1))
+    dl, db, ds = _tangent_basis(model, m, n)
+    r_all = np.zeros((n, n_t))
+    yhat_all = np.ones((n, n_t))
+    jac = np.zeros((n, n_t, dl.shape[1]))
+    for t in range(n_t):
+        active = (t >= start)[:, None]
+        yt = np.nan_to_num(y[:, t : t + 1])
+        base = level + phi * slope if trend else level
+        dbase = dl + phi * db if trend else dl
+        k = t % m
+        if season == "A":
+            s_old, ds_old = seas[k], ds[k]
+            yhat, dyhat = base + s_old, dbase + ds_old
+        elif season == "M":
+            s_old, ds_old = seas[k], ds[k]
+            yhat, dyhat = base * s_old, dbase * s_old + base * ds_old
+        else:
+            yhat, dyhat = base, dbase
+        r = np.where(active, yt - yhat, 0.0)
+        dr = np.where(active, -dyhat, 0.0)
+        r_all[:, t] = r[:, 0]
+        yhat_all[:, t] = np.where(active, yhat, 1.0)[:, 0]
+        jac[:, t] = dr
+        if season == "M":
+            corr, dcorr = r / s_old, dr / s_old - r * ds_old / s_old**2
+            new_s = s_old + gamma * r / base
+            new_ds = ds_old + gamma * (dr / base - r * dbase / base**2)
+        else:
+            corr, dcorr = r, dr
+            if season == "A":
+                new_s, new_ds = s_old + gamma * r, ds_old + gamma * dr
+        new_level, new_dl = base + alpha * corr, dbase + alpha * dcorr
+        level = np.where(active, new_level, level)
+        dl = np.where(active, new_dl, dl)
+        if trend:
+            slope = np.where(active, phi * slope + beta * corr, slope)
+            db = np.where(active, phi * db + beta * dcorr, db)
+        if season != "N":
+            seas[k] = np.where(active, new_s, s_old)
+            ds[k] = np.where(active, new_ds, ds_old)
+    return r_all, yhat_all, jac
+
+
+def _step(
+    y: np.ndarray, start: np.ndarray, *, m: int, model: EtsModel, params: np.ndarray, init: Init
+) -> np.ndarray:
+    """The Gauss–Newton step (n, P) for the initial states, in blocks of rows (J is n × T × P).
+
+    Without a multiplicative season J depends on the parameters and the start only (the errors
+    are affine in the states and in y), so it is propagated once per distinct (parameters, start)
+    — a grid start shares it between many series — and the errors come from one plain pass."""
+    n, n_t = y.shape
+    p = n_free_states(model, m)
+    rows = max(1, _JACOBIAN_CELLS // (n_t * p))
+    linear = model.season != "M"
+    fitted = np.empty((0, n_t))
+    if linear:
+        pp = params[:, :, None]
+        with np.errstate(all="ignore"):
+            run = recursion(
+                y, start, m=m, trend=model.trend != "N", season=model.season,
+                params=(pp[:, 0], pp[:, 1], pp[:, 2], pp[:, 3]), init=init,
+                want_mult=False, want_fitted=True,
+            )  # fmt: skip
+        fitted = run.fitted if run.fitted is not None else fitted
+    out = []
+    for a in range(0, n, rows):
+        b = slice(a, a + rows)
+        if linear:
+            active = np.arange(n_t)[None, :] >= start[b, None]
+            yhat = np.where(active, fitted[b], 1.0)
+            r = np.where(active, np.nan_to_num(y[b]) - yhat, 0.0)
+            jac = _shared_jacobian(start[b], params[b], m=m, model=model, n_t=n_t)
+        else:
+            sub = (init[0][b], init[1][b], init[2][:, b])
+            r, yhat, jac = _jacobian(y[b], start[b], m=m, model=model, params=params[b], init=sub)
+        out.append(_solve_step(y[b], r, yhat, jac, model))
+    return np.concatenate(out) if out else np.zeros((0, p))
+
+
+def _shared_jacobian(
+    start: np.ndarray, params: np.ndarray, *, m: int, model: EtsModel, n_t: int
+) -> np.ndarray:
+    """J of a linear model, propagated once per distinct (parameters, start) and gathered."""
+    key = np.column_stack([params, start.astype(float)])
+    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+    k = uniq.shape[0]
+    zeros: Init = (np.zeros(k), np.zeros(k), np.zeros((max(m, 1), k)))
+    shared = _jacobian(
+        np.zeros((k, n_t)),
+        uniq[:, 4].astype(start.dtype),
+        m=m,
+        model=model,
+        params=uniq[:, :4],
+        init=zeros,
+    )[2]
+    return shared[inverse.ravel()]
+
+
+def _solve_step(
+    y: np.ndarray, r: np.ndarray, yhat: np.ndarray, jac: np.ndarray, model: EtsModel
+) -> np.ndarray:
+    if model.error == "M":  # q = r / ŷ, ∂q/∂x = J_r · y / ŷ²
+        with np.errstate(all="ignore"):
+            weight = np.nan_to_num(y) / yhat**2
+            r = r / yhat
+        weight[~np.isfinite(weight)] = 0.0
+        r[~np.isfinite(r)] = 0.0
+        jac = jac * weight[:, :, None]
+    if not np.isfinite(jac).all():  # a multiplicative season whose base went to zero
+        jac = np.nan_to_num(jac, nan=0.0, posinf=0.0, neginf=0.0)
+    normal = np.matmul(jac.transpose(0, 2, 1), jac)
+    grad = np.matmul(jac.transpose(0, 2, 1), r[:, :, None])
+    p = normal.shape[1]
+    scale = np.trace(normal, axis1=1, axis2=2) / p + 1e-300
+    normal = normal + (_RIDGE * scale)[:, None, None] * np.eye(p)[None]
+    return -np.linalg.solve(normal, grad)[:, :, 0]
+
+
+def _moved(init: Init, step: np.ndarray, model: EtsModel, m: int, size: float) -> Init:
+    l0, b0, s0 = init
+    step = np.nan_to_num(step) * size
+    l1 = l0 + step[:, 0]
+    j = 1
+    b1 = b0
+    if model.trend != "N":
+        b1 = b0 + step[:, 1]
+        j = 2
+    s1 = s0
+    if model.season != "N":
+        s1 = s0.copy()
+        s1[: m - 1] += step[:, j:].T
+        s1[m - 1] -= step[:, j:].sum(axis=1)
+    return l1, b1, s1
+
+
+def _take(where: np.ndarray, new: Init, old: Init) -> Init:
+    return (
+        np.where(where, new[0], old[0]),
+        np.where(where, new[1], old[1]),
+        np.where(where[None, :], new[2], old[2]),
+    )
+
+
+def profile_states(
+    y: np.ndarray,
+    start: np.ndarray,
+    *,
+    m: int,
+    model: EtsModel,
+    params: np.ndarray,
+    init: Init,
+    loss: np.ndarray,
+    loss_fn,
+    iterations: int | None = None,
+) -> StateFit:
+    """Improve the initial states `init` (whose loss is `loss`) for smoothing `params` (n, 4).
+
+    `loss_fn(init) -> (n,)` evaluates −2 log L at other states. Additive models without a
+    multiplicative season take one exact step; other models up to two, each halved once where
+    the full step does not lower the loss.
+    """
+    if iterations is None:
+        iterations = 1 if model.error == "A" and model.season != "M" else 2
+    best, best_loss = init, loss
+    for _ in range(iterations):
+        step = _step(y, start, m=m, model=model, params=params, init=best)
+        improved = np.zeros(y.shape[0], dtype=bool)
+        for size in (1.0, 0.5):
+            trial = _moved(best, step, model, m, size)
+            trial_loss = loss_fn(trial)
+            better = np.isfinite(trial_loss) & (trial_loss < best_loss) & ~improved
+            best = _take(better, trial, best)
+            best_loss = np.where(better, trial_loss, best_loss)
+            improved |= better
+            if model.error == "A" and model.season != "M":
+                break  # exact least squares: halving cannot help
+        if not improved.any():
+            break
+    return StateFit(best, best_loss)
