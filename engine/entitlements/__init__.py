@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.dates import month_range, resolve_months
 from engine.entitlements._block import round_kopiyka
 from engine.entitlements._core import PricedCore, price_core
 from engine.entitlements._frames import (
@@ -40,7 +41,7 @@ from engine.entitlements._frames import (
 from engine.params import FundingModel
 from engine.rollups import flows, rollups
 from engine.schemas import Registry
-from engine.segments import index_registry, month_range
+from engine.segments import index_registry
 
 __all__ = [
     "CASE_MONTH_COLUMNS",
@@ -49,7 +50,6 @@ __all__ = [
     "PricedCore",
     "compute_entitlements",
     "price_core",
-    "resolve_months",
     "round_kopiyka",
 ]
 
@@ -85,15 +85,13 @@ class Entitlements:
         }
 
 
-def resolve_months(
+def _months(
     months: tuple[str | dt.date, str | dt.date] | None, registry: Registry
 ) -> list[dt.date]:
     """The months to produce: as given, or from the earliest case start to the extract date."""
-    if months is not None:
-        return month_range(*months)
-    starts = registry.cases["start_date"].drop_nulls()
-    first = starts.min() if len(starts) else registry.extract_date
-    return month_range(first, registry.extract_date)  # type: ignore[arg-type]
+    starts = registry.cases["start_date"].drop_nulls() if months is None else None
+    earliest = starts.min() if starts is not None and len(starts) else None
+    return month_range(*resolve_months(months, registry.extract_date, earliest=earliest))  # type: ignore[arg-type]
 
 
 def compute_entitlements(
@@ -114,7 +112,7 @@ def compute_entitlements(
     extract date. `territories` (KATOTTG, see `engine.reference.load_territories`) gives each
     serving hromada its raion and oblast; without it those columns are null.
     """
-    month_list = resolve_months(months, registry)
+    month_list = _months(months, registry)
     reg = index_registry(registry, territories)
     raion, oblast = territory_lists(reg, territories)
     dims = dimensions(reg, territories)
