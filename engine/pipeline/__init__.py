@@ -5,16 +5,21 @@
 >>> result.manifest.status, result.run_id  # doctest: +SKIP
 
 - `load_spec` — strict loader of run specs (`ConfigError` with file and line).
-- `run_pipeline` — the runner: atomic, idempotent, locked, incremental (see `_runner`).
-- `STEPS` — the engine's steps; each is a plain function `StepContext -> StepOutput`, so a test or
-  a notebook can run its own steps through the same runner.
+- `run_pipeline` — the runner: atomic, idempotent, locked, incremental (see `_runner`);
+  `only=NODE` recomputes a node and what depends on it.
+- `plan_run` — what a run would do (`mfr run --dry-run`): each node, cached or computed.
+- `STEPS` — the engine's node catalogue: plain typed functions whose parameter names are their
+  inputs (`node`, `product`; see `_graph`). A test or a notebook can run its own nodes, or steps
+  written as `StepContext -> StepOutput` (`StepDef`), through the same runner.
 """
 
 from __future__ import annotations
 
+from engine.pipeline._graph import Graph, Node, node, product
 from engine.pipeline._load import load_spec
 from engine.pipeline._logging import RunLog, render_manifest, render_runs, render_summary
-from engine.pipeline._runner import RunInterruptedError, run_pipeline
+from engine.pipeline._plan import Plan, render_plan
+from engine.pipeline._runner import RunInterruptedError, plan_run, run_pipeline
 from engine.pipeline._spec import DEFAULT_STORE, RunSpec, resolve_months
 from engine.pipeline._step import RunResult, StepContext, StepDef, StepOutput
 from engine.pipeline._steps import STEPS
@@ -22,6 +27,9 @@ from engine.pipeline._steps import STEPS
 __all__ = [
     "DEFAULT_STORE",
     "STEPS",
+    "Graph",
+    "Node",
+    "Plan",
     "RunInterruptedError",
     "RunLog",
     "RunResult",
@@ -30,7 +38,11 @@ __all__ = [
     "StepDef",
     "StepOutput",
     "load_spec",
+    "node",
+    "plan_run",
+    "product",
     "render_manifest",
+    "render_plan",
     "render_runs",
     "render_summary",
     "resolve_months",

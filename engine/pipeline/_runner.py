@@ -9,10 +9,12 @@
 - idempotent: a run whose fingerprint (spec, input contents, models, code) matches a succeeded run
   is recognised and not repeated (unless forced);
 - concurrent: one run per store at a time (`StoreLock`); the second gets `RunLockedError`;
-- incremental: a step whose cache key (its inputs' hashes, parameters, code and upstream keys) has
-  been computed before is read back from the step cache instead of recomputed.
+- incremental: a node whose cache key (its inputs' hashes, parameters, code and upstream keys) has
+  been computed before is read back from the step cache instead of recomputed, and what only it
+  needed is not computed at all (`_plan`).
 
-Steps are plain functions `StepContext -> StepOutput`; the runner owns all I/O around them.
+Nodes are plain typed functions (`_graph`); each runs at most once per run (`_execute`). The
+runner owns all I/O around them.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import datetime as dt
 import os
 import secrets
 import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from rich.console import Console
@@ -35,7 +37,9 @@ from engine.errors import (
     ExitCode,
     Interrupted,
 )
+from engine.pipeline._execute import Execution, RunFacts, one_line
 from engine.pipeline._exports import check_exports, describe_rebuild, rebuild_exports
+from engine.pipeline._graph import Graph, Node
 from engine.pipeline._inputs import hash_inputs
 from engine.pipeline._interrupts import (
     RunInterruptedError,
@@ -45,8 +49,9 @@ from engine.pipeline._interrupts import (
     guarded_writer,
 )
 from engine.pipeline._logging import EventHook, RunLog
+from engine.pipeline._plan import Plan, cache_keys, make_plan
 from engine.pipeline._spec import RunSpec
-from engine.pipeline._step import RunResult, StepContext, StepDef, StepOutput
+from engine.pipeline._step import RunResult, StepDef, StepOutput
 from engine.store import (
     RunExports,
     RunManifest,
@@ -64,7 +69,9 @@ from engine.store import (
     write_parquet,
 )
 
-__all__ = ["RunInterruptedError", "run_pipeline"]
+__all__ = ["RunInterruptedError", "plan_run", "run_pipeline"]
+
+Catalogue = Mapping[str, Node | StepDef]
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -73,26 +80,6 @@ __all__ = ["RunInterruptedError", "run_pipeline"]
 def _new_run_id(name: str) -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
-
-
-def _facts(manifest: RunManifest) -> dict[str, str]:
-    """What a reader of the run's report should know about where its numbers come from."""
-    facts = {
-        "run_id": manifest.run_id,
-        "spec": manifest.spec_name,
-        "started (UTC)": f"{manifest.started_at:%Y-%m-%d %H:%M:%S}",
-        "code version": manifest.code_version,
-    }
-    for item in manifest.inputs:
-        facts[f"input: {item['role']}"] = f"{item['path']} (sha256 {item['hash'][:12]})"
-    return facts
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, EngineError | Interrupted):
-        return str(exc)
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _exit_code(exc: BaseException) -> int:
@@ -106,12 +93,49 @@ def _exit_code(exc: BaseException) -> int:
 # -- the run ---------------------------------------------------------------------------------------
 
 
+def _graph(spec: RunSpec, steps: Catalogue | None) -> Graph:
+    if steps is None:
+        from engine.pipeline._steps import STEPS
+
+        steps = STEPS
+    return Graph(steps, spec.steps, spec, path=spec.path)
+
+
+def _recompute(graph: Graph, only: str | None) -> set[str]:
+    return graph.descendants(only) if only is not None else set()
+
+
+def plan_run(
+    spec: RunSpec,
+    *,
+    steps: Catalogue | None = None,
+    force: bool = False,
+    accept_quarantine: bool = False,
+    only: str | None = None,
+) -> Plan:
+    """What `run_pipeline` would do now, without doing it (`mfr run --dry-run`): every node in
+    order, read back from the step cache or computed, and what is published. Reads the inputs to
+    hash them; writes nothing, takes no lock."""
+    graph = _graph(spec, steps)
+    inputs = hash_inputs(spec)
+    keys = cache_keys(
+        graph,
+        code=code_hash(),
+        parameters={**spec.parameters(), "accept_quarantine": accept_quarantine},
+        input_hashes={i["role"]: i["hash"] for i in inputs},
+        accept_quarantine=accept_quarantine,
+    )
+    cache = StepCache(spec.cache_dir, keep=spec.cache_keep)
+    return make_plan(graph, keys, cache, force=force, recompute=_recompute(graph, only))
+
+
 def run_pipeline(
     spec: RunSpec,
     *,
-    steps: Mapping[str, StepDef] | None = None,
+    steps: Catalogue | None = None,
     force: bool = False,
     accept_quarantine: bool = False,
+    only: str | None = None,
     writer: Writer = write_parquet,
     console: Console | None = None,
     progress: bool | None = None,
@@ -119,24 +143,24 @@ def run_pipeline(
 ) -> RunResult:
     """Run a spec end to end into its store; raise the run's error after recording it as failed.
 
-    `steps` replaces the engine's step catalogue (tests inject their own); `writer` writes every
-    Parquet file (tests inject a failing one to simulate a full disk).
+    `steps` replaces the engine's node catalogue (tests inject their own); `only` recomputes that
+    node and every node depending on it, the rest coming from the step cache where it can (the
+    run still publishes every product of the spec); `writer` writes every Parquet file (tests
+    inject a failing one to simulate a full disk).
     """
-    if steps is None:
-        from engine.pipeline._steps import STEPS
-
-        steps = STEPS
-    plan = [steps[name] for name in spec.steps]
+    graph = _graph(spec, steps)
+    recompute = _recompute(graph, only)
     run_id = _new_run_id(spec.name)
     log_path = spec.logs_dir / f"{run_id}.jsonl"
     try:
         with RunLog(log_path, run_id, console=console, progress=progress, on_event=on_event) as log:
             return _run_logged(
                 spec,
-                plan,
+                graph,
                 run_id,
                 log,
                 force=force,
+                recompute=recompute,
                 accept_quarantine=accept_quarantine,
                 writer=writer,
             )
@@ -148,16 +172,23 @@ def run_pipeline(
 
 def _run_logged(
     spec: RunSpec,
-    plan: list[StepDef],
+    graph: Graph,
     run_id: str,
     log: RunLog,
     *,
     force: bool,
+    recompute: set[str],
     accept_quarantine: bool,
     writer: Writer,
 ) -> RunResult:
     with RunSignals(log, run_id) as signals:
-        log.event("run_requested", spec=str(spec.path), store=str(spec.store), force=force)
+        log.event(
+            "run_requested",
+            spec=str(spec.path),
+            store=str(spec.store),
+            force=force,
+            only=sorted(recompute) or None,
+        )
         try:
             inputs = hash_inputs(spec)
         except EngineError as exc:
@@ -183,14 +214,15 @@ def _run_logged(
             inputs=inputs,
             parameters=parameters,
             started_at=utc_now(),
-            steps=[StepRecord(name=s.name) for s in plan],
+            steps=[StepRecord(name=name) for name in graph.products],
             pid=os.getpid(),
             host=socket.gethostname(),
             forced=force,
         )
         run = _Run(
             spec=spec,
-            plan=plan,
+            graph=graph,
+            recompute=recompute,
             manifest=manifest,
             store=Store(spec.store),
             cache=StepCache(spec.cache_dir, guarded_writer(writer, run_id), keep=spec.cache_keep),
@@ -223,7 +255,8 @@ class _Run:
     """One run, holding the lock: recover, check for an identical run, run steps, publish."""
 
     spec: RunSpec
-    plan: list[StepDef]
+    graph: Graph
+    recompute: set[str]  # --only: these nodes are computed again, whatever the cache holds
     manifest: RunManifest
     store: Store
     cache: StepCache
@@ -234,13 +267,14 @@ class _Run:
     signals: RunSignals
     writer: Writer
     outputs: dict[str, StepOutput] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
+    plan: Plan | None = None
+    nodes: list[dict[str, Any]] = field(default_factory=list)
     recorded: bool = False  # the run's row is in the store: a failure must update it
     committed: bool = False  # its results are committed: it stands as succeeded, come what may
 
     def execute(self) -> RunResult:
         self._recover()
-        if not self.force:
+        if not self.force and not self.recompute:
             identical = self.store.find_identical(self.manifest.fingerprint)
             if identical is not None:
                 self.log.event("up_to_date", same_as=identical.run_id)
@@ -254,8 +288,7 @@ class _Run:
                 "run_started", fingerprint=self.manifest.fingerprint, inputs=self.manifest.inputs
             )
             self.exports.open()
-            for step in self.plan:
-                self.outputs[step.name] = self._run_step(step)
+            self._run_nodes()
             self._finish()
         except BaseException as exc:
             if self.committed:
@@ -328,75 +361,49 @@ class _Run:
         manifest.outputs["exports_rebuilt"] = describe_rebuild(rebuilt, report_problem, manifest)
         return manifest
 
-    def _step_key(self, step: StepDef) -> str:
-        manifest, params = self.manifest, self.manifest.parameters
-        return hash_json(
-            {
-                "step": step.name,
-                "code": manifest.code_hash,
-                "params": {p: params.get(p) for p in step.params},
-                "accept_quarantine": (
-                    self.accept_quarantine if "quarantine_threshold" in step.params else None
-                ),
-                "inputs": {r: (manifest.input(r) or {}).get("hash") for r in step.inputs},
-                "upstream": {u: self.keys[u] for u in (*step.needs, *step.after) if u in self.keys},
-            }
+    def _run_nodes(self) -> None:
+        manifest = self.manifest
+        keys = cache_keys(
+            self.graph,
+            code=manifest.code_hash,
+            parameters=manifest.parameters,
+            input_hashes={i["role"]: i["hash"] for i in manifest.inputs},
+            accept_quarantine=self.accept_quarantine,
         )
-
-    def _run_step(self, step: StepDef) -> StepOutput:
-        record = self.manifest.step(step.name)
-        record.status = "running"
-        record.started_at = utc_now().isoformat()
-        key = self._step_key(step)
-        self.keys[step.name] = record.cache_key = key
-        self.log.step_started(step.name, step.title)
-        self.signals.step = step.name
-        start = time.perf_counter()
-        hit = None if self.force or not step.cacheable else self.cache.load(step.name, key)
+        self.plan = make_plan(
+            self.graph, keys, self.cache, force=self.force, recompute=self.recompute
+        )
+        self.log.event("run_planned", nodes=dict(self.plan.actions))
+        run = RunFacts.of(manifest, self.exports.staging, self.accept_quarantine)
+        execution = Execution(
+            self.plan,
+            self.cache,
+            {"spec": self.spec, "run": run, "plan": self.plan},
+            self.log,
+            self._set_step,
+        )
         try:
-            if hit is not None:
-                output = StepOutput._from_cache(*hit)
-                record.cached = True
-            else:
-                context = StepContext(
-                    self.spec,
-                    self.manifest.run_id,
-                    dict(self.outputs),
-                    self.exports.staging,
-                    self.accept_quarantine,
-                    _facts(self.manifest),
-                )
-                output = step.run(context)
-                if step.cacheable:
-                    self.cache.save(step.name, key, output.frames, output._cache_meta())
-        except BaseException as exc:
-            record.status = "failed"
-            record.seconds = round(time.perf_counter() - start, 3)
-            record.error = _one_line(exc)
-            self.log.step_finished(record)
-            raise
-        record.status = "succeeded"
-        record.seconds = round(time.perf_counter() - start, 3)
-        record.rows_read = output.rows_read
-        record.rows_quarantined = output.rows_quarantined
-        record.rows_written = output.rows_written
-        record.notes = list(output.notes)
-        self.log.step_finished(record)
-        self.signals.step = None
-        return output
+            execution.run({r.name: r for r in manifest.steps})
+        finally:
+            self.outputs = execution.products()
+            self.nodes = execution.nodes
+
+    def _set_step(self, name: str | None) -> None:
+        self.signals.step = name
 
     def _tables(self) -> tuple[dict[str, pl.DataFrame], dict[str, Path]]:
         """Published tables, and for each the step-cache file already holding it (if cached)."""
+        assert self.plan is not None
         tables: dict[str, pl.DataFrame] = {}
         cached: dict[str, Path] = {}
-        for step in self.plan:
-            output = self.outputs[step.name]
+        for name in self.graph.products:
+            output = self.outputs[name]
             for frame_name, table in output.publish.items():
                 if table in tables:
                     raise EngineError(f"two steps publish the same table '{table}'")
                 tables[table] = output.frames[frame_name]
-                if step.cacheable:
-                    cached[table] = self.cache.file(step.name, self.keys[step.name], frame_name)
+                if self.graph.nodes[name].cache:
+                    cached[table] = self.cache.file(name, self.plan.keys[name], frame_name)
         return tables, cached
 
     def _finish(self) -> None:
@@ -410,7 +417,9 @@ class _Run:
         manifest.status = "succeeded"
         manifest.finished_at = utc_now()
         manifest.exit_code = int(ExitCode.OK)
-        manifest.summary = [note for out in self.outputs.values() for note in out.notes]
+        manifest.summary = [
+            note for name in self.graph.products for note in self.outputs[name].notes
+        ]
         manifest.outputs = {
             "store": str(spec.store),
             "exports": str(exports.final),
@@ -418,6 +427,7 @@ class _Run:
             "tables": {t: f.height for t, f in tables.items()},
             # what the export folder holds, so it can be checked and rebuilt from the store
             "exported": {t: tables[t].columns for t in sorted(wanted)},
+            "nodes": self.nodes,  # every node's action, time and the peak memory so far
         }
         for output in self.outputs.values():
             if "rows_read" in output.meta:
@@ -445,7 +455,7 @@ class _Run:
         """A fault after the commit (the disk filled while the folder was finished): the run is
         in the store and stays succeeded; its staged folder is completed by the next run."""
         with contextlib.suppress(OSError):  # the log may be what failed
-            self.log.event("exports_not_finished", level="error", error=_one_line(exc))
+            self.log.event("exports_not_finished", level="error", error=one_line(exc))
         return as_machine_fault(
             exc,
             f"run {self.manifest.run_id} is committed to the store, but its export folder could "
@@ -457,7 +467,7 @@ class _Run:
         manifest, log = self.manifest, self.log
         manifest.status = "failed"
         manifest.finished_at = utc_now()
-        manifest.error = _one_line(exc)
+        manifest.error = one_line(exc)
         manifest.exit_code = _exit_code(exc)
         for record in manifest.steps:
             if record.status == "running":
@@ -467,7 +477,7 @@ class _Run:
             if self.recorded:
                 self.store.finish_failed(manifest)
         except Exception as store_exc:  # e.g. the disk is still full: the log keeps the story
-            log.event("failed_run_not_recorded", level="error", error=_one_line(store_exc))
+            log.event("failed_run_not_recorded", level="error", error=one_line(store_exc))
         failed_step = next((s.name for s in manifest.steps if s.status == "failed"), None)
         log.event(
             "run_failed",

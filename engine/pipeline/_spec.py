@@ -381,7 +381,6 @@ def read_spec(path: Path | str, *, steps: Mapping[str, Any]) -> RunSpec:
     values["steps"] = _check_steps(data, steps, spec_path)
     if values["claims"] is None:
         values["claims"] = "forecast" if "price" in values["steps"] else "entitlements"
-    _check_claims(values, data, spec_path)
     for step in values["steps"]:
         for needed in getattr(steps[step], "requires", ()):
             if values.get(needed) in (None, ()):
@@ -402,35 +401,26 @@ def read_spec(path: Path | str, *, steps: Mapping[str, Any]) -> RunSpec:
     return RunSpec(path=spec_path.resolve(), root=root, **values)
 
 
-def _check_claims(values: dict[str, Any], data: _Lined, path: Path) -> None:
-    """Allocation reads its claims from the entitlements or from the priced forecast."""
-    steps = values["steps"]
-    if "allocate" not in steps:
-        return
-    source = "entitle" if values["claims"] == "entitlements" else "price"
-    if source not in steps[: steps.index("allocate")]:
-        raise ConfigError(
-            f"allocate takes its claims from the {values['claims']} (claims: {values['claims']}), "
-            f"so step '{source}' must run before it",
-            path=path,
-            line=data.lines.get("claims", data.lines.get("steps")),
-        )
+def _is_product(step: Any) -> bool:
+    """A step a spec may ask for: a product node (or a step written as a `StepDef`)."""
+    return bool(getattr(step, "is_product", True))
 
 
 def _check_steps(data: _Lined, steps: Mapping[str, Any], path: Path) -> tuple[str, ...]:
+    products = [name for name, step in steps.items() if _is_product(step)]
     listed = data.get("steps")
     if not isinstance(listed, list) or not listed:
         raise ConfigError(
-            f"steps: expected a list of steps from {', '.join(steps)}",
+            f"steps: expected a list of steps from {', '.join(products)}",
             path=path,
             line=data.lines.get("steps"),
         )
     seen: list[str] = []
     for item, line in zip(listed, getattr(listed, "lines", [None] * len(listed)), strict=True):
-        if not isinstance(item, str) or item not in steps:
+        if not isinstance(item, str) or item not in steps or not _is_product(steps[item]):
             raise ConfigError(
-                f"unknown step {item!r}{_close_match(str(item), set(steps))}; "
-                f"known steps: {', '.join(steps)}",
+                f"unknown step {item!r}{_close_match(str(item), set(products))}; "
+                f"known steps: {', '.join(products)}",
                 path=path,
                 line=line,
             )

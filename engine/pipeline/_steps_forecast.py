@@ -1,27 +1,27 @@
-"""Pipeline steps that look ahead: forecast need from the registry's history and price it."""
+"""The nodes that look ahead: demand history from the run's one pricing, the forecast, its price."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+import polars.selectors as cs
 
 from engine.errors import ConfigError
 from engine.invariants import assert_finite_money
-from engine.pipeline._common import (
-    add_months,
-    extract_date_of,
-    format_uah,
-    month_label,
-    months_of,
-    reference_tables,
-    stage_module,
-    validated_registry,
-)
-from engine.pipeline._step import StepContext, StepOutput
+from engine.pipeline._codecs import cacheable
+from engine.pipeline._common import add_months, format_uah, stage_module
+from engine.pipeline._graph import node, product
+from engine.pipeline._nodes import HistoryWindow, Months
+from engine.pipeline._pricing import Priced
+from engine.pipeline._spec import RunSpec
+from engine.pipeline._step import StepOutput
 
-__all__ = ["forecast_step", "price_step"]
+if TYPE_CHECKING:
+    from engine.params import FundingModel
+
+__all__ = ["DemandHistory", "demand_history", "forecast", "price"]
 
 
 # The forecasting hierarchy: territories nested, crossed with services grouped.
@@ -33,94 +33,111 @@ _TARGET = "case_months_need"  # assessed need: served + waiting case-months
 _MIX_MONTHS = 12  # the need-level mix of forecast claims is that of the last year
 
 
-def _history_window(ctx: StepContext) -> tuple[dt.date, dt.date]:
-    """The last `history_months` complete months before the extract date."""
-    extract_date = extract_date_of(ctx)
-    last = extract_date.replace(day=1)
-    if add_months(last, 1) - dt.timedelta(days=1) != extract_date:
-        last = add_months(last, -1)  # the extract's month is incomplete: leave it out
-    return add_months(last, 1 - ctx.spec.history_months), last
+@cacheable
+@dataclass(frozen=True)
+class DemandHistory:
+    """Monthly need series per hromada × service over the history window, and the need-level mix
+    (case-months by need level per hromada × service over its last 12 months)."""
 
+    series: pl.DataFrame
+    mix: pl.DataFrame
 
-def _horizon(ctx: StepContext, last_history: dt.date) -> int:
-    if ctx.spec.horizon is not None:
-        return ctx.spec.horizon
-    _, last = months_of(ctx)
-    months = (last.year - last_history.year) * 12 + last.month - last_history.month
-    if months < 1:
-        raise ConfigError(
-            f"horizon: auto reaches no month: months end {last:%Y-%m}, history ends "
-            f"{last_history:%Y-%m}",
-            path=ctx.spec.path,
-        )
-    return months
+    def to_cache(self) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+        return {"series": self.series, "mix": self.mix}, {}
 
-
-def _demand_history(
-    segments: Callable[[dt.date, dt.date], pl.DataFrame],
-    series: Callable[[pl.DataFrame], pl.DataFrame],
-    first: dt.date,
-    last: dt.date,
-    chunk: int = 12,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Monthly need series over `first..last`, priced a year at a time, and the need-level mix.
-
-    Three years of segments at once would hold every priced segment of a large registry in memory;
-    a year at a time bounds the peak. Each year after the first is priced from one month earlier
-    and that month dropped, so a case continuing from the year before is not counted as new. The
-    mix (case-months by need level per hromada × service) is that of the last 12 months.
-    """
-    parts, mixes = [], []
-    mix_from = max(first, add_months(last, 1 - _MIX_MONTHS))
-    start = first
-    while start <= last:
-        end = min(add_months(start, chunk - 1), last)
-        lead = start if start == first else add_months(start, -1)
-        priced = segments(lead, end)
-        parts.append(series(priced).filter(pl.col("month") >= start))
-        if end >= mix_from:
-            mixes.append(_need_level_mix(priced.filter(pl.col("month") >= max(start, mix_from))))
-        del priced
-        start = add_months(end, 1)
-    mix = (
-        pl.concat(mixes)
-        .group_by("hromada_code", "service_code", "need_level")
-        .agg(pl.col("case_months").sum())
-    )
-    return _complete(pl.concat(parts, how="vertical_relaxed"), first, last), mix
-
-
-def _complete(history: pl.DataFrame, first: dt.date, last: dt.date) -> pl.DataFrame:
-    """Every hromada × service every month from its first to `last`, zeros where a year had none
-    (as one `demand_series` over the whole window gives); new cases stay unknown in `first`."""
-    pair = ["hromada_code", "service_code"]
-    attributes = [c for c in ("raion_code", "oblast_code", "service_group") if c in history.columns]
-    values = [c for c in history.columns if c not in {"month", *pair, *attributes}]
-    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
-    grid = (
-        history.group_by(pair)
-        .agg(pl.col(attributes).first(), pl.col("month").min().alias("_first"))
-        .join(months, how="cross")
-        .filter(pl.col("month") >= pl.col("_first"))
-        .drop("_first")
-    )
-    filled = grid.join(history.select("month", *pair, *values), on=["month", *pair], how="left")
-    return (
-        filled.with_columns(pl.col(values).fill_null(0.0))
-        .with_columns(
-            pl.when(pl.col("month") == first).then(None).otherwise(pl.col(c)).alias(c)
-            for c in values
-            if c == "new_cases"
-        )
-        .select(history.columns)
-        .sort(*pair, "month")
-    )
+    @classmethod
+    def from_cache(cls, frames: dict[str, pl.DataFrame], meta: dict[str, Any]) -> DemandHistory:
+        return cls(frames["series"], frames["mix"])
 
 
 def _need_level_mix(segments: pl.DataFrame) -> pl.DataFrame:
     """Case-months (served + waiting) by need level, per hromada × service."""
     return segments.group_by("hromada_code", "service_code", "need_level").agg(
         case_months=(pl.col("days") / pl.col("days_in_month")).sum()
+    )
+
+
+@node(title="Demand history", cache=True)
+def demand_history(priced: Priced, history: HistoryWindow) -> DemandHistory:
+    demand = stage_module("engine.demand")
+    segments = priced.history_segments
+    if segments is None:
+        raise ConfigError("the run priced no history to forecast from")
+    series = demand.demand_series(segments).with_columns(cs.categorical().cast(pl.String))
+    mix_from = max(history.first, add_months(history.last, 1 - _MIX_MONTHS))
+    mix = _need_level_mix(segments.filter(pl.col("month") >= mix_from)).with_columns(
+        cs.categorical().cast(pl.String)
+    )
+    return DemandHistory(series.sort("hromada_code", "service_code", "month"), mix)
+
+
+def _horizon(spec: RunSpec, months: Months, last_history: Any) -> int:
+    if spec.horizon is not None:
+        return spec.horizon
+    last = months.last
+    count = (last.year - last_history.year) * 12 + last.month - last_history.month
+    if count < 1:
+        raise ConfigError(
+            f"horizon: auto reaches no month: months end {last:%Y-%m}, history ends "
+            f"{last_history:%Y-%m}",
+            path=spec.path,
+        )
+    return count
+
+
+@product(
+    title="Forecasting need",
+    publishes=("forecast", "forecast_models", "forecast_history", "backtest"),
+    params=("horizon", "backtest_windows"),
+    cache=True,
+)
+def forecast(
+    spec: RunSpec, demand_history: DemandHistory, history: HistoryWindow, months: Months
+) -> StepOutput:
+    forecasting = stage_module("engine.forecasting")
+    series = demand_history.series.with_columns(
+        (pl.col("case_months_served") + pl.col("case_months_waiting")).alias(_TARGET)
+    )
+    horizon = _horizon(spec, months, history.last)
+    result = forecasting.forecast(
+        series, hierarchy=_HIERARCHY, date_col="month", value_col=_TARGET, horizon=horizon
+    )
+    frames = {
+        "forecast": result.forecasts,
+        "models": result.models,
+        # published in the forecasts' own convention (`ds`, `y`); the nodes keep `month`
+        "history": series.rename({"month": "ds"}).with_columns(y=pl.col(_TARGET)),
+    }
+    publish = {"forecast": "forecast", "models": "forecast_models", "history": "forecast_history"}
+    if spec.backtest_windows:
+        frames["backtest"] = forecasting.backtest(
+            series,
+            hierarchy=_HIERARCHY,
+            date_col="month",
+            value_col=_TARGET,
+            horizon=min(horizon, 12),
+            n_windows=spec.backtest_windows,
+        )
+        publish["backtest"] = "backtest"
+    total = result.forecasts.filter(pl.col("level") == result.forecasts["level"][0])
+    start, end = total["ds"].min(), total["ds"].max()
+    bands = total.select(pl.col("mean", "lo_80", "hi_80").mean())
+    notes = (
+        f"Forecast of assessed need {start:%Y-%m}..{end:%Y-%m} from "
+        f"{history.first:%Y-%m}..{history.last:%Y-%m} "
+        f"({result.hierarchy.n_bottom:,} hromada × service series, reconciled by "
+        f"{result.reconciliation.method}): {bands['mean'][0]:,.0f} case-months a month "
+        f"(80% interval {bands['lo_80'][0]:,.0f}–{bands['hi_80'][0]:,.0f}).",
+    )
+    return StepOutput(
+        frames=frames,
+        publish=publish,
+        meta={
+            "history": [history.first.isoformat(), history.last.isoformat()],
+            "horizon": horizon,
+        },
+        rows_read=series.height,
+        notes=notes,
     )
 
 
@@ -164,96 +181,36 @@ def _split_by_need_level(priced: pl.DataFrame, mix: pl.DataFrame) -> pl.DataFram
     )
 
 
-def forecast_step(ctx: StepContext) -> StepOutput:
-    params = stage_module("engine.params")
-    entitlements = stage_module("engine.entitlements")
+@product(title="Pricing the forecast", publishes=("forecast_need",), cache=True)
+def price(
+    spec: RunSpec,
+    forecast: StepOutput,
+    demand_history: DemandHistory,
+    model: FundingModel,
+    months: Months,
+) -> StepOutput:
     demand = stage_module("engine.demand")
-    forecasting = stage_module("engine.forecasting")
-    spec = ctx.spec
-    territories, services = reference_tables(ctx)
-    first, last = _history_window(ctx)
-    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
-    registry = validated_registry(ctx)
-    series, mix = _demand_history(
-        lambda lo, hi: (
-            entitlements.compute_entitlements(
-                registry, model, territories, months=(lo, hi)
-            ).segments
-        ),
-        demand.demand_series,
-        first,
-        last,
-    )
-    series = series.with_columns(
-        (pl.col("case_months_served") + pl.col("case_months_waiting")).alias(_TARGET)
-    )
-    horizon = _horizon(ctx, last)
-    result = forecasting.forecast(
-        series, hierarchy=_HIERARCHY, date_col="month", value_col=_TARGET, horizon=horizon
-    )
-    frames = {
-        "forecast": result.forecasts,
-        "models": result.models,
-        "history": series.rename({"month": "ds"}).with_columns(y=pl.col(_TARGET)),
-        "need_level_mix": mix,
-    }
-    publish = {"forecast": "forecast", "models": "forecast_models", "history": "forecast_history"}
-    if spec.backtest_windows:
-        frames["backtest"] = forecasting.backtest(
-            series,
-            hierarchy=_HIERARCHY,
-            date_col="month",
-            value_col=_TARGET,
-            horizon=min(horizon, 12),
-            n_windows=spec.backtest_windows,
-        )
-        publish["backtest"] = "backtest"
-    total = result.forecasts.filter(pl.col("level") == result.forecasts["level"][0])
-    start, end = total["ds"].min(), total["ds"].max()
-    bands = total.select(pl.col("mean", "lo_80", "hi_80").mean())
-    notes = (
-        f"Forecast of assessed need {start:%Y-%m}..{end:%Y-%m} from {first:%Y-%m}..{last:%Y-%m} "
-        f"({result.hierarchy.n_bottom:,} hromada × service series, reconciled by "
-        f"{result.reconciliation.method}): {bands['mean'][0]:,.0f} case-months a month "
-        f"(80% interval {bands['lo_80'][0]:,.0f}–{bands['hi_80'][0]:,.0f}).",
-    )
-    return StepOutput(
-        frames=frames,
-        publish=publish,
-        meta={"history": [first.isoformat(), last.isoformat()], "horizon": horizon},
-        rows_read=registry.cases.height,
-        notes=notes,
-    )
-
-
-def price_step(ctx: StepContext) -> StepOutput:
-    params = stage_module("engine.params")
-    demand = stage_module("engine.demand")
-    spec = ctx.spec
-    _, services = reference_tables(ctx)
-    model = params.load_funding_model(spec.funding_model, spec.scenario, services=services)
-    forecast = ctx.frame("forecast", "forecast")
-    bottom = forecast.filter(
+    frame = forecast.frames["forecast"]
+    bottom = frame.filter(
         pl.col("hromada_code").is_not_null() & pl.col("service_code").is_not_null()
     )
-    history = ctx.frame("forecast", "history").rename({"ds": "month"})
-    priced = demand.price_forecast(bottom, history, model)
-    first, last = months_of(ctx)
+    priced = demand.price_forecast(bottom, demand_history.series, model)
     covered = priced["month"].max()
-    if covered is None or covered < last:
+    if covered is None or covered < months.last:
         raise ConfigError(
-            f"the forecast ends {covered:%Y-%m} but months run to {last:%Y-%m}: set horizon: auto "
-            "or a longer horizon",
+            f"the forecast ends {covered:%Y-%m} but months run to {months.last:%Y-%m}: set "
+            "horizon: auto or a longer horizon",
             path=spec.path,
         )
     need = _split_by_need_level(
-        priced.filter(pl.col("month").is_between(first, last)),
-        ctx.frame("forecast", "need_level_mix"),
+        priced.filter(pl.col("month").is_between(months.first, months.last)),
+        demand_history.mix,
     )
     assert_finite_money(need, None, "forecast_need")
     notes = (
-        f"Need {month_label(first, last)} priced by funding model {model.version}: "
-        f"{format_uah(float(need['need_uah'].sum()))} for {need['case_months'].sum():,.0f} case-months.",
+        f"Need {months.label} priced by funding model {model.version}: "
+        f"{format_uah(float(need['need_uah'].sum()))} for {need['case_months'].sum():,.0f} "
+        "case-months.",
     )
     return StepOutput(
         frames={"need": need},

@@ -1,5 +1,6 @@
-"""The engine's own steps where they add something to the stages: need history priced a year at a
-time, and forecast need split over need levels for allocation policies."""
+"""The engine's own nodes where they add something to the stages: one pricing in blocks gives what
+pricing each window alone gives, and forecast need is split over need levels for allocation
+policies."""
 
 from __future__ import annotations
 
@@ -10,14 +11,26 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from engine.pipeline._steps_forecast import _demand_history, _split_by_need_level
+from engine.pipeline._nodes import HistoryWindow, Months, Reference
+from engine.pipeline._pricing import _blocks, priced
+from engine.pipeline._steps_forecast import _split_by_need_level, demand_history
 
 REPO = Path(__file__).resolve().parents[2]
+D = dt.date
+
+
+class _Computes:
+    """A plan stand-in: which consumers of the pricing this run computes."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = set(names)
+
+    def computes(self, name: str) -> bool:
+        return name in self.names
 
 
 @pytest.fixture(scope="module")
-def priced_sample():
-    from engine.entitlements import compute_entitlements
+def sample():
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import read_registry
@@ -27,22 +40,83 @@ def priced_sample():
         REPO / "data_samples" / "registry", territories=territories, services_catalogue=services
     )
     model = load_funding_model(REPO / "models" / "funding" / "baseline", services=services)
-    return lambda lo, hi: (
-        compute_entitlements(registry, model, territories, months=(lo, hi)).segments
+    return registry, model, Reference(territories, services)
+
+
+def test_the_blocks_cover_the_union_of_the_windows_each_month_once() -> None:
+    blocks = _blocks(
+        Months(D(2026, 1, 1), D(2026, 12, 1)), HistoryWindow(D(2023, 11, 1), D(2026, 10, 1))
     )
+    assert blocks[0] == (D(2026, 1, 1), D(2026, 12, 1))  # the spec's months: one block
+    months = [m for first, last in blocks for m in pl.date_range(first, last, "1mo", eager=True)]
+    assert len(months) == len(set(months)) == 38  # 2023-11 .. 2026-12, none twice
+    assert min(months) == D(2023, 11, 1) and max(months) == D(2026, 12, 1)
+    assert all(
+        (last.year - first.year) * 12 + last.month - first.month < 12 for first, last in blocks
+    )
+    # a window after the spec's months, with a gap: priced apart, nothing in between
+    apart = _blocks(
+        Months(D(2020, 1, 1), D(2020, 3, 1)), HistoryWindow(D(2021, 1, 1), D(2021, 2, 1))
+    )
+    assert apart == [(D(2020, 1, 1), D(2020, 3, 1)), (D(2021, 1, 1), D(2021, 2, 1))]
+    assert _blocks(None, HistoryWindow(D(2024, 1, 1), D(2025, 6, 1))) == [
+        (D(2024, 1, 1), D(2024, 12, 1)),
+        (D(2025, 1, 1), D(2025, 6, 1)),
+    ]
 
 
-def test_history_a_year_at_a_time_equals_all_at_once(priced_sample) -> None:
+def test_one_pricing_gives_what_each_window_priced_alone_gives(sample) -> None:
     from engine.demand import demand_series
+    from engine.entitlements import compute_entitlements
 
-    first, last = dt.date(2024, 11, 1), dt.date(2026, 10, 1)
-    chunked, mix = _demand_history(priced_sample, demand_series, first, last, chunk=7)
-    whole, whole_mix = _demand_history(priced_sample, demand_series, first, last, chunk=100)
-    assert chunked["month"].min() == first and chunked["month"].max() == last
-    assert_frame_equal(chunked, whole, check_exact=False, abs_tol=1e-6)
-    assert_frame_equal(
-        mix.sort(pl.all()), whole_mix.sort(pl.all()), check_exact=False, abs_tol=1e-6
+    registry, model, reference = sample
+    months = Months(D(2026, 1, 1), D(2026, 12, 1))
+    window = HistoryWindow(D(2024, 5, 1), D(2026, 9, 1))  # 29 months: three blocks
+    both = priced(
+        registry=registry,
+        model=model,
+        reference=reference,
+        months=months,
+        history=window,
+        plan=_Computes("entitle", "demand_history"),
     )
+    alone = compute_entitlements(
+        registry, model, reference.territories, months=("2026-01", "2026-12")
+    )
+    assert_frame_equal(both.case_months, alone.case_months)  # exactly: the same pricing
+    assert_frame_equal(both.rollups, alone.rollups)
+    assert_frame_equal(both.flows, alone.flows)
+
+    history = demand_history(both, window)
+    whole = compute_entitlements(
+        registry, model, reference.territories, months=(window.first, window.last)
+    )
+    expected = demand_series(whole.segments).sort("hromada_code", "service_code", "month")
+    assert history.series["month"].min() == window.first
+    assert_frame_equal(history.series, expected, check_exact=False, abs_tol=1e-6)
+    recent = whole.segments.filter(pl.col("month") >= D(2025, 10, 1))
+    mix = recent.group_by("hromada_code", "service_code", "need_level").agg(
+        case_months=(pl.col("days") / pl.col("days_in_month")).sum()
+    )
+    assert_frame_equal(
+        history.mix.sort(pl.all()), mix.sort(pl.all()), check_exact=False, abs_tol=1e-9
+    )
+
+
+def test_a_run_that_needs_only_the_history_prices_only_the_history(sample) -> None:
+    registry, model, reference = sample
+    window = HistoryWindow(D(2025, 1, 1), D(2025, 6, 1))
+    out = priced(
+        registry=registry,
+        model=model,
+        reference=reference,
+        months=Months(D(2026, 1, 1), D(2026, 12, 1)),
+        history=window,
+        plan=_Computes("demand_history"),
+    )
+    assert out.case_months is None and out.blocks == ((window.first, window.last),)
+    assert out.history_segments is not None
+    assert out.history_segments["month"].max() == window.last
 
 
 PRICED = pl.DataFrame(
