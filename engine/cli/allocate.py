@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
+from engine.money import format_uah
 
 if TYPE_CHECKING:
     import polars as pl
@@ -194,10 +195,6 @@ def _write(
         )
 
 
-def _uah(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.2f}"
-
-
 def _share(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
@@ -233,10 +230,10 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
         marginal = row["marginal_tier"] or ("–" if row["floors_paid"] else "floors unaffordable")
         cells = [
             row["envelope_group"],
-            _uah(row["envelope_uah"]),
-            _uah(row["capped_claim_uah"]),
-            _uah(row["allocated_uah"]),
-            _uah(row["unspent_uah"]),
+            format_uah(row["envelope_uah"], exact=True),
+            format_uah(row["capped_claim_uah"], exact=True),
+            format_uah(row["allocated_uah"], exact=True),
+            format_uah(row["unspent_uah"], exact=True),
             _share(row["coverage"]),
             marginal,
         ]
@@ -264,9 +261,9 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
         tier_table.add_row(
             row["tier"],
             f"{row['rows']:,}",
-            _uah(claimed),
-            _uah(row["allocated_uah"]),
-            _uah(row["shortfall_uah"]),
+            format_uah(claimed, exact=True),
+            format_uah(row["allocated_uah"], exact=True),
+            format_uah(row["shortfall_uah"], exact=True),
             _share(row["allocated_uah"] / claimed if claimed else None),
         )
     console.print(tier_table)
@@ -296,12 +293,15 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
             f"{'–' if equity.gini_per_capita is None else f'{equity.gini_per_capita:.3f}'}, "
             f"below the floor {_share(equity.share_below_floor)}"
         )
+    allocated, envelope, claims = (
+        format_uah(x, exact=True)
+        for x in (result.allocated_uah, result.envelope_uah, result.capped_claims_uah)
+    )
     console.print(
-        f"Allocated [bold]{_uah(result.allocated_uah)}[/bold] of {_uah(result.envelope_uah)} UAH "
-        f"against capped claims of {_uah(result.capped_claims_uah)} UAH"
+        f"Allocated [bold]{allocated}[/bold] of {envelope} UAH against capped claims of {claims} UAH"
     )
     if result.unspent_uah > 0:
-        console.print(f"[yellow]Unspent: {_uah(result.unspent_uah)} UAH[/yellow]")
+        console.print(f"[yellow]Unspent: {format_uah(result.unspent_uah, exact=True)} UAH[/yellow]")
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"written to {out}")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
+from engine.money import format_uah
 
 if TYPE_CHECKING:
     import polars as pl
@@ -129,8 +130,8 @@ def entitle(
 
 
 def _parse_months(text: str) -> tuple[str, str]:
+    from engine.dates import month_range
     from engine.errors import ConfigError
-    from engine.segments import month_range
 
     parts = text.split(":")
     if len(parts) != 2:
@@ -181,11 +182,6 @@ def _write(
         )
 
 
-def _uah(value: object) -> str:
-    """An amount (exact Decimal or float) for the terminal."""
-    return f"{float(value):,.2f}"  # type: ignore[arg-type]
-
-
 def _print_summary(
     console: Console,
     registry: Registry,
@@ -216,7 +212,9 @@ def _print_summary(
         ("copay_uah", "co-payment, UAH"),
         ("state_uah", "state, UAH"),
     ):
-        totals.add_row(label, *(_uah(float(p[column].sum())) for p in (served, waiting)))
+        totals.add_row(
+            label, *(format_uah(float(p[column].sum()), exact=True) for p in (served, waiting))
+        )
     console.print(totals)
     console.print(
         f"{baseline.n_segments:,} segments · {cm['case_id'].n_unique():,} cases · "
@@ -244,7 +242,7 @@ def _print_summary(
             row["oblast_name_en"] or "?",
             str(row["territory_code"] or "?"),
             f"{row['case_months']:,.1f}",
-            _uah(row["state_uah"]),
+            format_uah(row["state_uah"], exact=True),
         )
     console.print(oblasts)
     read = sum(registry.rows_read.values())
@@ -291,8 +289,8 @@ def _print_diff(console: Console, diff: ScenarioDiff, names: pl.DataFrame) -> No
     for row in shown.iter_rows(named=True):
         table.add_row(
             row["oblast_name_en"] or str(row["territory_code"] or "?"),
-            _uah(row["baseline_state_uah"]),
-            _uah(row["scenario_state_uah"]),
+            format_uah(row["baseline_state_uah"], exact=True),
+            format_uah(row["scenario_state_uah"], exact=True),
             f"{float(row['diff_state_uah']):+,.2f}",
         )
     console.print(table)
