@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.dates import month_range  # noqa: F401 - moved to engine.dates; callers being switched
 from engine.errors import InputFileError
 from engine.schemas import DISABILITY_GROUPS, Registry
 
