@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from engine.money import format_uah
 from engine.report._labels import REGION_TILES, hromada_labels, oblast_labels, region_key
-from engine.report._style import COLORS, finish, format_uah, is_share
+from engine.report._style import COLORS, finish, is_share
 from engine.report._suppress import DEFAULT_MIN_COUNT, suppress_small_cells
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["COLORS", "finish", "format_uah", "is_share"]
+__all__ = ["COLORS", "finish", "is_share"]
 
 COLORS = {
     "served": "#1f6fb2",
@@ -34,17 +34,6 @@ def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
         **layout,
     )
     return fig
-
-
-def format_uah(value: float | None) -> str:
-    """Compact hryvnia amounts for labels: 1 234 567 -> '1.23 M UAH'."""
-    if value is None:
-        return "—"
-    size = abs(value)
-    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if size >= limit:
-            return f"{value / limit:.2f} {suffix} UAH"
-    return f"{value:.2f} UAH"
 
 
 def is_share(column: str) -> bool:
