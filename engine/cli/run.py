@@ -47,6 +47,18 @@ def run(
         "--confirm-envelope",
         help="Use the spec's envelope amount although it was set for another extract.",
     ),
+    only: str | None = typer.Option(
+        None,
+        "--only",
+        help="Recompute this node and every node depending on it; the rest comes from the step "
+        "cache where it can. The run still publishes every step of the spec.",
+    ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Print the plan (each node in order, cached or computed, what would be published) "
+        "and exit; runs and writes nothing.",
+    ),
 ) -> None:
     """Run a spec end to end: validate, entitle, need, forecast, allocate, report.
 
@@ -54,7 +66,7 @@ def run(
     store, 4 quarantine beyond the threshold, 5 the store is locked by another run, 1 internal error.
     """
     from engine.cli._store_commands import latest_note
-    from engine.pipeline import load_spec, render_summary, run_pipeline
+    from engine.pipeline import load_spec, plan_run, render_plan, render_summary, run_pipeline
     from engine.store import locate_store
 
     loaded = load_spec(spec)
@@ -64,6 +76,10 @@ def run(
         extract=extract, store=chosen, envelope=envelope, confirm_envelope=confirm_envelope
     )
     print(location.describe())
+    if dry_run:
+        plan = plan_run(loaded, force=force, accept_quarantine=accept_quarantine, only=only)
+        print("\n".join(render_plan(plan)))
+        return
     failure: dict[str, Any] = {}
 
     def remember_failure(event: dict[str, Any]) -> None:
@@ -75,6 +91,7 @@ def run(
             loaded,
             force=force,
             accept_quarantine=accept_quarantine,
+            only=only,
             console=_console(stderr=True),
             on_event=remember_failure,
         )

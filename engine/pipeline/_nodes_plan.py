@@ -30,9 +30,8 @@ _COMPARED = tuple(f"compare_scenario_{i}" for i in range(1, 10))
 _ALLOCATION_KEEP = ("case_id", "month", "funded", "oblast_code")
 _ALLOCATION_TABLES = (
     "allocations",
-    "allocation_by_group",
-    "allocation_by_territory",
-    "allocation_by_tier",
+    *("allocation_by_group", "allocation_by_tier", "allocation_by_territory"),
+    *("allocation_by_service", "allocation_equity", "allocation_binding (optimisation)"),
 )
 
 

@@ -87,7 +87,7 @@ def _horizon(spec: RunSpec, months: Months, last_history: Any) -> int:
 
 @product(
     title="Forecasting need",
-    publishes=("forecast", "forecast_models", "forecast_history", "backtest"),
+    publishes=("forecast", "forecast_models", "forecast_history", "backtest (backtest_windows)"),
     params=("horizon", "backtest_windows"),
     cache=True,
 )
