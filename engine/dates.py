@@ -19,6 +19,7 @@ import re
 from engine.errors import ConfigError
 
 __all__ = [
+    "DATE_TEXT",
     "EPOCH",
     "MONTH_RANGE",
     "MONTH_TOKENS",
@@ -35,7 +36,7 @@ __all__ = [
 EPOCH = dt.date(1970, 1, 1)
 MONTH_TOKENS = ("current-year", "next-year", "year-to-date")
 MONTH_RANGE = re.compile(r"^(\d{4})-(\d{2}):(\d{4})-(\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the one spelling of a date
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -57,7 +58,7 @@ def parse_date(text: str) -> dt.date:
     Traceback (most recent call last):
     ValueError: 2026-02-30 is not a date (day is out of range for month)
     """
-    if not _DATE.match(text):
+    if not DATE_TEXT.match(text):
         raise ValueError(f"expected YYYY-MM-DD, got {text!r}")
     try:
         return dt.date.fromisoformat(text)

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from engine.dates import parse_date
+from engine.dates import DATE_TEXT, parse_date
 from engine.errors import ConfigError
 
 __all__ = [
@@ -180,13 +180,14 @@ def date_of(node: YNode | None, path: Path, what: str = "date") -> dt.date:
         shown = type(node).__name__
         line = node.line if node is not None else None
         raise ConfigError(f"bad {what} '{shown}': expected YYYY-MM-DD", path=path, line=line)
+    if not DATE_TEXT.match(node.raw):
+        raise ConfigError(
+            f"bad {what} '{node.raw}': expected YYYY-MM-DD", path=path, line=node.line
+        )
     try:
         return parse_date(node.raw)
     except ValueError as exc:
-        message = str(exc) if "not a date" in str(exc) else "expected YYYY-MM-DD"
-        raise ConfigError(
-            f"bad {what} '{node.raw}': {message}", path=path, line=node.line
-        ) from None
+        raise ConfigError(f"bad {what} '{node.raw}': {exc}", path=path, line=node.line) from None
 
 
 def plain(node: YNode, path: Path) -> Any:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
+from engine.dates import DATE_TEXT, parse_date
 from engine.errors import ConfigError
 from engine.yamlio import Lines, lines_of, load_yaml, plain
 
@@ -60,7 +60,6 @@ _CAPS_KEYS = {"per_row_uah", "by_service_uah"}
 _TIER_KEYS = {"name", "description", "when", "otherwise", "weight"}
 _OPTIMISE_KEYS = {"equity"}
 _EQUITY_KEYS = {"max_spread", "max_deviation"}
-_DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # No envelope or cap of a social-services policy reaches ten trillion UAH (about three years of
 # Ukraine's whole state budget); a larger finite number (`1.0e+308`) is a typo that would overflow
 # once counted in kopiyky.
@@ -465,11 +464,9 @@ def _date(value: Any, what: str, src: Path | None, line: int | None) -> dt.date 
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and _DATE_TEXT.match(value.strip()):
+    if isinstance(value, str) and DATE_TEXT.match(value.strip()):
         try:
-            return dt.date.fromisoformat(value.strip())
+            return parse_date(value.strip())
         except ValueError as exc:
-            raise ConfigError(
-                f"{what}: {value.strip()} is not a date ({exc})", path=src, line=line
-            ) from None
+            raise ConfigError(f"{what}: {exc}", path=src, line=line) from None
     raise ConfigError(f"{what} must be a date YYYY-MM-DD, got {value!r}", path=src, line=line)
