@@ -82,12 +82,13 @@ def validate(
 
 
 def _parse_date(text: str) -> dt.date:
+    from engine.dates import parse_date
     from engine.errors import ConfigError
 
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--extract-date must be YYYY-MM-DD, got '{text}'") from None
+        return parse_date(text)
+    except ValueError as exc:
+        raise ConfigError(f"--extract-date must be YYYY-MM-DD: {exc}") from None
 
 
 def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
