@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.dates import parse_date, parse_month
 from engine.errors import ConfigError
 
 __all__ = ["Driver", "driver_multipliers", "parse_drivers"]
@@ -62,9 +63,9 @@ def _as_date(value: Any, name: str, source: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value) + ("-01" if len(str(value)) == 7 else ""))
-    except ValueError:
-        raise ConfigError(f"driver {name!r}: bad date {value!r}", path=source) from None
+        return parse_month(str(value)) if len(str(value)) == 7 else parse_date(str(value))
+    except ValueError as exc:
+        raise ConfigError(f"driver {name!r}: bad date {value!r} ({exc})", path=source) from None
 
 
 def parse_drivers(items: Sequence[Mapping[str, Any]], *, source: str = "drivers") -> list[Driver]:
