@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["forecast_command", "read_series", "register"]
 
-_DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "models" / "forecast" / "default.yaml"
-
 
 def read_series(path: Path, *, date_col: str, value_col: str) -> pl.DataFrame:
     """A long-format file (.csv or .parquet); CSV key columns stay text ("015.1" is not 15.1)."""
@@ -84,6 +82,12 @@ def read_series(path: Path, *, date_col: str, value_col: str) -> pl.DataFrame:
     return parsed
 
 
+def _default_config() -> Path:
+    from engine.forecasting import default_config_path
+
+    return default_config_path()
+
+
 def _config(path: Path | None, **overrides: Any) -> ForecastConfig:
     import dataclasses
 
@@ -102,7 +106,9 @@ def forecast_command(
     ),
     model: Path | None = typer.Option(None, "--model", help="Funding model folder (extract mode)."),
     config: Path | None = typer.Option(
-        None, "--config", help="Forecast configuration (default: models/forecast/default.yaml)."
+        None,
+        "--config",
+        help="Forecast configuration (default: the project's models/forecast/default.yaml, else the engine's copy).",
     ),
     series: Path | None = typer.Option(None, "--series", help="Long-format file to forecast."),
     id_col: str = typer.Option("unique_id", "--id-col", help="Series id column (--series)."),
@@ -139,7 +145,7 @@ def forecast_command(
     if extract is not None and model is None:
         raise ConfigError("forecasting an extract needs --model (a funding model folder)")
     cfg = _config(
-        config if config or series else _DEFAULT_CONFIG,
+        config if config or series else _default_config(),
         horizon=horizon,
         freq=freq,
         reconcile=reconcile,

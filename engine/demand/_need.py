@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from engine.dates import add_months
 from engine.demand._price import money_column, price_forecast
 from engine.demand._series import (
     CASE_MONTH_TARGETS,
     DEMAND_TARGETS,
-    add_months,
     demand_series,
     last_complete_month,
 )
@@ -102,34 +102,27 @@ def _segments(priced: Entitlements | pl.DataFrame | pl.LazyFrame) -> pl.LazyFram
 
 
 def _with_reference(
-    seg: pl.LazyFrame, territories: pl.DataFrame | None, services: pl.DataFrame | None
-) -> pl.LazyFrame:
-    """Raion, oblast and service group from the reference tables where the segments lack them."""
-    names = seg.collect_schema().names()
-    if territories is not None:
+    history: pl.DataFrame, territories: pl.DataFrame | None, services: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Raion, oblast and service group from the reference tables where the history lacks them."""
+    out = history
+    if (
+        territories is not None
+        and out.select(pl.col("raion_code", "oblast_code").null_count()).sum_horizontal().item()
+    ):
         lookup = territories.select(
-            "hromada_code",
-            pl.col("raion_code").alias("_raion"),
-            pl.col("oblast_code").alias("_obl"),
+            "hromada_code", pl.col("raion_code").alias("_r"), pl.col("oblast_code").alias("_o")
         ).unique("hromada_code")
-        seg = seg.join(lookup.lazy(), on="hromada_code", how="left").with_columns(
-            *[
-                (pl.coalesce(col, alias) if col in names else pl.col(alias)).alias(col)
-                for col, alias in (("raion_code", "_raion"), ("oblast_code", "_obl"))
-            ]
+        out = out.join(lookup, on="hromada_code", how="left").with_columns(
+            pl.coalesce("raion_code", "_r").alias("raion_code"),
+            pl.coalesce("oblast_code", "_o").alias("oblast_code"),
         )
-        seg = seg.drop("_raion", "_obl")
-    if services is not None and "group" in services.columns:
-        lookup = services.select("service_code", pl.col("group").alias("_group"))
-        group = pl.col("_group")
-        if "service_group" in names:
-            group = pl.coalesce("service_group", "_group")
-        seg = (
-            seg.join(lookup.unique("service_code").lazy(), on="service_code", how="left")
-            .with_columns(group.alias("service_group"))
-            .drop("_group")
+    if services is not None and out["service_group"].null_count():
+        lookup = services.select("service_code", pl.col("group").alias("_g")).unique("service_code")
+        out = out.join(lookup, on="service_code", how="left").with_columns(
+            pl.coalesce("service_group", "_g").alias("service_group")
         )
-    return seg
+    return out.select(history.columns)
 
 
 def _window(
@@ -188,9 +181,9 @@ def forecast_need(
             f"target must be one of {', '.join(DEMAND_TARGETS)}, got {target!r}",
             path=config.source or None,
         )
-    seg = _with_reference(_segments(priced), territories, services)
+    seg = _segments(priced)
     first, last = _window(priced, seg, config, extract_date)
-    history = demand_series(seg, months=(first, last))
+    history = _with_reference(demand_series(seg, months=(first, last)), territories, services)
     if history.height == 0:
         raise InputFileError(f"no demand in the history window {first:%Y-%m}..{last:%Y-%m}")
     cfg = config if config.hierarchy is not None else _with_default_hierarchy(config)

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from engine.demand._series import CASE_MONTH_TARGETS, TERRITORY_KEYS, add_months
+from engine.dates import add_months
+from engine.demand._series import CASE_MONTH_TARGETS, TERRITORY_KEYS
 from engine.errors import ConfigError, InputFileError
 
 if TYPE_CHECKING:

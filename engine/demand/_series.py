@@ -11,8 +11,9 @@ crossed with service group > service:
   first month of the series is null: a case open before the window looks new there (left-censored);
 - `state_uah`, `unmet_state_uah`: the state's share of the entitlement, served and waiting.
 
-Case-months are summed as whole days per cell and divided once by the days of the month, so a sum
-does not depend on the order of the rows (no float noise between identical runs).
+Case-months are summed as whole days per cell and divided once by the days of the month, and money
+as whole micro-hryvnias, so every sum is an exact integer sum that does not depend on the order of
+the rows: identical runs give identical series, bit for bit, on any number of threads.
 
 **Completion, one rule.** Every hromada × service gets every month from its first segment in the
 window to the window's last month, with zeros where nothing happened. The window ends at the last
@@ -27,13 +28,13 @@ import datetime as dt
 
 import polars as pl
 
+from engine.dates import add_months
 from engine.errors import InputFileError
 
 __all__ = [
     "CASE_MONTH_TARGETS",
     "DEMAND_TARGETS",
     "TERRITORY_KEYS",
-    "add_months",
     "demand_series",
     "last_complete_month",
 ]
@@ -41,16 +42,11 @@ __all__ = [
 TERRITORY_KEYS = ("oblast_code", "raion_code", "hromada_code", "service_group", "service_code")
 CASE_MONTH_TARGETS = ("case_months_need", "case_months_served", "case_months_waiting")
 DEMAND_TARGETS = (*CASE_MONTH_TARGETS, "new_cases", "state_uah", "unmet_state_uah")
+_MICRO = 1_000_000
 _SEGMENT_COLUMNS = (
     *("case_id", "service_code", "service_group", "month", "segment_from", "days"),
     *("days_in_month", "hromada_code", "raion_code", "oblast_code", "state_uah", "funded"),
 )
-
-
-def add_months(month: dt.date, k: int) -> dt.date:
-    """The first day of the month `k` months after `month` (before it when `k` < 0)."""
-    index = month.year * 12 + month.month - 1 + k
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def last_complete_month(extract_date: dt.date) -> dt.date:
@@ -84,13 +80,14 @@ def demand_series(
         seg = seg.filter(pl.col("month").is_between(months[0], months[1]))
     served = pl.col("funded")
     days = pl.col("days").cast(pl.Int64)
-    money = pl.col("state_uah").cast(pl.Float64)
+    # money in whole micro-hryvnias: integer sums are exact, so the same whatever the row order
+    money = (pl.col("state_uah").cast(pl.Float64) * _MICRO).round().cast(pl.Int64)
     cells = seg.group_by("month", "hromada_code", "service_code").agg(
         days.filter(served).sum().alias("_served_days"),
         days.filter(~served).sum().alias("_waiting_days"),
         pl.col("days_in_month").first().cast(pl.Float64).alias("_dim"),
-        money.filter(served).sort().sum().alias("state_uah"),
-        money.filter(~served).sort().sum().alias("unmet_state_uah"),
+        money.filter(served).sum().alias("_served_micro"),
+        money.filter(~served).sum().alias("_waiting_micro"),
     )
     cells = cells.with_columns(
         (pl.col("_served_days") / pl.col("_dim")).alias("case_months_served"),
@@ -98,7 +95,9 @@ def demand_series(
         ((pl.col("_served_days") + pl.col("_waiting_days")) / pl.col("_dim")).alias(
             "case_months_need"
         ),
-    ).drop("_served_days", "_waiting_days", "_dim")
+        (pl.col("_served_micro") / _MICRO).alias("state_uah"),
+        (pl.col("_waiting_micro") / _MICRO).alias("unmet_state_uah"),
+    ).drop("_served_days", "_waiting_days", "_dim", "_served_micro", "_waiting_micro")
     first = (
         seg.sort("segment_from", "case_id")
         .group_by("case_id")
@@ -136,9 +135,13 @@ def demand_series(
             .alias("new_cases")
         )
         .select("month", *TERRITORY_KEYS, *DEMAND_TARGETS)
-        .sort("hromada_code", "service_code", "month")
     )
-    return out.collect()
+    # codes leave as text (the segments may hold them as Enum), sorted as text
+    return (
+        out.with_columns(pl.col(TERRITORY_KEYS).cast(pl.String))
+        .sort("hromada_code", "service_code", "month")
+        .collect()
+    )
 
 
 def _empty() -> pl.DataFrame:

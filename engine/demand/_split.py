@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from engine.demand._series import add_months, last_complete_month
+from engine.dates import add_months
+from engine.demand._series import last_complete_month
 from engine.errors import InputFileError
 
 if TYPE_CHECKING:

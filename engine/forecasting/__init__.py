@@ -25,7 +25,12 @@ from __future__ import annotations
 
 from engine.forecasting._api import ForecastResult, forecast
 from engine.forecasting._backtest import backtest, summarise_backtest
-from engine.forecasting._config import ForecastConfig, load_forecast_config
+from engine.forecasting._config import (
+    PACKAGED_DEFAULT,
+    ForecastConfig,
+    default_config_path,
+    load_forecast_config,
+)
 from engine.forecasting._drivers import Driver, parse_drivers
 from engine.forecasting._ets import ETS_MODELS, EtsModel
 from engine.forecasting._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
@@ -35,6 +40,7 @@ from engine.forecasting._select import MODEL_NAMES
 __all__ = [
     "ETS_MODELS",
     "MODEL_NAMES",
+    "PACKAGED_DEFAULT",
     "RECONCILE_METHODS",
     "Driver",
     "EtsModel",
@@ -45,6 +51,7 @@ __all__ = [
     "ReconcileInfo",
     "backtest",
     "build_hierarchy",
+    "default_config_path",
     "forecast",
     "load_forecast_config",
     "parse_drivers",

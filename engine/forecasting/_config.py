@@ -21,7 +21,9 @@ from engine.forecasting._hierarchy import HierarchySpec
 from engine.forecasting._select import parse_models
 from engine.yamlio import Lined, load_yaml, plain
 
-__all__ = ["ForecastConfig", "load_forecast_config"]
+__all__ = ["PACKAGED_DEFAULT", "ForecastConfig", "default_config_path", "load_forecast_config"]
+
+PACKAGED_DEFAULT = Path(__file__).with_name("default.yaml")
 
 _TOP = {
     "description",
@@ -95,6 +97,22 @@ def _read(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     if not isinstance(data, Lined):
         raise ConfigError("a forecast configuration must be a mapping", path=path)
     return data, dict(data.lines)
+
+
+def default_config_path(cwd: Path | None = None) -> Path:
+    """The default forecast configuration: the project's, else the copy shipped with the engine.
+
+    The project's is `models/forecast/default.yaml` in the nearest folder, from `cwd` (default:
+    the current folder) upwards, that has one; outside a project (an installed engine) it is
+    `PACKAGED_DEFAULT`, a copy of the repository's `models/forecast/default.yaml` (a test keeps
+    them equal).
+    """
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "models" / "forecast" / "default.yaml"
+        if candidate.is_file():
+            return candidate
+    return PACKAGED_DEFAULT
 
 
 def _merged(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[str, int]]:
