@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 __all__ = ["backtest_figure", "fan_chart_figure", "forecast_id_column", "node_history"]
 
-_NOT_KEYS = {"unique_id", "node", "level", "ds", "mean", "model", "method"}
+_NOT_KEYS = {"unique_id", "node", "level", "ds", "mean", "model", "method", "target"}
 
 
 def forecast_id_column(frame: pl.DataFrame) -> str:

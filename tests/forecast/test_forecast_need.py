@@ -213,3 +213,13 @@ def test_outside_a_project_the_default_configuration_is_the_packaged_one(tmp_pat
     assert default_config_path(tmp_path) == PACKAGED_DEFAULT
     config = load_forecast_config(PACKAGED_DEFAULT)
     assert config.target == "case_months_need"
+
+
+def test_a_fan_chart_reads_the_history_of_a_node_named_by_its_target():
+    from engine.report import node_history
+
+    need = forecast_need(_segments(), FAST, extract_date=D(2026, 6, 30))
+    history = need.history.rename({"month": "ds", need.target: "y"})
+    past = node_history(history, need.forecasts, "total")
+    assert past.height == 30
+    assert past["y"].sum() == pytest.approx(need.history["case_months_need"].sum())
