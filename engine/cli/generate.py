@@ -6,7 +6,6 @@ earlier `mfr generate` wrote there are replaced (see `engine.cli._output`).
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Annotated
@@ -40,14 +39,15 @@ def _generate(
     overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
 ) -> None:
     """Generate a synthetic registry extract (recipients, cases, locations, providers, ...)."""
+    from engine.dates import parse_date
     from engine.errors import ConfigError
     from engine.synth import DEFAULT_EXTRACT_DATE, generate_registry
     from engine.synth.write import EXTRACT_FORMATS, write_extract
 
     try:
-        when = dt.date.fromisoformat(extract_date) if extract_date else DEFAULT_EXTRACT_DATE
+        when = parse_date(extract_date) if extract_date else DEFAULT_EXTRACT_DATE
     except ValueError as exc:
-        raise ConfigError(f"--extract-date {extract_date!r} is not a YYYY-MM-DD date") from exc
+        raise ConfigError(f"--extract-date must be YYYY-MM-DD: {exc}") from None
     if fmt not in EXTRACT_FORMATS:  # before the (slow) generation, as write_extract would refuse
         raise ConfigError(f"--format must be one of {', '.join(EXTRACT_FORMATS)}, got {fmt!r}")
     if messy and fmt != "csv":

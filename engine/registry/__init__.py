@@ -31,6 +31,7 @@ import pandera.errors
 import polars as pl
 import yaml
 
+from engine.dates import parse_date
 from engine.errors import InputFileError, QuarantineThresholdError
 from engine.registry._identifiers import mask_identifiers, mask_value
 from engine.registry._normalise import EXTRA_COLUMN, normalise
@@ -252,7 +253,7 @@ def _meta_extract_date(path: Path) -> dt.date | None:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            return parse_date(value)
         except ValueError:
             pass
     raise InputFileError("extract_date must be a date YYYY-MM-DD", path=meta, column="extract_date")
