@@ -6,28 +6,15 @@ import datetime as dt
 import importlib
 from typing import Any
 
+from engine.dates import add_months
 from engine.errors import EngineError
+from engine.money import format_uah
 
 __all__ = ["add_months", "format_uah", "month_label", "stage_module"]
 
 
 def month_label(first: dt.date, last: dt.date) -> str:
     return f"{first:%Y-%m}..{last:%Y-%m}"
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def format_uah(amount: Any) -> str:
-    """Money for a planner: billions or millions with one decimal, whole hryvnias below that."""
-    amount = float(amount)  # a Decimal sum reads the same
-    if abs(amount) >= 1e9:
-        return f"{amount / 1e9:,.2f} bn UAH"
-    if abs(amount) >= 1e6:
-        return f"{amount / 1e6:,.1f} M UAH"
-    return f"{amount:,.0f} UAH"
 
 
 def stage_module(module: str) -> Any:
