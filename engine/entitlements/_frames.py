@@ -11,13 +11,13 @@ for the unrounded parts of a segment, and state = gross − co-payment exactly o
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from engine.columns import Dimensions, decimal_series, kopiyky
+from engine.dates import add_months, epoch_days
 from engine.entitlements._core import PricedCore
 from engine.entitlements._wide import Wide
 from engine.rollups import CodeBook, Parts
@@ -259,7 +259,7 @@ def case_months_frame(core: PricedCore, books: Dictionaries) -> pl.DataFrame:
 def _next_month(core: PricedCore) -> int:
     """First day after the period, in days since 1970-01-01."""
     last = core.months[-1]
-    return ((last + dt.timedelta(days=32)).replace(day=1) - dt.date(1970, 1, 1)).days
+    return epoch_days(add_months(last, 1))
 
 
 def code_book(

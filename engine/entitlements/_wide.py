@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from engine.buffers import empty
-from engine.dates import epoch_days
+from engine.dates import epoch_days, month_index
 from engine.entitlements._block import round_kopiyka
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ _PART = {
 def month_serials(months: list[dt.date]) -> tuple[np.ndarray, np.ndarray]:
     """First day (days since 1970-01-01) and year × 12 + month − 1 of every month of the period."""
     first = np.array([epoch_days(m) for m in months], dtype=np.int32)
-    serial = np.array([m.year * 12 + m.month - 1 for m in months], dtype=np.int32)
+    serial = np.array([month_index(m) for m in months], dtype=np.int32)
     return first, serial
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from engine.dates import parse_date, parse_month
+from engine.dates import month_index, parse_date, parse_month
 from engine.errors import ConfigError
 
 __all__ = ["Driver", "driver_multipliers", "parse_drivers"]
@@ -125,9 +125,7 @@ def driver_multipliers(
             factor = np.where(in_time, d.factor, 1.0)
         else:
             first = d.start or date_list[0]
-            months = np.array(
-                [(x.year - first.year) * 12 + x.month - first.month for x in date_list]
-            )
+            months = np.array([month_index(x) - month_index(first) for x in date_list])
             rate = d.annual_rate or 0.0  # a driver has either a factor or an annual rate
             factor = np.where(in_time, (1.0 + rate) ** (months / 12.0), 1.0)
         total[rows] *= factor[None, :]

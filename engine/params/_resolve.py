@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.dates import add_months, epoch_days
+from engine.dates import EPOCH, add_months, epoch_days
 from engine.params._model import FundingModel
 from engine.schemas import TERRITORY_STATUSES
 
@@ -139,14 +139,14 @@ def rate_calendar(
     `combos` has `combo` (0..n-1) and `service_code, need_level, disability_group, service_group`.
     """
     period_start = months[0]
-    period_end = (months[-1] + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    period_end = add_months(months[-1], 1) - dt.timedelta(days=1)
     parts = [combos.select("combo").join(pl.DataFrame({"date": months}), how="cross")]
     for name in _RATE_PARAMETERS:
         changes = _change_dates(model.table(name))
         dims = [c for c in changes.columns if c != "date"]
         parts.append(combos.join(changes, on=dims, how="inner").select("combo", "date"))
     global_dates = pl.DataFrame(
-        {"date": [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in regimes.starts]}
+        {"date": [EPOCH + dt.timedelta(days=int(d)) for d in regimes.starts]}
     )
     parts.append(combos.select("combo").join(global_dates, how="cross"))
     adjustments = model.adjustments
