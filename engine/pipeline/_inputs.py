@@ -23,6 +23,8 @@ def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
     pairs += [(f"compare_scenario_{i + 1}", p) for i, p in enumerate(spec.compare_scenarios)]
     if spec.policy is not None:
         pairs.append(("policy", spec.policy))
+    if spec.forecast is not None:
+        pairs.append(("forecast", spec.forecast))
     return pairs
 
 

@@ -147,10 +147,9 @@ def months(spec: RunSpec, registry: Registry) -> Months:
 
 @node(title="The forecast's history window", params=("history_months",))
 def history(spec: RunSpec, registry: Registry) -> HistoryWindow:
-    extract_date = registry.extract_date
-    last = extract_date.replace(day=1)
-    if add_months(last, 1) - dt.timedelta(days=1) != extract_date:
-        last = add_months(last, -1)  # the extract's month is incomplete: leave it out
+    """The window ends with the last month the extract saw in full (the rule of
+    `engine.demand.forecast_need`)."""
+    last = stage_module("engine.demand").last_complete_month(registry.extract_date)
     return HistoryWindow(add_months(last, 1 - spec.history_months), last)
 
 

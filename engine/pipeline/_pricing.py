@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["HISTORY_COLUMNS", "Priced", "case_months", "entitle", "priced"]
 
 # what demand series (served, waiting, new cases, money) and the need-level mix are made of
+# (`engine.demand.demand_series`, `need_level_mix`)
 HISTORY_COLUMNS = (
     *("case_id", "service_code", "service_group", "need_level", "month", "segment_from"),
     *("days", "days_in_month", "hromada_code", "raion_code", "oblast_code", "state_uah"),
@@ -103,7 +104,7 @@ def priced(
 ) -> Priced:
     entitlements = stage_module("engine.entitlements")
     spec_months = months if plan.computes("entitle") else None
-    window = history if plan.computes("demand_history") else None
+    window = history if plan.computes("forecast") or plan.computes("price") else None
     totals: dict[str, pl.DataFrame | None] = dict.fromkeys(("case_months", "rollups", "flows"))
     parts: list[pl.DataFrame] = []
     blocks = _blocks(spec_months, window)

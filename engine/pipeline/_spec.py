@@ -51,6 +51,7 @@ class RunSpec:
     scenario: Path | None = None
     compare_scenarios: tuple[Path, ...] = ()
     policy: Path | None = None
+    forecast: Path | None = None  # the forecast configuration (models/forecast/*.yaml)
     months: str = "current-year"
     history_months: int = 36
     backtest_windows: int = 0  # rolling-origin backtest windows of the forecast (0: none)
@@ -147,6 +148,7 @@ class RunSpec:
             "scenario": self.relative(self.scenario),
             "compare_scenarios": [self.relative(p) for p in self.compare_scenarios],
             "policy": self.relative(self.policy),
+            "forecast": self.relative(self.forecast),
             "months": self.months,
             "history_months": self.history_months,
             "backtest_windows": self.backtest_windows,
@@ -272,7 +274,9 @@ _PATHS: dict[str, tuple[str | None, bool]] = {
     "funding_model": ("models/funding/baseline", True),
     "scenario": (None, False),
     "policy": (None, False),
+    "forecast": (None, False),  # default: the project's models/forecast/default.yaml, if any
 }
+_DEFAULT_FORECAST = "models/forecast/default.yaml"
 _OUTPUTS: dict[str, tuple[_Check | None, Any]] = {
     "store": (None, str(DEFAULT_STORE)),
     "runs_dir": (None, "out/runs"),
@@ -360,6 +364,8 @@ def read_spec(path: Path | str, *, steps: Mapping[str, Any]) -> RunSpec:
 
     for key, (default, folder) in _PATHS.items():
         raw = data.get(key, default)
+        if key == "forecast" and raw is None and (root / _DEFAULT_FORECAST).is_file():
+            raw = _DEFAULT_FORECAST
         values[key] = (
             None
             if raw is None

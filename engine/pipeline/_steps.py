@@ -3,7 +3,7 @@
 Products (what a spec's `steps:` may ask for): `validate`, `entitle`, `need`, `forecast`, `price`,
 `compare`, `allocate`, `report`. The other nodes are the facts they share, each computed once per
 run: `reference`, `model`, `registry`, `months`, `history`, `priced` (the one pricing of the
-registry), `case_months`, `demand_history`, `claims` (from the case-months or the priced forecast,
+registry), `case_months`, `forecast_config`, `claims` (from the case-months or the priced forecast,
 as the spec's `claims:` says).
 """
 
@@ -20,12 +20,12 @@ from engine.pipeline._nodes_plan import (
 )
 from engine.pipeline._pricing import case_months, entitle, priced
 from engine.pipeline._step import StepDef
-from engine.pipeline._steps_forecast import demand_history, forecast, price
+from engine.pipeline._steps_forecast import forecast, forecast_config, price
 
 __all__ = ["STEPS"]
 
 _NODES = (
-    *(reference, model, registry, months, history, priced, case_months, demand_history),
+    *(reference, model, registry, months, history, priced, case_months, forecast_config),
     *(validate, entitle, need, forecast, price, compare),
     *(claims_from_entitlements, claims_from_forecast, allocate, report),
 )

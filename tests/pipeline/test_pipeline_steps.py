@@ -1,6 +1,5 @@
 """The engine's own nodes where they add something to the stages: one pricing in blocks gives what
-pricing each window alone gives, and forecast need is split over need levels for allocation
-policies."""
+pricing each window alone gives, and the forecast configuration comes from the spec."""
 
 from __future__ import annotations
 
@@ -8,12 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 import pytest
 from polars.testing import assert_frame_equal
 
 from engine.pipeline._nodes import HistoryWindow, Months, Reference
 from engine.pipeline._pricing import _blocks, priced
-from engine.pipeline._steps_forecast import _split_by_need_level, demand_history
 
 REPO = Path(__file__).resolve().parents[2]
 D = dt.date
@@ -78,7 +77,7 @@ def test_one_pricing_gives_what_each_window_priced_alone_gives(sample) -> None:
         reference=reference,
         months=months,
         history=window,
-        plan=_Computes("entitle", "demand_history"),
+        plan=_Computes("entitle", "forecast"),
     )
     alone = compute_entitlements(
         registry, model, reference.territories, months=("2026-01", "2026-12")
@@ -87,19 +86,21 @@ def test_one_pricing_gives_what_each_window_priced_alone_gives(sample) -> None:
     assert_frame_equal(both.rollups, alone.rollups)
     assert_frame_equal(both.flows, alone.flows)
 
-    history = demand_history(both, window)
+    from engine.demand import need_level_mix
+
     whole = compute_entitlements(
         registry, model, reference.territories, months=(window.first, window.last)
     )
-    expected = demand_series(whole.segments).sort("hromada_code", "service_code", "month")
-    assert history.series["month"].min() == window.first
-    assert_frame_equal(history.series, expected, check_exact=False, abs_tol=1e-6)
-    recent = whole.segments.filter(pl.col("month") >= D(2025, 10, 1))
-    mix = recent.group_by("hromada_code", "service_code", "need_level").agg(
-        case_months=(pl.col("days") / pl.col("days_in_month")).sum()
-    )
+    assert both.history_segments is not None
+    span = (window.first, window.last)
+    text = cs.categorical().cast(pl.String)  # the history keeps its text as categoricals
+    series = demand_series(both.history_segments, months=span).with_columns(text)
+    assert series["month"].min() == window.first and series["month"].max() == window.last
+    assert_frame_equal(series, demand_series(whole.segments, months=span).with_columns(text))
+    recent = (D(2025, 10, 1), window.last)
     assert_frame_equal(
-        history.mix.sort(pl.all()), mix.sort(pl.all()), check_exact=False, abs_tol=1e-9
+        need_level_mix(both.history_segments, recent).with_columns(text),
+        need_level_mix(whole.segments, recent),
     )
 
 
@@ -112,52 +113,27 @@ def test_a_run_that_needs_only_the_history_prices_only_the_history(sample) -> No
         reference=reference,
         months=Months(D(2026, 1, 1), D(2026, 12, 1)),
         history=window,
-        plan=_Computes("demand_history"),
+        plan=_Computes("forecast"),
     )
     assert out.case_months is None and out.blocks == ((window.first, window.last),)
     assert out.history_segments is not None
     assert out.history_segments["month"].max() == window.last
 
 
-PRICED = pl.DataFrame(
-    {
-        "hromada_code": ["H1", "H1", "H2", "H3"],
-        "service_code": ["015.1", "015.1", "015.1", "009.0"],
-        "month": [
-            dt.date(2027, 1, 1),
-            dt.date(2027, 2, 1),
-            dt.date(2027, 1, 1),
-            dt.date(2027, 1, 1),
-        ],
-        "case_months": [10.0, 12.0, 4.0, 2.0],
-        "need_uah": [1000.0, 1200.0, 400.0, 300.0],
-    }
-)
-MIX = pl.DataFrame(
-    {
-        # H1 has its own mix (3:1); H2 has none of 015.1, so 015.1's national mix (3+1+4 : 0 …);
-        # nobody had 009.0: the national mix of everything
-        "hromada_code": ["H1", "H1", "H4"],
-        "service_code": ["015.1", "015.1", "015.1"],
-        "need_level": [3, 1, 2],
-        "case_months": [3.0, 1.0, 4.0],
-    }
-)
+def test_the_forecast_configuration_is_the_specs_with_the_runs_window(tmp_path: Path) -> None:
+    from engine.forecasting import load_forecast_config
+    from engine.pipeline import load_spec
+    from engine.pipeline._steps_forecast import forecast_config
 
-
-def test_the_need_level_split_keeps_every_total_and_follows_the_mix() -> None:
-    split = _split_by_need_level(PRICED, MIX)
-    totals = split.group_by("hromada_code", "service_code", "month").agg(
-        pl.col("case_months", "need_uah").sum()
+    spec = load_spec(REPO / "pipelines" / "planning-2027.yaml")
+    assert spec.forecast == REPO / "models" / "forecast" / "default.yaml"
+    config = forecast_config(
+        spec=spec,
+        months=Months(D(2027, 1, 1), D(2027, 12, 1)),
+        history=HistoryWindow(D(2023, 11, 1), D(2026, 10, 1)),
     )
-    assert_frame_equal(
-        totals.sort("hromada_code", "month"),
-        PRICED.select(totals.columns).sort("hromada_code", "month"),
-        check_exact=False,
-    )
-    h1 = split.filter((pl.col("hromada_code") == "H1") & (pl.col("month") == dt.date(2027, 1, 1)))
-    assert dict(zip(h1["need_level"], h1["need_uah"], strict=True)) == {1: 250.0, 3: 750.0}
-    h2 = split.filter(pl.col("hromada_code") == "H2")  # 015.1 nationally: 1 : 4 : 3 of 8
-    assert dict(zip(h2["need_level"], h2["need_uah"], strict=True)) == {1: 50.0, 2: 200.0, 3: 150.0}
-    h3 = split.filter(pl.col("hromada_code") == "H3")  # no 009.0 anywhere: the national mix
-    assert h3["need_uah"].sum() == pytest.approx(300.0) and h3.height == 3
+    declared = load_forecast_config(spec.forecast)
+    assert config.target == declared.target == "case_months_need"
+    assert config.hierarchy == declared.hierarchy and config.reconcile == declared.reconcile
+    # horizon: auto reaches the last month of the budget year from the last history month
+    assert (config.history_months, config.horizon, config.backtest_windows) == (36, 14, 2)
