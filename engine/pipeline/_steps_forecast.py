@@ -5,6 +5,7 @@ priced need split by need level for allocation (`engine.demand.split_claims_by_n
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -57,7 +58,7 @@ def forecast_config(spec: RunSpec, months: Months, history: HistoryWindow) -> Fo
         )
     forecasting = stage_module("engine.forecasting")
     config = forecasting.load_forecast_config(spec.forecast)
-    return dataclasses.replace(  # type: ignore[no-any-return]
+    return dataclasses.replace(
         config,
         history_months=spec.history_months,
         horizon=_horizon(spec, months, history),
@@ -151,9 +152,10 @@ def price(
             path=spec.forecast or spec.path,
         )
     covered = need["month"].max()
-    if covered is None or covered < months.last:
+    if not isinstance(covered, dt.date) or covered < months.last:
+        ends = f"{covered:%Y-%m}" if isinstance(covered, dt.date) else "nowhere"
         raise ConfigError(
-            f"the forecast ends {covered:%Y-%m} but months run to {months.last:%Y-%m}: set "
+            f"the forecast ends {ends} but months run to {months.last:%Y-%m}: set "
             "horizon: auto or a longer horizon",
             path=spec.path,
         )
