@@ -36,6 +36,7 @@ import polars as pl
 
 from engine.columns import MONEY
 from engine.errors import ConfigError
+from engine.intervals import value_at
 from engine.params._model import (
     ADJUSTMENT_SCHEMA,
     PARAMETER_SPECS,
@@ -244,15 +245,11 @@ def _rewrite(table: pl.DataFrame, dims: tuple[str, ...], change: Change) -> pl.D
             if r["valid_to"] is not None:
                 cuts.add(r["valid_to"] + _DAY)
         timeline: list[tuple[dt.date, float | None]] = []
-        for cut in sorted(cuts):
-            base = next(
-                (
-                    r["value"]
-                    for r in own
-                    if r["valid_from"] <= cut and (r["valid_to"] is None or cut <= r["valid_to"])
-                ),
-                None,
-            )
+        ordered = sorted(cuts)
+        in_force = value_at(
+            pl.DataFrame({"date": ordered}), pl.DataFrame(own, schema=table.schema), []
+        )
+        for cut, base in zip(ordered, in_force.to_list(), strict=True):
             inside = cut >= change.valid_from and (window_end is None or cut < window_end)
             value = base
             if inside:

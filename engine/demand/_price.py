@@ -28,6 +28,7 @@ import polars as pl
 from engine.dates import add_months
 from engine.demand._series import CASE_MONTH_TARGETS, TERRITORY_KEYS
 from engine.errors import ConfigError, InputFileError
+from engine.intervals import value_at
 
 if TYPE_CHECKING:
     from engine.params import FundingModel
@@ -60,18 +61,8 @@ def money_column(target: str) -> str:
 
 def _tariff_on(tariff: pl.DataFrame, dates: pl.DataFrame, date_col: str) -> pl.DataFrame:
     """The tariff of each (service_code, date) row in force on that date (null if none)."""
-    return (
-        dates.join(tariff, on="service_code", how="left")
-        .filter(
-            pl.col("valid_from").is_null()
-            | (
-                (pl.col("valid_from") <= pl.col(date_col))
-                & (pl.col("valid_to").is_null() | (pl.col(date_col) <= pl.col("valid_to")))
-            )
-        )
-        .select("service_code", date_col, pl.col("value").alias("tariff"))
-        .unique(["service_code", date_col], keep="first")
-    )
+    in_force = value_at(dates, tariff, ["service_code"], date=date_col)
+    return dates.select("service_code", date_col).with_columns(in_force.alias("tariff"))
 
 
 def price_forecast(

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from engine.dates import EPOCH, add_months, epoch_days
+from engine.intervals import value_at
 from engine.params._model import FundingModel
 from engine.schemas import TERRITORY_STATUSES
 
@@ -27,37 +28,10 @@ __all__ = [
     "copay_shares",
     "monthly_caps",
     "rate_calendar",
-    "value_at",
 ]
 
 STATUS_BITS: dict[str, int] = {status: 1 << i for i, status in enumerate(TERRITORY_STATUSES)}
 _RATE_PARAMETERS = ("tariff", "norm_units", "max_units", "modifier")
-
-
-def value_at(
-    frame: pl.DataFrame,
-    table: pl.DataFrame,
-    dims: list[str],
-    *,
-    date: str = "date",
-    default: float | None = None,
-) -> pl.Series:
-    """The value of an interval table in force on `frame[date]` for each row's dimensions.
-
-    Null where none is in force (or `default` when given). Intervals of one key never overlap, so at
-    most one matches.
-    """
-    rows = frame.select([*dims, date]).with_row_index("_row")
-    matched = (
-        rows.join(table, on=dims, how="inner") if dims else rows.join(table, how="cross")
-    ).filter(
-        (pl.col("valid_from") <= pl.col(date))
-        & (pl.col("valid_to").is_null() | (pl.col(date) <= pl.col("valid_to")))
-    )
-    out = rows.select("_row").join(
-        matched.select("_row", "value"), on="_row", how="left", maintain_order="left"
-    )["value"]
-    return out.fill_null(default) if default is not None else out
 
 
 def _change_dates(table: pl.DataFrame) -> pl.DataFrame:
