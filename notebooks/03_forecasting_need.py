@@ -16,75 +16,73 @@
 # %% [markdown]
 # # Forecasting need, with honest backtests
 #
-# Planners budget next year's money from next year's case-months. This notebook builds monthly
-# series of served case-months per oblast and service group from the registry, forecasts every
-# node of the hierarchy (Ukraine → oblast, crossed with service group) so that the oblasts add up
-# to the country, and checks the method on the past with rolling-origin backtests.
+# Planners budget next year's money from next year's need: the case-months of every assessed case,
+# served or still waiting. This notebook forecasts them per hromada × service with the engine's one
+# forecast path, `engine.forecast_need` — the same function `mfr forecast` and the nightly run
+# call, with the same configuration file — so the numbers here are the numbers in the store.
 
 # %%
-import datetime as dt
+import os
 from pathlib import Path
 
 import polars as pl
 
+import engine
 from engine import report
-from engine.entitlements import compute_entitlements
-from engine.forecasting import backtest, forecast, summarise_backtest
-from engine.params import load_funding_model
-from engine.reference import load_services, load_territories
-from engine.registry import read_registry
 
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "data_samples").is_dir())
-territories = load_territories()
-services = load_services()
-registry = read_registry(
+OUT = Path(os.environ.get("MFR_NOTEBOOK_OUT", ROOT / "out" / "notebooks"))
+territories = engine.load_territories()
+services = engine.load_services()
+registry = engine.read_registry(
     ROOT / "data_samples" / "registry", territories=territories, services_catalogue=services
 )
-model = load_funding_model(ROOT / "models" / "funding" / "baseline", services=services)
+model = engine.load_funding_model(ROOT / "models" / "funding" / "baseline", services=services)
 pl.Config.set_tbl_rows(12)
 
 # %% [markdown]
-# ## Monthly series from the registry
+# ## The configuration says what is forecast, and how
 #
-# Case-months (days served ÷ days in the month) per oblast and service group, for the months the
-# extract has observed. Months after the extract are what we forecast.
+# `models/forecast/default.yaml` names the target (`case_months_need` = served + waiting), the
+# history, horizon, models, interval levels, the hierarchy (oblast > raion > hromada crossed with
+# service group > service), the reconciliation and the backtest. A scenario is a short file that
+# `extends:` it.
 
 # %%
-# the last month the extract saw in full (a partly observed month would look like a drop)
-first_unseen = (registry.extract_date + dt.timedelta(days=1)).replace(day=1)
-last_observed = (first_unseen - dt.timedelta(days=1)).replace(day=1)
-history_months = (dt.date(2024, 1, 1), last_observed)
-case_months = compute_entitlements(registry, model, territories, months=history_months).case_months
-series = (
-    case_months.filter(pl.col("funded"))
-    .group_by("oblast_code", "service_group", "month")
-    .agg(pl.col("case_months").sum())
-    .sort("oblast_code", "service_group", "month")
-)
-print(f"{series.height:,} rows, {history_months[0]:%Y-%m} … {history_months[1]:%Y-%m}")
-series.head()
+config = engine.load_forecast_config(ROOT / "models" / "forecast" / "default.yaml")
+print(f"target: {config.target}; {config.history_months} months of history, {config.horizon} ahead")
+print(config.description)
 
 # %% [markdown]
-# ## Forecast every node, coherently
+# ## From entitlements to a priced forecast
 #
-# Each node gets the model that suits it (exponential smoothing chosen by AICc for smooth series,
-# Croston/SBA/TSB for intermittent ones, with reported fallbacks); MinT reconciliation then makes
-# the forecasts add up across the hierarchy, with 80 % and 95 % prediction intervals.
+# The history is what the entitlement step priced. `forecast_need` turns it into monthly series
+# per hromada × service, keeps the months the extract saw in full (a partly observed last month
+# would look like a drop), forecasts every node of the hierarchy coherently, backtests the method
+# and prices the bottom level with the funding model.
 
 # %%
-hierarchy = {"nested": ["oblast_code"], "crossed": [["service_group"]]}
-result = forecast(
-    series, hierarchy=hierarchy, date_col="month", value_col="case_months", horizon=12
+entitlements = engine.compute_entitlements(registry, model, territories)
+need = engine.forecast_need(
+    entitlements,
+    config,
+    extract_date=registry.extract_date,
+    territories=territories,
+    services=services,
+    model=model,
 )
-result.level_summary()
+first, last = need.history_months
+print(f"extract of {registry.extract_date}: history {first:%Y-%m} … {last:%Y-%m}")
+print(f"{need.result.hierarchy.n_bottom:,} hromada × service series")
+need.result.level_summary()
 
 # %%
-forecasts = result.forecasts
-history = series.rename({"month": "ds", "case_months": "y"})  # the bottom-level actuals
+forecasts = need.forecasts
+history = need.history.rename({"month": "ds", need.target: "y"})  # the bottom-level actuals
 report.fan_chart_figure(forecasts, "total", history, label="Ukraine, all services")
 
 # %%
-# the oblast with the most case-months next year, and its largest service group
+# the oblast with the most need next year, and its largest service group
 oblast_rows = forecasts.filter(pl.col("level") == "oblast_code")
 top = (
     oblast_rows.group_by("unique_id", "oblast_code")
@@ -110,44 +108,70 @@ report.fan_chart_figure(
 )
 
 # %% [markdown]
-# The forecasts are coherent: at every month, the oblasts sum to the country.
+# The forecasts are coherent: at every month, every level sums to the country.
 
 # %%
 by_month = forecasts.group_by("level", "ds").agg(pl.col("mean").sum())
 spread = by_month.group_by("ds").agg((pl.col("mean").max() - pl.col("mean").min()).alias("gap"))
 assert spread["gap"].max() < 1e-6 * by_month["mean"].max()
-spread.head(3)
+spread.sort("ds").head(3)
 
 # %% [markdown]
 # ## Which model served which series
 #
-# The model report says, for every node, what was fitted and why — including fallbacks for series
-# too short or too sparse for a model.
+# For every node: what was fitted and why — including fallbacks for series too short or too
+# sparse for a model.
 
 # %%
-result.models.group_by("level", "model").agg(pl.len().alias("series")).sort("level", "series")
+need.models.group_by("level", "model").agg(pl.len().alias("series")).sort("level", "series")
 
 # %% [markdown]
 # ## Backtests: how good would this have been?
 #
-# Rolling origins: fit on the data up to an origin, forecast 6 months, compare with what happened,
-# then move the origin. MASE and RMSSE below 1 beat the naive benchmark; interval coverage should
-# be near 80 % and 95 %.
+# Rolling origins: fit on the data up to an origin, forecast the horizon, compare with what
+# happened, then move the origin 12 months. MASE and RMSSE scale the error by the in-sample naive
+# one-step error; compare each method with the `naive` and `seasonal_naive` rows at the same
+# level. Interval coverage should be near 80 % and 95 %.
 
 # %%
-table = backtest(
-    series,
-    hierarchy=hierarchy,
-    date_col="month",
-    value_col="case_months",
-    horizon=6,
-    n_windows=3,
-    methods=("base", "bottom_up", "mint_shrink"),
+summary = need.backtest_summary
+assert summary is not None, need.backtest_skipped
+summary.filter(pl.col("level").is_in(["total", "oblast_code", "hromada_code/service_code"])).select(
+    "method", "level", "mase", "rmsse", "coverage_80", "coverage_95"
 )
-summarise_backtest(table).select("method", "level", "mase", "rmsse", "coverage_80", "coverage_95")
 
 # %%
-report.backtest_figure(table, metric="mase")
+report.backtest_figure(need.backtest, metric="mase")
 
 # %%
-report.backtest_figure(table, metric="coverage_80")
+report.backtest_figure(need.backtest, metric="coverage_80")
+
+# %% [markdown]
+# ## Need in hryvnias
+#
+# Each hromada × service's recent money per case-month, in tariff units, times the tariff in force
+# in the forecast month (`price_basis` says where a price came from). `need_uah` is served +
+# waiting: what it would cost to serve everyone assessed.
+
+# %%
+priced = need.need
+assert priced is not None and need.money_column == "need_uah"
+print(
+    f"{priced['need_uah'].sum():,.0f} UAH for {priced['case_months_need'].sum():,.0f} case-months"
+)
+(
+    priced.group_by("oblast_code")
+    .agg(pl.col("case_months_need", "need_uah", "need_uah_lo_80", "need_uah_hi_80").sum())
+    .with_columns(pl.col("oblast_code").replace_strict(names, default=None).alias("oblast"))
+    .sort("need_uah", descending=True)
+    .head(8)
+)
+
+# %% [markdown]
+# The same frames `mfr forecast` writes, for comparison or a BI tool.
+
+# %%
+OUT.mkdir(parents=True, exist_ok=True)
+for name, frame in need.frames().items():
+    frame.write_parquet(OUT / f"03_{name}.parquet")
+sorted(p.name for p in OUT.glob("03_*.parquet"))
