@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
     from engine.reference import load_services, load_territories
     from engine.registry import quarantine_summary, read_registry
     from engine.report import ReportData, build_report, report_data_from_store
-    from engine.scenarios import ScenarioDiff, load_scenario, scenario_diff
+    from engine.scenarios import ScenarioDiff, scenario_diff
     from engine.schemas import Registry
     from engine.store import Store
 
@@ -66,7 +66,6 @@ __all__ = [  # noqa: RUF022 - in the order of the stages
     "compute_entitlements",
     "Entitlements",
     "need_indicators",
-    "load_scenario",
     "scenario_diff",
     "ScenarioDiff",
     # demand and its forecast

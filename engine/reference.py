@@ -75,10 +75,19 @@ def load_territories(path: Path | None = None) -> pl.DataFrame:
     Columns: `oblast_code, oblast_name, oblast_name_en, raion_code, raion_name, hromada_code,
     hromada_name, population`. Kyiv and Sevastopol are single-unit regions (oblast = raion =
     hromada code).
+
+    >>> territories = load_territories()
+    >>> territories.height, territories["oblast_code"].n_unique()
+    (1774, 27)
     """
     return _read_strict(path or REFERENCE_DIR / "territories.csv", TERRITORIES_SCHEMA)
 
 
 def load_services(path: Path | None = None) -> pl.DataFrame:
-    """The services catalogue: `service_code, name_uk, name_en, unit, group` (~27 services)."""
+    """The services catalogue: `service_code, name_uk, name_en, unit, group` (~27 services).
+
+    >>> services = load_services()
+    >>> services.filter(services["service_code"] == "015.1").row(0)
+    ('015.1', 'Догляд вдома', 'Home care', 'hour', 'care')
+    """
     return _read_strict(path or REFERENCE_DIR / "services.csv", SERVICES_SCHEMA)

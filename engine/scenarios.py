@@ -354,6 +354,20 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
 
     A case is a *winner* when its state-paid amount over the period rises by at least a kopiyka, a
     *loser* when it falls, else unchanged.
+
+    >>> import engine
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> baseline = engine.load_funding_model("models/funding/baseline")
+    >>> reform = engine.load_funding_model(
+    ...     "models/funding/baseline", "models/scenarios/home-care-frontline-plus10.yaml"
+    ... )
+    >>> months = ("2026-07", "2026-07")
+    >>> diff = scenario_diff(
+    ...     engine.compute_entitlements(registry, baseline, months=months),
+    ...     engine.compute_entitlements(registry, reform, months=months),
+    ... )
+    >>> diff.summary()["winners"], diff.summary()["losers"]
+    (25, 0)
     """
     keys = ["case_id", "month", "funded"]
     attributes = pl.concat(

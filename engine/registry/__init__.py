@@ -92,6 +92,10 @@ def read_registry(
     default to the bundled reference data. `extract_date` defaults to `extract.yaml`'s, else to
     the latest start / valid_from date in the extract. Columns named in `pseudonymise` are
     replaced by HMAC-SHA256 with the key in the environment variable `key_env`.
+
+    >>> registry = read_registry("data_samples/registry")
+    >>> registry.extract_date, registry.cases.height, registry.quarantine.height
+    (datetime.date(2026, 10, 31), 3737, 45)
     """
     path = Path(path)
     hashed = tuple(pseudonymise)
@@ -197,7 +201,12 @@ def check_quarantine_threshold(registry: Registry, threshold: float = 0.01) -> N
 
 
 def quarantine_summary(registry: Registry) -> pl.DataFrame:
-    """Quarantined rows per table and rule (a row failing two rules counts under each)."""
+    """Quarantined rows per table and rule (a row failing two rules counts under each).
+
+    >>> summary = quarantine_summary(read_registry("data_samples/registry"))
+    >>> summary.columns, int(summary["rows"].sum())
+    (['table', 'rule', 'rows'], 45)
+    """
     return (
         registry.quarantine.group_by("table", "rule")
         .agg(rows=pl.col(SOURCE_LINE).n_unique().cast(pl.Int64))
