@@ -70,7 +70,7 @@ def price_forecast(
     history: pl.DataFrame,
     model: FundingModel,
     *,
-    target: str | None = None,
+    target: str = "case_months_need",
     base_months: int = 12,
     value_cols: tuple[str, ...] = ("mean", "lo_80", "hi_80", "lo_95", "hi_95"),
 ) -> pl.DataFrame:
@@ -82,11 +82,8 @@ def price_forecast(
     `engine.demand.demand_series`. Returns the key columns, `month`, the target's case-months
     (`case_months_need`, ...), `price_uah`, `price_basis` and the priced columns, ready to be the
     claims of an allocation (`engine.allocation.claims_from_forecast`, after
-    `split_claims_by_need_level` where tiers use the need level). `target=None` prices need and
-    names its case-months `case_months` (the pipeline's price step, until it calls `forecast_need`).
+    `split_claims_by_need_level` where tiers use the need level).
     """
-    legacy = target is None
-    target = target or "case_months_need"
     money_out = money_column(target)
     if "mean" not in forecast.columns:
         raise InputFileError("forecast lacks the 'mean' column to price", column="mean")
@@ -152,7 +149,7 @@ def price_forecast(
         .select(
             *keys,
             "month",
-            pl.col("mean").alias("case_months" if legacy else target),
+            pl.col("mean").alias(target),
             "price_uah",
             "price_basis",
             *[e.meta.output_name() for e in priced],

@@ -123,6 +123,11 @@ def test_price_forecast_by_hand():
     assert priced["price_basis"].to_list() == ["hromada", "service mean", "not financed"]
     assert priced["need_uah"].to_list() == pytest.approx([240.0, 60.0, 0.0])
     assert priced["need_uah_hi_80"].to_list() == pytest.approx([360.0, 120.0, 0.0])
+    assert priced["case_months_need"].to_list() == [2.0, 0.5, 3.0]  # named by what was forecast
+    served = price_forecast(forecast, history, _Tariffs(TARIFF), target="case_months_served")
+    # served only: H1's served money 100/100 + 180/120 = 2.5 units over 2.5 served case-months
+    assert {"case_months_served", "served_uah"} <= set(served.columns)
+    assert "need_uah" not in served.columns
     claims = claims_from_forecast(priced)
     assert claims["claim_uah"].sum() == pytest.approx(300.0)
     assert {"hromada_code", "service_code", "month"} <= set(claims.columns)
