@@ -153,6 +153,10 @@ def load_policy(path: str | Path, *, services: str | Path | None = None) -> Poli
     Service codes the policy caps must be in the service catalogue `services` (a `services.csv`;
     default: the reference catalogue `engine.reference.REFERENCE_DIR / "services.csv"`), so a cap
     for a service that does not exist is refused instead of silently capping nothing.
+
+    >>> policy = load_policy("models/allocation/default-2027.yaml")
+    >>> policy.name, [tier.name for tier in policy.tiers]
+    ('default-2027', ['need level 3', 'need level 2', 'need level 1'])
     """
     path = Path(path)
     if not path.is_file():

@@ -70,6 +70,14 @@ def demand_series(
 
     `months` (first, last) is the window: segments outside it are left out and every series is
     completed to its last month; default: the months of the segments.
+
+    >>> import engine
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> model = engine.load_funding_model("models/funding/baseline")
+    >>> priced = engine.compute_entitlements(registry, model, months=("2026-01", "2026-01"))
+    >>> series = demand_series(priced.segments)
+    >>> series.height, round(float(series["case_months_need"].sum()), 1)
+    (484, 539.6)
     """
     seg = segments.lazy()
     missing = [c for c in _SEGMENT_COLUMNS if c not in seg.collect_schema().names()]

@@ -111,6 +111,13 @@ def compute_entitlements(
     `months` is `(first, last)` as "YYYY-MM" or dates; default: the earliest case start to the
     extract date. `territories` (KATOTTG, see `engine.reference.load_territories`) gives each
     serving hromada its raion and oblast; without it those columns are null.
+
+    >>> import engine
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> model = engine.load_funding_model("models/funding/baseline")
+    >>> result = compute_entitlements(registry, model, months=("2026-01", "2026-01"))
+    >>> result.case_months.height, result.totals()["state_uah"]
+    (608, 2498273.13)
     """
     month_list = _months(months, registry)
     reg = index_registry(registry, territories)

@@ -156,7 +156,12 @@ def _backtest_section(bt: dict[str, Any], path: Path, lines: dict[str, int]) -> 
 
 
 def load_forecast_config(path: str | Path) -> ForecastConfig:
-    """Read a configuration; missing keys take `ForecastConfig`'s defaults."""
+    """Read a configuration; missing keys take `ForecastConfig`'s defaults.
+
+    >>> config = load_forecast_config("models/forecast/default.yaml")
+    >>> config.target, config.horizon
+    ('case_months_need', 12)
+    """
     path = Path(path)
     data, lines = _merged(path)
     kwargs: dict[str, Any] = {"name": path.stem, "source": str(path)}
