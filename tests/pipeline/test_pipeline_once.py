@@ -100,3 +100,35 @@ def test_the_nightly_prices_each_case_month_once(
     nodes = {n["node"]: n["action"] for n in again.manifest.outputs["nodes"]}
     assert nodes["entitle"] == nodes["forecast"] == nodes["need"] == "cached"
     assert nodes["allocate"] == "computed" and "priced" not in nodes
+
+    # --only forecast: the forecast is made again from a pricing of the history alone
+    calls.clear()
+    priced.clear()
+    only = run_pipeline(spec, progress=False, accept_quarantine=True, only="forecast")
+    assert only.manifest.status == "succeeded" and not only.reused
+    assert sorted(priced) == _months(first_history, last_history)
+    nodes = {n["node"]: n["action"] for n in only.manifest.outputs["nodes"]}
+    assert nodes["priced"] == nodes["forecast"] == "computed"
+    assert nodes["entitle"] == nodes["need"] == nodes["allocate"] == "cached"
+
+
+def test_dry_run_of_the_nightly_lists_its_nodes(tmp_path: Path) -> None:
+    from _pipeline_fakes import run_mfr
+
+    store = tmp_path / "mfr.duckdb"
+    code, out, err = run_mfr(
+        "run", str(REPO / "pipelines" / "nightly.yaml"), "--store", str(store), "--dry-run"
+    )
+    assert code == 0, err
+    for name in (
+        "reference",
+        "registry",
+        "model",
+        "priced",
+        "entitle",
+        "forecast_config",
+        "claims",
+    ):
+        assert f" {name} " in out
+    assert "Would publish: validate: quarantine; entitle: case_months, rollups, flows" in out
+    assert not tmp_path.joinpath("logs").exists() and not store.exists()
