@@ -31,8 +31,8 @@ from engine.forecasting._config import (
     default_config_path,
     load_forecast_config,
 )
-from engine.forecasting._drivers import Driver, parse_drivers
-from engine.forecasting._ets import ETS_MODELS, EtsModel
+from engine.forecasting._drivers import Driver
+from engine.forecasting._ets import ETS_MODELS
 from engine.forecasting._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
 from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo
 from engine.forecasting._select import MODEL_NAMES
@@ -43,7 +43,6 @@ __all__ = [
     "PACKAGED_DEFAULT",
     "RECONCILE_METHODS",
     "Driver",
-    "EtsModel",
     "ForecastConfig",
     "ForecastResult",
     "Hierarchy",
@@ -54,6 +53,5 @@ __all__ = [
     "default_config_path",
     "forecast",
     "load_forecast_config",
-    "parse_drivers",
     "summarise_backtest",
 ]

@@ -48,7 +48,6 @@ from engine.registry._privacy import (
 from engine.registry._privacy import pseudonymise as _pseudonymise
 from engine.registry._read import SOURCE_LINE, read_tables
 from engine.registry._rules import (
-    MAX_INCOME_RATIO,
     MAX_UNITS_PER_MONTH,
     location_rules,
     relational_rules,
@@ -59,14 +58,12 @@ from engine.schemas import QUARANTINE_SCHEMA, REGISTRY_TABLES, Registry
 __all__ = [
     "EXTRA_COLUMN",
     "INDIVIDUAL_LABEL",
-    "MAX_INCOME_RATIO",
     "MAX_UNITS_PER_MONTH",
     "PII_DROPPED",
     "PII_MASKED",
     "PSEUDONYMISED",
     "WITHHELD_CODE",
     "check_quarantine_threshold",
-    "mask_report",
     "pseudonym_key_id",
     "quarantine_summary",
     "quarantined_share",
