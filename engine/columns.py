@@ -43,11 +43,31 @@ __all__ = [
     "kopiyky",
     "money_from_float",
     "money_units",
+    "round_kopiyka",
 ]
 
 MONEY = pl.Decimal(18, 2)
 PART_MONEY = pl.Decimal(18, 4)
 _LIMIT = 10**16  # Decimal(18, s) holds |units| < 10^18; float64 integers are exact below 2^53
+
+
+def round_kopiyka(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Round UAH to kopiyky, half away from zero (into `out` when given).
+
+    A relative allowance of 1e-11 makes 1445.155 (stored as 1445.15499999…) round up as written.
+
+    >>> round_kopiyka(np.array([1445.155, 0.004999, -2.675])).tolist()
+    [1445.16, 0.0, -2.68]
+    """
+    negative = values < 0
+    scaled = np.multiply(values, 100.0 * (1.0 + 1e-11), out=out)
+    np.abs(scaled, out=scaled)
+    scaled += 0.5
+    np.floor(scaled, out=scaled)
+    scaled /= 100.0
+    if negative.any():  # amounts are never negative; kept general for other callers
+        np.negative(scaled, out=scaled, where=negative)
+    return scaled
 
 
 def kopiyky(values: np.ndarray, scale: int = 2) -> np.ndarray:

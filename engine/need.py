@@ -22,6 +22,10 @@ territory and month:
 Every hromada of the territories appears every month (zeros where nobody is assessed), so a
 dashboard shows gaps as gaps.
 
+Types follow the case-months: territory codes keep their dtype (the entitlement step's territory
+`pl.Enum`; the reference table's text codes are cast to it), `level` is an Enum of `NEED_LEVELS`,
+and money is exact Decimal(18, 2) (`engine.columns`; the ratio per resident is a float).
+
 >>> need = need_indicators(entitlements.case_months, load_territories())  # doctest: +SKIP
 >>> need.filter(level="oblast").select("territory_name", "month", "coverage")  # doctest: +SKIP
 """
@@ -33,9 +37,12 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from engine.columns import MONEY
+
 __all__ = ["NEED_COLUMNS", "NEED_LEVELS", "NON_STATE_OWNERSHIPS", "need_indicators"]
 
 NEED_LEVELS = ("hromada", "raion", "oblast", "national")
+_CODES = ("territory_code", "oblast_code")
 NON_STATE_OWNERSHIPS = ("nonstate", "individual")
 NATIONAL_CODE = "UA"
 NATIONAL_NAME = "Україна"
@@ -49,8 +56,9 @@ _SUMS = (
     "idp_case_months",
     "state_uah",
 )
+# (territory codes are shown as text here: they take the dtype of the case-months' codes)
 NEED_COLUMNS: dict[str, pl.DataType] = {
-    "level": pl.String(),
+    "level": pl.Enum(list(NEED_LEVELS)),
     "territory_code": pl.String(),
     "territory_name": pl.String(),
     "oblast_code": pl.String(),
@@ -65,7 +73,7 @@ NEED_COLUMNS: dict[str, pl.DataType] = {
     "waiting_per_10k": pl.Float64(),
     "nonstate_share": pl.Float64(),
     "idp_share": pl.Float64(),
-    "state_uah": pl.Float64(),
+    "state_uah": MONEY,
     "state_uah_per_capita": pl.Float64(),
 }
 
@@ -83,20 +91,21 @@ def _hromada_month(case_months: pl.LazyFrame) -> pl.LazyFrame:
         .sum()
         .cast(pl.Float64),
         idp_case_months=pl.col("case_months").filter(pl.col("is_idp")).sum().cast(pl.Float64),
-        # case-month amounts are in kopiyky already: a sum of them is, up to float noise
-        state_uah=pl.col("state_uah").filter(funded).sum().cast(pl.Float64).round(2),
+        # case-month amounts are exact decimals: so is their sum
+        state_uah=pl.col("state_uah").filter(funded).cast(MONEY).sum().cast(MONEY),
     )
 
 
 def _places(case_months: pl.LazyFrame, territories: pl.DataFrame) -> pl.LazyFrame:
     """Every hromada with its raion, oblast, names and population; hromadas met only in the data
     (not in the territories) are kept, without names or population."""
+    codes = case_months.collect_schema()["hromada_code"]  # the reference's text codes take it
     known = territories.lazy().select(
-        "hromada_code",
+        pl.col("hromada_code").cast(codes),
         "hromada_name",
-        "raion_code",
+        pl.col("raion_code").cast(codes),
         "raion_name",
-        "oblast_code",
+        pl.col("oblast_code").cast(codes),
         "oblast_name",
         pl.col("population").cast(pl.Int64),
     )
@@ -125,7 +134,8 @@ def _ratios() -> list[pl.Expr]:
         per(pl.col("waiting_case_months"), 10_000.0).alias("waiting_per_10k"),
         share(pl.col("nonstate_case_months"), pl.col("served_case_months")).alias("nonstate_share"),
         share(pl.col("idp_case_months"), assessed).alias("idp_share"),
-        per(pl.col("state_uah"), 1.0).alias("state_uah_per_capita"),
+        # a ratio per resident, not an amount paid: float
+        per(pl.col("state_uah").cast(pl.Float64), 1.0).alias("state_uah_per_capita"),
     ]
 
 
@@ -154,6 +164,7 @@ def need_indicators(
         .with_columns(pl.col(c).fill_null(0) for c in _SUMS)
         .collect()
     )
+    codes = base.schema["hromada_code"]
     levels = {
         "hromada": ("hromada_code", "hromada_name"),
         "raion": ("raion_code", "raion_name"),
@@ -176,9 +187,9 @@ def need_indicators(
         .agg(pl.col("population").sum(), *(pl.col(c).sum() for c in _SUMS))
         .with_columns(
             level=pl.lit("national"),
-            territory_code=pl.lit(NATIONAL_CODE),
+            territory_code=pl.lit(NATIONAL_CODE).cast(codes),
             territory_name=pl.lit(NATIONAL_NAME),
-            oblast_code=pl.lit(None, dtype=pl.String()),
+            oblast_code=pl.lit(None, dtype=codes),
         )
     )
     order = {level: i for i, level in enumerate(NEED_LEVELS)}
@@ -190,6 +201,6 @@ def need_indicators(
         )
         .with_columns(_ratios())
         .with_columns(_order=pl.col("level").replace_strict(order, return_dtype=pl.Int8))
-        .sort("_order", "territory_code", "month")
-        .select(pl.col(c).cast(t) for c, t in NEED_COLUMNS.items())
+        .sort("_order", pl.col("territory_code").cast(pl.String), "month")
+        .select(pl.col(c).cast(codes if c in _CODES else t) for c, t in NEED_COLUMNS.items())
     )

@@ -23,14 +23,13 @@ from engine.allocation._policy import Policy, load_policy
 from engine.allocation._prepare import Prepared, prepare
 from engine.allocation._result import Allocation, uah_columns
 from engine.buffers import blocks, empty
+from engine.columns import MONEY, decimal_series
 from engine.errors import ConfigError
 
 __all__ = ["allocate"]
 
 Mode = Literal["default", "optimise"]
 _PARTIAL_LABEL = "partial"
-# polars divides a column by a number as a product with its inverse: so do we, for the same bits
-_UAH_PER_KOP = 0.01
 
 
 def allocate(
@@ -92,18 +91,15 @@ def allocate(
 
 
 def _rows(prep: Prepared, policy: Policy, allocated: np.ndarray) -> pl.DataFrame:
-    """The claims with their group, tier and amounts.
-
-    The kopiyka arrays are not needed after this: their buffers take the UAH amounts.
-    """
-    money = []
-    if policy.claim_column != "claim_uah":
-        claim = np.multiply(prep.claim_kop, _UAH_PER_KOP, out=empty(prep.size, np.float64))
-        money.append(pl.Series("claim_uah", claim))
-    capped, allocated, coverage = _to_uah(prep.capped_kop, allocated)
+    """The claims with their group, tier and amounts: exact Decimal(18, 2) UAH built from the
+    kopiyka arrays (`engine.columns`; `claim_uah` is the claim as allocation took it, rounded to
+    kopiyky), and the coverage."""
+    money = [decimal_series(prep.claim_kop, "claim_uah")]  # the claim as taken, in kopiyky
+    capped = prep.capped_kop
+    coverage = _coverage(capped, allocated)
     money += [
-        pl.Series("capped_claim_uah", capped),
-        pl.Series("allocated_uah", allocated),
+        decimal_series(capped, "capped_claim_uah"),
+        decimal_series(allocated, "allocated_uah"),
         pl.Series("coverage", coverage),
     ]
     frame = prep.frame.with_columns(
@@ -117,20 +113,15 @@ def _rows(prep: Prepared, policy: Policy, allocated: np.ndarray) -> pl.DataFrame
     return frame
 
 
-def _to_uah(capped: np.ndarray, allocated: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Capped and allocated kopiyky → UAH, written over their int64 arrays, and the coverage.
-
-    One pass in blocks of rows; a zero claim's coverage is left NaN here."""
-    capped_uah, allocated_uah = capped.view(np.float64), allocated.view(np.float64)
+def _coverage(capped: np.ndarray, allocated: np.ndarray) -> np.ndarray:
+    """Allocated ÷ capped claim per row, in blocks of rows; a zero claim's coverage is NaN here."""
     coverage = empty(capped.shape[0], np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         for block in blocks(capped.shape[0]):
-            # exact float64 copies of the kopiyky (< 2**53), converted once for all three
+            # exact float64 copies of the kopiyky (< 2**53)
             alloc, claim = allocated[block].astype(np.float64), capped[block].astype(np.float64)
             np.divide(alloc, claim, out=coverage[block])
-            np.multiply(alloc, _UAH_PER_KOP, out=allocated_uah[block])
-            np.multiply(claim, _UAH_PER_KOP, out=capped_uah[block])
-    return capped_uah, allocated_uah, coverage
+    return coverage
 
 
 def _by_tier(
@@ -197,7 +188,9 @@ def _by_group(
     envelope = pl.DataFrame(
         {
             "envelope_group": list(prep.group_labels),
-            "envelope_uah": prep.envelope_kop / 100,
+            "envelope_uah": decimal_series(
+                np.asarray(prep.envelope_kop, dtype=np.int64), "envelope_uah"
+            ),
             "floors_paid": floors_paid,
             "marginal_value": (
                 np.full(prep.n_groups, np.nan) if marginal_value is None else marginal_value
@@ -229,9 +222,9 @@ def _by_group(
         envelope.join(totals, on="envelope_group", how="left")
         .join(marginal, on="envelope_group", how="left")
         .with_columns(
-            # kopiyka sums: round away float noise of the per-tier sums
+            # sums of exact amounts: exact, kept as Decimal(18, 2)
             *[
-                pl.col(c).round(2)
+                pl.col(c).cast(MONEY)
                 for c in (
                     "claim_uah",
                     "capped_claim_uah",
@@ -242,9 +235,10 @@ def _by_group(
             ],
         )
         .with_columns(
-            unspent_uah=(pl.col("envelope_uah") - pl.col("allocated_uah")).round(2),
+            unspent_uah=(pl.col("envelope_uah") - pl.col("allocated_uah")).cast(MONEY),
             coverage=pl.when(pl.col("capped_claim_uah") > 0).then(
-                pl.col("allocated_uah") / pl.col("capped_claim_uah")
+                pl.col("allocated_uah").cast(pl.Float64)
+                / pl.col("capped_claim_uah").cast(pl.Float64)
             ),
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from engine.columns import MONEY, money_from_float, round_kopiyka
 from engine.errors import InputFileError
 
 __all__ = ["claims_from_case_months", "claims_from_forecast"]
@@ -25,7 +26,7 @@ def claims_from_case_months(
     >>> cm = pl.DataFrame({"case_id": ["c1", "c2"], "month": [None, None], "funded": [True, False],
     ...                    "state_uah": [1200.0, 800.0]})
     >>> claims_from_case_months(cm, include_unmet=False)["claim_uah"].to_list()
-    [1200.0]
+    [Decimal('1200.00')]
     """
     frame = case_months.collect() if isinstance(case_months, pl.LazyFrame) else case_months
     missing = [c for c in _CASE_MONTH_COLUMNS if c not in frame.columns]
@@ -33,7 +34,7 @@ def claims_from_case_months(
         raise InputFileError(f"case_months lack column(s) {', '.join(missing)}", column=missing[0])
     if not include_unmet:
         frame = frame.filter(pl.col("funded"))
-    return frame.with_columns(claim_uah=pl.col("state_uah").cast(pl.Float64))
+    return frame.with_columns(claim_uah=pl.col("state_uah").cast(MONEY))  # exact: no rounding
 
 
 def claims_from_forecast(
@@ -47,7 +48,7 @@ def claims_from_forecast(
     >>> fc = pl.DataFrame({"hromada_code": ["UA1", "UA2"], "service_code": ["015.1", "015.1"],
     ...                    "need_uah": [5000.0, 2500.0]})
     >>> claims_from_forecast(fc)["claim_uah"].sum()
-    7500.0
+    Decimal('7500.00')
     """
     frame = forecast.collect() if isinstance(forecast, pl.LazyFrame) else forecast
     if value_column not in frame.columns:
@@ -55,8 +56,13 @@ def claims_from_forecast(
             f"the forecast has no column '{value_column}'; columns: {', '.join(frame.columns)}",
             column=value_column,
         )
-    claims = frame.with_columns(claim_uah=pl.col(value_column).cast(pl.Float64))
-    negative = int((claims["claim_uah"] < 0).sum())
+    values = frame[value_column]
+    negative = int((values < 0).sum())
     if negative:
         raise InputFileError(f"{negative} forecast rows are negative", column=value_column)
-    return claims
+    if isinstance(values.dtype, pl.Decimal):
+        return frame.with_columns(claim_uah=values.cast(MONEY))
+    # a forecast is float money: rounded once to kopiyky, half away from zero, as allocation does
+    amounts = values.cast(pl.Float64).to_numpy().copy()
+    rounded = money_from_float(round_kopiyka(amounts, out=amounts), "claim_uah")
+    return frame.with_columns(rounded)

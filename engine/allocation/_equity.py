@@ -71,8 +71,8 @@ def equity_figures(by_territory: pl.DataFrame, level: str | None, floor_share: f
     if n == 0:
         return Equity(level, 0, None, None, None, None, None, 0, None)
     cov = with_claims["coverage"].to_numpy()
-    capped = with_claims["capped_claim_uah"].to_numpy()
-    allocated = with_claims["allocated_uah"].to_numpy()
+    capped = with_claims["capped_claim_uah"].cast(pl.Float64).to_numpy()
+    allocated = with_claims["allocated_uah"].cast(pl.Float64).to_numpy()
     rows = with_claims["rows"].to_numpy()
     below = allocated * 100 + rows < floor_share * capped * 100 - 1e-6
     gini = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 
 import polars as pl
@@ -10,6 +11,7 @@ import polars as pl
 from engine.allocation._equity import Equity, equity_figures
 from engine.allocation._policy import Policy
 from engine.allocation._prepare import SHARE_DENOMINATOR
+from engine.columns import MONEY
 
 __all__ = ["TERRITORY_LEVELS", "Allocation", "uah_columns"]
 
@@ -28,14 +30,20 @@ def _measures() -> list[pl.Expr]:
     ]
 
 
+def _uah(kop: pl.Expr) -> pl.Expr:
+    """Integer kopiyky → exact Decimal(18, 2) UAH."""
+    return (kop.cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.01"), dtype=MONEY)).cast(MONEY)
+
+
 def uah_columns(frame: pl.DataFrame) -> pl.DataFrame:
-    """Kopiyka columns → UAH columns with shortfall and coverage (allocated ÷ capped claim)."""
+    """Kopiyka columns → exact UAH columns (Decimal(18, 2)) with shortfall and coverage
+    (allocated ÷ capped claim)."""
     return frame.with_columns(
-        claim_uah=pl.col("claim_kop") / 100,
-        capped_claim_uah=pl.col("capped_kop") / 100,
-        floor_uah=pl.col("floor_kop") / 100,
-        allocated_uah=pl.col("allocated_kop") / 100,
-        shortfall_uah=(pl.col("capped_kop") - pl.col("allocated_kop")) / 100,
+        claim_uah=_uah(pl.col("claim_kop")),
+        capped_claim_uah=_uah(pl.col("capped_kop")),
+        floor_uah=_uah(pl.col("floor_kop")),
+        allocated_uah=_uah(pl.col("allocated_kop")),
+        shortfall_uah=_uah(pl.col("capped_kop") - pl.col("allocated_kop")),
         coverage=pl.when(pl.col("capped_kop") > 0).then(
             pl.col("allocated_kop") / pl.col("capped_kop")
         ),
@@ -100,7 +108,7 @@ class Allocation:
     @cached_property
     def by_territory(self) -> pl.DataFrame:
         """Per territory (oblast and hromada where present): claims, allocation, shortfall, coverage,
-        and with reference data the population and allocated UAH per resident."""
+        and with reference data the population and `allocated_uah_per_resident`."""
         keys = [c for c in TERRITORY_LEVELS if c in self.rows.columns]
         if not keys:
             return _to_uah(self._amounts().select(_measures()).collect())
@@ -167,8 +175,9 @@ class Allocation:
             table.with_columns(pl.col(level).cast(pl.String))
             .join(population.with_columns(pl.col(level).cast(pl.String)), on=level, how="left")
             .with_columns(
-                allocated_per_capita_uah=pl.when(pl.col("population") > 0).then(
-                    pl.col("allocated_uah") / pl.col("population")
+                # a ratio, not an amount paid: float, and named so (not `*_uah`)
+                allocated_uah_per_resident=pl.when(pl.col("population") > 0).then(
+                    pl.col("allocated_uah").cast(pl.Float64) / pl.col("population")
                 )
             )
         )

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.columns import round_kopiyka
 from engine.dates import epoch_days
 from engine.params import FundingModel
 from engine.params._resolve import STATUS_BITS, RateCalendar
@@ -51,25 +52,6 @@ class BlockSink(Protocol):
         gross: np.ndarray,
         capped: tuple[np.ndarray, np.ndarray] | None,
     ) -> None: ...
-
-
-def round_kopiyka(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Round UAH to kopiyky, half away from zero (into `out` when given).
-
-    A relative allowance of 1e-11 makes 1445.155 (stored as 1445.15499999…) round up as written.
-
-    >>> round_kopiyka(np.array([1445.155, 0.004999, -2.675])).tolist()
-    [1445.16, 0.0, -2.68]
-    """
-    negative = values < 0
-    scaled = np.multiply(values, 100.0 * (1.0 + 1e-11), out=out)
-    np.abs(scaled, out=scaled)
-    scaled += 0.5
-    np.floor(scaled, out=scaled)
-    scaled /= 100.0
-    if negative.any():  # amounts are never negative; kept general for other callers
-        np.negative(scaled, out=scaled, where=negative)
-    return scaled
 
 
 def rates(

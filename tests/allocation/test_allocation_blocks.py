@@ -15,6 +15,7 @@ from engine.allocation import allocate, policy_from_dict
 from engine.allocation._rounding import Pool, round_pool
 from engine.bench.allocation import bench_claims, bench_policy
 from engine.buffers import empty
+from engine.columns import money_units
 
 TIERS = [
     {"name": "children", "when": "age < 18"},
@@ -72,8 +73,8 @@ def test_half_a_million_rows_add_up_in_any_order() -> None:
     policy = policy_from_dict(bench_policy(claims))
     result = allocate(claims, policy, key=["case_id"])
     rows = result.rows
-    allocated = np.rint(rows["allocated_uah"].to_numpy() * 100).astype(np.int64)
-    capped = np.rint(rows["capped_claim_uah"].to_numpy() * 100).astype(np.int64)
+    allocated = money_units(rows["allocated_uah"])
+    capped = money_units(rows["capped_claim_uah"])
     assert (allocated >= 0).all()
     assert (allocated <= capped).all()
     by_group = rows.group_by("envelope_group").agg(

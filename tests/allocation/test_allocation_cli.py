@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -38,8 +39,8 @@ def test_allocate_writes_every_table_and_prints_a_summary(
     }
     rows = pl.read_parquet(out / "rows.parquet")
     assert rows.height == 10
-    assert round(rows["allocated_uah"].sum(), 2) == 20_000.00
-    assert round(rows["capped_claim_uah"].sum(), 2) == CAPPED_CLAIMS
+    assert rows["allocated_uah"].sum() == Decimal("20000.00")  # exact decimals
+    assert float(rows["capped_claim_uah"].sum()) == CAPPED_CLAIMS
     territory = pl.read_parquet(out / "by_territory.parquet")
     assert territory["population"].null_count() == 0  # joined from the reference territories
     summary = json.loads((out / "summary.json").read_text("utf-8"))

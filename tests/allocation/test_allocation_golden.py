@@ -21,7 +21,7 @@ def test_golden_case(case: dict[str, Any]) -> None:
     result = allocate(claims, policy, mode=case["mode"])
     expect = case["expect"]
 
-    got = dict(result.rows.select("id", "allocated_uah").iter_rows())
+    got = {i: float(a) for i, a in result.rows.select("id", "allocated_uah").iter_rows()}
     assert got == pytest.approx(expect["allocated"], abs=1e-9)
     if "unspent_uah" in expect:
         assert result.unspent_uah == pytest.approx(expect["unspent_uah"], abs=1e-9)

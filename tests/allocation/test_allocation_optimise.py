@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.allocation import allocate, policy_from_dict
+from engine.columns import money_units
 from engine.errors import ConfigError
 
 HROMADAS = {"H1": "UA01", "H2": "UA01", "H3": "UA02", "H4": "UA03"}
@@ -64,8 +65,8 @@ def test_optimiser_agrees_with_the_default_policy(
     policy = policy_from_dict(raw)
     default = allocate(claims, policy)
     optimised = allocate(claims, policy, mode="optimise")
-    a = np.rint(default.rows["allocated_uah"].to_numpy() * 100).astype(np.int64)
-    b = np.rint(optimised.rows["allocated_uah"].to_numpy() * 100).astype(np.int64)
+    a = money_units(default.rows["allocated_uah"])
+    b = money_units(optimised.rows["allocated_uah"])
     # the same money in every envelope group, to the kopiyka, and the same kopiyky per row
     # up to the rounding of the marginal tier
     assert (

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.allocation import allocate, policy_from_dict
+from engine.columns import assert_exact_money, money_units
 
 OBLASTS = ("UA01", "UA02", "UA03")
 # predicates over the attribute `a` (0..4): an exclusive partition, and an overlapping first-match list
@@ -79,7 +80,7 @@ def cases(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, Any]]:
 
 
 def _kop(series: pl.Series) -> np.ndarray:
-    return np.rint(series.to_numpy() * 100).astype(np.int64)
+    return money_units(series)  # amounts are exact decimals: their kopiyky, as integers
 
 
 def _envelopes(policy: dict[str, Any]) -> dict[str, int]:
@@ -98,6 +99,8 @@ def test_invariants_of_the_default_policy(case: tuple[pl.DataFrame, dict[str, An
     claims, raw_policy = case
     result = allocate(claims, policy_from_dict(raw_policy))
     rows = result.rows
+    for frame in result.frames().values():  # every output's money is exact
+        assert_exact_money(frame)
     allocated, capped = _kop(rows["allocated_uah"]), _kop(rows["capped_claim_uah"])
     floors = capped * round(raw_policy["floor_share"] * 1_000_000) // 1_000_000
     groups = rows["envelope_group"].cast(pl.String).to_list()
@@ -190,4 +193,4 @@ def test_identical_rows_share_the_last_kopiyka_by_key_not_by_position() -> None:
         }
     )
     rows = allocate(claims, policy).rows.sort("id")
-    assert rows["allocated_uah"].to_list() == [0.34, 0.34, 0.34] + [0.33] * 7
+    assert [str(a) for a in rows["allocated_uah"]] == ["0.34"] * 3 + ["0.33"] * 7
