@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import engine
 
 HEAVY = ("pandera", "plotly", "scipy", "duckdb", "pandas", "polars", "engine.forecasting")
@@ -95,3 +97,34 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second(repo_root: Pa
     assert len(lines) == 2
     ci = (repo_root / ".ci" / "run").read_text(encoding="utf-8")
     assert lines[1].strip() in ci.splitlines()
+
+
+def _section(readme: str, title: str) -> str:
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", readme, re.S | re.M)
+    assert found is not None, f"README has no section '## {title}'"
+    return found.group(1)
+
+
+_README_PENDING = pytest.mark.xfail(
+    strict=True, reason="the README snippets of this change wait for the lead to merge them"
+)
+
+
+@_README_PENDING
+def test_readme_layout_names_every_module_of_the_package(repo_root: Path) -> None:
+    layout = _section((repo_root / "README.md").read_text(encoding="utf-8"), "Layout")
+    listed = set(re.findall(r"^  ([a-z_]+(?:/|\.py))\s", layout, re.M))
+    engine_dir = repo_root / "engine"
+    present = {
+        f"{p.name}/" if p.is_dir() else p.name
+        for p in engine_dir.iterdir()
+        if not p.name.startswith(("_", ".")) and (p.is_dir() or p.suffix == ".py")
+    }
+    assert listed == present
+
+
+@_README_PENDING
+def test_readme_api_list_is_engine_all(repo_root: Path) -> None:
+    api = _section((repo_root / "README.md").read_text(encoding="utf-8"), "Python API")
+    # every name in backticks is public, and every public name is there
+    assert set(re.findall(r"`([A-Za-z_]+)`", api)) == set(engine.__all__) - {"__version__"}
