@@ -82,10 +82,9 @@ def forecast(
     segments = priced.history_segments
     if segments is None:
         raise ConfigError("the run priced no history to forecast from")
-    # the history keeps its text as categoricals; the demand series are read with it as text
-    text = cs.categorical().exclude("case_id").cast(pl.String)
+    # the history keeps its text as categoricals; the demand series give it back as text
     need = demand.forecast_need(
-        segments.lazy().with_columns(text),
+        segments,
         forecast_config,
         extract_date=registry.extract_date,
         territories=reference.territories,
