@@ -46,6 +46,7 @@ def need_level_mix(
         .agg(pl.col("days").cast(pl.Int64).sum(), pl.col("days_in_month").first())
         .group_by(*_PAIR, "need_level")
         .agg((pl.col("days") / pl.col("days_in_month")).sort().sum().alias("case_months"))
+        .with_columns(pl.col(_PAIR).cast(pl.String))  # codes as text (segments may hold Enum)
         .sort(*_PAIR, "need_level")
         .collect()
     )

@@ -223,3 +223,21 @@ def test_a_fan_chart_reads_the_history_of_a_node_named_by_its_target():
     past = node_history(history, need.forecasts, "total")
     assert past.height == 30
     assert past["y"].sum() == pytest.approx(need.history["case_months_need"].sum())
+
+
+def test_coded_segments_give_the_same_forecast_and_split():
+    """Segments may hold their codes as Enum (the entitlement step's coded dimensions)."""
+    segments = _segments()
+    coded = segments.with_columns(
+        pl.col(c).cast(pl.Enum(sorted(segments[c].unique())))
+        for c in ("hromada_code", "service_code", "service_group", "raion_code", "oblast_code")
+    )
+    a = forecast_need(segments, FAST, extract_date=D(2026, 6, 30), model=_Tariffs())
+    b = forecast_need(coded, FAST, extract_date=D(2026, 6, 30), model=_Tariffs())
+    assert_frame_equal(a.forecasts, b.forecasts, check_exact=True)
+    assert a.need is not None and b.need is not None
+    assert_frame_equal(
+        split_claims_by_need_level(a.need, segments),
+        split_claims_by_need_level(b.need, coded),
+        check_exact=True,
+    )
