@@ -148,6 +148,15 @@ def need_indicators(
     """Need indicators per level × territory × month (columns: `NEED_COLUMNS`).
 
     `months` (first days) fixes the months reported; by default those present in `case_months`.
+
+    >>> import engine
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> model = engine.load_funding_model("models/funding/baseline")
+    >>> territories = engine.load_territories()
+    >>> priced = engine.compute_entitlements(registry, model, territories, months=("2026-01", "2026-01"))
+    >>> need = need_indicators(priced.case_months, territories)
+    >>> need.filter(need["level"] == "national").select("served_cases", "waiting_cases").row(0)
+    (581, 27)
     """
     cm = case_months.lazy()
     if months is None:

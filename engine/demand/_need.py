@@ -174,6 +174,15 @@ def forecast_need(
     tables) supply raion, oblast and service group where the segments lack them. `model`: the
     funding model the forecast is priced with (the one the history was priced with, or a
     scenario's); without it `need` is None.
+
+    >>> import engine
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> model = engine.load_funding_model("models/funding/baseline")
+    >>> priced = engine.compute_entitlements(registry, model, engine.load_territories())
+    >>> config = engine.load_forecast_config("models/forecast/default.yaml")
+    >>> need = forecast_need(priced, config, extract_date=registry.extract_date, model=model)
+    >>> need.target, need.money_column, need.history_months[1], need.need["month"].max()
+    ('case_months_need', 'need_uah', datetime.date(2026, 10, 1), datetime.date(2027, 10, 1))
     """
     target = config.target
     if target not in DEMAND_TARGETS:
