@@ -132,3 +132,50 @@ def test_dry_run_of_the_nightly_lists_its_nodes(tmp_path: Path) -> None:
         assert f" {name} " in out
     assert "Would publish: validate: quarantine; entitle: case_months, rollups, flows" in out
     assert not tmp_path.joinpath("logs").exists() and not store.exists()
+
+
+def test_the_nightly_forecast_is_forecast_need_with_the_specs_config(
+    tmp_path: Path, tiny_extract: Path
+) -> None:
+    """The nightly's forecast node, from its one pricing, gives bit for bit what the public path
+    (`engine.forecast_need` on `compute_entitlements` over the history months) gives with the
+    spec's configuration and window."""
+    from polars.testing import assert_frame_equal
+
+    from engine.demand import forecast_need
+    from engine.entitlements import compute_entitlements
+    from engine.forecasting import load_forecast_config
+    from engine.params import load_funding_model
+    from engine.reference import load_services, load_territories
+    from engine.registry import read_registry
+
+    spec = load_spec(REPO / "pipelines" / "nightly.yaml").with_overrides(
+        extract=tiny_extract, store=tmp_path / "mfr.duckdb"
+    )
+    run = run_pipeline(spec, progress=False, accept_quarantine=True).outputs["forecast"]
+
+    territories, services = load_territories(), load_services()
+    registry = read_registry(tiny_extract, territories=territories, services_catalogue=services)
+    model = load_funding_model(spec.funding_model, services=services)
+    first, last = (dt.date.fromisoformat(d) for d in run.meta["history"])
+    assert spec.forecast is not None
+    config = replace(
+        load_forecast_config(spec.forecast),
+        history_months=spec.history_months,
+        horizon=spec.horizon,
+        backtest_windows=spec.backtest_windows,
+    )
+    need = forecast_need(
+        compute_entitlements(registry, model, territories, months=(first, last)),
+        config,
+        extract_date=registry.extract_date,
+        territories=territories,
+        services=services,
+        model=model,
+    )
+    assert_frame_equal(run.frames["forecast"], need.forecasts, check_exact=True)
+    assert_frame_equal(run.frames["models"], need.models, check_exact=True)
+    assert need.need is not None
+    assert_frame_equal(run.frames["need"], need.need, check_exact=True)
+    history = run.frames["history"].rename({"ds": "month"}).drop("y")
+    assert_frame_equal(history, need.history, check_exact=True)
