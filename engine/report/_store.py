@@ -39,6 +39,11 @@ def _quarantine_summary(quarantine: pl.DataFrame) -> pl.DataFrame:
     return quarantine.group_by("table", "rule").agg(pl.len().alias("rows")).sort("table", "rule")
 
 
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    coded = [n for n, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+    return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
+
+
 def report_data_from_tables(
     tables: Mapping[str, pl.DataFrame],
     *,
@@ -49,10 +54,12 @@ def report_data_from_tables(
 ) -> ReportData:
     """`ReportData` from published tables by name (`REPORT_TABLES`, plus `quarantine` rows).
 
-    This is what the pipeline's report step calls with the frames it holds in memory.
+    This is what the pipeline's report step calls with the frames it holds in memory. The report
+    is an edge people read: coded columns (Enums, or the store's ENUMs read back as Categoricals)
+    become text here, so they join the reference tables as they are.
     """
     frames = {
-        field: tables[table].drop("run_id", strict=False)
+        field: _as_text(tables[table].drop("run_id", strict=False))
         for table, field in REPORT_TABLES.items()
         if table in tables
     }

@@ -27,7 +27,9 @@ __all__ = [
 
 SCHEMA_VERSION = 2
 # The store's own tables and views; every other table in `main` holds a run's results.
-RESERVED_TABLES = frozenset({"runs", "run_steps", "store_meta", "latest_runs"})
+RESERVED_TABLES = frozenset(
+    {"runs", "run_steps", "store_meta", "latest_runs", "dim_territory", "dim_service"}
+)
 
 # Errors that mean the file itself is damaged or unreadable (as opposed to a bug in a query).
 BROKEN = (

@@ -41,6 +41,7 @@ from engine.store._schema import (
 from engine.store._schema import RESTORE as _RESTORE
 from engine.store._schema import first_line as _first_line
 from engine.store._schema import is_damage as _is_damage
+from engine.store._typed import append_typed, for_store, refresh_bi_views, write_dimensions
 from engine.store._views import (
     DEFAULT_PRODUCTION_SPEC,
     PRODUCTION_KEY,
@@ -65,16 +66,6 @@ class StoreWriteError(EngineError):
     """Writing a run's results failed (disk full, permissions); nothing of the run was published."""
 
     exit_code = ExitCode.BAD_INPUT_FILE  # a fault of the machine the operator fixes, not a bug
-
-
-def _for_store(frame: pl.DataFrame) -> pl.DataFrame:
-    """Types DuckDB should not infer from Arrow: enums/categoricals become text, all-null text."""
-    casts = {
-        name: pl.String()
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.Categorical | pl.Enum | pl.Null)
-    }
-    return frame.with_columns(pl.col(n).cast(t) for n, t in casts.items()) if casts else frame
 
 
 class Store:
@@ -349,7 +340,7 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             try:
                 for name, frame in tables.items():
-                    self._append(con, manifest.run_id, name, _for_store(frame))
+                    append_typed(con, manifest.run_id, name, for_store(frame))
                     if on_table is not None:
                         on_table(name, frame.height)
                 manifest.finished_at = utc_now()  # the run ends with its results in place
@@ -359,6 +350,8 @@ class Store:
                     "UPDATE runs SET latest_at = finished_at WHERE run_id = ?", [manifest.run_id]
                 )
                 refresh_views(con, result_tables(con))
+                write_dimensions(con)
+                refresh_bi_views(con, result_tables(con))
                 con.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(duckdb.Error):  # an invalidated database cannot roll back
@@ -370,34 +363,6 @@ class Store:
                         path=self.path,
                     ) from None
                 raise
-
-    def _append(
-        self, con: duckdb.DuckDBPyConnection, run_id: str, name: str, frame: pl.DataFrame
-    ) -> None:
-        con.register("_staged", frame.to_arrow())
-        try:
-            exists = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                "AND schema_name = 'main' AND table_name = ?",
-                [name],
-            ).fetchone()
-            if not exists or exists[0] == 0:
-                con.execute(
-                    f'CREATE TABLE "{name}" AS SELECT ?::VARCHAR AS run_id, * FROM _staged LIMIT 0',
-                    [run_id],
-                )
-            else:
-                present = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
-                for column, dtype, *_ in con.execute("DESCRIBE SELECT * FROM _staged").fetchall():
-                    if column not in present:
-                        con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {dtype}')
-            con.execute(f'DELETE FROM "{name}" WHERE run_id = ?', [run_id])
-            con.execute(
-                f'INSERT INTO "{name}" BY NAME SELECT ?::VARCHAR AS run_id, * FROM _staged',
-                [run_id],
-            )
-        finally:
-            con.unregister("_staged")
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -481,6 +446,15 @@ class Store:
             if name not in result_tables(con):
                 raise ConfigError(f"no table {name!r} in the store", path=self.path)
             if run_id is None:
-                return con.sql(f'SELECT * FROM "{name}"').pl()
+                return _text_codes(con.sql(f'SELECT * FROM "{name}"').pl())
             resolved = resolve_run(con, self.path, run_id, spec=spec)
-            return con.sql(f'SELECT * FROM "{name}" WHERE run_id = ?', params=[resolved]).pl()
+            return _text_codes(
+                con.sql(f'SELECT * FROM "{name}" WHERE run_id = ?', params=[resolved]).pl()
+            )
+
+
+def _text_codes(frame: pl.DataFrame) -> pl.DataFrame:
+    """Coded columns (DuckDB ENUMs, read as Categoricals) as text: a table read back out of the
+    store joins the reference tables and frames of other runs as it is."""
+    coded = [n for n, t in frame.schema.items() if isinstance(t, pl.Categorical)]
+    return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
