@@ -83,6 +83,21 @@ def test_mfr_help_loads_no_heavy_module() -> None:
     assert _fresh(code).strip() == "[]"
 
 
+def test_every_command_help_loads_no_heavy_module() -> None:
+    # each command imports its stage modules when it runs, not when it is registered or shown
+    code = (
+        "import contextlib, io, sys, typer\n"
+        "from engine.cli import app, main\n"
+        "names = sorted(typer.main.get_command(app).commands)\n"
+        "for name in names:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main([name, '--help']) == 0, name\n"
+        f"print(len(names), sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    count, loaded = _fresh(code).strip().split(" ", 1)
+    assert int(count) >= 8 and loaded == "[]"
+
+
 def test_mfr_help_runs_as_a_console_script() -> None:
     mfr = Path(sys.executable).with_name("mfr")
     done = subprocess.run([str(mfr), "--help"], check=True, capture_output=True, text=True)
