@@ -57,7 +57,7 @@ def allocate(
     >>> policy = policy_from_dict({"name": "demo", "envelope": {"national_uah": 150},
     ...     "tiers": [{"name": "children", "when": "age < 18"}, {"name": "rest", "otherwise": True}]})
     >>> allocate(claims, policy).rows["allocated_uah"].to_list()
-    [100.0, 25.0, 25.0]
+    [Decimal('100.00'), Decimal('25.00'), Decimal('25.00')]
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
