@@ -1,7 +1,7 @@
 """How a cached node's value goes into the step cache and comes back: frames plus JSON facts.
 
 A node may be cached (`cache=True`) when its result type has a codec here: a `StepOutput`, a polars
-frame, the validated `Registry`, or any class with `to_cache()` and a `from_cache(frames, meta)`
+frame, the validated `Registry`, a date, or any class with `to_cache()` and a `from_cache(frames, meta)`
 class method (the pipeline's own small result types).
 """
 
@@ -48,6 +48,10 @@ _CODECS: dict[str, tuple[Callable[[Any], _Cached], Callable[[_Frames, dict[str, 
     "StepOutput": (lambda out: (dict(out.frames), out._cache_meta()), StepOutput._from_cache),
     "pl.DataFrame": (lambda frame: ({"frame": frame}, {}), lambda frames, _: frames["frame"]),
     "Registry": (_registry_out, _registry_in),
+    "dt.date": (
+        lambda day: ({}, {"date": day.isoformat()}),
+        lambda _, meta: dt.date.fromisoformat(meta["date"]),
+    ),
 }
 
 
@@ -65,6 +69,8 @@ def encode(value: Any) -> _Cached:
         return _CODECS["pl.DataFrame"][0](value)
     if isinstance(value, Registry):
         return _registry_out(value)
+    if isinstance(value, dt.date):
+        return _CODECS["dt.date"][0](value)
     to_cache = getattr(value, "to_cache", None)
     if to_cache is None:
         raise EngineError(f"a {type(value).__name__} cannot be kept in the step cache")

@@ -28,6 +28,7 @@ __all__ = [
     "HistoryWindow",
     "Months",
     "Reference",
+    "extract_date",
     "history",
     "model",
     "months",
@@ -140,27 +141,34 @@ def validate(spec: RunSpec, registry: Registry) -> StepOutput:
     )
 
 
+@node(title="The extract's date", cache=True)
+def extract_date(registry: Registry) -> dt.date:
+    """The date the extract was taken: what later nodes need of the registry once it is priced
+    (kept apart, so they do not hold the registry, nor read it back from the cache)."""
+    return registry.extract_date
+
+
 @node(title="Resolving the months", params=("months",))
-def months(spec: RunSpec, registry: Registry) -> Months:
-    return Months(*resolve_months(spec.months, registry.extract_date))
+def months(spec: RunSpec, extract_date: dt.date) -> Months:
+    return Months(*resolve_months(spec.months, extract_date))
 
 
 @node(title="The forecast's history window", params=("history_months",))
-def history(spec: RunSpec, registry: Registry) -> HistoryWindow:
+def history(spec: RunSpec, extract_date: dt.date) -> HistoryWindow:
     """The window ends with the last month the extract saw in full (the rule of
     `engine.demand.forecast_need`)."""
-    last = stage_module("engine.demand").last_complete_month(registry.extract_date)
+    last = stage_module("engine.demand").last_complete_month(extract_date)
     return HistoryWindow(add_months(last, 1 - spec.history_months), last)
 
 
 @product(title="Need accounting", publishes=("need",), cache=True)
 def need(
-    case_months: pl.DataFrame, reference: Reference, months: Months, registry: Registry
+    case_months: pl.DataFrame, reference: Reference, months: Months, extract_date: dt.date
 ) -> StepOutput:
     from engine.need import need_indicators
 
     # Need is observed, not projected: months after the extract are left to the forecast.
-    observed_last = min(months.last, registry.extract_date.replace(day=1))
+    observed_last = min(months.last, extract_date.replace(day=1))
     month_list = pl.date_range(months.first, observed_last, interval="1mo", eager=True)
     frame = need_indicators(case_months, reference.territories, months=month_list.to_list())
     notes = []

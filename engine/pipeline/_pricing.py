@@ -51,6 +51,7 @@ class Priced:
     model_version: str
     history_segments: pl.DataFrame | None  # HISTORY_COLUMNS over the history window
     blocks: tuple[tuple[dt.date, dt.date], ...]  # the month ranges priced, each once
+    cases: int  # cases of the registry priced
 
 
 def _month_list(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -128,6 +129,7 @@ def priced(
         model_version=str(model.version),
         history_segments=history_segments,
         blocks=tuple(blocks),
+        cases=registry.cases.height,
     )
 
 
@@ -136,7 +138,9 @@ def priced(
     publishes=("case_months", "rollups", "flows"),
     cache=True,
 )
-def entitle(priced: Priced, months: Months, model: FundingModel, registry: Registry) -> StepOutput:
+def entitle(
+    priced: Priced, months: Months, model: FundingModel, extract_date: dt.date
+) -> StepOutput:
     """This year's case-months, rollups and flows, from the run's one pricing."""
     case_months, rollups, flows = priced.case_months, priced.rollups, priced.flows
     assert case_months is not None and rollups is not None and flows is not None
@@ -146,7 +150,7 @@ def entitle(priced: Priced, months: Months, model: FundingModel, registry: Regis
     assert_finite_money(flows, None, "entitlements (flows)")
     funded = case_months.filter(pl.col("funded"))
     waiting = case_months.filter(~pl.col("funded"))
-    extract_month = registry.extract_date.replace(day=1)
+    extract_month = extract_date.replace(day=1)
     projected = (
         f"; months after {extract_month:%Y-%m} assume open cases go on"
         if months.last > extract_month
@@ -170,7 +174,7 @@ def entitle(priced: Priced, months: Months, model: FundingModel, registry: Regis
             "model_version": str(model.version),
             "model_hash": str(model.content_hash),
         },
-        rows_read=registry.cases.height,
+        rows_read=priced.cases,
         notes=tuple(notes),
     )
 

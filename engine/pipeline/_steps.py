@@ -2,7 +2,7 @@
 
 Products (what a spec's `steps:` may ask for): `validate`, `entitle`, `need`, `forecast`, `price`,
 `compare`, `allocate`, `report`. The other nodes are the facts they share, each computed once per
-run: `reference`, `model`, `registry`, `months`, `history`, `priced` (the one pricing of the
+run: `reference`, `model`, `registry`, `extract_date`, `months`, `history`, `priced` (the one pricing of the
 registry), `case_months`, `forecast_config`, `claims` (from the case-months or the priced forecast,
 as the spec's `claims:` says).
 """
@@ -10,7 +10,16 @@ as the spec's `claims:` says).
 from __future__ import annotations
 
 from engine.pipeline._graph import Node
-from engine.pipeline._nodes import history, model, months, need, reference, registry, validate
+from engine.pipeline._nodes import (
+    extract_date,
+    history,
+    model,
+    months,
+    need,
+    reference,
+    registry,
+    validate,
+)
 from engine.pipeline._nodes_plan import (
     allocate,
     claims_from_entitlements,
@@ -25,7 +34,8 @@ from engine.pipeline._steps_forecast import forecast, forecast_config, price
 __all__ = ["STEPS"]
 
 _NODES = (
-    *(reference, model, registry, months, history, priced, case_months, forecast_config),
+    *(reference, model, registry, extract_date, months, history, priced, case_months),
+    forecast_config,
     *(validate, entitle, need, forecast, price, compare),
     *(claims_from_entitlements, claims_from_forecast, allocate, report),
 )

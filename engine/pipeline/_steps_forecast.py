@@ -23,7 +23,6 @@ from engine.pipeline._step import StepOutput
 if TYPE_CHECKING:
     from engine.forecasting import ForecastConfig
     from engine.params import FundingModel
-    from engine.schemas import Registry
 
 __all__ = ["forecast", "forecast_config", "price"]
 
@@ -74,7 +73,7 @@ def forecast_config(spec: RunSpec, months: Months, history: HistoryWindow) -> Fo
 def forecast(
     forecast_config: ForecastConfig,
     priced: Priced,
-    registry: Registry,
+    extract_date: dt.date,
     reference: Reference,
     model: FundingModel,
 ) -> StepOutput:
@@ -86,7 +85,7 @@ def forecast(
     need = demand.forecast_need(
         segments,
         forecast_config,
-        extract_date=registry.extract_date,
+        extract_date=extract_date,
         territories=reference.territories,
         services=reference.services,
         model=model,
@@ -136,7 +135,7 @@ def price(
     spec: RunSpec,
     forecast: StepOutput,
     priced: Priced,
-    registry: Registry,
+    extract_date: dt.date,
     model: FundingModel,
     months: Months,
 ) -> StepOutput:
@@ -163,7 +162,7 @@ def price(
     split = demand.split_claims_by_need_level(
         need.filter(pl.col("month").is_between(months.first, months.last)),
         history,
-        extract_date=registry.extract_date,
+        extract_date=extract_date,
     )
     assert_finite_money(split, None, "forecast_need")
     notes = (
