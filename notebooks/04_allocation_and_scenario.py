@@ -23,30 +23,28 @@
 # wins), then under the same envelope (who pays for it).
 
 # %%
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
 
 import polars as pl
 
+import engine
 from engine import report
-from engine.allocation import allocate, claims_from_case_months, load_policy
-from engine.entitlements import compute_entitlements
-from engine.params import load_funding_model
-from engine.reference import load_services, load_territories
-from engine.registry import read_registry
-from engine.scenarios import scenario_diff
 
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "data_samples").is_dir())
 OUT = Path(os.environ.get("MFR_NOTEBOOK_OUT", ROOT / "out" / "notebooks"))
-territories = load_territories()
-services = load_services()
-registry = read_registry(
+territories = engine.load_territories()
+services = engine.load_services()
+registry = engine.read_registry(
     ROOT / "data_samples" / "registry", territories=territories, services_catalogue=services
 )
-baseline_model = load_funding_model(ROOT / "models" / "funding" / "baseline", services=services)
+baseline_model = engine.load_funding_model(
+    ROOT / "models" / "funding" / "baseline", services=services
+)
 year = (dt.date(2026, 1, 1), dt.date(2026, 12, 1))
-baseline = compute_entitlements(registry, baseline_model, territories, months=year)
+baseline = engine.compute_entitlements(registry, baseline_model, territories, months=year)
 pl.Config.set_tbl_rows(12)
 
 # %% [markdown]
@@ -56,8 +54,8 @@ pl.Config.set_tbl_rows(12)
 # unmet need. The policy is data: read it before trusting the numbers.
 
 # %%
-claims = claims_from_case_months(baseline.case_months)
-policy = load_policy(ROOT / "models" / "allocation" / "default-2026.yaml")
+claims = engine.claims_from_case_months(baseline.case_months)
+policy = engine.load_policy(ROOT / "models" / "allocation" / "default-2026.yaml")
 print((ROOT / "models" / "allocation" / "default-2026.yaml").read_text())
 
 # %% [markdown]
@@ -65,8 +63,8 @@ print((ROOT / "models" / "allocation" / "default-2026.yaml").read_text())
 # few thousand people, so we set the envelope to 80 % of the sample's claims to see the rules bite.
 
 # %%
-envelope = round(0.80 * claims["claim_uah"].sum(), 2)
-result = allocate(claims, policy, envelope=envelope, territories=territories)
+envelope = round(0.80 * float(claims["claim_uah"].sum()), 2)
+result = engine.allocate(claims, policy, envelope=envelope, territories=territories)
 print(f"envelope {envelope:,.2f} UAH, allocated {result.allocated_uah:,.2f} UAH")
 assert abs(result.allocated_uah - min(envelope, result.capped_claims_uah)) < 0.01
 result.by_tier.select("tier", "status", "claim_uah", "allocated_uah", "coverage")
@@ -87,10 +85,11 @@ report.allocation_matrix_figure(result.rows, territories)
 # behind each hromada's claims come along: a hromada where fewer than 5 people claim shows nothing.
 
 # %%
-people = claims.group_by("oblast_code", "hromada_code").agg(
-    recipients=pl.col("recipient_id").n_unique()
+codes = pl.col("oblast_code", "hromada_code").cast(pl.String)  # codes as text on both sides
+people = claims.group_by(codes).agg(recipients=pl.col("recipient_id").n_unique())
+by_hromada = result.by_territory.with_columns(codes).join(
+    people, on=["oblast_code", "hromada_code"], how="left"
 )
-by_hromada = result.by_territory.join(people, on=["oblast_code", "hromada_code"], how="left")
 safe = report.publishable(
     by_hromada.select(
         "oblast_code", "hromada_code", "recipients", "claim_uah", "allocated_uah", "coverage"
@@ -113,11 +112,11 @@ result.equity
 # %%
 scenario_path = ROOT / "models" / "scenarios" / "home-care-frontline-plus10.yaml"
 print(scenario_path.read_text())
-scenario_model = load_funding_model(
+scenario_model = engine.load_funding_model(
     ROOT / "models" / "funding" / "baseline", scenario=scenario_path, services=services
 )
-scenario = compute_entitlements(registry, scenario_model, territories, months=year)
-diff = scenario_diff(baseline, scenario)
+scenario = engine.compute_entitlements(registry, scenario_model, territories, months=year)
+diff = engine.scenario_diff(baseline, scenario)
 diff.summary()
 
 # %%
@@ -133,8 +132,8 @@ report.scenario_cases_figure(diff.cases)
 # envelope shows who pays for the raise: oblasts with frontline home care gain, the others lose.
 
 # %%
-scenario_result = allocate(
-    claims_from_case_months(scenario.case_months),
+scenario_result = engine.allocate(
+    engine.claims_from_case_months(scenario.case_months),
     policy,
     envelope=envelope,
     territories=territories,
@@ -157,6 +156,65 @@ assert abs(allocated["diff_state_uah"].sum()) < 0.05  # the envelope is the same
 report.scenario_figure(
     allocated, territories, title="Allocation under the same envelope: scenario − baseline"
 )
+
+# %% [markdown]
+# ## Planning 2027 from the forecast of need
+#
+# Next year's budget cannot wait for next year's entitlements: `pipelines/planning-2027.yaml`
+# allocates the *forecast* need of 2027, priced under the home-care reform. The same steps with
+# the public API: price the history under the planned model, forecast need with the spec's
+# forecast configuration (`engine.forecast_need`), keep the budget year, share each forecast row
+# over need levels by the recent mix (the 2027 policy tiers by need level:
+# `engine.split_claims_by_need_level`), and allocate the spec's envelope.
+
+# %%
+spec = engine.load_spec(ROOT / "pipelines" / "planning-2027.yaml")
+print(
+    f"{spec.name}: model {spec.funding_model.name} + {spec.scenario.name}, policy {spec.policy.name}"
+)
+planned_model = engine.load_funding_model(spec.funding_model, spec.scenario, services=services)
+budget_year = (dt.date(2027, 1, 1), dt.date(2027, 12, 1))  # the spec's months: 2027-01:2027-12
+# horizon: auto — from the last month the extract saw in full through December 2027
+seen = registry.extract_date + dt.timedelta(days=1)
+last_seen = (seen.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+horizon = (budget_year[1].year - last_seen.year) * 12 + budget_year[1].month - last_seen.month
+config = dataclasses.replace(
+    engine.load_forecast_config(spec.forecast),
+    history_months=spec.history_months,
+    horizon=horizon,
+    backtest_windows=spec.backtest_windows,
+)
+history = engine.compute_entitlements(registry, planned_model, territories)
+need = engine.forecast_need(
+    history,
+    config,
+    extract_date=registry.extract_date,
+    territories=territories,
+    services=services,
+    model=planned_model,
+)
+assert need.need is not None
+in_year = need.need.filter(pl.col("month").is_between(*budget_year))
+planning_claims = engine.claims_from_forecast(
+    engine.split_claims_by_need_level(in_year, history, extract_date=registry.extract_date)
+)
+planning_policy = engine.load_policy(spec.policy)
+planning_envelope = spec.envelope.amount(float(planning_claims["claim_uah"].sum()))
+plan = engine.allocate(planning_claims, planning_policy, planning_envelope, territories=territories)
+print(
+    f"forecast need 2027 {plan.claims_uah:,.2f} UAH, envelope {plan.envelope_uah:,.2f} UAH "
+    f"({spec.envelope.share_of_claims:.0%} of it), allocated {plan.allocated_uah:,.2f} UAH"
+)
+plan.by_tier.select("tier", "status", "claim_uah", "allocated_uah", "coverage")
+
+# %%
+report.allocation_figure(plan.by_territory, territories)
+
+# %%
+# the planning allocation, as `mfr run pipelines/planning-2027.yaml` publishes it
+OUT.mkdir(parents=True, exist_ok=True)
+plan.rows.write_parquet(OUT / "04_planning_allocations.parquet")
+planning_claims.write_parquet(OUT / "04_planning_need.parquet")
 
 # %% [markdown]
 # ## The report

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from engine.dates import add_months
-from engine.demand._series import CASE_MONTH_TARGETS, TERRITORY_KEYS
+from engine.demand._series import CASE_MONTH_TARGETS, CASE_MONTH_UNITS, TERRITORY_KEYS
 from engine.errors import ConfigError, InputFileError
 from engine.intervals import value_at
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from engine.params import FundingModel
 
 __all__ = ["money_column", "price_forecast"]
+
+_MICRO = 1_000_000
 
 _MONEY = {
     "case_months_need": ("state_uah", "unmet_state_uah"),
@@ -62,7 +64,9 @@ def money_column(target: str) -> str:
 def _tariff_on(tariff: pl.DataFrame, dates: pl.DataFrame, date_col: str) -> pl.DataFrame:
     """The tariff of each (service_code, date) row in force on that date (null if none)."""
     in_force = value_at(dates, tariff, ["service_code"], date=date_col)
-    return dates.select("service_code", date_col).with_columns(in_force.alias("tariff"))
+    return dates.select("service_code", date_col).with_columns(
+        in_force.cast(pl.Float64).alias("tariff")
+    )
 
 
 def price_forecast(
@@ -101,15 +105,20 @@ def price_forecast(
     )
     base_tariff = _tariff_on(tariff, base.select("service_code", "month").unique(), "month")
     base = base.join(base_tariff, on=["service_code", "month"], how="left")
+    # tariff units in millionths and case-months in whole units (`CASE_MONTH_UNITS`): the sums
+    # are exact integer sums, so the same history gives the same price whatever its row order
     base = base.filter(pl.col("tariff") > 0).with_columns(
-        (pl.col("_money") / pl.col("tariff")).alias("_units")
+        (pl.col("_money") / pl.col("tariff") * _MICRO).round().cast(pl.Int64).alias("_units"),
+        (pl.col("_cm") * CASE_MONTH_UNITS).round().cast(pl.Int64).alias("_cm"),
     )
-    # sorted before summing: the same history gives the same price whatever its row order
-    base = base.sort(*keys, "month")
-    per_node = base.group_by(keys).agg(pl.col("_units").sum(), pl.col("_cm").sum())
+    rate = (pl.col("_units").sum() / _MICRO) / (pl.col("_cm").sum() / CASE_MONTH_UNITS)
+    per_node = base.group_by(keys).agg(
+        pl.when(pl.col("_cm").sum() > 0).then(rate).alias("_node_rate"),
+        (pl.col("_cm").sum() > 0).alias("_seen"),
+    )
     per_service = base.group_by("service_code").agg(
         pl.when(pl.col("_cm").sum() > 0)  # 0/0 would be NaN: no case-months means no price
-        .then(pl.col("_units").sum() / pl.col("_cm").sum())
+        .then(rate)
         .alias("_svc_rate")
     )
     present = [c for c in value_cols if c in forecast.columns]
@@ -120,13 +129,13 @@ def price_forecast(
         .join(per_node, on=keys, how="left")
         .join(per_service, on="service_code", how="left")
         .with_columns(
-            pl.when(pl.col("_cm") > 0)
-            .then(pl.col("_units") / pl.col("_cm"))
+            pl.when(pl.col("_seen"))
+            .then(pl.col("_node_rate"))
             .otherwise(pl.col("_svc_rate"))
             .alias("_rate"),
             pl.when(pl.col("tariff").is_null() | (pl.col("tariff") <= 0))
             .then(pl.lit("not financed"))
-            .when(pl.col("_cm") > 0)
+            .when(pl.col("_seen").fill_null(False))
             .then(pl.lit("hromada" if "hromada_code" in keys else "node"))
             .when(pl.col("_svc_rate").is_not_null())
             .then(pl.lit("service mean"))

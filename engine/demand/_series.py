@@ -33,6 +33,7 @@ from engine.errors import InputFileError
 
 __all__ = [
     "CASE_MONTH_TARGETS",
+    "CASE_MONTH_UNITS",
     "DEMAND_TARGETS",
     "TERRITORY_KEYS",
     "demand_series",
@@ -43,6 +44,9 @@ TERRITORY_KEYS = ("oblast_code", "raion_code", "hromada_code", "service_group", 
 CASE_MONTH_TARGETS = ("case_months_need", "case_months_served", "case_months_waiting")
 DEMAND_TARGETS = (*CASE_MONTH_TARGETS, "new_cases", "state_uah", "unmet_state_uah")
 _MICRO = 1_000_000
+# days × (CASE_MONTH_UNITS // days in month) counts case-months in whole units: every month length
+# (28–31) divides it, so sums of case-months over months are exact integer sums
+CASE_MONTH_UNITS = 28 * 29 * 3 * 5 * 31 * 2  # lcm(28, 29, 30, 31) = 377,580
 _SEGMENT_COLUMNS = (
     *("case_id", "service_code", "service_group", "month", "segment_from", "days"),
     *("days_in_month", "hromada_code", "raion_code", "oblast_code", "state_uah", "funded"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from engine.dates import add_months
-from engine.demand._series import last_complete_month
+from engine.demand._series import CASE_MONTH_UNITS, last_complete_month
 from engine.errors import InputFileError
 
 if TYPE_CHECKING:
@@ -43,9 +43,11 @@ def need_level_mix(
     return (
         seg.filter(pl.col("month").cast(pl.Date).is_between(*months))
         .group_by(*_PAIR, "need_level", "month")
-        .agg(pl.col("days").cast(pl.Int64).sum(), pl.col("days_in_month").first())
+        .agg(pl.col("days").cast(pl.Int64).sum(), pl.col("days_in_month").first().cast(pl.Int64))
         .group_by(*_PAIR, "need_level")
-        .agg((pl.col("days") / pl.col("days_in_month")).sort().sum().alias("case_months"))
+        .agg((pl.col("days") * (CASE_MONTH_UNITS // pl.col("days_in_month"))).sum().alias("_units"))
+        .with_columns((pl.col("_units") / CASE_MONTH_UNITS).alias("case_months"))
+        .drop("_units")
         .with_columns(pl.col(_PAIR).cast(pl.String))  # codes as text (segments may hold Enum)
         .sort(*_PAIR, "need_level")
         .collect()
@@ -87,10 +89,15 @@ def split_claims_by_need_level(
 
 
 def _split(priced: pl.DataFrame, mix: pl.DataFrame) -> pl.DataFrame:
+    # shares from whole case-month units: integer sums, the same whatever the row order
+    units = mix.with_columns(
+        (pl.col("case_months") * CASE_MONTH_UNITS).round().cast(pl.Int64).alias("_units")
+    )
+
     def shares(keys: list[str]) -> pl.DataFrame:
-        grouped = mix.group_by(*keys, "need_level").agg(pl.col("case_months").sort().sum())
-        total = pl.col("case_months").sum().over(keys) if keys else pl.col("case_months").sum()
-        return grouped.with_columns(share=pl.col("case_months") / total).drop("case_months")
+        grouped = units.group_by(*keys, "need_level").agg(pl.col("_units").sum())
+        total = pl.col("_units").sum().over(keys) if keys else pl.col("_units").sum()
+        return grouped.with_columns(share=pl.col("_units") / total).drop("_units")
 
     local, service, national = shares(_PAIR), shares(["service_code"]), shares([])
     pairs = priced.select(_PAIR).unique()

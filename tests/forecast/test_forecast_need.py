@@ -241,3 +241,21 @@ def test_coded_segments_give_the_same_forecast_and_split():
         split_claims_by_need_level(b.need, coded),
         check_exact=True,
     )
+
+
+def test_price_and_split_do_not_depend_on_row_order():
+    segments = _segments().with_columns(
+        state_uah=pl.col("state_uah") * (1 + pl.int_range(pl.len()) / 7),
+        days=pl.min_horizontal(pl.col("days"), 1 + pl.int_range(pl.len()) % 31),
+    )
+    need = forecast_need(segments, FAST, extract_date=D(2026, 6, 30), model=_Tariffs())
+    assert need.need is not None
+    split = split_claims_by_need_level(need.need, segments)
+    bottom = need.forecasts.filter(pl.col("level") == need.result.hierarchy.levels[-1])
+    from engine.demand import price_forecast
+
+    for seed in range(5):
+        history = need.history.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert_frame_equal(price_forecast(bottom, history, _Tariffs()), need.need, check_exact=True)
+        shuffled = segments.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert_frame_equal(split_claims_by_need_level(need.need, shuffled), split, check_exact=True)
