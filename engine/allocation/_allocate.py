@@ -24,6 +24,7 @@ from engine.allocation._prepare import Prepared, prepare
 from engine.allocation._result import Allocation, uah_columns
 from engine.buffers import blocks, empty
 from engine.columns import MONEY, decimal_series
+from engine.contracts import check_allocation_rows
 from engine.errors import ConfigError
 
 __all__ = ["allocate"]
@@ -80,7 +81,7 @@ def allocate(
     return Allocation(
         policy=policy,
         mode=mode,
-        rows=_rows(prep, policy, result.allocated_kop),
+        rows=check_allocation_rows(_rows(prep, policy, result.allocated_kop)),
         by_group=by_group,
         by_tier=by_tier,
         binding=binding,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from engine.columns import MONEY, money_from_float, round_kopiyka
+from engine.contracts import check_claims
 from engine.errors import InputFileError
 
 __all__ = ["claims_from_case_months", "claims_from_forecast"]
@@ -34,7 +35,7 @@ def claims_from_case_months(
         raise InputFileError(f"case_months lack column(s) {', '.join(missing)}", column=missing[0])
     if not include_unmet:
         frame = frame.filter(pl.col("funded"))
-    return frame.with_columns(claim_uah=pl.col("state_uah").cast(MONEY))  # exact: no rounding
+    return check_claims(frame.with_columns(claim_uah=pl.col("state_uah").cast(MONEY)))
 
 
 def claims_from_forecast(
@@ -61,8 +62,8 @@ def claims_from_forecast(
     if negative:
         raise InputFileError(f"{negative} forecast rows are negative", column=value_column)
     if isinstance(values.dtype, pl.Decimal):
-        return frame.with_columns(claim_uah=values.cast(MONEY))
+        return check_claims(frame.with_columns(claim_uah=values.cast(MONEY)))
     # a forecast is float money: rounded once to kopiyky, half away from zero, as allocation does
     amounts = values.cast(pl.Float64).to_numpy().copy()
     rounded = money_from_float(round_kopiyka(amounts, out=amounts), "claim_uah")
-    return frame.with_columns(rounded)
+    return check_claims(frame.with_columns(rounded))

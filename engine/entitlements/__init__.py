@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.contracts import check_case_months, check_segments
 from engine.dates import month_range, resolve_months
 from engine.entitlements._block import round_kopiyka
 from engine.entitlements._core import PricedCore, price_core
@@ -133,8 +134,10 @@ def compute_entitlements(
     del reg  # the frames need only the dictionaries and the core
     case_month_frame = case_months_frame(core, books)
     result = Entitlements(
-        segments=segments_frame(core, books, model.version) if segments else pl.DataFrame(),
-        case_months=case_month_frame,
+        segments=check_segments(
+            segments_frame(core, books, model.version) if segments else pl.DataFrame()
+        ),
+        case_months=check_case_months(case_month_frame),
         rollups=rollup_frame,
         flows=flow_frame,
         model_version=model.version,
