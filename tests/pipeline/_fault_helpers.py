@@ -92,7 +92,7 @@ def run_tables(store: Path, run_id: str) -> dict[str, pl.DataFrame]:
             for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
             ).fetchall()
-            if r[0] not in {"runs", "run_steps", "store_meta"}
+            if r[0] not in {"runs", "run_steps", "store_meta", "dim_territory", "dim_service"}
         ]
         tables = {}
         for name in sorted(names):
