@@ -4,17 +4,21 @@
     mfr forecast --series FILE --id-col unique_id --date-col ds --value-col y --out DIR
                  [--nested a,b,c] [--crossed g,s] [--freq 1mo|1q] [--reconcile METHOD]
 
-From an extract: registry → entitlements → monthly need per hromada × service
-(`engine.demand.demand_series`) → forecast of the configuration's target over oblast > raion >
-hromada × service group > service → rolling-origin backtest → forecast need priced in UAH with
-the funding model. From a series file (CSV or Parquet, long format): the forecast and backtest.
+From an extract: registry → entitlements → `engine.demand.forecast_need` with the configuration
+(`--config`, default the project's `models/forecast/default.yaml`, else the copy shipped with the
+engine) — the one path the nightly and the notebooks take, so the same configuration gives the
+same numbers: demand history to the extract's last complete month, the configuration's target
+(`case_months_need` = served + waiting by default) over its hierarchy, its backtest, and the bottom
+level priced with the funding model. From a series file (CSV or Parquet, long format): the
+forecast and backtest.
 
 Writes Parquet files — `forecasts` (node, level, month, mean, bounds, model), `models` (per node:
 model, criterion, fallback and reason), `backtest` and `backtest_summary`, `drivers`, and from an
-extract also `demand` (the history) and `need` (priced bottom-level forecast: claims for
-`mfr allocate`) — plus `forecast.json`, staged and moved into `--out` at the end, replacing only the
-files an earlier `mfr forecast` wrote there (`engine.cli._output`): a failed run leaves nothing
-half-written and no one else's file is ever removed.
+extract also `demand` (the history) and `need` (the priced bottom level: `need_uah` for need,
+`served_uah` / `waiting_uah` for the other targets; claims for `mfr allocate`) — plus
+`forecast.json`, staged and moved into `--out` at the end, replacing only the files an earlier
+`mfr forecast` wrote there (`engine.cli._output`): a failed run leaves nothing half-written and no
+one else's file is ever removed.
 """
 
 from __future__ import annotations
@@ -345,18 +349,14 @@ def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict
     )
     forecasts = frames["forecasts"]
     levels = forecasts.select("level").unique(maintain_order=True)["level"].to_list()
-    table = Table(title="Forecast by level (sum over nodes and periods)")
-    for column in (
-        "level",
-        "nodes",
-        "mean",
-        *[c for c in forecasts.columns if c[:3] in ("lo_", "hi_")],
-    ):
+    # quantiles do not add up across nodes: only the mean is summed (intervals: per node, in
+    # forecasts.parquet)
+    table = Table(title="Forecast by level (mean, summed over nodes and periods)")
+    for column in ("level", "nodes", "mean"):
         table.add_column(column, justify="left" if column == "level" else "right")
     totals = forecasts.group_by("level", maintain_order=True).agg(
         pl.col("unique_id").n_unique().alias("nodes"),
         pl.col("mean").sum(),
-        *[pl.col(c).sum() for c in forecasts.columns if c[:3] in ("lo_", "hi_")],
     )
     for row in totals.iter_rows():
         table.add_row(row[0], f"{row[1]:,}", *[f"{v:,.1f}" for v in row[2:]])
