@@ -75,6 +75,8 @@ case_id = movers["case_id"][0]
 case = registry.cases.filter(pl.col("case_id") == case_id)
 person = registry.recipients.filter(pl.col("recipient_id") == case["recipient_id"][0])
 names = territories.select("hromada_code", "hromada_name", "oblast_name")
+# the engine's outputs carry territory codes as an Enum: the names join them cast to it
+coded_names = names.with_columns(pl.col("hromada_code").cast(segments.schema["hromada_code"]))
 locations = (
     registry.case_locations.filter(pl.col("case_id") == case_id)
     .join(names, on="hromada_code", how="left")
@@ -104,7 +106,7 @@ around = segments.filter(
         (move_month - dt.timedelta(days=1)).replace(day=1),
         (move_month + dt.timedelta(days=32)).replace(day=1),
     )
-).join(names, on="hromada_code", how="left")
+).join(coded_names, on="hromada_code", how="left")
 around.select(
     "month",
     "segment_from",
@@ -145,7 +147,7 @@ by_month = (
     segments.filter(pl.col("case_id") == case_id)
     .group_by("month", "hromada_code")
     .agg(pl.col("state_uah").sum())
-    .join(names, on="hromada_code", how="left")
+    .join(coded_names, on="hromada_code", how="left")
     .sort("month")
 )
 fig = go.Figure(

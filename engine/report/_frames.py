@@ -61,9 +61,12 @@ def oblast_summary(
         .collect()
     )
     if territories is not None and "population" in territories.columns:
-        population = territories.group_by("oblast_code").agg(pl.col("population").sum())
+        codes = out.schema["oblast_code"]  # the reference's text codes take the frame's Enum
+        population = territories.group_by(pl.col("oblast_code").cast(codes, strict=False)).agg(
+            pl.col("population").sum()
+        )
         out = out.join(population, on="oblast_code", how="left").with_columns(
-            need_uah_per_capita=pl.col("need_uah") / pl.col("population")
+            need_uah_per_capita=pl.col("need_uah").cast(pl.Float64) / pl.col("population")
         )
     return out
 
@@ -106,13 +109,18 @@ def region_flows(
     if "registered_oblast_code" not in lazy.collect_schema().names():
         if territories is None:
             raise ValueError("region flows: no registered_oblast_code, and no territories given")
+        codes = lazy.collect_schema()["registered_hromada"]
         registered = territories.lazy().select(
-            registered_hromada="hromada_code", registered_oblast_code="oblast_code"
+            registered_hromada=pl.col("hromada_code").cast(codes, strict=False),
+            registered_oblast_code="oblast_code",
         )
         lazy = lazy.join(registered, on="registered_hromada", how="left")
     return (
         lazy.filter(pl.col("funded"))
-        .with_columns(pl.col("registered_oblast_code").fill_null("unknown"))
+        .with_columns(  # shown as text: "unknown" is no territory code
+            pl.col("registered_oblast_code").cast(pl.String).fill_null("unknown"),
+            pl.col("oblast_code").cast(pl.String),
+        )
         .group_by("registered_oblast_code", "oblast_code")
         .agg(pl.col("recipient_id").n_unique().alias("recipients"), pl.col("state_uah").sum())
         .sort("registered_oblast_code", "oblast_code")
@@ -127,9 +135,12 @@ def oblast_flows(flows: pl.DataFrame) -> pl.DataFrame:
     return (
         flows.lazy()
         .filter((pl.col("level") == "oblast") & pl.col("funded"))
-        .group_by(
-            pl.col("registered_code").fill_null("unknown").alias("registered_oblast_code"),
-            pl.col("serving_code").alias("oblast_code"),
+        .group_by(  # shown as text: "unknown" is no territory code
+            pl.col("registered_code")
+            .cast(pl.String)
+            .fill_null("unknown")
+            .alias("registered_oblast_code"),
+            pl.col("serving_code").cast(pl.String).alias("oblast_code"),
         )
         .agg(pl.col("state_uah").sum())
         .sort("registered_oblast_code", "oblast_code")
