@@ -17,7 +17,7 @@ import pytest
 from engine.allocation import allocate, claims_from_case_months, policy_from_dict
 from engine.entitlements import compute_entitlements
 from engine.params import load_funding_model
-from engine.reference import load_territories
+from engine.reference import load_services, load_territories
 from engine.registry import read_registry
 from engine.store import RunManifest, Store
 
@@ -47,7 +47,7 @@ def _manifest(run_id: str) -> RunManifest:
 def _publish(store: Store, run_id: str, tables: dict[str, pl.DataFrame]) -> None:
     manifest = _manifest(run_id)
     store.begin_run(manifest)
-    store.publish(manifest, tables)
+    store.publish(manifest, tables, reference=(load_territories(), load_services()))
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ A run's frames arrive with polars Enums and Decimals (`engine.columns`). In the 
 
 For BI tools that prefer plain text, `bi.<table>` shows every result table with its ENUMs as
 `VARCHAR` and the names joined back: `<column>_name` for every territory code (from
-`dim_territory`, the bundled KATOTTG, written with each run) and `service_name_uk`,
-`service_name_en` for `service_code` (from `dim_service`).
+`dim_territory`, the run's KATOTTG table) and `service_name_uk`, `service_name_en` for
+`service_code` (from `dim_service`), once a run has published its reference tables
+(`Store.publish(..., reference=(territories, services))`).
 
 >>> con.sql("SELECT oblast_code_name, sum(state_uah) FROM bi.case_months GROUP BY 1")  # doctest: +SKIP
 """
@@ -174,12 +175,13 @@ def _territory_dimension(territories: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(frames).unique("code", keep="first", maintain_order=True)
 
 
-def write_dimensions(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)write `dim_territory` and `dim_service` from the bundled reference data."""
-    from engine.reference import load_services, load_territories
-
-    territory = _territory_dimension(load_territories())
-    service = load_services().select(
+def write_dimensions(
+    con: duckdb.DuckDBPyConnection, territories: pl.DataFrame, services: pl.DataFrame
+) -> None:
+    """(Re)write `dim_territory` and `dim_service` from the run's reference tables (as
+    `engine.reference.load_territories` and `load_services` give them)."""
+    territory = _territory_dimension(territories)
+    service = services.select(
         "service_code", "name_uk", "name_en", "unit", pl.col("group").alias("service_group")
     )
     for table, frame in (("dim_territory", territory), ("dim_service", service)):
@@ -190,9 +192,19 @@ def write_dimensions(con: duckdb.DuckDBPyConnection) -> None:
             con.unregister("_dimension")
 
 
+def _has_dimensions(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name IN ('dim_territory', 'dim_service')"
+    ).fetchone()
+    return bool(found and found[0] == len(DIMENSION_TABLES))
+
+
 def refresh_bi_views(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """(Re)create `bi.<table>` for every result table (module docstring)."""
+    """(Re)create `bi.<table>` for every result table (module docstring); names are joined once
+    the store holds the dimension tables (`write_dimensions`)."""
     con.execute("CREATE SCHEMA IF NOT EXISTS bi")
+    named = _has_dimensions(con)
     for table in tables:
         columns = _existing(con, table)
         select, joins = [], []
@@ -201,12 +213,12 @@ def refresh_bi_views(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
                 f'CAST(t."{column}" AS VARCHAR)' if dtype.startswith("ENUM(") else f't."{column}"'
             )
             select.append(f'{shown} AS "{column}"')
-        for i, column in enumerate(c for c in _TERRITORY_COLUMNS if c in columns):
+        for i, column in enumerate(c for c in _TERRITORY_COLUMNS if c in columns and named):
             joins.append(
                 f'LEFT JOIN main.dim_territory d{i} ON d{i}.code = CAST(t."{column}" AS VARCHAR)'
             )
             select.append(f'd{i}.name AS "{column}_name"')
-        if "service_code" in columns:
+        if "service_code" in columns and named:
             joins.append(
                 "LEFT JOIN main.dim_service s ON s.service_code = CAST(t.service_code AS VARCHAR)"
             )

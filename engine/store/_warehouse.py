@@ -324,6 +324,7 @@ class Store:
         tables: Mapping[str, pl.DataFrame],
         *,
         on_table: Callable[[str, int], None] | None = None,
+        reference: tuple[pl.DataFrame, pl.DataFrame] | None = None,
     ) -> None:
         """Write a run's results and its `succeeded` manifest in ONE transaction.
 
@@ -331,6 +332,8 @@ class Store:
         with `run_id` as the first column; the run becomes its spec's latest (`latest_runs`, the
         views `latest_<spec>.<table>`, and `<table>_latest` if the spec is the production one).
         If anything fails, or the process dies, before the commit, no row of the run is visible.
+        `reference` (the run's territories and services tables) refreshes the dimension tables
+        the `bi.<table>` views join names from (see `engine.store._typed`).
         The manifest's `finished_at` is set to the moment its results are all written.
         """
         for name in tables:
@@ -350,7 +353,8 @@ class Store:
                     "UPDATE runs SET latest_at = finished_at WHERE run_id = ?", [manifest.run_id]
                 )
                 refresh_views(con, result_tables(con))
-                write_dimensions(con)
+                if reference is not None:
+                    write_dimensions(con, *reference)
                 refresh_bi_views(con, result_tables(con))
                 con.execute("COMMIT")
             except BaseException as exc:
