@@ -34,7 +34,9 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "LEVELS",
     "MONEY",
+    "NATIONAL_CODE",
     "PART_MONEY",
     "Dimensions",
     "assert_exact_money",
@@ -46,6 +48,8 @@ __all__ = [
     "round_kopiyka",
 ]
 
+LEVELS = ("hromada", "raion", "oblast", "national")  # territorial levels of rollups, coarsest last
+NATIONAL_CODE = "UA"  # the territory code of the national level
 MONEY = pl.Decimal(18, 2)
 PART_MONEY = pl.Decimal(18, 4)
 _LIMIT = 10**16  # Decimal(18, s) holds |units| < 10^18; float64 integers are exact below 2^53
@@ -166,7 +170,6 @@ class Dimensions:
         """Categories from the reference data (KATOTTG territories, when given, plus any code of
         the registry they lack, and "UA" for the national level), the registry's services and
         providers, and the contract's fixed lists."""
-        from engine.rollups import LEVELS, NATIONAL_CODE
         from engine.schemas import DISABILITY_GROUPS, OWNERSHIPS, SERVICE_UNITS
 
         codes: set[str] = {NATIONAL_CODE, *hromadas}

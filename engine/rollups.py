@@ -26,14 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.columns import Dimensions, decimal_series, kopiyky
+from engine.columns import LEVELS, NATIONAL_CODE, Dimensions, decimal_series, kopiyky
 from engine.dates import add_months, epoch_days
 from engine.schemas import OWNERSHIPS
 
 __all__ = ["LEVELS", "NATIONAL_CODE", "CodeBook", "Parts", "flows", "rollups"]
 
-LEVELS = ("hromada", "raion", "oblast", "national")
-NATIONAL_CODE = "UA"
 _MONEY = ("gross_uah", "copay_uah", "state_uah")
 _SUMS = ("case_months", "days", *_MONEY)
 # cells of one dense table (64 MB per summed column); longer periods are summed in spans of months
