@@ -54,8 +54,9 @@ def _mfr() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "engine"]
 
 
-def measure(command: Sequence[str]) -> tuple[float, float, str]:
-    """Run `command` in a fresh process: wall seconds, peak resident MB and its stdout."""
+def measure(command: Sequence[str]) -> tuple[float, float, str, float]:
+    """Run `command` in a fresh process: wall seconds, peak resident MB, its stdout and the CPU
+    seconds it used (user + system, all threads: on a shared machine wall time includes waiting)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         process = subprocess.Popen(list(command), stdout=out, stderr=err)
@@ -69,7 +70,8 @@ def measure(command: Sequence[str]) -> tuple[float, float, str]:
         raise RuntimeError(
             f"{' '.join(command[:3])} … exited {process.returncode}: {stderr[-2000:]}"
         )
-    return seconds, usage.ru_maxrss / 1024, stdout  # ru_maxrss is in KB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, stdout, cpu  # ru_maxrss is in KB on Linux
 
 
 def ensure_extract(recipients: int, seed: int, fmt: str, cache: Path | None = None) -> Path:
@@ -132,9 +134,13 @@ def compare_outputs(engine_dir: Path, sql_dir: Path) -> str:
 
 
 def _entitle_command(extract: Path, out: Path) -> list[str]:
+    """`mfr entitle` writing case-months, rollups, flows and (asked for, when optional) segments."""
     command = [*_mfr(), "entitle", str(extract), "--model", str(_MODEL)]
     command += ["--months", ":".join(MONTHS), "--out", str(out), "--accept-quarantine"]
-    return command
+    helps = subprocess.run(
+        [*_mfr(), "entitle", "--help"], check=True, capture_output=True, text=True
+    ).stdout
+    return [*command, "--segments"] if "--segments" in helps else command
 
 
 def _outputs_mb(folder: Path) -> float:
@@ -151,18 +157,18 @@ def run_pair(
     label = "messy CSV" if fmt == "csv" else "Parquet"
     with tempfile.TemporaryDirectory(prefix="mfr-bench-cli-") as scratch:
         engine_out, sql_out = Path(scratch) / "engine", Path(scratch) / "sql"
-        seconds, peak, _ = measure(_entitle_command(extract, engine_out))
+        seconds, peak, _, cpu = measure(_entitle_command(extract, engine_out))
         manifest = json.loads((engine_out / "entitlements.json").read_text(encoding="utf-8"))
         segments = int(manifest["segments"])
         rows_read = sum(manifest["rows_read"].values())
         engine = BenchResult(
             "entitlements", f"mfr entitle, {label}", segments, "segments", seconds, peak, False,
-            f"{rows_read:,} rows read, {manifest['case_months']:,} case-months; "
+            f"cpu {cpu:.1f} s; {rows_read:,} rows read, {manifest['case_months']:,} case-months; "
             f"{_outputs_mb(engine_out):,.0f} MB written",
         )  # fmt: skip
         sql_command = [sys.executable, str(_SQL_SCRIPT), str(extract), str(sql_out)]
         sql_command += ["--format", fmt, "--model", str(_MODEL), "--months", ":".join(MONTHS)]
-        seconds, peak, stdout = measure(sql_command)
+        seconds, peak, stdout, cpu = measure(sql_command)
         counts = json.loads(stdout.strip().splitlines()[-1])
         mismatch = compare_outputs(engine_out, sql_out)
         verdict = (
@@ -172,7 +178,8 @@ def run_pair(
         )
         sql = BenchResult(
             "entitlements", f"DuckDB SQL, {label}", segments, "segments", seconds, peak, False,
-            f"{counts['segments']:,} segments; {verdict}; {_outputs_mb(sql_out):,.0f} MB written",
+            f"cpu {cpu:.1f} s; {counts['segments']:,} segments; {verdict}; "
+            f"{_outputs_mb(sql_out):,.0f} MB written",
             ok=not mismatch,
         )  # fmt: skip
     return [engine, sql]
