@@ -27,8 +27,8 @@ def _shares(con: Any) -> None:
     unknown AS (
         SELECT g.r_from, coalesce(max(u.value), 0.0) AS share FROM regimes g
         LEFT JOIN p_unknown_income_band u ON {in_force("u", "g.r_from")} GROUP BY g.r_from),
-    people AS (SELECT r.recipient_id, r.income_ratio, g.r_from FROM recipients r, regimes g)
-    SELECT p.recipient_id, p.r_from,
+    people AS (SELECT r.rk, r.income_ratio, g.r_from FROM recipients r, regimes g)
+    SELECT p.rk, p.r_from,
         CASE WHEN p.income_ratio IS NULL THEN k.share ELSE coalesce(b.share, 0.0) END AS share
     FROM people p JOIN unknown k USING (r_from)
     ASOF LEFT JOIN bands b ON b.r_from = p.r_from AND p.income_ratio >= b.lower""")
@@ -39,7 +39,7 @@ def _segments(con: Any, p0: str, p1: str) -> None:
     # 1. pieces: locations clipped to their case and the period, on the timeline's hromada key
     q(f"""CREATE TEMP TABLE pieces AS
     WITH clipped AS (
-        SELECT l.case_id, c.recipient_id, c.service_code, c.need_level, c.assessed_units,
+        SELECT c.ck, r.rk, c.service_code, c.need_level, c.assessed_units,
             coalesce(r.disability_group, '?') AS dkey, r.registered_hromada, l.hromada_code,
             l.provider_id, l.provider_id IS NOT NULL AS funded,
             greatest(l.valid_from, c.start_date, DATE '{p0}') AS p_from,
@@ -63,7 +63,7 @@ def _segments(con: Any, p0: str, p1: str) -> None:
         FROM by_month b JOIN timeline t ON t.hkey = b.hkey
             AND t.t_from <= b.m_to AND t.t_to >= b.m_from),
     cut AS (
-        SELECT s.case_id, s.recipient_id, s.service_code, s.need_level, s.dkey,
+        SELECT s.ck, s.rk, s.service_code, s.need_level, s.dkey,
             s.registered_hromada, s.hromada_code, s.provider_id, s.funded, s.month, s.coef,
             greatest(s.s_from, c.c_from) AS segment_from, least(s.s_to, c.c_to) AS segment_to,
             c.unit, c.days_in_month, c.tariff, c.modifier, h.share,
@@ -75,7 +75,7 @@ def _segments(con: Any, p0: str, p1: str) -> None:
         FROM coef s JOIN cal c ON c.service_code = s.service_code
             AND c.need_level = s.need_level AND c.dkey = s.dkey AND c.month = s.month
             AND c.c_from <= s.s_to AND c.c_to >= s.s_from
-        JOIN shares h ON h.recipient_id = s.recipient_id AND h.r_from = c.r_from)
+        JOIN shares h ON h.rk = s.rk AND h.r_from = c.r_from)
     SELECT *, segment_to - segment_from + 1 AS days,
         coalesce(CASE WHEN unit = 'day' THEN tariff * modifier
                       ELSE tariff * modifier / days_in_month * units END
@@ -88,13 +88,13 @@ def _case_months(con: Any) -> None:
     # the monthly cap (read on the month's first day) per (case, month, funded); rounding
     q(f"""CREATE TEMP TABLE cm AS
     WITH sums AS (
-        SELECT s.case_id, s.month, s.funded, any_value(s.service_code) AS service_code,
+        SELECT s.ck, s.month, s.funded, any_value(s.service_code) AS service_code,
             sum(s.gross0) AS gross0, sum(s.gross0 * s.share) AS copay0, sum(s.days) AS days,
             any_value(s.days_in_month) AS days_in_month,
             arg_max(s.hromada_code, s.segment_from) AS hromada_code,
             arg_max(s.provider_id, s.segment_from) AS provider_id,
-            any_value(s.recipient_id) AS recipient_id
-        FROM seg s GROUP BY s.case_id, s.month, s.funded),
+            any_value(s.rk) AS rk
+        FROM seg s GROUP BY s.ck, s.month, s.funded),
     capped AS (
         SELECT s.*, CASE WHEN s.gross0 > c.value THEN c.value / s.gross0 ELSE 1.0 END AS factor
         FROM sums s LEFT JOIN p_monthly_cap c ON c.service_code = s.service_code
@@ -108,25 +108,27 @@ def _case_months(con: Any) -> None:
 def _write(con: Any, out: Path) -> None:
     q = con.execute
     q(f"""COPY (
-        SELECT s.case_id, s.recipient_id, s.service_code, v."group" AS service_group, s.unit,
+        SELECT c.case_id, r.recipient_id, s.service_code, v."group" AS service_group, s.unit,
             s.need_level, s.month, s.segment_from, s.segment_to, s.days, s.days_in_month,
             s.hromada_code, t.raion_code, t.oblast_code, s.registered_hromada, s.provider_id,
             p.ownership, nullif(s.dkey, '?') AS disability_group, s.units, s.tariff, s.coef,
             s.modifier, m.factor AS cap_factor, s.gross0 * m.factor AS gross_uah,
             s.share AS copay_share, s.gross0 * m.factor * s.share AS copay_uah,
             s.gross0 * m.factor * (1 - s.share) AS state_uah, s.funded
-        FROM seg s JOIN cm m USING (case_id, month, funded)
+        FROM seg s JOIN cm m USING (ck, month, funded)
+        JOIN cases c ON c.ck = s.ck JOIN recipients r ON r.rk = s.rk
         LEFT JOIN services v ON v.service_code = s.service_code
         LEFT JOIN territories t ON t.hromada_code = s.hromada_code
         LEFT JOIN providers p ON p.provider_id = s.provider_id
     ) TO '{out / "segments.parquet"}' (FORMAT parquet)""")
     q(f"""COPY (
-        SELECT m.case_id, m.month, m.funded, CAST(m.gross_kop / 100 AS DECIMAL(18, 2)) AS gross_uah,
+        SELECT c.case_id, m.month, m.funded, CAST(m.gross_kop / 100 AS DECIMAL(18, 2)) AS gross_uah,
             CAST(m.copay_kop / 100 AS DECIMAL(18, 2)) AS copay_uah,
             CAST((m.gross_kop - m.copay_kop) / 100 AS DECIMAL(18, 2)) AS state_uah,
-            m.days / m.days_in_month AS case_months, CAST(m.days AS INTEGER) AS days, m.recipient_id, m.service_code,
+            m.days / m.days_in_month AS case_months, CAST(m.days AS INTEGER) AS days, r.recipient_id, m.service_code,
             m.hromada_code, m.provider_id, p.ownership
-        FROM cm m LEFT JOIN providers p USING (provider_id)
+        FROM cm m JOIN cases c ON c.ck = m.ck JOIN recipients r ON r.rk = m.rk
+        LEFT JOIN providers p USING (provider_id)
     ) TO '{out / "case_months.parquet"}' (FORMAT parquet)""")
     # parts: the money of a case-month in one serving hromada with one provider
     q("""CREATE TEMP TABLE parts AS
@@ -135,14 +137,19 @@ def _write(con: Any, out: Path) -> None:
         sum(s.days) / any_value(s.days_in_month) AS case_months,
         round(sum(s.gross0 * m.factor), 2) AS gross_uah,
         round(sum(s.gross0 * m.factor * s.share), 2) AS copay_uah
-    FROM seg s JOIN cm m USING (case_id, month, funded)
+    FROM seg s JOIN cm m USING (ck, month, funded)
     LEFT JOIN providers p ON p.provider_id = s.provider_id
-    GROUP BY s.case_id, s.month, s.funded, s.service_code, s.hromada_code, s.provider_id,
+    GROUP BY s.ck, s.month, s.funded, s.service_code, s.hromada_code, s.provider_id,
         s.registered_hromada""")
     sums = """sum(case_months) AS case_months, sum(days) AS days,
         CAST(sum(gross_uah) AS DECIMAL(18, 2)) AS gross_uah,
         CAST(sum(copay_uah) AS DECIMAL(18, 2)) AS copay_uah,
         CAST(sum(gross_uah - copay_uah) AS DECIMAL(18, 2)) AS state_uah"""
+    # rollups: summed once at the finest level, the coarser levels from that small table
+    q("""CREATE TEMP TABLE fine AS SELECT month, hromada_code, service_code, ownership, funded,
+        sum(case_months) AS case_months, sum(days) AS days, sum(gross_uah) AS gross_uah,
+        sum(copay_uah) AS copay_uah FROM parts
+        GROUP BY month, hromada_code, service_code, ownership, funded""")
     q(f"""COPY (
         SELECT month, CASE WHEN GROUPING(hromada_code) = 0 THEN 'hromada'
                            WHEN GROUPING(raion_code) = 0 THEN 'raion'
@@ -150,7 +157,7 @@ def _write(con: Any, out: Path) -> None:
                       AS level,
             coalesce(hromada_code, raion_code, oblast_code, 'UA') AS territory_code,
             service_code, ownership, funded, {sums}
-        FROM parts LEFT JOIN territories USING (hromada_code)
+        FROM fine LEFT JOIN territories USING (hromada_code)
         GROUP BY GROUPING SETS (
             (month, oblast_code, raion_code, hromada_code, service_code, ownership, funded),
             (month, oblast_code, raion_code, service_code, ownership, funded),

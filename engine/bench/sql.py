@@ -95,7 +95,12 @@ def _read_extract(con: Any, extract: Path, fmt: str, scratch: Path) -> None:
             columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in _CSV_TYPES[name].items()) + "}"
             messy = ", dateformat='%d.%m.%Y', decimal_separator=','" if delim == ";" else ""
             source = f"read_csv('{path}', delim='{delim}', header=true, columns={columns}{messy})"
-        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {source}")
+        key = {
+            "cases": "row_number() OVER () AS ck, ",
+            "recipients": "row_number() OVER () AS rk, ",
+        }
+        # integer surrogate keys: the big joins and groupings run on integers, not id strings
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT {key.get(name, '')}* FROM {source}")
     con.execute(
         "CREATE TEMP TABLE territories AS SELECT hromada_code, raion_code, oblast_code "
         f"FROM read_csv('{_TERRITORIES}', header=true, all_varchar=true)"
