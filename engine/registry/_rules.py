@@ -192,9 +192,8 @@ def relational_rules(
         rejected = frame.filter(pl.col(SOURCE_LINE).is_in(lines.implode()))[key]
         return frame[key], rejected
 
-    cases = tables["cases"]
-    cases = cases.with_columns(
-        _fk_status(cases, "recipient_id", *keys("recipients", "recipient_id"))
+    cases = tables["cases"].with_columns(
+        _fk_status("recipient_id", *keys("recipients", "recipient_id"))
     )
     cases_checks = _fk_checks("recipient_id", "recipient")
     # a service outside the catalogue is already unknown_code; only catalogue codes are checked here
@@ -218,10 +217,9 @@ def relational_rules(
         ),
     ]
     found.append(violations(cases, "cases", files["cases"], cases_checks))
-    locations = tables["case_locations"]
-    locations = locations.with_columns(
-        _fk_status(locations, "case_id", *keys("cases", "case_id")),
-        _fk_status(locations, "provider_id", *keys("providers", "provider_id")),
+    locations = tables["case_locations"].with_columns(
+        _fk_status("case_id", *keys("cases", "case_id")),
+        _fk_status("provider_id", *keys("providers", "provider_id")),
     )
     location_checks = [*_fk_checks("case_id", "case"), *_fk_checks("provider_id", "provider")]
     found.append(violations(locations, "case_locations", files["case_locations"], location_checks))
@@ -328,14 +326,7 @@ def _sorted_locations(locations: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFr
         pl.col(SOURCE_LINE).alias("_case_line"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_case"),
     )
-    position = _position(locations["case_id"], cases["case_id"])
-    if position is None:
-        joined = locations.join(case_columns, on="case_id", how="inner")
-    else:  # sorted case ids: each location's case by binary search, its columns by position
-        kept = locations.with_columns(_case=position).filter(pl.col("_case").is_not_null())
-        found = case_columns.drop("case_id", "_case").gather(kept["_case"])
-        joined = pl.concat([kept, found], how="horizontal")
-    return joined.sort(
+    return locations.join(case_columns, on="case_id", how="inner").sort(
         "_case", "valid_from", pl.col("valid_to").fill_null(_FAR_FUTURE), SOURCE_LINE
     )
 
@@ -352,27 +343,7 @@ def _days(date: pl.Expr) -> pl.Expr:
     return date.cast(pl.Int64)
 
 
-def _position(values: pl.Series, keys: pl.Series) -> pl.Series | None:
-    """Row of each value in `keys` (null when absent), by binary search when the keys are sorted
-    and distinct, as extracts usually list them (no hash table of a million ids); else None."""
-    n = keys.len()
-    if n == 0 or keys.has_nulls() or not keys.is_sorted():
-        return None
-    if n > 1 and (keys.head(n - 1) == keys.tail(n - 1)).any():
-        return None
-    at = keys.search_sorted(values.fill_null(""), side="left").clip(0, n - 1)
-    found = (keys.gather(at) == values).fill_null(False)
-    return pl.select(pl.when(found).then(at)).to_series().cast(pl.Int64)
-
-
-def _member(values: pl.Series, keys: pl.Series) -> pl.Series:
-    position = _position(values, keys)
-    if position is None:
-        return values.is_in(keys.implode()).fill_null(False)
-    return position.is_not_null()
-
-
-def _fk_status(frame: pl.DataFrame, column: str, keys: pl.Series, rejected: pl.Series) -> pl.Expr:
+def _fk_status(column: str, keys: pl.Series, rejected: pl.Series) -> pl.Expr:
     """`_fk_<column>`: null when empty, else "ok", "orphan" or "rejected" (the parent row was)."""
     value = pl.col(column)
     return (
@@ -380,7 +351,7 @@ def _fk_status(frame: pl.DataFrame, column: str, keys: pl.Series, rejected: pl.S
         .then(None)
         .when(value.is_in(rejected.implode()))  # few; and a rejected key always exists
         .then(pl.lit("rejected"))
-        .when(pl.lit(_member(frame[column], keys)))
+        .when(value.is_in(keys.implode()))
         .then(pl.lit("ok"))
         .otherwise(pl.lit("orphan"))
         .alias(f"_fk_{column}")

@@ -50,29 +50,3 @@ def test_a_file_with_a_quote_takes_the_byte_level_pass() -> None:
     found = _csv.structure(data, ";", "f.csv")
     assert found.quoted and found.lines.tolist() == [2, 3]
     assert found.problems is not None and found.problems.to_list()[1].startswith("row has 3")
-
-
-_IDS = st.lists(st.sampled_from(["C1", "C2", "C3", "C10", "C20", "Д1", ""]), max_size=8)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    keys=_IDS, values=st.lists(st.one_of(st.none(), st.sampled_from(["C1", "C10", "X", "Д1", ""])))
-)
-def test_key_lookup_by_binary_search_agrees_with_a_hash_lookup(
-    keys: list[str], values: list[str | None]
-) -> None:
-    """Sorted, distinct keys are searched; any other keys take the hash path: same answers."""
-    import polars as pl
-
-    from engine.registry import _rules
-
-    for candidate in (keys, sorted(set(keys))):
-        key_series = pl.Series(candidate, dtype=pl.String)
-        value_series = pl.Series(values, dtype=pl.String)
-        expected = value_series.is_in(key_series.implode()).fill_null(False).to_list()
-        assert _rules._member(value_series, key_series).to_list() == expected
-        position = _rules._position(value_series, key_series)
-        if position is not None:
-            rows = [candidate.index(v) if v in candidate else None for v in values]
-            assert position.to_list() == rows
