@@ -4,6 +4,8 @@ No engine code runs here: the extract is read by DuckDB (messy CP1251 CSV is tra
 first, as `iconv` would, since DuckDB reads no CP1251), the funding model's YAML files are read
 with PyYAML into small interval tables (`engine.bench._sql_model`), and every rule is SQL:
 
+0. cases and recipients get integer surrogate keys on reading, so the big joins and groupings run
+   on integers; the id strings are joined back only into the written outputs;
 1. pieces: each location clipped to its case's dates and the period (funded = it names a provider);
 2. a coefficient timeline per hromada: at every status or coefficient change date, the product of
    the coefficients of its distinct active statuses, capped; only real changes are kept;
@@ -17,7 +19,8 @@ with PyYAML into small interval tables (`engine.bench._sql_model`), and every ru
    gross and co-payment rounded to kopiyky half away from zero per case-month, state = the
    difference;
 6. outputs written with `COPY ... TO` Parquet: segments, case_months, rollups (hromada → raion →
-   oblast → national, by service × ownership × funded, `GROUPING SETS`) and flows.
+   oblast → national, by service × ownership × funded: summed once at the hromada level, the
+   coarser levels by `GROUPING SETS` over that small table) and flows.
 
 Run it as `python engine/bench/sql.py EXTRACT OUT --format csv|parquet --model DIR --months A:B`;
 it prints one JSON line with the row counts.
