@@ -70,6 +70,16 @@ def split_claims_by_need_level(
     the extract saw in full (`last_complete_month`), the rule `forecast_need` uses. Every
     case-month and money column is multiplied by the share; the result has a `need_level` column,
     so `engine.allocation.claims_from_forecast` makes claims policies can tier.
+
+    >>> import datetime as dt
+    >>> history = pl.DataFrame({  # one hromada × service: a level-3 case all month, a level-1 half
+    ...     "month": [dt.date(2026, 9, 1)] * 2, "hromada_code": ["H1"] * 2,
+    ...     "service_code": ["015.1"] * 2, "need_level": [3, 1], "days": [30, 15],
+    ...     "days_in_month": [30, 30]})
+    >>> need = pl.DataFrame({"hromada_code": ["H1"], "service_code": ["015.1"],
+    ...     "month": [dt.date(2027, 1, 1)], "case_months_need": [3.0], "need_uah": [900.0]})
+    >>> split_claims_by_need_level(need, history).select("need_level", "need_uah").rows()
+    [(1, 300.0), (3, 600.0)]
     """
     missing = [c for c in (*_PAIR, "month") if c not in priced_forecast.columns]
     if missing:
