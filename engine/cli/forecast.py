@@ -129,7 +129,12 @@ def forecast_command(
     reconcile: str | None = typer.Option(
         None, "--reconcile", help="bottom_up, ols, wls_struct, mint_shrink or none."
     ),
-    target: str | None = typer.Option(None, "--target", help="Demand column (extract mode)."),
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        help="What to forecast (extract mode): case_months_need (served + waiting), "
+        "case_months_served, case_months_waiting, new_cases, ...; default: the configuration's.",
+    ),
     backtest_windows: int | None = typer.Option(
         None, "--backtest-windows", help="Rolling origins (0: no backtest)."
     ),

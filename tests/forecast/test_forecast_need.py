@@ -259,3 +259,28 @@ def test_price_and_split_do_not_depend_on_row_order():
         assert_frame_equal(price_forecast(bottom, history, _Tariffs()), need.need, check_exact=True)
         shuffled = segments.sample(fraction=1.0, shuffle=True, seed=seed)
         assert_frame_equal(split_claims_by_need_level(need.need, shuffled), split, check_exact=True)
+
+
+def test_mfr_forecast_of_served_case_months_never_calls_them_need(tmp_path, capsys):
+    import json
+
+    from engine.cli import main
+
+    out = tmp_path / "served"
+    code = main(
+        [
+            "forecast", str(REPO / "data_samples" / "registry"),
+            "--model", str(REPO / "models" / "funding" / "baseline"),
+            "--config", str(REPO / "tests" / "forecast" / "data" / "fast.yaml"),
+            "--target", "case_months_served", "--backtest-windows", "0", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "forecast served:" in printed and "need" not in printed.split("forecast served:")[1]
+    need = pl.read_parquet(out / "need.parquet")
+    assert {"case_months_served", "served_uah"} <= set(need.columns)
+    assert not any(c.startswith(("need_uah", "case_months_need")) for c in need.columns)
+    meta = json.loads((out / "forecast.json").read_text())
+    assert meta["target"] == "case_months_served" and meta["money_column"] == "served_uah"
+    assert set(pl.read_parquet(out / "forecasts.parquet")["target"]) == {"case_months_served"}
