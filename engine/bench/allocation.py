@@ -202,7 +202,7 @@ def _check_same(size: int = 20_000, seed: int = 7) -> None:
     policy = bench_policy(claims)
     engine = allocate(claims, policy_from_dict(policy), key=["case_id"]).rows
     expected = pandas_allocate(claims.to_pandas(), policy)
-    got = np.rint(engine["allocated_uah"].to_numpy() * 100).astype(np.int64)
+    got = np.rint(engine["allocated_uah"].cast(pl.Float64).to_numpy() * 100).astype(np.int64)
     if not np.array_equal(got, expected):
         diff = int((got != expected).sum())
         raise AssertionError(f"engine and pandas allocations differ on {diff} of {size} rows")
