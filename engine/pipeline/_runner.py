@@ -147,6 +147,15 @@ def run_pipeline(
     node and every node depending on it, the rest coming from the step cache where it can (the
     run still publishes every product of the spec); `writer` writes every Parquet file (tests
     inject a failing one to simulate a full disk).
+
+    >>> import io, tempfile
+    >>> from rich.console import Console
+    >>> import engine
+    >>> store = f"{tempfile.mkdtemp()}/mfr.duckdb"
+    >>> spec = engine.load_spec("pipelines/nightly.yaml").with_overrides(store=store)
+    >>> result = run_pipeline(spec, progress=False, console=Console(file=io.StringIO()))
+    >>> result.manifest.status, result.reused
+    ('succeeded', False)
     """
     graph = _graph(spec, steps)
     recompute = _recompute(graph, only)

@@ -382,7 +382,14 @@ def build_report(
 ) -> str:
     """Render a run's report as one self-contained HTML document; write it to `out` if given.
 
-    >>> html = build_report(ReportData(case_months=cm, territories=t), "out/report.html")  # doctest: +SKIP
+    >>> import engine
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> model = engine.load_funding_model("models/funding/baseline")
+    >>> territories = engine.load_territories()
+    >>> priced = engine.compute_entitlements(registry, model, territories, months=("2026-01", "2026-03"))
+    >>> html = build_report(ReportData(case_months=priced.case_months, territories=territories))
+    >>> html.startswith("<!DOCTYPE html>"), "Plotly" in html
+    (True, True)
     """
     run_id = data.run.get("run_id")
     heading = title or (f"Run report {run_id}" if run_id else "Run report")

@@ -103,6 +103,16 @@ def report_data_from_store(
     run id or a prefix of one. The reference tables default to the bundled ones.
 
     A run that failed published nothing: asking for it is a `ConfigError` saying so.
+
+    >>> import io, tempfile
+    >>> from rich.console import Console
+    >>> import engine
+    >>> store = f"{tempfile.mkdtemp()}/mfr.duckdb"
+    >>> spec = engine.load_spec("pipelines/nightly.yaml").with_overrides(store=store)
+    >>> _ = engine.run_pipeline(spec, progress=False, console=Console(file=io.StringIO()))
+    >>> data = report_data_from_store(store)
+    >>> type(data).__name__, data.case_months.height
+    ('ReportData', 7258)
     """
     from engine.errors import ConfigError
     from engine.reference import load_services, load_territories
