@@ -147,7 +147,7 @@ def reconcile_and_bound(
             mean = mean * multiplier
         bounds = interval_bounds(
             mean,
-            base.residuals,
+            base.residuals * base.dof_scale()[:, None],
             base.horizon_scale,
             None,
             levels=levels,
@@ -156,6 +156,7 @@ def reconcile_and_bound(
         )
         return Outcome(mean, bounds, ReconcileInfo("none", "none", clipped_negative=clipped))
     bottom_pos = np.arange(rows.size - n_bottom, rows.size)  # bottom rows are last in both orders
+    residuals = base.residuals * base.dof_scale()[:, None]
     if method != "bottom_up" and rows.size != n_nodes:
         raise ValueError(f"method {method!r} needs base forecasts of every node")
     bottom, info = reconcile_bottom(
@@ -164,7 +165,7 @@ def reconcile_and_bound(
     if multiplier is not None:
         bottom = bottom * multiplier
     mean = hierarchy.aggregate(bottom)
-    errors = _error_paths(base.residuals, hierarchy, bottom_pos, method)
+    errors = _error_paths(residuals, hierarchy, bottom_pos, method)
     bounds = interval_bounds(
         mean,
         errors,

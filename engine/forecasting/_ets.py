@@ -44,6 +44,7 @@ from engine.forecasting._ets_core import (
     losses,
     point_forecast,
     recursion,
+    simulated_horizon_scale,
 )
 from engine.forecasting._ets_states import StateFit, profile_states
 
@@ -400,12 +401,20 @@ def fit_ets(
                 season=model.season,
                 params=(p[:, 0], p[:, 1], p[:, 2], p[:, 3]),
                 init=init,
-                want_mult=False,
+                want_mult=model.error == "M",
                 want_fitted=True,
             )
             mean = point_forecast(run, model, params, n_t=n_t, m=m, horizon=horizon)
         if run.fitted is None:
             raise RuntimeError("the ETS recursion returned no fitted values")
+        if model.error == "A":  # class 1: the exact linear variance formula
+            scale = horizon_scale(model, params, m, horizon)
+        else:  # class 2–3: simulated sample paths
+            assert run.sse_rel is not None
+            sigma = np.sqrt(run.sse_rel[:, 0] / (n_t - sc))
+            scale = simulated_horizon_scale(
+                run, model, params, sigma, n_t=n_t, m=m, horizon=horizon
+            )
         fits.append(
             EtsFit(
                 model=model,
@@ -415,7 +424,7 @@ def fit_ets(
                 aicc=aicc(loss, model.n_params(m), n_obs[rows]),
                 mean=mean,
                 fitted=run.fitted,
-                horizon_scale=horizon_scale(model, params, m, horizon),
+                horizon_scale=scale,
             )
         )
     return fits

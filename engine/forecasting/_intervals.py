@@ -3,22 +3,24 @@
 For each in-sample period t the one-step residuals of all bottom series form one joint error vector
 e_t: the bottom series' own residuals for bottom-up; for the MinT methods every node's residual
 vector reconciled to the bottom level with structural weights (see `_core._error_paths`), so the
-paths follow what reconciliation does to the bottom series. Scaled to horizon h by each bottom
-series' model (`horizon_scale`: the sd of its h-step error
-relative to its one-step error) and by any scenario driver, and summed through S, each period gives
-one coherent error vector for every node:
+paths follow what reconciliation does to the bottom series. Residuals are first scaled by
+sqrt(n / (n − k)) per series (k parameters estimated), the unbiased σ² of `forecast` and
+statsforecast. Scaled to horizon h by each bottom series' model (`horizon_scale`: the sd of its
+h-step error relative to its one-step error — the exact formula for additive-error ETS, simulated
+sample paths for multiplicative-error ETS, see `_ets_core`) and by any scenario driver, and summed
+through S, each period gives one coherent error vector for every node:
 
     E_h[:, t] = S (scale_h ⊙ driver_h ⊙ e_t)
 
-Every such error path adds up across levels, and because whole vectors are drawn (never one series
-at a time) correlations between series carry over to the aggregates. A node's interval at horizon h
-is its reconciled forecast plus the empirical quantiles of its row of E_h — a residual bootstrap
-that uses every period once; quantiles are taken at plotting positions p(n+1) ("weibull"), which
-widen the tails of a small sample the way its expected coverage needs (with n = 33 periods the
-plain interpolated 95% interval covered 89% of random-walk steps). Periods where a series had no residual (before it started, before a
-first demand) are filled from its own residuals in turn; a series without any residual (a single
-observation) has no measured spread and a zero-width interval. For counts the bounds are clipped at
-zero, and a bound never crosses the point forecast.
+Every such path adds up across levels (an aggregate's path is the sum of its children's), and
+because whole vectors are drawn (never one series at a time) correlations between series carry
+over to the aggregates. A node's interval at horizon h is its reconciled forecast plus quantiles of
+its own row of E_h (`path_quantiles`: the wider of the empirical and the Student-t quantile of the
+same paths) — quantiles of one coherent joint distribution, never sums of quantiles. Periods where a
+series had no residual (before it started, before a first demand) are filled from its own
+residuals in turn; a series without any residual (a single observation) has no measured spread and
+a zero-width interval. For counts the bounds are clipped at zero, and a bound never crosses the
+point forecast, so lo_95 ≤ lo_80 ≤ mean ≤ hi_80 ≤ hi_95.
 
 Without reconciliation (independent series) each node uses its own residuals the same way.
 """
@@ -126,6 +128,27 @@ def nanquantile_rows(e: np.ndarray, qs: np.ndarray) -> np.ndarray:
     return out
 
 
+def path_quantiles(paths: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """Quantile offsets (len(qs) × nodes) of error paths (nodes × periods) around the forecast.
+
+    Two estimates of the same distribution, and for each node the wider: the empirical quantile
+    of the paths (plotting positions p(n+1), "weibull"), which keeps the skew of small counts, and
+    the Student-t quantile with n − 1 degrees of freedom times the paths' root mean square (the
+    Gaussian law of the same error vectors, t because its variance is estimated from n periods),
+    which a few dozen periods cannot under-state in the tails the way the sample extremes do.
+    Lower quantiles are the more negative of the two, upper ones the more positive, so the bands
+    nest (lo_95 ≤ lo_80 ≤ 0 ≤ hi_80 ≤ hi_95 for levels 80, 95).
+    """
+    from scipy.special import stdtrit
+
+    n_periods = paths.shape[1]
+    if n_periods == 0:  # no residual anywhere: nothing to measure spread by
+        return np.zeros((qs.size, paths.shape[0]))
+    empirical = np.quantile(paths, qs, axis=1, method="weibull")
+    t = stdtrit(max(n_periods - 1, 1), qs)[:, None] * np.sqrt((paths * paths).mean(axis=1))[None]
+    return np.where(qs[:, None] < 0.5, np.minimum(empirical, t), np.maximum(empirical, t))
+
+
 def interval_bounds(
     mean: np.ndarray,
     bottom_residuals: np.ndarray,
@@ -135,19 +158,12 @@ def interval_bounds(
     levels: Sequence[float],
     multiplier: np.ndarray | None = None,
     nonnegative: bool = True,
-    shape: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Lower and upper bounds (nodes × H) per level, keyed `lo_80`, `hi_80`, ...
 
     `summing=None` treats the rows as independent series and ignores periods without a residual.
     """
-    import os
-
-    shape = shape or os.environ.get("MFR_IV_SHAPE", "empirical")
     qs = _quantiles(levels)
-    from scipy.special import ndtri
-
-    z = ndtri(qs)
     names = bound_columns(levels)
     out = {name: np.empty_like(mean) for name in names}
     for h in range(mean.shape[1]):
@@ -155,24 +171,11 @@ def interval_bounds(
             e = bottom_residuals * scale[:, h : h + 1]
             if multiplier is not None:
                 e = e * multiplier[:, h : h + 1]
-            q = nanquantile_rows(e, qs)
+            q = _independent_quantiles(e, qs)
         else:
-            paths = coherent_error_paths(bottom_residuals, scale, summing, h, multiplier)
-            if paths.shape[1] == 0:  # no residual anywhere: nothing to measure spread by
-                q = np.zeros((qs.size, paths.shape[0]))
-            elif shape == "normal":
-                q = z[:, None] * np.sqrt((paths * paths).mean(axis=1))[None, :]
-            elif shape == "t":
-                from scipy.special import stdtrit
-
-                zt = stdtrit(max(paths.shape[1] - 1, 1), qs)
-                q = zt[:, None] * np.sqrt((paths * paths).mean(axis=1))[None, :]
-            elif shape == "mixed":
-                qn = z[:, None] * np.sqrt((paths * paths).mean(axis=1))[None, :]
-                qe = np.quantile(paths, qs, axis=1, method="weibull")
-                q = np.where(np.abs(qn) > np.abs(qe), qn, qe)
-            else:
-                q = np.quantile(paths, qs, axis=1, method="weibull")
+            q = path_quantiles(
+                coherent_error_paths(bottom_residuals, scale, summing, h, multiplier), qs
+            )
         for j, name in enumerate(names):
             bound = mean[:, h] + q[j]
             if name.startswith("lo"):
@@ -183,3 +186,16 @@ def interval_bounds(
                 bound = np.maximum(bound, mean[:, h])
             out[name][:, h] = bound
     return out
+
+
+def _independent_quantiles(e: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """`path_quantiles` per series over the periods it has a residual (NaN elsewhere)."""
+    ok = ~np.isnan(e)
+    count = ok.sum(axis=1)
+    q = np.zeros((qs.size, e.shape[0]))
+    for c in np.unique(count[count > 0]):  # one pass per distinct residual count, not per series
+        rows = np.flatnonzero(count == c)
+        sub = e[rows]
+        packed = np.take_along_axis(sub, np.argsort(~ok[rows], axis=1, kind="stable"), axis=1)
+        q[:, rows] = path_quantiles(packed[:, :c], qs)
+    return q

@@ -95,6 +95,16 @@ class BaseFit:
     residuals: np.ndarray  # (n, T) y − fitted
     horizon_scale: np.ndarray  # (n, H)
     report: dict[str, np.ndarray]  # one array per report column
+    n_params: np.ndarray | None = None  # (n,) parameters estimated besides σ² (for σ²'s df)
+
+    def dof_scale(self) -> np.ndarray:
+        """sqrt(n / (n − k)) per series: in-sample residuals scaled to the unbiased σ² estimate
+        SSE / (n − k) (k estimated parameters), as `forecast` and statsforecast estimate σ²."""
+        n_obs = np.asarray(self.report["n_obs"], dtype=float)
+        k = np.zeros_like(n_obs) if self.n_params is None else self.n_params
+        with np.errstate(all="ignore"):
+            out = np.sqrt(n_obs / (n_obs - k))
+        return np.where(np.isfinite(out) & (n_obs - k > 0), out, 1.0)
 
 
 def _mse(fitted: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -117,10 +127,28 @@ class _Assembly:
         self.reason = np.full(n, None, dtype=object)
         self.params = np.full((n, 4), np.nan)  # alpha, beta, gamma, phi
         self.aicc = np.full(n, np.nan)
+        self.n_params = np.zeros(n)
 
-    def put(self, rows: np.ndarray, name: str, fit: _baselines.BaselineFit) -> None:
+    def put(
+        self, rows: np.ndarray, name: str, fit: _baselines.BaselineFit, n_params: float = 0.0
+    ) -> None:
         self.mean[rows], self.fitted[rows], self.scale[rows] = fit
         self.model[rows] = name
+        self.n_params[rows] = n_params
+
+    def report(self, **extra: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "model": self.model,
+            "fallback": self.fallback,
+            "reason": self.reason,
+            "criterion": self.criterion,
+            "aicc": self.aicc,
+            "alpha": self.params[:, 0],
+            "beta": self.params[:, 1],
+            "gamma": self.params[:, 2],
+            "phi": self.params[:, 3],
+            **extra,
+        }
 
     def fall_back(self, rows: np.ndarray, reason: str) -> None:
         self.fallback[rows] = True
@@ -213,6 +241,7 @@ def fit_base(
                     r,
                     _DISPLAY[fit.name],
                     _baselines.BaselineFit(fit.mean, fit.fitted, fit.horizon_scale),
+                    n_params=2.0 if fit.name == "tsb" else 1.0,
                 )
                 out.criterion[r] = "mse" if len(cands.intermittent) > 1 else None
                 out.params[r, 0] = fit.alpha
@@ -225,33 +254,26 @@ def fit_base(
             ):
                 r = rows[f.rows]
                 fitted_rows[f.rows] = True
-                out.put(r, f.model.name, _baselines.BaselineFit(f.mean, f.fitted, f.horizon_scale))
+                out.put(
+                    r,
+                    f.model.name,
+                    _baselines.BaselineFit(f.mean, f.fitted, f.horizon_scale),
+                    n_params=f.model.n_params(m) - 1,
+                )
                 out.criterion[r] = "aicc" if len(cands.ets) > 1 else None
                 out.params[r] = f.params
                 out.aicc[r] = f.aicc
             rows = rows[~fitted_rows]
             out.put(rows, "Naive", _baselines.naive(y[rows], start[rows], horizon=horizon))
             out.fall_back(rows, "no ETS model could be fitted")
-    report = {
-        "model": out.model,
-        "fallback": out.fallback,
-        "reason": out.reason,
-        "criterion": out.criterion,
-        "aicc": out.aicc,
-        "alpha": out.params[:, 0],
-        "beta": out.params[:, 1],
-        "gamma": out.params[:, 2],
-        "phi": out.params[:, 3],
-        "n_obs": n_obs,
-        "demand_class": cls,
-        "adi": adi,
-        "cv2": cv2,
-        "rmse_in_sample": np.sqrt(_mse(out.fitted, y)),
-    }
+    report = out.report(
+        n_obs=n_obs, demand_class=cls, adi=adi, cv2=cv2, rmse_in_sample=np.sqrt(_mse(out.fitted, y))
+    )
     return BaseFit(
         mean=out.mean,
         fitted=out.fitted,
         residuals=y - out.fitted,
         horizon_scale=out.scale,
         report=report,
+        n_params=out.n_params,
     )
