@@ -61,7 +61,7 @@ def test_backtest_table_per_origin_method_and_level():
         methods=("base", "bottom_up", "mint_shrink"), refine=False,
     )  # fmt: skip
     assert table.columns == [
-        "origin", "method", "level", "series", "unscaled", "mase", "rmsse", "coverage_80",
+        "origin", "method", "level", "series", "unscaled", "mase", "rmsse", "sql", "coverage_80",
         "coverage_95", "reconciled_with",
     ]  # fmt: skip
     assert table["origin"].n_unique() == 2
