@@ -45,7 +45,7 @@ from engine.params._model import (
     intervals_from_timeline,
 )
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
-from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml
+from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml, mapping_of
 
 __all__ = ["TERRITORIAL_PARAMETERS", "Change", "ScenarioDiff", "apply_scenario", "scenario_diff"]
 
@@ -161,15 +161,7 @@ def _territory(
 
 
 def _parse_change(node: YNode, path: Path, services: pl.DataFrame | None) -> Change:
-    if not isinstance(node, YMap):
-        raise ConfigError("each change must be a mapping", path=path, line=node.line)
-    for key, _ in node.items:
-        if key.raw not in _CHANGE_KEYS:
-            raise ConfigError(
-                f"unknown key '{key.raw}' (allowed: {sorted(_CHANGE_KEYS)})",
-                path=path,
-                line=key.line,
-            )
+    node = mapping_of(node, path, _CHANGE_KEYS, "each change")
     name_node = node.get("parameter")
     if not isinstance(name_node, YScalar) or name_node.raw not in PARAMETER_SPECS:
         raise ConfigError(
@@ -203,16 +195,7 @@ def load_scenario(
     file = Path(path)
     if not file.is_file():
         raise ConfigError("scenario file not found", path=file)
-    root = load_yaml(file)
-    if not isinstance(root, YMap):
-        raise ConfigError("a scenario must be a mapping", path=file, line=root.line)
-    for key, _ in root.items:
-        if key.raw not in _SCENARIO_KEYS:
-            raise ConfigError(
-                f"unknown key '{key.raw}' (allowed: {sorted(_SCENARIO_KEYS)})",
-                path=file,
-                line=key.line,
-            )
+    root = mapping_of(load_yaml(file), file, _SCENARIO_KEYS, "a scenario")
     name, description = root.get("name"), root.get("description")
     if not isinstance(name, YScalar) or not name.raw:
         raise ConfigError("'name' is required", path=file, line=root.line)

@@ -23,6 +23,7 @@ policies, run specs and forecast configurations are all read here. Two views of 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "date_of",
     "lines_of",
     "load_yaml",
+    "mapping_of",
     "plain",
 ]
 
@@ -172,6 +174,22 @@ def load_yaml(path: Path, text: str | None = None, *, what: str = "file") -> YNo
     if node is None:
         raise ConfigError(f"the {what} is empty", path=path, line=1)
     return _convert(node, path)
+
+
+def mapping_of(node: YNode, path: Path, allowed: Collection[str], what: str) -> YMap:
+    """`node` as a mapping whose keys are all `allowed`; otherwise a `ConfigError` at the line.
+
+    >>> mapping_of(load_yaml(Path("x.yaml"), "name: a\\nsize: 2\\n"), Path("x.yaml"), {"name"}, "x")
+    Traceback (most recent call last):
+    engine.errors.ConfigError: x.yaml, line 2: unknown key 'size' (allowed: ['name'])
+    """
+    if not isinstance(node, YMap):
+        raise ConfigError(f"{what} must be a mapping", path=path, line=node.line)
+    for key, _ in node.items:
+        if key.raw not in allowed:
+            message = f"unknown key '{key.raw}' (allowed: {sorted(allowed)})"
+            raise ConfigError(message, path=path, line=key.line)
+    return node
 
 
 def date_of(node: YNode | None, path: Path, what: str = "date") -> dt.date:

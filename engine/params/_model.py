@@ -35,7 +35,7 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
-from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml
+from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml, mapping_of
 
 __all__ = [
     "ADJUSTMENT_SCHEMA",
@@ -319,12 +319,7 @@ def _walk_values(
 def _load_parameter(
     path: Path, name: str, spec: ParameterSpec, services: pl.DataFrame
 ) -> Parameter:
-    root = load_yaml(path)
-    if not isinstance(root, YMap):
-        raise _fail("a parameter file must be a mapping", path, root)
-    for top, _ in root.items:
-        if top.raw not in _PARAM_KEYS:
-            raise _fail(f"unknown key '{top.raw}' (allowed: {sorted(_PARAM_KEYS)})", path, top)
+    root = mapping_of(load_yaml(path), path, _PARAM_KEYS, "a parameter file")
     description = _text(root.get("description"), path, "description", parent=root)
     unit = _text(root.get("unit"), path, "unit", parent=root)
     reference = _text(root.get("reference"), path, "reference", optional=True, parent=root)
@@ -435,12 +430,7 @@ def _read_model_yaml(folder: Path) -> tuple[str, str, str]:
     path = folder / "model.yaml"
     if not path.is_file():
         raise ConfigError("model.yaml is missing (name, version, description)", path=folder)
-    root = load_yaml(path)
-    if not isinstance(root, YMap):
-        raise _fail("model.yaml must be a mapping", path, root)
-    for key, _ in root.items:
-        if key.raw not in _MODEL_KEYS:
-            raise _fail(f"unknown key '{key.raw}' (allowed: {sorted(_MODEL_KEYS)})", path, key)
+    root = mapping_of(load_yaml(path), path, _MODEL_KEYS, "model.yaml")
     name = _text(root.get("name"), path, "name", parent=root)
     version = _text(root.get("version"), path, "version", parent=root)
     description = _text(root.get("description"), path, "description", parent=root)
