@@ -20,6 +20,11 @@ def bench(
     ),
     quick: bool = typer.Option(False, "--quick", help="Small sizes only: a smoke run."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the results as JSON."),
+    accuracy: bool = typer.Option(
+        False,
+        "--accuracy",
+        help="Forecast: also base-forecast MASE beside AutoETS (visnights, registry).",
+    ),
 ) -> None:
     """Measure every hot path at several sizes, with the alternative a user would write beside it."""
     from rich.console import Console
@@ -38,7 +43,10 @@ def bench(
     for area in areas:
         module = importlib.import_module(f"engine.bench.{area}")
         console.print(f"[bold]{area}[/bold] …")
-        kwargs = {"quick": quick} if "quick" in inspect.signature(module.run).parameters else {}
+        params = inspect.signature(module.run).parameters
+        kwargs = {"quick": quick} if "quick" in params else {}
+        if accuracy and "accuracy" in params:
+            kwargs["accuracy"] = True
         area_results = list(module.run(**kwargs))
         results.extend(area_results)
         table = Table(title=f"{area}", show_lines=False)
