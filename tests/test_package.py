@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import engine
 
 HEAVY = ("pandera", "plotly", "scipy", "duckdb", "pandas", "polars", "engine.forecasting")
@@ -120,12 +118,6 @@ def _section(readme: str, title: str) -> str:
     return found.group(1)
 
 
-_README_PENDING = pytest.mark.xfail(
-    strict=True, reason="the README snippets of this change wait for the lead to merge them"
-)
-
-
-@_README_PENDING
 def test_readme_layout_names_every_module_of_the_package(repo_root: Path) -> None:
     layout = _section((repo_root / "README.md").read_text(encoding="utf-8"), "Layout")
     listed = set(re.findall(r"^  ([a-z_]+(?:/|\.py))\s", layout, re.M))
@@ -138,7 +130,6 @@ def test_readme_layout_names_every_module_of_the_package(repo_root: Path) -> Non
     assert listed == present
 
 
-@_README_PENDING
 def test_readme_api_list_is_engine_all(repo_root: Path) -> None:
     api = _section((repo_root / "README.md").read_text(encoding="utf-8"), "Python API")
     # every name in backticks is public, and every public name is there
