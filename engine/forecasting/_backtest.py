@@ -28,10 +28,10 @@ import numpy as np
 import polars as pl
 
 from engine.errors import ConfigError
-from engine.forecasting._api import check_options
 from engine.forecasting._core import (
     Outcome,
     as_spec,
+    check_options,
     fit_nodes,
     node_series,
     prepare,
@@ -44,6 +44,7 @@ from engine.forecasting._select import MIN_OBS
 
 __all__ = [
     "CHOICE_METHODS",
+    "auto_reconciliation",
     "backtest",
     "choose_reconciliation",
     "scaled_errors",
@@ -358,3 +359,35 @@ def choose_reconciliation(table: pl.DataFrame, candidates: Sequence[str] = CHOIC
     ranks = {name: k for k, name in enumerate(candidates)}
     best = min(score.iter_rows(named=True), key=lambda r: (r["sql"], ranks[r["method"]]))
     return str(best["method"])
+
+
+def auto_reconciliation(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    n_windows: int = 2,
+    candidates: Sequence[str] = CHOICE_METHODS,
+    **kwargs: Any,
+) -> tuple[str, str]:
+    """The method for `reconcile="auto"` and why: a rolling-origin backtest of `candidates` on
+    this run's data (`n_windows` origins, the forecast's own options in `kwargs`), judged by
+    `choose_reconciliation`. Too short a history for a backtest: `mint_shrink`, saying so."""
+    try:
+        table = backtest(
+            frame, methods=tuple(candidates), benchmarks=(), n_windows=n_windows, **kwargs
+        )
+    except ConfigError as exc:
+        return "mint_shrink", f"auto: no backtest ({exc.message}); used mint_shrink"
+    if table.filter(pl.col("method").is_in(list(candidates))).is_empty():
+        return "bottom_up", "auto: no aggregate levels"
+    method = choose_reconciliation(table, candidates)
+    scores = (
+        table.filter(pl.col("method") == pl.col("reconciled_with"))
+        .group_by("method", "level")
+        .agg(pl.col("sql").mean())
+        .group_by("method")
+        .agg(pl.col("sql").mean())
+        .sort("method")
+    )
+    listed = ", ".join(f"{m} {v:.3f}" for m, v in scores.iter_rows())
+    origins = table["origin"].n_unique()
+    return method, f"auto: lowest backtest scaled quantile loss over {origins} origin(s) ({listed})"

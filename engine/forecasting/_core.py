@@ -17,7 +17,33 @@ from engine.forecasting._panel import Panel, to_panel
 from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo, reconcile_bottom
 from engine.forecasting._select import BaseFit, fit_base
 
-__all__ = ["NodeData", "Outcome", "fit_nodes", "node_series", "prepare", "reconcile_and_bound"]
+__all__ = [
+    "AUTO",
+    "NodeData",
+    "Outcome",
+    "check_options",
+    "fit_nodes",
+    "node_series",
+    "prepare",
+    "reconcile_and_bound",
+]
+
+AUTO = "auto"  # reconcile="auto": the method a backtest of this run scores best (`_backtest`)
+
+
+def check_options(
+    *, horizon: int, levels: Sequence[float], reconcile: str, season_length: int | None
+) -> None:
+    if not isinstance(horizon, int) or horizon < 1:
+        raise ConfigError(f"horizon must be a positive whole number of periods, got {horizon!r}")
+    for level in levels:
+        if not 0 < float(level) < 100:
+            raise ConfigError(f"interval level must lie between 0 and 100, got {level!r}")
+    if reconcile not in (*RECONCILE_METHODS, AUTO):
+        known = ", ".join((*RECONCILE_METHODS, AUTO))
+        raise ConfigError(f"unknown reconciliation method {reconcile!r}; known: {known}")
+    if season_length is not None and season_length < 1:
+        raise ConfigError(f"season_length must be ≥ 1, got {season_length}")
 
 
 @dataclass(frozen=True)
