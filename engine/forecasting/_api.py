@@ -10,12 +10,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from engine.errors import ConfigError
-from engine.forecasting._core import as_spec, fit_nodes, prepare, reconcile_and_bound
+from engine.forecasting._core import (
+    AUTO,
+    as_spec,
+    check_options,
+    fit_nodes,
+    prepare,
+    reconcile_and_bound,
+)
 from engine.forecasting._drivers import Driver, driver_multipliers, parse_drivers
 from engine.forecasting._hierarchy import Hierarchy, HierarchySpec
 from engine.forecasting._panel import default_season_length, future_dates
-from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo
+from engine.forecasting._reconcile import ReconcileInfo
 from engine.forecasting._select import BaseFit, parse_models
 
 __all__ = ["ForecastResult", "check_options", "forecast"]
@@ -56,21 +62,6 @@ class ForecastResult:
             .sort("_o")
             .drop("_o")
         )
-
-
-def check_options(
-    *, horizon: int, levels: Sequence[float], reconcile: str, season_length: int | None
-) -> None:
-    if not isinstance(horizon, int) or horizon < 1:
-        raise ConfigError(f"horizon must be a positive whole number of periods, got {horizon!r}")
-    for level in levels:
-        if not 0 < float(level) < 100:
-            raise ConfigError(f"interval level must lie between 0 and 100, got {level!r}")
-    if reconcile not in RECONCILE_METHODS:
-        known = ", ".join(RECONCILE_METHODS)
-        raise ConfigError(f"unknown reconciliation method {reconcile!r}; known: {known}")
-    if season_length is not None and season_length < 1:
-        raise ConfigError(f"season_length must be ≥ 1, got {season_length}")
 
 
 def _model_report(
@@ -154,7 +145,9 @@ def forecast(
     `season_length` defaults to the periods in a year. ETS parameters come from a grid shared by
     all series; `refine=True` polishes them with one joint L-BFGS-B over the summed losses (on the
     benchmark's holdout it did not improve accuracy and took 40% of the fitting time, so it is off
-    by default). See `engine.forecasting` for the methods.
+    by default). `reconcile="auto"` runs a two-origin backtest of bottom_up, wls_struct and
+    mint_shrink on this data first and uses the one with the lowest scaled quantile loss
+    (`reconciliation.reason` gives the scores). See `engine.forecasting` for the methods.
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({
@@ -178,6 +171,15 @@ def forecast(
         nonnegative=nonnegative,
     )
     hier = data.hierarchy
+    chosen = None
+    if reconcile == AUTO and hier.n_aggregate:  # the method this run's backtest scores best
+        from engine.forecasting._backtest import auto_reconciliation
+
+        reconcile, chosen = auto_reconciliation(
+            frame, hierarchy=spec, date_col=date_col, value_col=value_col, horizon=horizon,
+            freq=freq, season_length=season_length, models=models, levels=levels,
+            nonnegative=nonnegative, fill_value=fill_value, refine=refine,
+        )  # fmt: skip
     method = reconcile if hier.n_aggregate else "bottom_up"
     m = season_length or default_season_length(freq)
     dates = future_dates(data.panel.dates[-1], freq, horizon)
@@ -209,6 +211,8 @@ def forecast(
     info = outcome.info
     if method != reconcile:
         info = dataclasses.replace(info, requested=reconcile, reason="no aggregate levels")
+    if chosen is not None:
+        info = dataclasses.replace(info, requested=AUTO, reason=chosen)
     return ForecastResult(
         forecasts=frame_out,
         models=report,
