@@ -147,7 +147,7 @@ def test_negative_counts_are_refused():
 def test_forecast_configurations_load(repo_root):
     base = load_forecast_config(repo_root / "models/forecast/default.yaml")
     scenario = load_forecast_config(repo_root / "models/forecast/idp_west.yaml")
-    assert base.reconcile == "mint_shrink" and base.horizon == 12 and not base.drivers
+    assert base.reconcile == "auto" and base.horizon == 12 and not base.drivers
     assert scenario.hierarchy == base.hierarchy
     assert [d.name for d in scenario.drivers] == ["idp_inflow_west", "population_decline"]
     assert scenario.drivers[0].factor == 1.15
