@@ -190,12 +190,13 @@ def interval_bounds(
 
 def _independent_quantiles(e: np.ndarray, qs: np.ndarray) -> np.ndarray:
     """`path_quantiles` per series over the periods it has a residual (NaN elsewhere)."""
+    from scipy.special import stdtrit
+
     ok = ~np.isnan(e)
     count = ok.sum(axis=1)
-    q = np.zeros((qs.size, e.shape[0]))
-    for c in np.unique(count[count > 0]):  # one pass per distinct residual count, not per series
-        rows = np.flatnonzero(count == c)
-        sub = e[rows]
-        packed = np.take_along_axis(sub, np.argsort(~ok[rows], axis=1, kind="stable"), axis=1)
-        q[:, rows] = path_quantiles(packed[:, :c], qs)
-    return q
+    empirical = nanquantile_rows(e, qs)
+    with np.errstate(all="ignore"):
+        rms = np.sqrt(np.where(ok, e * e, 0.0).sum(axis=1) / count)
+    rms = np.where(count > 0, rms, 0.0)
+    t = stdtrit(np.maximum(count - 1, 1)[None, :], qs[:, None]) * rms[None, :]
+    return np.where(qs[:, None] < 0.5, np.minimum(empirical, t), np.maximum(empirical, t))

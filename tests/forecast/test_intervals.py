@@ -152,3 +152,25 @@ def test_multiplicative_errors_spread_by_simulation():
     exact = ((1 + sigma2) * (1 + alpha[:, None] ** 2 * sigma2) ** (h - 1) - 1) / sigma2
     ratio = fit.horizon_scale**2
     np.testing.assert_allclose(np.median(ratio / exact, axis=0), 1.0, atol=0.12)
+
+
+def test_independent_series_use_the_same_quantiles_over_their_own_periods():
+    from engine.forecasting._intervals import _independent_quantiles
+
+    rng = np.random.default_rng(4)
+    e = rng.standard_t(3, (30, 25))
+    qs = np.array([0.025, 0.1, 0.9, 0.975])
+    np.testing.assert_allclose(_independent_quantiles(e, qs), path_quantiles(e, qs))
+    late = e.copy()
+    late[0, :10] = np.nan  # a late start: its quantiles from its own 15 periods
+    np.testing.assert_allclose(
+        _independent_quantiles(late, qs)[:, 0], path_quantiles(e[:1, 10:], qs)[:, 0]
+    )
+
+
+def test_forecasts_are_identical_run_to_run():
+    kwargs = {"hierarchy": HIERARCHY, "date_col": "month", "horizon": 6, "refine": True}
+    a = forecast(panel(36), **kwargs).forecasts
+    b = forecast(panel(36), **kwargs).forecasts
+    for column in ("mean", "lo_80", "hi_80", "lo_95", "hi_95"):
+        np.testing.assert_array_equal(a[column].to_numpy(), b[column].to_numpy())
