@@ -10,13 +10,16 @@ Pipeline (every step vectorised across series; see each module's docstring for t
 1. `_panel`: long frame → matrix (series × periods) on a calendar grid; `_hierarchy`: the nodes
    of nested levels crossed with factors and the sparse summing matrix S.
 2. `_select`: per node, Syntetos–Boylan classification; the ETS family by AICc (`_ets`,
-   `_ets_core`) for smooth and erratic series, Croston/SBA/TSB/SES by in-sample MSE
+   `_ets_core`; initial states estimated with the parameters, `_ets_states`) for smooth and
+   erratic series, Croston/SBA/TSB/SES by in-sample MSE
    (`_intermittent`) for intermittent ones; reported fallbacks to zero/naive (`_baselines`).
 3. `_reconcile`: bottom-up or MinT (ols, wls_struct, mint_shrink) by conjugate gradients on S,
    falling back and saying so on degenerate inputs; negative bottom values held at zero.
 4. `_drivers`: scenario multipliers on the bottom level, re-summed so coherence holds.
-5. `_intervals`: coherent error paths (residual vectors through S) → empirical quantiles.
-6. `_backtest`: rolling-origin MASE, RMSSE and interval coverage per level and method.
+5. `_intervals`: coherent error paths (residual vectors through S) → per node the wider of the
+   empirical and Student-t quantiles of its own paths (never sums of quantiles).
+6. `_backtest`: rolling-origin MASE, RMSSE, interval coverage and scaled quantile loss per level
+   and method; `reconcile="auto"` takes the method with the lowest loss on the run's data.
 7. `_core` runs 2–5 on matrices for `_api.forecast` and `_backtest.backtest`; `_config` reads
    `models/forecast/*.yaml`.
 """
