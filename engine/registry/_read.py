@@ -258,11 +258,18 @@ def _with_source_line(frame: pl.DataFrame) -> pl.DataFrame:
     data_cols = [c for c in frame.columns if c != SOURCE_LINE]
     if not data_cols:
         return frame
-    text = [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") == "" for c in data_cols]
-    blank = pl.all_horizontal(text)
+    blank = pl.all_horizontal(_empty(c, frame.schema[c]) for c in data_cols)
     if not frame.select(blank.any()).item():
         return frame
     return frame.with_columns(pl.when(blank).then(pl.lit(BLANK_LINE)).alias(SOURCE_PROBLEM))
+
+
+def _empty(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A cell with nothing in it: null, or text of white space only. A number, date or boolean
+    holds something whenever it is not null, so it is not cast to text (a full pass per column)."""
+    if dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean:
+        return pl.col(column).is_null()
+    return pl.col(column).cast(pl.String).str.strip_chars().fill_null("") == ""
 
 
 def _first_line(exc: BaseException) -> str:

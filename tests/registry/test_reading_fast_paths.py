@@ -50,3 +50,24 @@ def test_a_file_with_a_quote_takes_the_byte_level_pass() -> None:
     found = _csv.structure(data, ";", "f.csv")
     assert found.quoted and found.lines.tolist() == [2, 3]
     assert found.problems is not None and found.problems.to_list()[1].startswith("row has 3")
+
+
+def test_a_parquet_row_is_blank_only_when_every_cell_is_empty() -> None:
+    """Typed cells (numbers, dates) are judged on null without being cast to text."""
+    import datetime as dt
+
+    import polars as pl
+
+    from engine.registry import _read
+
+    frame = pl.DataFrame(
+        {
+            "n": [1, None, None, None],
+            "text": ["x", " ", None, None],
+            "day": [None, None, None, dt.date(2025, 1, 1)],
+        },
+        schema={"n": pl.Int64, "text": pl.String, "day": pl.Date},
+    )
+    marked = _read._with_source_line(frame)
+    assert marked["source_problem"].to_list() == [None, "blank line", "blank line", None]
+    assert marked["source_line"].to_list() == [2, 3, 4, 5]
