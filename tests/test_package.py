@@ -69,6 +69,30 @@ def test_import_engine_loads_no_heavy_module() -> None:
     assert _fresh(code).strip() == "[]"
 
 
+def test_pricing_modules_import_without_pandera() -> None:
+    # the registry's pandera models load with ingestion, not with the stages that price or report
+    code = (
+        "import sys\n"
+        "import engine.entitlements, engine.segments, engine.rollups, engine.schemas\n"
+        "print(sorted(m for m in ('pandera', 'pandas') if m in sys.modules))\n"
+    )
+    assert _fresh(code).strip() == "[]"
+
+
+def test_the_registry_models_are_still_found_in_engine_schemas() -> None:
+    from engine.schemas import REGISTRY_TABLES, Cases
+
+    assert REGISTRY_TABLES["cases"] is Cases
+    assert list(REGISTRY_TABLES) == [
+        "recipients",
+        "cases",
+        "case_locations",
+        "providers",
+        "services",
+        "territory_status",
+    ]
+
+
 def test_mfr_help_loads_no_heavy_module() -> None:
     code = (
         "import contextlib, io, sys\n"
