@@ -198,7 +198,6 @@ def forecast_need(
     cfg = config if config.hierarchy is not None else _with_default_hierarchy(config)
     from engine.forecasting import backtest, forecast, summarise_backtest
 
-    result = forecast(history, **cfg.forecast_kwargs(), date_col="month", value_col=target)
     table = summary = None
     skipped: list[str] = []
     if cfg.backtest_windows > 0:
@@ -208,6 +207,13 @@ def forecast_need(
             skipped.append(exc.message)
         else:
             summary = summarise_backtest(table)
+    kwargs, chosen = cfg.forecast_kwargs(), _auto_choice(cfg, table)
+    if chosen is not None:  # the backtest reconcile="auto" runs is this one: not made twice
+        kwargs["reconcile"] = chosen[0]
+    result = forecast(history, **kwargs, date_col="month", value_col=target)
+    if chosen is not None:
+        info = dataclasses.replace(result.reconciliation, requested="auto", reason=chosen[1])
+        result = dataclasses.replace(result, reconciliation=info)
     need = None
     if model is not None and target in CASE_MONTH_TARGETS:
         bottom = result.forecasts.filter(pl.col("level") == result.hierarchy.levels[-1])
@@ -225,6 +231,27 @@ def forecast_need(
         backtest_skipped=tuple(skipped),
         result=result,
     )
+
+
+def _auto_choice(config: ForecastConfig, table: pl.DataFrame | None) -> tuple[str, str] | None:
+    """`reconcile: auto`'s method and reason from the configuration's own backtest when that
+    backtest holds the very runs auto's would make (the same two origins a horizon apart and
+    every candidate method); None otherwise (`forecast` runs its own)."""
+    from engine.forecasting._backtest import CHOICE_METHODS, reconciliation_from_backtest
+
+    same = (
+        config.reconcile == "auto"
+        and config.backtest_windows == 2
+        and (config.backtest_step or config.horizon) == config.horizon
+        and set(CHOICE_METHODS) <= set(config.backtest_methods)
+    )
+    if (
+        not same
+        or table is None
+        or table.filter(pl.col("method").is_in(list(CHOICE_METHODS))).is_empty()
+    ):
+        return None
+    return reconciliation_from_backtest(table)
 
 
 def _with_default_hierarchy(config: ForecastConfig) -> ForecastConfig:

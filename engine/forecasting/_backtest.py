@@ -47,6 +47,7 @@ __all__ = [
     "auto_reconciliation",
     "backtest",
     "choose_reconciliation",
+    "reconciliation_from_backtest",
     "scaled_errors",
     "scaled_quantile_loss",
     "summarise_backtest",
@@ -377,11 +378,30 @@ def auto_reconciliation(
         )
     except ConfigError as exc:
         return "mint_shrink", f"auto: no backtest ({exc.message}); used mint_shrink"
+    return reconciliation_from_backtest(table, candidates)
+
+
+def reconciliation_from_backtest(
+    table: pl.DataFrame, candidates: Sequence[str] = CHOICE_METHODS
+) -> tuple[str, str]:
+    """What `auto_reconciliation` says of a backtest table already made (one holding the
+    candidates, e.g. a configuration's own backtest over the same origins): the method and why.
+
+    >>> import polars as pl
+    >>> t = pl.DataFrame({"origin": [1] * 4, "method": ["bottom_up", "mint_shrink"] * 2,
+    ...                   "level": ["a", "a", "b", "b"], "sql": [1.0, 0.8, 2.0, 2.1],
+    ...                   "reconciled_with": ["bottom_up", "mint_shrink"] * 2})
+    >>> reconciliation_from_backtest(t)[0]
+    'mint_shrink'
+    """
     if table.filter(pl.col("method").is_in(list(candidates))).is_empty():
         return "bottom_up", "auto: no aggregate levels"
     method = choose_reconciliation(table, candidates)
     scores = (
-        table.filter(pl.col("method") == pl.col("reconciled_with"))
+        table.filter(
+            pl.col("method").is_in(list(candidates))
+            & (pl.col("method") == pl.col("reconciled_with"))
+        )
         .group_by("method", "level")
         .agg(pl.col("sql").mean())
         .group_by("method")
