@@ -49,6 +49,9 @@ class RunSignals:
         self.run_id = run_id
         self.deferred = False
         self.pending: int | None = None
+        # the last signal that reached the run: a library that catches the handler's exception
+        # and raises its own (polars wraps errors raised in callbacks) must not turn it into exit 1
+        self.received: int | None = None
         self.step: str | None = None  # the step running, named in the message
         self._previous: dict[int, Any] = {}
 
@@ -61,6 +64,7 @@ class RunSignals:
         )
 
     def _handle(self, signum: int, _frame: object) -> None:
+        self.received = signum
         if self.deferred:
             self.pending = signum
             self.log.event("signal_deferred", level="warning", signal=signal.Signals(signum).name)

@@ -299,9 +299,13 @@ class _Run:
             self.exports.open()
             self._run_nodes()
             self._finish()
-        except BaseException as exc:
+        except BaseException as raised:
+            exc = raised
             if self.committed:
                 raise self._unfinished_exports(exc) from None
+            received = self.signals.received
+            if received is not None and not isinstance(exc, Interrupted):
+                exc = self.signals.interrupted(received)  # a library re-raised it as its own error
             where = f"step '{self.signals.step}' stopped; " if self.signals.step else ""
             failure = as_machine_fault(
                 exc,
@@ -310,7 +314,7 @@ class _Run:
             )
             with self.signals.critical(deliver=False):  # a second Ctrl-C must not skip the record
                 self._fail(failure)
-            if failure is exc:
+            if failure is raised:
                 raise
             raise failure from None
         return RunResult(manifest=self.manifest, reused=False, outputs=self.outputs)

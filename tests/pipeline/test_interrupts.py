@@ -209,3 +209,36 @@ def test_a_store_whose_parent_is_a_file(tmp_path: Path, capsys: pytest.CaptureFi
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"error: {blocker}/") and "is a file, not a folder" in line
     assert blocker.read_text() == "a file where a folder should be\n"
+
+
+def test_a_signal_a_library_rewraps_still_stops_the_run_as_interrupted(tmp_path: Path) -> None:
+    """polars turns an exception raised inside a callback into its own error; the signal that
+    caused it must still make the run exit 130, not 1 (an internal error)."""
+    import polars as pl
+
+    from engine.errors import Interrupted
+    from engine.pipeline import load_spec, run_pipeline
+    from engine.pipeline._step import StepContext, StepDef, StepOutput
+
+    spec_path = make_project(tmp_path, steps="produce, wrapped")
+
+    def produce(ctx: StepContext) -> StepOutput:
+        return StepOutput(frames={"numbers": pl.DataFrame({"n": [1, 2]})})
+
+    def wrapped(ctx: StepContext) -> StepOutput:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except Interrupted as exc:
+            raise RuntimeError("a library's own error") from exc
+        raise AssertionError("the signal handler did not run")
+
+    steps = {
+        "produce": StepDef("produce", produce, inputs=("extract",), cacheable=False),
+        "wrapped": StepDef("wrapped", wrapped, needs=("produce",), cacheable=False),
+    }
+    with pytest.raises(Interrupted) as raised:
+        run_pipeline(load_spec(spec_path, steps=steps), steps=steps, progress=False)
+    assert int(raised.value.exit_code) == ExitCode.INTERRUPTED == 130
+    assert "interrupted by SIGINT in step 'wrapped'" in str(raised.value)
+    (run,) = assert_consistent(tmp_path / "out" / "mfr.duckdb")
+    assert run["status"] == "failed" and run["exit_code"] == 130
