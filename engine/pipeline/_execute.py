@@ -66,6 +66,8 @@ class Execution:
     set_step: Callable[[str | None], None]  # which product is running (for interrupt messages)
     values: dict[str, Any] = field(default_factory=dict)
     nodes: list[dict[str, Any]] = field(default_factory=list)
+    # values kept past their last consumer: the store's dimension tables come from the reference
+    retain: frozenset[str] = frozenset({"reference"})
 
     @property
     def graph(self) -> Graph:
@@ -150,7 +152,11 @@ class Execution:
                 self.cache.save(name, key, *encode(value))
             for dep in self.graph.deps[name]:  # free what no later node takes
                 remaining[dep] -= 1
-                if remaining[dep] == 0 and dep not in self.graph.products:
+                if (
+                    remaining[dep] == 0
+                    and dep not in self.graph.products
+                    and dep not in self.retain
+                ):
                     self.values.pop(dep, None)
         self.values[name] = value
         entry = {

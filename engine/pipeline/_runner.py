@@ -278,6 +278,7 @@ class _Run:
     outputs: dict[str, StepOutput] = field(default_factory=dict)
     plan: Plan | None = None
     nodes: list[dict[str, Any]] = field(default_factory=list)
+    reference: Any = None  # the run's reference tables (territories, services), if it read them
     recorded: bool = False  # the run's row is in the store: a failure must update it
     committed: bool = False  # its results are committed: it stands as succeeded, come what may
 
@@ -318,6 +319,14 @@ class _Run:
                 raise
             raise failure from None
         return RunResult(manifest=self.manifest, reused=False, outputs=self.outputs)
+
+    def _dimensions(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """The run's own territories and services, for the store's dimension tables."""
+        territories = getattr(self.reference, "territories", None)
+        services = getattr(self.reference, "services", None)
+        if isinstance(territories, pl.DataFrame) and isinstance(services, pl.DataFrame):
+            return territories, services
+        return None
 
     def _recover(self) -> None:
         """Clean up after runs that were killed: we hold the lock, so nothing else is running."""
@@ -400,6 +409,7 @@ class _Run:
         finally:
             self.outputs = execution.products()
             self.nodes = execution.nodes
+            self.reference = execution.values.get("reference")
 
     def _set_step(self, name: str | None) -> None:
         self.signals.step = name
@@ -456,7 +466,7 @@ class _Run:
         # for both rather than leave a committed run without its exports (a kill cannot wait: the
         # next run finishes the rename or rebuilds the folder from the store).
         with self.signals.critical(deliver=False):
-            self.store.publish(manifest, tables, on_table=published)
+            self.store.publish(manifest, tables, on_table=published, reference=self._dimensions())
             self.committed = True
             log.event("run_committed")
             fault_hook("after_commit")

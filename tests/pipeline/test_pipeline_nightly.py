@@ -57,6 +57,22 @@ def test_the_nightly_run_produces_a_store_exports_and_a_report(nightly) -> None:
     assert set(need["level"].unique()) == {"hromada", "raion", "oblast", "national"}
 
 
+def test_the_nightly_store_shows_names_to_bi_tools(nightly) -> None:
+    """The bi views join the names of the run's own reference tables (no re-read of the CSVs)."""
+    import duckdb
+
+    store_path, (code, _, err) = nightly
+    assert code == 0, err
+    with duckdb.connect(str(store_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT oblast_code, oblast_code_name, service_name_en, sum(state_uah) "
+            "FROM bi.case_months GROUP BY ALL"
+        ).fetchall()
+    assert rows
+    assert all(isinstance(code, str) and code.startswith("UA") for code, *_ in rows)
+    assert all(name and service for _, name, service, _ in rows)  # every code has its name
+
+
 def test_the_second_night_on_the_same_extract_is_recognised(nightly) -> None:
     store_path, (first, _, _) = nightly
     assert first == 0
