@@ -98,3 +98,22 @@ def test_pandera_is_not_imported_with_the_contracts() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert done.stdout.strip() == "False"
+
+
+def test_forecast_checks_its_output_where_it_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.contracts
+    from engine.forecasting import forecast
+
+    seen: list[int] = []
+
+    def counting(frame: pl.DataFrame) -> pl.DataFrame:
+        seen.append(frame.height)
+        return frame
+
+    monkeypatch.setattr(engine.contracts, "check_forecast_output", counting)
+    months = pl.date_range(dt.date(2022, 1, 1), dt.date(2024, 12, 1), "1mo", eager=True)
+    series = pl.DataFrame(
+        {"unique_id": "a", "ds": months, "y": [float(10 + i % 12) for i in range(len(months))]}
+    )
+    result = forecast(series, horizon=3)
+    assert seen == [result.forecasts.height] == [3]

@@ -213,6 +213,10 @@ def forecast(
         info = dataclasses.replace(info, requested=reconcile, reason="no aggregate levels")
     if chosen is not None:
         info = dataclasses.replace(info, requested=AUTO, reason=chosen)
+    if nonnegative:  # the output contract: a coherent, non-negative forecast inside its intervals
+        from engine.contracts import check_forecast_output
+
+        frame_out = check_forecast_output(frame_out)
     return ForecastResult(
         forecasts=frame_out,
         models=report,
