@@ -89,23 +89,11 @@ class Registry:
         return getattr(self, name)
 
 
-_MODELS = frozenset(
-    {
-        "REGISTRY_TABLES",
-        "CaseLocations",
-        "Cases",
-        "Providers",
-        "Recipients",
-        "Services",
-        "TerritoryStatus",
-    }
-)
-
-
 def __getattr__(name: str) -> Any:
-    # The pandera models load on first use: pricing needs only the constants and `Registry`.
-    if name in _MODELS:
+    # The pandera models load on first use: pricing needs only the code lists and `Registry`.
+    if not name.startswith("__"):
         from engine import _registry_models
 
-        return getattr(_registry_models, name)
+        if name in _registry_models.__all__:
+            return getattr(_registry_models, name)
     raise AttributeError(f"module 'engine.schemas' has no attribute {name!r}")
