@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
+from engine.cli._quarantine import apply_quarantine_threshold
 from engine.money import format_uah
 
 if TYPE_CHECKING:
@@ -74,11 +75,11 @@ def entitle(
     from rich.console import Console
 
     from engine.entitlements import compute_entitlements
-    from engine.errors import ConfigError, QuarantineThresholdError
+    from engine.errors import ConfigError
     from engine.invariants import assert_finite_money
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
-    from engine.registry import check_quarantine_threshold, read_registry
+    from engine.registry import read_registry
     from engine.scenarios import scenario_diff
 
     span = _parse_months(months)
@@ -91,12 +92,7 @@ def entitle(
     scenario_model = load_funding_model(model, scenario, services=services) if scenario else None
     console = Console(highlight=False)
     registry = read_registry(extract, territories=territories, services_catalogue=services)
-    try:
-        check_quarantine_threshold(registry, threshold)
-    except QuarantineThresholdError:
-        if not accept_quarantine:
-            raise
-        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    apply_quarantine_threshold(console, registry, threshold, accept=accept_quarantine)
     baseline = compute_entitlements(
         registry, baseline_model, territories, months=span, segments=segments
     )

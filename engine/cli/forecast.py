@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
+from engine.cli._quarantine import apply_quarantine_threshold
 
 if TYPE_CHECKING:
     import polars as pl
@@ -247,20 +248,14 @@ def _from_extract(
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
     from engine.demand import forecast_need
     from engine.entitlements import compute_entitlements
-    from engine.errors import QuarantineThresholdError
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
-    from engine.registry import check_quarantine_threshold, read_registry
+    from engine.registry import read_registry
 
     services, territories = load_services(), load_territories()
     model = load_funding_model(model_path, services=services)
     registry = read_registry(extract, territories=territories, services_catalogue=services)
-    try:
-        check_quarantine_threshold(registry, threshold)
-    except QuarantineThresholdError:
-        if not accept_quarantine:
-            raise
-        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    apply_quarantine_threshold(console, registry, threshold, accept=accept_quarantine)
     entitlements = compute_entitlements(registry, model, territories)
     need = forecast_need(
         entitlements,

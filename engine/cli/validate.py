@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
+from engine.cli._quarantine import apply_quarantine_threshold
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -55,8 +56,8 @@ def validate(
     """Read and validate a registry extract; print counts per table and rule, with examples."""
     from rich.console import Console
 
-    from engine.errors import ConfigError, QuarantineThresholdError
-    from engine.registry import check_quarantine_threshold, read_registry
+    from engine.errors import ConfigError
+    from engine.registry import read_registry
 
     if not 0 <= threshold <= 1:
         raise ConfigError(f"--threshold must lie between 0 and 1, got {threshold}")
@@ -68,14 +69,17 @@ def validate(
     )
     console = Console(highlight=False)
     _print_summary(console, registry, extract)
-    try:
-        check_quarantine_threshold(registry, threshold)
-    except QuarantineThresholdError:
-        if out is not None:
-            _write_outputs(out, registry, with_tables=False, overwrite=overwrite)
-        if not accept_quarantine:
-            raise
-        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    apply_quarantine_threshold(
+        console,
+        registry,
+        threshold,
+        accept=accept_quarantine,
+        before_stop=(
+            None
+            if out is None
+            else lambda: _write_outputs(out, registry, with_tables=False, overwrite=overwrite)
+        ),
+    )
     if out is not None:
         _write_outputs(out, registry, with_tables=True, overwrite=overwrite)
         console.print(f"written to {out}", soft_wrap=True)

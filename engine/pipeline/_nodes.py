@@ -101,8 +101,7 @@ def registry(spec: RunSpec, run: RunFacts, reference: Reference) -> Registry:
         services_catalogue=reference.services,
         pseudonymise=spec.pseudonymise,
     )
-    if not run.accept_quarantine:
-        check_quarantine_threshold(validated, spec.quarantine_threshold)
+    check_quarantine_threshold(validated, spec.quarantine_threshold, accept=run.accept_quarantine)
     return validated
 
 

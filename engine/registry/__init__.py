@@ -185,16 +185,24 @@ def quarantined_share(registry: Registry) -> pl.DataFrame:
     )
 
 
-def check_quarantine_threshold(registry: Registry, threshold: float = 0.01) -> None:
-    """Raise `QuarantineThresholdError` if any table's quarantined share exceeds `threshold`."""
+def check_quarantine_threshold(
+    registry: Registry, threshold: float = 0.01, *, accept: bool = False
+) -> bool:
+    """The accept-or-stop rule: whether any table's quarantined share exceeds `threshold`; above
+    it, raise `QuarantineThresholdError` unless the operator `accept`ed the quarantine.
+
+    >>> check_quarantine_threshold(read_registry("data_samples/registry"), 0.5)
+    False
+    """
     over = quarantined_share(registry).filter(pl.col("share") > threshold)
-    if over.height:
+    if over.height and not accept:
         worst = over.sort("share", descending=True).row(0, named=True)
         raise QuarantineThresholdError(
             f"table '{worst['table']}': {worst['quarantined']} of {worst['rows_read']} rows "
             f"quarantined ({worst['share']:.2%}), above the threshold {threshold:.2%}; "
             "fix the extract or accept the quarantine explicitly (--accept-quarantine)"
         )
+    return bool(over.height)
 
 
 def quarantine_summary(registry: Registry) -> pl.DataFrame:
