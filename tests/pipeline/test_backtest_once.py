@@ -74,7 +74,7 @@ def test_auto_reconciliation_reuses_the_configurations_backtest(
     assert_frame_equal(need.models, alone.models, check_exact=True)
     assert need.result.reconciliation == alone.reconciliation
     assert need.result.reconciliation.requested == "auto"
-    assert need.result.reconciliation.reason.startswith("auto: lowest backtest")
+    assert str(need.result.reconciliation.reason).startswith("auto: lowest backtest")
 
 
 @pytest.mark.parametrize(
