@@ -23,7 +23,13 @@ from typing import Any
 
 import polars as pl
 
-from engine.errors import Interrupted, describe_os_error, file_system_error
+from engine.errors import (
+    EngineError,
+    ExitCode,
+    Interrupted,
+    describe_os_error,
+    file_system_error,
+)
 from engine.pipeline._logging import RunLog
 from engine.store import StoreWriteError, Writer
 
@@ -31,6 +37,7 @@ __all__ = [
     "RunInterruptedError",
     "RunSignals",
     "as_machine_fault",
+    "exit_code_of",
     "fault_hook",
     "guarded_writer",
 ]
@@ -97,6 +104,15 @@ class RunSignals:
                 raise self.interrupted(signum)
             name = signal.Signals(signum).name
             self.log.event("signal_after_outcome", level="warning", signal=name)
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code a failed run records: its error's own, 130 for Ctrl-C, else 1 (a bug)."""
+    if isinstance(exc, EngineError | Interrupted):
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED)
+    return int(ExitCode.INTERNAL_ERROR)
 
 
 _FAULT_ENV = "MFR_FAULT_KILL_AT"

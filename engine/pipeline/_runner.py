@@ -45,10 +45,12 @@ from engine.pipeline._interrupts import (
     RunInterruptedError,
     RunSignals,
     as_machine_fault,
+    exit_code_of,
     fault_hook,
     guarded_writer,
 )
 from engine.pipeline._logging import EventHook, RunLog
+from engine.pipeline._nodes import Reference
 from engine.pipeline._plan import Plan, cache_keys, make_plan
 from engine.pipeline._spec import RunSpec
 from engine.pipeline._step import RunResult, StepDef, StepOutput
@@ -80,14 +82,6 @@ Catalogue = Mapping[str, Node | StepDef]
 def _new_run_id(name: str) -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
-
-
-def _exit_code(exc: BaseException) -> int:
-    if isinstance(exc, EngineError | Interrupted):
-        return int(exc.exit_code)
-    if isinstance(exc, KeyboardInterrupt):
-        return int(ExitCode.INTERRUPTED)
-    return int(ExitCode.INTERNAL_ERROR)
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -278,7 +272,7 @@ class _Run:
     outputs: dict[str, StepOutput] = field(default_factory=dict)
     plan: Plan | None = None
     nodes: list[dict[str, Any]] = field(default_factory=list)
-    reference: Any = None  # the run's reference tables (territories, services), if it read them
+    _dimensions: tuple[pl.DataFrame, pl.DataFrame] | None = None  # the run's reference tables
     recorded: bool = False  # the run's row is in the store: a failure must update it
     committed: bool = False  # its results are committed: it stands as succeeded, come what may
 
@@ -319,14 +313,6 @@ class _Run:
                 raise
             raise failure from None
         return RunResult(manifest=self.manifest, reused=False, outputs=self.outputs)
-
-    def _dimensions(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-        """The run's own territories and services, for the store's dimension tables."""
-        territories = getattr(self.reference, "territories", None)
-        services = getattr(self.reference, "services", None)
-        if isinstance(territories, pl.DataFrame) and isinstance(services, pl.DataFrame):
-            return territories, services
-        return None
 
     def _recover(self) -> None:
         """Clean up after runs that were killed: we hold the lock, so nothing else is running."""
@@ -409,7 +395,9 @@ class _Run:
         finally:
             self.outputs = execution.products()
             self.nodes = execution.nodes
-            self.reference = execution.values.get("reference")
+            reference = execution.values.get("reference")
+            if isinstance(reference, Reference):  # the store's dimension tables come from it
+                self._dimensions = (reference.territories, reference.services)
 
     def _set_step(self, name: str | None) -> None:
         self.signals.step = name
@@ -466,7 +454,7 @@ class _Run:
         # for both rather than leave a committed run without its exports (a kill cannot wait: the
         # next run finishes the rename or rebuilds the folder from the store).
         with self.signals.critical(deliver=False):
-            self.store.publish(manifest, tables, on_table=published, reference=self._dimensions())
+            self.store.publish(manifest, tables, on_table=published, reference=self._dimensions)
             self.committed = True
             log.event("run_committed")
             fault_hook("after_commit")
@@ -491,7 +479,7 @@ class _Run:
         manifest.status = "failed"
         manifest.finished_at = utc_now()
         manifest.error = one_line(exc)
-        manifest.exit_code = _exit_code(exc)
+        manifest.exit_code = exit_code_of(exc)
         for record in manifest.steps:
             if record.status == "running":
                 record.status = "failed"
