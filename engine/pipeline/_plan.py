@@ -17,7 +17,16 @@ from typing import Any
 from engine.pipeline._graph import Graph
 from engine.store import StepCache, hash_json
 
-__all__ = ["COMPUTE", "LOAD", "Plan", "cache_keys", "has_entry", "make_plan", "render_plan"]
+__all__ = [
+    "COMPUTE",
+    "LOAD",
+    "Plan",
+    "cache_keys",
+    "has_entry",
+    "make_plan",
+    "plan_of",
+    "render_plan",
+]
 
 COMPUTE, LOAD = "compute", "load"
 
@@ -74,6 +83,29 @@ def has_entry(cache: StepCache, name: str, key: str) -> bool:
         return bool(json.loads(meta.read_text(encoding="utf-8")).get("key") == key)
     except (OSError, ValueError):
         return False
+
+
+def plan_of(
+    graph: Graph,
+    cache: StepCache,
+    *,
+    code: str,
+    parameters: Mapping[str, Any],
+    inputs: list[dict[str, Any]],
+    accept_quarantine: bool,
+    force: bool = False,
+    recompute: Collection[str] = (),
+) -> Plan:
+    """The plan of a run from what identifies it: code hash, parameters and input hashes (the
+    same keys for `mfr run --dry-run` and the run itself)."""
+    keys = cache_keys(
+        graph,
+        code=code,
+        parameters=parameters,
+        input_hashes={i["role"]: i["hash"] for i in inputs},
+        accept_quarantine=accept_quarantine,
+    )
+    return make_plan(graph, keys, cache, force=force, recompute=recompute)
 
 
 def make_plan(

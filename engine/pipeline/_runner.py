@@ -51,7 +51,7 @@ from engine.pipeline._interrupts import (
 )
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._nodes import Reference
-from engine.pipeline._plan import Plan, cache_keys, make_plan
+from engine.pipeline._plan import Plan, plan_of
 from engine.pipeline._spec import RunSpec
 from engine.pipeline._step import RunResult, StepDef, StepOutput
 from engine.store import (
@@ -76,15 +76,9 @@ __all__ = ["RunInterruptedError", "plan_run", "run_pipeline"]
 Catalogue = Mapping[str, Node | StepDef]
 
 
-# -- helpers ---------------------------------------------------------------------------------------
-
-
 def _new_run_id(name: str) -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
-
-
-# -- the run ---------------------------------------------------------------------------------------
 
 
 def _graph(spec: RunSpec, steps: Catalogue | None) -> Graph:
@@ -111,16 +105,16 @@ def plan_run(
     order, read back from the step cache or computed, and what is published. Reads the inputs to
     hash them; writes nothing, takes no lock."""
     graph = _graph(spec, steps)
-    inputs = hash_inputs(spec)
-    keys = cache_keys(
+    return plan_of(
         graph,
+        StepCache(spec.cache_dir, keep=spec.cache_keep),
         code=code_hash(),
         parameters={**spec.parameters(), "accept_quarantine": accept_quarantine},
-        input_hashes={i["role"]: i["hash"] for i in inputs},
+        inputs=hash_inputs(spec),
         accept_quarantine=accept_quarantine,
+        force=force,
+        recompute=_recompute(graph, only),
     )
-    cache = StepCache(spec.cache_dir, keep=spec.cache_keep)
-    return make_plan(graph, keys, cache, force=force, recompute=_recompute(graph, only))
 
 
 def run_pipeline(
@@ -371,15 +365,15 @@ class _Run:
 
     def _run_nodes(self) -> None:
         manifest = self.manifest
-        keys = cache_keys(
+        self.plan = plan_of(
             self.graph,
+            self.cache,
             code=manifest.code_hash,
             parameters=manifest.parameters,
-            input_hashes={i["role"]: i["hash"] for i in manifest.inputs},
+            inputs=manifest.inputs,
             accept_quarantine=self.accept_quarantine,
-        )
-        self.plan = make_plan(
-            self.graph, keys, self.cache, force=self.force, recompute=self.recompute
+            force=self.force,
+            recompute=self.recompute,
         )
         self.log.event("run_planned", nodes=dict(self.plan.actions))
         run = RunFacts.of(manifest, self.exports.staging, self.accept_quarantine)
