@@ -30,6 +30,11 @@ _COMMAND_MODULES = (
     "forecast",
     "run",
     "report",
+    "explain",
+    "price",
+    "reproduce",
+    "validate_totals",
+    "sweep",
     "bench",
 )
 
