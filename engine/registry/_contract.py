@@ -40,9 +40,10 @@ _BOUND_CHECKS = {
 }
 
 
-def table_spec(table: str) -> dict[str, ColumnSpec]:
-    """Column specs of `table`, in model order."""
-    schema = REGISTRY_TABLES[table].to_schema()
+def table_spec(table: str, model: Any = None) -> dict[str, ColumnSpec]:
+    """Column specs of `table`, in model order (`model`: another pandera model of that name,
+    e.g. a budget-execution report's, read by the same normaliser)."""
+    schema = (model or REGISTRY_TABLES[table]).to_schema()
     specs: dict[str, ColumnSpec] = {}
     for name, column in schema.columns.items():
         isin = pattern = None

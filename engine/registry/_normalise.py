@@ -89,9 +89,10 @@ class Normalised:
     rows_read: int
 
 
-def normalise(raw: RawTable) -> Normalised:
-    """Type `raw` to its table's contract; raises `InputFileError` if a contract column is absent."""
-    spec = table_spec(raw.name)
+def normalise(raw: RawTable, spec: dict[str, ColumnSpec] | None = None) -> Normalised:
+    """Type `raw` to its table's contract (or to `spec`, the column specs of another table read
+    the same way); raises `InputFileError` if a contract column is absent."""
+    spec = table_spec(raw.name) if spec is None else spec
     present = set(raw.frame.columns)
     for column in spec:
         if column not in present:

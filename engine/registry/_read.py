@@ -29,7 +29,14 @@ from engine.registry._csv import BLANK_LINE, PLACEHOLDER, structure
 from engine.registry._encoding import decode_to_utf8
 from engine.schemas import REGISTRY_TABLES
 
-__all__ = ["BLANK_LINE", "SOURCE_LINE", "SOURCE_PROBLEM", "RawTable", "read_tables"]
+__all__ = [
+    "BLANK_LINE",
+    "SOURCE_LINE",
+    "SOURCE_PROBLEM",
+    "RawTable",
+    "read_table_file",
+    "read_tables",
+]
 
 SOURCE_LINE = "source_line"
 # Present only when some record has a problem of structure: per row null, BLANK_LINE, or why the
@@ -90,6 +97,11 @@ def _table_files(folder: Path) -> dict[str, Path]:
             )
         found[name] = file
     return found
+
+
+def read_table_file(name: str, file: Path) -> RawTable:
+    """One table file (CSV, Parquet or one-sheet XLSX) read as raw values, as an extract's are."""
+    return _read_file(name, file)
 
 
 def _read_file(name: str, file: Path) -> RawTable:
