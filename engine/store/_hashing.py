@@ -51,11 +51,13 @@ def hash_path(path: Path, role: str = "") -> dict[str, Any]:
         cd models/funding/baseline && find . -type f ! -path '*/.*' -print0 \\
             | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 
-    Returns `{"role", "path", "hash", "files", "bytes"}`, ready for a run manifest.
+    Returns `{"role", "path", "hash", "files", "bytes"}`, ready for a run manifest; a folder's
+    also has `members`: each file's name (relative, `/`-separated) and its `sha256sum`.
 
     >>> hash_path(Path("models/funding/baseline"), "funding_model")["hash"][:12]  # doctest: +SKIP
     '3f1c0a9b7e2d'
     """
+    members: dict[str, str] | None = None
     if path.is_file():
         digest, total = _sha256_file(path)
         files = 1
@@ -63,13 +65,16 @@ def hash_path(path: Path, role: str = "") -> dict[str, Any]:
         names = _visible_files(path)
         lines = []
         total = 0
+        members = {}
         for name in names:
             file_hash, size = _sha256_file(path / name)
             lines.append(f"{file_hash}  {name}\n")
             total += size
+            members[name.removeprefix("./")] = file_hash
         digest = hashlib.sha256("".join(lines).encode()).hexdigest()
         files = len(names)
-    return {"role": role, "path": str(path), "hash": digest, "files": files, "bytes": total}
+    found = {"role": role, "path": str(path), "hash": digest, "files": files, "bytes": total}
+    return found if members is None else {**found, "members": members}
 
 
 def hash_json(value: Any) -> str:
