@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from engine.errors import ConfigError
+from engine.params._circumstances import RULES_FILE, CircumstanceRules, load_circumstance_rules
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
 from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml, mapping_of
 
@@ -154,6 +155,8 @@ class FundingModel:
         default_factory=lambda: pl.DataFrame(schema=ADJUSTMENT_SCHEMA)
     )
     scenario: str | None = None
+    # gap rules for dated circumstances from a benefits extract (`circumstance_rules.yaml`)
+    circumstance_rules: CircumstanceRules = field(default_factory=CircumstanceRules.defaults)
 
     def table(self, name: str) -> pl.DataFrame:
         """The interval table of a parameter: dimensions, valid_from, valid_to (null = open), value."""
@@ -449,7 +452,7 @@ def read_funding_model(path: str | Path, catalogue: pl.DataFrame) -> FundingMode
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
     for file in files:
         digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-        if file.name == "model.yaml":
+        if file.name in ("model.yaml", RULES_FILE):  # the rules file has its own loader
             continue
         if file.stem not in PARAMETER_SPECS:
             raise ConfigError(
@@ -468,5 +471,6 @@ def read_funding_model(path: str | Path, catalogue: pl.DataFrame) -> FundingMode
         description=description,
         content_hash=digest.hexdigest(),
         parameters=MappingProxyType(parameters),
+        circumstance_rules=load_circumstance_rules(folder),
     )
     return model
