@@ -39,7 +39,15 @@ import polars as pl
 
 from engine.columns import MONEY
 
-__all__ = ["NEED_COLUMNS", "NEED_LEVELS", "NON_STATE_OWNERSHIPS", "need_indicators"]
+__all__ = [
+    "COUNT_LABELS",
+    "NEED_COLUMNS",
+    "NEED_LEVELS",
+    "NON_STATE_OWNERSHIPS",
+    "counts_sentence",
+    "need_indicators",
+    "period_counts",
+]
 
 NEED_LEVELS = ("hromada", "raion", "oblast", "national")
 _CODES = ("territory_code", "oblast_code")
@@ -212,4 +220,64 @@ def need_indicators(
         .with_columns(_order=pl.col("level").replace_strict(order, return_dtype=pl.Int8))
         .sort("_order", pl.col("territory_code").cast(pl.String), "month")
         .select(pl.col(c).cast(codes if c in _CODES else t) for c, t in NEED_COLUMNS.items())
+    )
+
+
+# What each count of `period_counts` means, in the words every output uses
+COUNT_LABELS = {
+    "people_served": "people served (distinct recipients with a served case-month)",
+    "people_waiting": "people waiting (distinct recipients with a waiting case-month)",
+    "cases_served": "cases served (distinct cases with a served case-month)",
+    "cases_waiting": "cases waiting (distinct cases with a waiting case-month)",
+    "cases": "cases (distinct cases, served or waiting)",
+    "served_case_months": "served case-months (days served ÷ days in the month, summed)",
+    "waiting_case_months": "waiting case-months (days waiting ÷ days in the month, summed)",
+}
+
+
+def period_counts(case_months: pl.DataFrame | pl.LazyFrame) -> dict[str, float | int]:
+    """The counts of a period, one definition for every output (report, run summary, CLI).
+
+    A *person* is one recipient; a *case* is one service to one person (a person with two
+    services is two cases); a *case-month* is one month of service (days ÷ days in the month).
+    People and cases are counted once over the whole period of `case_months`: a case that waits
+    and is then served counts once as served and once as waiting, and once in `cases`. Counts in
+    one month are `need_indicators`' `served_cases` and `waiting_cases`. See `COUNT_LABELS`.
+
+    >>> cm = pl.DataFrame({
+    ...     "case_id": ["a", "a", "b", "c"], "recipient_id": ["p", "p", "p", "q"],
+    ...     "funded": [False, True, True, False], "case_months": [0.5, 0.5, 1.0, 1.0],
+    ... })
+    >>> period_counts(cm)
+    {'people_served': 1, 'people_waiting': 2, 'cases_served': 2, 'cases_waiting': 2, 'cases': 3, 'served_case_months': 1.5, 'waiting_case_months': 1.5}
+    """
+    funded = pl.col("funded")
+    row = (
+        case_months.lazy()
+        .select(
+            people_served=pl.col("recipient_id").filter(funded).n_unique(),
+            people_waiting=pl.col("recipient_id").filter(~funded).n_unique(),
+            cases_served=pl.col("case_id").filter(funded).n_unique(),
+            cases_waiting=pl.col("case_id").filter(~funded).n_unique(),
+            cases=pl.col("case_id").n_unique(),
+            served_case_months=pl.col("case_months").filter(funded).sum().cast(pl.Float64),
+            waiting_case_months=pl.col("case_months").filter(~funded).sum().cast(pl.Float64),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    return {k: float(v) if k.endswith("case_months") else int(v) for k, v in row.items()}
+
+
+def counts_sentence(counts: dict[str, float | int]) -> str:
+    """The counts of `period_counts` as the one sentence every output prints.
+
+    >>> counts_sentence({"cases_served": 1069, "people_served": 950, "cases_waiting": 73,
+    ...                  "people_waiting": 73, "cases": 1092})
+    '1,069 cases served (950 people), 73 cases waiting (73 people), 1,092 cases in all'
+    """
+    return (
+        f"{counts['cases_served']:,} cases served ({counts['people_served']:,} people), "
+        f"{counts['cases_waiting']:,} cases waiting ({counts['people_waiting']:,} people), "
+        f"{counts['cases']:,} cases in all"
     )

@@ -19,6 +19,7 @@ import polars as pl
 import polars.selectors as cs
 
 from engine.invariants import assert_finite_money
+from engine.need import counts_sentence, period_counts
 from engine.pipeline._common import add_months, format_uah, stage_module
 from engine.pipeline._graph import node, product
 from engine.pipeline._nodes import HistoryWindow, Months, Reference
@@ -162,8 +163,7 @@ def entitle(
 
     notes = [
         f"Entitlements {months.label} (funding model {model.version}{projected}): "
-        f"{funded['case_id'].n_unique():,} cases served, {waiting['case_id'].n_unique():,} "
-        f"waiting; the state owes {money(funded, 'state_uah')}, co-payments "
+        f"{counts_sentence(period_counts(case_months))}; the state owes {money(funded, 'state_uah')}, co-payments "
         f"{money(funded, 'copay_uah')}, unmet need {money(waiting, 'state_uah')}.",
     ]
     return StepOutput(
