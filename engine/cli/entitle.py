@@ -212,8 +212,10 @@ def _print_summary(
             label, *(format_uah(float(p[column].sum()), exact=True) for p in (served, waiting))
         )
     console.print(totals)
+    from engine.need import counts_sentence, period_counts
+
     console.print(
-        f"{baseline.n_segments:,} segments · {cm['case_id'].n_unique():,} cases · "
+        f"{counts_sentence(period_counts(cm))} · {baseline.n_segments:,} segments · "
         f"{cm.height:,} case-month rows"
     )
     # codes travel as the outputs' Enum: the names are joined to it, shown as text here
