@@ -25,7 +25,7 @@ from engine.errors import ConfigError, InputFileError
 if TYPE_CHECKING:
     from scipy import sparse
 
-__all__ = ["Hierarchy", "HierarchySpec", "build_hierarchy"]
+__all__ = ["TOTAL", "Hierarchy", "HierarchySpec", "build_hierarchy", "hierarchy_of_levels"]
 
 TOTAL = "total"
 
@@ -139,9 +139,34 @@ def build_hierarchy(bottom_keys: pl.DataFrame, spec: HierarchySpec) -> Hierarchy
     unique even where a code repeats down a chain (Kyiv is its own oblast, raion and hromada); the
     grand total is "total".
     """
+    columns = list(spec.bottom_columns)
+    dims = spec.dimensions
+    if spec.aggregate:
+        depth_choices = [range(len(d) + 1) for d in dims]
+        combos = sorted(itertools.product(*depth_choices), key=lambda c: (sum(c), c))
+    else:
+        combos = [tuple(len(d) for d in dims)]
+    levels = [
+        (
+            _level_name([d[k - 1] for d, k in zip(dims, combo, strict=True) if k > 0]),
+            [c for d, k in zip(dims, combo, strict=True) for c in d[:k]],
+        )
+        for combo in combos
+    ]
+    return hierarchy_of_levels(bottom_keys, levels, columns, spec)
+
+
+def hierarchy_of_levels(
+    bottom_keys: pl.DataFrame,
+    levels: Sequence[tuple[str, Sequence[str]]],
+    columns: Sequence[str],
+    spec: HierarchySpec,
+) -> Hierarchy:
+    """Nodes and summing matrix of explicit levels, each `(name, key columns)`; the level keyed by
+    every one of `columns` is the bottom (identity, bottom order) and must come last."""
     from scipy import sparse
 
-    columns = list(spec.bottom_columns)
+    columns = list(columns)
     missing = [c for c in columns if c not in bottom_keys.columns]
     if missing:
         raise InputFileError(f"series frame lacks hierarchy column(s) {missing}", column=missing[0])
@@ -151,23 +176,14 @@ def build_hierarchy(bottom_keys: pl.DataFrame, spec: HierarchySpec) -> Hierarchy
     if bottom.is_duplicated().any():
         raise InputFileError(f"bottom-level keys {columns} are not unique")
     n_bottom = bottom.height
-    dims = spec.dimensions
-    if spec.aggregate:
-        depth_choices = [range(len(d) + 1) for d in dims]
-        combos = sorted(itertools.product(*depth_choices), key=lambda c: (sum(c), c))
-    else:
-        combos = [tuple(len(d) for d in dims)]
 
     frames: list[pl.DataFrame] = []
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    levels: list[str] = []
     offset = 0
     indexed = bottom.with_row_index("_b")
-    for combo in combos:
-        level_cols = [c for d, k in zip(dims, combo, strict=True) for c in d[:k]]
-        name = _level_name([d[k - 1] for d, k in zip(dims, combo, strict=True) if k > 0])
-        levels.append(name)
+    for name, given in levels:
+        level_cols = list(given)
         if len(level_cols) == len(columns):  # bottom level: identity, keep bottom order
             keys = indexed.select(level_cols).with_row_index("_n")
             member = indexed.select(pl.col("_b"), pl.col("_b").alias("_n"))
@@ -184,7 +200,7 @@ def build_hierarchy(bottom_keys: pl.DataFrame, spec: HierarchySpec) -> Hierarchy
         )
         frames.append(
             keys.with_columns(
-                _uid=uid, _level=pl.lit(name), _depth=pl.lit(sum(combo), dtype=pl.Int32)
+                _uid=uid, _level=pl.lit(name), _depth=pl.lit(len(level_cols), dtype=pl.Int32)
             ).select("_uid", "_level", "_depth", *level_cols)
         )
         rows.append(member["_n"].to_numpy().astype(np.int64) + offset)
@@ -209,4 +225,5 @@ def build_hierarchy(bottom_keys: pl.DataFrame, spec: HierarchySpec) -> Hierarchy
     if nodes["unique_id"].is_duplicated().any():  # e.g. a key value containing "/"
         dup = nodes.filter(pl.col("unique_id").is_duplicated())["unique_id"][0]
         raise InputFileError(f"node id {dup!r} is ambiguous: key values collide across levels")
-    return Hierarchy(spec=spec, nodes=nodes, bottom=bottom, S=summing, levels=tuple(levels))
+    names = tuple(name for name, _ in levels)
+    return Hierarchy(spec=spec, nodes=nodes, bottom=bottom, S=summing, levels=names)

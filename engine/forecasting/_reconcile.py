@@ -7,7 +7,8 @@ Athanasopoulos & Hyndman 2019) takes the generalised least-squares combination
     b̃ = (S' W⁻¹ S)⁻¹ S' W⁻¹ ŷ
 
 with W = I (`ols`), W = diag(S 1) (`wls_struct`: each node weighted by the number of bottom series
-under it) or W = the Schäfer–Strimmer shrinkage of the in-sample one-step residual covariance towards
+under it), W = diag(σ̂²) (`wls_var`: each node's mean squared in-sample one-step residual over the
+periods it has one, hierarchicalforecast's `wls_var`) or W = the Schäfer–Strimmer shrinkage of the in-sample one-step residual covariance towards
 its diagonal (`mint_shrink`). At the size of a hromada × service hierarchy (tens of thousands of nodes)
 W cannot be held densely, so:
 
@@ -18,8 +19,8 @@ W cannot be held densely, so:
 - the normal equations are solved by preconditioned conjugate gradients on the sparse summing
   matrix, all forecast horizons (and residual vectors) at once, starting from bottom-up.
 
-Degenerate inputs fall back rather than fail, and the result says so: MinT-shrink needs at least
-`MIN_RESIDUAL_PERIODS` residual periods and some non-zero residual (else `wls_struct`); nodes with
+Degenerate inputs fall back rather than fail, and the result says so: MinT-shrink and WLS-var need
+at least `MIN_RESIDUAL_PERIODS` residual periods and some non-zero residual (else `wls_struct`); nodes with
 zero residual variance get the smallest positive variance (counted in `floored_variances`); a solve
 that does not converge falls back to `wls_struct` and then to `bottom_up`.
 
@@ -49,13 +50,19 @@ __all__ = [
     "ReconcileInfo",
     "clip_negative",
     "reconcile_bottom",
+    "residual_variances",
     "shrinkage_intensity",
 ]
 
-RECONCILE_METHODS = ("none", "bottom_up", "ols", "wls_struct", "mint_shrink")
+RECONCILE_METHODS = ("none", "bottom_up", "ols", "wls_struct", "wls_var", "mint_shrink")
 MIN_RESIDUAL_PERIODS = 4
 _MIN_LAMBDA = 1e-3  # keeps W positive definite when there are more nodes than periods
-_FALLBACK = {"mint_shrink": "wls_struct", "wls_struct": "bottom_up", "ols": "bottom_up"}
+_FALLBACK = {
+    "mint_shrink": "wls_struct",
+    "wls_var": "wls_struct",
+    "wls_struct": "bottom_up",
+    "ols": "bottom_up",
+}
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,24 @@ def _pcg(
     return x, maxiter, bool(np.all(np.linalg.norm(r, axis=0) <= target))
 
 
+def residual_variances(residuals: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per node the mean squared residual over the periods it has one (uncentred, as MinT), the
+    nodes without any positive one floored at the smallest positive variance; and their count.
+
+    >>> v, floored = residual_variances(np.array([[1.0, -3.0], [np.nan, 2.0], [0.0, 0.0]]))
+    >>> v.tolist(), floored
+    ([5.0, 4.0, 4.0], 1)
+    """
+    ok = ~np.isnan(residuals)
+    e = np.where(ok, residuals, 0.0)
+    count = ok.sum(axis=1)
+    with np.errstate(all="ignore"):
+        var = np.where(count > 0, (e * e).sum(axis=1) / count, 0.0)
+    degenerate = ~(var > 0)
+    floor = var[~degenerate].min()
+    return np.where(degenerate, floor, var), int(degenerate.sum())
+
+
 def _shrink_weights(residuals: np.ndarray) -> tuple[_Weights, float, int]:
     """MinT-shrink W as diagonal + low rank from residuals (nodes × periods, NaN = missing)."""
     ok = ~np.isnan(residuals)
@@ -212,10 +237,13 @@ def _weights(
         or not np.nanmax(np.abs(residuals), initial=0.0) > 0
     ):
         reason = (
-            f"mint_shrink needs at least {MIN_RESIDUAL_PERIODS} periods of non-zero in-sample "
+            f"{method} needs at least {MIN_RESIDUAL_PERIODS} periods of non-zero in-sample "
             "residuals; used wls_struct"
         )
         return None, reason, None, 0
+    if method == "wls_var":
+        variance, floored = residual_variances(residuals[:, periods])
+        return _Weights(variance), None, None, floored
     weights, shrinkage, floored = _shrink_weights(residuals[:, periods])
     return weights, None, shrinkage, floored
 
@@ -242,7 +270,7 @@ def reconcile_bottom(
 
     The last `summing.shape[1]` rows of `base` are the bottom level (for `bottom_up`, `base` may
     hold the bottom level only). `residuals` (nodes × periods, in-sample one-step errors) are needed
-    by `mint_shrink` only. With `nonnegative`, bottom values a MinT solution makes negative are
+    by `wls_var` and `mint_shrink` only. With `nonnegative`, bottom values a MinT solution makes negative are
     held at zero and the rest solved again (one round), then any still negative are set to zero.
     """
     with _one_blas_thread():
