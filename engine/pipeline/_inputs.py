@@ -1,15 +1,21 @@
-"""The inputs of a run: which files and folders a spec reads, and their content hashes."""
+"""The inputs of a run: which files and folders a spec reads, their content hashes, and the record
+of every file the run read that the store keeps (`engine.store._inputs`)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from engine.errors import InputFileError
 from engine.pipeline._spec import RunSpec
-from engine.store import hash_path
+from engine.store import RunManifest, Store, hash_path
+from engine.store._inputs import EXTRACT, SPEC, InputFile, save_run_inputs
 
-__all__ = ["hash_inputs"]
+__all__ = ["hash_inputs", "input_files", "project_path", "record_inputs"]
+
+# an input outside the project is kept under this folder of the rebuilt project, by role
+OUTSIDE = "_outside"
 
 
 def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
@@ -37,3 +43,60 @@ def hash_inputs(spec: RunSpec) -> list[dict[str, Any]]:
             raise InputFileError(f"{role.replace('_', ' ')} not found", path=path)
         digests.append(hash_path(path, role))
     return digests
+
+
+def project_path(spec: RunSpec, path: Path, role: str) -> str:
+    """Where an input sits in the run's project (`/`-separated, relative): as the spec names it, or
+    `_outside/<role>/<name>` for one outside the project."""
+    relative = spec.relative(path)
+    if relative is None or Path(relative).is_absolute() or ".." in Path(relative).parts:
+        return f"{OUTSIDE}/{role}/{path.name}"
+    return relative
+
+
+def _read(path: Path, expected: str, what: str) -> bytes:
+    content = path.read_bytes()
+    if hashlib.sha256(content).hexdigest() != expected:
+        raise InputFileError(
+            f"{what} changed while the run was starting (its hash is not the one recorded); "
+            "run again once it is no longer being written",
+            path=path,
+        )
+    return content
+
+
+def input_files(spec: RunSpec, manifest: RunManifest) -> list[InputFile]:
+    """Every file the run read, as the manifest hashed it: the spec and each file of each input,
+    with its bytes; the extract's files by hash only. A file whose bytes no longer hash as the
+    manifest says (changed since) is an `InputFileError`."""
+    files = [
+        InputFile(
+            SPEC,
+            project_path(spec, spec.path, SPEC),
+            "",
+            manifest.spec_hash,
+            spec.path.stat().st_size,
+            _read(spec.path, manifest.spec_hash, "the spec"),
+        )
+    ]
+    for item in manifest.inputs:
+        role, path = item["role"], Path(item["path"])
+        where = project_path(spec, path, role)
+        members = item.get("members")
+        pairs = (
+            [("", path, item["hash"])]
+            if members is None
+            else [(name, path / name, digest) for name, digest in members.items()]
+        )
+        for member, file, digest in pairs:
+            if role == EXTRACT:
+                files.append(InputFile(role, where, member, digest, file.stat().st_size))
+                continue
+            content = _read(file, digest, f"{role.replace('_', ' ')} file")
+            files.append(InputFile(role, where, member, digest, len(content), content))
+    return files
+
+
+def record_inputs(store: Store, spec: RunSpec, manifest: RunManifest) -> None:
+    """Keep in the store every file the run read (see `engine.store._inputs`)."""
+    save_run_inputs(store, manifest.run_id, input_files(spec, manifest))

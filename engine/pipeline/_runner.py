@@ -40,7 +40,7 @@ from engine.errors import (
 from engine.pipeline._execute import Execution, RunFacts, one_line
 from engine.pipeline._exports import check_exports, describe_rebuild, rebuild_exports
 from engine.pipeline._graph import Graph, Node
-from engine.pipeline._inputs import hash_inputs
+from engine.pipeline._inputs import hash_inputs, record_inputs
 from engine.pipeline._interrupts import (
     RunInterruptedError,
     RunSignals,
@@ -282,6 +282,7 @@ class _Run:
             with self.signals.critical():  # the row is written whole, then a signal may stop us
                 self.store.begin_run(self.manifest)
                 self.recorded = True
+            record_inputs(self.store, self.spec, self.manifest)  # what it read, for `reproduce`
             self.log.event(
                 "run_started", fingerprint=self.manifest.fingerprint, inputs=self.manifest.inputs
             )

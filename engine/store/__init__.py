@@ -8,6 +8,8 @@
 - `StoreLock` — one run at a time per store.
 - `RunExports`, `StepCache` — Parquet exports per run and the step cache, written atomically.
 - `RunManifest`, `StepRecord` — what a run was; `hash_path`, `code_hash` — content hashes.
+- `run_inputs`, `load_run_model` — the files a run read, kept content-addressed in the store, given
+  back as a folder, and the funding model it used (`_inputs`); `table_hash` — a published table's.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from engine.store._files import (
     write_text_atomic,
 )
 from engine.store._hashing import code_hash, code_version, hash_json, hash_path
+from engine.store._inputs import InputFile, RunInputs, load_run_model, run_inputs
 from engine.store._locate import STORE_ENV, StoreLocation, find_project_root, locate_store
 from engine.store._lock import StoreLock, lock_path
 from engine.store._manifest import RunManifest, StepRecord, utc_now
 from engine.store._prune import PruneReport
+from engine.store._tablehash import table_hash
 from engine.store._views import DEFAULT_PRODUCTION_SPEC
 from engine.store._warehouse import (
     RUN_STATUSES,
@@ -41,8 +45,10 @@ __all__ = [
     "RUN_STATUSES",
     "SCHEMA_VERSION",
     "STORE_ENV",
+    "InputFile",
     "PruneReport",
     "RunExports",
+    "RunInputs",
     "RunManifest",
     "StepCache",
     "StepRecord",
@@ -57,9 +63,12 @@ __all__ = [
     "find_project_root",
     "hash_json",
     "hash_path",
+    "load_run_model",
     "locate_store",
     "lock_path",
     "recover_exports",
+    "run_inputs",
+    "table_hash",
     "utc_now",
     "write_parquet",
     "write_text_atomic",

@@ -194,10 +194,14 @@ def prune_runs(
             if not dry_run:
                 con.execute("BEGIN TRANSACTION")
                 try:
-                    for table in (*rows, "run_steps", "runs"):
+                    for table in (*rows, "run_steps", "run_input_files", "runs"):
                         con.execute(
                             f'DELETE FROM "{table}" WHERE run_id IN ({placeholders})', removed
                         )
+                    con.execute(  # an input file no kept run read (engine.store._inputs)
+                        "DELETE FROM input_blobs WHERE sha256 NOT IN "
+                        "(SELECT sha256 FROM run_input_files)"
+                    )
                     refresh_views(con, tables)
                     con.execute("COMMIT")
                 except BaseException:

@@ -3,6 +3,13 @@
 
 Schema 2 added `runs.latest_at` (when a run last became its spec's latest: published, or confirmed
 up to date by a later identical run), the `latest_runs` view and a schema of views per spec.
+
+Schema 3 added what a run read, content-addressed (see `engine.store._inputs`): `input_blobs` holds
+each file's bytes once under its sha256, however many runs read it; `run_input_files` lists every
+file of every input of a run (the spec, the funding model, scenarios, policy, forecast configuration,
+reference data) with its hash, and the extract's files by hash only (`stored` false). A store of an
+older schema gains both tables, empty, on its first write: its runs stay readable, but cannot be
+reproduced (`mfr reproduce` says so).
 """
 
 from __future__ import annotations
@@ -25,10 +32,19 @@ __all__ = [
     "write_steps",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # The store's own tables and views; every other table in `main` holds a run's results.
 RESERVED_TABLES = frozenset(
-    {"runs", "run_steps", "store_meta", "latest_runs", "dim_territory", "dim_service"}
+    {
+        "runs",
+        "run_steps",
+        "store_meta",
+        "latest_runs",
+        "dim_territory",
+        "dim_service",
+        "input_blobs",
+        "run_input_files",
+    }
 )
 
 # Errors that mean the file itself is damaged or unreadable (as opposed to a bug in a query).
@@ -104,6 +120,21 @@ DDL = (
         rows_written BIGINT,
         cached BOOLEAN,
         cache_key VARCHAR
+    )""",
+    # schema 3: the inputs of each run, content-addressed (engine.store._inputs)
+    """CREATE TABLE IF NOT EXISTS input_blobs (
+        sha256 VARCHAR PRIMARY KEY,
+        bytes BIGINT NOT NULL,
+        content BLOB NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS run_input_files (
+        run_id VARCHAR NOT NULL,
+        role VARCHAR NOT NULL,
+        input_path VARCHAR NOT NULL,
+        member VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        bytes BIGINT NOT NULL,
+        stored BOOLEAN NOT NULL
     )""",
 )
 

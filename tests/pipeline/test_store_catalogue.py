@@ -12,7 +12,7 @@ from _pipeline_fakes import make_project, make_steps
 from engine.cli import main
 from engine.errors import ConfigError, ExitCode
 from engine.pipeline import load_spec, run_pipeline
-from engine.store import Store
+from engine.store import SCHEMA_VERSION, Store
 
 
 def _run(spec_path: Path, **kwargs):
@@ -236,5 +236,5 @@ def test_a_store_of_schema_1_is_read_and_upgraded(project: Path) -> None:
     assert _distinct_run_ids(store, "latest_nightly.scaled") == [second.run_id]
     with store.connect(read_only=True) as con:
         assert con.sql("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchall() == [
-            ("2",)
+            (str(SCHEMA_VERSION),)
         ]
