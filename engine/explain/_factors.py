@@ -1,0 +1,360 @@
+"""Every factor of every segment, with where its value came from.
+
+The values are the engine's own (the columns of its segments frame); this module only attributes
+each one to its parameter file, dimension key, the date that value took effect and its legal
+reference, read from the same interval tables with the same lookup (`engine.intervals.value_at`
+semantics: the value in force on the segment's first day). Where the attribution would give another
+value than the engine used (a scenario's territorial change applied segment by segment) the row
+says so in its note: the value shown is always the one that was priced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+
+from engine.explain._causes import CaseContext
+from engine.params import FundingModel
+
+__all__ = ["FACTOR_SCHEMA", "MULTIPLIERS", "factor_rows", "in_force"]
+
+FACTOR_SCHEMA: dict[str, pl.DataType] = {
+    "segment": pl.Int32(),
+    "funded": pl.Boolean(),
+    "factor": pl.String(),
+    "role": pl.String(),  # multiplier: in the product; input: decides a multiplier; share: co-payment
+    "value": pl.Float64(),
+    "shown": pl.String(),
+    "parameter": pl.String(),
+    "source": pl.String(),
+    "key": pl.String(),
+    "effective_from": pl.Date(),
+    "reference": pl.String(),
+    "note": pl.String(),
+}
+# the factors whose product is a segment's gross, in the order of DESIGN.md §5
+MULTIPLIERS = ("tariff", "units", "days", "coef", "modifier", "cap_factor")
+_UNIT_WORD = {"hour": "hour", "visit": "visit", "day": "bed-day", "month": "month"}
+
+
+def in_force(model: FundingModel, name: str, where: dict[str, Any], day: dt.date) -> dict[str, Any]:
+    """The value of parameter `name` for key `where` in force on `day`, with its provenance."""
+    param = model.parameter(name)
+    table = param.intervals
+    for dim, value in where.items():
+        table = table.filter(pl.col(dim) == value)
+    row = table.filter(
+        (pl.col("valid_from") <= day) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))
+    )
+    key = ", ".join(f"{k}={v}" for k, v in where.items())
+    found: dict[str, Any] = {
+        "parameter": name,
+        "source": param.source or None,
+        "key": key or None,
+        "reference": param.reference,
+    }
+    if row.height:
+        return found | {
+            "value": row["value"][0],
+            "effective_from": row["valid_from"][0],
+            "note": None,
+        }
+    if param.default is not None:
+        note = "the file's default (no value listed for this key)"
+        return found | {"value": param.default, "effective_from": None, "note": note}
+    return found | {"value": None, "effective_from": None, "note": "no value in force"}
+
+
+def _row(
+    at: tuple[int, bool],
+    factor: str,
+    role: str,
+    value: float | None,
+    shown: str,
+    *,
+    origin: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    segment, funded = at
+    origin = origin or {}
+    return {
+        "segment": segment,
+        "funded": funded,
+        "factor": factor,
+        "role": role,
+        "value": value,
+        "shown": shown,
+        "parameter": origin.get("parameter"),
+        "source": origin.get("source"),
+        "key": origin.get("key"),
+        "effective_from": origin.get("effective_from"),
+        "reference": origin.get("reference"),
+        "note": note if note is not None else origin.get("note"),
+    }
+
+
+def _checked(origin: dict[str, Any], used: float | None) -> str | None:
+    """A note when the engine priced another value than the file's (a scenario's territorial change)."""
+    if (
+        used is None
+        or origin["value"] is None
+        or abs(origin["value"] - used) <= 1e-9 * max(1, abs(used))
+    ):
+        return origin["note"]
+    return f"file value {origin['value']:g}, adjusted by the scenario for this territory"
+
+
+def _units(ctx: CaseContext, seg: dict[str, Any], i: int, unit: str) -> list[dict[str, Any]]:
+    funded, day, case = seg["funded"], seg["segment_from"], ctx.case
+    if unit == "month":
+        return [_row((i, funded), "units", "multiplier", 1.0, "1 month", note="paid per month")]
+    level = {"service_code": case["service_code"], "need_level": case["need_level"]}
+    most = in_force(ctx.model, "max_units", level, day)
+    rows = []
+    if case["assessed_units"] is not None:
+        origin = {"source": "registry (cases.assessed_units)", "key": f"case_id={case['case_id']}"}
+        rows.append(
+            _row(
+                (i, funded),
+                "assessed_units",
+                "input",
+                case["assessed_units"],
+                f"{case['assessed_units']:g} {unit}s a month",
+                origin=origin,
+            )
+        )
+        rule = "min(assessed units, max_units)"
+    else:
+        norm = in_force(ctx.model, "norm_units", level, day)
+        rows.append(
+            _row(
+                (i, funded),
+                "norm_units",
+                "input",
+                norm["value"],
+                f"{norm['value']:g} {unit}s a month",
+                origin=norm,
+            )
+        )
+        rule = "min(norm_units, max_units)"
+    rows.append(
+        _row(
+            (i, funded),
+            "max_units",
+            "input",
+            most["value"],
+            f"at most {most['value']:g} {unit}s a month",
+            origin=most,
+        )
+    )
+    if unit == "day":
+        rule = "the price counts the days of the stay; units only bound the recorded volume"
+        return [
+            *rows,
+            _row((i, funded), "units", "input", seg["units"], f"{seg['units']:g}", note=rule),
+        ]
+    return [
+        *rows,
+        _row(
+            (i, funded), "units", "multiplier", seg["units"], f"{seg['units']:g} {unit}s", note=rule
+        ),
+    ]
+
+
+def _coef(ctx: CaseContext, seg: dict[str, Any], i: int) -> list[dict[str, Any]]:
+    funded, day = seg["funded"], seg["segment_from"]
+    active = ctx.registry.territory_status.filter(
+        (pl.col("hromada_code") == seg["hromada_code"])
+        & (pl.col("valid_from") <= day)
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))
+    )
+    rows, product = [], 1.0
+    for status in sorted(set(active["status"].to_list())):
+        origin = in_force(ctx.model, "territory_coef", {"status": status}, day)
+        value = 1.0 if origin["value"] is None else origin["value"]
+        product *= value
+        rows.append(
+            _row(
+                (i, funded), "territory_coef", "input", value, f"{status} {value:g}", origin=origin
+            )
+        )
+    if not rows:
+        return [
+            _row(
+                (i, funded),
+                "coef",
+                "multiplier",
+                seg["coef"],
+                f"{seg['coef']:g}",
+                note="no territory status on this day",
+            )
+        ]
+    cap = in_force(ctx.model, "territory_coef_cap", {}, day)
+    if cap["value"] is not None:
+        rows.append(
+            _row(
+                (i, funded),
+                "territory_coef_cap",
+                "input",
+                cap["value"],
+                f"at most {cap['value']:g}",
+                origin=cap,
+            )
+        )
+    rule = f"product {product:.6g}" + (
+        f", capped at {cap['value']:g}"
+        if cap["value"] is not None and product > cap["value"]
+        else ""
+    )
+    return [
+        *rows,
+        _row((i, funded), "coef", "multiplier", seg["coef"], f"{seg['coef']:g}", note=rule),
+    ]
+
+
+def _cap(ctx: CaseContext, seg: dict[str, Any], i: int, before: float) -> dict[str, Any]:
+    cap = in_force(ctx.model, "monthly_cap", {"service_code": ctx.case["service_code"]}, ctx.month)
+    factor = seg["cap_factor"]
+    if cap["value"] is None:
+        return _row(
+            (i, seg["funded"]),
+            "cap_factor",
+            "multiplier",
+            factor,
+            f"{factor:g}",
+            origin=cap,
+            note="no monthly cap for this service",
+        )
+    reached = factor < 1.0
+    note = (
+        f"case-month gross before the cap {before:,.4f} > cap {cap['value']:,.2f} (read on "
+        f"{ctx.month}): every segment × {factor:.7f}"
+        if reached
+        else f"case-month gross before the cap {before:,.4f} ≤ cap {cap['value']:,.2f}: not reached"
+    )
+    return _row(
+        (i, seg["funded"]),
+        "cap_factor",
+        "multiplier",
+        factor,
+        f"{factor:.7g}",
+        origin=cap,
+        note=note,
+    )
+
+
+def _copay(ctx: CaseContext, seg: dict[str, Any], i: int) -> dict[str, Any]:
+    day, income, share = seg["segment_from"], ctx.case["income_ratio"], seg["copay_share"]
+    if income is None:
+        origin = in_force(ctx.model, "unknown_income_band", {}, day)
+        return _row(
+            (i, seg["funded"]),
+            "copay_share",
+            "share",
+            share,
+            f"{share:g}",
+            origin=origin,
+            note="income ratio unknown",
+        )
+    bands = (
+        ctx.model.table("copay_bands")
+        .filter(
+            (pl.col("valid_from") <= day)
+            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= day))
+        )
+        .sort("income_ratio_from")
+    )
+    lowers = bands["income_ratio_from"].to_list()
+    lower = max((b for b in lowers if b <= income), default=None)
+    if lower is None:
+        return _row(
+            (i, seg["funded"]),
+            "copay_share",
+            "share",
+            share,
+            f"{share:g}",
+            note=f"income ratio {income:g} below every band",
+        )
+    upper = min((b for b in lowers if b > lower), default=None)
+    origin = in_force(ctx.model, "copay_bands", {"income_ratio_from": lower}, day)
+    band = f"[{lower:g}, {'∞' if upper is None else f'{upper:g}'})"
+    return _row(
+        (i, seg["funded"]),
+        "copay_share",
+        "share",
+        share,
+        f"{share:g}",
+        origin=origin,
+        note=f"income ratio {income:g} in band {band}",
+    )
+
+
+def factor_rows(ctx: CaseContext) -> pl.DataFrame:
+    """`FACTOR_SCHEMA` rows: for every segment of `ctx.segments` (`segment` = its position), each
+    multiplier of its gross (`MULTIPLIERS`), what decided it, and its co-payment share."""
+    segs = ctx.segments.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+    grosses = segs["gross_uah"].cast(pl.Float64).to_list()
+    before_cap: dict[bool, float] = {}
+    for seg, gross in zip(segs.iter_rows(named=True), grosses, strict=True):
+        share = gross / seg["cap_factor"] if seg["cap_factor"] else 0.0
+        before_cap[seg["funded"]] = before_cap.get(seg["funded"], 0.0) + share
+    rows: list[dict[str, Any]] = []
+    for i, seg in enumerate(segs.iter_rows(named=True)):
+        unit, funded, day = seg["unit"], seg["funded"], seg["segment_from"]
+        tariff = in_force(ctx.model, "tariff", {"service_code": ctx.case["service_code"]}, day)
+        rows.append(
+            _row(
+                (i, funded),
+                "tariff",
+                "multiplier",
+                seg["tariff"],
+                f"{seg['tariff']:,.2f} UAH per {_UNIT_WORD[unit]}",
+                origin=tariff,
+                note=_checked(tariff, seg["tariff"]),
+            )
+        )
+        rows += _units(ctx, seg, i, unit)
+        if unit == "day":
+            rows.append(
+                _row(
+                    (i, funded),
+                    "days",
+                    "multiplier",
+                    float(seg["days"]),
+                    f"{seg['days']} bed-days",
+                    note="bed-days: tariff × days",
+                )
+            )
+        else:
+            rows.append(
+                _row(
+                    (i, funded),
+                    "days",
+                    "multiplier",
+                    seg["days"] / seg["days_in_month"],
+                    f"{seg['days']}/{seg['days_in_month']}",
+                    note=f"{seg['days']} of the month's {seg['days_in_month']} days",
+                )
+            )
+        rows += _coef(ctx, seg, i)
+        where = {
+            "disability_group": ctx.case["disability_group"],
+            "service_group": ctx.case["service_group"],
+        }
+        modifier = in_force(ctx.model, "modifier", where, day)
+        rows.append(
+            _row(
+                (i, funded),
+                "modifier",
+                "multiplier",
+                seg["modifier"],
+                f"{seg['modifier']:g}",
+                origin=modifier,
+                note=_checked(modifier, seg["modifier"]),
+            )
+        )
+        rows.append(_cap(ctx, seg, i, before_cap[funded]))
+        rows.append(_copay(ctx, seg, i))
+    return pl.DataFrame(rows, schema=FACTOR_SCHEMA)
