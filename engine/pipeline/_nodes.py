@@ -105,10 +105,12 @@ def registry(spec: RunSpec, run: RunFacts, reference: Reference) -> Registry:
     return validated
 
 
-@product(title="Validation summary", publishes=("quarantine",))
+@product(title="Validation summary", publishes=("quarantine", "case_inputs", "territory_status"))
 def validate(spec: RunSpec, registry: Registry) -> StepOutput:
+    from engine.explain._stored import stored_inputs
     from engine.registry import quarantined_share
 
+    kept = stored_inputs(registry)
     shares = quarantined_share(registry)
     worst = shares.sort("share", descending=True).row(0, named=True)
     notes = [
@@ -128,8 +130,9 @@ def validate(spec: RunSpec, registry: Registry) -> StepOutput:
             "operator (--accept-quarantine)."
         )
     return StepOutput(
-        frames={"quarantine": registry.quarantine},
-        publish={"quarantine": "quarantine"},
+        # what pricing read of every case, so `mfr explain RUN` needs no extract (engine.explain)
+        frames={"quarantine": registry.quarantine, **kept},
+        publish={"quarantine": "quarantine", **{name: name for name in kept}},
         meta={
             "extract_date": registry.extract_date.isoformat(),
             "rows_read": {k: int(v) for k, v in registry.rows_read.items()},
