@@ -315,6 +315,10 @@ class ScenarioDiff:
 
 
 _AMOUNTS = ("gross_uah", "copay_uah", "state_uah")
+_DESCRIBED = (
+    *("recipient_id", "service_code", "hromada_code", "oblast_code"),
+    *("age", "is_idp", "disability_group", "ownership"),
+)
 
 
 def _compare(baseline: pl.DataFrame, scenario: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -336,7 +340,9 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
     """Differences between two `Entitlements` of the same registry and months (scenario − baseline).
 
     A case is a *winner* when its state-paid amount over the period rises by at least a kopiyka, a
-    *loser* when it falls, else unchanged.
+    *loser* when it falls, else unchanged. `cases` keeps who the case is as of its last month
+    (recipient, service, serving hromada and oblast, age, IDP status, disability group, provider
+    ownership), for `engine.scenario_groups.winners_losers`.
 
     >>> import engine
     >>> registry = engine.read_registry("data_samples/registry")
@@ -353,13 +359,11 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
     (25, 0)
     """
     keys = ["case_id", "month", "funded"]
+    # who the case is: kept per case (its last month) for winners and losers by group
+    present = set(baseline.case_months.columns) & set(scenario.case_months.columns)
+    described = [c for c in _DESCRIBED if c in present]
     attributes = pl.concat(
-        [
-            e.case_months.select(
-                *keys, "recipient_id", "service_code", "hromada_code", "oblast_code"
-            )
-            for e in (scenario, baseline)
-        ]
+        [e.case_months.select(*keys, *described) for e in (scenario, baseline)]
     ).unique(keys, keep="last")
     case_months = (
         _compare(baseline.case_months, scenario.case_months, keys)
@@ -369,9 +373,7 @@ def scenario_diff(baseline: Any, scenario: Any) -> ScenarioDiff:
     cases = (
         case_months.group_by("case_id")
         .agg(
-            pl.col("recipient_id", "service_code", "hromada_code", "oblast_code")
-            .sort_by("month")
-            .last(),
+            pl.col(described).sort_by("month").last(),
             *(
                 pl.col(f"{s}_{a}").sum().cast(MONEY)
                 for s in ("baseline", "scenario", "diff")

@@ -60,7 +60,8 @@ def compare(spec: RunSpec, registry: Registry, reference: Reference, months: Mon
         diff = scenarios.scenario_diff(base, other)
         name = path.stem
         by_territory.append(diff.territories.with_columns(scenario=pl.lit(name)))
-        by_case.append(diff.cases.with_columns(scenario=pl.lit(name)))
+        cases = stage_module("engine.scenario_groups").case_groups(diff.cases, registry)
+        by_case.append(cases.with_columns(scenario=pl.lit(name)))
         summary = diff.summary()
         notes.append(
             f"Scenario {name} against {baseline.version}: the state pays "
