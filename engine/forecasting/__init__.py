@@ -22,6 +22,19 @@ Pipeline (every step vectorised across series; see each module's docstring for t
    and method; `reconcile="auto"` takes the method with the lowest loss on the run's data.
 7. `_core` runs 2–5 on matrices for `_api.forecast` and `_backtest.backtest`; `_config` reads
    `models/forecast/*.yaml`.
+
+The analyst API on statsforecast's and hierarchicalforecast's conventions: `_structure` (any
+structure: level definitions, or `S_df` + `tags` as `aggregate` returns them), `_fit`
+(`fit_hierarchy`: base models fitted once, `fitted_values`, `residuals`, and `reconcile` by any
+number of `_reconcilers` — `BottomUp()`, `TopDown(...)`, `MinTrace("ols" | "wls_struct" |
+"wls_var" | "mint_shrink")` — on that one fit) and `_cross_validation` (the long frame
+`unique_id, ds, cutoff, y, <model>...`).
+
+    >>> from engine.forecasting import BottomUp, MinTrace, fit_hierarchy
+    >>> fitted = fit_hierarchy(frame, structure=[[], ["oblast_code"], ["service_code"],
+    ...                                          ["oblast_code", "hromada_code", "service_code"]],
+    ...                        date_col="month", value_col="case_months_need")  # doctest: +SKIP
+    >>> fitted.reconcile(BottomUp(), MinTrace("mint_shrink"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -34,26 +47,37 @@ from engine.forecasting._config import (
     default_config_path,
     load_forecast_config,
 )
+from engine.forecasting._cross_validation import cross_validation
 from engine.forecasting._drivers import Driver
 from engine.forecasting._ets import ETS_MODELS
+from engine.forecasting._fit import HierarchicalFit, fit_hierarchy
 from engine.forecasting._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
 from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo
+from engine.forecasting._reconcilers import BottomUp, MinTrace, TopDown
 from engine.forecasting._select import MODEL_NAMES
+from engine.forecasting._structure import aggregate
 
 __all__ = [
     "ETS_MODELS",
     "MODEL_NAMES",
     "PACKAGED_DEFAULT",
     "RECONCILE_METHODS",
+    "BottomUp",
     "Driver",
     "ForecastConfig",
     "ForecastResult",
+    "HierarchicalFit",
     "Hierarchy",
     "HierarchySpec",
+    "MinTrace",
     "ReconcileInfo",
+    "TopDown",
+    "aggregate",
     "backtest",
     "build_hierarchy",
+    "cross_validation",
     "default_config_path",
+    "fit_hierarchy",
     "forecast",
     "load_forecast_config",
     "summarise_backtest",
