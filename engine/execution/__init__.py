@@ -34,7 +34,7 @@ from engine.execution._compare import ALL_SERVICES, COMPARISON_COLUMNS, compare_
 from engine.execution._decompose import BASES, PARTS, shapley_split, split_kopiyky
 from engine.execution._models import EXECUTION_COLUMNS, EXECUTION_SCHEMA, GRAINS, ExecutionInput
 from engine.execution._programmes import Programmes, load_programmes, unit_factor
-from engine.execution._read import Execution, read_execution
+from engine.execution._read import Execution, check_execution_threshold, read_execution
 from engine.execution._summary import flagged_gaps, publishable_comparison, summary_lines
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "Execution",
     "ExecutionInput",
     "Programmes",
+    "check_execution_threshold",
     "compare_totals",
     "flagged_gaps",
     "load_programmes",

@@ -42,7 +42,7 @@ from engine.registry._quarantine import Check, violations
 from engine.registry._read import SOURCE_LINE, RawTable, read_table_file
 from engine.schemas import QUARANTINE_SCHEMA
 
-__all__ = ["TABLE", "Execution", "read_execution"]
+__all__ = ["TABLE", "Execution", "check_execution_threshold", "read_execution"]
 
 TABLE = "execution"
 _OPTIONAL = ("unit", "recipients", "case_months")
@@ -414,3 +414,21 @@ def _check_contract(rows: pl.DataFrame, source_file: str) -> None:
         EXECUTION_SCHEMA.validate(rows, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         raise RuntimeError(f"valid rows of {source_file} break the contract: {exc}") from exc
+
+
+def check_execution_threshold(
+    execution: Execution, threshold: float = 0.01, *, accept: bool = False
+) -> bool:
+    """Whether the report's quarantined share exceeds `threshold`; above it, raise
+    `QuarantineThresholdError` (exit 4) unless the operator `accept`ed it (the registry's rule)."""
+    from engine.errors import QuarantineThresholdError
+
+    share = execution.quarantined / execution.rows_read if execution.rows_read else 0.0
+    if share > threshold and not accept:
+        raise QuarantineThresholdError(
+            f"budget-execution report: {execution.quarantined} of {execution.rows_read} rows "
+            f"quarantined ({share:.2%}), above the threshold {threshold:.2%}; fix the report or "
+            "accept the quarantine explicitly (--accept-quarantine)",
+            path=execution.source_file,
+        )
+    return share > threshold

@@ -29,7 +29,7 @@ def flagged_gaps(table: pl.DataFrame, limit: int | None = None) -> pl.DataFrame:
         table.filter(pl.col("flagged"))
         .with_columns(
             _rank=-pl.col("level").cast(pl.String).replace_strict(_RANK, return_dtype=pl.Int8),
-            _size=pl.col("gap_uah").abs(),
+            _size=pl.col("gap_uah").abs().cast(pl.Float64).fill_null(-1.0),
         )
         .sort(
             "_rank",
