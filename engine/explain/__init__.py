@@ -15,7 +15,9 @@ from __future__ import annotations
 from engine.explain._causes import CAUSE_SCHEMA, DEFAULT_CAUSES, CaseContext, CutCause, cause_rows
 from engine.explain._explain import explain
 from engine.explain._factors import FACTOR_SCHEMA
+from engine.explain._price import PricedCase, price_case
 from engine.explain._result import Explanation
+from engine.explain._stored import explain_run, stored_inputs
 
 __all__ = [
     "CAUSE_SCHEMA",
@@ -24,6 +26,10 @@ __all__ = [
     "CaseContext",
     "CutCause",
     "Explanation",
+    "PricedCase",
     "cause_rows",
     "explain",
+    "explain_run",
+    "price_case",
+    "stored_inputs",
 ]

@@ -224,7 +224,7 @@ def _cap(ctx: CaseContext, seg: dict[str, Any], i: int, before: float) -> dict[s
             "multiplier",
             factor,
             f"{factor:g}",
-            origin=cap,
+            origin=cap | {"reference": None},
             note="no monthly cap for this service",
         )
     reached = factor < 1.0

@@ -1,18 +1,18 @@
-"""How an explanation reads on a terminal: a header, a table per segment, the sums and the rounding."""
+"""How an explanation reads on a terminal: a header, a table per segment, the sums and the rounding.
+
+Functions take an `engine.explain.Explanation` (typed `Any`: that module imports this one).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 from rich.markup import escape
 
 from engine.money import format_uah
 
-if TYPE_CHECKING:
-    from engine.explain._result import Explanation
-
-__all__ = ["renderables"]
+__all__ = ["renderables", "segment_lines"]
 
 
 def _hromada(code: str | None, name: str | None) -> str:
@@ -68,7 +68,7 @@ def _product(factors: pl.DataFrame, gross: Any) -> str:
     return f"gross = {shown} = [bold]{gross:,.4f}[/bold] UAH"
 
 
-def renderables(why: Explanation) -> list[Any]:
+def renderables(why: Any) -> list[Any]:
     from rich.panel import Panel
     from rich.text import Text
 
@@ -120,3 +120,19 @@ def renderables(why: Explanation) -> list[Any]:
     for note in why.notes:
         out.append(Text(note))
     return out
+
+
+def segment_lines(why: Any) -> list[str]:
+    """One plain line per segment: its days, the product of its factors, and why it starts there."""
+    lines = []
+    for seg in why.segments.iter_rows(named=True):
+        own = why.factors.filter(
+            (pl.col("segment") == seg["segment"]) & (pl.col("role") == "multiplier")
+        )
+        product = " × ".join(own["shown"].to_list())
+        waiting = "" if seg["funded"] else " (waiting, unfunded)"
+        lines.append(
+            f"{seg['segment_from']:%d.%m}–{seg['segment_to']:%d.%m}{waiting}: {product} = "
+            f"{seg['gross_uah']:,.4f}; starts: {'; '.join(seg['start_causes'])}"
+        )
+    return lines
