@@ -31,6 +31,10 @@ def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
         pairs.append(("policy", spec.policy))
     if spec.forecast is not None:
         pairs.append(("forecast", spec.forecast))
+    if spec.execution is not None:
+        pairs.append(("execution", spec.execution))
+    if spec.programmes is not None:
+        pairs.append(("programmes", spec.programmes))
     return pairs
 
 

@@ -70,6 +70,9 @@ class RunSpec:
     cache_keep: int = 3
     keep_runs: int | None = None  # retention after each successful run (None: keep every run)
     exports: tuple[str, ...] | None = None  # None: every published table
+    execution: Path | None = None  # a budget-execution report for `validate_totals` (issue 16)
+    programmes: Path | None = None  # its programme-code mapping (default: models/programmes/)
+    execution_tolerance: float = 0.05  # gaps beyond this share of the simulation are flagged
 
     def with_overrides(
         self,
@@ -160,6 +163,15 @@ class RunSpec:
             "claims": self.claims,
             "envelope": self.envelope.parameters(),
             "exports": list(self.exports) if self.exports is not None else "all",
+            **(
+                {
+                    "execution": self.relative(self.execution),
+                    "programmes": self.relative(self.programmes),
+                    "execution_tolerance": self.execution_tolerance,
+                }
+                if self.execution is not None
+                else {}
+            ),
         }
 
 
@@ -266,6 +278,7 @@ _SCALARS: dict[str, tuple[_Check, Any]] = {
     "quarantine_threshold": (_share, 0.01),
     "pseudonymise": (_columns, ()),
     "claims": (_claims, None),
+    "execution_tolerance": (_share, 0.05),
 }
 # key -> (default, must be a folder?); None default = optional
 _PATHS: dict[str, tuple[str | None, bool]] = {
@@ -275,8 +288,11 @@ _PATHS: dict[str, tuple[str | None, bool]] = {
     "scenario": (None, False),
     "policy": (None, False),
     "forecast": (None, False),  # default: the project's models/forecast/default.yaml, if any
+    "execution": (None, False),
+    "programmes": (None, False),  # default with `execution`: models/programmes/social-services.yaml
 }
 _DEFAULT_FORECAST = "models/forecast/default.yaml"
+_DEFAULT_PROGRAMMES = "models/programmes/social-services.yaml"
 _OUTPUTS: dict[str, tuple[_Check | None, Any]] = {
     "store": (None, str(DEFAULT_STORE)),
     "runs_dir": (None, "out/runs"),
@@ -366,6 +382,8 @@ def read_spec(path: Path | str, *, steps: Mapping[str, Any]) -> RunSpec:
         raw = data.get(key, default)
         if key == "forecast" and raw is None and (root / _DEFAULT_FORECAST).is_file():
             raw = _DEFAULT_FORECAST
+        if key == "programmes" and raw is None and "execution" in data:
+            raw = _DEFAULT_PROGRAMMES
         values[key] = (
             None
             if raw is None
