@@ -26,11 +26,27 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.columns import LEVELS, NATIONAL_CODE, Dimensions, decimal_series, kopiyky
+from engine.columns import (
+    LEVELS,
+    NATIONAL_CODE,
+    Dimensions,
+    decimal_series,
+    kopiyky,
+    round_kopiyka,
+)
 from engine.dates import add_months, epoch_days
 from engine.schemas import OWNERSHIPS
 
-__all__ = ["LEVELS", "NATIONAL_CODE", "CodeBook", "Parts", "flows", "rollups"]
+__all__ = [
+    "IDP_BURDEN_COLUMNS",
+    "LEVELS",
+    "NATIONAL_CODE",
+    "CodeBook",
+    "Parts",
+    "flows",
+    "idp_host_burden",
+    "rollups",
+]
 
 _MONEY = ("gross_uah", "copay_uah", "state_uah")
 _SUMS = ("case_months", "days", *_MONEY)
@@ -413,3 +429,55 @@ def flows(parts: Parts, book: CodeBook) -> pl.DataFrame:
     return _frame(book, levels, {"registered_code": "from", "serving_code": "to"}, {}).select(
         "month", "level", "registered_code", "serving_code", "funded", *_SUMS
     )
+
+
+IDP_BURDEN_COLUMNS = (
+    "month", "level", "territory_code", "origin_oblast_code", "idp_recipients", "case_months",
+    "days", "gross_uah", "copay_uah", "state_uah",
+)  # fmt: skip
+
+
+def idp_host_burden(idp_days: pl.DataFrame, territory_dtype: pl.DataType) -> pl.DataFrame:
+    """IDP host burden: per month, hosting hromada / oblast / country and the oblast the IDPs were
+    displaced from, the IDP recipients served, their case-months, days and money.
+
+    `idp_days` holds the funded segments on days a recipient is an IDP (from dated circumstances):
+    `month`, `hromada_code`, `oblast_code` (serving: the host), `origin_oblast_code`,
+    `recipient_id`, `days`, `days_in_month`, `gross_uah`, `copay_uah` (unrounded floats). Money is
+    summed per cell and rounded once to kopiyky (half away from zero), state = gross − co-payment
+    exactly; a recipient counts once per cell however many cases or segments.
+
+    >>> import datetime as dt
+    >>> days = pl.DataFrame({"month": [dt.date(2024, 4, 1)], "hromada_code": ["UA1"],
+    ...     "oblast_code": ["UA0"], "origin_oblast_code": ["UA6"], "recipient_id": ["R1"],
+    ...     "days": [14], "days_in_month": [30], "gross_uah": [1306.6667], "copay_uah": [0.0]})
+    >>> idp_host_burden(days, pl.String)["state_uah"].cast(pl.Float64).to_list()
+    [1306.67, 1306.67, 1306.67]
+    """
+    base = idp_days.with_columns(case_months=pl.col("days") / pl.col("days_in_month"))
+    levels = (("hromada", "hromada_code"), ("oblast", "oblast_code"), ("national", None))
+    parts = []
+    for level, column in levels:
+        code = pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String)
+        parts.append(
+            base.group_by("month", code.alias("territory_code"), "origin_oblast_code")
+            .agg(
+                idp_recipients=pl.col("recipient_id").n_unique().cast(pl.Int64),
+                case_months=pl.col("case_months").sum(),
+                days=pl.col("days").sum().cast(pl.Int64),
+                gross_uah=pl.col("gross_uah").sum(),
+                copay_uah=pl.col("copay_uah").sum(),
+            )
+            .with_columns(level=pl.lit(level))
+        )
+    summed = pl.concat(parts).sort("month", "level", "territory_code", "origin_oblast_code")
+    gross = kopiyky(round_kopiyka(summed["gross_uah"].to_numpy()))
+    copay = kopiyky(round_kopiyka(summed["copay_uah"].to_numpy()))
+    return summed.with_columns(
+        level=pl.col("level").cast(pl.Enum(list(LEVELS))),
+        territory_code=pl.col("territory_code").cast(territory_dtype),
+        origin_oblast_code=pl.col("origin_oblast_code").cast(territory_dtype),
+        gross_uah=decimal_series(gross, "gross_uah"),
+        copay_uah=decimal_series(copay, "copay_uah"),
+        state_uah=decimal_series(gross - copay, "state_uah"),
+    ).select(IDP_BURDEN_COLUMNS)

@@ -17,6 +17,7 @@ every value is looked up by position. No loop runs per case or per day. Dates ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -78,6 +79,10 @@ class IndexedRegistry:
     provider_ids: list[str]
     provider_ownership: list[str | None]
     territory_status: pl.DataFrame  # hromada (int index), status, valid_from, valid_to (Date)
+    # a benefits extract's dated circumstances (`engine.benefits.Benefits`; None: the registry's
+    # values stand) and the registry's recipients they fall back on
+    benefits: Any = None
+    recipients: pl.DataFrame | None = None
 
     @property
     def n_cases(self) -> int:
@@ -163,6 +168,8 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
         provider_ids=providers["provider_id"].to_list(),
         provider_ownership=providers["ownership"].to_list(),
         territory_status=status,
+        benefits=registry.benefits,
+        recipients=registry.recipients if registry.benefits is not None else None,
     )
 
 

@@ -28,6 +28,7 @@ from engine.contracts import check_case_months, check_segments
 from engine.dates import month_range, resolve_months
 from engine.entitlements._block import round_kopiyka
 from engine.entitlements._core import PricedCore, price_core
+from engine.entitlements._dated import dated_frames, idp_burden
 from engine.entitlements._frames import (
     CASE_MONTH_COLUMNS,
     SEGMENT_COLUMNS,
@@ -67,6 +68,8 @@ class Entitlements:
     model_hash: str
     months: tuple[dt.date, dt.date]
     n_segments: int = -1  # segments priced (also when the frame was not asked for); -1: unknown
+    # IDP host burden (`engine.rollups.idp_host_burden`), from dated circumstances; None: none
+    idp_burden: pl.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.n_segments < 0:
@@ -130,13 +133,15 @@ def compute_entitlements(
     money_parts, book = parts(core), code_book(core, reg, raion, oblast, dims)
     rollup_frame, flow_frame = rollups(money_parts, book), flows(money_parts, book)
     del money_parts
+    idp = idp_burden(core, reg, oblast, dims) if core.dated is not None else None
     books = dictionaries(reg, raion, oblast, dims)
     del reg  # the frames need only the dictionaries and the core
     case_month_frame = case_months_frame(core, books)
+    segment_frame = segments_frame(core, books, model.version) if segments else pl.DataFrame()
+    # with a benefits extract: the disability group and IDP status in force on each row
+    segment_frame, case_month_frame = dated_frames(core, segment_frame, case_month_frame, dims)
     result = Entitlements(
-        segments=check_segments(
-            segments_frame(core, books, model.version) if segments else pl.DataFrame()
-        ),
+        segments=check_segments(segment_frame),
         case_months=check_case_months(case_month_frame),
         rollups=rollup_frame,
         flows=flow_frame,
@@ -144,5 +149,6 @@ def compute_entitlements(
         model_hash=model.content_hash,
         months=(month_list[0], month_list[-1]),
         n_segments=core.n_segments,
+        idp_burden=idp,
     )
     return result

@@ -90,6 +90,9 @@ class BlockContext:
     capped_case: np.ndarray  # bool per case: its service has a monthly cap in the period
     shares: np.ndarray  # co-payment share per (case, copay regime)
     hromada_oblast: list[str | None]
+    # dated circumstances (a benefits extract): per sub-piece share and disability group
+    sub_shares: np.ndarray | None = None  # co-payment share per (sub-piece, copay regime)
+    sub_disability: np.ndarray | None = None  # index into DISABILITY_GROUPS per sub-piece
 
 
 def _adjust(
@@ -100,6 +103,7 @@ def _adjust(
     start: np.ndarray,
     status_mask: np.ndarray,
     hromada: np.ndarray,
+    disability: np.ndarray,
 ) -> None:
     """Apply a scenario's territorial changes in place, one vector pass per change (a handful)."""
     reg = ctx.reg
@@ -117,7 +121,7 @@ def _adjust(
         if row["need_level"] is not None:
             hit &= reg.need_level[case] == row["need_level"]
         if row["disability_group"] is not None:
-            hit &= reg.disability[case] == DISABILITY_GROUPS.index(row["disability_group"])
+            hit &= disability == DISABILITY_GROUPS.index(row["disability_group"])
         if row["service_group"] is not None:
             hit &= (groups == row["service_group"])[reg.service[case]]
         if row["status"] is not None:
@@ -162,6 +166,11 @@ def _price(
             start=split.start,
             status_mask=ctx.sub_mask[a:b][parent],
             hromada=ctx.sub_hromada[a:b][parent],
+            disability=(
+                ctx.reg.disability[ctx.sub_case[a:b][parent]]
+                if ctx.sub_disability is None
+                else ctx.sub_disability[a:b][parent]
+            ),
         )
         kind = ctx.kind[entry]
         units, per_day = rates(values, kind, cal.days_in_month[entry])
@@ -334,7 +343,11 @@ def price_block(
     if capped is not None:
         capped_segments.append((capped[0] + s0, capped[1]))  # the factor is 1 everywhere else
     # co-payment by the recipient's income band: one share per case and rule regime
-    if ctx.shares.shape[1] == 1:
+    if ctx.sub_shares is not None:  # dated income: the share of each segment's sub-piece
+        copay = ctx.sub_shares[a:b][parent, cal.regime[entry]]
+        copay *= gross
+        group_copay = groups.sum(copay)
+    elif ctx.shares.shape[1] == 1:
         group_copay = group_gross * ctx.shares[group_case, 0]
     else:
         copay = ctx.shares[sub_case[parent], cal.regime[entry]]

@@ -48,13 +48,14 @@ from engine.schemas import DISABILITY_GROUPS
 from engine.segments import (
     IndexedRegistry,
     Pieces,
+    Split,
     calendar_bounds,
     pieces_from_locations,
     registered_index,
     split_by_calendar,
 )
 
-__all__ = ["PricedCore", "price_core", "round_kopiyka"]
+__all__ = ["DatedSubs", "PricedCore", "price_core", "round_kopiyka"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +86,7 @@ class PricedCore:
         default_factory=lambda: (np.zeros(0, dtype=np.int64), np.zeros(0))
     )
     wide: Wide | None = None  # what the output frames need, with `price_core(wide=True)`
+    dated: DatedSubs | None = None  # circumstances per sub-piece, with a benefits extract
 
     @property
     def n_segments(self) -> int:
@@ -107,11 +109,14 @@ class PricedCore:
         return {"sub": sub, "entry": entry.astype(np.int32), "case_month": case_month}
 
 
-def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
-    """Number the (service, need level, disability group) combinations present among the cases."""
+def _combos(
+    reg: IndexedRegistry, service: np.ndarray, need_level: np.ndarray, disability: np.ndarray
+) -> tuple[np.ndarray, pl.DataFrame]:
+    """Number the (service, need level, disability group) combinations present among the items
+    (cases, or sub-pieces when circumstances are dated)."""
     n_groups = len(DISABILITY_GROUPS) + 1
-    code = (reg.service.astype(np.int64) * 8 + reg.need_level.astype(np.int64)) * n_groups
-    code += reg.disability
+    code = (service.astype(np.int64) * 8 + need_level.astype(np.int64)) * n_groups
+    code += disability
     # codes are small (services × 8 × 6): a presence table numbers them without sorting the cases
     present = np.bincount(code, minlength=len(reg.service_codes) * 8 * n_groups) > 0
     unique = np.flatnonzero(present)
@@ -139,6 +144,82 @@ def _combos(reg: IndexedRegistry) -> tuple[np.ndarray, pl.DataFrame]:
         },
     )
     return number[code].astype(np.int32), frame
+
+
+@dataclass(frozen=True, eq=False)
+class DatedSubs:
+    """Dated circumstances in force on each sub-piece (pieces are also cut on the days they
+    change): disability group, income ratio, IDP status and the hromada displaced from."""
+
+    disability: np.ndarray  # int32 index into DISABILITY_GROUPS (len(...) = unknown)
+    income: np.ndarray  # float64, NaN = unknown
+    is_idp: np.ndarray  # bool
+    origin: list[str | None]  # per sub-piece: hromada displaced from (IDP days), else None
+
+
+def _dated_cut(
+    reg: IndexedRegistry, model: FundingModel, cut: Split, case: np.ndarray, *, p0: int, p1: int
+) -> tuple[Split, DatedSubs]:
+    """Cut sub-pieces again on the days a recipient's circumstances change (few cuts: one more
+    sorted calendar, as the coefficient timeline), and read them on each new sub-piece."""
+    from engine.benefits._timeline import circumstance_calendar, circumstance_timeline
+
+    assert reg.recipients is not None
+    timeline = circumstance_timeline(reg.benefits.tables, reg.recipients, model.circumstance_rules)
+    cal = circumstance_calendar(timeline, reg.cases["recipient_id"], p0, p1)
+    again = split_by_calendar(
+        cut.start,
+        cut.end,
+        cal.case_key[case],
+        calendar_key=cal.key,
+        calendar_date=cal.date,
+        base=p0,
+    )
+    parent = cut.parent[again.parent]
+    first = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]]) if len(parent) else parent
+    composed = Split(
+        parent=parent, start=again.start, end=again.end, entry=cut.entry[again.parent], first=first
+    )
+    sub_case, entry = case[again.parent], again.entry
+    own = cal.own[entry]
+    registry_idp = reg.cases["is_idp"].fill_null(False).to_numpy()
+    registered = reg.cases["registered_hromada"].to_list()
+    origin = _origins(
+        cal.origin,
+        entry=entry,
+        own=own,
+        case=sub_case,
+        registered=registered,
+        registry_idp=registry_idp,
+    )
+    dated = DatedSubs(
+        disability=np.where(own, cal.disability[entry], reg.disability[sub_case]).astype(np.int32),
+        income=np.where(own, cal.income[entry], reg.income[sub_case]),
+        is_idp=np.where(own, cal.is_idp[entry], registry_idp[sub_case]),
+        origin=origin,
+    )
+    return composed, dated
+
+
+def _origins(
+    origin: list[str | None],
+    *,
+    entry: np.ndarray,
+    own: np.ndarray,
+    case: np.ndarray,
+    registered: list[str | None],
+    registry_idp: np.ndarray,
+) -> list[str | None]:
+    """Hromada displaced from, per sub-piece, gathered by polars (no Python loop per row)."""
+    from_calendar = pl.Series(origin, dtype=pl.String).gather(pl.Series(entry))
+    from_registry = pl.Series(registered, dtype=pl.String).gather(pl.Series(case))
+    picked = pl.select(
+        pl.when(pl.lit(pl.Series(own)))
+        .then(pl.lit(from_calendar))
+        .when(pl.lit(pl.Series(registry_idp[case])))
+        .then(pl.lit(from_registry))
+    ).to_series()
+    return picked.to_list()
 
 
 def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[int, int]]:
@@ -186,7 +267,7 @@ def _context(
     model: FundingModel,
     months: list[dt.date],
     hromada_oblast: list[str | None] | None,
-) -> tuple[BlockContext, Pieces]:
+) -> tuple[BlockContext, Pieces, DatedSubs | None]:
     """Cut pieces at coefficient changes, build the rate calendar and count every sub-piece's
     segments: all the small, per-piece work before the expansion into segments."""
     period_start = months[0]
@@ -206,15 +287,25 @@ def _context(
         base=p0,
     )
     sub_case = pieces.case[cut.parent]
+    dated = None
+    if reg.benefits is not None:  # 1b. and on the days a recipient's circumstances change
+        cut, dated = _dated_cut(reg, model, cut, sub_case, p0=p0, p1=p1)
+        sub_case = pieces.case[cut.parent]
     # 2. each sub-piece is cut at month starts and its rates' change dates: count them here
-    combo, combos = _combos(reg)
+    if dated is None:
+        combo, combos = _combos(reg, reg.service, reg.need_level, reg.disability)
+        sub_combo = combo[sub_case]
+    else:
+        sub_combo, combos = _combos(
+            reg, reg.service[sub_case], reg.need_level[sub_case], dated.disability
+        )
     _check_model_covers(model, combos, reg)
     regimes = copay_regimes(model, period_start, period_end)
     calendar = rate_calendar(model, combos, months, regimes)
     entry0, count = calendar_bounds(
         cut.start,
         cut.end,
-        combo[sub_case],
+        sub_combo,
         calendar_key=calendar.key,
         calendar_date=calendar.date,
         base=p0,
@@ -258,8 +349,10 @@ def _context(
         capped_case=(~np.isnan(caps)).any(axis=1)[reg.service],
         shares=copay_shares(regimes, reg.income),
         hromada_oblast=hromada_oblast or [None] * len(reg.hromada_codes),
+        sub_shares=None if dated is None else copay_shares(regimes, dated.income),
+        sub_disability=None if dated is None else dated.disability,
     )
-    return ctx, pieces
+    return ctx, pieces, dated
 
 
 def price_core(
@@ -278,7 +371,7 @@ def price_core(
     per hromada index) is needed only by scenario changes restricted to oblasts. With `wide`, the
     blocks also write what the output frames need (`PricedCore.wide`, see `_wide`).
     """
-    ctx, pieces = _context(reg, model, months, hromada_oblast)
+    ctx, pieces, dated = _context(reg, model, months, hromada_oblast)
     n = int(ctx.count.sum())
     arrays = dict(_SEGMENT_ARRAYS)
     if model.adjustments.height:
@@ -327,4 +420,5 @@ def price_core(
             np.concatenate([np.zeros(0), *(f for _, f in capped)]),
         ),
         wide=sink.finish(*at) if sink is not None else None,
+        dated=dated,
     )

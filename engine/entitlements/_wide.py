@@ -207,7 +207,9 @@ class WideSink:
         if capped is not None:
             seg["cap_factor"][capped[0]] = capped[1]
         share = seg["copay_share"]
-        if self.share is not None:
+        if ctx.sub_shares is not None:  # dated circumstances: each sub-piece's own share
+            share[:] = ctx.sub_shares[a:b][parent, ctx.calendar.regime[entry]]
+        elif self.share is not None:
             np.take(self.share, case, out=share, mode="clip")
         else:
             share[:] = ctx.shares[case, ctx.calendar.regime[entry]]

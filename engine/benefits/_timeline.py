@@ -1,0 +1,234 @@
+"""Dated circumstances as intervals: what pricing looks up on a segment's first day.
+
+For every recipient named by a benefits extract, the time axis is cut at each date a record starts
+or stops (a declaration's end plus its grace months, an assessment's end, a certificate's
+cancellation) and at each date a gap rule changes. On each elementary interval the record in force
+is found with sorted as-of joins (the last record started, in force while the running maximum of
+ends reaches the day: agreeing overlaps were merged, contradicting ones quarantined); days no
+record covers take the funding model's gap rules (`engine.params._circumstances`). Consecutive
+intervals that say the same are merged, so constant circumstances give one interval and no cut.
+
+A certificate cancelled on a date no longer holds on that date (IDP through the day before).
+Everything is polars over whole tables; nothing loops per person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine._codes import DISABILITY_GROUPS
+from engine.params._circumstances import CircumstanceRules
+
+__all__ = ["SINCE_EVER", "CircumstanceCalendar", "circumstance_calendar", "circumstance_timeline"]
+
+SINCE_EVER = dt.date(1900, 1, 1)
+_R = "recipient_id"
+TIMELINE_SCHEMA: dict[str, pl.DataType] = {
+    _R: pl.String(),
+    "valid_from": pl.Date(),
+    "valid_to": pl.Date(),  # null = open
+    "income_ratio": pl.Float64(),  # null = unknown
+    "disability_group": pl.String(),
+    "is_idp": pl.Boolean(),
+    "idp_hromada": pl.String(),  # where registered as an IDP (certificate)
+    "origin_hromada": pl.String(),  # displaced from (certificate, else the registry's registered)
+}
+_VALUES = [c for c in TIMELINE_SCHEMA if c not in (_R, "valid_from", "valid_to")]
+
+
+def _records(frame: pl.DataFrame, start: str, end: pl.Expr, values: list[str]) -> pl.DataFrame:
+    """`recipient_id, start, end, values...` sorted by (recipient, start), with `reach`: the latest
+    end of this and every earlier record of the person (null = open)."""
+    far = dt.date(9999, 12, 31)
+    out = frame.select(_R, pl.col(start).alias("start"), end.alias("end"), *values).sort(
+        _R, "start"
+    )
+    return out.with_columns(reach=pl.col("end").fill_null(far).cum_max().over(_R))
+
+
+def _rule_at(dates: pl.DataFrame, rules: CircumstanceRules, rule: str, on: str) -> pl.Series:
+    """The value of `rule` in force on each row's `on` date."""
+    timeline = rules.timeline(rule).select("valid_from", pl.col("value").alias(rule))
+    return (
+        dates.select(pl.col(on).alias("_on"))
+        .with_row_index("_row")
+        .sort("_on")
+        .join_asof(timeline, left_on="_on", right_on="valid_from", strategy="backward")
+        .sort("_row")[rule]
+    )
+
+
+def _with_grace(declarations: pl.DataFrame, rules: CircumstanceRules) -> pl.DataFrame:
+    """Declarations with `end` extended by the grace months in force the day after their period."""
+    day_after = declarations.select(_on=pl.col("period_to") + dt.timedelta(days=1))
+    grace = _rule_at(day_after, rules, "income_grace_months", "_on").cast(pl.Int64)
+    return declarations.with_columns(
+        _end=pl.col("period_to").dt.offset_by(pl.format("{}mo", grace.fill_null(0)))
+    )
+
+
+def _in_force(cuts: pl.DataFrame, records: pl.DataFrame, values: list[str]) -> pl.DataFrame:
+    """Each cut with the values of the record in force on its date (null where none is)."""
+    joined = cuts.join_asof(
+        records, left_on="valid_from", right_on="start", by=_R, strategy="backward"
+    )
+    holds = pl.col("start").is_not_null() & (pl.col("valid_from") <= pl.col("reach"))
+    return joined.with_columns(
+        _holds=holds.fill_null(False), **{v: pl.when(holds).then(pl.col(v)) for v in values}
+    ).drop("start", "end", "reach")
+
+
+def circumstance_timeline(
+    tables: dict[str, pl.DataFrame], recipients: pl.DataFrame, rules: CircumstanceRules
+) -> pl.DataFrame:
+    """Elementary intervals of constant circumstances (`TIMELINE_SCHEMA`) of every recipient that
+    `tables` (a `Benefits`' tables) name, from 1900-01-01 to an open end.
+
+    `recipients` is the registry's (recipient_id, disability_group, is_idp, income_ratio,
+    registered_hromada): the values a `registry` gap rule falls back on.
+    """
+    declarations = _with_grace(tables["income_declarations"], rules)
+    income = _records(declarations, "period_from", pl.col("_end"), ["income_ratio"])
+    disability = _records(
+        tables["disability_assessments"], "valid_from", pl.col("valid_to"), ["disability_group"]
+    ).rename({"disability_group": "_group"})
+    idp = _records(
+        tables["idp_certificates"],
+        "issued",
+        pl.col("cancelled") - dt.timedelta(days=1),
+        ["hromada_code", "origin_hromada"],
+    ).rename({"hromada_code": "idp_hromada", "origin_hromada": "_origin"})
+    people = pl.concat([f.select(_R) for f in (income, disability, idp)]).unique()
+    rule_dates = pl.DataFrame({"valid_from": [SINCE_EVER, *rules.change_dates()]})
+    day = dt.timedelta(days=1)
+    cuts = (
+        pl.concat(
+            [
+                people.join(rule_dates, how="cross"),
+                *(
+                    f.select(_R, pl.col("start").alias("valid_from"))
+                    for f in (income, disability, idp)
+                ),
+                *(
+                    f.filter(pl.col("end").is_not_null()).select(
+                        _R, (pl.col("end") + day).alias("valid_from")
+                    )
+                    for f in (income, disability, idp)
+                ),
+            ]
+        )
+        .filter(pl.col("valid_from") >= SINCE_EVER)
+        .unique()
+        .sort(_R, "valid_from")
+    )
+    cuts = _in_force(cuts, income, ["income_ratio"]).rename({"_holds": "_declared"})
+    cuts = _in_force(cuts, disability, ["_group"]).rename({"_holds": "_assessed"})
+    cuts = _in_force(cuts, idp, ["idp_hromada", "_origin"]).rename({"_holds": "_certified"})
+    for rule in ("income_gap", "disability_gap", "idp_gap"):
+        cuts = cuts.with_columns(_rule_at(cuts, rules, rule, "valid_from").alias(rule))
+    registry = recipients.select(
+        _R,
+        pl.col("income_ratio").alias("_reg_income"),
+        pl.col("disability_group").alias("_reg_group"),
+        pl.col("is_idp").alias("_reg_idp"),
+        pl.col("registered_hromada").alias("_reg_hromada"),
+    )
+    cuts = cuts.join(registry, on=_R, how="left", maintain_order="left")
+    is_idp = (
+        pl.when(pl.col("_certified"))
+        .then(True)
+        .when(pl.col("idp_gap") == "registry")
+        .then(pl.col("_reg_idp").fill_null(False))
+        .otherwise(False)
+    )
+    timeline = cuts.select(
+        _R,
+        "valid_from",
+        income_ratio=pl.when(pl.col("_declared"))
+        .then(pl.col("income_ratio"))
+        .when(pl.col("income_gap") == "registry")
+        .then(pl.col("_reg_income")),
+        disability_group=pl.when(pl.col("_assessed"))
+        .then(pl.col("_group"))
+        .when(pl.col("disability_gap") == "registry")
+        .then(pl.col("_reg_group").fill_null("none"))
+        .otherwise(pl.lit("none")),
+        is_idp=is_idp,
+        idp_hromada=pl.col("idp_hromada"),
+        origin_hromada=pl.when(pl.col("_certified"))
+        .then(pl.coalesce("_origin", "_reg_hromada"))
+        .when((pl.col("idp_gap") == "registry") & pl.col("_reg_idp").fill_null(False))
+        .then(pl.col("_reg_hromada")),
+    )
+    return _merged(timeline)
+
+
+def _merged(timeline: pl.DataFrame) -> pl.DataFrame:
+    """Consecutive intervals of a person that say the same, as one; `valid_to` from the next."""
+    same = pl.col(_R) == pl.col(_R).shift(1)
+    for value in _VALUES:
+        same = same & pl.col(value).eq_missing(pl.col(value).shift(1))
+    kept = timeline.sort(_R, "valid_from").filter(~same.fill_null(False))
+    following = pl.col("valid_from").shift(-1).over(_R)
+    return kept.with_columns(valid_to=following - dt.timedelta(days=1)).select(
+        list(TIMELINE_SCHEMA)
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CircumstanceCalendar:
+    """The timeline as arrays pricing cuts sub-pieces with (`engine.segments.split_by_calendar`).
+
+    Sorted by (key, date); each key's first date is the period's first day. `case_key[c]` is the
+    key of case c's recipient. Keys of recipients the benefits extract does not name have one entry
+    with `own` False: the case's registry values stand."""
+
+    case_key: np.ndarray  # int32 per case
+    key: np.ndarray
+    date: np.ndarray  # int32 days since 1970-01-01
+    own: np.ndarray  # bool: the entry comes from the benefits extract
+    disability: np.ndarray  # int32 index into DISABILITY_GROUPS
+    income: np.ndarray  # float64, NaN = unknown
+    is_idp: np.ndarray  # bool
+    origin: list[str | None]  # hromada displaced from, per entry
+
+
+def circumstance_calendar(
+    timeline: pl.DataFrame, case_recipients: pl.Series, p0: int, p1: int
+) -> CircumstanceCalendar:
+    """The calendar of `timeline` over the period of days [p0, p1], for cases whose recipients are
+    `case_recipients` (in case order)."""
+    start = pl.col("valid_from").cast(pl.Int32)
+    inside = timeline.filter(
+        (start <= p1) & (pl.col("valid_to").is_null() | (pl.col("valid_to").cast(pl.Int32) >= p0))
+    )
+    people = inside.select(_R).unique(maintain_order=True).with_row_index("key")
+    n_people = people.height
+    entries = (
+        inside.join(people, on=_R, how="left", maintain_order="left")
+        .with_columns(date=pl.max_horizontal(start, pl.lit(p0, pl.Int32)))
+        .sort("key", "date")
+    )
+    case_key = (
+        pl.DataFrame({_R: case_recipients})
+        .join(people, on=_R, how="left", maintain_order="left")["key"]
+        .cast(pl.Int32)
+        .fill_null(n_people)
+        .to_numpy()
+    )
+    groups = entries["disability_group"].cast(pl.Enum(list(DISABILITY_GROUPS)))
+    n = entries.height
+    return CircumstanceCalendar(
+        case_key=case_key.astype(np.int32),
+        key=np.r_[entries["key"].cast(pl.Int32).to_numpy(), np.int32(n_people)].astype(np.int32),
+        date=np.r_[entries["date"].to_numpy(), np.int32(p0)].astype(np.int32),
+        own=np.r_[np.ones(n, dtype=bool), False],
+        disability=np.r_[groups.to_physical().cast(pl.Int32).to_numpy(), 0].astype(np.int32),
+        income=np.r_[entries["income_ratio"].cast(pl.Float64).fill_null(np.nan).to_numpy(), np.nan],
+        is_idp=np.r_[entries["is_idp"].to_numpy(), False].astype(bool),
+        origin=[*entries["origin_hromada"].to_list(), None],
+    )
