@@ -49,6 +49,7 @@ from engine.pipeline._interrupts import (
     fault_hook,
     guarded_writer,
 )
+from engine.pipeline._lineage import lineage_outputs
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._nodes import Reference
 from engine.pipeline._plan import Plan, plan_of
@@ -435,6 +436,7 @@ class _Run:
             "exported": {t: tables[t].columns for t in sorted(wanted)},
             "nodes": self.nodes,  # every node's action, time and the peak memory so far
         }
+        manifest.outputs.update(lineage_outputs(self.graph, self.plan, self.outputs, tables))
         for output in self.outputs.values():
             if "rows_read" in output.meta:
                 manifest.outputs["rows_read"] = dict(output.meta["rows_read"])
