@@ -113,18 +113,32 @@ def show(
         help="Run id, an unambiguous prefix of one, 'latest' (newest succeeded run of the "
         "production spec, or of --spec) or 'latest-failed'.",
     ),
+    *,
     store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
     spec: str | None = typer.Option(None, "--spec", help=_SPEC_HELP),
     status: str | None = typer.Option(
         None, "--status", help="What 'latest' looks for: succeeded (default), failed, running, any."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    lineage: bool = typer.Option(
+        False,
+        "--lineage",
+        help="Each published table with its hash, the step and nodes it came from and the inputs "
+        "they read, with their hashes (with --json: as a JSON array).",
+    ),
 ) -> None:
     """Print one run's manifest: inputs and hashes, parameters, steps, timings, row counts."""
     from engine.pipeline import render_manifest
 
     manifest = store_for(store, json_output=as_json).manifest(run, spec=spec, status=status)
-    if as_json:
+    if lineage:
+        from engine.pipeline._lineage import render_lineage, table_lineage
+
+        if as_json:
+            print(json.dumps(table_lineage(manifest), indent=2, ensure_ascii=False))
+        else:
+            print("\n".join(render_lineage(manifest)))
+    elif as_json:
         print(manifest.to_json())
     else:
         render_manifest(manifest, _console())
