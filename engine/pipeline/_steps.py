@@ -20,6 +20,7 @@ from engine.pipeline._nodes import (
     registry,
     validate,
 )
+from engine.pipeline._nodes_execution import validate_totals
 from engine.pipeline._nodes_plan import (
     allocate,
     claims_from_entitlements,
@@ -38,6 +39,7 @@ _NODES = (
     forecast_config,
     *(validate, entitle, need, forecast, price, compare),
     *(claims_from_entitlements, claims_from_forecast, allocate, report),
+    validate_totals,
 )
 # keyed by the function's name: two implementations of one node (`claims`) each have their own
 STEPS: dict[str, Node | StepDef] = {n.fn.__name__: n for n in _NODES}
