@@ -40,6 +40,7 @@ from engine.report._frames import (
 )
 from engine.report._html import Section, render_html
 from engine.report._labels import oblast_labels, service_labels
+from engine.report._section_execution import execution_sections
 from engine.report._suppress import DEFAULT_MIN_COUNT
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class ReportData:
     run: Mapping[str, Any] = field(default_factory=dict)
     territories: pl.DataFrame | None = None
     services: pl.DataFrame | None = None
+    execution: pl.DataFrame | None = None  # `execution_totals` (engine.execution)
 
 
 def _present(frame: pl.DataFrame | None) -> TypeGuard[pl.DataFrame]:
@@ -367,6 +369,7 @@ def report_sections(
         *_money_sections(data, min_count),
         _forecast_section(data, oblast, service),
         *_plan_sections(data, min_count),
+        *execution_sections(data.execution, data.territories, data.services, min_count=min_count),
         _validation_section(data),
     ]
 

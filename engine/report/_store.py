@@ -32,6 +32,7 @@ REPORT_TABLES: dict[str, str] = {
     "allocations": "allocation_rows",
     "scenario_by_territory": "scenario_territories",
     "scenario_cases": "scenario_cases",
+    "execution_totals": "execution",
 }
 
 
