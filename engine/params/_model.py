@@ -35,6 +35,7 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.params._circumstances import RULES_FILE, CircumstanceRules, load_circumstance_rules
+from engine.params._decided import DECIDED, decided_value, file_decided, known_as_of
 from engine.schemas import DISABILITY_GROUPS, TERRITORY_STATUSES
 from engine.yamlio import YMap, YNode, YScalar, YSeq, date_of, load_yaml, mapping_of
 
@@ -114,7 +115,7 @@ MAX_COEF = 100.0
 # a zero coefficient or modifier silently wipes out every amount it touches.
 _ZERO_COEF_ALLOWED = {("territory_coef", "occupied")}
 
-_PARAM_KEYS = {"description", "unit", "reference", "dimensions", "values", "default"}
+_PARAM_KEYS = {"description", "unit", "reference", "dimensions", "values", "default", DECIDED}
 _MODEL_KEYS = {"name", "version", "description"}
 
 
@@ -157,6 +158,7 @@ class FundingModel:
     scenario: str | None = None
     # gap rules for dated circumstances from a benefits extract (`circumstance_rules.yaml`)
     circumstance_rules: CircumstanceRules = field(default_factory=CircumstanceRules.defaults)
+    as_of: dt.date | None = None  # read as of this date of decision (see `_decided`)
 
     def table(self, name: str) -> pl.DataFrame:
         """The interval table of a parameter: dimensions, valid_from, valid_to (null = open), value."""
@@ -293,6 +295,7 @@ def _walk_values(
     name: str = "",
     prefix: tuple[Any, ...] = (),
     anchor: YNode | None = None,
+    as_of: tuple[dt.date | None, dt.date | None] = (None, None),  # (as of, the file's decided)
 ) -> list[tuple[tuple[Any, ...], YNode, list[tuple[dt.date, float | None]]]]:
     """Collect (dimension values, node to point at, dated values) for every leaf of `values`."""
     depth = len(prefix)
@@ -305,7 +308,7 @@ def _walk_values(
         for key, child in node.items:
             value = _dimension_value(key, dims[depth], path)
             leaves += _walk_values(
-                child, dims, path, kind, name=name, prefix=(*prefix, value), anchor=key
+                child, dims, path, kind, name=name, prefix=(*prefix, value), anchor=key, as_of=as_of
             )
         return leaves
     if not isinstance(node, YMap) or not node.items:
@@ -313,14 +316,17 @@ def _walk_values(
         raise _fail(f"{what}: expected values keyed by the date they take effect", path, node)
     timeline = []
     zero_ok = any((name, v) in _ZERO_COEF_ALLOWED for v in prefix)
-    for key, child in node.items:
+    for key, written in node.items:
         date = date_of(key, path)
-        timeline.append((date, _number(child, path, f"value on {date}", kind, zero_ok=zero_ok)))
-    return [(prefix, anchor or node, timeline)]
+        child, decided = decided_value(written, path)
+        number = _number(child, path, f"value on {date}", kind, zero_ok=zero_ok)
+        if known_as_of(date, decided, as_of[1], as_of[0]):
+            timeline.append((date, number))
+    return [(prefix, anchor or node, timeline)] if timeline else []  # none decided by then
 
 
 def _load_parameter(
-    path: Path, name: str, spec: ParameterSpec, services: pl.DataFrame
+    path: Path, name: str, spec: ParameterSpec, services: pl.DataFrame, as_of: dt.date | None = None
 ) -> Parameter:
     root = mapping_of(load_yaml(path), path, _PARAM_KEYS, "a parameter file")
     description = _text(root.get("description"), path, "description", parent=root)
@@ -341,7 +347,8 @@ def _load_parameter(
     values_node = root.get("values")
     if values_node is None:
         raise _fail("'values' is required", path, root)
-    leaves = _walk_values(values_node, dims, path, spec.kind, name=name)
+    decided = (as_of, file_decided(root, path))
+    leaves = _walk_values(values_node, dims, path, spec.kind, name=name, as_of=decided)
     values_key = next(key for key, _ in root.items if key.raw == "values")
     if name == "copay_bands" and not any(key == (0.0,) for key, _, _ in leaves):
         raise _fail("copay_bands needs a band starting at income_ratio_from 0", path, values_key)
@@ -440,9 +447,12 @@ def _read_model_yaml(folder: Path) -> tuple[str, str, str]:
     return name or "", version or "", description or ""
 
 
-def read_funding_model(path: str | Path, catalogue: pl.DataFrame) -> FundingModel:
+def read_funding_model(
+    path: str | Path, catalogue: pl.DataFrame, *, as_of: dt.date | None = None
+) -> FundingModel:
     """Load a funding model folder strictly (no scenario): every service-keyed parameter must cover
-    `catalogue`; any problem raises `ConfigError` naming the file and line."""
+    `catalogue`; any problem raises `ConfigError` naming the file and line. `as_of` ignores values
+    decided after that date (see `engine.params._decided`)."""
     folder = Path(path)
     if not folder.is_dir():
         raise ConfigError("funding model folder not found", path=folder)
@@ -461,15 +471,18 @@ def read_funding_model(path: str | Path, catalogue: pl.DataFrame) -> FundingMode
         if file.stem in parameters:
             raise ConfigError(f"parameter '{file.stem}' is defined twice", path=file, line=1)
         spec = PARAMETER_SPECS[file.stem]
-        parameters[file.stem] = _load_parameter(file, file.stem, spec, catalogue)
+        parameters[file.stem] = _load_parameter(file, file.stem, spec, catalogue, as_of)
     for pname, spec in PARAMETER_SPECS.items():
         if spec.required and pname not in parameters:
             raise ConfigError(f"parameter file {pname}.yaml is missing", path=folder)
+    if as_of is not None:  # the same files read as of another date are another model
+        digest.update(f"as_of {as_of.isoformat()}".encode())
     model = FundingModel(
         name=name,
         version=version,
         description=description,
         content_hash=digest.hexdigest(),
+        as_of=as_of,
         parameters=MappingProxyType(parameters),
         circumstance_rules=load_circumstance_rules(folder),
     )
