@@ -1,14 +1,13 @@
 """The content hash of a published table: the same rows give the same hash, in any order.
 
-The table is written as text in one canonical form and hashed with SHA-256: a header of its column
-names and types, then its rows, each one line of its values separated by the unit separator
-(U+001F), the lines sorted. Coded columns (`pl.Enum`, `pl.Categorical`) are
-written as their text, so a table read back out of the store (codes as text, `run_id` dropped)
-hashes as it did when it was published; decimals (money), integers, dates and text are written
-exactly, a null as `\\N`. Floats are written to 10 significant digits: a float summed by several
-threads may come out in its last bit or two differently from one run to the next (a relative
-difference near 1e-16), and such noise is not a different result. A change of a float beyond one
-part in ten billion is one.
+The table is hashed as the store keeps it (`for_store`: money as exact decimals), written as text
+in one canonical form: a header of its column names and types, then its rows, each one line of its
+values separated by the unit separator (U+001F), the lines sorted. Coded columns are written as
+their text, so a table read back out of the store (codes as text, `run_id` dropped) hashes as it
+did when it was published. Decimals (money), integers, dates and text are written exactly, a null
+as `\\N`. Floats are written to 10 significant digits: a float summed by several threads may come
+out different in its last bit from one run to the next (a relative difference near 1e-16), and
+such noise is not a different result; a change beyond one part in ten billion is.
 
 >>> import polars as pl
 >>> a = pl.DataFrame({"code": ["b", "a"], "uah": [2.5, 1.0]})
@@ -25,6 +24,8 @@ from __future__ import annotations
 import hashlib
 
 import polars as pl
+
+from engine.store._typed import for_store
 
 __all__ = ["TABLE_HASH_METHOD", "table_hash"]
 
@@ -55,6 +56,7 @@ def _text(name: str, dtype: pl.DataType) -> pl.Expr:
 def table_hash(frame: pl.DataFrame) -> str:
     """SHA-256 of the table's canonical text (see the module docstring): independent of the order
     of its rows, dependent on its column names, their order and types, and every value."""
+    frame = for_store(frame)
     header = "\t".join(f"{n}:{_type_name(t)}" for n, t in frame.schema.items())
     digest = hashlib.sha256(header.encode() + b"\n")
     if frame.width and frame.height:
