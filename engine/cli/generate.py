@@ -37,6 +37,14 @@ def _generate(
         str | None, typer.Option("--extract-date", help="Date the extract is taken (YYYY-MM-DD).")
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
+    execution: Annotated[
+        Path | None,
+        typer.Option(
+            "--execution",
+            help="Also write execution.csv: what a treasury paid, priced under this funding model "
+            "folder, with planted gaps (listed in execution_planted.yaml).",
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic registry extract (recipients, cases, locations, providers, ...)."""
     from engine.dates import parse_date
@@ -58,6 +66,10 @@ def _generate(
     generated = time.perf_counter()
     with staged_folder(out, command="generate", overwrite=overwrite) as staging:
         write_extract(tables, staging, fmt, messy=messy, extract_date=when)
+        if execution is not None:  # beside the extract, for `mfr validate-totals`
+            from engine.synth.execution import write_for_extract
+
+            write_for_extract(tables, execution, staging, extract_date=when)
     done = time.perf_counter()
     rows = ", ".join(f"{name} {df.height:,}" for name, df in tables.items())
     typer.echo(f"wrote {out} ({fmt}{', messy' if messy else ''}, extract date {when}): {rows}")

@@ -42,6 +42,7 @@ __all__ = [
     "TIMING_DEFERRED",
     "synthetic_execution",
     "write_execution",
+    "write_for_extract",
 ]
 
 PEOPLE_FACTOR = 1.3
@@ -297,3 +298,51 @@ def write_execution(
     header = "# The gaps planted in execution.csv (engine.synth.execution): what mfr validate-totals finds.\n"
     record_path.write_text(header + yaml.safe_dump(record, allow_unicode=True, sort_keys=False))
     return [report_path, record_path]
+
+
+def write_for_extract(
+    tables: dict[str, pl.DataFrame],
+    model: Path,
+    folder: Path,
+    *,
+    extract_date: dt.date,
+    territories: pl.DataFrame | None = None,
+) -> list[Path]:
+    """Price a generated extract (`generate_registry`'s tables) under the funding model at
+    `model` over the complete quarters of the extract's year and write its execution report with
+    planted gaps into `folder` (`mfr generate --execution MODEL`)."""
+    from engine.entitlements import compute_entitlements
+    from engine.params import load_funding_model
+    from engine.reference import load_territories
+    from engine.schemas import REGISTRY_TABLES, Registry
+
+    first = dt.date(extract_date.year, 1, 1)
+    quarters = (extract_date.month - (0 if _last_day(extract_date) else 1)) // 3
+    if quarters < 2:
+        from engine.errors import ConfigError
+
+        raise ConfigError(
+            f"an execution report with a late quarter needs two complete quarters of "
+            f"{extract_date.year} before the extract date {extract_date}"
+        )
+    last = dt.date(extract_date.year, 3 * quarters, 1)
+    t = {name: tables[name] for name in REGISTRY_TABLES}
+    registry = Registry(
+        recipients=t["recipients"],
+        cases=t["cases"],
+        case_locations=t["case_locations"],
+        providers=t["providers"],
+        services=t["services"],
+        territory_status=t["territory_status"],
+        extract_date=extract_date,
+    )
+    funding = load_funding_model(model)
+    territories = load_territories() if territories is None else territories
+    priced = compute_entitlements(registry, funding, territories, months=(first, last))
+    report, record = synthetic_execution(priced.case_months, funding.table("tariff"))
+    record = {"months": f"{first:%Y-%m}..{last:%Y-%m}", "funding_model": funding.version, **record}
+    return write_execution(report, record, folder)
+
+
+def _last_day(date: dt.date) -> bool:
+    return (date + dt.timedelta(days=1)).day == 1
