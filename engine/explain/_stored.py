@@ -147,6 +147,36 @@ def _reference(manifest: RunManifest) -> tuple[pl.DataFrame, pl.DataFrame | None
     return load_services(folder / "services.csv"), load_territories(folder / "territories.csv")
 
 
+def _run_inputs(
+    store: Store, manifest: RunManifest, model: Path | None
+) -> tuple[pl.DataFrame, pl.DataFrame | None, FundingModel]:
+    """The reference data and funding model a run read: the copies the store keeps of them
+    (`engine.store.run_inputs`, `load_run_model`), or, for a run from before the store kept its
+    inputs, the files its manifest names when their content is still the run's."""
+    import tempfile
+
+    from engine.params import load_funding_model
+    from engine.reference import load_services, load_territories
+    from engine.store import StoreError, load_run_model, run_inputs
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="mfr-explain-") as folder:
+            kept = run_inputs(store, manifest.run_id, Path(folder))
+            reference = kept.paths.get("reference")
+            services, territories = load_services(), None
+            if reference is not None and (reference / "services.csv").is_file():
+                services = load_services(reference / "services.csv")
+                territories = load_territories(reference / "territories.csv")
+    except StoreError as exc:
+        if "no recorded inputs" not in str(exc):
+            raise
+        services, territories = _reference(manifest)
+        return services, territories, run_model(manifest, services, model)
+    if model is not None:
+        return services, territories, load_funding_model(model, services=services)
+    return services, territories, load_run_model(store, manifest.run_id)
+
+
 def explain_run(
     store: Store,
     run: str,
@@ -157,7 +187,8 @@ def explain_run(
     causes: Sequence[CutCause] = DEFAULT_CAUSES,
 ) -> Explanation:
     """Explain case `case_id` in `month` as run `run` (an id, a prefix or `latest`) priced it,
-    from the store alone; the result is checked against the amounts the run stored."""
+    from the store alone (the case inputs, reference data and funding model the run kept); the
+    result is checked against the amounts the run stored. `model` prices with another folder."""
     first = month_of(month)
     run_id = store.resolve_run_id(run)
     manifest = store.manifest(run_id)
@@ -196,8 +227,7 @@ def explain_run(
             if "case_months" in tables
             else pl.DataFrame()
         )
-    services, territories = _reference(manifest)
-    priced_with = run_model(manifest, services, model)
+    services, territories, priced_with = _run_inputs(store, manifest, model)
     extract_date = dt.date.fromisoformat(str(manifest.started_at)[:10])
     one = registry_of(_case_tables(rows, statuses), services, extract_date)
     why = explain_registry(
