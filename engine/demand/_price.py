@@ -1,11 +1,23 @@
-"""Forecast case-months priced in hryvnias with the funding model's tariff.
+"""Forecast case-months priced in hryvnias with the funding model, following its dated changes.
 
-`price_forecast(forecast, history, model, target=...)` prices forecast case-months: a bottom
-node's (hromada × service's) price per case-month is its recent money per case-month expressed in
-tariff units — each past month's amount divided by that month's tariff (so tariff changes inside
-the base window do not blur it) — times the tariff in force on the forecast month's first day:
+`price_forecast(forecast, history, model, target=..., segments=...)` prices forecast case-months:
+a bottom node's (hromada × service's) price per case-month in a forecast month is what its base
+window's caseload (the last 12 months) would be paid at that month's parameters, per case-month.
+
+With the priced `segments` of the base window (the entitlement contract: volumes, factors,
+circumstances) every rate is read again on the forecast month's first day — tariff, territorial
+coefficient, modifier and co-payment, and a scenario's territorial changes — so a change dated in
+a future month moves the price from that month (`engine.demand._reprice` gives the formula). The
+coefficient follows dated changes when the registry's `territory_status` is given, the
+co-payment when the `recipients` (their `income_ratio`) are; without them each segment keeps the
+coefficient or share it was priced with.
+
+Without segments (a history of demand columns only), only the tariff is followed: each past
+month's amount is divided by that month's tariff and the result priced at the forecast month's,
 
     price(f) = Σ_m money_m / tariff(m)  /  Σ_m case_months_m  ×  tariff(f)     (m: last 12 months)
+
+and other parameters enter through the base window's amounts, as they were.
 
 Money and case-months are those of the target: served (`state_uah`, `case_months_served`),
 waiting (`unmet_state_uah`, `case_months_waiting`) or need, both together. The priced columns are
@@ -15,17 +27,18 @@ forecast is never called need.
 Where a node had no case-months in the base window the service's average over all nodes is used
 (`price_basis` says which); where the service had none anywhere, there is no price to use: 0,
 `price_basis` "no history". A service whose tariff has ended is no longer financed per case: 0 and
-`price_basis` "not financed". Other parameters (coefficients, co-payment) enter through the base
-window's amounts, as they were.
+`price_basis` "not financed".
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from engine.dates import add_months
+from engine.demand._reprice import has_factors, repriced
 from engine.demand._series import CASE_MONTH_TARGETS, CASE_MONTH_UNITS, TERRITORY_KEYS
 from engine.errors import ConfigError, InputFileError
 from engine.intervals import value_at
@@ -69,37 +82,12 @@ def _tariff_on(tariff: pl.DataFrame, dates: pl.DataFrame, date_col: str) -> pl.D
     )
 
 
-def price_forecast(
-    forecast: pl.DataFrame,
-    history: pl.DataFrame,
-    model: FundingModel,
-    *,
-    target: str = "case_months_need",
-    base_months: int = 12,
-    value_cols: tuple[str, ...] = ("mean", "lo_80", "hi_80", "lo_95", "hi_95"),
-) -> pl.DataFrame:
-    """Forecast money per bottom node × month (see the module docstring).
-
-    `forecast`: bottom-level rows with `ds`, `service_code`, the node's other key columns
-    (`hromada_code`, ...) and case-month columns (`value_cols` present are priced into
-    `need_uah`, `need_uah_lo_80`, ... for the need target); `history`: the output of
-    `engine.demand.demand_series`. Returns the key columns, `month`, the target's case-months
-    (`case_months_need`, ...), `price_uah`, `price_basis` and the priced columns, ready to be the
-    claims of an allocation (`engine.allocation.claims_from_forecast`, after
-    `split_claims_by_need_level` where tiers use the need level).
-    """
-    money_out = money_column(target)
-    if "mean" not in forecast.columns:
-        raise InputFileError("forecast lacks the 'mean' column to price", column="mean")
-    keys = [c for c in TERRITORY_KEYS if c in forecast.columns and c in history.columns]
-    keys = [c for c in keys if forecast[c].null_count() == 0]
-    if "service_code" not in keys:
-        raise ConfigError("pricing a forecast needs service_code at its bottom level")
-    tariff = model.table("tariff").select("service_code", "valid_from", "valid_to", "value")
-    last = history.select(pl.col("month").max()).item()
-    if last is None:
-        raise InputFileError("no demand history to price the forecast from")
-    base = history.filter(pl.col("month") >= add_months(last, 1 - base_months)).with_columns(
+def _tariff_rates(
+    history: pl.DataFrame, tariff: pl.DataFrame, keys: list[str], target: str, first: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Tariff units per case-month per node and per service over the base window (the rule
+    without segments)."""
+    base = history.filter(pl.col("month") >= first).with_columns(
         pl.sum_horizontal(_MONEY[target]).alias("_money"),
         pl.sum_horizontal(_PARTS[target]).alias("_cm"),
     )
@@ -112,39 +100,97 @@ def price_forecast(
         (pl.col("_cm") * CASE_MONTH_UNITS).round().cast(pl.Int64).alias("_cm"),
     )
     rate = (pl.col("_units").sum() / _MICRO) / (pl.col("_cm").sum() / CASE_MONTH_UNITS)
-    per_node = base.group_by(keys).agg(
-        pl.when(pl.col("_cm").sum() > 0).then(rate).alias("_node_rate"),
-        (pl.col("_cm").sum() > 0).alias("_seen"),
-    )
+    per_node = base.group_by(keys).agg(pl.when(pl.col("_cm").sum() > 0).then(rate).alias("_node"))
     per_service = base.group_by("service_code").agg(
         pl.when(pl.col("_cm").sum() > 0)  # 0/0 would be NaN: no case-months means no price
         .then(rate)
-        .alias("_svc_rate")
+        .alias("_svc")
     )
+    return per_node, per_service
+
+
+def price_forecast(
+    forecast: pl.DataFrame,
+    history: pl.DataFrame,
+    model: FundingModel,
+    *,
+    target: str = "case_months_need",
+    base_months: int = 12,
+    value_cols: tuple[str, ...] = ("mean", "lo_80", "hi_80", "lo_95", "hi_95"),
+    segments: pl.DataFrame | pl.LazyFrame | None = None,
+    territory_status: pl.DataFrame | None = None,
+    recipients: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Forecast money per bottom node × month (see the module docstring).
+
+    `forecast`: bottom-level rows with `ds`, `service_code`, the node's other key columns
+    (`hromada_code`, ...) and case-month columns (`value_cols` present are priced into
+    `need_uah`, `need_uah_lo_80`, ... for the need target); `history`: the output of
+    `engine.demand.demand_series`. `segments`: the priced segments the history was made from
+    (`Entitlements.segments`; ignored when they lack the entitlement factors); `territory_status`
+    and `recipients`: the registry's tables of those names. Returns the key columns, `month`, the
+    target's case-months (`case_months_need`, ...), `price_uah`, `price_basis` and the priced
+    columns, ready to be the claims of an allocation (`engine.allocation.claims_from_forecast`,
+    after `split_claims_by_need_level` where tiers use the need level).
+    """
+    money_out = money_column(target)
+    if "mean" not in forecast.columns:
+        raise InputFileError("forecast lacks the 'mean' column to price", column="mean")
+    keys = [c for c in TERRITORY_KEYS if c in forecast.columns and c in history.columns]
+    keys = [c for c in keys if forecast[c].null_count() == 0]
+    if "service_code" not in keys:
+        raise ConfigError("pricing a forecast needs service_code at its bottom level")
+    tariff = model.table("tariff").select("service_code", "valid_from", "valid_to", "value")
+    last = history.select(pl.col("month").max()).item()
+    if last is None:
+        raise InputFileError("no demand history to price the forecast from")
+    first = add_months(last, 1 - base_months)
     present = [c for c in value_cols if c in forecast.columns]
     rows = forecast.select(*keys, pl.col("ds").alias("month"), *present)
     rows_tariff = _tariff_on(tariff, rows.select("service_code", "month").unique(), "month")
+    rows = rows.join(rows_tariff, on=["service_code", "month"], how="left")
+    seen = (
+        history.filter(pl.col("month") >= first)
+        .group_by(keys)
+        .agg((pl.sum_horizontal(_PARTS[target]).sum() > 0).alias("_seen"))
+    )
+    if segments is not None and has_factors(segments):
+        node, service = repriced(
+            segments, model, keys=keys, months=rows["month"].unique().to_list(),
+            base=(first, last), target=target, territory_status=territory_status,
+            recipients=recipients,
+        )  # fmt: skip
+        rows = rows.join(node, on=[*keys, "month"], how="left").join(
+            service, on=["service_code", "month"], how="left"
+        )
+    else:
+        per_node, per_service = _tariff_rates(history, tariff, keys, target, first)
+        rows = (
+            rows.join(per_node, on=keys, how="left")
+            .join(per_service, on="service_code", how="left")
+            .with_columns(
+                (pl.col("_node") * pl.col("tariff")).alias("_node_price"),
+                (pl.col("_svc") * pl.col("tariff")).alias("_svc_price"),
+            )
+        )
     rows = (
-        rows.join(rows_tariff, on=["service_code", "month"], how="left")
-        .join(per_node, on=keys, how="left")
-        .join(per_service, on="service_code", how="left")
+        rows.join(seen, on=keys, how="left")
+        .with_columns(pl.col("_seen").fill_null(False) & pl.col("_node_price").is_not_null())
         .with_columns(
-            pl.when(pl.col("_seen"))
-            .then(pl.col("_node_rate"))
-            .otherwise(pl.col("_svc_rate"))
-            .alias("_rate"),
             pl.when(pl.col("tariff").is_null() | (pl.col("tariff") <= 0))
             .then(pl.lit("not financed"))
-            .when(pl.col("_seen").fill_null(False))
+            .when(pl.col("_seen"))
             .then(pl.lit("hromada" if "hromada_code" in keys else "node"))
-            .when(pl.col("_svc_rate").is_not_null())
+            .when(pl.col("_svc_price").is_not_null())
             .then(pl.lit("service mean"))
             .otherwise(pl.lit("no history"))
             .alias("price_basis"),
         )
         .with_columns(
-            pl.when(pl.col("price_basis").is_in(["hromada", "node", "service mean"]))
-            .then(pl.col("_rate") * pl.col("tariff"))
+            pl.when(pl.col("price_basis").is_in(["hromada", "node"]))
+            .then(pl.col("_node_price"))
+            .when(pl.col("price_basis") == "service mean")
+            .then(pl.col("_svc_price"))
             .otherwise(0.0)
             .alias("price_uah")
         )
