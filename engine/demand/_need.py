@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from engine.entitlements import Entitlements
     from engine.forecasting import ForecastConfig, ForecastResult
     from engine.params import FundingModel
+    from engine.schemas import Registry
 
 __all__ = ["DEFAULT_HIERARCHY", "NeedForecast", "forecast_need"]
 
@@ -163,6 +164,7 @@ def forecast_need(
     territories: pl.DataFrame | None = None,
     services: pl.DataFrame | None = None,
     model: FundingModel | None = None,
+    registry: Registry | None = None,
 ) -> NeedForecast:
     """Forecast demand from priced history by `config` and price it (see the module docstring).
 
@@ -173,7 +175,11 @@ def forecast_need(
     the month it does not cover in full is left out. `territories` / `services` (the reference
     tables) supply raion, oblast and service group where the segments lack them. `model`: the
     funding model the forecast is priced with (the one the history was priced with, or a
-    scenario's); without it `need` is None.
+    scenario's); without it `need` is None. `registry`: the extract the history was priced from;
+    with it (and `priced` holding the entitlement factors) the price follows every dated change of
+    the model in the forecast months — tariff, territorial coefficient (by the registry's
+    `territory_status`), modifier and co-payment (by the recipients' income), see
+    `engine.demand._price`; without it, the tariff's.
 
     >>> import engine
     >>> registry = engine.read_registry("data_samples/registry")
@@ -217,7 +223,12 @@ def forecast_need(
     need = None
     if model is not None and target in CASE_MONTH_TARGETS:
         bottom = result.forecasts.filter(pl.col("level") == result.hierarchy.levels[-1])
-        need = price_forecast(bottom, history, model, target=target)
+        need = price_forecast(
+            bottom, history, model, target=target,
+            segments=None if registry is None else seg,
+            territory_status=None if registry is None else registry.territory_status,
+            recipients=None if registry is None else registry.recipients,
+        )  # fmt: skip
     return NeedForecast(
         config=config,
         target=target,
