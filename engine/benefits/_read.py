@@ -237,7 +237,12 @@ def read_benefits_extract(
                 raw.kind,
             )
         raw, door_quarantine, door_notes = _private(raw, key)
-        typed = normalise(raw, table_spec(table, BENEFITS_TABLES[table]))
+        spec = table_spec(table, BENEFITS_TABLES[table])
+        absent = [c for c, s in spec.items() if s.nullable and c not in raw.frame.columns]
+        if absent:  # a column that may be empty may also be left out (income or ratio, origin)
+            frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
+            raw = RawTable(raw.name, raw.source_file, frame, raw.kind)
+        typed = normalise(raw, spec)
         frame, open_notes = _open_ends(table, typed.frame, typed.source_file)
         if table == "assistance_paid":  # a month is its first day
             frame = frame.with_columns(pl.col("month").dt.month_start())

@@ -73,8 +73,14 @@ def _with_grace(declarations: pl.DataFrame, rules: CircumstanceRules) -> pl.Data
 
 def _in_force(cuts: pl.DataFrame, records: pl.DataFrame, values: list[str]) -> pl.DataFrame:
     """Each cut with the values of the record in force on its date (null where none is)."""
+    # both sides are sorted by (recipient, date) by construction: polars cannot verify it by group
     joined = cuts.join_asof(
-        records, left_on="valid_from", right_on="start", by=_R, strategy="backward"
+        records,
+        left_on="valid_from",
+        right_on="start",
+        by=_R,
+        strategy="backward",
+        check_sortedness=False,
     )
     holds = pl.col("start").is_not_null() & (pl.col("valid_from") <= pl.col("reach"))
     return joined.with_columns(

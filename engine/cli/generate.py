@@ -37,6 +37,14 @@ def _generate(
         str | None, typer.Option("--extract-date", help="Date the extract is taken (YYYY-MM-DD).")
     ] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help=OVERWRITE_HELP)] = False,
+    benefits: Annotated[
+        bool,
+        typer.Option(
+            "--benefits",
+            help="Also write a benefits extract of the same persons (income declarations, "
+            "disability assessments, IDP certificates, assistance), matched on an rnokpp column.",
+        ),
+    ] = False,
     execution: Annotated[
         Path | None,
         typer.Option(
@@ -63,6 +71,10 @@ def _generate(
     check_output_folder(out, overwrite=overwrite)
     started = time.perf_counter()
     tables = generate_registry(recipients, seed, extract_date=when)
+    if benefits:  # one folder: the registry's six tables and the benefits system's four
+        from engine.synth.benefits import add_benefits
+
+        tables = add_benefits(tables, seed, extract_date=when)
     generated = time.perf_counter()
     with staged_folder(out, command="generate", overwrite=overwrite) as staging:
         write_extract(tables, staging, fmt, messy=messy, extract_date=when)
