@@ -30,12 +30,18 @@ def report(
     service: str | None = typer.Option(
         None, "--service", help="Service code for the detailed forecast (default: largest)."
     ),
+    lang: str = typer.Option(
+        "uk", "--lang", help="Language of the whole report: uk (Ukrainian, default) or en."
+    ),
 ) -> None:
     """Write the HTML report of a run: one file, plotly inlined, opens offline."""
-    from engine.report import build_report, report_data_from_store
+    from engine.errors import ConfigError
+    from engine.report import LANGS, build_report, report_data_from_store
 
+    if lang not in LANGS:
+        raise ConfigError(f"--lang {lang!r}: one of {', '.join(LANGS)}")
     data = report_data_from_store(store_for(store), run, spec=spec)
-    build_report(data, out, min_count=min_count, oblast=oblast, service=service)
+    build_report(data, out, min_count=min_count, oblast=oblast, service=service, lang=lang)
     typer.echo(f"report of run {data.run.get('run_id', run)} written to {out}")
 
 

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from engine.report._style import COLORS, finish
+from engine.report._text import DEFAULT_LANG, tr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = ["backtest_figure", "fan_chart_figure", "forecast_id_column", "node_history"]
 
+_UNRECONCILED = {"none", "base", ""}
 _NOT_KEYS = {"unique_id", "node", "level", "ds", "mean", "model", "method", "target"}
 
 
@@ -68,10 +70,15 @@ def fan_chart_figure(
     history: pl.DataFrame | None = None,
     *,
     label: str | None = None,
-    value_label: str = "case-months",
+    value_label: str | None = None,
     title: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """One series' forecast as a fan: mean line, 80 % and 95 % bands, history before it.
+
+    A reconciled forecast (a `method` column other than none/base) is labelled by its
+    reconciliation, not by the base model it started from: after reconciliation the line is no
+    longer that model's forecast (the base model is still named on hover).
 
     `forecast` has the series key (`unique_id` or `node`), `ds`, `mean` and the optional bands
     `lo_80, hi_80, lo_95, hi_95` (e.g. `ForecastResult.forecasts`); `history` (optional) holds the
@@ -85,10 +92,11 @@ def fan_chart_figure(
         known = forecast[key].unique().sort().head(5).to_list()
         raise ValueError(f"fan chart: no forecast for series {node!r} (e.g. {known})")
     ds = rows["ds"].to_list()
+    value_label = value_label or tr("cm_per_month", lang)
     fig = go.Figure()
     for lo, hi, color, name in (
-        ("lo_95", "hi_95", COLORS["band95"], "95 % interval"),
-        ("lo_80", "hi_80", COLORS["band80"], "80 % interval"),
+        ("lo_95", "hi_95", COLORS["band95"], tr("interval95", lang)),
+        ("lo_80", "hi_80", COLORS["band80"], tr("interval80", lang)),
     ):
         if lo not in rows.columns or hi not in rows.columns:
             continue
@@ -112,23 +120,30 @@ def fan_chart_figure(
                 mode="lines+markers",
                 marker={"size": 4},
                 line={"color": COLORS["history"]},
-                name="actual",
-                hovertemplate=f"%{{x|%Y-%m}}: %{{y:,.1f}} {value_label}<extra>actual</extra>",
+                name=tr("actual", lang),
+                hovertemplate=f"%{{x|%Y-%m}}: %{{y:,.1f}} {value_label}"
+                f"<extra>{tr('actual', lang)}</extra>",
             )
         )
     model = rows["model"][0] if "model" in rows.columns else None
+    method = rows["method"][0] if "method" in rows.columns else None
+    if method is not None and str(method).lower() not in _UNRECONCILED:
+        name = tr("forecast_reconciled", lang, method=method)
+    else:
+        name = f"{tr('forecast', lang)} ({model})" if model else tr("forecast", lang)
+    base = f" · {model}" if model else ""
     fig.add_trace(
         go.Scatter(
             x=ds,
             y=rows["mean"].to_list(),
             mode="lines",
             line={"color": COLORS["forecast"], "width": 2.5},
-            name=f"forecast ({model})" if model else "forecast",
-            hovertemplate=f"%{{x|%Y-%m}}: %{{y:,.1f}} {value_label}<extra>forecast</extra>",
+            name=name,
+            hovertemplate=f"%{{x|%Y-%m}}: %{{y:,.1f}} {value_label}<extra>{name}{base}</extra>",
         )
     )
     fig.update_yaxes(title_text=value_label, rangemode="tozero")
-    return finish(fig, title or f"Forecast: {label or node}", height=420)
+    return finish(fig, title or tr("forecast_title", lang, label=label or node), height=420)
 
 
 def backtest_figure(
@@ -137,6 +152,7 @@ def backtest_figure(
     metric: str | None = None,
     by: str = "level",
     title: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """Backtest accuracy per hierarchy level (or any `by` column), one bar per method or model.
 
@@ -165,16 +181,25 @@ def backtest_figure(
     for name in names:
         part = rows if name is None or series is None else rows.filter(pl.col(series) == name)
         fig.add_trace(
-            go.Bar(
-                x=[str(v) for v in part[by].to_list()],
-                y=part[metric].to_list(),
+            go.Bar(  # horizontal: long level names read across, never rotated under a legend
+                y=[str(v) for v in part[by].to_list()],
+                x=part[metric].to_list(),
+                orientation="h",
                 name=str(name) if name is not None else metric,
-                hovertemplate=f"%{{x}}: {metric} %{{y:.3f}}<extra>{name or ''}</extra>",
+                hovertemplate=f"%{{y}}: {metric} %{{x:.3f}}<extra>{name or ''}</extra>",
             )
         )
     if metric in ("mase", "rmsse"):
-        fig.add_hline(y=1.0, line_dash="dash", line_color="#888")
+        fig.add_vline(x=1.0, line_dash="dash", line_color="#888")
     elif metric.startswith("coverage_"):
-        fig.add_hline(y=int(metric.rsplit("_", 1)[1]) / 100, line_dash="dash", line_color="#888")
-    fig.update_yaxes(title_text=metric)
-    return finish(fig, title or f"Backtest: {metric} by {by}", barmode="group", height=380)
+        fig.add_vline(x=int(metric.rsplit("_", 1)[1]) / 100, line_dash="dash", line_color="#888")
+    fig.update_xaxes(title_text=metric)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    levels = rows[by].n_unique()
+    return finish(
+        fig,
+        title or tr("backtest_title", lang, metric=metric),
+        barmode="group",
+        height=max(300, 40 * levels * max(1, len(names)) // 2 + 160),
+        legend={"y": -0.25},
+    )

@@ -9,49 +9,63 @@ import polars as pl
 
 from engine.report._labels import oblast_labels
 from engine.report._style import COLORS, finish
+from engine.report._text import DEFAULT_LANG, tr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = ["flows_sankey_figure", "headline_figure", "trend_figure"]
 
+# (key, text, number format): three rows — money, cases, people
 _HEADLINES = (
-    ("entitled_uah", "Entitlement, served cases", {"valueformat": ",.0f", "suffix": " UAH"}),
-    ("unmet_uah", "Unmet need, waiting cases", {"valueformat": ",.0f", "suffix": " UAH"}),
-    ("coverage", "Coverage of need (case-months)", {"valueformat": ".1%"}),
-    ("recipients", "People served", {"valueformat": ",d"}),
-    ("waiting_recipients", "People waiting", {"valueformat": ",d"}),
-    ("idp_share", "Share of money for IDPs", {"valueformat": ".1%"}),
+    ("entitled_uah", "entitled", {"valueformat": ",.0f"}),
+    ("unmet_uah", "unmet", {"valueformat": ",.0f"}),
+    ("coverage", "coverage_cm", {"valueformat": ".1%"}),
+    ("cases_served", "cases_served", {"valueformat": ",d"}),
+    ("cases_waiting", "cases_waiting", {"valueformat": ",d"}),
+    ("served_case_months", "case_months_served", {"valueformat": ",.0f"}),
+    ("people_served", "people_served", {"valueformat": ",d"}),
+    ("people_waiting", "people_waiting", {"valueformat": ",d"}),
+    ("idp_share", "idp_share", {"valueformat": ".1%"}),
 )
 
 
-def headline_figure(numbers: Mapping[str, Any], *, title: str | None = None) -> go.Figure:
-    """The run's headline numbers as big figures; `numbers` is `headline_numbers(case_months)`."""
+def headline_figure(
+    numbers: Mapping[str, Any], *, title: str | None = None, lang: str = DEFAULT_LANG
+) -> go.Figure:
+    """The run's headline numbers as big figures; `numbers` is `headline_numbers(case_months)`.
+
+    Money, then cases, then people, each counted once over the period (`period_counts`)."""
     import plotly.graph_objects as go
 
     shown = [h for h in _HEADLINES if numbers.get(h[0]) is not None]
     cols = 3
     fig = go.Figure()
-    for i, (key, label, number) in enumerate(shown):
+    for i, (key, text, number) in enumerate(shown):
+        suffix = {"suffix": " " + tr("uah", lang)} if key.endswith("_uah") else {}
         fig.add_trace(
             go.Indicator(
                 mode="number",
                 value=float(numbers[key]),
-                number={**number, "font": {"size": 30}},
-                title={"text": label, "font": {"size": 13}},
+                number={**number, **suffix, "font": {"size": 26}},
+                title={"text": tr(text, lang), "font": {"size": 13}},
                 domain={"row": i // cols, "column": i % cols},
             )
         )
     period = f"{numbers.get('first_month', '')} – {numbers.get('last_month', '')}"
+    rows = max(1, -(-len(shown) // cols))
     return finish(
         fig,
-        title or f"Headline numbers, {period}",
-        grid={"rows": max(1, -(-len(shown) // cols)), "columns": cols, "pattern": "independent"},
-        height=300,
+        title or tr("headline_title", lang, period=period),
+        grid={"rows": rows, "columns": cols, "pattern": "independent"},
+        height=70 + 110 * rows,
+        margin={"l": 20, "r": 20, "t": 50, "b": 10},
     )
 
 
-def trend_figure(monthly: pl.DataFrame, *, title: str | None = None) -> go.Figure:
+def trend_figure(
+    monthly: pl.DataFrame, *, title: str | None = None, lang: str = DEFAULT_LANG
+) -> go.Figure:
     """Monthly case-months and money, served and waiting stacked; `monthly` is `monthly_summary`."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -67,7 +81,7 @@ def trend_figure(monthly: pl.DataFrame, *, title: str | None = None) -> go.Figur
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
-        subplot_titles=("Case-months", "Money, UAH (state share)"),
+        subplot_titles=(tr("case_months", lang), tr("money_state", lang)),
     )
     for row, (served, waiting, fmt) in enumerate(
         (
@@ -77,8 +91,8 @@ def trend_figure(monthly: pl.DataFrame, *, title: str | None = None) -> go.Figur
         start=1,
     ):
         for column, label, color in (
-            (served, "served", COLORS["served"]),
-            (waiting, "waiting", COLORS["waiting"]),
+            (served, tr("served", lang), COLORS["served"]),
+            (waiting, tr("waiting", lang), COLORS["waiting"]),
         ):
             fig.add_trace(
                 go.Scatter(
@@ -94,7 +108,7 @@ def trend_figure(monthly: pl.DataFrame, *, title: str | None = None) -> go.Figur
                 row=row,
                 col=1,
             )
-    return finish(fig, title or "Monthly trend: case-months and money", height=520)
+    return finish(fig, title or tr("trend_title", lang), height=520)
 
 
 def flows_sankey_figure(
@@ -104,6 +118,7 @@ def flows_sankey_figure(
     value: str = "state_uah",
     include_stayers: bool = False,
     title: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """Money following the recipient: registered oblast (left) → serving oblast (right).
 
@@ -123,19 +138,19 @@ def flows_sankey_figure(
     shown = shown.sort(
         value, "registered_oblast_code", "oblast_code", descending=[True, False, False]
     )
-    names = oblast_labels(territories)
+    names = oblast_labels(territories, lang)
     sources = shown["registered_oblast_code"].unique(maintain_order=True).to_list()
     targets = shown["oblast_code"].unique(maintain_order=True).to_list()
     src_index = {c: i for i, c in enumerate(sources)}
     tgt_index = {c: len(sources) + i for i, c in enumerate(targets)}
-    labels = [f"{names.get(c, c)} (registered)" for c in sources] + [
-        f"{names.get(c, c)} (served)" for c in targets
+    labels = [f"{names.get(c, c)} ({tr('registered', lang)})" for c in sources] + [
+        f"{names.get(c, c)} ({tr('served_at', lang)})" for c in targets
     ]
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
             valueformat=",.0f",
-            valuesuffix=" UAH",
+            valuesuffix=" " + tr("uah", lang),
             node={"label": labels, "pad": 12, "thickness": 14, "color": COLORS["served"]},
             link={
                 "source": [src_index[c] for c in shown["registered_oblast_code"]],
@@ -148,6 +163,6 @@ def flows_sankey_figure(
     share = float(moved[value].sum() or 0.0) / total if total > 0 else 0.0
     return finish(
         fig,
-        title or f"Money following the recipient: registered → serving oblast ({share:.1%} moved)",
+        title or tr("flows_title", lang, share=f"{share:.1%}"),
         height=max(420, 22 * max(len(sources), len(targets)) + 120),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -9,6 +10,7 @@ import polars as pl
 from engine.report._labels import hromada_labels, oblast_labels
 from engine.report._style import COLORS, finish
 from engine.report._suppress import DEFAULT_MIN_COUNT, publishable
+from engine.report._text import DEFAULT_LANG, tr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -35,8 +37,8 @@ def territory_column(frame: pl.DataFrame) -> str:
     raise ValueError(f"no territory column ({', '.join(_TERRITORY_COLUMNS)}) in {frame.columns}")
 
 
-def _names(territories: pl.DataFrame | None) -> dict[str, str]:
-    return oblast_labels(territories) | hromada_labels(territories)
+def _names(territories: pl.DataFrame | None, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    return oblast_labels(territories, lang) | hromada_labels(territories, lang)
 
 
 def _require_money(frame: pl.DataFrame) -> None:
@@ -59,13 +61,16 @@ def _with_shortfall(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _allocated_and_shortfall(fig: go.Figure, labels: list[str], rows: pl.DataFrame) -> None:
+def _allocated_and_shortfall(
+    fig: go.Figure, labels: list[str], rows: pl.DataFrame, lang: str
+) -> None:
     import plotly.graph_objects as go
 
+    uah = tr("uah", lang)
     coverage = [f"{v:.1%}" if v is not None else "—" for v in rows["coverage"].to_list()]
     for column, name, color in (
-        ("allocated_uah", "Allocated", COLORS["allocated"]),
-        ("shortfall_uah", "Shortfall", COLORS["shortfall"]),
+        ("allocated_uah", tr("allocated", lang), COLORS["allocated"]),
+        ("shortfall_uah", tr("shortfall", lang), COLORS["shortfall"]),
     ):
         fig.add_trace(
             go.Bar(
@@ -75,10 +80,11 @@ def _allocated_and_shortfall(fig: go.Figure, labels: list[str], rows: pl.DataFra
                 name=name,
                 marker_color=color,
                 customdata=coverage,
-                hovertemplate=f"%{{y}}<br>{name.lower()}: %{{x:,.0f}} UAH"
-                "<br>coverage %{customdata}<extra></extra>",
+                hovertemplate=f"%{{y}}<br>{name}: %{{x:,.0f}} {uah}"
+                f"<br>{tr('coverage', lang)} %{{customdata}}<extra></extra>",
             )
         )
+    fig.update_xaxes(title_text=uah, tickformat="~s")
 
 
 def allocation_figure(
@@ -88,6 +94,7 @@ def allocation_figure(
     level: str = "oblast_code",
     min_count: int = DEFAULT_MIN_COUNT,
     title: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """Allocated money and shortfall per territory at `level`, coverage on hover.
 
@@ -109,20 +116,22 @@ def allocation_figure(
         .group_by(level)
         .agg(pl.col(money).sum())
     ).sort(_claim_basis(by_territory), level)
-    names = _names(territories)
+    names = _names(territories, lang)
     fig = go.Figure()
-    _allocated_and_shortfall(fig, [names.get(c, c) for c in rows[level]], rows)
+    _allocated_and_shortfall(fig, [names.get(c, c) for c in rows[level]], rows, lang)
     basis = float(rows[_claim_basis(rows)].sum() or 0.0)
     covered = float(rows["allocated_uah"].sum() or 0.0) / basis if basis > 0 else 0.0
     return finish(
         fig,
-        title or f"Allocation by territory: {covered:.1%} of claims covered",
+        title or tr("allocation_title", lang, covered=f"{covered:.1%}"),
         barmode="stack",
         height=max(380, 24 * rows.height + 140),
     )
 
 
-def allocation_tiers_figure(by_tier: pl.DataFrame, *, title: str | None = None) -> go.Figure:
+def allocation_tiers_figure(
+    by_tier: pl.DataFrame, *, title: str | None = None, lang: str = DEFAULT_LANG
+) -> go.Figure:
     """Allocated money and shortfall per priority tier, the highest priority on top.
 
     `by_tier` has `tier`, `claim_uah`, `allocated_uah` and optionally `tier_rank` (priority order)
@@ -142,10 +151,11 @@ def allocation_tiers_figure(by_tier: pl.DataFrame, *, title: str | None = None) 
         by_tier.group_by("tier").agg(pl.col(money).sum(), pl.col("tier_rank").min())
     ).sort("tier_rank", descending=True)  # bars are drawn bottom-up: top priority drawn last
     fig = go.Figure()
-    _allocated_and_shortfall(fig, [str(t) for t in rows["tier"]], rows)
+    _allocated_and_shortfall(fig, [str(t) for t in rows["tier"]], rows, lang)
+    fig.update_yaxes(automargin=True)
     return finish(
         fig,
-        title or "Allocation by priority tier",
+        title or tr("allocation_tiers", lang),
         barmode="stack",
         height=max(300, 40 * rows.height + 140),
     )
@@ -156,8 +166,12 @@ def allocation_matrix_figure(
     territories: pl.DataFrame | None = None,
     *,
     title: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """Coverage by oblast (rows) and priority tier (columns) as a heatmap, shortfall on hover.
+
+    A blank cell is an oblast without claims in that tier (said on hover). The colour scale runs
+    over the cells' own range of coverage.
 
     `rows` are allocation rows (`Allocation.rows`) or any frame with `oblast_code`, `tier`,
     `claim_uah` (and `capped_claim_uah`), `allocated_uah`, optionally `tier_rank`.
@@ -184,7 +198,10 @@ def allocation_matrix_figure(
         for o in oblasts
     ]
     shortfall = [[(lookup.get((o, t)) or {}).get("shortfall_uah") for t in tiers] for o in oblasts]
-    names = _names(territories)
+    names = _names(territories, lang)
+    present = [v for row in z for v in row if v is not None]
+    low = float(min(present)) if present else 0.0
+    low = math.floor(min(low, 0.95) * 20) / 20
     fig = go.Figure(
         go.Heatmap(
             z=z,
@@ -194,18 +211,19 @@ def allocation_matrix_figure(
             texttemplate="%{text}",
             customdata=shortfall,
             colorscale="RdYlGn",
-            zmin=0,
+            zmin=low,
             zmax=1,
             xgap=2,
             ygap=2,
-            colorbar={"title": {"text": "coverage"}, "tickformat": ".0%"},
-            hovertemplate="%{y} · %{x}<br>coverage %{z:.1%}<br>shortfall %{customdata:,.0f} UAH"
-            "<extra></extra>",
+            colorbar={"title": {"text": tr("coverage", lang)}, "tickformat": ".0%"},
+            hovertemplate=f"%{{y}} · %{{x}}<br>{tr('coverage', lang)} %{{z:.1%}}"
+            f"<br>{tr('shortfall', lang)} %{{customdata:,.0f}} {tr('uah', lang)}<extra></extra>",
         )
     )
+    fig.update_yaxes(automargin=True)
     return finish(
         fig,
-        title or "Allocation coverage by oblast and priority tier",
+        title or tr("allocation_matrix", lang),
         height=max(380, 22 * len(oblasts) + 160),
     )
 
@@ -219,6 +237,8 @@ def scenario_figure(
     top: int = 10,
     min_count: int = DEFAULT_MIN_COUNT,
     title: str | None = None,
+    name: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """Scenario winners and losers: the `top` largest gains and losses per territory.
 
@@ -241,7 +261,7 @@ def scenario_figure(
     winners = rows.filter(pl.col(value) > 0).sort(value, key, descending=[True, False]).head(top)
     losers = rows.filter(pl.col(value) < 0).sort(value, key).head(top)
     shown = pl.concat([losers, winners]).sort(value, key)
-    names = _names(territories)
+    names = _names(territories, lang)
     values = shown[value].to_list()
     fig = go.Figure(
         go.Bar(
@@ -249,22 +269,33 @@ def scenario_figure(
             x=values,
             orientation="h",
             marker_color=[COLORS["gain"] if v > 0 else COLORS["loss"] for v in values],
-            hovertemplate="%{y}: %{x:+,.0f} UAH<extra></extra>",
+            hovertemplate=f"%{{y}}: %{{x:+,.0f}} {tr('uah', lang)}<extra></extra>",
         )
     )
     n_win = int((rows[value] > 0).sum())
     n_lose = int((rows[value] < 0).sum())
-    fig.update_xaxes(title_text="scenario − baseline, UAH", zeroline=True)
+    fig.update_xaxes(title_text=tr("scenario_axis", lang), zeroline=True, tickformat="~s")
+    fig.update_yaxes(automargin=True)
     return finish(
         fig,
-        title or f"Scenario winners ({n_win}) and losers ({n_lose}) by territory",
+        title
+        or (
+            tr("scenario_oblast_title", lang, name=name, win=n_win, lose=n_lose)
+            if name
+            else tr("scenario_oblast_title_plain", lang, win=n_win, lose=n_lose)
+        ),
         height=max(320, 24 * shown.height + 140),
         showlegend=False,
     )
 
 
 def scenario_cases_figure(
-    cases: pl.DataFrame, *, value: str = "diff_state_uah", title: str | None = None
+    cases: pl.DataFrame,
+    *,
+    value: str = "diff_state_uah",
+    title: str | None = None,
+    name: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> go.Figure:
     """How much each case wins or loses under a scenario: a histogram of the changed cases.
 
@@ -281,22 +312,29 @@ def scenario_cases_figure(
     unchanged = cases.height - len(gains) - len(losses)
     fig = go.Figure(
         [
-            go.Histogram(x=gains, name="winners", marker_color=COLORS["gain"], nbinsx=30),
-            go.Histogram(x=losses, name="losers", marker_color=COLORS["loss"], nbinsx=30),
+            go.Histogram(x=gains, name=tr("winners", lang), marker_color=COLORS["gain"], nbinsx=30),
+            go.Histogram(x=losses, name=tr("losers", lang), marker_color=COLORS["loss"], nbinsx=30),
         ]
     )
-    fig.update_xaxes(title_text="change per case over the period, UAH")
-    fig.update_yaxes(title_text="cases")
+    fig.update_xaxes(title_text=tr("per_case_axis", lang), tickformat="~s")
+    fig.update_yaxes(title_text=tr("cases_axis", lang), ticklabelstandoff=8)
+    counts = {"win": f"{len(gains):,}", "lose": f"{len(losses):,}", "same": f"{unchanged:,}"}
     return finish(
         fig,
         title
-        or f"Per case: {len(gains):,} winners, {len(losses):,} losers, {unchanged:,} unchanged",
+        or (
+            tr("scenario_cases_title", lang, name=name, **counts)
+            if name
+            else tr("scenario_cases_title_plain", lang, **counts)
+        ),
         barmode="overlay",
         height=360,
     )
 
 
-def quarantine_figure(summary: pl.DataFrame, *, title: str | None = None) -> go.Figure:
+def quarantine_figure(
+    summary: pl.DataFrame, *, title: str | None = None, lang: str = DEFAULT_LANG
+) -> go.Figure:
     """Rows sent to quarantine, table by rule, as a grid of counts.
 
     `summary` is `quarantine_summary(registry)`: `table, rule, rows`.
@@ -310,7 +348,7 @@ def quarantine_figure(summary: pl.DataFrame, *, title: str | None = None) -> go.
     fig = go.Figure()
     if summary.is_empty():
         fig.add_trace(go.Heatmap(z=[[0]], x=["—"], y=["—"], showscale=False, hoverinfo="skip"))
-        fig.add_annotation(text="No rows quarantined", showarrow=False, font={"size": 16})
+        fig.add_annotation(text=tr("no_quarantine", lang), showarrow=False, font={"size": 16})
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
     else:
@@ -318,12 +356,13 @@ def quarantine_figure(summary: pl.DataFrame, *, title: str | None = None) -> go.
         tables = cells["table"].unique().sort().to_list()
         rules = cells["rule"].unique().sort().to_list()
         counts = {(r["table"], r["rule"]): r["rows"] for r in cells.iter_rows(named=True)}
-        z = [[counts.get((t, r)) for r in rules] for t in tables]
+        # rules down the side, tables across: long rule names read without rotation
+        z = [[counts.get((t, r)) for t in tables] for r in rules]
         fig.add_trace(
             go.Heatmap(
                 z=z,
-                x=rules,
-                y=tables,
+                x=tables,
+                y=rules,
                 text=[["" if v is None else f"{v:,}" for v in row] for row in z],
                 texttemplate="%{text}",
                 colorscale="Reds",
@@ -331,12 +370,14 @@ def quarantine_figure(summary: pl.DataFrame, *, title: str | None = None) -> go.
                 xgap=2,
                 ygap=2,
                 showscale=False,
-                hovertemplate="%{y} · %{x}: %{z:,} rows<extra></extra>",
+                hovertemplate=f"%{{x}} · %{{y}}: %{{z:,}} {tr('rows', lang)}<extra></extra>",
             )
         )
-        fig.update_xaxes(tickangle=-30)
+        fig.update_xaxes(side="top", tickangle=0)
+        fig.update_yaxes(automargin=True, autorange="reversed")
     return finish(
         fig,
-        title or f"Validation: {total:,} rows quarantined, by table and rule",
-        height=max(300, 40 * summary["table"].n_unique() + 200),
+        title or tr("validation_title", lang, total=f"{total:,}"),
+        height=max(300, 26 * summary["rule"].n_unique() + 160),
+        margin={"t": 90},
     )

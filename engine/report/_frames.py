@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from engine.need import period_counts
+
 __all__ = [
     "headline_numbers",
     "hromada_summary",
@@ -149,7 +151,9 @@ def oblast_flows(flows: pl.DataFrame) -> pl.DataFrame:
 
 
 def headline_numbers(case_months: pl.DataFrame | pl.LazyFrame) -> dict[str, float | int | str]:
-    """The run's totals in one dict: period, people, case-months, money, coverage, IDP share."""
+    """The run's totals in one dict: period, money, coverage, IDP share, and the counts of
+    `engine.need.period_counts` (people, cases and case-months, served and waiting) — the same
+    numbers the run summary and `mfr entitle` print."""
     row = (
         case_months.lazy()
         .select(
@@ -170,4 +174,4 @@ def headline_numbers(case_months: pl.DataFrame | pl.LazyFrame) -> dict[str, floa
     )
     for key in ("first_month", "last_month"):
         row[key] = row[key].strftime("%Y-%m") if row[key] is not None else ""
-    return row
+    return row | period_counts(case_months)

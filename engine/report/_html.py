@@ -23,6 +23,7 @@ header p { margin: 0; opacity: 0.85; }
 nav { padding: 8px 32px; background: #fff; border-bottom: 1px solid #ddd; font-size: 13px; }
 nav a { margin-right: 14px; color: #0b3d91; text-decoration: none; }
 main { padding: 8px 32px 40px; max-width: 1280px; }
+@media (max-width: 1000px) { main { padding: 8px 12px 32px; } header, nav { padding-left: 12px; } }
 section { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; margin: 18px 0;
           padding: 12px 18px; }
 section h2 { font-size: 18px; margin: 4px 0 6px; }
@@ -64,6 +65,7 @@ def render_html(
     *,
     subtitle: str = "",
     footer: str = "",
+    lang: str = "uk",
 ) -> str:
     """One HTML document holding every section; plotly.js is inlined in the head exactly once.
 
@@ -96,7 +98,7 @@ def render_html(
         body.append("\n".join(parts))
     nav = "".join(f'<a href="#{s.anchor}">{html.escape(s.title)}</a>' for s in sections)
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{html.escape(lang)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,12 +1,16 @@
 """Names and places for the figures: Ukrainian names of territories and services, the tile grid.
 
-Figures label territories and services with their Ukrainian names from the reference tables
-(`engine.reference`); where a code is missing from them the code itself is shown, never dropped.
+Figures label territories and services with their names from the reference tables
+(`engine.reference`) in the output's language: Ukrainian, or English (`oblast_name_en`, `name_en`,
+and hromada names in the official Latin transliteration); where a code is missing from them the
+code itself is shown, never dropped.
 """
 
 from __future__ import annotations
 
 import polars as pl
+
+from engine.report._text import DEFAULT_LANG
 
 __all__ = [
     "REGION_TILES",
@@ -14,6 +18,7 @@ __all__ = [
     "oblast_labels",
     "region_key",
     "service_labels",
+    "transliterate",
 ]
 
 # Where each of the 27 top-level units sits on a 5 × 8 grid that approximates the map of Ukraine
@@ -62,17 +67,93 @@ def _labels(frame: pl.DataFrame | None, code: str, name: str) -> dict[str, str]:
     return dict(zip(pairs[code].to_list(), pairs[name].to_list(), strict=True))
 
 
-def oblast_labels(territories: pl.DataFrame | None) -> dict[str, str]:
-    """oblast_code -> Ukrainian name, from `engine.reference.load_territories()`."""
-    return _labels(territories, "oblast_code", "oblast_name")
+def oblast_labels(territories: pl.DataFrame | None, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """oblast_code -> name, from `engine.reference.load_territories()` (Ukrainian or English)."""
+    if lang == "en" and territories is not None and "oblast_name_en" in territories.columns:
+        return _labels(territories, "oblast_code", "oblast_name_en")
+    names = _labels(territories, "oblast_code", "oblast_name")
+    return names if lang == "uk" else {c: transliterate(n) for c, n in names.items()}
 
 
-def hromada_labels(territories: pl.DataFrame | None) -> dict[str, str]:
-    """hromada_code -> Ukrainian name, from `engine.reference.load_territories()`."""
-    return _labels(territories, "hromada_code", "hromada_name")
+def hromada_labels(territories: pl.DataFrame | None, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """hromada_code -> name, from `engine.reference.load_territories()`; in English the official
+    transliteration of the Ukrainian name (the reference has no English hromada names)."""
+    names = _labels(territories, "hromada_code", "hromada_name")
+    return names if lang == "uk" else {c: transliterate(n) for c, n in names.items()}
 
 
-def service_labels(services: pl.DataFrame | None) -> dict[str, str]:
-    """service_code -> 'code Ukrainian name', from `engine.reference.load_services()`."""
-    names = _labels(services, "service_code", "name_uk")
+def service_labels(services: pl.DataFrame | None, lang: str = DEFAULT_LANG) -> dict[str, str]:
+    """service_code -> 'code name', from `engine.reference.load_services()`."""
+    column = "name_en" if lang == "en" and services is not None and "name_en" in services else None
+    names = _labels(services, "service_code", column or "name_uk")
     return {c: f"{c} {n}" for c, n in names.items()}
+
+
+# The official transliteration of Ukrainian (Cabinet of Ministers resolution No. 55, 27.01.2010)
+_LATIN = dict(
+    zip(
+        "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя'’",
+        [
+            "a",
+            "b",
+            "v",
+            "h",
+            "g",
+            "d",
+            "e",
+            "ie",
+            "zh",
+            "z",
+            "y",
+            "i",
+            "i",
+            "i",
+            "k",
+            "l",
+            "m",
+            "n",
+            "o",
+            "p",
+            "r",
+            "s",
+            "t",
+            "u",
+            "f",
+            "kh",
+            "ts",
+            "ch",
+            "sh",
+            "shch",
+            "_",
+            "iu",
+            "ia",
+            "_",
+            "_",
+        ],
+        strict=True,
+    )
+)
+_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
+
+
+def transliterate(name: str) -> str:
+    """A Ukrainian name in Latin letters, the official way: 'Житомирська' -> 'Zhytomyrska'.
+
+    >>> transliterate("Ярмолинецька"), transliterate("Згурівська")
+    ('Yarmolynetska', 'Zghurivska')
+    """
+    out: list[str] = []
+    previous = " "
+    for ch in name:
+        low = ch.lower()
+        if low not in _LATIN:
+            out.append(ch)
+        else:
+            start = not previous.isalpha() and previous not in "'’"
+            latin = _INITIAL[low] if start and low in _INITIAL else _LATIN[low]
+            if low == "г" and previous.lower() == "з":
+                latin = "gh"  # зг -> zgh, so it is not read as ж
+            latin = "" if latin == "_" else latin
+            out.append(latin.capitalize() if ch.isupper() else latin)
+        previous = ch
+    return "".join(out)

@@ -30,6 +30,7 @@ REPORT_TABLES: dict[str, str] = {
     "allocation_by_territory": "allocation_by_territory",
     "allocation_by_tier": "allocation_by_tier",
     "allocations": "allocation_rows",
+    "allocation_by_group": "allocation_by_group",
     "scenario_by_territory": "scenario_territories",
     "scenario_cases": "scenario_cases",
     "execution_totals": "execution",

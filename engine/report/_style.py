@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["COLORS", "finish", "is_share"]
+__all__ = ["COLORS", "finish", "is_share", "wrap_title"]
+
+_TITLE_WIDTH = 72  # characters of a title line: about 800 px at the title's size
 
 COLORS = {
     "served": "#1f6fb2",
@@ -24,16 +26,37 @@ COLORS = {
 
 
 def finish(fig: go.Figure, title: str, **layout: Any) -> go.Figure:
-    """Apply the shared layout; keyword arguments override it."""
-    fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"},
-        template="plotly_white",
-        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
-        margin={"l": 60, "r": 30, "t": 60, "b": 50},
-        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
-        **layout,
-    )
+    """Apply the shared layout; keyword arguments override it (a `margin` or `legend` given is
+    merged into the shared one)."""
+    lines = wrap_title(title)
+    base: dict[str, Any] = {
+        "title": {"text": "<br>".join(lines), "x": 0.01, "xanchor": "left"},
+        "template": "plotly_white",
+        "font": {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
+        "margin": {"l": 60, "r": 30, "t": 60, "b": 50},
+        "legend": {"orientation": "h", "y": -0.15, "traceorder": "normal"},
+    }
+    for key in ("margin", "legend"):
+        base[key] = {**base[key], **layout.pop(key, {})}
+    base["margin"]["t"] += 20 * (len(lines) - 1)
+    fig.update_layout(**base, **layout)
     return fig
+
+
+def wrap_title(title: str, width: int = _TITLE_WIDTH) -> list[str]:
+    """A long title on several lines of at most `width` characters (plotly does not wrap), so it
+    stays inside a figure 900 px wide.
+
+    >>> wrap_title("a b c", width=3)
+    ['a b', 'c']
+    """
+    lines: list[str] = []
+    for word in title.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def is_share(column: str) -> bool:

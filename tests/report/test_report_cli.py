@@ -96,9 +96,14 @@ def test_cli_writes_the_report(store: Store, tmp_path: Path) -> None:
     code = main(["report", "20260101", "--store", str(store.path), "--out", str(out)])
     assert code == ExitCode.OK
     doc = out.read_text(encoding="utf-8")
-    assert "Run report 20260101-000000-test-aaaa" in doc
-    assert "<h2>Validation and quarantine</h2>" in doc
+    assert "Звіт запуску 20260101-000000-test-aaaa" in doc  # Ukrainian by default
+    assert "<h2>Перевірка й карантин</h2>" in doc
     assert '<script src="http' not in doc
+    english = tmp_path / "en.html"
+    args = ["report", "20260101", "--store", str(store.path), "--out", str(english)]
+    assert main([*args, "--lang", "en"]) == ExitCode.OK
+    assert "<h2>Validation and quarantine</h2>" in english.read_text(encoding="utf-8")
+    assert main([*args, "--lang", "de"]) == ExitCode.BAD_CONFIG
 
 
 def test_cli_refuses_a_failed_or_unknown_run(store: Store, tmp_path: Path) -> None:
