@@ -29,6 +29,7 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.forecasting._core import (
+    NodeData,
     Outcome,
     as_spec,
     check_options,
@@ -185,13 +186,15 @@ def backtest(
     nonnegative: bool = True,
     fill_value: float = 0.0,
     refine: bool = False,
+    prepared: NodeData | None = None,
 ) -> pl.DataFrame:
     """Rolling-origin evaluation: one row per origin × method × level.
 
     Columns: `origin` (last training period), `method`, `level`, `series`, `unscaled`, `mase`,
     `rmsse`, `sql` (scaled quantile loss, see `scaled_quantile_loss`), `coverage_80`,
     `coverage_95`, `reconciled_with` (the method actually used after any fallback). Arguments as
-    for `forecast`.
+    for `forecast`; `prepared`: the node series `forecast` already built from `frame` with the
+    same hierarchy and options (not built twice).
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({
@@ -214,7 +217,7 @@ def backtest(
     if unknown:
         raise ConfigError(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
     spec = as_spec(hierarchy, id_col)
-    data = prepare(
+    data = prepared or prepare(
         frame,
         spec,
         date_col=date_col,
@@ -257,11 +260,12 @@ def backtest(
             models=models,
             refine=refine,
         )
+        shared: dict[str, np.ndarray] = {}  # interval quantiles shared by the methods
         for mth in methods:
             method = "none" if mth == "base" else mth
             if not hier.n_aggregate and method != "none":
                 method = "bottom_up"
-            out = reconcile_and_bound(rows, base, hier, method=method, levels=levels)
+            out = reconcile_and_bound(rows, base, hier, method=method, levels=levels, shared=shared)
             runs.append((mth, out, out.info.method))
         for bench in benchmarks:
             b_rows, b_base = fit_nodes(

@@ -12,7 +12,7 @@ import polars as pl
 
 from engine.errors import ConfigError
 from engine.forecasting._hierarchy import Hierarchy, HierarchySpec, build_hierarchy
-from engine.forecasting._intervals import filled_errors, interval_bounds
+from engine.forecasting._intervals import bounds_from_quantiles, error_quantiles, filled_errors
 from engine.forecasting._panel import Panel, to_panel
 from engine.forecasting._reconcile import RECONCILE_METHODS, ReconcileInfo, reconcile_bottom
 from engine.forecasting._select import BaseFit, fit_base
@@ -155,13 +155,20 @@ def reconcile_and_bound(
     levels: Sequence[float],
     multiplier: np.ndarray | None = None,
     nonnegative: bool = True,
+    shared: dict[str, np.ndarray] | None = None,
 ) -> Outcome:
     """Reconcile base forecasts, clip negatives, apply drivers, and bound — see `_reconcile` and
-    `_intervals` for the methods."""
+    `_intervals` for the methods.
+
+    `shared`: a dict kept between calls on the same `base` (a backtest's candidate methods): the
+    interval quantiles depend on the error paths only, which are the bottom series' own residuals
+    for bottom-up and the same structurally reconciled residuals for every MinT method, so each
+    kind is computed once and reused."""
     if method not in RECONCILE_METHODS:
         known = ", ".join(RECONCILE_METHODS)
         raise ConfigError(f"unknown reconciliation method {method!r}; known: {known}")
     n_nodes, n_bottom = hierarchy.S.shape
+    cache = {} if shared is None or multiplier is not None else shared
     if method == "none":
         if rows.size != n_nodes:
             raise ValueError("method 'none' needs base forecasts of every node")
@@ -171,18 +178,17 @@ def reconcile_and_bound(
         clipped = int((base.mean < 0).sum()) if nonnegative else 0
         if multiplier is not None:
             mean = mean * multiplier
-        bounds = interval_bounds(
-            mean,
-            base.residuals * base.dof_scale()[:, None],
-            base.horizon_scale,
-            None,
-            levels=levels,
-            multiplier=multiplier,
-            nonnegative=nonnegative,
-        )
+        if "none" not in cache:
+            cache["none"] = error_quantiles(
+                base.residuals * base.dof_scale()[:, None],
+                base.horizon_scale,
+                None,
+                levels=levels,
+                multiplier=multiplier,
+            )
+        bounds = bounds_from_quantiles(mean, cache["none"], levels=levels, nonnegative=nonnegative)
         return Outcome(mean, bounds, ReconcileInfo("none", "none", clipped_negative=clipped))
     bottom_pos = np.arange(rows.size - n_bottom, rows.size)  # bottom rows are last in both orders
-    residuals = base.residuals * base.dof_scale()[:, None]
     if method != "bottom_up" and rows.size != n_nodes:
         raise ValueError(f"method {method!r} needs base forecasts of every node")
     bottom, info = reconcile_bottom(
@@ -191,14 +197,15 @@ def reconcile_and_bound(
     if multiplier is not None:
         bottom = bottom * multiplier
     mean = hierarchy.aggregate(bottom)
-    errors = _error_paths(residuals, hierarchy, bottom_pos, method)
-    bounds = interval_bounds(
-        mean,
-        errors,
-        base.horizon_scale[bottom_pos],
-        hierarchy.S,
-        levels=levels,
-        multiplier=multiplier,
-        nonnegative=nonnegative,
-    )
+    kind = "bottom_up" if method == "bottom_up" else "reconciled"
+    if kind not in cache:
+        residuals = base.residuals * base.dof_scale()[:, None]
+        cache[kind] = error_quantiles(
+            _error_paths(residuals, hierarchy, bottom_pos, kind),
+            base.horizon_scale[bottom_pos],
+            hierarchy.S,
+            levels=levels,
+            multiplier=multiplier,
+        )
+    bounds = bounds_from_quantiles(mean, cache[kind], levels=levels, nonnegative=nonnegative)
     return Outcome(mean, bounds, info)

@@ -39,6 +39,7 @@ from engine.forecasting._ets_core import (
     EtsModel,
     Init,
     aicc,
+    class2_horizon_scale,
     horizon_scale,
     initial_states,
     losses,
@@ -276,6 +277,7 @@ def _grid_search(
         if not variants or not eligible.any():
             continue
         grid = _grid(trend, season)
+        grid32 = grid.astype(np.float32)  # the grid ranks points in float32 (twice as fast)
         rows_all = np.flatnonzero(eligible)
         init = initial_states(y[rows_all], start[rows_all], m=m, trend=trend, season=season)
         found = {
@@ -285,7 +287,7 @@ def _grid_search(
         for c0 in range(0, rows_all.size, chunk):
             part = slice(c0, c0 + chunk)
             rows = rows_all[part]
-            yc, sc = y[rows], start[rows]
+            yc, sc = y[rows].astype(np.float32), start[rows]
             want_mult = positive[rows].any() and any(v.error == "M" for v in variants)
             with np.errstate(all="ignore"):
                 run = recursion(
@@ -294,7 +296,7 @@ def _grid_search(
                     m=m,
                     trend=trend,
                     season=season,
-                    params=(grid[None, :, 0], grid[None, :, 1], grid[None, :, 2], grid[None, :, 3]),
+                    params=tuple(grid32[None, :, k] for k in range(4)),  # type: ignore[arg-type]
                     init=(init[0][part], init[1][part], init[2][:, part]),
                     want_mult=want_mult,
                 )
@@ -365,9 +367,13 @@ def fit_ets(
     for cand in _grid_search(y, start, m=m, models=models):
         rows = cand.rows
         fit = _profile(
-            y[rows], start[rows], m=m, model=cand.model, params=cand.params, init=cand.init,
-            loss=cand.loss,
-        )  # fmt: skip
+            y[rows],
+            start[rows],
+            m=m,
+            model=cand.model,
+            params=cand.params,
+            init=cand.init,
+        )  # fmt: skip  (the grid point's loss again in float64, then the states estimated)
         score = aicc(fit.loss, cand.model.n_params(m), n_obs[rows])
         take = score < best_aicc[rows]
         tr = rows[take]
@@ -409,12 +415,15 @@ def fit_ets(
             raise RuntimeError("the ETS recursion returned no fitted values")
         if model.error == "A":  # class 1: the exact linear variance formula
             scale = horizon_scale(model, params, m, horizon)
-        else:  # class 2–3: simulated sample paths
+        else:
             assert run.sse_rel is not None
             sigma = np.sqrt(run.sse_rel[:, 0] / (n_t - sc))
-            scale = simulated_horizon_scale(
-                run, model, params, sigma, n_t=n_t, m=m, horizon=horizon
-            )
+            if model.season != "M":  # class 2: exact, from the point forecasts
+                scale = class2_horizon_scale(model, params, mean, sigma, m)
+            else:  # class 3: simulated sample paths
+                scale = simulated_horizon_scale(
+                    run, model, params, sigma, n_t=n_t, m=m, horizon=horizon
+                )
         fits.append(
             EtsFit(
                 model=model,

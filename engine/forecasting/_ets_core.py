@@ -18,6 +18,7 @@ __all__ = [
     "Init",
     "Run",
     "aicc",
+    "class2_horizon_scale",
     "horizon_scale",
     "initial_states",
     "losses",
@@ -199,24 +200,26 @@ def recursion(  # noqa: PLR0912, PLR0915 - one loop body: the hot path reads bes
     """Run the smoothing recursions over T periods for all series × parameter points at once.
 
     `params` = (alpha, beta, gamma, phi), each broadcasting to (n, G): a shared grid is (1, G),
-    per-series values are (n, 1).
+    per-series values are (n, 1). The states and sums take `y`'s dtype (float64, or float32 for
+    the grid search, where only the ranking of grid points matters).
     """
     alpha, beta, gamma, phi = params
     n, n_t = y.shape
     n_g = max(np.shape(a)[-1] for a in (alpha, beta, gamma, phi))
     shape = (n, n_g)
+    kind = y.dtype  # float32 inputs (the grid search) keep every state in float32
     l0, b0, s0 = init
-    level = np.broadcast_to(l0[:, None], shape).copy()
+    level = np.broadcast_to(l0[:, None], shape).astype(kind)
     # Unused states stay zero arrays (never read) so every state has one type.
-    slope = np.broadcast_to(b0[:, None], shape).copy() if trend else np.zeros(shape)
+    slope = np.broadcast_to(b0[:, None], shape).astype(kind) if trend else np.zeros(shape, kind)
     seas = (
-        np.broadcast_to(s0[:, :, None], (m, n, n_g)).copy()
+        np.broadcast_to(s0[:, :, None], (m, n, n_g)).astype(kind)
         if season != "N"
-        else np.zeros((max(m, 1), n, n_g))
+        else np.zeros((max(m, 1), n, n_g), kind)
     )
-    sse = np.zeros(shape)
-    sse_rel = np.zeros(shape) if want_mult else None
-    log_yhat = np.zeros(shape) if want_mult else None
+    sse = np.zeros(shape, kind)
+    sse_rel = np.zeros(shape, kind) if want_mult else None
+    log_yhat = np.zeros(shape, kind) if want_mult else None
     bad = np.zeros(shape, dtype=bool)
     fitted = np.full((n, n_t), np.nan) if want_fitted else None
     masked = bool((start > 0).any())
@@ -320,6 +323,41 @@ def horizon_scale(model: EtsModel, params: np.ndarray, m: int, horizon: int) -> 
     return np.sqrt(var)
 
 
+def class2_horizon_scale(
+    model: EtsModel, params: np.ndarray, mean: np.ndarray, sigma: np.ndarray, m: int
+) -> np.ndarray:
+    """sd(h-step error) / sd(one-step error) of a multiplicative-error model without a
+    multiplicative season (class 2 of Hyndman et al. 2008, §6.3: y = μ(1 + ε), ε ~ N(0, σ²)),
+    exactly, as the `forecast` R package computes it:
+
+        θ_1 = μ_1²,  θ_h = μ_h² + σ² Σ_{j=1}^{h−1} c_j² θ_{h−j},  v_h = (1 + σ²) θ_h − μ_h²
+
+    with μ_h the point forecast and c_j as in `horizon_scale`; the ratio is sqrt(v_h / v_1),
+    v_1 = σ² μ_1².
+
+    >>> import numpy as np
+    >>> p = np.array([[0.5, 0.0, 0.0, 1.0]])  # ETS(M,N,N), α = 0.5: v_h ∝ (1+σ²)(1+α²σ²)^(h−1) − 1
+    >>> s = class2_horizon_scale(EtsModel("M", "N", "N"), p, np.full((1, 3), 10.0), np.array([0.1]), 1)
+    >>> bool(np.allclose(s[0] ** 2, ((1.01) * (1.0025) ** np.arange(3) - 1) / 0.01))
+    True
+    """
+    n, horizon = mean.shape
+    alpha, beta, gamma, phi = params.T
+    phij = _damped_sum(phi, max(horizon - 1, 1), model.trend)[:, : horizon - 1]
+    j = np.arange(1, horizon)[None, :]
+    c2 = (alpha[:, None] + beta[:, None] * phij + gamma[:, None] * ((j % m) == 0)) ** 2
+    s2 = (sigma * sigma)[:, None]
+    mu2 = mean * mean
+    theta = np.empty((n, horizon))
+    theta[:, 0] = mu2[:, 0]
+    for h in range(1, horizon):  # θ_h = μ_h² + σ² Σ_j c_j² θ_{h−j}: h terms, a short loop over H
+        theta[:, h] = mu2[:, h] + s2[:, 0] * (c2[:, :h] * theta[:, h - 1 :: -1]).sum(axis=1)
+    with np.errstate(all="ignore"):
+        var = (1.0 + s2) * theta - mu2
+        out = np.sqrt(np.maximum(var, 0.0) / var[:, :1])
+    return np.where(np.isfinite(out), out, 1.0)
+
+
 SIM_PATHS = 400  # sample paths per series for the h-step spread of multiplicative-error models
 SIM_SEED = 20260  # fixed: the same fit gives the same intervals, run after run
 
@@ -328,8 +366,8 @@ def simulated_horizon_scale(
     run: Run, model: EtsModel, params: np.ndarray, sigma: np.ndarray, *, n_t: int, m: int,
     horizon: int,
 ) -> np.ndarray:  # fmt: skip
-    """sd(h-step error) / sd(one-step error) of a multiplicative-error model, from simulated
-    sample paths (class 2–3 models have no exact linear variance formula): `SIM_PATHS` paths per
+    """sd(h-step error) / sd(one-step error) of a multiplicative-season model, from simulated
+    sample paths (class 3 models have no exact variance formula): `SIM_PATHS` paths per
     series from the final states, relative errors ε ~ N(0, σ²) with σ the fitted relative error's
     scale, fixed seed.
     """

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "bound_columns",
+    "bounds_from_quantiles",
     "coherent_error_paths",
+    "error_quantiles",
     "filled_errors",
     "interval_bounds",
     "nanquantile_rows",
@@ -149,6 +151,52 @@ def path_quantiles(paths: np.ndarray, qs: np.ndarray) -> np.ndarray:
     return np.where(qs[:, None] < 0.5, np.minimum(empirical, t), np.maximum(empirical, t))
 
 
+def error_quantiles(
+    bottom_residuals: np.ndarray,
+    scale: np.ndarray,
+    summing: sparse.csr_matrix | None,
+    *,
+    levels: Sequence[float],
+    multiplier: np.ndarray | None = None,
+) -> np.ndarray:
+    """Quantile offsets (H × bounds × nodes) of the error paths around any forecast: they do not
+    depend on the forecast itself, so reconciliation methods whose paths are the same share them
+    (`interval_bounds` adds them to a forecast). `summing=None`: independent rows."""
+    qs = _quantiles(levels)
+    horizon = scale.shape[1]
+    n = bottom_residuals.shape[0] if summing is None else summing.shape[0]
+    out = np.empty((horizon, qs.size, n))
+    for h in range(horizon):
+        if summing is None:
+            e = bottom_residuals * scale[:, h : h + 1]
+            if multiplier is not None:
+                e = e * multiplier[:, h : h + 1]
+            out[h] = _independent_quantiles(e, qs)
+        else:
+            out[h] = path_quantiles(
+                coherent_error_paths(bottom_residuals, scale, summing, h, multiplier), qs
+            )
+    return out
+
+
+def bounds_from_quantiles(
+    mean: np.ndarray, quantiles: np.ndarray, *, levels: Sequence[float], nonnegative: bool = True
+) -> dict[str, np.ndarray]:
+    """`mean` (nodes × H) plus `error_quantiles`, a bound never crossing the mean (and never
+    below zero with `nonnegative`)."""
+    out = {}
+    for j, name in enumerate(bound_columns(levels)):
+        bound = mean + quantiles[:, j, :].T
+        if name.startswith("lo"):
+            bound = np.minimum(bound, mean)
+            if nonnegative:
+                bound = np.maximum(bound, 0.0)
+        else:
+            bound = np.maximum(bound, mean)
+        out[name] = bound
+    return out
+
+
 def interval_bounds(
     mean: np.ndarray,
     bottom_residuals: np.ndarray,
@@ -163,29 +211,8 @@ def interval_bounds(
 
     `summing=None` treats the rows as independent series and ignores periods without a residual.
     """
-    qs = _quantiles(levels)
-    names = bound_columns(levels)
-    out = {name: np.empty_like(mean) for name in names}
-    for h in range(mean.shape[1]):
-        if summing is None:
-            e = bottom_residuals * scale[:, h : h + 1]
-            if multiplier is not None:
-                e = e * multiplier[:, h : h + 1]
-            q = _independent_quantiles(e, qs)
-        else:
-            q = path_quantiles(
-                coherent_error_paths(bottom_residuals, scale, summing, h, multiplier), qs
-            )
-        for j, name in enumerate(names):
-            bound = mean[:, h] + q[j]
-            if name.startswith("lo"):
-                bound = np.minimum(bound, mean[:, h])
-                if nonnegative:
-                    bound = np.maximum(bound, 0.0)
-            else:
-                bound = np.maximum(bound, mean[:, h])
-            out[name][:, h] = bound
-    return out
+    q = error_quantiles(bottom_residuals, scale, summing, levels=levels, multiplier=multiplier)
+    return bounds_from_quantiles(mean, q, levels=levels, nonnegative=nonnegative)
 
 
 def _independent_quantiles(e: np.ndarray, qs: np.ndarray) -> np.ndarray:
