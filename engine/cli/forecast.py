@@ -264,6 +264,7 @@ def _from_extract(
         territories=territories,
         services=services,
         model=model,
+        registry=registry,
     )
     frames = need.frames()
     meta = _meta(
