@@ -65,6 +65,7 @@ def three_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
         territories=territories,
         services=services,
         model=model,
+        registry=registry,
     )
     return {
         "function": need.frames(),
