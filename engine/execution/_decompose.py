@@ -43,6 +43,7 @@ __all__ = ["BASES", "PARTS", "shapley_split", "split_kopiyky"]
 
 PARTS = ("people", "volume", "price")
 BASES = ("people·volume·price", "volume·price", "people·amount", "total")
+_LARGEST = 2.0**53  # kopiyky: beyond this a float is no amount of money
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -78,9 +79,20 @@ def shapley_split(sim: np.ndarray, paid: np.ndarray, basis: np.ndarray | None = 
     """Parts (people, volume, price) of `paid_money − sim_money` per row, in the money's unit.
 
     `sim` and `paid` are (n, 3) arrays of people, case-months and money. `basis` (n,) holds each
-    row's index into `BASES` (default: all rows have every factor); a part a basis lacks is NaN.
-    The parts add up to the gap up to float rounding (see `split_kopiyky` for exact kopiyky).
+    row's index into `BASES` (default: all rows have every factor); a part a basis lacks is NaN,
+    and a row whose split is not finite has none. The parts add up to the gap up to float
+    rounding (see `split_kopiyky` for exact kopiyky).
     """
+    with np.errstate(all="ignore"):
+        out = _split(sim, paid, basis)
+    # a split that is not finite or exceeds what money can be (a side of 1e-30 case-months with
+    # money on it) is no split: the gap stands whole
+    absurd = np.any(~np.isnan(out) & ~(np.abs(out) < _LARGEST), axis=1)
+    out[absurd] = np.nan
+    return out
+
+
+def _split(sim: np.ndarray, paid: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
     n = sim.shape[0]
     basis = np.zeros(n, dtype=np.int64) if basis is None else basis
     out = np.full((n, 3), np.nan)
