@@ -29,6 +29,7 @@ import polars as pl
 
 import engine
 from engine import report
+from engine.forecasting import BottomUp, MinTrace, aggregate, cross_validation, fit_hierarchy
 
 ROOT = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "data_samples").is_dir())
 OUT = Path(os.environ.get("MFR_NOTEBOOK_OUT", ROOT / "out" / "notebooks"))
@@ -70,6 +71,7 @@ need = engine.forecast_need(
     territories=territories,
     services=services,
     model=model,
+    registry=registry,  # statuses and incomes: the price follows every dated change
 )
 first, last = need.history_months
 print(f"extract of {registry.extract_date}: history {first:%Y-%m} … {last:%Y-%m}")
@@ -149,9 +151,11 @@ report.backtest_figure(need.backtest, metric="coverage_80")
 # %% [markdown]
 # ## Need in hryvnias
 #
-# Each hromada × service's recent money per case-month, in tariff units, times the tariff in force
-# in the forecast month (`price_basis` says where a price came from). `need_uah` is served +
-# waiting: what it would cost to serve everyone assessed.
+# Each hromada × service's last twelve months of caseload, re-priced at every forecast month's
+# funding model: tariff, territorial coefficient (the hromada's statuses then), modifier and
+# co-payment (each recipient's income band then), divided by its case-months — so a change dated
+# in a future month moves the price from that month (`price_basis` says where a price came from).
+# `need_uah` is served + waiting: what it would cost to serve everyone assessed.
 
 # %%
 priced = need.need
@@ -165,6 +169,71 @@ print(
     .with_columns(pl.col("oblast_code").replace_strict(names, default=None).alias("oblast"))
     .sort("need_uah", descending=True)
     .head(8)
+)
+
+# %% [markdown]
+# ## The analyst API: any structure, one fit, many reconcilers
+#
+# `forecast_need` runs the configured forecast. To explore, the engine follows statsforecast's
+# and hierarchicalforecast's conventions: a structure is a list of levels (here the total, each
+# factor, and oblast × service group — without raions or hromadas), the base models are fitted
+# once, and any number of reconcilers are applied to that one fit. The wide frame names columns as
+# hierarchicalforecast does: `Base`, `Base/BottomUp`, `Base/MinTrace_method-ols`, ...
+
+# %%
+levels = [[], ["oblast_code"], ["service_group"], ["oblast_code", "service_group"]]
+series = {"date_col": "month", "value_col": "case_months_need"}
+fitted = fit_hierarchy(need.history, structure=levels, horizon=12, **series)
+reconcilers = [BottomUp(), MinTrace("ols"), MinTrace("wls_var"), MinTrace("mint_shrink")]
+table = fitted.reconcile(*reconcilers, levels=(80,))
+table.filter(pl.col("unique_id") == "total").select(
+    "ds", "Base", *[f"Base/{r.name}" for r in reconcilers]
+).head(4)
+
+# %% [markdown]
+# In-sample one-step fitted values and residuals (`y − fitted`: what `wls_var` and `mint_shrink`
+# weigh the nodes by), and hierarchicalforecast's `Y_df, S_df, tags` for the same structure.
+
+# %%
+residuals = fitted.residuals()
+print({name: len(ids) for name, ids in aggregate(need.history, levels, **series)[2].items()})
+fitted.fitted_values().join(residuals, on=["unique_id", "ds"], suffix="_residual").filter(
+    pl.col("unique_id") == "total"
+).tail(3)
+
+# %% [markdown]
+# `cross_validation` is statsforecast's long frame, `unique_id, ds, cutoff, y, <model>...`: the
+# same origins and forecasts as the backtest, for any metric an analyst prefers.
+
+# %%
+cv = cross_validation(
+    need.history, structure=levels, h=6, n_windows=2, **series,
+    reconcilers=[BottomUp(), MinTrace("mint_shrink")],
+)  # fmt: skip
+errors = cv.with_columns(
+    (pl.col(c) - pl.col("y")).abs().alias(c) for c in cv.columns if c.startswith("Base")
+)
+errors.filter(pl.col("unique_id") == "total").group_by("cutoff").agg(
+    pl.col("^Base.*$").mean()
+).sort("cutoff")
+
+# %% [markdown]
+# A driver can be a dated series: `models/forecast/population_projection.yaml` scales the level of
+# three oblasts by a population projection (`drivers/population_oblast.csv`), applied here to the
+# one fit.
+
+# %%
+scenario = engine.load_forecast_config(ROOT / "models" / "forecast" / "population_projection.yaml")
+projected = fitted.reconciled("mint_shrink", drivers=scenario.drivers)
+baseline = fitted.reconciled("mint_shrink")
+lviv = "UA46000000000026241"
+(
+    baseline.forecasts.filter(pl.col("unique_id") == lviv)
+    .select("ds", pl.col("mean").alias("baseline"))
+    .join(projected.forecasts.select("unique_id", "ds", "mean"), on="ds")
+    .filter(pl.col("unique_id") == lviv)
+    .select("ds", "baseline", pl.col("mean").alias("projected"))
+    .head(4)
 )
 
 # %% [markdown]
