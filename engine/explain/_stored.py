@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from engine.params import FundingModel
     from engine.store import RunManifest, Store
 
-__all__ = ["STORED_TABLES", "explain_run", "run_model", "stored_inputs"]
+__all__ = ["STORED_TABLES", "explain_run", "run_model", "stored_inputs", "stored_registry"]
 
 STORED_TABLES = ("case_inputs", "territory_status")
 _RECIPIENT = (
@@ -73,11 +73,16 @@ def stored_inputs(registry: Registry) -> dict[str, pl.DataFrame]:
     return {"case_inputs": inputs, "territory_status": statuses}
 
 
-def _case_tables(rows: pl.DataFrame, statuses: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def stored_registry(
+    rows: pl.DataFrame, statuses: pl.DataFrame, services: pl.DataFrame, extract_date: dt.date
+) -> Registry:
+    """The registry of the cases in `rows` (`case_inputs` rows), with `statuses` (a run's
+    `territory_status` rows), as the run read it."""
+    rows = rows.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
     located = rows.filter(pl.col("valid_from").is_not_null())
     providers = (
         located.filter(pl.col("provider_id").is_not_null())
-        .unique("provider_id", keep="first")
+        .unique("provider_id", keep="first", maintain_order=True)
         .select(
             "provider_id",
             "ownership",
@@ -86,13 +91,19 @@ def _case_tables(rows: pl.DataFrame, statuses: pl.DataFrame) -> dict[str, pl.Dat
             name=pl.lit(None, pl.String),
         )
     )
-    return {
-        "cases": frame_of("cases", rows.head(1)),
-        "recipients": frame_of("recipients", rows.head(1)),
+    tables = {
+        "cases": frame_of("cases", rows.unique("case_id", keep="first", maintain_order=True)),
+        "recipients": frame_of(
+            "recipients", rows.unique("recipient_id", keep="first", maintain_order=True)
+        ),
         "case_locations": frame_of("case_locations", located),
         "providers": frame_of("providers", providers),
-        "territory_status": frame_of("territory_status", statuses),
+        "territory_status": frame_of(
+            "territory_status",
+            statuses.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String)),
+        ),
     }
+    return registry_of(tables, services, extract_date)
 
 
 def _text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -229,7 +240,7 @@ def explain_run(
         )
     services, territories, priced_with = _run_inputs(store, manifest, model)
     extract_date = dt.date.fromisoformat(str(manifest.started_at)[:10])
-    one = registry_of(_case_tables(rows, statuses), services, extract_date)
+    one = stored_registry(rows, statuses, services, extract_date)
     why = explain_registry(
         one,
         priced_with,
