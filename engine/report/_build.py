@@ -21,6 +21,7 @@ import polars as pl
 from engine.report._figures_plan import quarantine_figure
 from engine.report._html import Section, render_html
 from engine.report._section_execution import execution_sections
+from engine.report._section_explain import explain_sections
 from engine.report._sections_forecast import forecast_sections
 from engine.report._sections_money import money_sections
 from engine.report._sections_plan import budget_sections, equity_sections, plan_sections
@@ -70,6 +71,7 @@ class ReportData:
     territories: pl.DataFrame | None = None
     services: pl.DataFrame | None = None
     execution: pl.DataFrame | None = None  # `execution_totals` (engine.execution)
+    explained: pl.DataFrame | None = None  # `explained_amounts` (engine.explain._report)
 
 
 def _validation_sections(data: ReportData, lang: str) -> list[Section]:
@@ -120,6 +122,7 @@ def report_sections(
         *plan_sections(data, min_count, lang),
         *equity_sections(data, lang),
         *execution_sections(data.execution, data.territories, data.services, min_count=min_count),
+        *explain_sections(data.explained),
         *_validation_sections(data, lang),
         *_run_sections(data, lang),
     ]
