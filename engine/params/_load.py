@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from engine.errors import ConfigError
 from engine.params._model import FundingModel, read_funding_model
 
 __all__ = ["load_funding_model"]
@@ -48,13 +49,22 @@ def load_funding_model(
         services = load_services()
     if isinstance(as_of, str):
         from engine.dates import parse_date
-        from engine.errors import ConfigError
 
         try:
             as_of = parse_date(as_of)
         except ValueError as exc:
             raise ConfigError(f"as_of: {exc} (expected YYYY-MM-DD)") from None
-    model = read_funding_model(path, services, as_of=as_of)
+    try:
+        model = read_funding_model(path, services, as_of=as_of)
+    except ConfigError as exc:
+        if as_of is None:
+            raise
+        raise ConfigError(  # a value missing as of then: say why
+            f"{exc.message} (as of {as_of}: values decided later are ignored)",
+            path=exc.path,
+            line=exc.line,
+            column=exc.column,
+        ) from None
     if scenario is None:
         return model
     from engine.scenarios import apply_scenario  # lazily: scenarios build on this package
