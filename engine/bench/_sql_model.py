@@ -12,10 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ROUND", "changes", "in_force", "load_model_tables", "model_rows"]
+__all__ = ["PARAMETERS", "ROUND", "changes", "in_force", "load_model_tables", "model_rows"]
 
 ROUND = repr(100.0 * (1.0 + 1e-11))  # kopiyky per UAH with the allowance of DESIGN §5's rounding
 
+# the parameters of DESIGN §5 the SQL implements; a model's other files (e.g. the rules for a
+# benefits extract's dated circumstances, which a registry extract alone never uses) are not read
+PARAMETERS = (
+    "tariff", "norm_units", "max_units", "modifier", "territory_coef", "territory_coef_cap",
+    "copay_bands", "unknown_income_band", "monthly_cap",
+)  # fmt: skip
 _DIMENSION_TYPES = {"need_level": "BIGINT", "income_ratio_from": "DOUBLE"}  # others VARCHAR
 _CAST = {"BIGINT": int, "DOUBLE": float, "VARCHAR": str}
 
@@ -39,12 +45,12 @@ def _rows(values: dict, depth: int) -> Iterator[tuple]:
 
 
 def model_rows(model: Path) -> dict[str, tuple[list[str], object, list[tuple]]]:
-    """{parameter: (dimensions, default, rows)} from every parameter file of the model folder."""
+    """{parameter: (dimensions, default, rows)} from the model folder's files of `PARAMETERS`."""
     import yaml
 
     out = {}
     for path in sorted(model.glob("*.yaml")):
-        if path.stem == "model":
+        if path.stem not in PARAMETERS:
             continue
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         dims = list(spec.get("dimensions") or [])

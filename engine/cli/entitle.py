@@ -196,27 +196,25 @@ def _print_summary(
         f"({baseline.model_hash[:12]})",
         soft_wrap=True,
     )
-    cm = baseline.case_months
-    served, waiting = cm.filter(pl.col("funded")), cm.filter(~pl.col("funded"))
+    sums = baseline.totals_by_funding()  # one pass over the case-months, no filtered copies
+    served, waiting = sums["served"], sums["waiting"]
     totals = Table(title="Totals (sums of rounded case-month amounts)")
     for column in ("", "served (funded)", "waiting (unmet need)"):
         totals.add_column(column, justify="left" if not column else "right", no_wrap=True)
-    totals.add_row("case-months", *(f"{p['case_months'].sum():,.1f}" for p in (served, waiting)))
-    totals.add_row("case-month rows", *(f"{p.height:,}" for p in (served, waiting)))
+    totals.add_row("case-months", *(f"{p['case_months']:,.1f}" for p in (served, waiting)))
+    totals.add_row("case-month rows", *(f"{p['rows']:,}" for p in (served, waiting)))
     for column, label in (
         ("gross_uah", "gross, UAH"),
         ("copay_uah", "co-payment, UAH"),
         ("state_uah", "state, UAH"),
     ):
         totals.add_row(
-            label, *(format_uah(float(p[column].sum()), exact=True) for p in (served, waiting))
+            label, *(format_uah(float(p[column] or 0), exact=True) for p in (served, waiting))
         )
     console.print(totals)
-    from engine.need import counts_sentence, period_counts
-
     console.print(
-        f"{counts_sentence(period_counts(cm))} · {baseline.n_segments:,} segments · "
-        f"{cm.height:,} case-month rows"
+        f"{baseline.n_segments:,} segments · {baseline.n_cases:,} cases · "
+        f"{baseline.case_months.height:,} case-month rows"
     )
     # codes travel as the outputs' Enum: the names are joined to it, shown as text here
     names = territories.select(

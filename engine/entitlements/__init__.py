@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -36,6 +37,7 @@ from engine.entitlements._frames import (
     code_book,
     dictionaries,
     dimensions,
+    distinct_cases,
     parts,
     segments_frame,
     territory_lists,
@@ -70,23 +72,46 @@ class Entitlements:
     n_segments: int = -1  # segments priced (also when the frame was not asked for); -1: unknown
     # IDP host burden (`engine.rollups.idp_host_burden`), from dated circumstances; None: none
     idp_burden: pl.DataFrame | None = None
+    n_cases: int = -1  # distinct cases with case-months; -1: counted from the frame
 
     def __post_init__(self) -> None:
         if self.n_segments < 0:
             object.__setattr__(self, "n_segments", self.segments.height)
+        if self.n_cases < 0:
+            object.__setattr__(self, "n_cases", self.case_months["case_id"].n_unique())
 
     def totals(self) -> dict[str, float]:
         """Headline totals from the rounded case-month amounts (exact sums, shown as floats)."""
-        cm = self.case_months
-        funded, unfunded = cm.filter(pl.col("funded")), cm.filter(~pl.col("funded"))
+        t = self.totals_by_funding()
+        served, waiting = t["served"], t["waiting"]
         return {
-            "gross_uah": float(funded["gross_uah"].sum()),
-            "copay_uah": float(funded["copay_uah"].sum()),
-            "state_uah": float(funded["state_uah"].sum()),
-            "unmet_gross_uah": float(unfunded["gross_uah"].sum()),
-            "case_months": float(funded["case_months"].sum()),
-            "waiting_case_months": float(unfunded["case_months"].sum()),
+            "gross_uah": float(served["gross_uah"]),
+            "copay_uah": float(served["copay_uah"]),
+            "state_uah": float(served["state_uah"]),
+            "unmet_gross_uah": float(waiting["gross_uah"]),
+            "case_months": float(served["case_months"]),
+            "waiting_case_months": float(waiting["case_months"]),
         }
+
+    def totals_by_funding(self) -> dict[str, dict[str, Any]]:
+        """Sums of the case-months, served (funded) and waiting, in one pass over the frame:
+        per part `rows`, `case_months`, and the exact `gross_uah`, `copay_uah`, `state_uah`."""
+        funded = pl.col("funded")
+        sums = [
+            *(
+                pl.col(c).filter(funded == side).sum().alias(f"{name}:{c}")
+                for name, side in (("served", True), ("waiting", False))
+                for c in ("case_months", "gross_uah", "copay_uah", "state_uah")
+            ),
+            funded.sum().alias("served:rows"),
+            (~funded).sum().alias("waiting:rows"),
+        ]
+        row = self.case_months.select(sums).row(0, named=True)
+        out: dict[str, dict[str, Any]] = {"served": {}, "waiting": {}}
+        for key, value in row.items():
+            side, column = key.split(":")
+            out[side][column] = value
+        return out
 
 
 def _months(
@@ -136,6 +161,7 @@ def compute_entitlements(
     idp = idp_burden(core, reg, oblast, dims) if core.dated is not None else None
     books = dictionaries(reg, raion, oblast, dims)
     del reg  # the frames need only the dictionaries and the core
+    n_cases = distinct_cases(core)
     case_month_frame = case_months_frame(core, books)
     segment_frame = segments_frame(core, books, model.version) if segments else pl.DataFrame()
     # with a benefits extract: the disability group and IDP status in force on each row
@@ -150,5 +176,6 @@ def compute_entitlements(
         months=(month_list[0], month_list[-1]),
         n_segments=core.n_segments,
         idp_burden=idp,
+        n_cases=n_cases,
     )
     return result

@@ -31,6 +31,7 @@ __all__ = [
     "code_book",
     "dictionaries",
     "dimensions",
+    "distinct_cases",
     "parts",
     "per_case",
     "segments_frame",
@@ -223,6 +224,12 @@ def _case_month_order(case: np.ndarray, month: np.ndarray, funded: np.ndarray) -
     order = np.arange(len(case))
     order[swap], order[swap + 1] = swap + 1, swap
     return order
+
+
+def distinct_cases(core: PricedCore) -> int:
+    """How many cases have case-months (they come out of the core by case: one run per case)."""
+    case = _wide(core).case_months["case"]
+    return int(np.count_nonzero(case[1:] != case[:-1])) + int(len(case) > 0)
 
 
 def case_months_frame(core: PricedCore, books: Dictionaries) -> pl.DataFrame:

@@ -4,7 +4,7 @@ Each contract column is trimmed, parsed to its type (dates ISO or dd.mm.yyyy; nu
 point or comma; booleans true/false/1/0/так/ні/yes/no) and canonicalised (codes upper-cased, enum
 values lower-cased, Ukrainian spellings mapped). The checks the pandera model declares (nullable,
 isin, str_matches, bounds, unique) are compiled to polars expressions here, so each failure names its
-source line; pandera re-checks the valid rows at the end of `read_registry`.
+source line (`read_registry` checks the valid rows' types at the end).
 
 Quarantine values are the raw text from the file (bare 10-digit numbers redacted).
 """
@@ -121,7 +121,11 @@ def normalise(raw: RawTable, spec: dict[str, ColumnSpec] | None = None) -> Norma
     frame = _typed_frame(raw, spec)
     frame, open_notes = _open_ends(frame, raw)
     sources = {c: raw.frame.schema[c] for c in spec}
-    checks = [check for c, s in spec.items() for check in _column_checks(s, sources[c])]
+    checks = [
+        check
+        for c, s in spec.items()
+        for check in _column_checks(s, sources[c], distinct=s.unique and _increasing(frame[c]))
+    ]
     if malformed is not None:  # a malformed row is quarantined for that alone, not value by value
         checks = [(~malformed & m, rule, c, v, why) for m, rule, c, v, why in checks]
         checks.append(
@@ -202,7 +206,17 @@ def _empty_notes() -> pl.DataFrame:
     return pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 
-def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
+def _increasing(values: pl.Series) -> bool:
+    """Whether the non-null values strictly increase: then no two are equal, which one comparison
+    pass shows (a key column exported in key order, as most are), cheaper than hashing them all."""
+    present = values.drop_nulls()
+    if present.len() < 2:
+        return True
+    return bool((present.slice(1) > present.slice(0, present.len() - 1)).all())
+
+
+def _column_checks(spec: ColumnSpec, source: pl.DataType, *, distinct: bool = False) -> list[Check]:
+    """The checks of one column; `distinct`: its values are known to hold no duplicate."""
     col, raw = pl.col(spec.name), pl.col(_RAW + spec.name)
     # only parsing can fail: text kept as text, or a typed column taken or cast, cannot
     parsed = _parsed_from_text(source, spec)
@@ -252,7 +266,7 @@ def _column_checks(spec: ColumnSpec, source: pl.DataType) -> list[Check]:
             "less_than": ("<", col >= bound),
         }[check]
         checks.append((fails, "out_of_range", spec.name, shown, f"must be {symbol} {bound:g}"))
-    if spec.unique:
+    if spec.unique and not distinct:
         checks.append(
             (
                 col.is_not_null() & col.is_duplicated(),

@@ -118,7 +118,9 @@ def drop_personal_data(
             _note(name, raw.source_file, PII_DROPPED, column, f"dropped: {why}")
             for column, why in drop.items()
         ]
-        cleaned[name] = RawTable(name, raw.source_file, raw.frame.drop(list(drop)), raw.kind)
+        # nothing to drop (the usual case): the frame as it is (a drop copies it)
+        frame = raw.frame.drop(list(drop)) if drop else raw.frame
+        cleaned[name] = RawTable(name, raw.source_file, frame, raw.kind)
     return cleaned, _notes_frame(notes)
 
 

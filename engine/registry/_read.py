@@ -25,9 +25,9 @@ from pathlib import Path
 import polars as pl
 
 from engine.errors import InputFileError
+from engine.registry._contract import REGISTRY_TABLE_NAMES
 from engine.registry._csv import BLANK_LINE, PLACEHOLDER, structure
 from engine.registry._encoding import decode_to_utf8
-from engine.schemas import REGISTRY_TABLES
 
 __all__ = [
     "BLANK_LINE",
@@ -73,8 +73,8 @@ def read_tables(path: Path) -> dict[str, RawTable]:
             )
         return _read_workbook(path)
     files = _table_files(path)
-    missing = [name for name in REGISTRY_TABLES if name not in files]
-    if missing and len(missing) == len(REGISTRY_TABLES):
+    missing = [name for name in REGISTRY_TABLE_NAMES if name not in files]
+    if missing and len(missing) == len(REGISTRY_TABLE_NAMES):
         workbooks = sorted(p for p in path.iterdir() if p.suffix.lower() == ".xlsx")
         if len(workbooks) == 1:
             return _read_workbook(workbooks[0])
@@ -88,7 +88,7 @@ def _table_files(folder: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for file in sorted(folder.iterdir()):
         name, suffix = file.stem.lower(), file.suffix.lower()
-        if name not in REGISTRY_TABLES or suffix not in _TABLE_SUFFIXES or not file.is_file():
+        if name not in REGISTRY_TABLE_NAMES or suffix not in _TABLE_SUFFIXES or not file.is_file():
             continue
         if name in found:
             raise InputFileError(
@@ -189,12 +189,12 @@ def _read_workbook(file: Path) -> dict[str, RawTable]:
         Exception
     ) as exc:  # fastexcel raises its own hierarchy; any failure is an unreadable file
         raise InputFileError(f"unreadable XLSX workbook: {_first_line(exc)}", path=file) from None
-    missing = [name for name in REGISTRY_TABLES if name not in sheets]
+    missing = [name for name in REGISTRY_TABLE_NAMES if name not in sheets]
     if missing:
         raise InputFileError(f"workbook has no sheet '{missing[0]}'", path=file)
     return {
         name: RawTable(name, f"{file}[{sheets[name]}]", _read_sheet(file, sheets[name]), "xlsx")
-        for name in REGISTRY_TABLES
+        for name in REGISTRY_TABLE_NAMES
     }
 
 
