@@ -19,7 +19,6 @@ driver applies to, for every key it lists; a bottom series under no listed key k
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from engine.dates import add_months, parse_date, parse_month
+from engine.dates import add_months
 from engine.errors import ConfigError, InputFileError
 
 __all__ = ["DriverSeries", "driver_factors", "read_driver_series"]
@@ -48,11 +47,6 @@ class DriverSeries:
 
 def _fail(path: Path | str, line: int | None, column: str | None, message: str) -> ConfigError:
     return ConfigError(message, path=path, line=line, column=column)
-
-
-def _month(text: str) -> dt.date:
-    text = text.strip()
-    return parse_month(text) if len(text) == 7 else parse_date(text).replace(day=1)
 
 
 def _check_codes(frame: pl.DataFrame, keys: tuple[str, ...], path: Path) -> None:
@@ -90,23 +84,31 @@ def read_driver_series(path: str | Path) -> DriverSeries:
             raise _fail(path, 1, column, f"a driver series needs a '{column}' column")
     keys = tuple(c for c in raw.columns if c not in ("month", "value"))
     raw = raw.with_row_index("_line", offset=2).with_columns(pl.col("_line").cast(pl.Int64))
-    months, values = [], []
-    for line, month, value in raw.select("_line", "month", "value").iter_rows():
-        try:  # one parse per row of a small planning table, each bad cell named by its line
-            months.append(_month(month or ""))
-        except ValueError:
-            raise _fail(path, line, "month", f"bad month {month!r} (YYYY-MM)") from None
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = float("nan")
-        if not number > 0 or not np.isfinite(number):
-            raise _fail(path, line, "value", f"value must be a positive number, got {value!r}")
-        values.append(number)
-    frame = raw.select(
+    text = pl.col("month").str.strip_chars()
+    parsed = raw.with_columns(
+        pl.coalesce(
+            (text + "-01").str.to_date("%Y-%m-%d", strict=False),
+            text.str.to_date("%Y-%m-%d", strict=False),
+        )
+        .dt.truncate("1mo")
+        .alias("_month"),
+        pl.col("value").str.strip_chars().cast(pl.Float64, strict=False).alias("_value"),
+    )
+    bad = parsed.filter(pl.col("_month").is_null())
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise _fail(path, row["_line"], "month", f"bad month {row['month']!r} (YYYY-MM)")
+    bad = parsed.filter(~(pl.col("_value") > 0) | pl.col("_value").is_null())
+    bad = bad.vstack(parsed.filter(pl.col("_value").is_infinite())).sort("_line")
+    if bad.height:
+        row = bad.row(0, named=True)
+        raise _fail(
+            path, row["_line"], "value", f"value must be a positive number, got {row['value']!r}"
+        )
+    frame = parsed.select(
         *[pl.col(k).str.strip_chars() for k in keys],
-        pl.Series("month", months, dtype=pl.Date),
-        pl.Series("value", values, dtype=pl.Float64),
+        pl.col("_month").alias("month"),
+        pl.col("_value").alias("value"),
         "_line",
     )
     for key in keys:

@@ -57,32 +57,45 @@ class SummingMatrix:
     def from_frame(cls, s_df: Any, tags: Mapping[str, Sequence[str]]) -> SummingMatrix:
         """From `S_df` (polars or pandas: `unique_id` and one column per bottom series, or a numpy
         array whose rows are the tags' ids in order and whose columns are the last tag's ids)."""
+        names = [str(n) for n in tags]
+        members = [np.asarray(v).astype(str) for v in tags.values()]
+        tagged = pl.DataFrame(
+            {
+                "unique_id": np.concatenate(members) if members else np.array([], dtype=str),
+                "level": np.repeat(names, [m.size for m in members]),
+            },
+            schema={"unique_id": pl.String, "level": pl.String},
+        ).unique("unique_id", keep="first", maintain_order=True)
         if isinstance(s_df, np.ndarray):
-            ids = [str(i) for ids in tags.values() for i in ids]
-            bottom = [str(i) for i in list(tags.values())[-1]]
+            ids = tagged["unique_id"]
+            bottom = members[-1].tolist() if members else []
             matrix = np.asarray(s_df, dtype=float)
         else:
             frame = s_df if isinstance(s_df, pl.DataFrame) else pl.from_pandas(s_df.reset_index())
             if "unique_id" not in frame.columns:
                 raise ConfigError("S_df needs a 'unique_id' column (the node ids, in row order)")
-            ids = [str(i) for i in frame["unique_id"].to_list()]
+            ids = frame["unique_id"].cast(pl.String)
             bottom = [c for c in frame.columns if c not in ("unique_id", "index")]
             matrix = frame.select(bottom).to_numpy().astype(float)
-        if matrix.shape != (len(ids), len(bottom)):
-            raise ConfigError(f"S has shape {matrix.shape}, expected {(len(ids), len(bottom))}")
-        if len(set(ids)) != len(ids):
+        if matrix.shape != (ids.len(), len(bottom)):
+            raise ConfigError(f"S has shape {matrix.shape}, expected {(ids.len(), len(bottom))}")
+        if ids.is_duplicated().any():
             raise ConfigError("S_df repeats a node id")
-        level_of: dict[str, str] = {}
-        for name, members in tags.items():
-            for uid in members:
-                level_of.setdefault(str(uid), str(name))
-        untagged = [i for i in ids if i not in level_of]
-        if untagged:
-            raise ConfigError(f"node {untagged[0]!r} of S_df is in no level of tags")
+        levels = pl.DataFrame({"unique_id": ids}).join(
+            tagged, on="unique_id", how="left", maintain_order="left"
+        )
+        untagged = levels.filter(pl.col("level").is_null())
+        if untagged.height:
+            raise ConfigError(f"node {untagged['unique_id'][0]!r} of S_df is in no level of tags")
         if not np.all((matrix == 0) | (matrix == 1)):
             raise ConfigError("a summing matrix holds only 0 and 1")
-        order = tuple(dict.fromkeys(str(n) for n in tags))
-        return cls(matrix, tuple(ids), tuple(bottom), tuple(level_of[i] for i in ids), order)
+        return cls(
+            matrix,
+            tuple(ids.to_list()),
+            tuple(bottom),
+            tuple(levels["level"].to_list()),
+            tuple(dict.fromkeys(names)),
+        )
 
 
 @dataclass(frozen=True)
@@ -177,46 +190,48 @@ def structure_hierarchy(structure: Structure, bottom_keys: pl.DataFrame) -> Hier
 def _summing_hierarchy(summing: SummingMatrix, bottom_keys: pl.DataFrame) -> Hierarchy:
     from scipy import sparse
 
-    series = [str(i) for i in bottom_keys["unique_id"].to_list()]
-    column_of = {uid: k for k, uid in enumerate(summing.bottom_ids)}
-    unknown = [uid for uid in series if uid not in column_of]
-    if unknown:
-        raise InputFileError(f"series {unknown[0]!r} is not a bottom series of S_df")
-    if len(series) != len(summing.bottom_ids):
-        absent = sorted(set(summing.bottom_ids) - set(series))[0]
-        raise InputFileError(f"bottom series {absent!r} of S_df has no observations")
-    row_of = {uid: k for k, uid in enumerate(summing.ids)}
-    missing = [uid for uid in series if uid not in row_of]
-    if missing:
-        raise ConfigError(f"bottom series {missing[0]!r} has no row in S_df")
-    cols = np.array([column_of[uid] for uid in series])
-    bottom_rows = np.array([row_of[uid] for uid in series])
+    series = bottom_keys.select(pl.col("unique_id").cast(pl.String)).with_row_index("_b")
+    columns = pl.DataFrame({"unique_id": summing.bottom_ids}).with_row_index("_col")
+    rows = pl.DataFrame({"unique_id": summing.ids}).with_row_index("_row")
+    match = series.join(columns, on="unique_id", how="left", maintain_order="left").join(
+        rows, on="unique_id", how="left", maintain_order="left"
+    )
+    unknown = match.filter(pl.col("_col").is_null())
+    if unknown.height:
+        raise InputFileError(f"series {unknown['unique_id'][0]!r} is not a bottom series of S_df")
+    absent = columns.join(series, on="unique_id", how="anti")
+    if absent.height:
+        raise InputFileError(
+            f"bottom series {absent['unique_id'][0]!r} of S_df has no observations"
+        )
+    no_row = match.filter(pl.col("_row").is_null())
+    if no_row.height:
+        raise ConfigError(f"bottom series {no_row['unique_id'][0]!r} has no row in S_df")
+    cols = match["_col"].to_numpy().astype(np.int64)
+    bottom_rows = match["_row"].to_numpy().astype(np.int64)
+    n_series = series.height
     is_bottom = np.zeros(len(summing.ids), dtype=bool)
     is_bottom[bottom_rows] = True
     order = np.concatenate([np.flatnonzero(~is_bottom), bottom_rows])
     matrix = summing.S[order][:, cols]
     n_aggregate = int((~is_bottom).sum())
-    if not np.array_equal(matrix[n_aggregate:], np.eye(len(series))):
+    if not np.array_equal(matrix[n_aggregate:], np.eye(n_series)):
         raise ConfigError("the rows of S_df's bottom series must be the identity")
-    ids = [summing.ids[k] for k in order]
-    node_levels = [summing.node_levels[k] for k in order]
-    bottom_level = node_levels[-1] if node_levels else "bottom"
-    if len(set(node_levels[n_aggregate:])) > 1:
+    ids = pl.Series("unique_id", summing.ids, dtype=pl.String).gather(order)
+    node_levels = pl.Series("level", summing.node_levels, dtype=pl.String).gather(order)
+    bottom_level = node_levels[-1]
+    if node_levels.slice(n_aggregate).n_unique() > 1:
         raise ConfigError("tags put the bottom series in more than one level")
-    levels = [n for n in summing.level_order if n != bottom_level and n in set(node_levels)]
+    present = set(node_levels.unique().to_list())
+    levels = [n for n in summing.level_order if n != bottom_level and n in present]
     depth = {name: k for k, name in enumerate([*levels, bottom_level])}
-    nodes = pl.DataFrame(
-        {
-            "unique_id": ids,
-            "level": node_levels,
-            "depth": [depth[n] for n in node_levels],
-        },
-        schema={"unique_id": pl.String, "level": pl.String, "depth": pl.Int32},
+    nodes = pl.DataFrame([ids, node_levels]).with_columns(
+        pl.col("level").replace_strict(depth, return_dtype=pl.Int32).alias("depth")
     )
     return Hierarchy(
         spec=HierarchySpec.flat("unique_id"),
         nodes=nodes,
-        bottom=pl.DataFrame({"unique_id": series}),
+        bottom=series.select("unique_id"),
         S=sparse.csr_matrix(matrix),
         levels=(*levels, bottom_level),
     )
@@ -269,9 +284,7 @@ def aggregate(
     ).filter(pl.Series(keep))
     bottom_ids = ids.tail(hierarchy.n_bottom).to_list()
     dense = hierarchy.S.toarray()
-    s_df = pl.DataFrame({"unique_id": ids}).with_columns(
-        pl.Series(uid, dense[:, k]) for k, uid in enumerate(bottom_ids)
-    )
+    s_df = pl.DataFrame(dense, schema=bottom_ids, orient="row").insert_column(0, ids)
     level = hierarchy.nodes["level"].to_numpy()
     tags = {name: ids.to_numpy()[level == name] for name in hierarchy.levels}
     return y_df, s_df, tags

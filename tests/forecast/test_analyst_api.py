@@ -123,6 +123,17 @@ def test_summing_matrix_and_tags_give_the_structure_of_the_level_definitions(fra
     assert_frame_equal(a, b)
 
 
+def test_a_summing_matrix_as_an_array_with_tags_is_the_same_structure(frame):
+    y_df, s_df, tags = aggregate(frame, CUSTOM, date_col="month", value_col="y")
+    as_frame = fit_hierarchy(y_df, S_df=s_df, tags=tags, **{**KW, "date_col": "ds"})
+    as_array = fit_hierarchy(
+        y_df, S_df=s_df.drop("unique_id").to_numpy(), tags=tags, **{**KW, "date_col": "ds"}
+    )
+    a = as_frame.reconcile("ols", levels=(80,))
+    b = as_array.reconcile("ols", levels=(80,))
+    assert_frame_equal(a, b)
+
+
 def test_aggregate_sums_every_node(frame):
     y_df, _, tags = aggregate(frame, CUSTOM, date_col="month", value_col="y")
     total = y_df.filter(pl.col("unique_id") == "total").sort("ds")["y"]
