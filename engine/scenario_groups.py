@@ -28,10 +28,13 @@ shape: (3, 3)
 │ ---    ┆ ---     ┆ ---    │
 │ str    ┆ i64     ┆ i64    │
 ╞════════╪═════════╪════════╡
-│ I      ┆ 1       ┆ 0      │
 │ none   ┆ 0       ┆ 0      │
+│ I      ┆ 1       ┆ 0      │
 │ budget ┆ 0       ┆ 1      │
 └────────┴─────────┴────────┘
+>>> neutral = winners_losers(cases, groups=("disability_group",), budget_neutral=True)
+>>> neutral.select("group", "winners", "losers").rows()  # 360 UAH held at 300: ×5/6
+[('none', 0, 2), ('I', 1, 0), ('budget', 0, 0)]
 """
 
 from __future__ import annotations
@@ -52,6 +55,19 @@ GROUPS = ("income_band", "disability_group", "is_idp", "age_group", "settlement"
 INCOME_BANDS = ((0.0, "<1"), (1.0, "1–2"), (2.0, "2–3"), (3.0, "3–4"), (4.0, "≥4"))
 AGE_GROUPS = ((0, "0–17"), (18, "18–39"), (40, "40–59"), (60, "60–79"), (80, "80+"))
 _KOPIYKA = 0.01
+# groups in their natural order (bands low to high), "unknown" last
+_ORDER = {
+    label: i
+    for i, label in enumerate(
+        [
+            *(label for _, label in INCOME_BANDS),
+            *(label for _, label in AGE_GROUPS),
+            *("none", "I", "II", "III", "child"),
+            *("IDP", "not IDP", "urban", "rural"),
+            *("state", "communal", "nonstate", "individual"),
+        ]
+    )
+} | {"unknown": 99}
 
 
 def _banded(value: pl.Expr, bands: Sequence[tuple[float, str]], missing: str) -> pl.Expr:
@@ -163,7 +179,9 @@ def winners_losers(
     frames = [
         rows.group_by(pl.col(g).cast(pl.String).alias("group"))
         .agg(measures)
-        .sort("group")
+        .with_columns(_order=pl.col("group").replace_strict(_ORDER, default=50))
+        .sort("_order", "group")
+        .drop("_order")
         .select(pl.lit(g).alias("dimension"), pl.all())
         for g in groups
         if g in rows.columns

@@ -19,6 +19,7 @@ from engine.report._figures_budget import (
     lorenz_figure,
     plan_figure,
     scenario_groups_figure,
+    scenario_groups_table_figure,
 )
 from engine.report._figures_forecast import backtest_figure, fan_chart_figure, node_history
 from engine.report._figures_money import flows_sankey_figure, headline_figure, trend_figure
@@ -98,6 +99,7 @@ __all__ = [
     "scenario_cases_figure",
     "scenario_figure",
     "scenario_groups_figure",
+    "scenario_groups_table_figure",
     "suppress_small_cells",
     "trend_figure",
 ]

@@ -8,13 +8,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from engine.report._labels import tier_label
 from engine.report._style import COLORS, finish
 from engine.report._text import DEFAULT_LANG, tr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["budget_numbers", "lorenz", "lorenz_figure", "plan_figure", "scenario_groups_figure"]
+__all__ = [
+    "budget_numbers",
+    "lorenz",
+    "lorenz_figure",
+    "plan_figure",
+    "scenario_groups_figure",
+    "scenario_groups_table_figure",
+    "unspent_sentence",
+]
 
 
 def budget_numbers(
@@ -92,7 +101,7 @@ def unspent_sentence(numbers: Mapping[str, Any], names: Mapping[str, str], lang:
     unspent = numbers.get("unspent_uah")
     if unspent is None or unspent < 0.01:
         return tr("unspent_none", lang) if unspent is not None else ""
-    groups = [names.get(g, g) for g in numbers.get("unspent_groups", [])]
+    groups = [names.get(g, tier_label(g, lang)) for g in numbers.get("unspent_groups", [])]
     amount = f"{unspent:,.0f} {tr('uah', lang)}"
     return tr("unspent_why", lang, unspent=amount, groups=", ".join(groups) or "—")
 
@@ -120,56 +129,131 @@ _GROUP_WORDS = {
 }
 
 
-def scenario_groups_figure(
-    table: pl.DataFrame, *, name: str = "", title: str | None = None, lang: str = DEFAULT_LANG
-) -> go.Figure:
-    """Winners and losers per group (`engine.scenario_groups.winners_losers`): one bar row per
-    group, cases that win to the right and lose to the left, the state's money on hover; the title
-    gives the state budget's side."""
-    import plotly.graph_objects as go
-
-    groups = table.filter(pl.col("dimension") != "budget")
-    budget = table.filter(pl.col("dimension") == "budget")
-    cost = -float(budget["diff_state_uah"][0]) if not budget.is_empty() else 0.0
+def _group_labels(groups: pl.DataFrame, lang: str) -> list[str]:
     uk = lang == "uk"
-    labels = [
+    return [
         f"{_DIMENSIONS.get(d, (d, d))[0 if uk else 1]}: {_GROUP_WORDS.get(g, g) if uk else g}"
         for d, g in zip(groups["dimension"], groups["group"], strict=True)
     ]
-    money = groups["diff_state_uah"].to_list()
-    fig = go.Figure(
-        [
-            go.Bar(
-                y=labels,
-                x=groups["winners"].to_list(),
-                orientation="h",
-                name=tr("winners", lang),
-                marker_color=COLORS["gain"],
-                customdata=money,
-                hovertemplate="%{y}: %{x:,} · %{customdata:+,.0f} "
-                + tr("uah", lang)
-                + "<extra></extra>",
-            ),
-            go.Bar(
-                y=labels,
-                x=[-v for v in groups["losers"].to_list()],
-                orientation="h",
-                name=tr("losers", lang),
-                marker_color=COLORS["loss"],
-                customdata=money,
-                hovertemplate="%{y}: %{x:,} · %{customdata:+,.0f} "
-                + tr("uah", lang)
-                + "<extra></extra>",
-            ),
-        ]
+
+
+def _budget_cost(table: pl.DataFrame) -> float:
+    budget = table.filter(pl.col("dimension") == "budget")
+    return -float(budget["diff_state_uah"][0]) if not budget.is_empty() else 0.0
+
+
+def _signed(amount: float, lang: str) -> str:
+    return f"{'+' if amount >= 0 else '−'}{abs(amount):,.0f} {tr('uah', lang)}"
+
+
+def scenario_groups_figure(
+    paid: pl.DataFrame,
+    neutral: pl.DataFrame | None = None,
+    *,
+    name: str = "",
+    title: str | None = None,
+    lang: str = DEFAULT_LANG,
+) -> go.Figure:
+    """Winners and losers per group (`engine.scenario_groups.winners_losers`), cases that win to
+    the right and lose to the left: when the state budget pays the scenario's cost (`paid`), and
+    beside it (`neutral`, `budget_neutral=True`) when the same budget must pay for it."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    views = [(paid, tr("budget_pays", lang, cost=_signed(_budget_cost(paid), lang)))]
+    if neutral is not None:
+        views.append((neutral, tr("budget_same", lang)))
+    fig = make_subplots(
+        rows=1,
+        cols=len(views),
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+        subplot_titles=[v[1] for v in views],
     )
-    fig.update_xaxes(title_text=tr("cases_axis", lang), zeroline=True)
+    for col, (table, _) in enumerate(views, start=1):
+        groups = table.filter(pl.col("dimension") != "budget")
+        labels = _group_labels(groups, lang)
+        money = groups["diff_state_uah"].to_list()
+        for column, sign, text, color in (
+            ("winners", 1, "winners", COLORS["gain"]),
+            ("losers", -1, "losers", COLORS["loss"]),
+        ):
+            fig.add_trace(
+                go.Bar(
+                    y=labels,
+                    x=[sign * v for v in groups[column].to_list()],
+                    orientation="h",
+                    name=tr(text, lang),
+                    legendgroup=text,
+                    showlegend=col == 1,
+                    marker_color=color,
+                    customdata=money,
+                    hovertemplate="%{y}: %{x:,} · %{customdata:+,.0f} "
+                    + tr("uah", lang)
+                    + "<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(title_text=tr("cases_axis", lang), zeroline=True, row=1, col=col)
     fig.update_yaxes(autorange="reversed", automargin=True)
-    sign = "+" if cost >= 0 else "−"
-    amount = f"{sign}{abs(cost):,.0f} {tr('uah', lang)}"
-    heading = tr("scenario_groups_title", lang, name=name, cost=amount)
+    rows = paid.filter(pl.col("dimension") != "budget").height
     return finish(
-        fig, title or heading, barmode="relative", height=max(360, 20 * groups.height + 150)
+        fig,
+        title or tr("scenario_groups_title", lang, name=name),
+        barmode="relative",
+        height=max(380, 18 * rows + 190),
+        margin={"t": 100},
+    )
+
+
+def scenario_groups_table_figure(
+    paid: pl.DataFrame,
+    neutral: pl.DataFrame | None = None,
+    *,
+    title: str | None = None,
+    lang: str = DEFAULT_LANG,
+) -> go.Figure:
+    """The numbers of `scenario_groups_figure` as a table: per group, cases, winners and losers,
+    what the state pays more, what recipients and providers gain; the budget's row last."""
+    import plotly.graph_objects as go
+
+    labels = [*_group_labels(paid.filter(pl.col("dimension") != "budget"), lang), "budget"]
+    labels[-1] = tr("state_budget", lang)
+    ordered = pl.concat(
+        [paid.filter(pl.col("dimension") != "budget"), paid.filter(pl.col("dimension") == "budget")]
+    )
+    columns = {
+        tr("col_group", lang): labels,
+        tr("cases_axis", lang): [f"{v:,}" for v in ordered["cases"]],
+        tr("winners", lang): [f"{v:,}" for v in ordered["winners"]],
+        tr("losers", lang): [f"{v:,}" for v in ordered["losers"]],
+        tr("col_state_more", lang): [f"{v:+,.0f}" for v in ordered["diff_state_uah"]],
+        tr("col_recipients_gain", lang): [f"{v:+,.0f}" for v in ordered["recipients_gain_uah"]],
+        tr("col_providers_gain", lang): [f"{v:+,.0f}" for v in ordered["providers_gain_uah"]],
+    }
+    if neutral is not None:
+        same = pl.concat(
+            [
+                neutral.filter(pl.col("dimension") != "budget"),
+                neutral.filter(pl.col("dimension") == "budget"),
+            ]
+        )
+        columns[tr("col_neutral", lang)] = [
+            f"{w:,} / {lo:,}" for w, lo in zip(same["winners"], same["losers"], strict=True)
+        ]
+    fig = go.Figure(
+        go.Table(
+            columnwidth=[2.6, 0.8, 0.8, 0.8, 1.1, 1.1, 1.1, 1.2][: len(columns)],
+            header={"values": list(columns), "align": "left"},
+            cells={"values": list(columns.values()), "align": "left", "height": 22},
+        )
+    )
+    return finish(
+        fig,
+        title or tr("scenario_groups_table", lang),
+        height=34 * len(labels) + 150,
+        margin={"l": 10, "r": 10},
     )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from engine.report._labels import hromada_labels, oblast_labels
+from engine.report._labels import hromada_labels, oblast_labels, tier_label
 from engine.report._style import COLORS, finish
 from engine.report._suppress import DEFAULT_MIN_COUNT, publishable
 from engine.report._text import DEFAULT_LANG, tr
@@ -84,7 +84,7 @@ def _allocated_and_shortfall(
                 f"<br>{tr('coverage', lang)} %{{customdata}}<extra></extra>",
             )
         )
-    fig.update_xaxes(title_text=uah, tickformat="~s")
+    fig.update_xaxes(title_text=uah, tickformat=",.0f")
 
 
 def allocation_figure(
@@ -151,7 +151,7 @@ def allocation_tiers_figure(
         by_tier.group_by("tier").agg(pl.col(money).sum(), pl.col("tier_rank").min())
     ).sort("tier_rank", descending=True)  # bars are drawn bottom-up: top priority drawn last
     fig = go.Figure()
-    _allocated_and_shortfall(fig, [str(t) for t in rows["tier"]], rows, lang)
+    _allocated_and_shortfall(fig, [tier_label(str(t), lang) for t in rows["tier"]], rows, lang)
     fig.update_yaxes(automargin=True)
     return finish(
         fig,
@@ -205,7 +205,7 @@ def allocation_matrix_figure(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[str(t) for t in tiers],
+            x=[tier_label(str(t), lang) for t in tiers],
             y=[names.get(o, o) for o in oblasts],
             text=text,
             texttemplate="%{text}",
@@ -274,7 +274,7 @@ def scenario_figure(
     )
     n_win = int((rows[value] > 0).sum())
     n_lose = int((rows[value] < 0).sum())
-    fig.update_xaxes(title_text=tr("scenario_axis", lang), zeroline=True, tickformat="~s")
+    fig.update_xaxes(title_text=tr("scenario_axis", lang), zeroline=True, tickformat=",.0f")
     fig.update_yaxes(automargin=True)
     return finish(
         fig,
@@ -316,7 +316,7 @@ def scenario_cases_figure(
             go.Histogram(x=losses, name=tr("losers", lang), marker_color=COLORS["loss"], nbinsx=30),
         ]
     )
-    fig.update_xaxes(title_text=tr("per_case_axis", lang), tickformat="~s")
+    fig.update_xaxes(title_text=tr("per_case_axis", lang), tickformat=",.0f")
     fig.update_yaxes(title_text=tr("cases_axis", lang), ticklabelstandoff=8)
     counts = {"win": f"{len(gains):,}", "lose": f"{len(losses):,}", "same": f"{unchanged:,}"}
     return finish(

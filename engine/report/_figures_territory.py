@@ -117,7 +117,7 @@ def oblast_bars_figure(
     )
     span = scale_range(coverage, share=True) or (0.0, 1.0)
     pad = (span[1] - span[0]) * 0.06
-    fig.update_xaxes(title_text=uah, tickformat="~s", row=1, col=1)
+    fig.update_xaxes(title_text=uah, tickformat=",.0f", row=1, col=1)
     fig.update_xaxes(tickformat=".0%", range=[span[0] - pad, span[1] + pad], nticks=4, row=1, col=2)
     return finish(
         fig,

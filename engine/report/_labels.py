@@ -8,6 +8,8 @@ code itself is shown, never dropped.
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from engine.report._text import DEFAULT_LANG
@@ -18,6 +20,7 @@ __all__ = [
     "oblast_labels",
     "region_key",
     "service_labels",
+    "tier_label",
     "transliterate",
 ]
 
@@ -157,3 +160,28 @@ def transliterate(name: str) -> str:
             out.append(latin.capitalize() if ch.isupper() else latin)
         previous = ch
     return "".join(out)
+
+
+_TIER_WORDS = (
+    (re.compile(r"^need level (\d)$"), "рівень потреби {0}"),
+    (re.compile(r"^everyone else$"), "усі інші"),
+    (re.compile(r"^children and group I$"), "діти та I група"),
+    (re.compile(r"^national$"), "загальнодержавний"),
+    (re.compile(r"^other oblasts$"), "інші області"),
+)
+
+
+def tier_label(name: str, lang: str = DEFAULT_LANG) -> str:
+    """A policy's tier or envelope-group name in the output's language: the policy files name
+    them in English ('need level 3'); the common names are given in Ukrainian, others kept.
+
+    >>> tier_label("need level 3", "uk"), tier_label("need level 3", "en")
+    ('рівень потреби 3', 'need level 3')
+    """
+    if lang != "uk":
+        return name
+    for pattern, words in _TIER_WORDS:
+        found = pattern.match(name)
+        if found:
+            return words.format(*found.groups())
+    return name

@@ -11,6 +11,7 @@ from engine.report._figures_budget import (
     lorenz_figure,
     plan_figure,
     scenario_groups_figure,
+    scenario_groups_table_figure,
     unspent_sentence,
 )
 from engine.report._figures_plan import (
@@ -86,8 +87,9 @@ def plan_sections(data: ReportData, min_count: int, lang: str) -> list[Section]:
     scenario: list[go.Figure] = []
     for name, part in _by_scenario(data.scenario_cases):
         if {"baseline_state_uah", "scenario_state_uah"} <= set(part.columns):
-            table = winners_losers(part)
-            scenario.append(scenario_groups_figure(table, name=name or "", lang=lang))
+            paid, neutral = winners_losers(part), winners_losers(part, budget_neutral=True)
+            scenario.append(scenario_groups_figure(paid, neutral, name=name or "", lang=lang))
+            scenario.append(scenario_groups_table_figure(paid, neutral, lang=lang))
     for name, part in _by_scenario(data.scenario_territories):
         scenario.append(
             scenario_figure(part, territories, min_count=min_count, name=name, lang=lang)
@@ -123,7 +125,7 @@ def equity_sections(data: ReportData, lang: str) -> list[Section]:
             continue
         by = rows.group_by(pl.col("territory_code").cast(pl.String).alias("hromada_code"))
         if not curves:
-            curves["baseline"] = _per_hromada(
+            curves[tr("baseline", lang)] = _per_hromada(
                 population, by.agg(uah=pl.col("baseline_state_uah").sum())
             )
         curves[name or "scenario"] = _per_hromada(

@@ -221,6 +221,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "На випадок: {win} виграють, {lose} втрачають, {same} без змін",
         "Per case: {win} winners, {lose} losers, {same} unchanged",
     ),
+    "baseline": ("базовий варіант", "baseline"),
     "scenario_axis": ("сценарій − базовий, грн", "scenario − baseline, UAH"),
     "scenario_cases_title": (
         "Сценарій {name}, на випадок: {win} виграють, {lose} втрачають, {same} без змін",
@@ -231,8 +232,29 @@ TEXT: dict[str, tuple[str, str]] = {
     "winners": ("виграють", "winners"),
     "losers": ("втрачають", "losers"),
     "scenario_groups_title": (
-        "Сценарій {name}: хто виграє і хто втрачає за групами (бюджет: {cost})",
-        "Scenario {name}: winners and losers by group (budget: {cost})",
+        "Сценарій {name}: хто виграє і хто втрачає за групами",
+        "Scenario {name}: winners and losers by group",
+    ),
+    "scenario_groups_table": (
+        "Кількість випадків і кошти за групами (грн за період)",
+        "Cases and money by group (UAH over the period)",
+    ),
+    "budget_pays": (
+        "Платить бюджет держави<br>({cost})",
+        "The state budget pays<br>({cost})",
+    ),
+    "budget_same": (
+        "Той самий бюджет<br>(пропорційно)",
+        "The same budget<br>(pro rata)",
+    ),
+    "state_budget": ("Бюджет держави", "State budget"),
+    "col_group": ("Група", "Group"),
+    "col_state_more": ("Держава платить більше", "State pays more"),
+    "col_recipients_gain": ("Отримувачі виграють", "Recipients gain"),
+    "col_providers_gain": ("Надавачі виграють", "Providers gain"),
+    "col_neutral": (
+        "Той самий бюджет: виграють / втрачають",
+        "Same budget: winners / losers",
     ),
     "scenario_note": (
         "Сценарій мінус базовий варіант за той самий період. Отримувач виграє, коли його "
