@@ -178,7 +178,7 @@ def forecast(
         reconcile, chosen = auto_reconciliation(
             frame, hierarchy=spec, date_col=date_col, value_col=value_col, horizon=horizon,
             freq=freq, season_length=season_length, models=models, levels=levels,
-            nonnegative=nonnegative, fill_value=fill_value, refine=refine,
+            nonnegative=nonnegative, fill_value=fill_value, refine=refine, prepared=data,
         )  # fmt: skip
     method = reconcile if hier.n_aggregate else "bottom_up"
     m = season_length or default_season_length(freq)
