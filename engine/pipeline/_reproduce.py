@@ -173,69 +173,88 @@ def check_extract(recorded: Mapping[str, str], extract: Path) -> list[str]:
     return problems
 
 
-def _extract_of(manifest: RunManifest, inputs: RunInputs, extract: Path | None) -> Path:
-    """The extract to rerun with, checked against the run's hashes (a refusal if it differs)."""
-    recorded = manifest.input(EXTRACT)
-    chosen = Path(extract) if extract is not None else Path(recorded["path"]) if recorded else None
-    if chosen is None or not inputs.extract:
+def _named(role: str) -> str:
+    return "extract" if role == EXTRACT else f"{role.replace('_', ' ')} input"
+
+
+def _unstored_inputs(
+    manifest: RunManifest, inputs: RunInputs, extract: Path | None
+) -> dict[str, Path]:
+    """The inputs kept by hash only (the extract: `extract`, default where the run read it; any
+    other from where the run read it), each checked against the run's hashes: a refusal if one is
+    missing or differs."""
+    if not inputs.extract:
         raise ReproduceRefusedError(
             f"run {manifest.run_id} recorded no extract hashes; it cannot be reproduced"
         )
-    if not chosen.exists():
-        raise ReproduceRefusedError(
-            f"the extract run {manifest.run_id} read is missing (sha256 "
-            f"{recorded['hash'][:12] if recorded else '?'}); pass --extract DIR with that extract",
-            path=chosen,
-        )
-    problems = check_extract(inputs.extract, chosen)
-    if problems:
-        shown = "; ".join(problems[:3]) + (
-            f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
-        )
-        raise ReproduceRefusedError(
-            f"not the extract run {manifest.run_id} read: {shown}; refusing to reproduce from it",
-            path=chosen,
-        )
-    return chosen.resolve()
+    found: dict[str, Path] = {}
+    for role, kept in inputs.unstored.items():
+        recorded = manifest.input(role)
+        given = extract if role == EXTRACT else None
+        chosen = given if given is not None else Path(recorded["path"]) if recorded else None
+        hint = "; pass --extract DIR with that extract" if role == EXTRACT else ""
+        if chosen is None or not chosen.exists():
+            raise ReproduceRefusedError(
+                f"the {_named(role)} run {manifest.run_id} read is missing (sha256 "
+                f"{recorded['hash'][:12] if recorded else '?'}){hint}",
+                path=chosen,
+            )
+        problems = check_extract(kept.files, chosen)
+        if problems:
+            shown = "; ".join(problems[:3]) + (
+                f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+            )
+            raise ReproduceRefusedError(
+                f"not the {_named(role)} run {manifest.run_id} read: {shown}; refusing to "
+                "reproduce from it",
+                path=chosen,
+            )
+        found[role] = chosen.resolve()
+    return found
 
 
-def _place_extract(inputs: RunInputs, extract: Path) -> None:
-    """Make the spec's extract path exist in the rebuilt project (the spec loader checks it):
-    a link to the extract the rerun reads."""
-    where = inputs.extract_path
+def _place(inputs: RunInputs, role: str, real: Path) -> None:
+    """Make the spec's path of an input kept by hash only exist in the rebuilt project (the spec
+    loader checks it): a link to the files the rerun reads."""
+    where = inputs.unstored[role].input_path
     if not where or Path(where).is_absolute():
         return
     link = inputs.root.joinpath(*Path(where).parts)
     if not link.exists() and not link.is_symlink():
         link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(extract, target_is_directory=extract.is_dir())
+        link.symlink_to(real, target_is_directory=real.is_dir())
 
 
 def _rerun_spec(
-    manifest: RunManifest, inputs: RunInputs, extract: Path, store: Path
+    manifest: RunManifest, inputs: RunInputs, unstored: Mapping[str, Path], store: Path
 ) -> tuple[RunSpec, bool]:
-    """The run's spec, read from its stored copy, every input pointing at the stored files, the
-    extract given, results going to `store`; and whether the run accepted its quarantine."""
+    """The run's spec, read from its stored copy, every input pointing at the stored files (or, for
+    those kept by hash only, at `unstored`), results going to `store`; and whether the run accepted
+    its quarantine."""
     from engine.pipeline._load import load_spec
 
     if "spec" not in inputs.paths:
         raise ReproduceRefusedError(f"run {manifest.run_id} kept no spec; it cannot be reproduced")
-    _place_extract(inputs, extract)
+    for role, real in unstored.items():
+        _place(inputs, role, real)
     spec = load_spec(inputs.paths["spec"])
     paths: dict[str, Any] = {f: inputs.paths[r] for r, f in _FIELDS.items() if r in inputs.paths}
     compared = sorted(r for r in inputs.paths if r.startswith("compare_scenario_"))
     if compared:
         paths["compare_scenarios"] = tuple(inputs.paths[r] for r in compared)
+    paths |= {r: p for r, p in unstored.items() if r != EXTRACT and hasattr(spec, r)}
     spec = replace(spec, root=inputs.root, **paths)  # the rebuilt project is the run's project
     params = manifest.parameters
     envelope = params.get("envelope")
     if spec.envelope.parameters() != envelope:  # the run had `--envelope`
         spec = replace(spec, envelope=_envelope(envelope))
-    spec = spec.with_overrides(extract=extract, store=store, confirm_envelope=True)
+    spec = spec.with_overrides(extract=unstored[EXTRACT], store=store, confirm_envelope=True)
     accept = bool(params.get("accept_quarantine", False))
     now = {**spec.parameters(), "accept_quarantine": accept}
     changed = [
-        k for k in sorted(set(now) | set(params)) if k != EXTRACT and now.get(k) != params.get(k)
+        k
+        for k in sorted(set(now) | set(params))
+        if k not in unstored and now.get(k) != params.get(k)  # where those are read may differ
     ]
     if changed:
         shown = "; ".join(f"{k}: {params.get(k)!r} then, {now.get(k)!r} now" for k in changed)
@@ -310,8 +329,8 @@ def reproduce_run(
     )
     try:
         inputs = materialise(target, manifest.run_id, folder / "project")
-        chosen = _extract_of(manifest, inputs, None if extract is None else Path(extract))
-        spec, accept = _rerun_spec(manifest, inputs, chosen, folder / "store" / "mfr.duckdb")
+        unstored = _unstored_inputs(manifest, inputs, None if extract is None else Path(extract))
+        spec, accept = _rerun_spec(manifest, inputs, unstored, folder / "store" / "mfr.duckdb")
         result = run_pipeline(
             spec,
             force=True,
@@ -337,7 +356,7 @@ def reproduce_run(
         return Reproduction(
             run_id=manifest.run_id,
             rerun_id=rerun.run_id,
-            extract=chosen,
+            extract=unstored[EXTRACT],
             tables=tuple(checks),
             engine_then=manifest.code_version,
             engine_now=code_version(),

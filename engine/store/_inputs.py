@@ -3,9 +3,9 @@
 Every run records each file of each of its inputs (the spec, the funding model, scenarios, the
 policy, the forecast configuration, the reference data) in `run_input_files`, and the file's bytes
 in `input_blobs` under their sha256: one copy of a file however many runs read it, so a nightly job
-that changes nothing adds rows of hashes, not bytes. The extract is recorded by the hash of each of
-its files only (`stored` false): it holds personal data and is large, and a reproduction is given it
-again and checks it against these hashes.
+that changes nothing adds rows of hashes, not bytes. The extract (and a benefits extract) is
+recorded by the hash of each of its files only (`stored` false), whoever calls: it holds personal
+data and is large, and a reproduction is given it again and checks it against these hashes.
 
 The bytes live in the DuckDB file rather than in files beside it because the store is the truth:
 they are written, pruned and backed up with the runs that read them, and a run's inputs are as
@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from engine.params import FundingModel
 
 __all__ = [
+    "HASH_ONLY",
     "InputFile",
     "RunInputs",
+    "UnstoredInput",
     "load_run_model",
     "recorded_inputs",
     "run_inputs",
@@ -49,6 +51,8 @@ __all__ = [
 
 EXTRACT = "extract"
 SPEC = "spec"
+# inputs holding personal data: never stored, only their files' hashes
+HASH_ONLY = frozenset({EXTRACT, "benefits"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class InputFile:
     sha256: str
     size: int
     content: bytes | None = None
+    stored: bool = True  # read back from the store: whether its bytes are kept
 
     @property
     def path(self) -> str:
@@ -71,18 +76,37 @@ class InputFile:
 
 
 @dataclass(frozen=True)
+class UnstoredInput:
+    """An input kept by hash only (the extract): where the run read it, each file's sha256."""
+
+    input_path: str
+    files: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class RunInputs:
     """A run's inputs written back as files under `root` (the run's project, rebuilt).
 
     `paths` maps each role (`spec`, `funding_model`, `reference`, `policy`, ...) to its file or
-    folder under `root`; `extract` maps each file of the extract the run read to its sha256, and
-    `extract_path` is where the run read it (the extract itself is not kept)."""
+    folder under `root`; `unstored` maps each input kept by hash only (`extract`) to where the run
+    read it and the sha256 of each of its files."""
 
     run_id: str
     root: Path
     paths: Mapping[str, Path]
-    extract: Mapping[str, str]
-    extract_path: str
+    unstored: Mapping[str, UnstoredInput]
+
+    @property
+    def extract(self) -> Mapping[str, str]:
+        """Each file of the extract the run read, with its sha256."""
+        found = self.unstored.get(EXTRACT)
+        return found.files if found is not None else MappingProxyType({})
+
+    @property
+    def extract_path(self) -> str:
+        """Where the run read its extract (as its project named it)."""
+        found = self.unstored.get(EXTRACT)
+        return found.input_path if found is not None else ""
 
 
 def _safe(relative: str) -> PurePosixPath:
@@ -94,7 +118,9 @@ def _safe(relative: str) -> PurePosixPath:
 
 def save_run_inputs(store: Store, run_id: str, files: Sequence[InputFile]) -> None:
     """Record the files a run read, in one transaction: each file's bytes once (by sha256) and the
-    run's list of files. A file's content must hash to its `sha256` (checked here)."""
+    run's list of files. A file's content must hash to its `sha256` (checked here); the files of
+    an input holding personal data (`HASH_ONLY`) are recorded by hash only."""
+    files = [replace(f, content=None) if f.role in HASH_ONLY else f for f in files]
     for item in files:
         _safe(item.path)
         if item.content is not None and hashlib.sha256(item.content).hexdigest() != item.sha256:
@@ -143,11 +169,11 @@ def recorded_inputs(store: Store, run: str) -> list[InputFile]:
         if not _has_input_tables(con):
             return []
         rows = con.execute(
-            "SELECT role, input_path, member, sha256, bytes FROM run_input_files "
+            "SELECT role, input_path, member, sha256, bytes, stored FROM run_input_files "
             "WHERE run_id = ? ORDER BY rowid",
             [run_id],
         ).fetchall()
-    return [InputFile(r, i, m, h, int(b)) for r, i, m, h, b in rows]
+    return [InputFile(r, i, m, h, int(b), None, bool(k)) for r, i, m, h, b, k in rows]
 
 
 def _has_input_tables(con: duckdb.DuckDBPyConnection) -> bool:
@@ -174,7 +200,7 @@ def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) 
             "it cannot be reproduced",
             path=target.path,
         )
-    wanted = sorted({f.sha256 for f in files if f.role != EXTRACT})
+    wanted = sorted({f.sha256 for f in files if f.stored})
     with target.connect(read_only=True) as con:
         rows = con.execute(
             "SELECT sha256, content FROM input_blobs WHERE sha256 IN (SELECT unnest(?))", [wanted]
@@ -182,12 +208,11 @@ def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) 
     contents = {h: bytes(c) for h, c in rows}
     root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="mfr-run-inputs-"))
     paths: dict[str, Path] = {}
-    extract: dict[str, str] = {}
-    extract_path = ""
+    hashed: dict[str, tuple[str, dict[str, str]]] = {}
     for item in files:
-        if item.role == EXTRACT:
-            extract[item.member or PurePosixPath(item.input_path).name] = item.sha256
-            extract_path = item.input_path
+        if not item.stored:
+            _, known = hashed.setdefault(item.role, (item.input_path, {}))
+            known[item.member or PurePosixPath(item.input_path).name] = item.sha256
             continue
         content = contents.get(item.sha256)
         if content is None or hashlib.sha256(content).hexdigest() != item.sha256:
@@ -200,7 +225,8 @@ def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) 
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(content)
         paths[item.role] = root.joinpath(*_safe(item.input_path).parts)
-    return RunInputs(run_id, root, MappingProxyType(paths), MappingProxyType(extract), extract_path)
+    unstored = {r: UnstoredInput(w, MappingProxyType(k)) for r, (w, k) in hashed.items()}
+    return RunInputs(run_id, root, MappingProxyType(paths), MappingProxyType(unstored))
 
 
 def load_run_model(store: Store | Path | str, run: str, *, scenario: bool = True) -> FundingModel:
