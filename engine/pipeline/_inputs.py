@@ -10,7 +10,7 @@ from typing import Any
 from engine.errors import InputFileError
 from engine.pipeline._spec import RunSpec
 from engine.store import RunManifest, Store, hash_path
-from engine.store._inputs import EXTRACT, SPEC, InputFile, save_run_inputs
+from engine.store._inputs import HASH_ONLY, SPEC, InputFile, save_run_inputs
 
 __all__ = ["hash_inputs", "input_files", "project_path", "record_inputs"]
 
@@ -71,8 +71,8 @@ def _read(path: Path, expected: str, what: str) -> bytes:
 
 def input_files(spec: RunSpec, manifest: RunManifest) -> list[InputFile]:
     """Every file the run read, as the manifest hashed it: the spec and each file of each input,
-    with its bytes; the extract's files by hash only. A file whose bytes no longer hash as the
-    manifest says (changed since) is an `InputFileError`."""
+    with its bytes; the files of an input holding personal data (the extract) by hash only. A file
+    whose bytes no longer hash as the manifest says (changed since) is an `InputFileError`."""
     files = [
         InputFile(
             SPEC,
@@ -93,7 +93,7 @@ def input_files(spec: RunSpec, manifest: RunManifest) -> list[InputFile]:
             else [(name, path / name, digest) for name, digest in members.items()]
         )
         for member, file, digest in pairs:
-            if role == EXTRACT:
+            if role in HASH_ONLY:  # personal data: never read again, never stored
                 files.append(InputFile(role, where, member, digest, file.stat().st_size))
                 continue
             content = _read(file, digest, f"{role.replace('_', ' ')} file")
