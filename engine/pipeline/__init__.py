@@ -8,6 +8,8 @@
 - `run_pipeline` — the runner: atomic, idempotent, locked, incremental (see `_runner`);
   `only=NODE` recomputes a node and what depends on it.
 - `plan_run` — what a run would do (`mfr run --dry-run`): each node, cached or computed.
+- `reproduce_run` — rerun a past run from the inputs its store kept and compare every table
+  (`mfr reproduce`); `table_lineage` — where each published table came from (`mfr show --lineage`).
 - `STEPS` — the engine's node catalogue: plain typed functions whose parameter names are their
   inputs (`node`, `product`; see `_graph`). A test or a notebook can run its own nodes, or steps
   written as `StepContext -> StepOutput` (`StepDef`), through the same runner.
@@ -16,9 +18,11 @@
 from __future__ import annotations
 
 from engine.pipeline._graph import Graph, Node, node, product
+from engine.pipeline._lineage import table_lineage
 from engine.pipeline._load import load_spec
 from engine.pipeline._logging import RunLog, render_manifest, render_runs, render_summary
 from engine.pipeline._plan import Plan, render_plan
+from engine.pipeline._reproduce import Reproduction, reproduce_run
 from engine.pipeline._runner import RunInterruptedError, plan_run, run_pipeline
 from engine.pipeline._spec import DEFAULT_STORE, RunSpec, resolve_months
 from engine.pipeline._step import RunResult, StepContext, StepDef, StepOutput
@@ -30,6 +34,7 @@ __all__ = [
     "Graph",
     "Node",
     "Plan",
+    "Reproduction",
     "RunInterruptedError",
     "RunLog",
     "RunResult",
@@ -45,6 +50,8 @@ __all__ = [
     "render_plan",
     "render_runs",
     "render_summary",
+    "reproduce_run",
     "resolve_months",
     "run_pipeline",
+    "table_lineage",
 ]
