@@ -13,9 +13,11 @@ Pipeline (every step vectorised across series; see each module's docstring for t
    `_ets_core`; initial states estimated with the parameters, `_ets_states`) for smooth and
    erratic series, Croston/SBA/TSB/SES by in-sample MSE
    (`_intermittent`) for intermittent ones; reported fallbacks to zero/naive (`_baselines`).
-3. `_reconcile`: bottom-up or MinT (ols, wls_struct, mint_shrink) by conjugate gradients on S,
-   falling back and saying so on degenerate inputs; negative bottom values held at zero.
-4. `_drivers`: scenario multipliers on the bottom level, re-summed so coherence holds.
+3. `_reconcile`: bottom-up or MinT (ols, wls_struct, wls_var, mint_shrink) by conjugate
+   gradients on S, falling back and saying so on degenerate inputs; negative bottom values held
+   at zero.
+4. `_drivers`: scenario multipliers on the bottom level (a step, a rate, or a dated series per
+   territory, `_driver_series`), re-summed so coherence holds.
 5. `_intervals`: coherent error paths (residual vectors through S) → per node the wider of the
    empirical and Student-t quantiles of its own paths (never sums of quantiles).
 6. `_backtest`: rolling-origin MASE, RMSSE, interval coverage and scaled quantile loss per level
