@@ -35,6 +35,8 @@ def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
         pairs.append(("execution", spec.execution))
     if spec.programmes is not None:
         pairs.append(("programmes", spec.programmes))
+    if spec.benefits is not None:
+        pairs.append(("benefits", spec.benefits))
     return pairs
 
 

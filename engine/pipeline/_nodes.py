@@ -88,6 +88,7 @@ def model(spec: RunSpec, reference: Reference) -> FundingModel:
     reads=("extract", "reference"),
     params=("extract_date", "quarantine_threshold", "pseudonymise", "pseudonym_key"),
     cache=True,
+    when=lambda s: getattr(s, "benefits", None) is None,  # else _nodes_benefits' (issue 15)
 )
 def registry(spec: RunSpec, run: RunFacts, reference: Reference) -> Registry:
     """The validated registry; a quarantine above the threshold stops the run here (exit 4)

@@ -53,6 +53,7 @@ class Priced:
     history_segments: pl.DataFrame | None  # HISTORY_COLUMNS over the history window
     blocks: tuple[tuple[dt.date, dt.date], ...]  # the month ranges priced, each once
     cases: int  # cases of the registry priced
+    idp_burden: pl.DataFrame | None = None  # of the spec's months, with a benefits extract
 
 
 def _month_list(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -117,6 +118,7 @@ def priced(
         if spec_months is not None and first == spec_months.first:
             totals = {"case_months": result.case_months, "rollups": result.rollups}
             totals["flows"] = result.flows
+            totals["idp_burden"] = result.idp_burden
         if window is not None:
             parts.append(_narrow(result.segments, window))
         del result
@@ -131,6 +133,7 @@ def priced(
         history_segments=history_segments,
         blocks=tuple(blocks),
         cases=registry.cases.height,
+        idp_burden=totals.get("idp_burden"),
     )
 
 

@@ -73,6 +73,7 @@ class RunSpec:
     execution: Path | None = None  # a budget-execution report for `validate_totals` (issue 16)
     programmes: Path | None = None  # its programme-code mapping (default: models/programmes/)
     execution_tolerance: float = 0.05  # gaps beyond this share of the simulation are flagged
+    benefits: Path | None = None  # a benefits extract: dated circumstances (engine.benefits)
 
     def with_overrides(
         self,
@@ -290,6 +291,7 @@ _PATHS: dict[str, tuple[str | None, bool]] = {
     "forecast": (None, False),  # default: the project's models/forecast/default.yaml, if any
     "execution": (None, False),
     "programmes": (None, False),  # default with `execution`: models/programmes/social-services.yaml
+    "benefits": (None, True),  # a benefits extract folder (issue 15)
 }
 _DEFAULT_FORECAST = "models/forecast/default.yaml"
 _DEFAULT_PROGRAMMES = "models/programmes/social-services.yaml"

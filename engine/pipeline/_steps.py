@@ -20,6 +20,7 @@ from engine.pipeline._nodes import (
     registry,
     validate,
 )
+from engine.pipeline._nodes_benefits import idp_burden, registry_with_benefits
 from engine.pipeline._nodes_execution import validate_totals
 from engine.pipeline._nodes_plan import (
     allocate,
@@ -40,6 +41,7 @@ _NODES = (
     *(validate, entitle, need, forecast, price, compare),
     *(claims_from_entitlements, claims_from_forecast, allocate, report),
     validate_totals,
+    *(registry_with_benefits, idp_burden),  # a run with a benefits extract (issue 15)
 )
 # keyed by the function's name: two implementations of one node (`claims`) each have their own
 STEPS: dict[str, Node | StepDef] = {n.fn.__name__: n for n in _NODES}
