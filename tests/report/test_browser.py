@@ -101,7 +101,7 @@ def _open_in_chromium(doc: str, tmp_path: Path) -> list[str]:
 
 def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     figures = _open_in_chromium(build_report(report_kit.make_report_data()), tmp_path)
-    assert len(figures) == 17
+    assert len(figures) == 18
 
 
 def test_nightly_run_report_renders_offline(tmp_path: Path, repo_root: Path) -> None:
