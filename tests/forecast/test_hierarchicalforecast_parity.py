@@ -83,3 +83,29 @@ def test_top_down_equals_hierarchicalforecast_on_a_tree(frame, method):
     theirs = theirs["mean"] if isinstance(theirs, dict) else theirs
     ours = fitted.reconcile(method, levels=())[f"Base/TopDown_method-{method}"].to_numpy()
     np.testing.assert_allclose(ours.reshape(theirs.shape), theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_aggregate_feeds_hierarchicalforecast_and_the_columns_are_its_own(frame):
+    """Y_df, S_df, tags from `aggregate` go straight into HierarchicalReconciliation; its output
+    has the same columns as `reconcile`'s and the same values (our default solver stop)."""
+    from hierarchicalforecast.core import HierarchicalReconciliation
+
+    from engine.forecasting import aggregate
+
+    levels = [[], ["oblast"], ["service"], ["oblast", "hromada", "service"]]
+    y_df, s_df, tags = aggregate(frame, levels, date_col="month", value_col="y")
+    fitted = fit_hierarchy(
+        y_df, S_df=s_df, tags=tags, horizon=6, models=("ets",), nonnegative=False
+    )
+    ours = fitted.reconcile("bottom_up", "ols", "wls_struct", levels=())
+    reconcilers = [hm.BottomUp(), hm.MinTrace("ols"), hm.MinTrace("wls_struct")]
+    theirs = HierarchicalReconciliation(reconcilers=reconcilers).reconcile(
+        Y_hat_df=ours.select("unique_id", "ds", "Base"), S_df=s_df, tags=tags,
+        Y_df=fitted.fitted_values().fill_null(0.0),
+    )  # fmt: skip
+    assert list(theirs.columns) == ours.columns
+    joined = ours.join(pl.DataFrame(theirs), on=["unique_id", "ds"], suffix="_hf")
+    assert joined.height == ours.height
+    for column in ours.columns[2:]:
+        gap = (joined[column] - joined[f"{column}_hf"]).abs().max()
+        assert gap <= 1e-6 * joined[column].abs().max()
