@@ -49,7 +49,9 @@ def price(
         None, "--scenario", help="Scenario overlay to price beside the baseline."
     ),
     status: list[str] = typer.Option(
-        [], "--status", help="Territory status, HROMADA:STATUS@FROM[/TO] (repeatable)."
+        [],
+        "--status",
+        help="Territory status, HROMADA:STATUS@FROM or HROMADA:STATUS@FROM/TO (repeatable).",
     ),
     statuses_from: Path | None = typer.Option(
         None, "--statuses-from", help="Take territory statuses from this extract."
