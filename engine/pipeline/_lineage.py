@@ -105,7 +105,8 @@ def render_lineage(manifest: RunManifest) -> list[str]:
         "a node's is its cache key)"
     ]
     for item in found:
-        rows = f"{item['rows']:,} rows" if item["rows"] is not None else "rows unknown"
+        count = item["rows"]
+        rows = "rows unknown" if count is None else f"{count:,} row{'' if count == 1 else 's'}"
         lines.append(f"{item['table']}  {rows}  sha256 {(item['sha256'] or '?')[:16]}")
         lines.append(f"  step    {item['step']}")
         chain = ", ".join(f"{n['node']} {(n['key'] or '?')[:12]}" for n in item["nodes"])

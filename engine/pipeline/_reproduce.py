@@ -84,7 +84,7 @@ class TableCheck:
 
 
 def _rows(count: int | None) -> str:
-    return "? rows" if count is None else f"{count:,} rows"
+    return "? rows" if count is None else f"{count:,} row{'' if count == 1 else 's'}"
 
 
 def _short(digest: str | None) -> str:
@@ -101,12 +101,17 @@ class Reproduction:
     tables: tuple[TableCheck, ...]
     engine_then: str
     engine_now: str
-    same_code: bool
+    code_then: str  # sha256 of the engine's sources
+    code_now: str
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def identical(self) -> bool:
         return bool(self.tables) and all(t.identical for t in self.tables)
+
+    @property
+    def same_code(self) -> bool:
+        return self.code_then == self.code_now
 
     @property
     def differences(self) -> tuple[TableCheck, ...]:
@@ -115,7 +120,11 @@ class Reproduction:
     def lines(self) -> list[str]:
         """What `mfr reproduce` prints: the rerun, the engine, then `identical` or one line per
         table that differs."""
-        code = "the same code" if self.same_code else "different code"
+        code = (
+            "the same code"
+            if self.same_code
+            else f"code sha256 {_short(self.code_then)} then, {_short(self.code_now)} now"
+        )
         lines = [
             f"run {self.run_id} rerun from its stored inputs and the extract {self.extract} "
             f"(its hashes match) as {self.rerun_id}",
@@ -360,7 +369,8 @@ def reproduce_run(
             tables=tuple(checks),
             engine_then=manifest.code_version,
             engine_now=code_version(),
-            same_code=manifest.code_hash == rerun.code_hash,
+            code_then=manifest.code_hash,
+            code_now=rerun.code_hash,
         )
     finally:
         if workdir is None:
