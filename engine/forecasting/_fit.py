@@ -115,7 +115,7 @@ class HierarchicalFit:
         """Base and reconciled forecasts of every node, one column per reconciler, in
         hierarchicalforecast's shape: `unique_id, ds, <alias>[, -lo-80, -hi-80, ...],
         <alias>/<reconciler>[, -lo-80, ...]`. The base column is each node's own model (clipped
-        at zero for counts), not coherent."""
+        at zero for counts), not coherent; `drivers` adjust the reconciled columns only."""
         n, horizon = self.hierarchy.n_nodes, self.horizon
         columns: dict[str, Any] = {
             "unique_id": self.hierarchy.nodes["unique_id"].gather(np.repeat(np.arange(n), horizon)),
