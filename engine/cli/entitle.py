@@ -116,6 +116,7 @@ def entitle(
             "scenario_diff_cases": diff.cases,
             "scenario_diff_territories": diff.territories,
         }
+    registry = _without_tables(registry)  # priced: only its counts and quarantine are shown
     for name, frame in frames.items():
         if name != "quarantine":  # the only frame that is not money (raw rejected values)
             assert_finite_money(frame, None, name)  # a NaN is never published with exit 0
@@ -123,6 +124,19 @@ def entitle(
     _write(out, frames, manifest, overwrite=overwrite)
     _print_summary(console, registry, baseline, territories, diff)
     console.print(f"written to {out}", soft_wrap=True)
+
+
+def _without_tables(registry: Registry) -> Registry:
+    """The registry without its rows (what the summary and the manifest show stays: the extract
+    date, rows read, quarantine and warnings), so its memory is free before the outputs are
+    written."""
+    import dataclasses
+
+    from engine.registry import REGISTRY_TABLE_NAMES
+
+    return dataclasses.replace(
+        registry, **{name: registry.table(name).clear() for name in REGISTRY_TABLE_NAMES}
+    )
 
 
 def _parse_months(text: str) -> tuple[str, str]:

@@ -62,6 +62,7 @@ __all__ = [
     "PII_DROPPED",
     "PII_MASKED",
     "PSEUDONYMISED",
+    "REGISTRY_TABLE_NAMES",
     "WITHHELD_CODE",
     "check_quarantine_threshold",
     "pseudonym_key_id",
