@@ -173,3 +173,31 @@ def test_price_refuses_bad_input_in_one_line(option: str, value: str, message: s
     code, out, err = mfr("price", *args)
     assert code == 2 and out == ""
     assert err.strip().startswith(message) and len(err.strip().splitlines()) == 1
+
+
+def test_the_nightly_report_explains_its_largest_and_most_changed_amounts(nightly: Path) -> None:
+    store = Store(nightly)
+    explained = store.table("explained_amounts", "latest")
+    assert set(explained["kind"]) == {"largest", "most_changed"}
+    assert explained["consistent"].all()
+    stored = store.table("case_months", "latest").filter(pl.col("funded"))
+    largest = explained.filter((pl.col("kind") == "largest") & (pl.col("rank") == 1)).row(
+        0, named=True
+    )
+    assert largest["gross_uah"] == stored["gross_uah"].max()
+    # the segments of each explained case-month add up to its amount
+    sums = explained.group_by("kind", "rank").agg(
+        pl.col("segment_gross_uah").sum(), pl.col("gross_uah").first()
+    )
+    for row in sums.iter_rows(named=True):
+        assert abs(row["segment_gross_uah"] - row["gross_uah"]) < Decimal("0.01")
+    run_id = store.resolve_run_id("latest")
+    html = (nightly.parent / "runs" / run_id / "report.html").read_text(encoding="utf-8")
+    assert "Why is this amount what it is?" in html and largest["case_id"] in html
+    code, _, err = mfr(
+        "report", run_id, "--store", str(nightly), "--out", str(nightly.parent / "again.html")
+    )
+    assert code == 0, err
+    assert "Why is this amount what it is?" in (nightly.parent / "again.html").read_text(
+        encoding="utf-8"
+    )
