@@ -36,7 +36,7 @@ FLOAT_DIGITS = 10
 def _type_name(dtype: pl.DataType) -> str:
     """The type as the hash sees it: coded columns are text, integers are integers of any width
     (the store may widen them), so a round trip through the store keeps the hash."""
-    if isinstance(dtype, pl.Enum | pl.Categorical | pl.String):
+    if isinstance(dtype, pl.Enum | pl.Categorical | pl.String | pl.Null):  # the store: VARCHAR
         return "text"
     if dtype.is_integer():
         return "integer"
@@ -56,7 +56,9 @@ def _text(name: str, dtype: pl.DataType) -> pl.Expr:
 def table_hash(frame: pl.DataFrame) -> str:
     """SHA-256 of the table's canonical text (see the module docstring): independent of the order
     of its rows, dependent on its column names, their order and types, and every value."""
-    frame = for_store(frame)
+    money = [n for n, t in frame.schema.items() if n.endswith("_uah") and t.is_float()]
+    if money:  # as the store keeps them: exact decimals (its dimension Enums are text here anyway)
+        frame = frame.with_columns(for_store(frame.select(money)))
     header = "\t".join(f"{n}:{_type_name(t)}" for n, t in frame.schema.items())
     digest = hashlib.sha256(header.encode() + b"\n")
     if frame.width and frame.height:

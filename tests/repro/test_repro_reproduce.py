@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from engine.cli import main
@@ -75,6 +76,9 @@ def test_a_published_table_read_back_from_the_store_has_the_hash_it_was_publishe
     assert set(hashes) == set(store.table_names())
     for table, digest in hashes.items():
         assert table_hash(store.table(table, run_id=run_id).drop("run_id")) == digest, table
+    exports = Path(store.manifest(run_id).outputs["exports"])
+    for export in exports.glob("*.parquet"):  # and so do the Parquet exports
+        assert table_hash(pl.read_parquet(export)) == hashes[export.stem], export.name
 
 
 def test_a_changed_tariff_file_leaves_the_reproduction_identical_and_a_new_run_differs(
