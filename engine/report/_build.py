@@ -22,6 +22,7 @@ from engine.report._figures_plan import quarantine_figure
 from engine.report._html import Section, render_html
 from engine.report._section_execution import execution_sections
 from engine.report._section_explain import explain_sections
+from engine.report._section_idp import idp_burden_sections
 from engine.report._sections_forecast import forecast_sections
 from engine.report._sections_money import money_sections
 from engine.report._sections_plan import budget_sections, equity_sections, plan_sections
@@ -71,6 +72,7 @@ class ReportData:
     territories: pl.DataFrame | None = None
     services: pl.DataFrame | None = None
     execution: pl.DataFrame | None = None  # `execution_totals` (engine.execution)
+    idp_burden: pl.DataFrame | None = None  # IDP host burden (engine.rollups.idp_host_burden)
     explained: pl.DataFrame | None = None  # `explained_amounts` (engine.explain._report)
 
 
@@ -122,6 +124,7 @@ def report_sections(
         *plan_sections(data, min_count, lang),
         *equity_sections(data, lang),
         *execution_sections(data.execution, data.territories, data.services, min_count=min_count),
+        *idp_burden_sections(data.idp_burden, data.territories, min_count=min_count, lang=lang),
         *explain_sections(data.explained),
         *_validation_sections(data, lang),
         *_run_sections(data, lang),

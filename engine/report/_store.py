@@ -34,6 +34,7 @@ REPORT_TABLES: dict[str, str] = {
     "scenario_by_territory": "scenario_territories",
     "scenario_cases": "scenario_cases",
     "execution_totals": "execution",
+    "idp_burden": "idp_burden",
     "explained_amounts": "explained",
 }
 
