@@ -132,10 +132,14 @@ def _without_tables(registry: Registry) -> Registry:
     written."""
     import dataclasses
 
-    from engine.registry import REGISTRY_TABLE_NAMES
-
     return dataclasses.replace(
-        registry, **{name: registry.table(name).clear() for name in REGISTRY_TABLE_NAMES}
+        registry,
+        recipients=registry.recipients.clear(),
+        cases=registry.cases.clear(),
+        case_locations=registry.case_locations.clear(),
+        providers=registry.providers.clear(),
+        services=registry.services.clear(),
+        territory_status=registry.territory_status.clear(),
     )
 
 
