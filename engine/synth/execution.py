@@ -31,7 +31,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import yaml
 
@@ -278,11 +277,14 @@ def write_execution(
     `execution_planted.yaml`. `extra_rows` (already in the file's words) are appended, for planted
     bad rows. Returns the paths written."""
     grain = record.get("grain", "quarter")
-    thousands = np.asarray(money_units(report["paid_uah"]), dtype=np.int64)
+    kopiyky = pl.Series("k", money_units(report["paid_uah"]), dtype=pl.Int64)
     text = report.with_columns(
         period=_period_text(pl.col("period"), grain),
-        paid=pl.Series(
-            [f"{v // 100_000},{v % 100_000:05d}" for v in thousands.tolist()], dtype=pl.String
+        # thousands of UAH with five decimals: whole kopiyky, written with a decimal comma
+        paid=pl.format(
+            "{},{}",
+            pl.lit(kopiyky) // 100_000,
+            (pl.lit(kopiyky) % 100_000).cast(pl.String).str.zfill(5),
         ),
         # full precision: the report's volume is the simulation's, to the last digit
         case_months=pl.col("case_months").cast(pl.String).str.replace(".", ",", literal=True),
