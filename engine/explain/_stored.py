@@ -66,9 +66,12 @@ def stored_inputs(registry: Registry) -> dict[str, pl.DataFrame]:
     )
     locations = registry.case_locations.select(
         "case_id", "hromada_code", "provider_id", "valid_from", "valid_to"
-    ).join(ownership, on="provider_id", how="left")
-    cases = registry.cases.drop("source_line").join(recipients, on="recipient_id", how="left")
-    inputs = cases.join(locations, on="case_id", how="left").sort("case_id", "valid_from")
+    ).join(ownership, on="provider_id", how="left", maintain_order="left")
+    cases = registry.cases.drop("source_line").join(
+        recipients, on="recipient_id", how="left", maintain_order="left"
+    )
+    # in the registry's order (no sort: a case's locations are read back and sorted per case)
+    inputs = cases.join(locations, on="case_id", how="left", maintain_order="left")
     statuses = registry.territory_status.select("hromada_code", "status", "valid_from", "valid_to")
     return {"case_inputs": inputs, "territory_status": statuses}
 
