@@ -354,9 +354,7 @@ def _explained(table: pl.DataFrame, tolerance: float, min_gap_uah: float) -> pl.
         gap,
         pl.Series("gap_pct", pct, nan_to_null=True),
         *columns,
-        basis=pl.Series([BASES[b] for b in basis], dtype=pl.String)
-        if len(basis)
-        else pl.Series([], dtype=pl.String),
+        basis=pl.Series(BASES, dtype=pl.String).gather(basis),
         dominant=pl.Series((*PARTS, "none"), dtype=pl.String).gather(dominant),
         flagged=pl.Series(flagged, dtype=pl.Boolean),
     )
