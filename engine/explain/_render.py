@@ -107,7 +107,7 @@ def renderables(why: Any) -> list[Any]:
             else ("✗ the factors do NOT give the engine's amount: please report this")
         )
         out.append(
-            f"\n[bold]Case-month {cm['month']:%Y-%m}, {kind}[/bold] ({cm['segments']} segments, "
+            f"\n[bold]Case-month {cm['month']:%Y-%m}, {kind}[/bold] ({cm['segments']} segment{'' if cm['segments'] == 1 else 's'}, "
             f"{cm['days']} days, {cm['case_months']:.4f} case-months; {cap})\n"
             f"  Σ gross {cm['gross_unrounded']:,.6f} → [bold]{cm['gross_uah']:,}[/bold] UAH; "
             f"Σ co-payment {cm['copay_unrounded']:,.6f} → {cm['copay_uah']:,} UAH; "
