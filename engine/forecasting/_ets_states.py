@@ -120,12 +120,17 @@ def _step(
 
     Without a multiplicative season J depends on the parameters and the start only (the errors
     are affine in the states and in y), so it is propagated once per distinct (parameters, start)
-    — a grid start shares it between many series — and the errors come from one plain pass."""
+    — a grid start shares it between many series — and the errors come from one plain pass. With
+    additive errors the normal equations are then shared too: the step is −(J'J)⁻¹J' r with one
+    (J'J)⁻¹J' per distinct key, applied to every series' errors."""
     n, n_t = y.shape
     p = n_free_states(model, m)
     rows = max(1, _JACOBIAN_CELLS // (n_t * p))
     linear = model.season != "M"
     fitted = np.empty((0, n_t))
+    shared = np.empty((0, n_t, p))
+    solver = None
+    inverse = np.zeros(n, dtype=np.intp)
     if linear:
         pp = params[:, :, None]
         with np.errstate(all="ignore"):
@@ -135,6 +140,13 @@ def _step(
                 want_mult=False, want_fitted=True,
             )  # fmt: skip
         fitted = run.fitted if run.fitted is not None else fitted
+        uniq, inverse = _distinct_keys(params, start)
+        shared = _jacobian(
+            np.zeros((uniq.shape[0], n_t)), uniq[:, 4].astype(start.dtype), m=m, model=model,
+            params=uniq[:, :4], init=_zero_states(uniq.shape[0], m),
+        )[2]  # fmt: skip
+        if model.error == "A":
+            solver = _least_squares_operator(shared)
     out = []
     for a in range(0, n, rows):
         b = slice(a, a + rows)
@@ -142,7 +154,10 @@ def _step(
             active = np.arange(n_t)[None, :] >= start[b, None]
             yhat = np.where(active, fitted[b], 1.0)
             r = np.where(active, np.nan_to_num(y[b]) - yhat, 0.0)
-            jac = _shared_jacobian(start[b], params[b], m=m, model=model, n_t=n_t)
+            if solver is not None:
+                out.append(-np.einsum("npt,nt->np", solver[inverse[b]], r))
+                continue
+            jac = shared[inverse[b]]
         else:
             sub = (init[0][b], init[1][b], init[2][:, b])
             r, yhat, jac = _jacobian(y[b], start[b], m=m, model=model, params=params[b], init=sub)
@@ -150,23 +165,31 @@ def _step(
     return np.concatenate(out) if out else np.zeros((0, p))
 
 
-def _shared_jacobian(
-    start: np.ndarray, params: np.ndarray, *, m: int, model: EtsModel, n_t: int
-) -> np.ndarray:
-    """J of a linear model, propagated once per distinct (parameters, start) and gathered."""
+def _zero_states(k: int, m: int) -> Init:
+    return np.zeros(k), np.zeros(k), np.zeros((max(m, 1), k))
+
+
+def _distinct_keys(params: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (alpha, beta, gamma, phi, start) rows and each row's index among them: each
+    column coded on its own and the codes combined into one integer (a 1-d unique is much faster
+    than numpy's row-wise one)."""
     key = np.column_stack([params, start.astype(float)])
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    k = uniq.shape[0]
-    zeros: Init = (np.zeros(k), np.zeros(k), np.zeros((max(m, 1), k)))
-    shared = _jacobian(
-        np.zeros((k, n_t)),
-        uniq[:, 4].astype(start.dtype),
-        m=m,
-        model=model,
-        params=uniq[:, :4],
-        init=zeros,
-    )[2]
-    return shared[inverse.ravel()]
+    code = np.zeros(key.shape[0], dtype=np.int64)
+    for j in range(key.shape[1]):
+        values, col = np.unique(key[:, j], return_inverse=True)
+        code = code * values.size + col.ravel()
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return key[first], inverse.ravel()
+
+
+def _least_squares_operator(jac: np.ndarray) -> np.ndarray:
+    """(J'J + ridge)⁻¹ J' per Jacobian (k, T, P) → (k, P, T): the least-squares step operator of
+    additive errors, with the same relative ridge as `_solve_step`."""
+    normal = np.matmul(jac.transpose(0, 2, 1), jac)
+    p = normal.shape[1]
+    scale = np.trace(normal, axis1=1, axis2=2) / p + 1e-300
+    normal = normal + (_RIDGE * scale)[:, None, None] * np.eye(p)[None]
+    return np.linalg.solve(normal, jac.transpose(0, 2, 1))
 
 
 def _solve_step(

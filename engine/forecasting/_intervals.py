@@ -166,17 +166,51 @@ def error_quantiles(
     horizon = scale.shape[1]
     n = bottom_residuals.shape[0] if summing is None else summing.shape[0]
     out = np.empty((horizon, qs.size, n))
-    for h in range(horizon):
-        if summing is None:
+    if summing is None:
+        for h in range(horizon):
             e = bottom_residuals * scale[:, h : h + 1]
             if multiplier is not None:
                 e = e * multiplier[:, h : h + 1]
             out[h] = _independent_quantiles(e, qs)
-        else:
+        return out
+    n_agg = _aggregate_rows(summing)
+    if n_agg is None or (multiplier is not None and not (multiplier >= 0).all()):
+        for h in range(horizon):
             out[h] = path_quantiles(
                 coherent_error_paths(bottom_residuals, scale, summing, h, multiplier), qs
             )
+        return out
+    # A bottom series' path at horizon h is its one-step path times a factor c ≥ 0 (its scale and
+    # driver), and both quantile estimates scale with c: its quantiles are taken once. Only the
+    # aggregates' paths, sums of differently scaled children, are taken at every horizon.
+    unit = path_quantiles(np.nan_to_num(bottom_residuals), qs)
+    upper = summing[:n_agg]
+    for h in range(horizon):
+        factor = scale[:, h] if multiplier is None else scale[:, h] * multiplier[:, h]
+        out[h, :, n_agg:] = unit * factor[None, :]
+        out[h, :, :n_agg] = path_quantiles(
+            coherent_error_paths(bottom_residuals, scale, upper, h, multiplier), qs
+        )
     return out
+
+
+def _aggregate_rows(summing: sparse.csr_matrix) -> int | None:
+    """How many rows of S precede its identity block (the bottom level, last, in order), or None
+    when S does not end with one."""
+    n_nodes, n_bottom = summing.shape
+    n_agg = n_nodes - n_bottom
+    if n_agg < 0:
+        return None
+    tail = summing[n_agg:]
+    if tail.nnz != n_bottom:
+        return None
+    tail = tail.tocsr()
+    identity = (
+        np.array_equal(np.diff(tail.indptr), np.ones(n_bottom, dtype=tail.indptr.dtype))
+        and np.array_equal(tail.indices, np.arange(n_bottom))
+        and bool(np.all(tail.data == 1))
+    )
+    return n_agg if identity else None
 
 
 def bounds_from_quantiles(
