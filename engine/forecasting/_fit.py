@@ -13,6 +13,7 @@ hierarchicalforecast's conventions.
     >>> table = fitted.reconcile(BottomUp(), MinTrace("ols"), levels=())
     >>> table.columns
     ['unique_id', 'ds', 'Base', 'Base/BottomUp', 'Base/MinTrace_method-ols']
+    >>> # a year ago: north 10, 11 and south 20, 21
     >>> table.filter(pl.col("unique_id") == "total")["Base/BottomUp"].to_list()
     [15.0, 17.0, 19.0]
 
@@ -315,6 +316,24 @@ def fit_hierarchy(
     for the structures: a hierarchy, level definitions, or `S_df` + `tags`).
 
     Arguments as for `forecast`; `alias` names the base model's column (statsforecast's alias).
+    Reconcile the one fit by as many methods as wanted, without refitting:
+
+    >>> import datetime as dt
+    >>> from engine.forecasting import BottomUp, MinTrace
+    >>> months = pl.date_range(dt.date(2023, 1, 1), dt.date(2024, 12, 1), "1mo", eager=True)
+    >>> frame = pl.DataFrame({
+    ...     "region": ["north"] * 24 + ["south"] * 24,
+    ...     "ds": pl.concat([months, months]),
+    ...     "y": [10.0 + i % 3 for i in range(24)] + [20.0 + i % 2 for i in range(24)],
+    ... })
+    >>> fit = fit_hierarchy(frame, structure=[[], ["region"]], horizon=2,
+    ...                     models=("seasonal_naive",))
+    >>> table = fit.reconcile(BottomUp(), MinTrace("ols"), levels=())
+    >>> table.columns
+    ['unique_id', 'ds', 'Base', 'Base/BottomUp', 'Base/MinTrace_method-ols']
+    >>> # a year ago: north 10, 11 and south 20, 21
+    >>> table.filter(pl.col("unique_id") == "total")["Base/BottomUp"].to_list()
+    [30.0, 32.0]
     """
     check_options(horizon=horizon, levels=(), reconcile="none", season_length=season_length)
     parse_models(models)
