@@ -243,12 +243,16 @@ def _territory_lookup(territories: pl.DataFrame) -> pl.DataFrame:
 def _derived(
     frame: pl.DataFrame, programmes: Programmes, territories: pl.DataFrame, header: int | None
 ) -> pl.DataFrame:
+    # a report has a handful of distinct periods: each is parsed once (the patterns are many)
     start, grain = _period(pl.col("period"))
-    frame = frame.with_columns(
+    periods = (
+        frame.select(pl.col("period").unique())
+        .with_columns(_start=start, _grain=grain)
+        .filter(pl.col("period").is_not_null())
+    )
+    frame = frame.join(periods, on="period", how="left", maintain_order="left").with_columns(
         territory_code=pl.col("territory_code").str.to_uppercase(),
         programme_code=pl.col("programme_code").str.strip_chars(),
-        _start=start,
-        _grain=grain,
         _unit_factor=pl.col("unit").replace_strict(
             {u: unit_factor(u) for u in frame["unit"].drop_nulls().unique().to_list()},
             default=None,
