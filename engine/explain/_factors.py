@@ -246,7 +246,9 @@ def _cap(ctx: CaseContext, seg: dict[str, Any], i: int, before: float) -> dict[s
 
 
 def _copay(ctx: CaseContext, seg: dict[str, Any], i: int) -> dict[str, Any]:
-    day, income, share = seg["segment_from"], ctx.case["income_ratio"], seg["copay_share"]
+    # the income ratio in force on the segment (dated by a benefits extract), else the registry's
+    income = seg.get("income_ratio", ctx.case["income_ratio"])
+    day, share = seg["segment_from"], seg["copay_share"]
     if income is None:
         origin = in_force(ctx.model, "unknown_income_band", {}, day)
         return _row(
@@ -340,7 +342,7 @@ def factor_rows(ctx: CaseContext) -> pl.DataFrame:
             )
         rows += _coef(ctx, seg, i)
         where = {
-            "disability_group": ctx.case["disability_group"],
+            "disability_group": seg.get("disability_group") or ctx.case["disability_group"],
             "service_group": ctx.case["service_group"],
         }
         modifier = in_force(ctx.model, "modifier", where, day)
