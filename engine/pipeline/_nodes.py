@@ -77,10 +77,16 @@ def reference(spec: RunSpec) -> Reference:
     )
 
 
-@node(title="Loading the funding model", reads=("funding_model", "scenario", "reference"))
+@node(
+    title="Loading the funding model",
+    reads=("funding_model", "scenario", "reference"),
+    params=("as_of",),
+)
 def model(spec: RunSpec, reference: Reference) -> FundingModel:
     params = stage_module("engine.params")
-    return params.load_funding_model(spec.funding_model, spec.scenario, services=reference.services)
+    return params.load_funding_model(
+        spec.funding_model, spec.scenario, services=reference.services, as_of=spec.as_of
+    )
 
 
 @node(

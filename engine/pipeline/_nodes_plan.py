@@ -40,7 +40,7 @@ _ALLOCATION_TABLES = (
     title="Comparing scenarios",
     publishes=("scenario_by_territory", "scenario_cases"),
     reads=("funding_model", *_COMPARED),
-    params=("compare_scenarios",),
+    params=("compare_scenarios", "as_of"),
     requires=("compare_scenarios",),
     cache=True,
 )
@@ -52,11 +52,13 @@ def compare(spec: RunSpec, registry: Registry, reference: Reference, months: Mon
     scenarios = stage_module("engine.scenarios")
     territories, services = reference.territories, reference.services
     window = (months.first, months.last)
-    baseline = params.load_funding_model(spec.funding_model, services=services)
+    baseline = params.load_funding_model(spec.funding_model, services=services, as_of=spec.as_of)
     base = entitlements.compute_entitlements(registry, baseline, territories, months=window)
     by_territory, by_case, notes = [], [], []
     for path in spec.compare_scenarios:
-        model = params.load_funding_model(spec.funding_model, path, services=services)
+        model = params.load_funding_model(
+            spec.funding_model, path, services=services, as_of=spec.as_of
+        )
         other = entitlements.compute_entitlements(registry, model, territories, months=window)
         diff = scenarios.scenario_diff(base, other)
         name = path.stem

@@ -58,6 +58,7 @@ class RunSpec:
     horizon: int | None = 12  # None: through the last month of `months`
     quarantine_threshold: float = 0.01
     pseudonymise: tuple[str, ...] = ()  # id columns replaced by a keyed hash at the door
+    as_of: dt.date | None = None  # the funding model as known on this date of decision (issue 14)
     claims: str = "entitlements"
     envelope: Envelope = field(
         default_factory=Envelope
@@ -173,6 +174,7 @@ class RunSpec:
                 if self.execution is not None
                 else {}
             ),
+            **({"as_of": self.as_of.isoformat()} if self.as_of is not None else {}),
         }
 
 
@@ -280,6 +282,7 @@ _SCALARS: dict[str, tuple[_Check, Any]] = {
     "pseudonymise": (_columns, ()),
     "claims": (_claims, None),
     "execution_tolerance": (_share, 0.05),
+    "as_of": (_date, None),  # read the funding model as of this date of decision
 }
 # key -> (default, must be a folder?); None default = optional
 _PATHS: dict[str, tuple[str | None, bool]] = {
