@@ -73,10 +73,19 @@ def summary_lines(
         & (pl.col("service_code") == ALL_SERVICES)
         & (pl.col("grain") == "year")
     )
+    within = table.filter(
+        (pl.col("level") == "national")
+        & (pl.col("service_code") == ALL_SERVICES)
+        & (pl.col("grain") != "year")
+    )
     lines = []
     for row in top.sort("period").iter_rows(named=True):
+        year = within.filter(pl.col("period_start").dt.year() == row["period_start"].year)
+        finest = year.filter(pl.col("grain") == year["grain"].min()) if year.height else year
+        labels = sorted(str(label) for label in finest["period"].unique())
+        span = f" ({labels[0]}..{labels[-1]})" if len(labels) > 1 else ""
         lines.append(
-            f"Budget execution {row['period']}: paid {format_uah(row['paid_uah'])} against "
+            f"Budget execution {row['period']}{span}: paid {format_uah(row['paid_uah'])} against "
             f"{format_uah(row['sim_uah'])} simulated, gap {format_uah(row['gap_uah'])} "
             f"({_pct(row['gap_pct'])}): {_parts(row)}."
         )

@@ -42,7 +42,8 @@ def test_the_sample_shows_its_planted_gaps(tmp_path: Path, capsys, planted) -> N
     assert "1,729 rows read, 1,725 valid, 4 quarantined; amounts in thousand UAH (header)" in text
     for rule in ("unknown_code (2)", "outside_run (1)", "unparseable_value (1)"):
         assert f"quarantined {rule}" in text
-    assert "Budget execution 2026: paid" in text and "cells beyond tolerance" in text
+    assert "Budget execution 2026 (2026-Q1..2026-Q3): paid" in text
+    assert "cells beyond tolerance" in text
     price = next(g for g in planted["gaps"] if g["kind"] == "price")
     assert f"national UA Україна × {price['service_code']} 2026:" in text
     assert "mostly volume (timing: the year is within tolerance)" in text
