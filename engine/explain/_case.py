@@ -92,9 +92,20 @@ def case_registry(registry: Registry, case_id: str) -> Registry:
     locations = registry.case_locations.filter(pl.col("case_id") == case_id)
     hromadas = locations["hromada_code"].unique().to_list()
     providers = locations["provider_id"].drop_nulls().unique().to_list()
-    return replace(  # anything else the registry carries (a benefits extract) goes along
+    recipient = cases["recipient_id"][0]
+    benefits = registry.benefits
+    if benefits is not None:  # the dated circumstances of this recipient only
+        tables = {
+            name: frame.filter(pl.col("recipient_id") == recipient)
+            if "recipient_id" in frame.columns
+            else frame
+            for name, frame in benefits.tables.items()
+        }
+        benefits = replace(benefits, tables=tables)
+    return replace(  # anything else the registry carries goes along
         registry,
-        recipients=registry.recipients.filter(pl.col("recipient_id") == cases["recipient_id"][0]),
+        benefits=benefits,
+        recipients=registry.recipients.filter(pl.col("recipient_id") == recipient),
         cases=cases,
         case_locations=locations,
         providers=registry.providers.filter(pl.col("provider_id").is_in(providers)),

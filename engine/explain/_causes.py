@@ -22,6 +22,7 @@ circumstances from a benefits extract (an income declaration):
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,6 +246,36 @@ def _scenario(ctx: CaseContext) -> pl.DataFrame:
     return cause_rows(rows)
 
 
+def _circumstances(ctx: CaseContext) -> pl.DataFrame:
+    """Days the recipient's dated circumstances change (a benefits extract: income declarations,
+    disability assessments, IDP certificates), from the timeline pricing cuts on."""
+    benefits = getattr(ctx.registry, "benefits", None)
+    if benefits is None:
+        return cause_rows([])
+    from engine.benefits._timeline import circumstance_timeline
+
+    timeline = (
+        circumstance_timeline(
+            benefits.tables, ctx.registry.recipients, ctx.model.circumstance_rules
+        )
+        .filter(pl.col("recipient_id") == ctx.case["recipient_id"])
+        .sort("valid_from")
+        .to_dicts()
+    )
+    rows: list[tuple[Any, ...]] = []
+    words = {"income_ratio": "income ratio", "disability_group": "disability group",
+             "is_idp": "IDP status"}  # fmt: skip
+    for before, after in itertools.pairwise(timeline):
+        changes = [
+            f"{word} {before.get(k)} → {after.get(k)}"
+            for k, word in words.items()
+            if before.get(k) != after.get(k)
+        ]
+        text = "; ".join(changes) or "circumstances change"
+        rows.append((after["valid_from"], "circumstance", f"{text} (benefits extract)"))
+    return cause_rows(rows)
+
+
 DEFAULT_CAUSES: tuple[CutCause, ...] = (
     CutCause("month", _months),
     CutCause("case", _case),
@@ -252,6 +283,7 @@ DEFAULT_CAUSES: tuple[CutCause, ...] = (
     CutCause("parameter", _parameters),
     CutCause("territory_status", _statuses),
     CutCause("scenario", _scenario),
+    CutCause("circumstance", _circumstances),
 )
 
 
