@@ -59,6 +59,12 @@ def run(
         help="Print the plan (each node in order, cached or computed, what would be published) "
         "and exit; runs and writes nothing.",
     ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Read the funding model as known on this date of decision (YYYY-MM-DD): values "
+        "decided later are ignored. Overrides the spec's as_of.",
+    ),
 ) -> None:
     """Run a spec end to end: validate, entitle, need, forecast, allocate, report.
 
@@ -75,6 +81,8 @@ def run(
     loaded = loaded.with_overrides(
         extract=extract, store=chosen, envelope=envelope, confirm_envelope=confirm_envelope
     )
+    if as_of is not None:
+        loaded = _with_as_of(loaded, as_of)
     print(location.describe())
     if dry_run:
         plan = plan_run(loaded, force=force, accept_quarantine=accept_quarantine, only=only)
@@ -109,6 +117,19 @@ def run(
     print(latest_note(loaded.store, result.manifest.spec_name))
     if not result.reused:
         _prune_after(loaded)
+
+
+def _with_as_of(spec: Any, text: str) -> Any:
+    """The spec with `--as-of`: its funding model read as known on that date of decision."""
+    import dataclasses
+
+    from engine.dates import parse_date
+    from engine.errors import ConfigError
+
+    try:
+        return dataclasses.replace(spec, as_of=parse_date(text))
+    except ValueError as exc:
+        raise ConfigError(f"--as-of: {exc} (expected YYYY-MM-DD)") from None
 
 
 def _prune_after(spec: Any) -> None:
