@@ -18,6 +18,7 @@ its parameters cannot be restored (2).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
 import tempfile
@@ -257,6 +258,9 @@ def _rerun_spec(
     envelope = params.get("envelope")
     if spec.envelope.parameters() != envelope:  # the run had `--envelope`
         spec = replace(spec, envelope=_envelope(envelope))
+    as_of = params.get("as_of")
+    if (spec.as_of.isoformat() if spec.as_of else None) != as_of:  # the run had `--as-of`
+        spec = replace(spec, as_of=None if as_of is None else dt.date.fromisoformat(as_of))
     spec = spec.with_overrides(extract=unstored[EXTRACT], store=store, confirm_envelope=True)
     accept = bool(params.get("accept_quarantine", False))
     now = {**spec.parameters(), "accept_quarantine": accept}

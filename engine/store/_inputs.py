@@ -230,9 +230,10 @@ def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) 
 
 
 def load_run_model(store: Store | Path | str, run: str, *, scenario: bool = True) -> FundingModel:
-    """The funding model run `run` used (its scenario applied unless `scenario=False`), read from
-    the store alone: what the model files say today does not matter. Each parameter's `source` is
-    the file's path as the run's project had it (`models/funding/baseline/tariff.yaml`).
+    """The funding model run `run` used (its scenario applied unless `scenario=False`, read as of
+    the run's `as_of` if it had one), from the store alone: what the model files say today does
+    not matter. Each parameter's `source` is the file's path as the run's project had it
+    (`models/funding/baseline/tariff.yaml`).
 
     >>> model = load_run_model("out/mfr.duckdb", "latest")  # doctest: +SKIP
     >>> model.table("tariff").filter(pl.col("service_code") == "015.1")  # doctest: +SKIP
@@ -240,8 +241,10 @@ def load_run_model(store: Store | Path | str, run: str, *, scenario: bool = True
     from engine.params import load_funding_model
     from engine.reference import load_services
 
+    target = store if isinstance(store, Store) else Store(Path(store))
+    as_of = target.manifest(run).parameters.get("as_of")
     with tempfile.TemporaryDirectory(prefix="mfr-run-model-") as folder:
-        inputs = run_inputs(store, run, Path(folder))
+        inputs = run_inputs(target, run, Path(folder))
         if "funding_model" not in inputs.paths:
             raise StoreError(f"run {inputs.run_id} read no funding model", path=str(store))
         reference = inputs.paths.get("reference")
@@ -249,7 +252,9 @@ def load_run_model(store: Store | Path | str, run: str, *, scenario: bool = True
         if reference is not None and (reference / "services.csv").is_file():
             services = load_services(reference / "services.csv")
         overlay = inputs.paths.get("scenario") if scenario else None
-        model = load_funding_model(inputs.paths["funding_model"], overlay, services=services)
+        model = load_funding_model(
+            inputs.paths["funding_model"], overlay, services=services, as_of=as_of
+        )
         return _sources_relative(model, inputs.root)
 
 

@@ -141,3 +141,51 @@ def test_a_bad_dated_value_is_one_line_naming_file_and_line(
 def test_a_bad_as_of_date_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="as_of: 2025-02-30 is not a date"):
         load_funding_model(BASELINE, as_of="2025-02-30")
+
+
+def _mfr(*args: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CI", "true")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_run_as_of_a_date_prices_with_the_rules_known_then_and_reproduces(
+    tmp_path: Path,
+) -> None:
+    """`mfr run --as-of`: 2025 priced with the rules known at the end of 2024 (no 2025 tariffs);
+    its stored model is read as of that date too, and it reproduces identical although its spec
+    (kept outside the project) does not say as_of."""
+    from engine.store import Store, load_run_model
+
+    spec = tmp_path / "as-of.yaml"
+    spec.write_text(f"name: as-of\nroot: {REPO}\nmonths: 2025\nsteps: [validate, entitle]\n")
+    store = tmp_path / "mfr.duckdb"
+    code, _, err = _mfr("run", str(spec), "--store", str(store), "--as-of", "2024-12-31")
+    assert code == 0, err
+    then = Store(store).manifest("latest", spec="as-of")
+    assert then.parameters["as_of"] == "2024-12-31"
+    model = load_run_model(store, then.run_id)
+    assert model.as_of == dt.date(2024, 12, 31)
+    assert model.table("tariff").filter(pl.col("service_code") == "001.0")["value"].to_list() == [
+        120.0
+    ]
+    code, _, err = _mfr("run", str(spec), "--store", str(store))
+    assert code == 0, err
+    now = Store(store).manifest("latest", spec="as-of")
+    assert "as_of" not in now.parameters
+    hashes = then.outputs["table_hashes"], now.outputs["table_hashes"]
+    assert hashes[0]["case_months"] != hashes[1]["case_months"]  # 2025 tariffs priced now
+    assert hashes[0]["quarantine"] == hashes[1]["quarantine"]
+    code, out, err = _mfr("reproduce", then.run_id, "--store", str(store))
+    assert code == 0, out + err
+    assert out.strip().splitlines()[-1].startswith("identical: ")
+    code, _, err = _mfr("run", str(spec), "--store", str(store), "--as-of", "2024-13-01")
+    assert code == 2 and "--as-of: 2024-13-01 is not a date" in err
