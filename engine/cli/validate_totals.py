@@ -133,6 +133,8 @@ def _print_reading(console: Console, report: Execution, path: Path) -> None:
         f"{report.unit}",
         soft_wrap=True,
     )
+    for column, reason in report.notes.select("column", "reason").iter_rows():
+        console.print(f"  warning: {escape(str(column))}: {escape(str(reason))}", soft_wrap=True)
     picked = report.quarantine.filter(pl.int_range(pl.len()).over("rule") == 0)
     for row in picked.iter_rows(named=True):
         count = report.quarantine.filter(pl.col("rule") == row["rule"]).height

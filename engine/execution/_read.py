@@ -139,7 +139,9 @@ def read_execution(
     return Execution(
         rows=rows,
         quarantine=quarantine.select(list(QUARANTINE_SCHEMA)),
-        notes=typed.notes,
+        notes=typed.notes.with_columns(
+            pl.col("reason").str.replace("the registry contract", "a budget-execution report")
+        ),
         rows_read=typed.rows_read,
         source_file=raw.source_file,
         unit=unit,
