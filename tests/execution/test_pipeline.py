@@ -66,3 +66,22 @@ def test_the_step_needs_an_execution_report(tmp_path: Path) -> None:
 def test_a_spec_without_the_step_keeps_its_parameters(tmp_path: Path) -> None:
     spec = engine.load_spec(_spec(tmp_path, execution="", steps=""))
     assert "execution" not in spec.parameters()
+
+
+def test_a_changed_report_is_a_new_run_and_an_unchanged_one_is_up_to_date(tmp_path: Path) -> None:
+    report = tmp_path / "execution.csv"
+    report.write_bytes((REPO / "data_samples" / "execution" / "execution.csv").read_bytes())
+    spec = engine.load_spec(
+        _spec(tmp_path, execution=f"execution: {report}", steps="validate_totals, ")
+    )
+    quiet = {"progress": False, "console": Console(file=io.StringIO())}
+    first = engine.run_pipeline(spec, **quiet)
+    assert not first.reused
+    assert engine.run_pipeline(spec, **quiet).reused
+    report.write_bytes(
+        report.read_bytes().replace(
+            b"I \xea\xe2\xe0\xf0\xf2\xe0\xeb 2027", b"I \xea\xe2\xe0\xf0\xf2\xe0\xeb 2026", 1
+        )
+    )
+    again = engine.run_pipeline(spec, **quiet)
+    assert not again.reused and again.run_id != first.run_id
