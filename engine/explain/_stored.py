@@ -15,7 +15,8 @@ the engine's own pricing and checks the result against the case-month amounts th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,19 @@ if TYPE_CHECKING:
     from engine.params import FundingModel
     from engine.store import RunManifest, Store
 
-__all__ = ["STORED_TABLES", "explain_run", "run_model", "stored_inputs", "stored_registry"]
+__all__ = [
+    "BENEFITS_TABLES",
+    "STORED_TABLES",
+    "explain_run",
+    "run_model",
+    "stored_benefits",
+    "stored_inputs",
+    "stored_registry",
+]
 
 STORED_TABLES = ("case_inputs", "territory_status")
+# what pricing reads of a benefits extract (`engine.benefits._timeline.circumstance_timeline`)
+BENEFITS_TABLES = ("income_declarations", "disability_assessments", "idp_certificates")
 _RECIPIENT = (
     "birth_date",
     "sex",
@@ -73,7 +84,33 @@ def stored_inputs(registry: Registry) -> dict[str, pl.DataFrame]:
     # in the registry's order (no sort: a case's locations are read back and sorted per case)
     inputs = cases.join(locations, on="case_id", how="left", maintain_order="left")
     statuses = registry.territory_status.select("hromada_code", "status", "valid_from", "valid_to")
-    return {"case_inputs": inputs, "territory_status": statuses}
+    kept = {"case_inputs": inputs, "territory_status": statuses}
+    if registry.benefits is not None:  # the dated circumstances pricing read (engine.benefits)
+        for name in BENEFITS_TABLES:
+            frame = registry.benefits.tables[name]
+            kept[f"benefits_{name}"] = frame.drop("source_line", strict=False)
+    return kept
+
+
+def stored_benefits(
+    tables: Mapping[str, pl.DataFrame], recipient_id: str, extract_date: dt.date
+) -> Any:
+    """The `engine.benefits.Benefits` of one recipient from the `benefits_*` tables a run kept."""
+    from engine.benefits import Benefits
+
+    own = {
+        name: _text(tables[f"benefits_{name}"])
+        .filter(pl.col("recipient_id") == recipient_id)
+        .drop("run_id", strict=False)
+        .with_row_index("source_line", offset=2)
+        .with_columns(pl.col("source_line").cast(pl.Int64))
+        for name in BENEFITS_TABLES
+    }
+    paid = {"recipient_id": pl.String(), "programme": pl.String(), "month": pl.Date(),
+            "amount_uah": pl.Float64(), "source_line": pl.Int64()}  # fmt: skip
+    return Benefits(
+        tables={**own, "assistance_paid": pl.DataFrame(schema=paid)}, extract_date=extract_date
+    )
 
 
 def stored_registry(
@@ -230,6 +267,22 @@ def explain_run(
                 params=[run_id, hromadas],
             ).pl()
         )
+        dated = bool(manifest.parameters.get("benefits"))
+        kept_benefits = {}
+        if dated:
+            absent = [n for n in BENEFITS_TABLES if f"benefits_{n}" not in tables]
+            if absent:
+                raise ConfigError(
+                    f"run {run_id} priced dated circumstances the store did not keep (a run from "
+                    "before `mfr explain` kept them); explain it from its extracts"
+                )
+            kept_benefits = {
+                f"benefits_{n}": con.sql(
+                    f"SELECT * FROM benefits_{n} WHERE run_id = ? AND recipient_id = ?",
+                    params=[run_id, rows["recipient_id"][0]],
+                ).pl()
+                for n in BENEFITS_TABLES
+            }
         stored = (
             _text(
                 con.sql(
@@ -244,6 +297,9 @@ def explain_run(
     services, territories, priced_with = _run_inputs(store, manifest, model)
     extract_date = dt.date.fromisoformat(str(manifest.started_at)[:10])
     one = stored_registry(rows, statuses, services, extract_date)
+    if dated:
+        benefits = stored_benefits(kept_benefits, rows["recipient_id"][0], extract_date)
+        one = replace(one, benefits=benefits)
     why = explain_registry(
         one,
         priced_with,
@@ -256,8 +312,6 @@ def explain_run(
 
 
 def _checked_against_store(why: Explanation, stored: pl.DataFrame, run_id: str) -> Explanation:
-    from dataclasses import replace
-
     mine = why.case_months.select("funded", "gross_uah", "copay_uah", "state_uah").sort("funded")
     if stored.is_empty() and mine.is_empty():
         return why
