@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import polars.selectors as cs
 
+from engine.distributed._context import pricing_hook
 from engine.invariants import assert_finite_money
 from engine.need import counts_sentence, period_counts
 from engine.pipeline._common import add_months, format_uah, stage_module
@@ -111,6 +112,9 @@ def priced(
     totals: dict[str, pl.DataFrame | None] = dict.fromkeys(("case_months", "rollups", "flows"))
     parts: list[pl.DataFrame] = []
     blocks = _blocks(spec_months, window)
+    if (partitioned := pricing_hook()) is not None:  # on a Dask cluster (engine.distributed)
+        territories = reference.territories
+        return partitioned(registry, model, territories, blocks=blocks, spec_months=spec_months, window=window)  # fmt: skip
     for first, last in blocks:
         result = entitlements.compute_entitlements(
             registry, model, reference.territories, months=(first, last)
