@@ -131,7 +131,7 @@ def forecast(
     season_length: int | None = None,
     models: Sequence[str] = ("auto",),
     levels: Sequence[float] = (80, 95),
-    reconcile: str = "mint_shrink",
+    reconcile: str = "auto",
     drivers: Sequence[Driver | Mapping[str, Any]] = (),
     nonnegative: bool = True,
     fill_value: float = 0.0,
@@ -145,9 +145,11 @@ def forecast(
     `season_length` defaults to the periods in a year. ETS parameters come from a grid shared by
     all series; `refine=True` polishes them with one joint L-BFGS-B over the summed losses (on the
     benchmark's holdout it did not improve accuracy and took 40% of the fitting time, so it is off
-    by default). `reconcile="auto"` runs a two-origin backtest of bottom_up, wls_struct and
-    mint_shrink on this data first and uses the one with the lowest scaled quantile loss
-    (`reconciliation.reason` gives the scores). See `engine.forecasting` for the methods.
+    by default). `reconcile="auto"` (the default, as in the forecast configuration) runs a
+    two-origin backtest of bottom_up, wls_struct and mint_shrink on this data first and uses the
+    one with the lowest scaled quantile loss (`reconciliation.reason` gives the scores; too short a
+    history for a backtest: mint_shrink, saying so); name a method to skip the backtest (about
+    half the time). See `engine.forecasting` for the methods.
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({
