@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
     )
     from engine.entitlements import Entitlements, compute_entitlements
     from engine.errors import ConfigError, EngineError
+    from engine.execution import compare_totals, read_execution
     from engine.forecasting import (
         ForecastConfig,
         ForecastResult,
@@ -83,6 +84,9 @@ __all__ = [  # noqa: RUF022 - in the order of the stages
     "ForecastResult",
     "load_forecast_config",
     "ForecastConfig",
+    # budget execution beside the simulation
+    "read_execution",
+    "compare_totals",
     # allocation
     "allocate",
     "Allocation",

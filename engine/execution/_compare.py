@@ -64,6 +64,20 @@ def compare_totals(
 
     With `check_units`, a report whose total is about a thousand times the simulation's (or a
     thousandth of it) stops with an `InputFileError`: its amounts are in the wrong unit.
+
+    >>> import engine
+    >>> from engine.execution import load_programmes, read_execution
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> ent = engine.compute_entitlements(
+    ...     registry, engine.load_funding_model("models/funding/baseline"),
+    ...     engine.load_territories(), months=("2026-01", "2026-12"))
+    >>> paid = read_execution("data_samples/execution/execution.csv",
+    ...     load_programmes("models/programmes/social-services.yaml"), months=ent.months)
+    >>> table = compare_totals(ent.case_months, paid, engine.load_territories())
+    >>> year = table.filter((pl.col("level") == "national") & (pl.col("grain") == "year")
+    ...     & (pl.col("service_code") == "all")).row(0, named=True)
+    >>> year["gap_uah"] == year["people_uah"] + year["volume_uah"] + year["price_uah"]
+    True
     """
     if not 0 <= tolerance < 10:
         raise ValueError(f"tolerance must be a share (0.05 = 5%), got {tolerance}")
