@@ -35,9 +35,9 @@ _STATUS_HELP = "Only runs with this status: succeeded, failed or running."
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from engine.cli._console import console_for
 
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    return console_for()
 
 
 def say_store(line: str, *, json_output: bool = False) -> None:

@@ -101,11 +101,13 @@ def allocate_command(
         None, "--claim-column", help="Money column to allocate on, instead of the policy's."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the summary (summary.json) as JSON instead of tables."
+    ),
 ) -> None:
     """Allocate a budget envelope over claims by a policy; print who gets what and who falls short."""
-    from rich.console import Console
-
     from engine.allocation import allocate, load_policy
+    from engine.cli._console import console_for, print_json
     from engine.reference import load_territories
 
     mode = _mode(mode)
@@ -128,7 +130,10 @@ def allocate_command(
         claims_path=claims,
     )
     _write(out, result, claims=claims, policy_path=policy, overwrite=overwrite)
-    _print_summary(Console(highlight=False), result, out)
+    if as_json:
+        print_json(_summary(result, claims, policy) | {"written_to": str(out)})
+        return
+    _print_summary(console_for(), result, out)
 
 
 def _mode(text: str) -> str:

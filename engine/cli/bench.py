@@ -27,9 +27,9 @@ def bench(
     ),
 ) -> None:
     """Measure every hot path at several sizes, with the alternative a user would write beside it."""
-    from rich.console import Console
     from rich.table import Table
 
+    from engine.cli._console import console_for
     from engine.errors import ConfigError
 
     areas = only or list(_AREAS)
@@ -37,8 +37,8 @@ def bench(
     if unknown:
         raise ConfigError(f"unknown benchmark area(s) {unknown}; choose from {list(_AREAS)}")
     _require_alternatives(areas)
-    # a scheduled job or a pipe gets a wide table rather than rich's 80-column default
-    console = Console() if Console().is_terminal else Console(width=160)
+    # a scheduled job or a pipe gets every value in full rather than rich's 80-column cut
+    console = console_for()
     results = []
     for area in areas:
         module = importlib.import_module(f"engine.bench.{area}")

@@ -144,10 +144,12 @@ def forecast_command(
         False, "--accept-quarantine", help="Go on when the quarantine threshold is exceeded."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the run's summary as one JSON document instead of tables."
+    ),
 ) -> None:
     """Forecast need (extract) or any long-format series file, coherently, with backtests."""
-    from rich.console import Console
-
+    from engine.cli._console import console_for, print_json, progress
     from engine.errors import ConfigError
 
     if (extract is None) == (series is None):
@@ -163,17 +165,18 @@ def forecast_command(
         backtest_windows=backtest_windows,
     )
     check_output_folder(out, overwrite=overwrite)
-    console = Console(highlight=False)
+    console = console_for()
     if series is not None:
-        frames, meta = _from_series(
-            series,
-            cfg,
-            id_col=id_col,
-            date_col=date_col,
-            value_col=value_col,
-            nested=nested,
-            crossed=crossed,
-        )
+        with progress("forecast", f"forecasting {series.name}", quiet=as_json):
+            frames, meta = _from_series(
+                series,
+                cfg,
+                id_col=id_col,
+                date_col=date_col,
+                value_col=value_col,
+                nested=nested,
+                crossed=crossed,
+            )
     else:
         assert extract is not None and model is not None  # refused above; narrows the types
         frames, meta = _from_extract(
@@ -183,8 +186,13 @@ def forecast_command(
             threshold=threshold,
             accept_quarantine=accept_quarantine,
             console=console,
+            quiet=as_json,
         )
-    _write(out, frames, meta, overwrite=overwrite)
+    with progress("forecast", f"writing {out}", quiet=as_json):
+        _write(out, frames, meta, overwrite=overwrite)
+    if as_json:
+        print_json(meta | {"written_to": str(out)})
+        return
     _print_summary(console, frames, meta)
     console.print(f"written to {out}", soft_wrap=True)
 
@@ -245,27 +253,35 @@ def _from_extract(
     threshold: float,
     accept_quarantine: bool,
     console: Console,
+    quiet: bool = False,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
+    from engine.cli._console import progress
     from engine.demand import forecast_need
     from engine.entitlements import compute_entitlements
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import read_registry
 
-    services, territories = load_services(), load_territories()
-    model = load_funding_model(model_path, services=services)
-    registry = read_registry(extract, territories=territories, services_catalogue=services)
+    with progress("forecast", f"reading the extract {extract}", quiet=quiet):
+        services, territories = load_services(), load_territories()
+        model = load_funding_model(model_path, services=services)
+        registry = read_registry(extract, territories=territories, services_catalogue=services)
     apply_quarantine_threshold(console, registry, threshold, accept=accept_quarantine)
-    entitlements = compute_entitlements(registry, model, territories)
-    need = forecast_need(
-        entitlements,
-        cfg,
-        extract_date=registry.extract_date,
-        territories=territories,
-        services=services,
-        model=model,
-        registry=registry,
-    )
+    with progress("forecast", "pricing the case-months", quiet=quiet):
+        entitlements = compute_entitlements(registry, model, territories)
+    what = "forecasting and backtesting" if cfg.backtest_windows > 0 else "forecasting"
+    with progress(
+        "forecast", f"{what} {cfg.target} ({len(cfg.models)} models, {cfg.horizon} ahead)"
+    ):
+        need = forecast_need(
+            entitlements,
+            cfg,
+            extract_date=registry.extract_date,
+            territories=territories,
+            services=services,
+            model=model,
+            registry=registry,
+        )
     frames = need.frames()
     meta = _meta(
         cfg,

@@ -13,10 +13,9 @@ __all__ = ["register"]
 
 def _console(*, stderr: bool = False) -> Any:
     """A rich console; when output goes to a file or a job log, wide enough not to cut run ids."""
-    from rich.console import Console
+    from engine.cli._console import console_for
 
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr) if stream.isatty() else Console(stderr=stderr, width=160)
+    return console_for(stderr=stderr)
 
 
 def run(
@@ -59,6 +58,16 @@ def run(
         help="Print the plan (each node in order, cached or computed, what would be published) "
         "and exit; runs and writes nothing.",
     ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Price partitions on Dask: a scheduler address or 'local'."
+    ),
+    workers: int | None = typer.Option(None, "--workers", help="Workers of --scheduler local."),
+    partitions: int | None = typer.Option(
+        None, "--partitions", help="Partitions of the extract (default: one per worker)."
+    ),
+    scratch: Path | None = typer.Option(
+        None, "--scratch", help="Folder every worker sees (default: beside the store)."
+    ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -71,6 +80,7 @@ def run(
     Exit codes: 0 success (or already up to date), 2 bad configuration, 3 unusable input file or
     store, 4 quarantine beyond the threshold, 5 the store is locked by another run, 1 internal error.
     """
+    from engine.cli._console import step_line
     from engine.cli._store_commands import latest_note
     from engine.pipeline import load_spec, plan_run, render_plan, render_summary, run_pipeline
     from engine.store import locate_store
@@ -93,16 +103,23 @@ def run(
     def remember_failure(event: dict[str, Any]) -> None:
         if event["event"] == "run_failed":
             failure.update(event)
+        step_line(event)  # off a terminal (cron): a line per step, where no spinner shows
 
+    from engine.distributed._options import run_context  # no Dask without --scheduler
+
+    pricing = run_context(
+        scheduler, workers=workers, partitions=partitions, scratch=scratch, store=loaded.store
+    )
     try:
-        result = run_pipeline(
-            loaded,
-            force=force,
-            accept_quarantine=accept_quarantine,
-            only=only,
-            console=_console(stderr=True),
-            on_event=remember_failure,
-        )
+        with pricing:
+            result = run_pipeline(
+                loaded,
+                force=force,
+                accept_quarantine=accept_quarantine,
+                only=only,
+                console=_console(stderr=True),
+                on_event=remember_failure,
+            )
     except BaseException as exc:
         from engine.errors import Interrupted
 

@@ -54,8 +54,7 @@ def validate(
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Read and validate a registry extract; print counts per table and rule, with examples."""
-    from rich.console import Console
-
+    from engine.cli._console import console_for
     from engine.errors import ConfigError
     from engine.registry import read_registry
 
@@ -67,7 +66,7 @@ def validate(
     registry = read_registry(
         extract, extract_date=when, pseudonymise=tuple(pseudonymise), key_env=key_env
     )
-    console = Console(highlight=False)
+    console = console_for()
     _print_summary(console, registry, extract)
     apply_quarantine_threshold(
         console,
