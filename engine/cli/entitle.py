@@ -72,8 +72,7 @@ def entitle(
     ),
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
-    from rich.console import Console
-
+    from engine.cli._console import console_for
     from engine.entitlements import compute_entitlements
     from engine.errors import ConfigError
     from engine.invariants import assert_finite_money
@@ -90,7 +89,7 @@ def entitle(
     # configuration errors surface before the (slower) extract is read
     baseline_model = load_funding_model(model, services=services)
     scenario_model = load_funding_model(model, scenario, services=services) if scenario else None
-    console = Console(highlight=False)
+    console = console_for()  # off a terminal no value is cut
     registry = read_registry(extract, territories=territories, services_catalogue=services)
     apply_quarantine_threshold(console, registry, threshold, accept=accept_quarantine)
     baseline = compute_entitlements(
