@@ -14,6 +14,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from engine.store import Store
+from engine.store._schema import RESERVED_TABLES
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -92,7 +93,7 @@ def run_tables(store: Path, run_id: str) -> dict[str, pl.DataFrame]:
             for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
             ).fetchall()
-            if r[0] not in {"runs", "run_steps", "store_meta", "dim_territory", "dim_service"}
+            if r[0] not in RESERVED_TABLES
         ]
         tables = {}
         for name in sorted(names):
