@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError, InputFileError
+from engine.errors import ConfigError, EngineError, InputFileError
 from engine.pipeline._envelope import Envelope
 from engine.pipeline._spec import RunSpec
 from engine.store import RunInputs, RunManifest, Store, code_version, hash_path
@@ -298,7 +298,7 @@ def _differing_columns(
     try:
         old = then.table(table, run_id=run_id).drop("run_id")
         new = now.table(table, run_id=rerun_id).drop("run_id")
-    except Exception:  # a table one of them lacks: the line says so already
+    except EngineError:  # a table one of them lacks: the line says so already
         return ()
     if old.columns != new.columns:
         return ()

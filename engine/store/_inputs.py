@@ -129,13 +129,17 @@ def save_run_inputs(store: Store, run_id: str, files: Sequence[InputFile]) -> No
     with store.connect() as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            known = {
-                row[0]
-                for row in con.execute(
-                    "SELECT sha256 FROM input_blobs WHERE sha256 IN (SELECT unnest(?))",
-                    [sorted(blobs)],
-                ).fetchall()
-            }
+            known = (
+                {
+                    row[0]
+                    for row in con.execute(
+                        "SELECT sha256 FROM input_blobs WHERE sha256 IN (SELECT unnest(?))",
+                        [sorted(blobs)],
+                    ).fetchall()
+                }
+                if blobs
+                else set()
+            )
             new = [(h, f.size, f.content) for h, f in sorted(blobs.items()) if h not in known]
             if new:
                 con.executemany("INSERT INTO input_blobs VALUES (?, ?, ?)", new)
@@ -201,10 +205,13 @@ def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) 
             path=target.path,
         )
     wanted = sorted({f.sha256 for f in files if f.stored})
-    with target.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT sha256, content FROM input_blobs WHERE sha256 IN (SELECT unnest(?))", [wanted]
-        ).fetchall()
+    rows = []
+    if wanted:
+        with target.connect(read_only=True) as con:
+            rows = con.execute(
+                "SELECT sha256, content FROM input_blobs WHERE sha256 IN (SELECT unnest(?))",
+                [wanted],
+            ).fetchall()
     contents = {h: bytes(c) for h, c in rows}
     root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="mfr-run-inputs-"))
     paths: dict[str, Path] = {}
