@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 
 import polars as pl
 
@@ -128,8 +129,6 @@ def explained_amounts(
 
 def case_registry_of(registry: Registry, case_ids: list[str]) -> Registry:
     """The registry of a few cases (what `case_registry` then cuts one case from, quickly)."""
-    from dataclasses import replace
-
     cases = registry.cases.filter(pl.col("case_id").is_in(case_ids))
     locations = registry.case_locations.filter(pl.col("case_id").is_in(case_ids))
     return replace(
@@ -156,7 +155,7 @@ def explained_from_tables(
 ) -> pl.DataFrame | None:
     """`explained_amounts` from a run's published tables (`case_months`, and the `case_inputs` and
     `territory_status` its validate step keeps): what the report shows. None without them."""
-    from engine.explain._stored import stored_registry
+    from engine.explain._stored import BENEFITS_TABLES, stored_benefits, stored_registry
 
     if not {"case_months", "case_inputs", "territory_status"} <= set(tables):
         return None
@@ -166,4 +165,7 @@ def explained_from_tables(
     last = case_months["month"].max() if case_months.height else None
     extract_date = last if isinstance(last, dt.date) else dt.date(1970, 1, 1)
     registry = stored_registry(rows, tables["territory_status"], services, extract_date)
+    if all(f"benefits_{n}" in tables for n in BENEFITS_TABLES):  # a run with dated circumstances
+        people = rows["recipient_id"].cast(pl.String).unique().to_list()
+        registry = replace(registry, benefits=stored_benefits(tables, people, extract_date))
     return explained_amounts(case_months, registry, model, territories, top=top)

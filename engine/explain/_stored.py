@@ -93,14 +93,15 @@ def stored_inputs(registry: Registry) -> dict[str, pl.DataFrame]:
 
 
 def stored_benefits(
-    tables: Mapping[str, pl.DataFrame], recipient_id: str, extract_date: dt.date
+    tables: Mapping[str, pl.DataFrame], recipient_id: str | list[str], extract_date: dt.date
 ) -> Any:
-    """The `engine.benefits.Benefits` of one recipient from the `benefits_*` tables a run kept."""
+    """The `engine.benefits.Benefits` of some recipients from the `benefits_*` tables a run kept."""
     from engine.benefits import Benefits
 
+    ids = [recipient_id] if isinstance(recipient_id, str) else recipient_id
     own = {
         name: _text(tables[f"benefits_{name}"])
-        .filter(pl.col("recipient_id") == recipient_id)
+        .filter(pl.col("recipient_id").is_in(ids))
         .drop("run_id", strict=False)
         .with_row_index("source_line", offset=2)
         .with_columns(pl.col("source_line").cast(pl.Int64))
@@ -267,7 +268,7 @@ def explain_run(
                 params=[run_id, hromadas],
             ).pl()
         )
-        dated = bool(manifest.parameters.get("benefits"))
+        dated = manifest.input("benefits") is not None  # the run read a benefits extract
         kept_benefits = {}
         if dated:
             absent = [n for n in BENEFITS_TABLES if f"benefits_{n}" not in tables]
