@@ -33,6 +33,12 @@ def report(
     lang: str = typer.Option(
         "uk", "--lang", help="Language of the whole report: uk (Ukrainian, default) or en."
     ),
+    summary: bool = typer.Option(
+        False,
+        "--summary",
+        help="Write the one-page summary instead: five numbers, one map, one chart, and the "
+        "changes since the previous run of the same spec (printable).",
+    ),
 ) -> None:
     """Write the HTML report of a run: one file, plotly inlined, opens offline."""
     from engine.errors import ConfigError
@@ -40,7 +46,16 @@ def report(
 
     if lang not in LANGS:
         raise ConfigError(f"--lang {lang!r}: one of {', '.join(LANGS)}")
-    data = report_data_from_store(store_for(store), run, spec=spec)
+    located = store_for(store)
+    data = report_data_from_store(located, run, spec=spec)
+    if summary:
+        from engine.report import build_summary, previous_run_id
+
+        before = previous_run_id(located, str(data.run["run_id"]))
+        previous = report_data_from_store(located, before) if before else None
+        build_summary(data, out, previous=previous, lang=lang)
+        typer.echo(f"summary of run {data.run['run_id']} written to {out}")
+        return
     build_report(data, out, min_count=min_count, oblast=oblast, service=service, lang=lang)
     typer.echo(f"report of run {data.run.get('run_id', run)} written to {out}")
 

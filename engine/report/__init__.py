@@ -51,9 +51,11 @@ from engine.report._html import Section, render_html
 from engine.report._labels import REGION_TILES
 from engine.report._store import (
     REPORT_TABLES,
+    previous_run_id,
     report_data_from_store,
     report_data_from_tables,
 )
+from engine.report._summary import build_summary, summary_numbers
 from engine.report._suppress import DEFAULT_MIN_COUNT, publishable, suppress_small_cells
 from engine.report._text import DEFAULT_LANG, LANGS
 
@@ -71,6 +73,7 @@ __all__ = [
     "backtest_figure",
     "budget_numbers",
     "build_report",
+    "build_summary",
     "fan_chart_figure",
     "flows_sankey_figure",
     "headline_figure",
@@ -87,6 +90,7 @@ __all__ = [
     "oblast_summary",
     "oblast_tiles_figure",
     "plan_figure",
+    "previous_run_id",
     "publishable",
     "publishable_hromadas",
     "quarantine_figure",
@@ -100,6 +104,7 @@ __all__ = [
     "scenario_figure",
     "scenario_groups_figure",
     "scenario_groups_table_figure",
+    "summary_numbers",
     "suppress_small_cells",
     "trend_figure",
 ]

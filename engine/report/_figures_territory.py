@@ -217,8 +217,11 @@ def oblast_tiles_figure(
             ),
         ]
     )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", scaleratio=0.75)
+    # the tiles keep their shape by shrinking the grid to the space there is, never by cutting it
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(
+        visible=False, autorange="reversed", scaleanchor="x", scaleratio=0.75, constrain="domain"
+    )
     return finish(fig, title or f"{value} by region", height=480, margin={"l": 10, "r": 10})
 
 

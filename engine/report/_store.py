@@ -17,7 +17,12 @@ from engine.report._build import ReportData
 if TYPE_CHECKING:
     from engine.store import RunManifest, Store
 
-__all__ = ["REPORT_TABLES", "report_data_from_store", "report_data_from_tables"]
+__all__ = [
+    "REPORT_TABLES",
+    "previous_run_id",
+    "report_data_from_store",
+    "report_data_from_tables",
+]
 
 # store table -> ReportData field (tables a run did not produce are simply absent)
 REPORT_TABLES: dict[str, str] = {
@@ -149,3 +154,18 @@ def _rows_read(manifest: RunManifest) -> dict[str, int]:
     """Rows read per registry table, as the validate step recorded them (if it did)."""
     found = manifest.outputs.get("rows_read") if isinstance(manifest.outputs, dict) else None
     return {str(k): int(v) for k, v in (found or {}).items()}
+
+
+def previous_run_id(
+    store: Store | Path | str, run: str = "latest", *, spec: str | None = None
+) -> str | None:
+    """The succeeded run of the same spec just before `run` (for a summary's changes), or None."""
+    from engine.store import Store
+
+    store = store if isinstance(store, Store) else Store(Path(store))
+    manifest = store.manifest(run, spec=spec)
+    runs = store.runs(spec=manifest.spec_name, status="succeeded")["run_id"].to_list()
+    if manifest.run_id not in runs:
+        return None
+    index = runs.index(manifest.run_id)  # newest first
+    return str(runs[index + 1]) if index + 1 < len(runs) else None

@@ -283,6 +283,22 @@ TEXT: dict[str, tuple[str, str]] = {
         "Hromadas ordered by money per resident; the closer the curve to the diagonal, the more "
         "equal. Gini: 0 is equal, 1 is everything in one hromada.",
     ),
+    # the one-page summary
+    "summary_title": ("Підсумок запуску {spec} · {run_id}", "Run summary {spec} · {run_id}"),
+    "since_run": (
+        "Зміни — порівняно з попереднім запуском тієї самої специфікації ({run_id}).",
+        "Changes are since the previous run of the same spec ({run_id}).",
+    ),
+    "no_previous": (
+        "Попереднього запуску цієї специфікації немає: змін не показано.",
+        "No previous run of this spec: no changes shown.",
+    ),
+    "unchanged": ("без змін", "unchanged"),
+    "allocation_coverage_map": (
+        "Покриття заявок розподілом за областями",
+        "Claims covered by the allocation, by oblast",
+    ),
+    "points": ("п. п.", "points"),
     # validation
     "validation_title": (
         "Перевірка: {total} рядків у карантині, за таблицею й правилом",

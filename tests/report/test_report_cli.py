@@ -119,3 +119,46 @@ def test_cli_without_a_store_says_so(tmp_path: Path) -> None:
         ["report", "--store", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r.html")]
     )
     assert code == ExitCode.BAD_INPUT_FILE
+
+
+def test_one_page_summary_names_the_changes_since_the_previous_run(
+    store: Store, tmp_path: Path
+) -> None:
+    from engine.report import previous_run_id
+
+    assert previous_run_id(store, "20260102-000000-test-bbbb") == "20260101-000000-test-aaaa"
+    assert previous_run_id(store, "20260101-000000-test-aaaa") is None
+    out = tmp_path / "summary.html"
+    args = ["report", "latest", "--spec", "test", "--store", str(store.path), "--out", str(out)]
+    assert main([*args, "--summary"]) == ExitCode.OK
+    doc = out.read_text(encoding="utf-8")
+    assert "(20260101-000000-test-aaaa)" in doc  # the previous run of the same spec
+    assert (
+        doc.count('class="change">без змін<') == 3
+    )  # the same tables: claims, allocated, shortfall
+    assert doc.count("Plotly.newPlot") == 2  # one map, one chart
+    assert '<script src="http' not in doc and "@page" in doc  # offline, printable
+
+
+def test_summary_numbers_and_their_changes() -> None:
+    from engine.report import summary_numbers
+    from engine.report._summary import _change
+
+    data = report_kit.make_report_data()
+    numbers = summary_numbers(data)
+    # by tier, two envelope groups: claims 319,200, allocated 281,600, shortfall the rest
+    assert numbers == {
+        "claim_uah": 319_200.0,
+        "allocated_uah": 281_600.0,
+        "shortfall_uah": 37_600.0,
+    }
+    assert _change("allocated_uah", 300_000.0, 281_600.0, "en") == "+18,400 UAH (+6.5%)"
+    assert _change("coverage", 0.9, 0.85, "uk") == "+5.0 п. п."
+    no_plan = dataclasses.replace(data, allocation_by_tier=None)
+    assert list(summary_numbers(no_plan)) == [
+        "entitled_uah",
+        "unmet_uah",
+        "coverage",
+        "cases_served",
+        "people_served",
+    ]
