@@ -1,0 +1,83 @@
+"""`mfr sweep SPEC`: a scenario sweep on Dask (engine.distributed), gathered into the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+__all__ = ["register"]
+
+
+def sweep(
+    spec: Path = typer.Argument(..., help="Sweep spec, e.g. pipelines/sweep-copay.yaml."),
+    *,
+    scheduler: str = typer.Option(
+        "local", "--scheduler", help="A Dask scheduler address (tcp://host:8786) or 'local'."
+    ),
+    workers: int = typer.Option(2, "--workers", help="Worker processes of --scheduler local."),
+    store: Path | None = typer.Option(
+        None, "--store", help="DuckDB store file (default: $MFR_STORE, else the base spec's)."
+    ),
+    scratch: Path | None = typer.Option(
+        None, "--scratch", help="Folder every worker sees (default: beside the store)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Run again even if the same sweep finished on the same inputs."
+    ),
+    accept_quarantine: bool = typer.Option(
+        False, "--accept-quarantine", help="Go on when the extract's quarantine is too large."
+    ),
+) -> None:
+    """Price and allocate every point of a sweep spec on Dask workers, into the store.
+
+    A sweep that stopped (a failure, Ctrl-C) is resumed by running it again: points already
+    recorded are not recomputed. Exit codes as `mfr run`; 2 also when Dask is not installed.
+    """
+    from engine.distributed._options import scheduler_of
+
+    chosen = scheduler_of(scheduler, workers)  # one line naming what to install without Dask
+    assert chosen is not None  # --scheduler has a default
+    from engine.distributed._sweep import PointDone, run_sweep
+    from engine.distributed._sweep_spec import load_sweep
+    from engine.money import format_uah
+    from engine.store import locate_store
+
+    loaded = load_sweep(spec)
+    location = locate_store(store, spec_store=loaded.base.store)
+    print(location.describe())
+    print(f"sweep {loaded.name}: {len(loaded.points)} points on {chosen.describe()}")
+
+    def progress(done: PointDone) -> None:
+        print(done.line(), file=sys.stderr, flush=True)
+
+    result = run_sweep(
+        loaded,
+        scheduler=chosen,
+        store=location.path,
+        scratch=scratch,
+        force=force,
+        accept_quarantine=accept_quarantine,
+        on_point=progress,
+    )
+    if result.up_to_date:
+        print(
+            f"sweep {result.sweep_id} is up to date (same spec, inputs and code); --force reruns it"
+        )
+    else:
+        print(
+            f"sweep {result.sweep_id}: {len(result.computed)} points computed, "
+            f"{len(result.reused)} already recorded, in {result.seconds:.1f} s"
+        )
+    for row in result.totals.iter_rows(named=True):
+        coverage = "n/a" if row["coverage"] is None else f"{row['coverage']:.1%}"
+        print(
+            f"  {row['point']}: envelope {format_uah(float(row['envelope_uah']))}, allocated "
+            f"{format_uah(float(row['allocated_uah']))}, coverage {coverage}, shortfall "
+            f"{format_uah(float(row['shortfall_uah']))}"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
