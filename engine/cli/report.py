@@ -33,6 +33,12 @@ def report(
     lang: str = typer.Option(
         "uk", "--lang", help="Language of the whole report: uk (Ukrainian, default) or en."
     ),
+    pilot: Path | None = typer.Option(
+        None,
+        "--pilot",
+        help="Pilot file (models/pilots/): its hromadas against comparable ones, before and "
+        "after its start, with a difference-in-differences estimate per indicator.",
+    ),
     summary: bool = typer.Option(
         False,
         "--summary",
@@ -48,6 +54,12 @@ def report(
         raise ConfigError(f"--lang {lang!r}: one of {', '.join(LANGS)}")
     located = store_for(store)
     data = report_data_from_store(located, run, spec=spec)
+    if pilot is not None:
+        import dataclasses
+
+        from engine.pilot import load_pilot
+
+        data = dataclasses.replace(data, pilot=load_pilot(pilot))
     if summary:
         from engine.report import build_summary, previous_run_id
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -25,9 +25,13 @@ from engine.report._section_explain import explain_sections
 from engine.report._section_idp import idp_burden_sections
 from engine.report._sections_forecast import forecast_sections
 from engine.report._sections_money import money_sections
+from engine.report._sections_pilot import pilot_sections
 from engine.report._sections_plan import budget_sections, equity_sections, plan_sections
 from engine.report._suppress import DEFAULT_MIN_COUNT
 from engine.report._text import DEFAULT_LANG, check_lang, tr
+
+if TYPE_CHECKING:
+    from engine.pilot import Pilot
 
 __all__ = ["ReportData", "build_report", "report_sections"]
 
@@ -52,6 +56,7 @@ class ReportData:
     - `quarantine_summary` (`table`, `rule`, `rows`) and `rows_read` per table.
     - `run`: facts about the run shown at the top (run id, spec, funding model version, ...).
     - `territories`, `services`: reference tables for the Ukrainian names.
+    - `pilot`: an `engine.pilot.Pilot` to monitor against comparable hromadas (needs `need`).
     """
 
     case_months: pl.DataFrame | None = None
@@ -71,6 +76,7 @@ class ReportData:
     run: Mapping[str, Any] = field(default_factory=dict)
     territories: pl.DataFrame | None = None
     services: pl.DataFrame | None = None
+    pilot: Pilot | None = None
     execution: pl.DataFrame | None = None  # `execution_totals` (engine.execution)
     idp_burden: pl.DataFrame | None = None  # IDP host burden (engine.rollups.idp_host_burden)
     explained: pl.DataFrame | None = None  # `explained_amounts` (engine.explain._report)
@@ -123,6 +129,7 @@ def report_sections(
         *forecast_sections(data, oblast, service, lang),
         *plan_sections(data, min_count, lang),
         *equity_sections(data, lang),
+        *pilot_sections(data, lang),
         *execution_sections(data.execution, data.territories, data.services, min_count=min_count),
         *idp_burden_sections(data.idp_burden, data.territories, min_count=min_count, lang=lang),
         *explain_sections(data.explained),

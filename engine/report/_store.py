@@ -67,7 +67,7 @@ def report_data_from_tables(
     is an edge people read: coded columns (Enums, or the store's ENUMs read back as Categoricals)
     become text here, so they join the reference tables as they are.
     """
-    frames = {
+    frames: dict[str, Any] = {  # ReportData's frame fields, by name
         field: _as_text(tables[table].drop("run_id", strict=False))
         for table, field in REPORT_TABLES.items()
         if table in tables

@@ -283,6 +283,37 @@ TEXT: dict[str, tuple[str, str]] = {
         "Hromadas ordered by money per resident; the closer the curve to the diagonal, the more "
         "equal. Gini: 0 is equal, 1 is everything in one hromada.",
     ),
+    # pilot monitoring
+    "s_pilot": ("Моніторинг пілоту", "Pilot monitoring"),
+    "pilot_title": (
+        "Пілотні громади проти порівнюваних, помісячно",
+        "Pilot hromadas against comparable ones, month by month",
+    ),
+    "pilot_effects_title": (
+        "Різниця різниць: зміна в пілоті мінус зміна в порівнюваних громадах",
+        "Difference in differences: the pilot's change minus the comparison's",
+    ),
+    "pilot_pilot": ("пілот", "pilot"),
+    "pilot_comparison": ("порівнювані", "comparison"),
+    "pilot_indicator": ("Показник", "Indicator"),
+    "pilot_before_after": ("Пілот: до → після", "Pilot: before → after"),
+    "comparison_before_after": ("Порівнювані: до → після", "Comparison: before → after"),
+    "did": ("Різниця різниць", "Difference in differences"),
+    "hromadas_n": ("Громад (пілот / порівн.)", "Hromadas (pilot / comp.)"),
+    "pilot_same_oblasts": (
+        "решта громад тих самих областей",
+        "the other hromadas of the same oblasts",
+    ),
+    "pilot_all": ("усі інші громади з випадками", "every other hromada with cases"),
+    "pilot_note": (
+        "Пілот {name} з {start}: {pilots} пілотних громад проти {others} порівнюваних ({how}). "
+        "Оцінка — різниця середніх змін (після − до) кожної громади в пілоті й поза ним; "
+        "інтервал 95 % за Велчем. Громада рахується один раз, хоч скільки місяців має.",
+        "Pilot {name} from {start}: {pilots} pilot hromadas against {others} comparable ones "
+        "({how}). The estimate is the difference between the mean change (after − before) of "
+        "each hromada in and out of the pilot; Welch's 95 % interval. A hromada counts once, "
+        "however many months it has.",
+    ),
     # the one-page summary
     "summary_title": ("Підсумок запуску {spec} · {run_id}", "Run summary {spec} · {run_id}"),
     "since_run": (
