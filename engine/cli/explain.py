@@ -47,8 +47,7 @@ def explain(
     json_output: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
 ) -> None:
     """Explain one case-month: every segment and why it was cut there, every factor and its source."""
-    from rich.console import Console
-
+    from engine.cli._console import console_for
     from engine.errors import ConfigError
 
     if extract is not None:
@@ -68,7 +67,7 @@ def explain(
     if json_output:
         typer.echo(why.to_json())
     else:
-        console = Console(highlight=False) if sys.stdout.isatty() else Console(width=120)
+        console = console_for()
         for item in why.renderables():
             console.print(item)
     if not why.consistent or why.header.get("matches_store") is False:

@@ -10,7 +10,6 @@ everything for a script. Bad input (unknown service or hromada, a bad date) is o
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,8 +62,7 @@ def price(
     json_output: bool = typer.Option(False, "--json", help="Print everything as JSON."),
 ) -> None:
     """Price a case that does not exist yet, month by month, baseline beside a scenario."""
-    from rich.console import Console
-
+    from engine.cli._console import console_for
     from engine.cli.entitle import _parse_months
     from engine.explain import price_case
 
@@ -88,7 +86,7 @@ def price(
     if json_output:
         typer.echo(priced.to_json())
         return
-    console = Console(highlight=False) if sys.stdout.isatty() else Console(width=120)
+    console = console_for()
     _print(console, priced, explain=explain)
 
 
