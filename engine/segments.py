@@ -238,13 +238,15 @@ def calendar_bounds(
     calendar_key: np.ndarray,
     calendar_date: np.ndarray,
     base: int,
+    dense: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each `[start, end]`: the calendar entry in force on `start`, and its number of segments.
 
     The calendar is sorted by (key, date) and each key's first date must be ≤ every start of that key
     (the period's first day, `base`), so an entry in force always exists. Calendars are small, so a
     dense table (key × day → entry in force) answers each interval with two lookups; a very long
-    period with very many keys falls back to binary search.
+    period with very many keys falls back to binary search (as does `dense=False`: a calendar
+    with a key per person, whose dense table would be mostly empty).
     """
     n_keys = int(calendar_key.max()) + 1 if len(calendar_key) else 0
     last_day = int(np.minimum(end, np.int32(2**30)).max()) if len(end) else base
@@ -253,7 +255,7 @@ def calendar_bounds(
     )
     if len(start) == 0:
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    if n_keys * n_days <= 50_000_000:
+    if dense and n_keys * n_days <= 50_000_000:
         table = np.full(n_keys * n_days, -1, dtype=np.int32)
         table[calendar_key.astype(np.int64) * n_days + (calendar_date - base)] = np.arange(
             len(calendar_key), dtype=np.int32
@@ -301,6 +303,7 @@ def split_by_calendar(
     calendar_key: np.ndarray,
     calendar_date: np.ndarray,
     base: int,
+    dense: bool = True,
 ) -> Split:
     """Cut each `[start, end]` (inclusive days) at every date of its key's calendar inside it.
 
@@ -313,6 +316,12 @@ def split_by_calendar(
     ([5, 31], [30, 40], [0, 1])
     """
     entry0, count = calendar_bounds(
-        start, end, key, calendar_key=calendar_key, calendar_date=calendar_date, base=base
+        start,
+        end,
+        key,
+        calendar_key=calendar_key,
+        calendar_date=calendar_date,
+        base=base,
+        dense=dense,
     )
     return expand_segments(start, end, entry0, count, calendar_date)

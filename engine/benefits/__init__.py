@@ -26,7 +26,7 @@ import polars as pl
 
 from engine.benefits._join import match_persons, registry_person_keys
 from engine.benefits._models import BENEFITS_TABLES
-from engine.benefits._read import PERSON_KEY, read_benefits_extract
+from engine.benefits._read import PERSON_KEY, pseudonym_key, read_benefits_extract
 from engine.benefits._rules import benefit_rules, with_ratio
 from engine.registry._read import SOURCE_LINE
 from engine.schemas import QUARANTINE_SCHEMA, Registry
@@ -110,7 +110,8 @@ def read_benefits(
     dropped silently. `extract_date` defaults to the registry's.
     """
     when = extract_date or registry.extract_date
-    extract = read_benefits_extract(path, extract_date=when, key_env=key_env)
+    hasher = pseudonym_key(key_env)  # one HMAC per person, whichever extract names them
+    extract = read_benefits_extract(path, extract_date=when, keys=hasher)
     files = extract.files
     if territories is None:
         from engine.reference import load_territories
@@ -132,7 +133,9 @@ def read_benefits(
         max_declaration_age_months=max_declaration_age_months,
     )
     valid = {t: _without(f, t, rejected) for t, f in valid.items()}
-    keys = registry_person_keys(registry_extract, pseudonymise=pseudonymise, key_env=key_env)
+    keys = registry_person_keys(
+        registry_extract, hasher, pseudonymise=pseudonymise, key_env=key_env
+    )
     matched, unmatched, no_record = match_persons(
         valid, files, keys, registry.recipients["recipient_id"]
     )

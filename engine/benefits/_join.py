@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from engine.benefits._read import PERSON_KEY, hash_person_keys, person_key_column
+from engine.benefits._read import PERSON_KEY, PersonKeys, person_key_column
 from engine.errors import InputFileError
 from engine.registry._privacy import _hmac_mapping, _trimmed
 from engine.registry._read import SOURCE_LINE, read_table_file
@@ -39,10 +39,14 @@ def _recipients_file(extract: Path) -> Path:
 
 
 def registry_person_keys(
-    extract: str | Path, *, pseudonymise: Iterable[str] = (), key_env: str = "MFR_PSEUDONYM_KEY"
+    extract: str | Path,
+    keys: PersonKeys,
+    *,
+    pseudonymise: Iterable[str] = (),
+    key_env: str = "MFR_PSEUDONYM_KEY",
 ) -> pl.DataFrame:
     """`recipient_id` (as the registry's reader gives it) and `person_key` of every recipient of
-    the registry extract at `extract` whose РНОКПП is a 10-digit number."""
+    the registry extract at `extract` whose РНОКПП is a 10-digit number (hashed by `keys`)."""
     key = os.environ.get(key_env, "").encode("utf-8")
     raw = read_table_file("recipients", _recipients_file(Path(extract)))
     column = person_key_column(raw.frame, raw.source_file)
@@ -50,8 +54,8 @@ def registry_person_keys(
     if "recipient_id" in set(pseudonymise):  # the registry's ids are hashed: hash them alike
         mapping = _hmac_mapping(ids.unique().drop_nulls(), key)
         ids = ids.replace_strict(mapping["value"], mapping["hash"], default=None)
-    keys = pl.DataFrame({"recipient_id": ids, PERSON_KEY: hash_person_keys(raw.frame[column], key)})
-    return keys.drop_nulls().unique(maintain_order=True)
+    pairs = pl.DataFrame({"recipient_id": ids, PERSON_KEY: keys.hash(raw.frame[column])})
+    return pairs.drop_nulls().unique(maintain_order=True)
 
 
 def match_persons(

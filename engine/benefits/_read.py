@@ -25,12 +25,12 @@ import polars as pl
 from engine.benefits._models import BENEFITS_TABLES, END_DATES
 from engine.errors import ConfigError, InputFileError
 from engine.registry._contract import table_spec
-from engine.registry._identifiers import mask_identifiers
 from engine.registry._normalise import OPEN_END_FROM, OPEN_END_SENTINEL, normalise
 from engine.registry._privacy import (
     PII_DROPPED,
     PII_MASKED,
     PSEUDONYMISED,
+    _mask_text,
     is_personal_column,
 )
 from engine.registry._read import SOURCE_LINE, RawTable, read_table_file
@@ -40,8 +40,10 @@ __all__ = [
     "PERSON_KEY",
     "PERSON_KEY_NAMES",
     "BenefitsExtract",
+    "PersonKeys",
     "hash_person_keys",
     "person_key_column",
+    "pseudonym_key",
     "read_benefits_extract",
 ]
 
@@ -89,17 +91,36 @@ def _key(key_env: str) -> bytes:
     return key.encode("utf-8")
 
 
-def hash_person_keys(values: pl.Series, key: bytes) -> pl.Series:
-    """HMAC-SHA256 hex of each 10-digit value (spaces removed); null where it is not 10 digits.
+class PersonKeys:
+    """HMAC-SHA256 hex of 10-digit РНОКПП values (spaces removed), keyed with the operator's key;
+    null where a value is not 10 digits.
 
-    One HMAC per distinct value, in C (`hmac.digest`); the digits never leave this function."""
-    digits = values.cast(pl.String).str.replace_all(r"[\s\u00a0]", "")
-    valid = pl.select(pl.when(digits.str.contains(_TEN_DIGITS)).then(digits)).to_series()
-    distinct = valid.drop_nulls().unique()
-    hashes = [hmac.digest(key, v.encode(), hashlib.sha256).hex() for v in distinct.to_list()]
-    return valid.replace_strict(distinct, pl.Series(hashes, dtype=pl.String), default=None).alias(
-        PERSON_KEY
-    )
+    One HMAC per distinct value over every table hashed through one instance (the registry's
+    recipients and each benefits table name mostly the same persons), in C (`hmac.digest`): this
+    edge is the one place a Python loop runs, as in the registry's pseudonymisation. The digits
+    never leave the instance; only their hashes do."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._known = pl.DataFrame(schema={"value": pl.String, "hash": pl.String})
+
+    def hash(self, values: pl.Series) -> pl.Series:
+        digits = values.cast(pl.String).str.replace_all(r"[\s\u00a0]", "")
+        valid = pl.select(pl.when(digits.str.contains(_TEN_DIGITS)).then(digits)).to_series()
+        new = valid.drop_nulls().unique()
+        new = new.filter(~new.is_in(self._known["value"].implode()))
+        if len(new):
+            key = self._key
+            hashes = [hmac.digest(key, v.encode(), hashlib.sha256).hex() for v in new.to_list()]
+            added = pl.DataFrame({"value": new, "hash": pl.Series(hashes, dtype=pl.String)})
+            self._known = pl.concat([self._known, added])
+        known = self._known
+        return valid.replace_strict(known["value"], known["hash"], default=None).alias(PERSON_KEY)
+
+
+def hash_person_keys(values: pl.Series, key: bytes) -> pl.Series:
+    """`PersonKeys(key).hash(values)`: the pseudonym of each 10-digit value, null otherwise."""
+    return PersonKeys(key).hash(values)
 
 
 def _note(table: str, source: str, rule: str, column: str, reason: str) -> dict[str, object]:
@@ -114,14 +135,14 @@ def _note(table: str, source: str, rule: str, column: str, reason: str) -> dict[
     }
 
 
-def _private(raw: RawTable, key: bytes) -> tuple[RawTable, pl.DataFrame, pl.DataFrame]:
+def _private(raw: RawTable, keys: PersonKeys) -> tuple[RawTable, pl.DataFrame, pl.DataFrame]:
     """Privacy at the door for one table: hash the person key, drop personal columns, mask text.
 
     Returns the cleaned table, its quarantine (keys that are not a РНОКПП; the value is never
     shown) and notes."""
     frame, source = raw.frame, raw.source_file
     column = person_key_column(frame, source)
-    hashed = hash_person_keys(frame[column], key)
+    hashed = keys.hash(frame[column])
     bad = hashed.is_null() & frame[column].is_not_null()
     quarantine = frame.filter(bad).select(
         pl.lit(raw.name).alias("table"),
@@ -147,12 +168,11 @@ def _private(raw: RawTable, key: bytes) -> tuple[RawTable, pl.DataFrame, pl.Data
     ]
     frame = frame.drop(drop)
     typed = {c for c, s in contract.items() if s.dtype != pl.String} | {PERSON_KEY, SOURCE_LINE}
-    for c in (c for c, t in frame.schema.items() if t == pl.String and c not in typed):
-        masked = mask_identifiers(pl.col(c))
-        count = int(frame.select((masked != pl.col(c)).sum()).item() or 0)
-        if count:
-            frame = frame.with_columns(masked.alias(c))
-            notes.append(_note(raw.name, source, PII_MASKED, c, f"{count:,} values masked"))
+    frame, counts = _mask_text(frame, skip=typed)  # the registry's: by distinct values
+    notes += [
+        _note(raw.name, source, PII_MASKED, c, f"{count:,} values held an identifier: masked")
+        for c, count in counts.items()
+    ]
     cleaned = RawTable(raw.name, source, frame, raw.kind)
     return cleaned, quarantine.select(list(QUARANTINE_SCHEMA)), _frame(notes)
 
@@ -207,14 +227,18 @@ def _empty(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema={**{c: s.dtype for c, s in spec.items()}, SOURCE_LINE: pl.Int64})
 
 
+def pseudonym_key(key_env: str = "MFR_PSEUDONYM_KEY") -> PersonKeys:
+    """The hasher of РНОКПП under the key in `$key_env` (a configuration error without it)."""
+    return PersonKeys(_key(key_env))
+
+
 def read_benefits_extract(
-    path: str | Path, *, extract_date: dt.date, key_env: str = "MFR_PSEUDONYM_KEY"
+    path: str | Path, *, extract_date: dt.date, keys: PersonKeys
 ) -> BenefitsExtract:
     """Read and type every table of the benefits extract at `path` (a folder); a table the
     extract does not have is empty. Row rules are `_rules`'; this is the door and the types."""
     folder = Path(path)
     files = _files(folder)
-    key = _key(key_env)
     tables: dict[str, pl.DataFrame] = {}
     quarantine: list[pl.DataFrame] = []
     notes: list[pl.DataFrame] = []
@@ -236,7 +260,7 @@ def read_benefits_extract(
                 ),
                 raw.kind,
             )
-        raw, door_quarantine, door_notes = _private(raw, key)
+        raw, door_quarantine, door_notes = _private(raw, keys)
         spec = table_spec(table, BENEFITS_TABLES[table])
         absent = [c for c, s in spec.items() if s.nullable and c not in raw.frame.columns]
         if absent:  # a column that may be empty may also be left out (income or ratio, origin)

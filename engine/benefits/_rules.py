@@ -88,8 +88,10 @@ def _overlaps(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     (and says something else), for both rows of every such pair."""
     start, end = PERIODS[table]
     says = _SAYS[table]
-    ordered = frame.sort("person_key", start, SOURCE_LINE)
-    same = pl.col("person_key") == pl.col("person_key").shift(1)
+    # persons numbered by a categorical (grouping, not order, matters): no sort of 64-char keys
+    ordered = frame.with_columns(_person=pl.col("person_key").cast(pl.Categorical).to_physical())
+    ordered = ordered.sort("_person", start, SOURCE_LINE)
+    same = pl.col("_person") == pl.col("_person").shift(1)
     reach = pl.col(end).fill_null(_OPEN).shift(1)
     differs = pl.any_horizontal((pl.col(c) != pl.col(c).shift(1)).fill_null(False) for c in says)
     marked = ordered.with_columns(

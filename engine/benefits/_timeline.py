@@ -40,19 +40,32 @@ TIMELINE_SCHEMA: dict[str, pl.DataType] = {
 _VALUES = [c for c in TIMELINE_SCHEMA if c not in (_R, "valid_from", "valid_to")]
 
 
-def _records(frame: pl.DataFrame, start: str, end: pl.Expr, values: list[str]) -> pl.DataFrame:
+def _records(
+    frame: pl.DataFrame,
+    start: str,
+    end: pl.Expr,
+    values: list[str],
+    window: tuple[dt.date, dt.date] | None,
+) -> pl.DataFrame:
     """`recipient_id, start, end, values...` sorted by (recipient, start), with `reach`: the latest
-    end of this and every earlier record of the person (null = open)."""
+    end of this and every earlier record of the person (null = open). With a `window`, records
+    that end before it or start after it are left out: they hold on none of its days."""
     far = dt.date(9999, 12, 31)
-    out = frame.select(_R, pl.col(start).alias("start"), end.alias("end"), *values).sort(
-        _R, "start"
-    )
+    out = frame.select(_R, pl.col(start).alias("start"), end.alias("end"), *values)
+    if window is not None:
+        out = out.filter(
+            (pl.col("end").is_null() | (pl.col("end") >= window[0]))
+            & (pl.col("start") <= window[1])
+        )
+    out = out.sort(_R, "start")
     return out.with_columns(reach=pl.col("end").fill_null(far).cum_max().over(_R))
 
 
 def _rule_at(dates: pl.DataFrame, rules: CircumstanceRules, rule: str, on: str) -> pl.Series:
     """The value of `rule` in force on each row's `on` date."""
     timeline = rules.timeline(rule).select("valid_from", pl.col("value").alias(rule))
+    if timeline.height == 1:  # the usual case: one value since ever, no lookup
+        return pl.repeat(timeline[rule][0], dates.height, eager=True, dtype=pl.String).alias(rule)
     return (
         dates.select(pl.col(on).alias("_on"))
         .with_row_index("_row")
@@ -64,6 +77,10 @@ def _rule_at(dates: pl.DataFrame, rules: CircumstanceRules, rule: str, on: str) 
 
 def _with_grace(declarations: pl.DataFrame, rules: CircumstanceRules) -> pl.DataFrame:
     """Declarations with `end` extended by the grace months in force the day after their period."""
+    timeline = rules.timeline("income_grace_months")
+    if timeline.height == 1:
+        months = int(timeline["value"][0])
+        return declarations.with_columns(_end=pl.col("period_to").dt.offset_by(f"{months}mo"))
     day_after = declarations.select(_on=pl.col("period_to") + dt.timedelta(days=1))
     grace = _rule_at(day_after, rules, "income_grace_months", "_on").cast(pl.Int64)
     return declarations.with_columns(
@@ -89,27 +106,45 @@ def _in_force(cuts: pl.DataFrame, records: pl.DataFrame, values: list[str]) -> p
 
 
 def circumstance_timeline(
-    tables: dict[str, pl.DataFrame], recipients: pl.DataFrame, rules: CircumstanceRules
+    tables: dict[str, pl.DataFrame],
+    recipients: pl.DataFrame,
+    rules: CircumstanceRules,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> pl.DataFrame:
     """Elementary intervals of constant circumstances (`TIMELINE_SCHEMA`) of every recipient that
     `tables` (a `Benefits`' tables) name, from 1900-01-01 to an open end.
 
     `recipients` is the registry's (recipient_id, disability_group, is_idp, income_ratio,
-    registered_hromada): the values a `registry` gap rule falls back on.
+    registered_hromada): the values a `registry` gap rule falls back on. With a `window` (first,
+    last day), only the intervals that meet it are exact (what pricing needs); the rest is
+    skipped. Persons are numbered once, so sorts and joins run on integers, not on ids.
     """
-    declarations = _with_grace(tables["income_declarations"], rules)
-    income = _records(declarations, "period_from", pl.col("_end"), ["income_ratio"])
+    named = tables["income_declarations"], tables["disability_assessments"]
+    ids = pl.concat([f[_R] for f in (*named, tables["idp_certificates"])]).unique().sort()
+    number = pl.Enum(ids.to_list())
+
+    def coded(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.col(_R).cast(number).to_physical())
+
+    declarations = _with_grace(coded(tables["income_declarations"]), rules)
+    income = _records(declarations, "period_from", pl.col("_end"), ["income_ratio"], window)
     disability = _records(
-        tables["disability_assessments"], "valid_from", pl.col("valid_to"), ["disability_group"]
+        coded(tables["disability_assessments"]),
+        "valid_from",
+        pl.col("valid_to"),
+        ["disability_group"],
+        window,
     ).rename({"disability_group": "_group"})
     idp = _records(
-        tables["idp_certificates"],
+        coded(tables["idp_certificates"]),
         "issued",
         pl.col("cancelled") - dt.timedelta(days=1),
         ["hromada_code", "origin_hromada"],
+        window,
     ).rename({"hromada_code": "idp_hromada", "origin_hromada": "_origin"})
     people = pl.concat([f.select(_R) for f in (income, disability, idp)]).unique()
-    rule_dates = pl.DataFrame({"valid_from": [SINCE_EVER, *rules.change_dates()]})
+    changes = [d for d in rules.change_dates() if window is None or d <= window[1]]
+    rule_dates = pl.DataFrame({"valid_from": [SINCE_EVER, *changes]})
     day = dt.timedelta(days=1)
     cuts = (
         pl.concat(
@@ -127,7 +162,10 @@ def circumstance_timeline(
                 ),
             ]
         )
-        .filter(pl.col("valid_from") >= SINCE_EVER)
+        .filter(
+            (pl.col("valid_from") >= SINCE_EVER)
+            & (pl.lit(window is None) | (pl.col("valid_from") <= (window or (SINCE_EVER,) * 2)[1]))
+        )
         .unique()
         .sort(_R, "valid_from")
     )
@@ -137,12 +175,13 @@ def circumstance_timeline(
     for rule in ("income_gap", "disability_gap", "idp_gap"):
         cuts = cuts.with_columns(_rule_at(cuts, rules, rule, "valid_from").alias(rule))
     registry = recipients.select(
-        _R,
+        pl.col(_R).cast(number, strict=False).to_physical(),
         pl.col("income_ratio").alias("_reg_income"),
         pl.col("disability_group").alias("_reg_group"),
         pl.col("is_idp").alias("_reg_idp"),
         pl.col("registered_hromada").alias("_reg_hromada"),
     )
+    registry = registry.filter(pl.col(_R).is_not_null())
     cuts = cuts.join(registry, on=_R, how="left", maintain_order="left")
     is_idp = (
         pl.when(pl.col("_certified"))
@@ -170,7 +209,8 @@ def circumstance_timeline(
         .when((pl.col("idp_gap") == "registry") & pl.col("_reg_idp").fill_null(False))
         .then(pl.col("_reg_hromada")),
     )
-    return _merged(timeline)
+    merged = _merged(timeline)
+    return merged.with_columns(pl.lit(ids).gather(pl.col(_R)).alias(_R))
 
 
 def _merged(timeline: pl.DataFrame) -> pl.DataFrame:
@@ -178,7 +218,7 @@ def _merged(timeline: pl.DataFrame) -> pl.DataFrame:
     same = pl.col(_R) == pl.col(_R).shift(1)
     for value in _VALUES:
         same = same & pl.col(value).eq_missing(pl.col(value).shift(1))
-    kept = timeline.sort(_R, "valid_from").filter(~same.fill_null(False))
+    kept = timeline.filter(~same.fill_null(False))  # the cuts are in (person, date) order
     following = pl.col("valid_from").shift(-1).over(_R)
     return kept.with_columns(valid_to=following - dt.timedelta(days=1)).select(
         list(TIMELINE_SCHEMA)

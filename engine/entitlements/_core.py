@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from engine.buffers import empty
-from engine.dates import add_months, epoch_days
+from engine.dates import EPOCH, add_months, epoch_days
 from engine.entitlements._block import (
     DAY,
     KIND,
@@ -165,7 +165,10 @@ def _dated_cut(
     from engine.benefits._timeline import circumstance_calendar, circumstance_timeline
 
     assert reg.recipients is not None
-    timeline = circumstance_timeline(reg.benefits.tables, reg.recipients, model.circumstance_rules)
+    window = (EPOCH + dt.timedelta(days=p0), EPOCH + dt.timedelta(days=p1))
+    timeline = circumstance_timeline(
+        reg.benefits.tables, reg.recipients, model.circumstance_rules, window
+    )
     cal = circumstance_calendar(timeline, reg.cases["recipient_id"], p0, p1)
     again = split_by_calendar(
         cut.start,
@@ -174,6 +177,7 @@ def _dated_cut(
         calendar_key=cal.key,
         calendar_date=cal.date,
         base=p0,
+        dense=False,
     )
     parent = cut.parent[again.parent]
     first = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]]) if len(parent) else parent
