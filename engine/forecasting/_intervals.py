@@ -6,8 +6,9 @@ vector reconciled to the bottom level with structural weights (see `_core._error
 paths follow what reconciliation does to the bottom series. Residuals are first scaled by
 sqrt(n / (n − k)) per series (k parameters estimated), the unbiased σ² of `forecast` and
 statsforecast. Scaled to horizon h by each bottom series' model (`horizon_scale`: the sd of its
-h-step error relative to its one-step error — the exact formula for additive-error ETS, simulated
-sample paths for multiplicative-error ETS, see `_ets_core`) and by any scenario driver, and summed
+h-step error relative to its one-step error — exact for additive-error ETS and for multiplicative
+errors without a multiplicative season (class 2), simulated sample paths for a multiplicative
+season, see `_ets_core`) and by any scenario driver, and summed
 through S, each period gives one coherent error vector for every node:
 
     E_h[:, t] = S (scale_h ⊙ driver_h ⊙ e_t)
