@@ -143,6 +143,7 @@ def fan_chart_figure(
         )
     )
     fig.update_yaxes(title_text=value_label, rangemode="tozero")
+    fig.update_xaxes(tickformat="%Y-%m")  # numeric months read the same in either language
     return finish(fig, title or tr("forecast_title", lang, label=label or node), height=420)
 
 

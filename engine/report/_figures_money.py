@@ -108,6 +108,7 @@ def trend_figure(
                 row=row,
                 col=1,
             )
+    fig.update_xaxes(tickformat="%Y-%m")  # numeric months read the same in either language
     return finish(fig, title or tr("trend_title", lang), height=520)
 
 

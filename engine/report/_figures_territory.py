@@ -298,10 +298,11 @@ def largest_hromadas(
     are and how many of them are suppressed (`(rows, total, suppressed)`). A hromada whose few
     waiting people are suppressed stays, ranked by its entitlement."""
     safe = publishable_hromadas(summary, min_count=min_count)
-    shown = safe.filter(pl.col("recipients").is_not_null())  # its served figures are published
+    hidden = int(safe["recipients"].is_null().sum())  # their served figures are suppressed
+    shown = safe.filter(pl.col("recipients") > 0)  # published, and somebody is served there
     need = pl.coalesce("need_uah", "entitled_uah")  # need is blank when only the waiting are few
     rows = shown.sort(need, "hromada_code", descending=[True, False]).head(top)
-    return rows, safe.height, safe.height - shown.height
+    return rows, safe.height, hidden
 
 
 def hromada_table_figure(

@@ -72,6 +72,7 @@ def pilot_figure(
             )
         fig.add_vline(x=start, line_dash="dash", line_color="#888", row=row, col=col)
         fig.update_yaxes(tickformat=_INDICATORS[column][2], row=row, col=col)
+        fig.update_xaxes(tickformat="%Y-%m", row=row, col=col)
     return finish(fig, title or tr("pilot_title", lang), height=230 * rows + 140)
 
 
