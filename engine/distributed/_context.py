@@ -8,7 +8,7 @@ install when the `distributed` extra is missing.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
+import importlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -56,8 +56,10 @@ class Scheduler:
 
 def require_dask(option: str = "--scheduler") -> None:
     """Raise a one-line `ConfigError` (exit 2) naming what to install when dask is missing."""
-    if importlib.util.find_spec("dask") is None or importlib.util.find_spec("distributed") is None:
-        raise ConfigError(f"{option} needs Dask, which is not installed: {INSTALL_HINT}")
+    try:
+        importlib.import_module("distributed")  # dask.distributed (it imports dask)
+    except ImportError:
+        raise ConfigError(f"{option} needs Dask, which is not installed: {INSTALL_HINT}") from None
 
 
 def pricing_hook() -> Callable[..., Any] | None:

@@ -179,17 +179,21 @@ def partitioned(
     workers: int = 2,
     partitions: int | None = None,
     scratch: Path | str,
+    client: Any = None,
 ) -> Iterator[PartitionedPricing]:
     """Runs started in this block price the registry in `partitions` partitions (default: one
     per worker) on `scheduler` ("local": a `LocalCluster` of `workers` processes, or a Dask
     scheduler's address). `scratch` must be a folder every worker sees. The results, the run's
-    fingerprint and its cache keys are those of a run in one process."""
+    fingerprint and its cache keys are those of a run in one process. An open `client`
+    (`distributed.Client`) is used as it is, instead of `scheduler`."""
     if isinstance(scheduler, str):
         scheduler = Scheduler(scheduler, workers=workers)
     if partitions is not None and partitions < 1:
         raise ConfigError(f"--partitions must be at least 1, not {partitions}")
     folder = Path(scratch)
-    with open_client(scheduler) as client:
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(open_client(scheduler))
         count = partitions or max(1, len(client.scheduler_info().get("workers", {})))
         hook = PartitionedPricing(client, count, folder)
         with using_pricing(hook):

@@ -339,8 +339,36 @@ def _compute(
         for point in pending
     }
     computed: list[str] = []
+    try:
+        _gather(
+            futures,
+            as_completed(futures, with_results=True),
+            target,
+            sweep_id,
+            computed=computed,
+            already=already,
+            total=len(sweep.points),
+            on_point=on_point,
+        )
+    finally:  # stopped (a failure, Ctrl-C): points not started yet are not started at all
+        client.cancel([f for f in futures if not f.done()])
+    return computed
+
+
+def _gather(
+    futures: dict[Any, SweepPoint],
+    arriving: Any,
+    target: Store,
+    sweep_id: str,
+    *,
+    computed: list[str],
+    already: int,
+    total: int,
+    on_point: Callable[[PointDone], None] | None,
+) -> None:
+    """Record each point as it arrives (one commit each), then tell `on_point`."""
     done = already
-    for future, frames in as_completed(futures, with_results=True):
+    for future, frames in arriving:
         point = futures[future]
         info = frames.pop("info")
         record = {"point": point.name, "label": point.label(), **point.settings(), **info}
@@ -350,16 +378,8 @@ def _compute(
         future.release()
         if on_point is not None:
             on_point(
-                PointDone(
-                    point.name,
-                    point.label(),
-                    info["seconds"],
-                    info["worker"],
-                    done,
-                    len(sweep.points),
-                )
+                PointDone(point.name, point.label(), info["seconds"], info["worker"], done, total)
             )
-    return computed
 
 
 def _task(point: SweepPoint, registry: Any, reference: Reference, folder: Path) -> dict[str, Any]:
