@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("distributed", reason="the distributed extra is not installed")
-
 
 @pytest.fixture(scope="session")
 def client() -> Iterator[Any]:
+    pytest.importorskip("distributed", reason="the distributed extra is not installed")
     from engine.distributed._cluster import open_client
     from engine.distributed._context import Scheduler
 
