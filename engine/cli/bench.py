@@ -11,7 +11,7 @@ import typer
 
 __all__ = ["register"]
 
-_AREAS = ("entitlements", "allocation", "forecast", "nightly")
+_AREAS = ("entitlements", "allocation", "forecast", "nightly", "sweep")  # sweep: needs Dask
 
 
 def bench(
