@@ -11,18 +11,17 @@ entitlements with its headline numbers. A section module adds a `ReportData` fie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from engine.report._data import ReportData
 from engine.report._figures_plan import quarantine_figure
 from engine.report._html import Section, render_html
 from engine.report._section_execution import execution_sections
 from engine.report._section_explain import explain_sections
 from engine.report._section_idp import idp_burden_sections
+from engine.report._section_sweep import sweep_sections
 from engine.report._sections_forecast import forecast_sections
 from engine.report._sections_money import money_sections
 from engine.report._sections_pilot import pilot_sections
@@ -30,56 +29,7 @@ from engine.report._sections_plan import budget_sections, equity_sections, plan_
 from engine.report._suppress import DEFAULT_MIN_COUNT
 from engine.report._text import DEFAULT_LANG, check_lang, tr
 
-if TYPE_CHECKING:
-    from engine.pilot import Pilot
-
 __all__ = ["ReportData", "build_report", "report_sections"]
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """A run's frames, as far as it produced them.
-
-    - `case_months`: the entitlement case-months (`engine.entitlements`), the basis of the money,
-      need and coverage figures; `flows` (registered → serving oblast money) is derived from it when
-      not given.
-    - `need`: need indicators (`engine.need.need_indicators`); the tile maps show its latest
-      observed month per oblast (coverage, case-months per 10,000 residents) when present.
-    - `forecast` (`unique_id`, `level`, `ds`, `mean`, bands, `model`), `history` (`unique_id`,
-      `ds`, `y`: the actuals the forecast continues) and `backtest` (`level`, `model`, metrics).
-    - `allocation_by_territory`, `allocation_by_tier` (`Allocation.by_territory`, `.by_tier`),
-      `allocation_rows` (`Allocation.rows`, for coverage by oblast × tier) and
-      `allocation_by_group` (`Allocation.by_group`: envelopes, unspent money).
-    - `scenario_territories`, `scenario_cases` (`ScenarioDiff.territories`, `.cases`): scenario
-      minus baseline per territory and per case (with the case's groups, for winners and losers
-      by group: `engine.scenario_groups`).
-    - `quarantine_summary` (`table`, `rule`, `rows`) and `rows_read` per table.
-    - `run`: facts about the run shown at the top (run id, spec, funding model version, ...).
-    - `territories`, `services`: reference tables for the Ukrainian names.
-    - `pilot`: an `engine.pilot.Pilot` to monitor against comparable hromadas (needs `need`).
-    """
-
-    case_months: pl.DataFrame | None = None
-    flows: pl.DataFrame | None = None
-    need: pl.DataFrame | None = None
-    forecast: pl.DataFrame | None = None
-    history: pl.DataFrame | None = None
-    backtest: pl.DataFrame | None = None
-    allocation_by_territory: pl.DataFrame | None = None
-    allocation_by_tier: pl.DataFrame | None = None
-    allocation_rows: pl.DataFrame | None = None
-    allocation_by_group: pl.DataFrame | None = None
-    scenario_territories: pl.DataFrame | None = None
-    scenario_cases: pl.DataFrame | None = None
-    quarantine_summary: pl.DataFrame | None = None
-    rows_read: Mapping[str, int] = field(default_factory=dict)
-    run: Mapping[str, Any] = field(default_factory=dict)
-    territories: pl.DataFrame | None = None
-    services: pl.DataFrame | None = None
-    pilot: Pilot | None = None
-    execution: pl.DataFrame | None = None  # `execution_totals` (engine.execution)
-    idp_burden: pl.DataFrame | None = None  # IDP host burden (engine.rollups.idp_host_burden)
-    explained: pl.DataFrame | None = None  # `explained_amounts` (engine.explain._report)
 
 
 def _validation_sections(data: ReportData, lang: str) -> list[Section]:
@@ -133,6 +83,7 @@ def report_sections(
         *execution_sections(data.execution, data.territories, data.services, min_count=min_count),
         *idp_burden_sections(data.idp_burden, data.territories, min_count=min_count, lang=lang),
         *explain_sections(data.explained),
+        *sweep_sections(data.sweep, lang=lang),
         *_validation_sections(data, lang),
         *_run_sections(data, lang),
     ]
