@@ -15,7 +15,7 @@ from engine.report._text import tr
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from engine.report._build import ReportData
+    from engine.report._data import ReportData
 
 __all__ = ["forecast_sections"]
 

@@ -15,7 +15,7 @@ from engine.report._text import DEFAULT_LANG, tr
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from engine.report._build import ReportData
+    from engine.report._data import ReportData
 
 __all__ = ["pilot_effects_figure", "pilot_figure", "pilot_sections"]
 

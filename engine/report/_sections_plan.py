@@ -28,7 +28,7 @@ from engine.report._text import tr
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from engine.report._build import ReportData
+    from engine.report._data import ReportData
 
 __all__ = ["budget_sections", "equity_sections", "plan_sections"]
 

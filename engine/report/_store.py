@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from engine.report._build import ReportData
+from engine.report._data import ReportData
 
 if TYPE_CHECKING:
     from engine.store import RunManifest, Store

@@ -25,7 +25,7 @@ from engine.report._text import DEFAULT_LANG, check_lang, tr
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from engine.report._build import ReportData
+    from engine.report._data import ReportData
 
 __all__ = ["build_summary", "summary_numbers"]
 
