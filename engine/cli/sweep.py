@@ -70,6 +70,8 @@ def sweep(
             f"sweep {result.sweep_id}: {len(result.computed)} points computed, "
             f"{len(result.reused)} already recorded, in {result.seconds:.1f} s"
         )
+    report = _write_report(result.stored, location.path.parent / "sweeps" / result.sweep_id)
+    print(f"report: {report}")
     for row in result.totals.iter_rows(named=True):
         coverage = "n/a" if row["coverage"] is None else f"{row['coverage']:.1%}"
         print(
@@ -77,6 +79,18 @@ def sweep(
             f"{format_uah(float(row['allocated_uah']))}, coverage {coverage}, shortfall "
             f"{format_uah(float(row['shortfall_uah']))}"
         )
+
+
+def _write_report(stored: object, folder: Path) -> Path:
+    """The sweep's HTML report (the sweep section of `engine.report`), beside its records."""
+    from engine.report import ReportData, build_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "report.html"
+    staged = folder / ".report.html.tmp"
+    build_report(ReportData(sweep=stored), staged, title="Scenario sweep")
+    staged.replace(out)  # never a half-written report
+    return out
 
 
 def register(app: typer.Typer) -> None:

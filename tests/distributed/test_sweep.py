@@ -174,3 +174,17 @@ def test_a_stopped_sweep_resumes_with_the_points_it_had_not_recorded(
     assert max(attempts.values()) <= 2
     again = run_sweep(sweep, client=client, store=store)
     assert again.up_to_date and again.computed == ()
+
+
+def test_the_report_compares_the_points(reference_sweep: Any, tmp_path: Path) -> None:
+    from engine.report import ReportData, build_report
+    from engine.report._section_sweep import frontier, sweep_sections
+
+    (section,) = sweep_sections(reference_sweep.stored, lang="en")
+    assert section.title == "Scenario sweep" and len(section.figures) == 2
+    assert list(section.table) == [f"p{i:03d}" for i in range(10)]
+    best = frontier(reference_sweep.totals)
+    # along the frontier more money always buys more coverage
+    assert best["coverage"].is_sorted() and best["allocated_uah"].is_sorted()
+    html = build_report(ReportData(sweep=reference_sweep.stored), tmp_path / "r.html", lang="en")
+    assert "Scenario sweep" in html and "frontier" in html
