@@ -19,7 +19,6 @@ from engine.pipeline._spec import RunSpec
 from engine.pipeline._step import StepOutput
 
 if TYPE_CHECKING:
-    from engine.params import FundingModel
     from engine.schemas import Registry
 
 __all__ = ["allocate", "claims_from_entitlements", "claims_from_forecast", "compare", "report"]
@@ -166,10 +165,8 @@ def allocate(spec: RunSpec, claims: pl.DataFrame, reference: Reference) -> StepO
     )
 
 
-@product(title="Writing the report", publishes=("explained_amounts",))
-def report(
-    run: RunFacts, reference: Reference, products: Mapping[str, StepOutput], model: FundingModel
-) -> StepOutput:
+@product(title="Writing the report", publishes=())
+def report(run: RunFacts, reference: Reference, products: Mapping[str, StepOutput]) -> StepOutput:
     """The run's HTML report, from the tables the run publishes (as `mfr report RUN` reads them)."""
     stage = stage_module("engine.report")
     tables = {
@@ -177,13 +174,6 @@ def report(
         for output in products.values()
         for frame, table in output.publish.items()
     }
-    # the largest and most changed amounts, explained from the case inputs the run keeps
-    explain = stage_module("engine.explain._report")
-    explained = explain.explained_from_tables(
-        tables, model, reference.services, reference.territories
-    )
-    kept = {} if explained is None else {"explained_amounts": explained}
-    tables |= kept
     validated = products.get("validate")
     rows_read = dict(validated.meta["rows_read"]) if validated is not None else {}
     data = stage.report_data_from_tables(
@@ -194,4 +184,4 @@ def report(
         services=reference.services,
     )
     stage.build_report(data, run.workdir / "report.html")
-    return StepOutput(frames=kept, publish={n: n for n in kept}, meta={"report": "report.html"})
+    return StepOutput(meta={"report": "report.html"})
