@@ -29,7 +29,13 @@ from engine.explain._result import Explanation, shown_path
 from engine.params import FundingModel
 from engine.schemas import Registry
 
-__all__ = ["case_attributes", "explain", "explain_registry", "month_of"]
+__all__ = [
+    "case_attributes",
+    "explain",
+    "explain_priced",
+    "explain_registry",
+    "month_of",
+]
 
 _CENT = Decimal("0.01")
 
@@ -170,11 +176,38 @@ def explain_registry(
     causes: Sequence[CutCause] = DEFAULT_CAUSES,
     source: str = "",
 ) -> Explanation:
-    """Explain the only case of `one` (a one-case registry) in `month` (its first day)."""
+    """Explain the only case of `one` (a one-case registry) in `month` (its first day), priced
+    by `compute_entitlements` over that month."""
     from engine.entitlements import compute_entitlements
 
     ent = compute_entitlements(one, model, territories, months=(month, month))
-    segs = ent.segments.sort("segment_from", "funded")
+    return explain_priced(
+        one,
+        model,
+        month,
+        ent.segments,
+        ent.case_months,
+        territories=territories,
+        causes=causes,
+        source=source,
+    )
+
+
+def explain_priced(
+    one: Registry,
+    model: FundingModel,
+    month: dt.date,
+    priced_segments: pl.DataFrame,
+    priced_case_months: pl.DataFrame,
+    *,
+    territories: pl.DataFrame | None = None,
+    causes: Sequence[CutCause] = DEFAULT_CAUSES,
+    source: str = "",
+) -> Explanation:
+    """Explain the only case of `one` in `month` from the segments and case-months the engine's
+    pricing already made of it (`compute_entitlements(...).segments`, `.case_months`, restricted
+    to that case and month): a run explains its own amounts without pricing them again."""
+    segs = priced_segments.sort("segment_from", "funded")
     case = case_attributes(one)
     codes = [*one.case_locations["hromada_code"].to_list(), case["registered_hromada"]]
     names = _names(territories, codes)
@@ -182,7 +215,7 @@ def explain_registry(
     cuts = boundary_causes(ctx, causes)
     factors = factor_rows(ctx)
     segments = _segments(segs, cuts, names)
-    case_months = _case_months(ent.case_months, factors, segments)
+    case_months = _case_months(priced_case_months, factors, segments)
     serving = list(dict.fromkeys(segments["hromada_code"].to_list()))
     monthly_cap = in_force(model, "monthly_cap", {"service_code": case["service_code"]}, month)
     header = {

@@ -1,5 +1,7 @@
 """The amounts a run's report explains: the largest case-months and those that changed most from
-the month before, each explained segment by segment (`explain_registry`, the engine's pricing).
+the month before, each explained segment by segment. In a run (`engine.pipeline._pricing.priced`)
+they are explained from the run's own pricing (`explain_priced` on its segments: nothing is priced
+twice); elsewhere each case is priced alone (`explain_registry`).
 
 `explained_amounts` returns one row per segment of each chosen case-month (`EXPLAINED_SCHEMA`):
 its factors multiplied out as text and the cause codes of the cut it starts at. The report shows
@@ -9,21 +11,20 @@ oblasts and cause codes, not hromada names: the rows are single cases (`mfr expl
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import polars as pl
 
 from engine.explain._case import case_registry
-from engine.explain._explain import explain_registry
+from engine.explain._explain import explain_priced, explain_registry
+from engine.explain._result import Explanation
 from engine.params import FundingModel
 from engine.schemas import Registry
 
 __all__ = [
     "EXPLAINED_SCHEMA",
     "explained_amounts",
-    "explained_from_tables",
     "picked_case_months",
 ]
 
@@ -82,49 +83,69 @@ def explained_amounts(
     model: FundingModel,
     territories: pl.DataFrame | None = None,
     *,
+    segments: pl.DataFrame | None = None,
     top: int = 5,
 ) -> pl.DataFrame:
     """The largest and most changed case-months of `case_months`, explained (`EXPLAINED_SCHEMA`).
+
+    With `segments` (the same pricing's segments frame) each is explained from what that pricing
+    made of it (`explain_priced`: nothing is priced again); without, its case is priced alone.
 
     >>> import engine
     >>> registry = engine.read_registry("data_samples/registry")
     >>> model = engine.load_funding_model("models/funding/baseline")
     >>> priced = engine.compute_entitlements(registry, model, months=("2026-01", "2026-03"))
-    >>> rows = explained_amounts(priced.case_months, registry, model, top=2)
+    >>> rows = explained_amounts(priced.case_months, registry, model, segments=priced.segments, top=2)
     >>> sorted(set(rows["kind"])), rows["consistent"].all()
     (['largest', 'most_changed'], True)
     """
     picked = picked_case_months(case_months, top)
     wanted = picked["case_id"].unique().to_list()
     small = case_registry_of(registry, wanted)
+    mine = None
+    if segments is not None:
+        keep = pl.col("case_id").cast(pl.String).is_in(wanted)
+        mine = (segments.filter(keep), case_months.filter(keep))
     oblast = {}
     if territories is not None:
         oblast = dict(territories.select("hromada_code", "oblast_code").iter_rows())
     rows: list[dict[str, object]] = []
     for pick in picked.iter_rows(named=True):
+        one = case_registry(small, pick["case_id"])
         # without territories: the rows show oblasts (looked up here), not hromada names
-        why = explain_registry(case_registry(small, pick["case_id"]), model, pick["month"])
-        segments = why.segments.filter(pl.col("funded"))
-        for seg in segments.iter_rows(named=True):
-            own = why.factors.filter(
-                (pl.col("segment") == seg["segment"]) & (pl.col("role") == "multiplier")
+        if mine is None:
+            why = explain_registry(one, model, pick["month"])
+        else:
+            at = (pl.col("case_id").cast(pl.String) == pick["case_id"]) & (
+                pl.col("month") == pick["month"]
             )
-            rows.append(
-                {
-                    **{k: pick[k] for k in ("kind", "rank", "case_id", "month", "gross_uah")},
-                    "change_uah": pick["change_uah"],
-                    "funded": True,
-                    "service_code": why.header["service_code"],
-                    "oblast_code": oblast.get(seg["hromada_code"]),
-                    "segment_from": seg["segment_from"],
-                    "segment_to": seg["segment_to"],
-                    "formula": " × ".join(own["shown"].to_list()),
-                    "segment_gross_uah": seg["gross_uah"],
-                    "causes": ", ".join(seg["start_codes"]),
-                    "consistent": why.consistent,
-                }
-            )
+            why = explain_priced(one, model, pick["month"], mine[0].filter(at), mine[1].filter(at))
+        rows += _rows(why, pick, oblast)
     return pl.DataFrame(rows, schema=EXPLAINED_SCHEMA)
+
+
+def _rows(why: Explanation, pick: dict[str, Any], oblast: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for seg in why.segments.filter(pl.col("funded")).iter_rows(named=True):
+        own = why.factors.filter(
+            (pl.col("segment") == seg["segment"]) & (pl.col("role") == "multiplier")
+        )
+        out.append(
+            {
+                **{k: pick[k] for k in ("kind", "rank", "case_id", "month", "gross_uah")},
+                "change_uah": pick["change_uah"],
+                "funded": True,
+                "service_code": why.header["service_code"],
+                "oblast_code": oblast.get(seg["hromada_code"]),
+                "segment_from": seg["segment_from"],
+                "segment_to": seg["segment_to"],
+                "formula": " × ".join(own["shown"].to_list()),
+                "segment_gross_uah": seg["gross_uah"],
+                "causes": ", ".join(seg["start_codes"]),
+                "consistent": why.consistent,
+            }
+        )
+    return out
 
 
 def case_registry_of(registry: Registry, case_ids: list[str]) -> Registry:
@@ -143,29 +164,3 @@ def case_registry_of(registry: Registry, case_ids: list[str]) -> Registry:
             pl.col("hromada_code").is_in(locations["hromada_code"])
         ),
     )
-
-
-def explained_from_tables(
-    tables: Mapping[str, pl.DataFrame],
-    model: FundingModel,
-    services: pl.DataFrame,
-    territories: pl.DataFrame | None = None,
-    *,
-    top: int = 5,
-) -> pl.DataFrame | None:
-    """`explained_amounts` from a run's published tables (`case_months`, and the `case_inputs` and
-    `territory_status` its validate step keeps): what the report shows. None without them."""
-    from engine.explain._stored import BENEFITS_TABLES, stored_benefits, stored_registry
-
-    if not {"case_months", "case_inputs", "territory_status"} <= set(tables):
-        return None
-    case_months = tables["case_months"]
-    wanted = picked_case_months(case_months, top)["case_id"].unique()
-    rows = tables["case_inputs"].filter(pl.col("case_id").cast(pl.String).is_in(wanted))
-    last = case_months["month"].max() if case_months.height else None
-    extract_date = last if isinstance(last, dt.date) else dt.date(1970, 1, 1)
-    registry = stored_registry(rows, tables["territory_status"], services, extract_date)
-    if all(f"benefits_{n}" in tables for n in BENEFITS_TABLES):  # a run with dated circumstances
-        people = rows["recipient_id"].cast(pl.String).unique().to_list()
-        registry = replace(registry, benefits=stored_benefits(tables, people, extract_date))
-    return explained_amounts(case_months, registry, model, territories, top=top)
