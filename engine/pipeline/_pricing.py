@@ -55,6 +55,7 @@ class Priced:
     blocks: tuple[tuple[dt.date, dt.date], ...]  # the month ranges priced, each once
     cases: int  # cases of the registry priced
     idp_burden: pl.DataFrame | None = None  # of the spec's months, with a benefits extract
+    explained: pl.DataFrame | None = None  # its largest and most changed amounts (engine.explain)
 
 
 def _month_list(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -123,6 +124,10 @@ def priced(
             totals = {"case_months": result.case_months, "rollups": result.rollups}
             totals["flows"] = result.flows
             totals["idp_burden"] = result.idp_burden
+            # the largest and most changed amounts, explained from this pricing's own segments
+            totals["explained"] = stage_module("engine.explain._report").explained_amounts(
+                result.case_months, registry, model, reference.territories, segments=result.segments
+            )
         if window is not None:
             parts.append(_narrow(result.segments, window))
         del result
@@ -138,12 +143,13 @@ def priced(
         blocks=tuple(blocks),
         cases=registry.cases.height,
         idp_burden=totals.get("idp_burden"),
+        explained=totals.get("explained"),
     )
 
 
 @product(
     title="Computing entitlements",
-    publishes=("case_months", "rollups", "flows"),
+    publishes=("case_months", "rollups", "flows", "explained_amounts"),
     cache=True,
 )
 def entitle(
@@ -173,9 +179,11 @@ def entitle(
         f"{counts_sentence(period_counts(case_months))}; the state owes {money(funded, 'state_uah')}, co-payments "
         f"{money(funded, 'copay_uah')}, unmet need {money(waiting, 'state_uah')}.",
     ]
+    explained = {} if priced.explained is None else {"explained_amounts": priced.explained}
     return StepOutput(
-        frames={"case_months": case_months, "rollups": rollups, "flows": flows},
-        publish={"case_months": "case_months", "rollups": "rollups", "flows": "flows"},
+        frames={"case_months": case_months, "rollups": rollups, "flows": flows, **explained},
+        publish={"case_months": "case_months", "rollups": "rollups", "flows": "flows"}
+        | {name: name for name in explained},
         meta={
             "months": [months.first.isoformat(), months.last.isoformat()],
             "model_version": str(model.version),
