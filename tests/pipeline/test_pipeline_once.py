@@ -130,7 +130,10 @@ def test_dry_run_of_the_nightly_lists_its_nodes(tmp_path: Path) -> None:
         "claims",
     ):
         assert f" {name} " in out
-    assert "Would publish: validate: quarantine; entitle: case_months, rollups, flows" in out
+    assert (
+        "Would publish: validate: quarantine, case_inputs, territory_status; "
+        "entitle: case_months, rollups, flows, explained_amounts" in out
+    )
     assert not tmp_path.joinpath("logs").exists() and not store.exists()
 
 
