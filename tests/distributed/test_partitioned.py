@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -104,3 +105,38 @@ def test_a_partitioned_run_publishes_the_same_tables(client: Any, tmp_path: Path
         a = store.table(table, first.manifest.run_id).drop("run_id")
         b = store.table(table, second.manifest.run_id).drop("run_id")
         assert_frame_equal(b, a, check_row_order=False)
+
+
+def test_cell_case_months_are_recomputed_not_summed(inputs: dict[str, Any], tmp_path: Path) -> None:
+    """A rollup cell's case-months are rounded once per cell: the partitions' rounded values do
+    not add up to the whole's (some cells differ in the 9th decimal), so the combination
+    recomputes them from the summed days and equals one pricing exactly. No cluster needed."""
+    from engine.distributed._combine import _common_enums, combine_flows, combine_rollups
+    from engine.distributed._partition import write_partitions
+    from engine.distributed._partitioned import price_partition
+    from engine.entitlements import compute_entitlements
+
+    months = (inputs["months"].first, inputs["months"].last)
+    territories = inputs["reference"].territories
+    whole = compute_entitlements(
+        inputs["registry"], inputs["model"], territories, months=months, segments=False
+    )
+    parts = [
+        price_partition(
+            part,
+            extract_date=inputs["registry"].extract_date,
+            model=inputs["model"],
+            territories=territories,
+            blocks=[months],
+            spec_first=months[0],
+            window=None,
+        )
+        for part in write_partitions(inputs["registry"], 5, tmp_path)
+    ]
+    rollups = [p["rollups"] for p in parts]
+    keys = ["month", "level", "territory_code", "service_code", "ownership", "funded"]
+    naive = pl.concat(_common_enums(rollups)).group_by(keys).agg(pl.col("case_months").sum())
+    compared = whole.rollups.join(naive, on=keys, how="left", nulls_equal=True)
+    assert compared.filter(pl.col("case_months") != pl.col("case_months_right")).height > 0
+    assert_frame_equal(combine_rollups(rollups, territories), whole.rollups)
+    assert_frame_equal(combine_flows([p["flows"] for p in parts]), whole.flows)
