@@ -23,6 +23,7 @@ PosixPath('/tmp/mfr-run-inputs-.../models/funding/baseline')
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -161,7 +162,8 @@ def save_run_inputs(store: Store, run_id: str, files: Sequence[InputFile]) -> No
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a database a full disk invalidated cannot
+                con.execute("ROLLBACK")
             raise
 
 
