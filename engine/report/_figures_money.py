@@ -109,6 +109,7 @@ def trend_figure(
                 col=1,
             )
     fig.update_xaxes(tickformat="%Y-%m")  # numeric months read the same in either language
+    fig.update_yaxes(tickformat=",.0f", row=2, col=1)  # UAH in full, no Latin "M"
     return finish(fig, title or tr("trend_title", lang), height=520)
 
 
