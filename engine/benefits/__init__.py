@@ -141,7 +141,7 @@ def read_benefits(
     )
     matched["income_declarations"] = with_ratio(matched["income_declarations"])
     tables = {
-        t: frame.select(*_COLUMNS[t], SOURCE_LINE).sort("recipient_id", SOURCE_LINE)
+        t: frame.select(*_COLUMNS[t], SOURCE_LINE)  # in file order: nothing depends on it
         for t, frame in matched.items()
     }
     from engine.registry import mask_report

@@ -105,7 +105,9 @@ class PersonKeys:
         self._known = pl.DataFrame(schema={"value": pl.String, "hash": pl.String})
 
     def hash(self, values: pl.Series) -> pl.Series:
-        digits = values.cast(pl.String).str.replace_all(r"[\s\u00a0]", "")
+        raw = values.cast(pl.String).rename("raw")
+        distinct = raw.unique().drop_nulls()  # a person's key repeats on every row of theirs
+        digits = distinct.str.replace_all(r"[\s\u00a0]", "")
         valid = pl.select(pl.when(digits.str.contains(_TEN_DIGITS)).then(digits)).to_series()
         new = valid.drop_nulls().unique()
         new = new.filter(~new.is_in(self._known["value"].implode()))
@@ -115,7 +117,9 @@ class PersonKeys:
             added = pl.DataFrame({"value": new, "hash": pl.Series(hashes, dtype=pl.String)})
             self._known = pl.concat([self._known, added])
         known = self._known
-        return valid.replace_strict(known["value"], known["hash"], default=None).alias(PERSON_KEY)
+        hashed = valid.replace_strict(known["value"], known["hash"], default=None)
+        lookup = pl.DataFrame({"raw": distinct, PERSON_KEY: hashed})
+        return raw.to_frame().join(lookup, on="raw", how="left", maintain_order="left")[PERSON_KEY]
 
 
 def hash_person_keys(values: pl.Series, key: bytes) -> pl.Series:

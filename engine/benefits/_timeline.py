@@ -119,24 +119,37 @@ def circumstance_timeline(
     last day), only the intervals that meet it are exact (what pricing needs); the rest is
     skipped. Persons are numbered once, so sorts and joins run on integers, not on ids.
     """
-    named = tables["income_declarations"], tables["disability_assessments"]
-    ids = pl.concat([f[_R] for f in (*named, tables["idp_certificates"])]).unique().sort()
-    number = pl.Enum(ids.to_list())
+    day = dt.timedelta(days=1)
+
+    def meeting(frame: pl.DataFrame, start: str, end: pl.Expr) -> pl.DataFrame:
+        """The records that hold on some day of the window (all without one)."""
+        if window is None:
+            return frame
+        return frame.filter((end.is_null() | (end >= window[0])) & (pl.col(start) <= window[1]))
+
+    declared = meeting(
+        _with_grace(tables["income_declarations"], rules), "period_from", pl.col("_end")
+    )
+    assessed = meeting(tables["disability_assessments"], "valid_from", pl.col("valid_to"))
+    certified = meeting(tables["idp_certificates"], "issued", pl.col("cancelled") - day)
+    ids = pl.concat([f[_R] for f in (declared, assessed, certified)]).unique()
+    numbers = pl.DataFrame({_R: ids}).with_row_index("_person")
 
     def coded(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(pl.col(_R).cast(number).to_physical())
+        joined = frame.join(numbers, on=_R, how="inner")
+        return joined.drop(_R).rename({"_person": _R})
 
-    declarations = _with_grace(coded(tables["income_declarations"]), rules)
+    declarations = coded(declared)
     income = _records(declarations, "period_from", pl.col("_end"), ["income_ratio"], window)
     disability = _records(
-        coded(tables["disability_assessments"]),
+        coded(assessed),
         "valid_from",
         pl.col("valid_to"),
         ["disability_group"],
         window,
     ).rename({"disability_group": "_group"})
     idp = _records(
-        coded(tables["idp_certificates"]),
+        coded(certified),
         "issued",
         pl.col("cancelled") - dt.timedelta(days=1),
         ["hromada_code", "origin_hromada"],
@@ -174,14 +187,13 @@ def circumstance_timeline(
     cuts = _in_force(cuts, idp, ["idp_hromada", "_origin"]).rename({"_holds": "_certified"})
     for rule in ("income_gap", "disability_gap", "idp_gap"):
         cuts = cuts.with_columns(_rule_at(cuts, rules, rule, "valid_from").alias(rule))
-    registry = recipients.select(
-        pl.col(_R).cast(number, strict=False).to_physical(),
+    registry = coded(recipients).select(
+        _R,
         pl.col("income_ratio").alias("_reg_income"),
         pl.col("disability_group").alias("_reg_group"),
         pl.col("is_idp").alias("_reg_idp"),
         pl.col("registered_hromada").alias("_reg_hromada"),
     )
-    registry = registry.filter(pl.col(_R).is_not_null())
     cuts = cuts.join(registry, on=_R, how="left", maintain_order="left")
     is_idp = (
         pl.when(pl.col("_certified"))
