@@ -80,7 +80,7 @@ def explain(
 def _from_extract(
     extract: Path, model: Path, scenario: Path | None, case: str, month: str
 ) -> Explanation:
-    from engine.explain import explain as explain_case
+    from engine.explain import explain_amount
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import read_registry
@@ -88,7 +88,7 @@ def _from_extract(
     services, territories = load_services(), load_territories()
     funding = load_funding_model(model, scenario, services=services)  # config errors first
     registry = read_registry(extract, territories=territories, services_catalogue=services)
-    return explain_case(
+    return explain_amount(
         registry, funding, case, month, territories=territories, source=f"extract {extract}"
     )
 

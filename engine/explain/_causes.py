@@ -9,7 +9,7 @@ at with a cause code and a sentence; a segment boundary is explained by every so
 date. A boundary no source explains is reported as `unexplained` (the tests say none is).
 
 The list is open: a `CutCause` is a name and a function of the case's `CaseContext` returning
-`CAUSE_SCHEMA` rows; pass more to `explain(..., causes=(*DEFAULT_CAUSES, my_cause))`, e.g. dated
+`CAUSE_SCHEMA` rows; pass more to `explain_amount(..., causes=(*DEFAULT_CAUSES, my_cause))`, e.g. dated
 circumstances from a benefits extract (an income declaration):
 
 >>> import datetime as dt
@@ -84,7 +84,11 @@ class CaseContext:
 
 @dataclass(frozen=True)
 class CutCause:
-    """A source of cut dates: `dates(context)` returns `CAUSE_SCHEMA` rows."""
+    """A source of cut dates: `dates(context)` returns `CAUSE_SCHEMA` rows.
+
+    >>> [cause.name for cause in DEFAULT_CAUSES][:3]
+    ['month', 'case', 'location']
+    """
 
     name: str
     dates: Callable[[Any], pl.DataFrame]

@@ -1,4 +1,4 @@
-"""`explain`: one case-month, priced by the engine's own pricing, with every factor and every cut.
+"""`explain_amount`: one case-month, priced by the engine's own pricing, with every factor and every cut.
 
 The case is cut out of the registry (`case_registry`) and priced by `compute_entitlements` over
 that one month: the same code path as a run, restricted to one case, so the explanation cannot
@@ -31,7 +31,7 @@ from engine.schemas import Registry
 
 __all__ = [
     "case_attributes",
-    "explain",
+    "explain_amount",
     "explain_priced",
     "explain_registry",
     "month_of",
@@ -265,7 +265,7 @@ def _why_nothing(case: dict[str, Any], one: Registry, month: dt.date) -> str:
     return f"no amount: no location of the case covers a day of {month:%Y-%m} (days not priced)"
 
 
-def explain(
+def explain_amount(
     registry: Registry,
     model: FundingModel,
     case_id: str,
@@ -283,7 +283,7 @@ def explain(
     >>> import engine
     >>> registry = engine.read_registry("data_samples/registry")
     >>> model = engine.load_funding_model("models/funding/baseline")
-    >>> why = explain(registry, model, "C000000001", "2024-03")
+    >>> why = explain_amount(registry, model, "C000000001", "2024-03")
     >>> why.consistent, why.case_months["gross_uah"].to_list()
     (True, [Decimal('4200.00')])
     """

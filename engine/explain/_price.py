@@ -87,6 +87,11 @@ class PricedCase:
     `amounts` has one row per (month, funded) with the baseline's gross, co-payment and state, the
     scenario's beside them and the difference (`state_diff_uah`); `explain(month)` gives the full
     explanation of one month.
+
+    >>> case = price_case(service="017.1", need_level=2, hromada="UA05020010000053508",
+    ...                   start="2024-03-01", until="2024-04-30")
+    >>> case.amounts["gross_uah"].to_list()  # March reaches the monthly cap, April does not
+    [Decimal('16185.16'), Decimal('15919.80')]
     """
 
     inputs: dict[str, Any]

@@ -54,6 +54,14 @@ class Explanation:
     `header` holds the case, recipient, hromadas, funding model (name, version, hash), engine version
     and where the inputs came from; `consistent` says the factors multiply and sum to the engine's
     rounded amounts on every case-month row.
+
+    >>> from engine.explain import price_case
+    >>> why = price_case(service="015.1", need_level=2, hromada="UA05020010000053508",
+    ...                  start="2025-03-01", until="2025-03-31").explain("2025-03")
+    >>> why.consistent, why.segments["start_codes"].to_list()[1]
+    (True, ['parameter_change'])
+    >>> why.frame.filter(pl.col("factor") == "tariff")["effective_from"].to_list()
+    [datetime.date(2024, 1, 1), datetime.date(2025, 3, 10)]
     """
 
     header: dict[str, Any]

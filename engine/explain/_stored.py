@@ -240,7 +240,12 @@ def explain_run(
 ) -> Explanation:
     """Explain case `case_id` in `month` as run `run` (an id, a prefix or `latest`) priced it,
     from the store alone (the case inputs, reference data and funding model the run kept); the
-    result is checked against the amounts the run stored. `model` prices with another folder."""
+    result is checked against the amounts the run stored. `model` prices with another folder.
+
+    >>> why = explain_run(Store(Path("out/mfr.duckdb")), "latest", "C000002607", "2026-01")  # doctest: +SKIP
+    >>> why.header["matches_store"], why.consistent  # doctest: +SKIP
+    (True, True)
+    """
     first = month_of(month)
     run_id = store.resolve_run_id(run)
     manifest = store.manifest(run_id)

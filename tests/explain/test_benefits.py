@@ -10,7 +10,7 @@ import pytest
 
 from engine.benefits import read_benefits, with_benefits
 from engine.entitlements import compute_entitlements
-from engine.explain import explain
+from engine.explain import explain_amount
 from engine.params import load_funding_model
 from engine.reference import load_services, load_territories
 from engine.registry import read_registry
@@ -41,7 +41,7 @@ def test_cuts_on_dated_circumstances_are_explained(monkeypatch: pytest.MonkeyPat
     )  # fmt: skip
     assert more.height == 8  # the sample's benefits extract does cut some case-months
     for case, month, *_ in more.rows():
-        why = explain(dated, model, case, month, territories=territories)
+        why = explain_amount(dated, model, case, month, territories=territories)
         assert why.consistent
         codes = {c for cs in why.segments["start_codes"].to_list() for c in cs}
         assert "circumstance" in codes and "unexplained" not in codes
@@ -82,7 +82,7 @@ def test_a_run_keeps_the_dated_circumstances_it_priced(monkeypatch: pytest.Monke
     one = stored_registry(rows, kept["territory_status"], services, registry.extract_date)
     one = replace(one, benefits=stored_benefits(kept, case["recipient_id"], registry.extract_date))
     again = explain_registry(one, model, month_of(month))
-    direct = explain(dated, model, case["case_id"], month)
+    direct = explain_amount(dated, model, case["case_id"], month)
     assert "circumstance" in {c for cs in again.segments["start_codes"].to_list() for c in cs}
     assert again.case_months.equals(direct.case_months)
     assert again.segments["start_codes"].to_list() == direct.segments["start_codes"].to_list()

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import yaml
 
-from engine.explain import CutCause, explain
+from engine.explain import CutCause, explain_amount
 from engine.explain._causes import DEFAULT_CAUSES, cause_rows
 from engine.explain._explain import _case_months
 from engine.params import load_funding_model
@@ -69,7 +69,7 @@ CASE_MONTHS = [(spec, month) for spec in GOLDEN for month in _months(spec)]
     ("spec", "month"), CASE_MONTHS, ids=[f"{s['name']} {m}" for s, m in CASE_MONTHS]
 )
 def test_factors_give_the_golden_amount_to_the_kopiyka(spec, month, model, territories) -> None:
-    why = explain(BUILD([spec]), model, "C0000", month, territories=territories)
+    why = explain_amount(BUILD([spec]), model, "C0000", month, territories=territories)
     expected = [r for r in spec["expect"]["case_months"] if str(r["month"]) == month]
     rows = why.case_months.sort("funded")
     assert rows.height == len(expected)
@@ -106,7 +106,7 @@ def test_factors_give_the_golden_amount_to_the_kopiyka(spec, month, model, terri
 def test_each_cut_names_its_cause(name, model, territories) -> None:
     want = CUTS[name]
     spec = next(s for s in GOLDEN if s["name"] == name)
-    why = explain(BUILD([spec]), model, "C0000", want["month"], territories=territories)
+    why = explain_amount(BUILD([spec]), model, "C0000", want["month"], territories=territories)
     got = why.segments.select("segment_from", "start_codes", "end_codes").rows()
     assert [(s["from"], s["starts"], s["ends"]) for s in want["segments"]] == [
         (d, list(a), list(b)) for d, a, b in got
@@ -130,7 +130,7 @@ def test_each_cut_names_its_cause(name, model, territories) -> None:
 
 def test_no_cut_is_left_unexplained(model, territories) -> None:
     for spec, month in CASE_MONTHS:
-        why = explain(BUILD([spec]), model, "C0000", month, territories=territories)
+        why = explain_amount(BUILD([spec]), model, "C0000", month, territories=territories)
         for codes in (*why.segments["start_codes"], *why.segments["end_codes"]):
             assert "unexplained" not in codes.to_list(), (spec["name"], month)
 
@@ -139,7 +139,9 @@ def test_a_cut_without_its_source_is_reported_unexplained(model, territories) ->
     """The check can fail: without the location source, the move on the 17th has no cause."""
     spec = next(s for s in GOLDEN if s["name"] == "moves on the 17th to a frontline hromada")
     causes = [c for c in DEFAULT_CAUSES if c.name != "location"]
-    why = explain(BUILD([spec]), model, "C0000", "2024-03", territories=territories, causes=causes)
+    why = explain_amount(
+        BUILD([spec]), model, "C0000", "2024-03", territories=territories, causes=causes
+    )
     assert why.segments["start_codes"].to_list()[1] == ["unexplained"]
 
 
@@ -149,7 +151,7 @@ def test_more_causes_can_be_added(model, territories) -> None:
         "income_declaration",
         lambda ctx: cause_rows([(dt.date(2025, 3, 10), "income_declaration", "declared 2.5")]),
     )
-    why = explain(BUILD([spec]), model, "C0000", "2025-03", territories=territories,
+    why = explain_amount(BUILD([spec]), model, "C0000", "2025-03", territories=territories,
                   causes=(*DEFAULT_CAUSES, declared))  # fmt: skip
     assert why.segments["start_codes"].to_list()[1] == ["parameter_change", "income_declaration"]
 
@@ -157,7 +159,7 @@ def test_more_causes_can_be_added(model, territories) -> None:
 def test_a_wrong_factor_is_caught(model, territories) -> None:
     """The kopiyka check can fail: a tariff one kopiyka off gives another amount."""
     spec = next(s for s in GOLDEN if s["name"] == "tariff change on the 10th")
-    why = explain(BUILD([spec]), model, "C0000", "2025-03", territories=territories)
+    why = explain_amount(BUILD([spec]), model, "C0000", "2025-03", territories=territories)
     wrong = why.factors.with_columns(
         pl.when(pl.col("factor") == "tariff").then(pl.col("value") + 0.01).otherwise("value")
         .alias("value")
@@ -173,7 +175,7 @@ def test_json_and_text_carry_the_same_explanation(model, territories) -> None:
     spec = next(
         s for s in GOLDEN if s["name"] == "bed-day case hits the monthly cap in a 31-day month"
     )
-    why = explain(BUILD([spec]), model, "C0000", "2024-03", territories=territories)
+    why = explain_amount(BUILD([spec]), model, "C0000", "2024-03", territories=territories)
     data = json.loads(why.to_json())
     assert data["case_months"][0]["gross_uah"] == "16185.16"
     assert data["monthly_cap_uah"] == 16185.16 and data["consistent"] is True
