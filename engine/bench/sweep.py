@@ -10,6 +10,7 @@ lines estimate what a 16-node cluster needs from these figures (see `ratio_lines
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from engine.bench import BenchResult
 __all__ = ["ratio_lines", "run"]
 
 _REPO = Path(__file__).resolve().parents[2]
+_PROBE_RECIPIENTS = 30_000
 _SCENARIOS = ("none", "models/scenarios/copay-threshold-3.yaml")
 
 
@@ -71,25 +73,49 @@ def _registry_mb() -> tuple[float, int, float]:
     return in_memory, registry.recipients.height, written / registry.recipients.height
 
 
-def _one(points: int, workers: int, folder: Path) -> BenchResult:
+def _extract(folder: Path, recipients: int) -> Path:
+    """A synthetic extract of `recipients` (Parquet, as `mfr generate` writes it)."""
+    from engine.synth import DEFAULT_EXTRACT_DATE, generate_registry
+    from engine.synth.write import write_extract
+
+    tables = generate_registry(recipients, 0, extract_date=DEFAULT_EXTRACT_DATE)
+    out = folder / f"extract-{recipients}"
+    write_extract(tables, out, "parquet", messy=False, extract_date=DEFAULT_EXTRACT_DATE)
+    return out
+
+
+def _one(
+    points: int, workers: int, folder: Path, *, extract: Path | None = None, recipients: int = 0
+) -> BenchResult:
     from engine.distributed._cluster import open_client
     from engine.distributed._context import Scheduler
     from engine.distributed._sweep import run_sweep
     from engine.distributed._sweep_spec import load_sweep
 
     sweep = load_sweep(_sweep_file(folder, points))
+    if extract is not None:  # the same grid on another extract
+        sweep = dataclasses.replace(
+            sweep,
+            base=sweep.base.with_overrides(extract=extract),
+            points=tuple(
+                dataclasses.replace(p, spec=p.spec.with_overrides(extract=extract))
+                for p in sweep.points
+            ),
+        )
     with open_client(Scheduler("local", workers=workers)) as client:
         client.wait_for_workers(workers)
         warm = client.run(_warm_worker_mb)  # imports done: what a point adds is measured
         start = time.perf_counter()
-        result = run_sweep(sweep, client=client, store=folder / f"w{workers}" / "mfr.duckdb")
+        store = folder / f"w{workers}-{recipients}" / "mfr.duckdb"
+        result = run_sweep(sweep, client=client, store=store, accept_quarantine=True)
         seconds = time.perf_counter() - start
         memory = client.run(_worker_memory_mb)
     peaks = [m["VmHWM"] for m in memory.values()]
     warm_rss = max(warm.values())
     return BenchResult(
         area="sweep",
-        case=f"engine ({workers} local worker{'s' if workers > 1 else ''})",
+        case=f"engine ({workers} local worker{'s' if workers > 1 else ''}"
+        + (f", {recipients:,} recipients)" if extract is not None else ")"),
         size=len(result.computed),
         unit="points",
         seconds=seconds,
@@ -108,37 +134,39 @@ def run(quick: bool = False, points: int | None = None) -> list[BenchResult]:
 
     require_dask("mfr bench --only sweep")
     chosen = points or (10 if quick else 50)
-    with tempfile.TemporaryDirectory(prefix="mfr-bench-sweep-") as folder:
-        return [_one(chosen, workers, Path(folder)) for workers in (1, 2)]
-
-
-def _warm_from(note: str) -> float:
-    return float(note.partition("after imports ")[2].partition(" MB")[0].replace(",", ""))
+    with tempfile.TemporaryDirectory(prefix="mfr-bench-sweep-") as name:
+        folder = Path(name)
+        results = [_one(chosen, workers, folder) for workers in (1, 2)]
+        # memory and time per recipient: 4 points on a ten times larger synthetic extract
+        probe = _extract(folder, _PROBE_RECIPIENTS)
+        results.append(_one(4, 1, folder, extract=probe, recipients=_PROBE_RECIPIENTS))
+    return results
 
 
 def ratio_lines(results: Sequence[BenchResult]) -> list[str]:
     """Speed-up of 2 workers over 1, and what a 16-node cluster would need, estimated linearly
-    from the sample: a worker's memory = after imports + (peak − after imports) × recipients."""
-    if len(results) < 2:
+    between the sample (3,000 recipients) and the probe (30,000): a worker's peak memory and a
+    point's time per recipient."""
+    if len(results) < 3:
         return []
-    one, two = results[0], results[1]
+    one, two, probe = results[0], results[1], results[2]
     registry_mb, recipients, parquet_per_recipient = _registry_mb()
-    national, partitions = 1_000_000, 128
-    warm = _warm_from(one.note)
-    per_recipient_mb = max(one.peak_mb - warm, 0.0) / recipients
-    worker_gb = (warm + per_recipient_mb * national) / 1e3
+    national, workers, partitions = 1_000_000, 128, 128
+    slope_mb = max(probe.peak_mb - one.peak_mb, 0.0) / (_PROBE_RECIPIENTS - recipients)
+    worker_gb = (one.peak_mb + slope_mb * (national - recipients)) / 1e3
+    point_s = probe.seconds / probe.size / _PROBE_RECIPIENTS * national  # one point, national
+    partition_gb = (one.peak_mb + slope_mb * (national / partitions - recipients)) / 1e3
     return [
         f"2 workers / 1 worker: {one.seconds / two.seconds:.2f}× the points per second "
         f"({one.throughput:.2f} → {two.throughput:.2f} points/s; the 2 cores are shared)",
         f"sample: {recipients:,} recipients, registry {registry_mb:.1f} MB in memory, "
-        f"{parquet_per_recipient:,.0f} bytes of Parquet per recipient; a worker's peak is "
-        f"{one.peak_mb:,.0f} MB, {warm:,.0f} MB of it imports",
+        f"{parquet_per_recipient:,.0f} bytes of Parquet per recipient; a worker's peak "
+        f"{one.peak_mb:,.0f} MB at {recipients:,} recipients, {probe.peak_mb:,.0f} MB at "
+        f"{_PROBE_RECIPIENTS:,} ({slope_mb * 1e3:.2f} MB per 1,000 recipients)",
         f"16 nodes × 8 workers, a national extract of {national:,} recipients (linear estimate): "
-        f"sweeps ~{worker_gb:.1f} GB per worker (the broadcast registry "
-        f"~{registry_mb * national / recipients / 1e3:.2f} GB of it) and "
-        f"~{one.throughput * 128 * recipients / national:.2f} points/s on 128 workers at the "
-        f"sample's rate per recipient; a partitioned run in {partitions} partitions writes "
-        f"~{parquet_per_recipient * national / partitions / 1e3:,.0f} KB of Parquet per "
-        f"partition ({national // partitions:,} recipients per task, "
-        f"~{(warm + per_recipient_mb * national / partitions) / 1e3:.2f} GB per worker)",
+        f"a sweep needs ~{worker_gb:.1f} GB per worker and ~{point_s:.0f} s per point, "
+        f"~{workers / point_s:.1f} points/s on {workers} workers; a partitioned run in "
+        f"{partitions} partitions writes ~{parquet_per_recipient * national / partitions / 1e3:,.0f}"
+        f" KB of Parquet per partition ({national // partitions:,} recipients a task, "
+        f"~{partition_gb:.2f} GB per worker)",
     ]
