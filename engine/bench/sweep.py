@@ -154,7 +154,10 @@ def ratio_lines(results: Sequence[BenchResult]) -> list[str]:
     national, workers, partitions = 1_000_000, 128, 128
     slope_mb = max(probe.peak_mb - one.peak_mb, 0.0) / (_PROBE_RECIPIENTS - recipients)
     worker_gb = (one.peak_mb + slope_mb * (national - recipients)) / 1e3
-    point_s = probe.seconds / probe.size / _PROBE_RECIPIENTS * national  # one point, national
+    small_s, large_s = one.seconds / one.size, probe.seconds / probe.size  # one point
+    point_s = small_s + (large_s - small_s) / (_PROBE_RECIPIENTS - recipients) * (
+        national - recipients
+    )
     partition_gb = (one.peak_mb + slope_mb * (national / partitions - recipients)) / 1e3
     return [
         f"2 workers / 1 worker: {one.seconds / two.seconds:.2f}× the points per second "
