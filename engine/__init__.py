@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
     from engine.entitlements import Entitlements, compute_entitlements
     from engine.errors import ConfigError, EngineError
     from engine.execution import compare_totals, read_execution
+    from engine.explain import explain_amount, price_case
     from engine.forecasting import (
         ForecastConfig,
         ForecastResult,
@@ -71,6 +72,8 @@ __all__ = [  # noqa: RUF022 - in the order of the stages
     "need_indicators",
     "scenario_diff",
     "ScenarioDiff",
+    "explain_amount",
+    "price_case",
     # demand and its forecast
     "demand_series",
     "forecast_need",
