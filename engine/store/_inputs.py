@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from engine.errors import ConfigError
 from engine.store._warehouse import Store, StoreError
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def _has_input_tables(con: duckdb.DuckDBPyConnection) -> bool:
 
 def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) -> RunInputs:
     """Write the inputs run `run` read back as files, laid out as its project was, under `folder`
-    (a new temporary folder if None: the caller removes it). Reads the store only.
+    (new or empty; a new temporary folder if None: the caller removes it). Reads the store only.
 
     A run recorded before the store kept inputs, or whose bytes are missing or damaged, is a
     `StoreError` (exit 3) saying so.
@@ -215,6 +216,11 @@ def run_inputs(store: Store | Path | str, run: str, folder: Path | None = None) 
                 [wanted],
             ).fetchall()
     contents = {h: bytes(c) for h, c in rows}
+    if folder is not None and Path(folder).is_dir() and any(Path(folder).iterdir()):
+        raise ConfigError(  # a file left there would be read as one of the run's inputs
+            "not an empty folder: the inputs of a run are written into a new or empty one",
+            path=folder,
+        )
     root = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="mfr-run-inputs-"))
     paths: dict[str, Path] = {}
     hashed: dict[str, tuple[str, dict[str, str]]] = {}

@@ -125,3 +125,14 @@ def test_a_failed_run_cannot_be_reproduced(project: Path) -> None:
     store = Store(project / "out" / "mfr.duckdb")
     with pytest.raises(ConfigError, match="only a succeeded run"):
         reproduce_run(store, store.latest_run_id(spec="test", status="failed"))
+
+
+def test_inputs_are_written_into_an_empty_folder_only(project: Path, tmp_path: Path) -> None:
+    from engine.errors import ConfigError
+
+    result = _run(project)
+    used = tmp_path / "used"
+    (used / "models").mkdir(parents=True)
+    (used / "models" / "extra.yaml").write_text("a file the run never read\n")
+    with pytest.raises(ConfigError, match="not an empty folder"):
+        run_inputs(Store(project / "out" / "mfr.duckdb"), result.run_id, used)
