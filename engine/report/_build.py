@@ -80,9 +80,11 @@ def report_sections(
         *plan_sections(data, min_count, lang),
         *equity_sections(data, lang),
         *pilot_sections(data, lang),
-        *execution_sections(data.execution, data.territories, data.services, min_count=min_count),
+        *execution_sections(
+            data.execution, data.territories, data.services, min_count=min_count, lang=lang
+        ),
         *idp_burden_sections(data.idp_burden, data.territories, min_count=min_count, lang=lang),
-        *explain_sections(data.explained),
+        *explain_sections(data.explained, lang),
         *sweep_sections(data.sweep, lang=lang),
         *_validation_sections(data, lang),
         *_run_sections(data, lang),

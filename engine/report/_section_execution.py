@@ -16,6 +16,7 @@ import polars as pl
 from engine.money import format_uah
 from engine.report._figures_territory import oblast_tiles_figure
 from engine.report._html import Section
+from engine.report._labels import hromada_labels, oblast_labels, service_labels, transliterate
 from engine.report._style import finish
 
 if TYPE_CHECKING:
@@ -23,22 +24,78 @@ if TYPE_CHECKING:
 
 __all__ = ["execution_sections", "execution_split_figure", "execution_table_figure"]
 
-_TITLE = "Budget execution: simulated beside paid"
+# key -> (Ukrainian, English): the section speaks the report's language
+_WORDS: dict[str, tuple[str, str]] = {
+    "title": (
+        "Виконання бюджету: розраховане поруч зі сплаченим",
+        "Budget execution: simulated beside paid",
+    ),
+    "split": (
+        "Сплачено − розраховано за послугами (Україна, увесь період): люди + обсяг + ціна",
+        "Paid − simulated per service (national, whole span): people + volume + price",
+    ),
+    "tiles": (
+        "Сплачено − розраховано за областями, усі послуги, увесь період",
+        "Paid − simulated by oblast, all services, whole span",
+    ),
+    "table": (
+        "Розбіжності понад допуск ({n} найбільших)",
+        "Gaps beyond tolerance (the {n} largest)",
+    ),
+    "uah": ("грн", "UAH"),
+    "all": ("усі послуги", "all services"),
+    "people": ("люди", "people"),
+    "volume": ("обсяг", "volume"),
+    "price": ("ціна", "price"),
+    "timing": (" (терміни)", " (timing)"),
+    "header": (
+        "рівень|територія|послуга|період|розраховано, грн|сплачено, грн|розбіжність, грн|"
+        "розбіжність, %|люди|обсяг|ціна|переважно",
+        "level|territory|service|period|simulated, UAH|paid, UAH|gap, UAH|gap, %|people|volume|"
+        "price|mostly",
+    ),
+    "note": (
+        "Державна частка розрахованого права на фінансування поруч зі сплаченим за звітом про "
+        "виконання бюджету, на кожному рівні, де є обидва; кожна розбіжність (сплачено − "
+        "розраховано) точно розкладена на людей (отримувачі, за яких сплачено, проти реєстру), "
+        "обсяг (кейс-місяці на особу) і ціну (гроші за кейс-місяць). «Терміни» позначають квартал "
+        "чи місяць, рік якого в межах допуску. {flagged} клітинок понад допуск; клітинки громад, "
+        "де менше {min_count} осіб, не показано.",
+        "The state's share of the simulated entitlements beside what the budget-execution report "
+        "says was paid, at every level where both exist; each gap (paid − simulated) is split "
+        "exactly into people (recipients paid for vs in the registry), volume (case-months per "
+        "person) and price (money per case-month). Timing marks a quarter or month whose year is "
+        "within tolerance. {flagged} cells are beyond tolerance; hromada cells of fewer than "
+        "{min_count} people are not shown.",
+    ),
+}
+
+
+def _w(key: str, lang: str, **values: object) -> str:
+    text = _WORDS[key][0 if lang == "uk" else 1]
+    return text.format(**values) if values else text
+
+
 _PART_COLORS = {"people": "#1f6fb2", "volume": "#2a9d8f", "price": "#e76f51"}
 _TABLE_ROWS = 40
 
 
-def _names(territories: pl.DataFrame | None, services: pl.DataFrame | None) -> dict[str, str]:
-    names = {"UA": "Україна", "all": "all services"}
+def _names(
+    territories: pl.DataFrame | None, services: pl.DataFrame | None, lang: str = "uk"
+) -> dict[str, str]:
+    names = {"UA": "Україна" if lang == "uk" else "Ukraine", "all": _w("all", lang)}
     if territories is not None:
-        for level in ("hromada", "raion", "oblast"):
-            names.update(dict(territories.select(f"{level}_code", f"{level}_name").iter_rows()))
-    if services is not None:
-        names.update(dict(services.select("service_code", "name_en").iter_rows()))
-    return names
+        raions = dict(territories.select("raion_code", "raion_name").unique().iter_rows())
+        if lang != "uk":
+            raions = {code: transliterate(name) for code, name in raions.items()}
+        names |= hromada_labels(territories, lang) | raions | oblast_labels(territories, lang)
+    services_named = service_labels(services, lang)  # 'code name'
+    return names | {code: label.removeprefix(f"{code} ") for code, label in services_named.items()}
 
 
-def execution_split_figure(table: pl.DataFrame, services: pl.DataFrame | None = None) -> go.Figure:
+def execution_split_figure(
+    table: pl.DataFrame, services: pl.DataFrame | None = None, lang: str = "uk"
+) -> go.Figure:
     """The national gap per service over the whole span, as stacked people, volume and price."""
     import plotly.graph_objects as go
 
@@ -50,7 +107,7 @@ def execution_split_figure(table: pl.DataFrame, services: pl.DataFrame | None = 
         .agg(pl.col("gap_uah", "people_uah", "volume_uah", "price_uah").sum())
         .sort("gap_uah", "service_code")
     )
-    names = _names(None, services)
+    names = _names(None, services, lang)
     labels = [f"{c} {names.get(c, '')}".strip() for c in rows["service_code"]]
     fig = go.Figure()
     for part, color in _PART_COLORS.items():
@@ -58,18 +115,22 @@ def execution_split_figure(table: pl.DataFrame, services: pl.DataFrame | None = 
             go.Bar(
                 y=labels,
                 x=[float(v) if v is not None else 0.0 for v in rows[f"{part}_uah"]],
-                name=part,
+                name=_w(part, lang),
                 orientation="h",
                 marker={"color": color},
-                hovertemplate="%{y}<br>" + part + ": %{x:,.2f} UAH<extra></extra>",
+                hovertemplate="%{y}<br>"
+                + _w(part, lang)
+                + ": %{x:,.2f} "
+                + _w("uah", lang)
+                + "<extra></extra>",
             )
         )
     return finish(
         fig,
-        "Paid − simulated per service (national, whole span): people + volume + price",
+        _w("split", lang),
         barmode="relative",
         height=max(360, 22 * rows.height + 160),
-        xaxis={"title": {"text": "UAH"}, "tickformat": "~s"},
+        xaxis={"title": {"text": _w("uah", lang)}, "tickformat": "~s"},
         margin={"l": 260},
     )
 
@@ -80,6 +141,7 @@ def execution_table_figure(
     services: pl.DataFrame | None = None,
     *,
     min_count: int = 5,
+    lang: str = "uk",
 ) -> go.Figure:
     """The gaps beyond tolerance, coarsest level and largest gap first (small cells blanked)."""
     import plotly.graph_objects as go
@@ -94,7 +156,7 @@ def execution_table_figure(
     if "suppressed" in shown.columns:
         shown = shown.filter(~pl.col("suppressed"))
     rows = flagged_gaps(shown, _TABLE_ROWS)
-    names = _names(territories, services)
+    names = _names(territories, services, lang)
 
     def money(column: str) -> list[str]:
         return [format_uah(v, exact=True) for v in rows[column]]
@@ -111,12 +173,12 @@ def execution_table_figure(
         money("people_uah"),
         money("volume_uah"),
         money("price_uah"),
-        [f"{d}{' (timing)' if t else ''}" for d, t in rows.select("dominant", "timing").rows()],
+        [
+            f"{_w(d, lang) if d in _PART_COLORS else d or ''}{_w('timing', lang) if t else ''}"
+            for d, t in rows.select("dominant", "timing").rows()
+        ],
     ]
-    header = [
-        *("level", "territory", "service", "period", "simulated, UAH", "paid, UAH"),
-        *("gap, UAH", "gap, %", "people", "volume", "price", "mostly"),
-    ]
+    header = _w("header", lang).split("|")
     fig = go.Figure(
         go.Table(
             header={"values": header, "align": "left", "fill_color": "#e8eef5"},
@@ -126,7 +188,7 @@ def execution_table_figure(
     )
     return finish(
         fig,
-        f"Gaps beyond tolerance (the {rows.height} largest)",
+        _w("table", lang, n=rows.height),
         height=max(300, 26 * rows.height + 140),
     )
 
@@ -137,10 +199,12 @@ def execution_sections(
     services: pl.DataFrame | None = None,
     *,
     min_count: int = 5,
+    lang: str = "uk",
 ) -> list[Section]:
-    """The report's budget-execution section (one `Section`; a run without a report says so)."""
+    """The report's budget-execution section (one `Section`; none when the run compared no
+    budget-execution report), in the report's language."""
     if table is None or table.is_empty():
-        return [Section(_TITLE, empty="This run compared no budget-execution report.")]
+        return []
     oblasts = (
         table.filter(
             (pl.col("level") == "oblast")
@@ -157,23 +221,18 @@ def execution_sections(
             oblasts.select("oblast_code", "gap_uah"),
             "gap_uah",
             territories,
-            title="Paid − simulated by oblast, all services, whole span",
-            label="UAH",
+            title=_w("tiles", lang),
+            label=_w("uah", lang),
             colorscale="RdBu",
         ),
-        execution_split_figure(table, services),
-        execution_table_figure(table, territories, services, min_count=min_count),
+        execution_split_figure(table, services, lang),
+        execution_table_figure(table, territories, services, min_count=min_count, lang=lang),
     ]
     flagged = int(table["flagged"].sum())
     return [
         Section(
-            _TITLE,
+            _w("title", lang),
             figures,
-            note="The state's share of the simulated entitlements beside what the budget-"
-            "execution report says was paid, at every level where both exist; each gap (paid − "
-            "simulated) is split exactly into people (recipients paid for vs in the registry), "
-            "volume (case-months per person) and price (money per case-month). Timing marks a "
-            f"quarter or month whose year is within tolerance. {flagged:,} cells are beyond "
-            f"tolerance; hromada cells of fewer than {min_count} people are not shown.",
+            note=_w("note", lang, flagged=f"{flagged:,}", min_count=min_count),
         )
     ]

@@ -21,14 +21,43 @@ if TYPE_CHECKING:
 
 __all__ = ["explain_sections", "explained_table_figure"]
 
-_TITLE = "Why is this amount what it is?"
-_KINDS = {
-    "largest": "The largest case-month amounts",
-    "most_changed": "The amounts that changed most from the month before",
+# key -> (Ukrainian, English): the section speaks the report's language
+_WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Чому сума саме така?", "Why is this amount what it is?"),
+    "largest": ("Найбільші суми за кейс-місяць", "The largest case-month amounts"),
+    "most_changed": (
+        "Суми, що найбільше змінилися від попереднього місяця",
+        "The amounts that changed most from the month before",
+    ),
+    "header": (
+        "#|кейс|місяць|послуга|область|брутто, грн|зміна, грн|дні|"
+        "тариф × одиниці × дні × коеф. × модифікатор × ліміт|розріз на початку",
+        "#|case|month|service|oblast|gross, UAH|change, UAH|days|"
+        "tariff × units × days × coef × modifier × cap|cut at its start",
+    ),
+    "note": (
+        "Кожну суму рушій обчислив знову лише для її кейсу: множники кожного сегмента дають його "
+        "брутто, а сегменти в сумі, округлені до копійки, дають суму кейс-місяця ({checked}). "
+        "Причини розрізів: month_start, case_start, move, served, waiting, parameter_change, "
+        "status_change, … Повне пояснення: mfr explain --case CASE --month YYYY-MM RUN.",
+        "Each amount priced again by the engine for its case alone: the factors of every segment "
+        "multiply to its gross, and the segments sum, rounded to the kopiyka, to the case-month "
+        "amount ({checked}). Cut causes: month_start, case_start, move, served, waiting, "
+        "parameter_change, status_change, ... The full explanation: mfr explain --case CASE "
+        "--month YYYY-MM RUN.",
+    ),
+    "checked": ("перевірено для кожного рядка", "checked for every row"),
+    "not_checked": ("НЕ для кожного рядка", "NOT for every row"),
 }
+_KINDS = ("largest", "most_changed")
 
 
-def explained_table_figure(rows: pl.DataFrame, title: str) -> go.Figure:
+def _w(key: str, lang: str, **values: object) -> str:
+    text = _WORDS[key][0 if lang == "uk" else 1]
+    return text.format(**values) if values else text
+
+
+def explained_table_figure(rows: pl.DataFrame, title: str, lang: str = "uk") -> go.Figure:
     """One row per segment: case, month, amount (and change), the factors' product, the cut."""
     import plotly.graph_objects as go
 
@@ -55,10 +84,7 @@ def explained_table_figure(rows: pl.DataFrame, title: str) -> go.Figure:
         [f"{f} = {g:,.4f}" for f, g in rows.select("formula", "segment_gross_uah").rows()],
         rows["causes"].to_list(),
     ]
-    header = [
-        *("#", "case", "month", "service", "oblast", "gross, UAH", "change, UAH"),
-        *("days", "tariff × units × days × coef × modifier × cap", "cut at its start"),
-    ]
+    header = _w("header", lang).split("|")
     fig = go.Figure(
         go.Table(
             header={"values": header, "align": "left", "fill_color": "#e8eef5"},
@@ -69,22 +95,15 @@ def explained_table_figure(rows: pl.DataFrame, title: str) -> go.Figure:
     return finish(fig, title, height=max(260, 30 * rows.height + 140))
 
 
-def explain_sections(explained: pl.DataFrame | None) -> list[Section]:
-    """The section (one `Section`, none when the run explained no amounts)."""
+def explain_sections(explained: pl.DataFrame | None, lang: str = "uk") -> list[Section]:
+    """The section (one `Section`, none when the run explained no amounts), in `lang`."""
     if explained is None or explained.is_empty():
         return []
     frame = explained.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
     figures = [
-        explained_table_figure(frame.filter(pl.col("kind") == kind), title)
-        for kind, title in _KINDS.items()
+        explained_table_figure(frame.filter(pl.col("kind") == kind), _w(kind, lang), lang)
+        for kind in _KINDS
         if frame.filter(pl.col("kind") == kind).height
     ]
-    checked = bool(frame["consistent"].all())
-    note = (
-        "Each amount priced again by the engine for its case alone: the factors of every segment "
-        "multiply to its gross, and the segments sum, rounded to the kopiyka, to the case-month "
-        + ("amount (checked for every row). " if checked else "amount — NOT for every row. ")
-        + "Cut causes: month_start, case_start, move, served, waiting, parameter_change, "
-        "status_change, ... The full explanation: mfr explain --case CASE --month YYYY-MM RUN."
-    )
-    return [Section(_TITLE, figures, note=note)]
+    checked = _w("checked" if bool(frame["consistent"].all()) else "not_checked", lang)
+    return [Section(_w("title", lang), figures, note=_w("note", lang, checked=checked))]

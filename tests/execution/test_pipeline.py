@@ -55,7 +55,7 @@ def test_a_run_publishes_the_comparison_typed_and_reports_it(tmp_path: Path) -> 
         assert types[column] == "DECIMAL(18,2)", column
     assert flagged and flagged[0] > 0 and quarantined == (4,)
     report = (spec.runs_dir / result.run_id / "report.html").read_text(encoding="utf-8")
-    assert "Budget execution: simulated beside paid" in report
+    assert "Виконання бюджету: розраховане поруч зі сплаченим" in report  # the report's language
 
 
 def test_the_step_needs_an_execution_report(tmp_path: Path) -> None:
