@@ -24,6 +24,7 @@ The loader is strict: an unknown key, a bad date, an unknown rule value stops wi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,7 @@ class CircumstanceRules:
         return sorted({d for d in self.table["valid_from"].to_list() if d > _SINCE_EVER})
 
 
-def _table(rows: list[tuple[str, dt.date, dt.date | None, str]]) -> pl.DataFrame:
+def _table(rows: Sequence[tuple[str, dt.date, dt.date | None, str]]) -> pl.DataFrame:
     schema = {"rule": pl.String, "valid_from": pl.Date, "valid_to": pl.Date, "value": pl.String}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
@@ -127,14 +128,14 @@ def load_circumstance_rules(folder: str | Path) -> CircumstanceRules:
             continue
         if not isinstance(node, YMap) or not node.items:
             raise ConfigError(f"{rule}: expected dates and values", path=path, line=node.line)
-        dated = []
-        for key, value in node.items:
-            if not isinstance(value, YScalar) or value.value is None:
+        dated: list[tuple[dt.date, str]] = []
+        for key, item in node.items:
+            if not isinstance(item, YScalar) or item.value is None:
                 raise ConfigError(f"{rule}: a value is required", path=path, line=key.line)
-            dated.append((date_of(key, path), _value(rule, value, path)))
+            dated.append((date_of(key, path), _value(rule, item, path)))
         dated.sort()
         dated[0] = (_SINCE_EVER, dated[0][1])  # the first value also holds before its date
-        for i, (start, value) in enumerate(dated):
+        for i, (start, text) in enumerate(dated):
             end = dated[i + 1][0] - dt.timedelta(days=1) if i + 1 < len(dated) else None
-            rows.append((rule, start, end, value))
+            rows.append((rule, start, end, text))
     return CircumstanceRules(_table(rows), str(path))
