@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
         forecast_need,
         split_claims_by_need_level,
     )
+    from engine.distributed import run_sweep
     from engine.entitlements import Entitlements, compute_entitlements
     from engine.errors import ConfigError, EngineError
     from engine.execution import compare_totals, read_execution
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
     )
     from engine.need import need_indicators
     from engine.params import FundingModel, load_funding_model
-    from engine.pipeline import load_spec, run_pipeline
+    from engine.pipeline import load_spec, reproduce_run, run_pipeline
     from engine.reference import load_services, load_territories
     from engine.registry import quarantine_summary, read_registry
     from engine.report import ReportData, build_report, report_data_from_store
@@ -100,6 +101,8 @@ __all__ = [  # noqa: RUF022 - in the order of the stages
     # nightly runs, the warehouse and the report
     "load_spec",
     "run_pipeline",
+    "reproduce_run",
+    "run_sweep",
     "Store",
     "build_report",
     "ReportData",

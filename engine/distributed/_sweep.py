@@ -196,7 +196,14 @@ def run_sweep(
     """Price and allocate every point of `sweep` on Dask (`scheduler`: "local", an address, or a
     `Scheduler`; or an open `client`), into the base spec's store (or `store`). A sweep already
     finished on the same inputs and code is not run again unless `force`; one that stopped is
-    resumed. `on_point` hears of each point as it is recorded (progress)."""
+    resumed. `on_point` hears of each point as it is recorded (progress). (Not run as a doctest:
+    it starts a cluster; tests/distributed/ does.)
+
+    >>> from engine.distributed import load_sweep
+    >>> result = run_sweep(load_sweep("pipelines/sweep-copay.yaml"), scheduler="local")  # doctest: +SKIP
+    >>> result.totals.height, result.computed[:2]  # doctest: +SKIP
+    (10, ('p000', 'p001'))
+    """
     if store is not None:
         sweep = sweep.with_store(Path(store))
     started = time.perf_counter()

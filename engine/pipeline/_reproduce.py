@@ -317,7 +317,12 @@ def reproduce_run(
 
     `extract` is the extract to rerun with (default: where the run read it); it must hash as the
     run recorded, file by file. The rerun goes into `workdir` (default: a temporary folder, removed
-    afterwards), never into `store`.
+    afterwards), never into `store`. (Not run as a doctest: it reruns a whole run; the tests in
+    tests/repro/ do.)
+
+    >>> result = reproduce_run("out/mfr.duckdb", "latest")  # doctest: +SKIP
+    >>> result.identical, result.differences  # doctest: +SKIP
+    (True, ())
     """
     from rich.console import Console
 
