@@ -4,7 +4,8 @@ The registry's `recipients` file carries the person's РНОКПП beside `recip
 reader drops it at the door. Here it is read once more, from the same file, and replaced at once
 by the same keyed hash (`hash_person_keys`) the benefits extract's keys got, so the join is on
 pseudonyms only. A benefits row whose person is not a registry recipient is quarantined
-(`unmatched_person`); registry recipients without any benefits record keep the registry's values
+(`unmatched_person`), as is one whose РНОКПП several registry recipients share
+(`ambiguous_person`: whose circumstances they are cannot be told); registry recipients without any benefits record keep the registry's values
 and are counted in one warning (`no_benefits_record`).
 """
 
@@ -67,20 +68,30 @@ def match_persons(
     """Each table keyed by `recipient_id` instead of `person_key`; quarantine of unmatched rows;
     the warning counting registry recipients that no benefits record names."""
     known = person_keys.filter(pl.col("recipient_id").is_in(recipients.implode()))
+    # one РНОКПП on several registry recipients: whose circumstances they are cannot be told
+    shared = known.filter(pl.col(PERSON_KEY).is_duplicated())[PERSON_KEY].unique()
+    known = known.filter(~pl.col(PERSON_KEY).is_in(shared.implode()))
     out: dict[str, pl.DataFrame] = {}
     quarantine: list[pl.DataFrame] = [pl.DataFrame(schema=QUARANTINE_SCHEMA)]
     for table, frame in tables.items():
         joined = frame.join(known, on=PERSON_KEY, how="left", maintain_order="left")
         unmatched = joined.filter(pl.col("recipient_id").is_null())
+        ambiguous = pl.col(PERSON_KEY).is_in(shared.implode())
         quarantine.append(
             unmatched.select(
                 pl.lit(table).alias("table"),
                 pl.lit(files.get(table, table)).alias("source_file"),
                 pl.col(SOURCE_LINE).cast(pl.Int64),
-                pl.lit("unmatched_person").alias("rule"),
+                pl.when(ambiguous)
+                .then(pl.lit("ambiguous_person"))
+                .otherwise(pl.lit("unmatched_person"))
+                .alias("rule"),
                 pl.lit(PERSON_KEY).alias("column"),
                 pl.lit(None, pl.String).alias("value"),
-                pl.lit("no registry recipient has this person's РНОКПП").alias("reason"),
+                pl.when(ambiguous)
+                .then(pl.lit("several registry recipients have this РНОКПП"))
+                .otherwise(pl.lit("no registry recipient has this person's РНОКПП"))
+                .alias("reason"),
             )
         )
         columns = ["recipient_id", *(c for c in frame.columns if c != PERSON_KEY)]

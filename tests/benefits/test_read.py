@@ -142,3 +142,32 @@ def test_no_identifier_of_either_extract_reaches_any_output(key, registry, tmp_p
         assert not any(p in cell for cell in cells for p in planted_phones)
     masked = benefits.warnings.filter(pl.col("rule") == "personal_data_masked")["column"]
     assert "programme" in masked.to_list()
+
+
+def test_a_tax_number_shared_by_two_recipients_is_quarantined_not_guessed(
+    key, registry, tmp_path
+) -> None:
+    """Two registry recipients with one РНОКПП: their benefits rows are `ambiguous_person`."""
+    extract = tmp_path / "registry"
+    extract.mkdir()
+    for file in REGISTRY.iterdir():
+        (extract / file.name).write_bytes(file.read_bytes())
+    recipients = pl.read_csv(
+        REGISTRY / "recipients.csv", separator=";", encoding="cp1251", infer_schema=False
+    )
+    declared = pl.read_csv(
+        SAMPLE / "income_declarations.csv", separator=";", encoding="cp1251", infer_schema=False
+    )
+    shared = declared["rnokpp"][0]  # a person with declarations
+    owner = recipients.filter(pl.col("rnokpp") == shared)["recipient_id"][0]
+    other = recipients.filter(pl.col("rnokpp") != shared)["recipient_id"][0]
+    copied = recipients.with_columns(
+        rnokpp=pl.when(pl.col("recipient_id") == other).then(pl.lit(shared)).otherwise("rnokpp")
+    )
+    (extract / "recipients.csv").write_bytes(copied.write_csv(separator=";").encode("cp1251"))
+    benefits = read_benefits(SAMPLE, engine.read_registry(extract), extract)
+    ambiguous = benefits.quarantine.filter(pl.col("rule") == "ambiguous_person")
+    assert ambiguous.height > 0
+    owners = {owner, other}
+    for frame in benefits.tables.values():
+        assert not frame["recipient_id"].is_in(list(owners)).any()
