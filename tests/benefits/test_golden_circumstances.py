@@ -10,7 +10,13 @@ from typing import Any
 import polars as pl
 import pytest
 import yaml
-from conftest import HROMADAS, builders, registry_with_benefits
+from benefit_cases import (  # noqa: F401 (fixtures)
+    HROMADAS,
+    baseline_model_fixture,
+    builders,
+    registry_with_benefits,
+    territories_fixture,
+)
 
 from engine.entitlements import compute_entitlements
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO
+from benefit_cases import REPO, territories_fixture  # noqa: F401 (fixtures)
 
 import engine
 from engine.benefits import read_benefits, with_benefits

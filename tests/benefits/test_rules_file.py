@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import REPO, registry_with_benefits
+from benefit_cases import REPO, registry_with_benefits
 
 import engine
 from engine.errors import ConfigError

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from conftest import REPO
+from benefit_cases import REPO, territories_fixture  # noqa: F401 (fixtures)
 
 import engine
 from engine.benefits import benefits_summary, read_benefits, with_benefits

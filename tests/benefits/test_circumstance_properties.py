@@ -7,7 +7,7 @@ import importlib.util
 from typing import Any
 
 import polars as pl
-from conftest import REPO, benefits_of, builders
+from benefit_cases import REPO, baseline_model_fixture, benefits_of, builders, territories_fixture  # noqa: F401 (fixtures)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from conftest import REPO
+from benefit_cases import REPO
 
 from engine.pipeline import load_spec, run_pipeline
 from engine.registry._read import read_table_file

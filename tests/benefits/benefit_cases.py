@@ -1,5 +1,7 @@
 """Small registries with a benefits extract, for golden and property tests (no files needed).
 
+Imported by name (`benefit_cases`): a module named `conftest` would clash with other suites'.
+
 A spec is a tests/golden/entitlements.yaml case (built by that suite's `registry_from_cases`)
 with a `benefits` mapping of rows per table; its recipient is the case's (R0000, ...)."""
 
@@ -91,11 +93,11 @@ def registry_with_benefits(specs: list[dict[str, Any]]) -> Registry:
     return with_benefits(registry, benefits_of(specs, registry.extract_date))
 
 
-@pytest.fixture(scope="session")
-def baseline_model() -> FundingModel:
+@pytest.fixture(scope="session", name="baseline_model")
+def baseline_model_fixture() -> FundingModel:
     return load_funding_model(REPO / "models" / "funding" / "baseline")
 
 
-@pytest.fixture(scope="session")
-def territories() -> pl.DataFrame:
+@pytest.fixture(scope="session", name="territories")
+def territories_fixture() -> pl.DataFrame:
     return load_territories()
