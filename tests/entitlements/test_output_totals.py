@@ -3,16 +3,20 @@ money columns built from kopiyka integers are those integers exactly."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
-from conftest import BASELINE, REPO
 
 from engine.columns import decimal_series, money_units
 from engine.entitlements import Entitlements, compute_entitlements
 from engine.params import load_funding_model
 from engine.reference import load_territories
 from engine.registry import read_registry
+
+REPO = Path(__file__).resolve().parents[2]
+BASELINE = REPO / "models" / "funding" / "baseline"
 
 
 @pytest.fixture(scope="module")
