@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the home of every public name; read at run time by `_homes`
         claims_from_forecast,
         load_policy,
     )
+    from engine.benefits import read_benefits
     from engine.demand import (
         NeedForecast,
         demand_series,
@@ -65,6 +66,7 @@ __all__ = [  # noqa: RUF022 - in the order of the stages
     "read_registry",
     "Registry",
     "quarantine_summary",
+    "read_benefits",
     # funding models, scenarios and entitlements
     "load_funding_model",
     "FundingModel",

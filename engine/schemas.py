@@ -84,7 +84,9 @@ class Registry:
     quarantine: pl.DataFrame = field(default_factory=empty_quarantine)
     rows_read: dict[str, int] = field(default_factory=dict)
     warnings: pl.DataFrame = field(default_factory=empty_quarantine)
-    benefits: Any = None  # an `engine.benefits.Benefits`: dated circumstances (None: the registry's)
+    benefits: Any = (
+        None  # an `engine.benefits.Benefits`: dated circumstances (None: the registry's)
+    )
 
     def table(self, name: str) -> pl.DataFrame:
         return getattr(self, name)

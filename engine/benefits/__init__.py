@@ -108,6 +108,17 @@ def read_benefits(
     join (without the key: a configuration error). Rejected rows go to `quarantine` with a rule
     and reason, notes to `warnings` (`benefits_summary` counts them per rule); nothing is
     dropped silently. `extract_date` defaults to the registry's.
+
+    >>> import os, engine
+    >>> key = os.environ.setdefault("MFR_PSEUDONYM_KEY", "an example key, not a secret")
+    >>> registry = engine.read_registry("data_samples/registry")
+    >>> benefits = read_benefits("data_samples/benefits", registry, "data_samples/registry")
+    >>> sorted(benefits.tables), benefits.quarantine.height  # the sample's 10 planted bad rows
+    (['assistance_paid', 'disability_assessments', 'idp_certificates', 'income_declarations'], 10)
+    >>> "rnokpp" in benefits.tables["income_declarations"].columns  # only its keyed pseudonym
+    False
+    >>> if key == "an example key, not a secret":  # leave the environment as it was
+    ...     del os.environ["MFR_PSEUDONYM_KEY"]
     """
     when = extract_date or registry.extract_date
     hasher = pseudonym_key(key_env)  # one HMAC per person, whichever extract names them
