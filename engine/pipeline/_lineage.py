@@ -18,6 +18,7 @@ from engine.pipeline._graph import Graph
 from engine.pipeline._plan import Plan
 from engine.pipeline._step import StepOutput
 from engine.store import RunManifest, table_hash
+from engine.store._tablehash import TABLE_HASH_METHOD
 
 __all__ = ["lineage_outputs", "render_lineage", "table_lineage"]
 
@@ -49,6 +50,7 @@ def lineage_outputs(
     }
     return {
         "table_hashes": {t: table_hash(tables[t]) for t in sorted(tables)},
+        "table_hash_method": TABLE_HASH_METHOD,
         "lineage": {"tables": dict(sorted(published_by.items())), "nodes": nodes},
     }
 
