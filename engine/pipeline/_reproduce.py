@@ -305,6 +305,33 @@ def _differing_columns(
     return tuple(c for c in old.columns if table_hash(old.select(c)) != table_hash(new.select(c)))
 
 
+def _hashes_by_this_method(
+    store: Store, manifest: RunManifest, hashes: Mapping[str, str]
+) -> tuple[Mapping[str, str], tuple[str, ...]]:
+    """The run's table hashes as this engine computes them: those it recorded, or, when it hashed
+    its tables by another method (or recorded none: the first method), its tables read back from
+    the store hashed now (a table the store no longer holds keeps its recorded hash), and a note
+    saying so."""
+    from engine.store import table_hash
+    from engine.store._tablehash import TABLE_HASH_METHOD
+
+    method = manifest.outputs.get("table_hash_method")
+    if method == TABLE_HASH_METHOD:
+        return hashes, ()
+    rehashed = dict(hashes)
+    for table in hashes:
+        try:
+            rehashed[table] = table_hash(store.table(table, run_id=manifest.run_id).drop("run_id"))
+        except EngineError:
+            continue
+    note = (
+        f"run {manifest.run_id} hashed its tables by another method "
+        f"({method or 'sha256 of the rows as sorted lines of text (v1)'}); its tables as the "
+        f"store keeps them are hashed by this engine's ({TABLE_HASH_METHOD}) and compared"
+    )
+    return rehashed, (note,)
+
+
 def reproduce_run(
     store: Store | Path | str,
     run: str,
@@ -342,6 +369,7 @@ def reproduce_run(
             "cannot be reproduced",
             path=target.path,
         )
+    hashes, notes = _hashes_by_this_method(target, manifest, hashes)
     folder = (
         Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="mfr-reproduce-"))
     )
@@ -380,6 +408,7 @@ def reproduce_run(
             engine_now=code_version(),
             code_then=manifest.code_hash,
             code_now=rerun.code_hash,
+            notes=notes,
         )
     finally:
         if workdir is None:
