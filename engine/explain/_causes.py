@@ -29,6 +29,7 @@ from typing import Any
 
 import polars as pl
 
+from engine.dates import add_months
 from engine.intervals import value_at
 from engine.params import FundingModel
 from engine.schemas import Registry
@@ -101,7 +102,7 @@ def cause_rows(rows: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
 
 
 def _months(ctx: CaseContext) -> pl.DataFrame:
-    nxt = (ctx.month + dt.timedelta(days=32)).replace(day=1)
+    nxt = add_months(ctx.month, 1)
     return cause_rows(
         [
             (ctx.month, "month_start", f"the month starts ({ctx.month:%Y-%m-%d})"),

@@ -20,7 +20,7 @@ import polars as pl
 
 from engine._version import __version__
 from engine.columns import round_kopiyka
-from engine.dates import month_start, parse_month
+from engine.dates import add_months, month_start, parse_month
 from engine.errors import ConfigError
 from engine.explain._case import case_registry
 from engine.explain._causes import DEFAULT_CAUSES, CaseContext, CutCause, boundary_causes
@@ -257,7 +257,7 @@ def explain_priced(
 
 
 def _why_nothing(case: dict[str, Any], one: Registry, month: dt.date) -> str:
-    nxt = (month + dt.timedelta(days=32)).replace(day=1)
+    nxt = add_months(month, 1)
     if case["start_date"] >= nxt:
         return f"no amount: the case starts on {case['start_date']}, after {month:%Y-%m}"
     if case["end_date"] is not None and case["end_date"] < month:

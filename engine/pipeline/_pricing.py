@@ -124,6 +124,8 @@ def priced(
             totals = {"case_months": result.case_months, "rollups": result.rollups}
             totals["flows"] = result.flows
             totals["idp_burden"] = result.idp_burden
+            # the output edge comes first: no non-finite amount is explained (or published)
+            assert_finite_money(result.case_months, None, "entitlements (case_months)")
             # the largest and most changed amounts, explained from this pricing's own segments
             totals["explained"] = stage_module("engine.explain._report").explained_amounts(
                 result.case_months, registry, model, reference.territories, segments=result.segments

@@ -23,6 +23,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from engine.dates import epoch_days
 from engine.synth.pii import add_personal_identifiers
 
 __all__ = ["BENEFIT_TABLES", "add_benefits", "generate_benefits"]
@@ -34,11 +35,10 @@ BENEFIT_TABLES = (
     "assistance_paid",
 )
 _FIRST_DECLARATION = dt.date(2020, 1, 1)
-_EPOCH = dt.date(1970, 1, 1)
 
 
 def _day(d: dt.date) -> int:
-    return (d - _EPOCH).days
+    return epoch_days(d)
 
 
 def _dates(days: np.ndarray) -> pl.Series:
