@@ -28,6 +28,7 @@ from engine.benefits._join import match_persons, registry_person_keys
 from engine.benefits._models import BENEFITS_TABLES
 from engine.benefits._read import PERSON_KEY, pseudonym_key, read_benefits_extract
 from engine.benefits._rules import benefit_rules, with_ratio
+from engine.registry import quarantine_shares, stop_above_threshold
 from engine.registry._read import SOURCE_LINE
 from engine.schemas import QUARANTINE_SCHEMA, Registry
 
@@ -179,26 +180,8 @@ def benefits_summary(benefits: Benefits) -> pl.DataFrame:
 
 def benefits_shares(benefits: Benefits) -> pl.DataFrame:
     """Per table: rows read, valid, quarantined (distinct source rows) and the quarantined share."""
-    counts = benefits.quarantine.group_by("table").agg(
-        quarantined=pl.col(SOURCE_LINE).n_unique().cast(pl.Int64)
-    )
-    return (
-        pl.DataFrame(
-            {
-                "table": list(BENEFITS_TABLES),
-                "rows_read": [benefits.rows_read.get(t, 0) for t in BENEFITS_TABLES],
-                "valid": [benefits.table(t).height for t in BENEFITS_TABLES],
-            },
-            schema={"table": pl.String, "rows_read": pl.Int64, "valid": pl.Int64},
-        )
-        .join(counts, on="table", how="left")
-        .with_columns(pl.col("quarantined").fill_null(0))
-        .with_columns(
-            share=pl.when(pl.col("rows_read") > 0)
-            .then(pl.col("quarantined") / pl.col("rows_read"))
-            .otherwise(0.0)
-        )
-    )
+    valid = {t: benefits.table(t).height for t in BENEFITS_TABLES}
+    return quarantine_shares(benefits.quarantine, benefits.rows_read, valid)
 
 
 def check_benefits_threshold(
@@ -206,17 +189,8 @@ def check_benefits_threshold(
 ) -> bool:
     """The registry's accept-or-stop rule for a benefits extract: whether a table's quarantined
     share exceeds `threshold`; above it, `QuarantineThresholdError` unless `accept`."""
-    from engine.errors import QuarantineThresholdError
-
-    over = benefits_shares(benefits).filter(pl.col("share") > threshold)
-    if over.height and not accept:
-        worst = over.sort("share", descending=True).row(0, named=True)
-        raise QuarantineThresholdError(
-            f"benefits table '{worst['table']}': {worst['quarantined']} of {worst['rows_read']} "
-            f"rows quarantined ({worst['share']:.2%}), above the threshold {threshold:.2%}; "
-            "fix the extract or accept the quarantine explicitly (--accept-quarantine)"
-        )
-    return bool(over.height)
+    shares = benefits_shares(benefits)
+    return stop_above_threshold(shares, threshold, accept=accept, what="benefits table")
 
 
 def with_benefits(registry: Registry, benefits: Benefits | None) -> Registry:

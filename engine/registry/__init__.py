@@ -24,7 +24,7 @@ Row-level problems never raise. File-level problems raise `InputFileError`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -66,9 +66,11 @@ __all__ = [
     "WITHHELD_CODE",
     "check_quarantine_threshold",
     "pseudonym_key_id",
+    "quarantine_shares",
     "quarantine_summary",
     "quarantined_share",
     "read_registry",
+    "stop_above_threshold",
 ]
 
 _TABLE_ORDER = {name: i for i, name in enumerate(REGISTRY_TABLE_NAMES)}
@@ -159,19 +161,22 @@ def mask_report(frame: pl.DataFrame) -> pl.DataFrame:
     ).select(list(QUARANTINE_SCHEMA))
 
 
-def quarantined_share(registry: Registry) -> pl.DataFrame:
-    """Per table: rows read, rows quarantined (distinct source rows), valid rows and the share."""
+def quarantine_shares(
+    quarantine: pl.DataFrame, rows_read: Mapping[str, int], valid: Mapping[str, int]
+) -> pl.DataFrame:
+    """Per table of `valid` (in its order): rows read, valid rows, rows quarantined (distinct
+    source rows) and the quarantined share — of a registry or any extract read like one."""
     counts = (
-        registry.quarantine.group_by("table")
+        quarantine.group_by("table")
         .agg(quarantined=pl.col(SOURCE_LINE).n_unique())
         .with_columns(pl.col("quarantined").cast(pl.Int64))
     )
     return (
         pl.DataFrame(
             {
-                "table": list(REGISTRY_TABLE_NAMES),
-                "rows_read": [registry.rows_read.get(t, 0) for t in REGISTRY_TABLE_NAMES],
-                "valid": [registry.table(t).height for t in REGISTRY_TABLE_NAMES],
+                "table": list(valid),
+                "rows_read": [rows_read.get(t, 0) for t in valid],
+                "valid": list(valid.values()),
             },
             schema={"table": pl.String, "rows_read": pl.Int64, "valid": pl.Int64},
         )
@@ -186,6 +191,28 @@ def quarantined_share(registry: Registry) -> pl.DataFrame:
     )
 
 
+def stop_above_threshold(
+    shares: pl.DataFrame, threshold: float, *, accept: bool, what: str = "table"
+) -> bool:
+    """The accept-or-stop rule on `quarantine_shares`: whether a table's share exceeds
+    `threshold`; above it `QuarantineThresholdError` (naming the worst `what`) unless `accept`."""
+    over = shares.filter(pl.col("share") > threshold)
+    if over.height and not accept:
+        worst = over.sort("share", descending=True).row(0, named=True)
+        raise QuarantineThresholdError(
+            f"{what} '{worst['table']}': {worst['quarantined']} of {worst['rows_read']} rows "
+            f"quarantined ({worst['share']:.2%}), above the threshold {threshold:.2%}; "
+            "fix the extract or accept the quarantine explicitly (--accept-quarantine)"
+        )
+    return bool(over.height)
+
+
+def quarantined_share(registry: Registry) -> pl.DataFrame:
+    """Per table: rows read, rows quarantined (distinct source rows), valid rows and the share."""
+    valid = {t: registry.table(t).height for t in REGISTRY_TABLE_NAMES}
+    return quarantine_shares(registry.quarantine, registry.rows_read, valid)
+
+
 def check_quarantine_threshold(
     registry: Registry, threshold: float = 0.01, *, accept: bool = False
 ) -> bool:
@@ -195,15 +222,7 @@ def check_quarantine_threshold(
     >>> check_quarantine_threshold(read_registry("data_samples/registry"), 0.5)
     False
     """
-    over = quarantined_share(registry).filter(pl.col("share") > threshold)
-    if over.height and not accept:
-        worst = over.sort("share", descending=True).row(0, named=True)
-        raise QuarantineThresholdError(
-            f"table '{worst['table']}': {worst['quarantined']} of {worst['rows_read']} rows "
-            f"quarantined ({worst['share']:.2%}), above the threshold {threshold:.2%}; "
-            "fix the extract or accept the quarantine explicitly (--accept-quarantine)"
-        )
-    return bool(over.height)
+    return stop_above_threshold(quarantined_share(registry), threshold, accept=accept)
 
 
 def quarantine_summary(registry: Registry) -> pl.DataFrame:
