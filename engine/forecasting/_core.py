@@ -99,11 +99,8 @@ def prepare(
         value_col=value_col,
         freq=freq,
         fill_value=fill_value,
+        nonnegative=nonnegative,
     )
-    if nonnegative and np.nanmin(panel.y) < 0:
-        raise ConfigError(
-            f"column '{value_col}' has negative values; pass nonnegative=False for such series"
-        )
     hierarchy = build_hierarchy(panel.keys, spec)
     y, start = node_series(hierarchy, panel.y, panel.start)
     return NodeData(hierarchy, panel, y, start)

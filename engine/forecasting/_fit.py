@@ -256,11 +256,8 @@ def prepare_structure(
         value_col=value_col,
         freq=freq,
         fill_value=fill_value,
+        nonnegative=nonnegative,
     )
-    if nonnegative and np.nanmin(panel.y) < 0:
-        raise ConfigError(
-            f"column '{value_col}' has negative values; pass nonnegative=False for such series"
-        )
     return panel, structure_hierarchy(structure, panel.keys)
 
 

@@ -84,8 +84,10 @@ def to_panel(
     value_col: str,
     freq: str = "1mo",
     fill_value: float = 0.0,
+    nonnegative: bool = False,
 ) -> Panel:
-    """Pivot a long frame into a `Panel`; dates are truncated to the start of their period."""
+    """Pivot a long frame into a `Panel`; dates are truncated to the start of their period.
+    With `nonnegative` (counts), a negative value is a `ConfigError` naming `value_col`."""
     frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     n_unit, unit = _parse_freq(freq)
     for column in (*key_cols, date_col, value_col):
@@ -122,4 +124,8 @@ def to_panel(
     start = observed.argmax(axis=1)
     after_start = np.arange(n_t)[None, :] >= start[:, None]
     y[after_start & ~observed] = fill_value
+    if nonnegative and np.nanmin(y) < 0:
+        raise ConfigError(
+            f"column '{value_col}' has negative values; pass nonnegative=False for such series"
+        )
     return Panel(keys=keys.drop("_i"), dates=dates, y=y, start=start, freq=freq)
