@@ -249,17 +249,13 @@ def _copay(ctx: CaseContext, seg: dict[str, Any], i: int) -> dict[str, Any]:
     # the income ratio in force on the segment (dated by a benefits extract), else the registry's
     income = seg.get("income_ratio", ctx.case["income_ratio"])
     day, share = seg["segment_from"], seg["copay_share"]
+
+    def row(note: str, origin: Any = None) -> dict[str, Any]:
+        key = (i, seg["funded"])
+        return _row(key, "copay_share", "share", share, f"{share:g}", origin=origin, note=note)
+
     if income is None:
-        origin = in_force(ctx.model, "unknown_income_band", {}, day)
-        return _row(
-            (i, seg["funded"]),
-            "copay_share",
-            "share",
-            share,
-            f"{share:g}",
-            origin=origin,
-            note="income ratio unknown",
-        )
+        return row("income ratio unknown", in_force(ctx.model, "unknown_income_band", {}, day))
     bands = (
         ctx.model.table("copay_bands")
         .filter(
@@ -271,26 +267,11 @@ def _copay(ctx: CaseContext, seg: dict[str, Any], i: int) -> dict[str, Any]:
     lowers = bands["income_ratio_from"].to_list()
     lower = max((b for b in lowers if b <= income), default=None)
     if lower is None:
-        return _row(
-            (i, seg["funded"]),
-            "copay_share",
-            "share",
-            share,
-            f"{share:g}",
-            note=f"income ratio {income:g} below every band",
-        )
+        return row(f"income ratio {income:g} below every band")
     upper = min((b for b in lowers if b > lower), default=None)
     origin = in_force(ctx.model, "copay_bands", {"income_ratio_from": lower}, day)
     band = f"[{lower:g}, {'∞' if upper is None else f'{upper:g}'})"
-    return _row(
-        (i, seg["funded"]),
-        "copay_share",
-        "share",
-        share,
-        f"{share:g}",
-        origin=origin,
-        note=f"income ratio {income:g} in band {band}",
-    )
+    return row(f"income ratio {income:g} in band {band}", origin)
 
 
 def factor_rows(ctx: CaseContext) -> pl.DataFrame:
