@@ -229,6 +229,38 @@ def test_personal_identifiers_are_realistic(reg: dict[str, pl.DataFrame]) -> Non
     assert r["full_name"].str.split(" ").list.len().eq(3).all()
 
 
+def test_tax_numbers_are_unique_even_when_many_share_a_birth_date() -> None:
+    # 4,000 people born on two days: 3 serial digits and a sex digit give 5,000 numbers per
+    # birth date and sex, so drawn at random about 1,500 of them would collide
+    n = 4_000
+    people = pl.DataFrame(
+        {
+            "birth_date": [dt.date(1960, 5, 1), dt.date(1960, 5, 2)] * (n // 2),
+            "sex": ["F"] * (n // 4) + ["M"] * (n // 4) + ["F"] * (n // 4) + ["M"] * (n // 4),
+        }
+    )
+    r = add_personal_identifiers(people, seed=3).filter(pl.col("rnokpp").is_not_null())
+    assert r["rnokpp"].is_unique().all()
+    code = r["rnokpp"].cast(pl.Int64).to_numpy()
+    assert (rnokpp_check_digit(code // 10) == code % 10).all()
+    born = dt.date(1899, 12, 31) + pl.duration(days=r["rnokpp"].str.slice(0, 5).cast(pl.Int64))
+    assert (r.select(born.alias("b"))["b"] == r["birth_date"]).all()
+    assert ((r["rnokpp"].str.slice(8, 1).cast(pl.Int64) % 2 == 1) == (r["sex"] == "M")).all()
+
+
+def test_unique_serials_keep_the_first_holder_and_redraw_the_rest() -> None:
+    import numpy as np
+
+    from engine.synth.pii import _unique_serials
+
+    preferred = np.array([7, 7, 7, 9, 7, 9])
+    group = np.array([0, 0, 0, 0, 1, 1])
+    serial = _unique_serials(preferred, group, np.random.default_rng(0))
+    assert serial[0] == 7 and serial[3] == 9 and serial[4] == 7 and serial[5] == 9
+    assert len({(g, s) for g, s in zip(group.tolist(), serial.tolist(), strict=True)}) == 6
+    assert ((serial >= 0) & (serial < 5_000)).all()
+
+
 def test_messy_csv_round_trip_is_cp1251_semicolon(
     tmp_path: Path, reg: dict[str, pl.DataFrame]
 ) -> None:

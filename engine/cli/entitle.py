@@ -8,7 +8,12 @@ stops unless `--accept-quarantine`), prices every case with the funding model an
 - with `--scenario`: `scenario_case_months.parquet`, `scenario_rollups.parquet` and the differences
   `scenario_diff_case_months.parquet`, `scenario_diff_cases.parquet`,
   `scenario_diff_territories.parquet`;
-- `quarantine.parquet` and `entitlements.json` (model version and hash, months, totals, counts).
+- `quarantine.parquet` and `entitlements.json` (model version and hash, months, totals, counts);
+- with `--benefits DIR` (a benefits extract, matched to the registry on the keyed hash of the
+  РНОКПП both hold: the key must be in `$MFR_PSEUDONYM_KEY`): amounts priced with the dated
+  circumstances, `idp_burden.parquet` (the IDP host burden) and `benefits_quarantine.parquet` (what
+  the benefits extract had rejected or noted, `kind` quarantine or warning). Its quarantine past
+  `--threshold` stops the run (exit 4) unless `--accept-quarantine`, as the registry's does.
 
 Dimensions are written as Parquet dictionaries (polars Enums), money as exact decimals
 (DECIMAL(18,2); a segment's unrounded parts DECIMAL(18,4)), every file zstd-compressed; the
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     import polars as pl
     from rich.console import Console
 
+    from engine.benefits import Benefits
     from engine.entitlements import Entitlements
     from engine.scenarios import ScenarioDiff
     from engine.schemas import Registry
@@ -71,6 +77,12 @@ def entitle(
     segments: bool = typer.Option(
         False, "--segments", help="Also write segments.parquet (one row per segment, every factor)."
     ),
+    benefits: Path | None = typer.Option(
+        None,
+        "--benefits",
+        help="Benefits extract folder (income declarations, disability assessments, IDP "
+        "certificates): price with the dated circumstances. Needs $MFR_PSEUDONYM_KEY.",
+    ),
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
     from engine.cli._console import console_for
@@ -91,8 +103,23 @@ def entitle(
     baseline_model = load_funding_model(model, services=services)
     scenario_model = load_funding_model(model, scenario, services=services) if scenario else None
     console = console_for()  # off a terminal no value is cut
+    if benefits is not None:
+        from engine.benefits._read import pseudonym_key
+
+        pseudonym_key()  # no key: a configuration error (exit 2) before the extract is read
     registry = read_registry(extract, territories=territories, services_catalogue=services)
     apply_quarantine_threshold(console, registry, threshold, accept=accept_quarantine)
+    joined = None
+    if benefits is not None:
+        registry, joined = _with_benefits(
+            console,
+            registry,
+            extract,
+            benefits,
+            territories=territories,
+            threshold=threshold,
+            accept=accept_quarantine,
+        )
     baseline = compute_entitlements(
         registry, baseline_model, territories, months=span, segments=segments
     )
@@ -103,6 +130,10 @@ def entitle(
         "flows": baseline.flows,
         "quarantine": registry.quarantine,
     }
+    if joined is not None:
+        if baseline.idp_burden is not None:
+            frames["idp_burden"] = baseline.idp_burden
+        frames["benefits_quarantine"] = _report(joined)
     diff = None
     if scenario_model is not None:
         alternative = compute_entitlements(
@@ -118,12 +149,83 @@ def entitle(
         }
     registry = _without_tables(registry)  # priced: only its counts and quarantine are shown
     for name, frame in frames.items():
-        if name != "quarantine":  # the only frame that is not money (raw rejected values)
+        if name not in ("quarantine", "benefits_quarantine"):  # not money (rejected values)
             assert_finite_money(frame, None, name)  # a NaN is never published with exit 0
     manifest = _manifest(extract, registry, baseline, scenario_model, diff)
+    if joined is not None and benefits is not None:
+        manifest["benefits"] = _benefits_manifest(benefits, joined)
     _write(out, frames, manifest, overwrite=overwrite)
     _print_summary(console, registry, baseline, territories, diff)
+    if joined is not None:
+        _print_benefits(console, joined)
     console.print(f"written to {out}", soft_wrap=True)
+
+
+def _with_benefits(
+    console: Console,
+    registry: Registry,
+    extract: Path,
+    folder: Path,
+    *,
+    territories: pl.DataFrame,
+    threshold: float,
+    accept: bool,
+) -> tuple[Registry, Benefits]:
+    """The registry with the benefits extract at `folder` joined (`engine.benefits`), after the
+    registry's own accept-or-stop rule applied to the benefits tables (exit 4 above it)."""
+    from engine.benefits import check_benefits_threshold, read_benefits, with_benefits
+
+    joined = read_benefits(folder, registry, extract, territories=territories)
+    if check_benefits_threshold(joined, threshold, accept=True):
+        check_benefits_threshold(joined, threshold, accept=accept)
+        console.print(
+            f"[yellow]benefits quarantine above {threshold:.2%} accepted by the operator[/yellow]"
+        )
+    return with_benefits(registry, joined), joined
+
+
+def _report(joined: Benefits) -> pl.DataFrame:
+    """The benefits extract's quarantine and warnings in one frame, `kind` first (as the nightly
+    publishes them: `benefits_quarantine`)."""
+    import polars as pl
+
+    return pl.concat(
+        [
+            joined.quarantine.with_columns(kind=pl.lit("quarantine")),
+            joined.warnings.with_columns(kind=pl.lit("warning")),
+        ]
+    ).select("kind", *joined.quarantine.columns)
+
+
+def _benefits_manifest(folder: Path, joined: Benefits) -> dict[str, Any]:
+    return {
+        "extract": str(folder),
+        "rows_read": joined.rows_read,
+        "rows_valid": {t: f.height for t, f in joined.tables.items()},
+        "rows_quarantined": joined.quarantine["source_line"].n_unique(),
+        "warnings": joined.warnings.height,
+    }
+
+
+def _print_benefits(console: Console, joined: Benefits) -> None:
+    from rich.table import Table
+
+    from engine.benefits import benefits_summary
+
+    read = sum(joined.rows_read.values())
+    quarantined = joined.quarantine.height
+    console.print(
+        f"benefits: {quarantined:,} quarantine rows of {read:,} read (excluded), "
+        f"{joined.warnings.height:,} warnings"
+    )
+    summary = benefits_summary(joined)
+    if summary.height:
+        rules = Table(title="Benefits extract: quarantine and warnings by table and rule")
+        for column in ("kind", "table", "rule", "rows"):
+            rules.add_column(column, justify="right" if column == "rows" else "left")
+        for row in summary.iter_rows(named=True):
+            rules.add_row(row["kind"], row["table"], row["rule"], f"{row['rows']:,}")
+        console.print(rules)
 
 
 def _without_tables(registry: Registry) -> Registry:
@@ -140,6 +242,7 @@ def _without_tables(registry: Registry) -> Registry:
         providers=registry.providers.clear(),
         services=registry.services.clear(),
         territory_status=registry.territory_status.clear(),
+        benefits=None,  # its quarantine and counts are kept apart (`joined`)
     )
 
 

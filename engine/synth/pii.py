@@ -1,8 +1,10 @@
 """Synthetic personal identifiers, as real registry extracts carry them (for privacy tests only).
 
 `add_personal_identifiers` appends `rnokpp` (a 10-digit tax number with a valid check digit that
-encodes the birth date and sex, as the real one does), `full_name`, `phone` and `passport`. None of
-these may pass ingestion; they exist so the privacy step can be shown to drop or hash them.
+encodes the birth date and sex, as the real one does: 5 digits of the birth date, 4 serial digits
+whose last is odd for men, a check digit; unique, as the real ones are), `full_name`, `phone` and
+`passport`. None of these may pass ingestion; they exist so the privacy step can be shown to drop or
+hash them, and the benefits extract's join to be matched on them.
 """
 
 from __future__ import annotations
@@ -29,12 +31,37 @@ _RNOKPP_WEIGHTS = np.array([-1, 5, 7, 9, 4, 6, 10, 5, 7])
 _RNOKPP_EPOCH = dt.date(1899, 12, 31)  # day 1 of the tax number's date part is 1900-01-01
 _OPERATORS = np.array(["50", "66", "67", "68", "73", "93", "95", "96", "97", "98", "99"])
 _PASSPORT_SERIES = np.array(["МК", "ВА", "КВ", "ЕН", "СО", "АМ", "ТТ", "НЕ"])
+_SERIALS = (
+    5_000  # 4 serial digits, the last one's parity fixed by sex: 5,000 per birth date and sex
+)
 
 
 def rnokpp_check_digit(first9: np.ndarray) -> np.ndarray:
     """Check digit of 9-digit RNOKPP prefixes (given as integers)."""
     digits = (first9[:, None] // 10 ** np.arange(8, -1, -1)) % 10
     return ((digits * _RNOKPP_WEIGHTS).sum(axis=1) % 11) % 10
+
+
+def _unique_serials(
+    preferred: np.ndarray, group: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """`preferred` serials (0 ≤ s < 5,000) made unique within each `group` (birth date and sex).
+
+    The first holder of a serial keeps it (an extract without collisions is unchanged); every
+    later holder draws again, all of them at once, until none collides (a draw collides with the
+    chance that the group's serials are taken, about 1 in 400 at 1 M people: two or three rounds)."""
+    _, sizes = np.unique(group, return_counts=True)
+    if sizes.size and int(sizes.max()) > _SERIALS // 2:  # beyond, drawing would take long
+        raise ValueError(f"more than {_SERIALS // 2:,} people share a birth date and sex")
+    serial = preferred.astype(np.int64)
+    for _ in range(100):
+        code = group * _SERIALS + serial
+        order = np.argsort(code, kind="stable")
+        later = order[np.r_[False, code[order][1:] == code[order][:-1]]]
+        if not later.size:
+            return serial
+        serial[later] = rng.integers(0, _SERIALS, later.size)
+    raise AssertionError("serials still collide after 100 draws")  # pragma: no cover
 
 
 def _pick(rng: np.random.Generator, values: list[str], size: int) -> np.ndarray:
@@ -58,8 +85,13 @@ def add_personal_identifiers(
         .to_numpy()
     )
     serial = rng.integers(0, 1000, n)
-    sex_digit = 2 * rng.integers(0, 5, n) + np.where(female, 0, 1)  # odd for men
-    first9 = day_part.astype(np.int64) * 10_000 + serial * 10 + sex_digit
+    parity = rng.integers(0, 5, n)
+    # drawn as before (the same numbers where they do not collide), then made unique per birth
+    # date and sex by a generator of their own (the draws below stay those of the seed)
+    group = day_part.astype(np.int64) * 2 + female
+    unique = _unique_serials(serial * 5 + parity, group, np.random.default_rng([seed, 10]))
+    sex_digit = 2 * (unique % 5) + np.where(female, 0, 1)  # odd for men
+    first9 = day_part.astype(np.int64) * 10_000 + (unique // 5) * 10 + sex_digit
     rnokpp = first9 * 10 + rnokpp_check_digit(first9)
 
     father = rng.integers(0, len(MALE_PATRONYMICS), n)
