@@ -184,8 +184,12 @@ def allocation_matrix_figure(
     _require_money(rows)
     money = [c for c in ("claim_uah", "capped_claim_uah", "allocated_uah") if c in rows.columns]
     rank = pl.col("tier_rank").min() if "tier_rank" in rows.columns else pl.lit(0)
-    cells = _with_shortfall(
-        rows.group_by("oblast_code", "tier").agg(pl.col(money).sum(), rank.alias("_rank"))
+    cells = _with_shortfall(  # grouped by the codes as they are (text or coded), then as text
+        rows.lazy()
+        .group_by("oblast_code", "tier")
+        .agg(pl.col(money).sum(), rank.alias("_rank"))
+        .with_columns(pl.col("oblast_code", "tier").cast(pl.String))
+        .collect()
     )
     tiers = (
         cells.group_by("tier").agg(pl.col("_rank").min()).sort("_rank", "tier")["tier"].to_list()

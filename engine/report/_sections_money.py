@@ -97,7 +97,9 @@ def money_sections(data: ReportData, min_count: int, lang: str) -> list[Section]
                 note=tr("flows_note", lang),
             )
         )
-    sections.append(Section(tr("s_trend", lang), [trend_figure(monthly_summary(cm), lang=lang)]))
+    sections.append(
+        Section(tr("s_trend", lang), [trend_figure(monthly_summary(cm, people=False), lang=lang)])
+    )
     return sections
 
 

@@ -115,10 +115,15 @@ def equity_sections(data: ReportData, lang: str) -> list[Section]:
     curves: dict[str, pl.DataFrame] = {}
     cm = data.case_months
     if cm is not None and not cm.is_empty():
-        served = cm.filter(pl.col("funded")).group_by(pl.col("hromada_code").cast(pl.String))
-        curves[tr("entitled", lang)] = _per_hromada(
-            population, served.agg(uah=pl.col("state_uah").sum())
+        served = (  # grouped by the code as it is (text or coded), keyed by text afterwards
+            cm.lazy()
+            .filter(pl.col("funded"))
+            .group_by("hromada_code")
+            .agg(uah=pl.col("state_uah").sum())
+            .with_columns(pl.col("hromada_code").cast(pl.String))
+            .collect()
         )
+        curves[tr("entitled", lang)] = _per_hromada(population, served)
     for name, part in _by_scenario(data.scenario_territories):
         rows = part.filter((pl.col("level") == "hromada") & pl.col("funded"))
         if rows.is_empty() or "territory_code" not in rows.columns:
@@ -151,7 +156,7 @@ def _hromada_population(territories: pl.DataFrame | None) -> pl.DataFrame | None
         return None
     return territories.select(
         pl.col("hromada_code").cast(pl.String), pl.col("population").cast(pl.Float64)
-    ).unique("hromada_code")
+    ).unique("hromada_code", keep="first", maintain_order=True)
 
 
 def _per_hromada(population: pl.DataFrame, money: pl.DataFrame) -> pl.DataFrame:

@@ -53,6 +53,16 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
 
 
+# Row-level tables (millions of rows in a national run) stay coded: the report only aggregates
+# them, grouping by codes is several times faster than by text, and its summaries give their keys
+# back as text (`engine.report._frames`). Casting them all to text first cost most of the report.
+_KEPT_CODED = frozenset({"case_months", "allocations"})
+
+
+def _frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    return frame if table in _KEPT_CODED else _as_text(frame)
+
+
 def report_data_from_tables(
     tables: Mapping[str, pl.DataFrame],
     *,
@@ -65,10 +75,12 @@ def report_data_from_tables(
 
     This is what the pipeline's report step calls with the frames it holds in memory. The report
     is an edge people read: coded columns (Enums, or the store's ENUMs read back as Categoricals)
-    become text here, so they join the reference tables as they are.
+    become text here, so they join the reference tables as they are — except in the row-level
+    `case_months` and `allocations`, which the report only aggregates (its summaries return text
+    keys).
     """
     frames: dict[str, Any] = {  # ReportData's frame fields, by name
-        field: _as_text(tables[table].drop("run_id", strict=False))
+        field: _frame(table, tables[table].drop("run_id", strict=False))
         for table, field in REPORT_TABLES.items()
         if table in tables
     }
