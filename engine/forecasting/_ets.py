@@ -27,6 +27,7 @@ the `forecast` R package — every one of them estimated.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,7 @@ from engine.forecasting._ets_core import (
     simulated_horizon_scale,
 )
 from engine.forecasting._ets_states import StateFit, profile_states
+from engine.forecasting._threads import fit_workers
 
 __all__ = ["ETS_MODELS", "EtsFit", "EtsModel", "fit_ets"]
 
@@ -125,6 +127,20 @@ def _pack(params: np.ndarray, model: EtsModel) -> tuple[np.ndarray, list[tuple[f
 def _model_loss(
     y: np.ndarray, start: np.ndarray, *, m: int, model: EtsModel, params: np.ndarray, init: Init
 ) -> np.ndarray:
+    return _model_loss_fitted(y, start, m=m, model=model, params=params, init=init, fitted=False)[0]
+
+
+def _model_loss_fitted(
+    y: np.ndarray,
+    start: np.ndarray,
+    *,
+    m: int,
+    model: EtsModel,
+    params: np.ndarray,
+    init: Init,
+    fitted: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """−2 log L per series (and its one-step fitted values, when asked) at `params`, `init`."""
     p = params[:, :, None] if params.ndim == 2 else params
     with np.errstate(all="ignore"):
         run = recursion(
@@ -136,10 +152,11 @@ def _model_loss(
             params=(p[:, 0], p[:, 1], p[:, 2], p[:, 3]),
             init=init,
             want_mult=model.error == "M",
+            want_fitted=fitted,
         )
     loss_a, loss_m = losses(run, y.shape[1] - start)
     loss = loss_a if loss_m is None else loss_m  # multiplicative losses exist only for error M
-    return loss[:, 0]
+    return loss[:, 0], run.fitted
 
 
 def _profile(
@@ -158,7 +175,10 @@ def _profile(
     def loss_fn(states: Init) -> np.ndarray:
         return _model_loss(y, start, m=m, model=model, params=params, init=states)
 
-    if loss is None:
+    fitted = None
+    if loss is None and model.season != "M":  # one pass: the loss and the first step's errors
+        loss, fitted = _model_loss_fitted(y, start, m=m, model=model, params=params, init=init)
+    elif loss is None:
         loss = loss_fn(init)
     with np.errstate(all="ignore"):
         return profile_states(
@@ -171,6 +191,7 @@ def _profile(
             loss=loss,
             loss_fn=loss_fn,
             iterations=iterations,
+            fitted=fitted,
         )
 
 
@@ -328,6 +349,83 @@ def _grid_search(
     return out
 
 
+@dataclass
+class _Choice:
+    """Each row's model by AICc (index into `ETS_MODELS`, −1: none fits), its grid parameters,
+    loss and estimated initial states."""
+
+    model: np.ndarray
+    params: np.ndarray
+    loss: np.ndarray
+    level: np.ndarray
+    slope: np.ndarray
+    seasonal: np.ndarray  # (m, n)
+
+    @classmethod
+    def empty(cls, n: int, m: int) -> _Choice:
+        return cls(
+            np.full(n, -1), np.zeros((n, 4)), np.full(n, np.inf), np.zeros(n), np.zeros(n),
+            np.zeros((max(m, 1), n)),
+        )  # fmt: skip
+
+    def put(self, rows: np.ndarray, part: _Choice) -> None:
+        self.model[rows], self.params[rows], self.loss[rows] = part.model, part.params, part.loss
+        self.level[rows], self.slope[rows] = part.level, part.slope
+        self.seasonal[:, rows] = part.seasonal
+
+
+def _choose(y: np.ndarray, start: np.ndarray, *, m: int, models: tuple[EtsModel, ...]) -> _Choice:
+    """Every candidate's grid start and profiled initial states, and each row's best by AICc.
+    Row by row: a row's result does not depend on which other rows are fitted with it."""
+    n, n_t = y.shape
+    n_obs = (n_t - start).astype(float)
+    best_aicc = np.full(n, np.inf)
+    out = _Choice.empty(n, m)
+    for cand in _grid_search(y, start, m=m, models=models):
+        rows = cand.rows
+        fit = _profile(
+            y[rows],
+            start[rows],
+            m=m,
+            model=cand.model,
+            params=cand.params,
+            init=cand.init,
+        )  # fmt: skip  (the grid point's loss again in float64, then the states estimated)
+        score = aicc(fit.loss, cand.model.n_params(m), n_obs[rows])
+        take = score < best_aicc[rows]
+        tr = rows[take]
+        best_aicc[tr] = score[take]
+        out.model[tr] = ETS_MODELS.index(cand.model)
+        out.params[tr] = cand.params[take]
+        out.loss[tr] = fit.loss[take]
+        out.level[tr], out.slope[tr] = fit.init[0][take], fit.init[1][take]
+        if cand.model.season != "N":
+            out.seasonal[:, tr] = fit.init[2][:, take]
+        else:
+            out.seasonal[:, tr] = 0.0
+    return out
+
+
+def _choose_parallel(
+    y: np.ndarray, start: np.ndarray, *, m: int, models: tuple[EtsModel, ...]
+) -> _Choice:
+    """`_choose` on interleaved blocks of rows in threads (numpy releases the GIL inside its
+    array operations, so the blocks' recursions run on separate cores). Every row's result is the
+    one a single pass gives — each row's arithmetic is the same — so the choice, the parameters
+    and the states are bit for bit those of one thread."""
+    n = y.shape[0]
+    workers = fit_workers(n)
+    if workers == 1:
+        return _choose(y, start, m=m, models=models)
+    blocks = [np.arange(k, n, workers) for k in range(workers)]  # interleaved: balanced costs
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda r: _choose(y[r], start[r], m=m, models=models), blocks))
+    out = _Choice.empty(n, m)
+    for rows, part in zip(blocks, parts, strict=True):
+        out.put(rows, part)
+    return out
+
+
 def fit_ets(
     y: np.ndarray,
     start: np.ndarray,
@@ -357,35 +455,11 @@ def fit_ets(
     >>> [f.model.name for f in fit_ets(y, np.zeros(2, dtype=int), m=4, horizon=4)]
     ['ETS(A,N,A)']
     """
-    n, n_t = y.shape
+    n_t = y.shape[1]
     n_obs = (n_t - start).astype(float)
-    best_aicc = np.full(n, np.inf)
-    best_model = np.full(n, -1)
-    best_params = np.zeros((n, 4))
-    best_loss = np.full(n, np.inf)
-    best_l, best_b, best_s = np.zeros(n), np.zeros(n), np.zeros((max(m, 1), n))
-    for cand in _grid_search(y, start, m=m, models=models):
-        rows = cand.rows
-        fit = _profile(
-            y[rows],
-            start[rows],
-            m=m,
-            model=cand.model,
-            params=cand.params,
-            init=cand.init,
-        )  # fmt: skip  (the grid point's loss again in float64, then the states estimated)
-        score = aicc(fit.loss, cand.model.n_params(m), n_obs[rows])
-        take = score < best_aicc[rows]
-        tr = rows[take]
-        best_aicc[tr] = score[take]
-        best_model[tr] = ETS_MODELS.index(cand.model)
-        best_params[tr] = cand.params[take]
-        best_loss[tr] = fit.loss[take]
-        best_l[tr], best_b[tr] = fit.init[0][take], fit.init[1][take]
-        if cand.model.season != "N":
-            best_s[:, tr] = fit.init[2][:, take]
-        else:
-            best_s[:, tr] = 0.0
+    choice = _choose_parallel(y, start, m=m, models=models)
+    best_model, best_params, best_loss = choice.model, choice.params, choice.loss
+    best_l, best_b, best_s = choice.level, choice.slope, choice.seasonal
     fits: list[EtsFit] = []
     for code in np.unique(best_model[best_model >= 0]):
         model = ETS_MODELS[code]

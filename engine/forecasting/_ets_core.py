@@ -222,8 +222,10 @@ def recursion(  # noqa: PLR0912, PLR0915 - one loop body: the hot path reads bes
     log_yhat = np.zeros(shape, kind) if want_mult else None
     bad = np.zeros(shape, dtype=bool)
     fitted = np.full((n, n_t), np.nan) if want_fitted else None
-    masked = bool((start > 0).any())
+    # from the latest start on every series is active: the masks would change nothing
+    last_start = int(start.max()) if start.size else 0
     for t in range(n_t):
+        masked = t < last_start
         yt = y[:, t : t + 1]
         base = level + phi * slope if trend else level
         if season == "A":

@@ -74,7 +74,9 @@ def _jacobian(
     r_all = np.zeros((n, n_t))
     yhat_all = np.ones((n, n_t))
     jac = np.zeros((n, n_t, dl.shape[1]))
+    last_start = int(start.max()) if start.size else 0  # from here on every series is active
     for t in range(n_t):
+        masked = t < last_start
         active = (t >= start)[:, None]
         yt = np.nan_to_num(y[:, t : t + 1])
         base = level + phi * slope if trend else level
@@ -88,10 +90,11 @@ def _jacobian(
             yhat, dyhat = base * s_old, dbase * s_old + base * ds_old
         else:
             yhat, dyhat = base, dbase
-        r = np.where(active, yt - yhat, 0.0)
-        dr = np.where(active, -dyhat, 0.0)
+        r, dr = yt - yhat, -dyhat
+        if masked:
+            r, dr = np.where(active, r, 0.0), np.where(active, dr, 0.0)
         r_all[:, t] = r[:, 0]
-        yhat_all[:, t] = np.where(active, yhat, 1.0)[:, 0]
+        yhat_all[:, t] = (np.where(active, yhat, 1.0) if masked else yhat)[:, 0]
         jac[:, t] = dr
         if season == "M":
             corr, dcorr = r / s_old, dr / s_old - r * ds_old / s_old**2
@@ -102,19 +105,31 @@ def _jacobian(
             if season == "A":
                 new_s, new_ds = s_old + gamma * r, ds_old + gamma * dr
         new_level, new_dl = base + alpha * corr, dbase + alpha * dcorr
-        level = np.where(active, new_level, level)
-        dl = np.where(active, new_dl, dl)
+        level, dl = _kept(masked, active, new_level, level), _kept(masked, active, new_dl, dl)
         if trend:
-            slope = np.where(active, phi * slope + beta * corr, slope)
-            db = np.where(active, phi * db + beta * dcorr, db)
+            slope = _kept(masked, active, phi * slope + beta * corr, slope)
+            db = _kept(masked, active, phi * db + beta * dcorr, db)
         if season != "N":
-            seas[k] = np.where(active, new_s, s_old)
-            ds[k] = np.where(active, new_ds, ds_old)
+            seas[k] = _kept(masked, active, new_s, s_old)
+            ds[k] = _kept(masked, active, new_ds, ds_old)
     return r_all, yhat_all, jac
 
 
+def _kept(masked: bool, active: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """The new state where a series is active, the old one before its start (no mask needed
+    once every series has started: the same values without the pass)."""
+    return np.where(active, new, old) if masked else new
+
+
 def _step(
-    y: np.ndarray, start: np.ndarray, *, m: int, model: EtsModel, params: np.ndarray, init: Init
+    y: np.ndarray,
+    start: np.ndarray,
+    *,
+    m: int,
+    model: EtsModel,
+    params: np.ndarray,
+    init: Init,
+    fitted: np.ndarray | None = None,
 ) -> np.ndarray:
     """The Gauss–Newton step (n, P) for the initial states, in blocks of rows (J is n × T × P).
 
@@ -122,16 +137,16 @@ def _step(
     are affine in the states and in y), so it is propagated once per distinct (parameters, start)
     — a grid start shares it between many series — and the errors come from one plain pass. With
     additive errors the normal equations are then shared too: the step is −(J'J)⁻¹J' r with one
-    (J'J)⁻¹J' per distinct key, applied to every series' errors."""
+    (J'J)⁻¹J' per distinct key, applied to every series' errors. `fitted`: the one-step
+    fitted values at `init` where the caller has them (that pass is then not run again)."""
     n, n_t = y.shape
     p = n_free_states(model, m)
     rows = max(1, _JACOBIAN_CELLS // (n_t * p))
     linear = model.season != "M"
-    fitted = np.empty((0, n_t))
     shared = np.empty((0, n_t, p))
     solver = None
     inverse = np.zeros(n, dtype=np.intp)
-    if linear:
+    if linear and fitted is None:
         pp = params[:, :, None]
         with np.errstate(all="ignore"):
             run = recursion(
@@ -139,7 +154,10 @@ def _step(
                 params=(pp[:, 0], pp[:, 1], pp[:, 2], pp[:, 3]), init=init,
                 want_mult=False, want_fitted=True,
             )  # fmt: skip
-        fitted = run.fitted if run.fitted is not None else fitted
+        fitted = run.fitted
+    if fitted is None:
+        fitted = np.empty((0, n_t))
+    if linear:
         uniq, inverse = _distinct_keys(params, start)
         shared = _jacobian(
             np.zeros((uniq.shape[0], n_t)), uniq[:, 4].astype(start.dtype), m=m, model=model,
@@ -248,18 +266,21 @@ def profile_states(
     loss: np.ndarray,
     loss_fn,
     iterations: int | None = None,
+    fitted: np.ndarray | None = None,
 ) -> StateFit:
     """Improve the initial states `init` (whose loss is `loss`) for smoothing `params` (n, 4).
 
     `loss_fn(init) -> (n,)` evaluates −2 log L at other states. Additive models without a
     multiplicative season take one exact step; other models up to two, each halved once where
-    the full step does not lower the loss.
+    the full step does not lower the loss. `fitted`: the one-step fitted values at `init`, if
+    the caller computed them with `loss` (the first step then needs no pass of its own).
     """
     if iterations is None:
         iterations = 1 if model.error == "A" and model.season != "M" else 2
     best, best_loss = init, loss
     for _ in range(iterations):
-        step = _step(y, start, m=m, model=model, params=params, init=best)
+        step = _step(y, start, m=m, model=model, params=params, init=best, fitted=fitted)
+        fitted = None  # the states move: later steps run their own pass
         improved = np.zeros(y.shape[0], dtype=bool)
         for size in (1.0, 0.5):
             trial = _moved(best, step, model, m, size)
