@@ -40,8 +40,9 @@ def _hierarchy():
     periods=st.integers(1, 40),
     heavy=st.booleans(),
     nonnegative=st.booleans(),
+    counts=st.booleans(),
 )
-def test_quantiles_nest_and_paths_add_up_at_every_level(seed, periods, heavy, nonnegative):
+def test_quantiles_nest_and_paths_add_up_at_every_level(seed, periods, heavy, nonnegative, counts):
     hier = _hierarchy()
     rng = np.random.default_rng(seed)
     n_bottom, horizon = hier.n_bottom, 4
@@ -50,7 +51,7 @@ def test_quantiles_nest_and_paths_add_up_at_every_level(seed, periods, heavy, no
     bottom_mean = rng.uniform(0, 20, (n_bottom, horizon))
     mean = hier.aggregate(bottom_mean)
     bounds = interval_bounds(
-        mean, e, scale, hier.S, levels=(80, 95), nonnegative=nonnegative
+        mean, e, scale, hier.S, levels=(80, 95), nonnegative=nonnegative, counts=counts
     )  # fmt: skip
     stacked = np.stack([bounds["lo_95"], bounds["lo_80"], mean, bounds["hi_80"], bounds["hi_95"]])
     assert np.all(np.diff(stacked, axis=0) >= -1e-9)
