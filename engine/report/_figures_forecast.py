@@ -1,4 +1,5 @@
-"""Forecast figures: fan charts with 80 % and 95 % bands, backtest accuracy by level."""
+"""Forecast figures: fan charts with 80 % and 95 % bands, backtest accuracy and interval coverage
+against nominal by level."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from engine.report._text import DEFAULT_LANG, tr
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["backtest_figure", "fan_chart_figure", "forecast_id_column", "node_history"]
+__all__ = [
+    "backtest_figure",
+    "coverage_figure",
+    "fan_chart_figure",
+    "forecast_id_column",
+    "node_history",
+]
 
 _UNRECONCILED = {"none", "base", ""}
 _NOT_KEYS = {"unique_id", "node", "level", "ds", "mean", "model", "method", "target"}
@@ -202,5 +209,86 @@ def backtest_figure(
         title or tr("backtest_title", lang, metric=metric),
         barmode="group",
         height=max(300, 40 * levels * max(1, len(names)) // 2 + 160),
+        legend={"y": -0.25},
+    )
+
+
+# the coverage chart's own words (one language per output, as `_text`)
+_COVERAGE_WORDS = {
+    "uk": ("покриття інтервалів", "частка фактів усередині інтервалу", "номінал"),
+    "en": ("interval coverage", "share of actuals inside the interval", "nominal"),
+}
+_BENCHMARKS = {"naive", "seasonal_naive"}
+_METHOD_COLORS = ("#1f6fb2", "#2a9d8f", "#e76f51", "#6a4c93", "#333333", "#d1495b")
+
+
+def coverage_figure(
+    backtest: pl.DataFrame,
+    *,
+    by: str = "level",
+    methods: list[str] | None = None,
+    title: str | None = None,
+    lang: str = DEFAULT_LANG,
+) -> go.Figure:
+    """Interval coverage against nominal per hierarchy level: one marker per level, method and
+    nominal level (the mean over the backtest's origins), a bar from the lowest to the highest
+    origin (with a few origins one level's coverage is a few paths, not a measurement), and a
+    dashed line at each nominal level with a shaded ±5-point band around it.
+
+    `backtest` is `engine.forecasting.backtest(...)`: `by`, `method`, `origin` (optional) and
+    `coverage_<level>` columns. `methods`: which to show (default: every method but the naive
+    benchmarks).
+    """
+    import plotly.graph_objects as go
+
+    cover = [c for c in backtest.columns if c.startswith("coverage_")]
+    if not cover or by not in backtest.columns:
+        raise ValueError(f"coverage: need {by!r} and coverage_* columns; got {backtest.columns}")
+    table = backtest if "method" in backtest.columns else backtest.with_columns(method=pl.lit(""))
+    if methods is None:
+        methods = [m for m in table["method"].unique(maintain_order=True) if m not in _BENCHMARKS]
+    table = table.filter(pl.col("method").is_in(methods))
+    words = _COVERAGE_WORDS.get(lang, _COVERAGE_WORDS["en"])
+    fig = go.Figure()
+    symbols = ("circle", "diamond", "square", "triangle-up", "cross")
+    for j, column in enumerate(cover):
+        nominal = float(column.split("_", 1)[1].replace("_", ".")) / 100
+        fig.add_vrect(x0=nominal - 0.05, x1=nominal + 0.05, fillcolor="#888", opacity=0.12,
+                      line_width=0)  # fmt: skip
+        fig.add_vline(x=nominal, line_dash="dash", line_color="#888")
+        rows = table.group_by(by, "method", maintain_order=True).agg(
+            pl.col(column).mean().alias("mean"),
+            pl.col(column).min().alias("low"),
+            pl.col(column).max().alias("high"),
+            pl.len().alias("origins"),
+        )
+        for k, method in enumerate(methods):
+            part = rows.filter(pl.col("method") == method)
+            if part.is_empty():
+                continue
+            mean = part["mean"].to_numpy()
+            fig.add_trace(
+                go.Scatter(
+                    y=[str(v) for v in part[by].to_list()],
+                    x=mean,
+                    mode="markers",
+                    marker={"symbol": symbols[j % len(symbols)], "size": 9,
+                            "color": _METHOD_COLORS[k % len(_METHOD_COLORS)]},
+                    error_x={"type": "data", "symmetric": False,
+                             "array": part["high"].to_numpy() - mean,
+                             "arrayminus": mean - part["low"].to_numpy(), "thickness": 1},
+                    name=f"{method} {int(nominal * 100)} %".strip(),
+                    customdata=part["origins"].to_numpy(),
+                    hovertemplate=f"%{{y}}: %{{x:.3f}} ({words[2]} {nominal:.2f}, "
+                    f"%{{customdata}} origins)<extra>{method}</extra>",
+                )
+            )  # fmt: skip
+    fig.update_xaxes(title_text=words[1], range=[0, 1.02])
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    levels = table[by].n_unique()
+    return finish(
+        fig,
+        title or tr("backtest_title", lang, metric=words[0]),
+        height=max(300, 28 * levels + 200),
         legend={"y": -0.25},
     )

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from engine.report._figures_forecast import backtest_figure, fan_chart_figure, forecast_id_column
+from engine.report._figures_forecast import (
+    backtest_figure,
+    coverage_figure,
+    fan_chart_figure,
+    forecast_id_column,
+)
 from engine.report._html import Section
 from engine.report._labels import oblast_labels, service_labels
 from engine.report._text import tr
@@ -70,7 +75,8 @@ def _oblast_service_node(
 def forecast_sections(
     data: ReportData, oblast: str | None, service: str | None, lang: str
 ) -> list[Section]:
-    """Fan charts of the total, one oblast and one oblast × service, and the backtest."""
+    """Fan charts of the total, one oblast and one oblast × service, and the backtest: accuracy
+    and interval coverage against nominal by level."""
     fc = data.forecast
     if fc is None or fc.is_empty():
         return []
@@ -103,6 +109,8 @@ def forecast_sections(
         figures.append(fan_chart_figure(fc, pair, data.history, label=label, lang=lang))
     if data.backtest is not None and not data.backtest.is_empty():
         figures.append(backtest_figure(data.backtest, lang=lang))
+        if any(c.startswith("coverage_") for c in data.backtest.columns):
+            figures.append(coverage_figure(data.backtest, lang=lang))
     if not figures:
         return []
     return [Section(tr("s_forecast", lang), figures, note=tr("forecast_note", lang))]
