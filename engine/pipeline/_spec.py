@@ -15,14 +15,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError
 from engine.pipeline._envelope import Envelope, envelope_from_spec, parse_envelope_option
 from engine.pipeline._months import MONTH_RANGE as _MONTH_RANGE
 from engine.pipeline._months import resolve_months
+from engine.pipeline._spec_pilot import pilot_from_spec, pilot_parameters
 from engine.pipeline._yaml import Lined as _Lined
 from engine.pipeline._yaml import read_yaml as _read_yaml
+
+if TYPE_CHECKING:
+    from engine.pilot import Pilot
 
 __all__ = ["DEFAULT_STORE", "RunSpec", "read_spec", "resolve_months"]
 
@@ -75,6 +79,7 @@ class RunSpec:
     programmes: Path | None = None  # its programme-code mapping (default: models/programmes/)
     execution_tolerance: float = 0.05  # gaps beyond this share of the simulation are flagged
     benefits: Path | None = None  # a benefits extract: dated circumstances (engine.benefits)
+    pilot: Pilot | None = None  # pilot hromadas monitored against comparable ones (`_spec_pilot`)
 
     def with_overrides(
         self,
@@ -175,6 +180,7 @@ class RunSpec:
                 else {}
             ),
             **({"as_of": self.as_of.isoformat()} if self.as_of is not None else {}),
+            **({"pilot": pilot_parameters(self.pilot)} if self.pilot is not None else {}),
         }
 
 
@@ -316,6 +322,7 @@ _TOP_KEYS = {
     "outputs",
     "envelope",
     "envelope_uah",  # the older spelling of `envelope: {uah: ...}`
+    "pilot",
 }
 
 
@@ -407,6 +414,7 @@ def read_spec(path: Path | str, *, steps: Mapping[str, Any]) -> RunSpec:
         for item, line in zip(compare, getattr(compare, "lines", []), strict=False)
     )
 
+    values["pilot"] = pilot_from_spec(data, root, spec_path, values["reference"])
     values["steps"] = _check_steps(data, steps, spec_path)
     if values["claims"] is None:
         values["claims"] = "forecast" if "price" in values["steps"] else "entitlements"

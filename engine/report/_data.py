@@ -36,7 +36,9 @@ class ReportData:
     - `quarantine_summary` (`table`, `rule`, `rows`) and `rows_read` per table.
     - `run`: facts about the run shown at the top (run id, spec, funding model version, ...).
     - `territories`, `services`: reference tables for the Ukrainian names.
-    - `pilot`: an `engine.pilot.Pilot` to monitor against comparable hromadas (needs `need`).
+    - `pilot`: an `engine.pilot.Pilot` to monitor against comparable hromadas (needs `need`);
+      without it, `pilot_indicators` and `pilot_effects` (a run's `pilot` step, as stored) show
+      the pilot the run spec named.
     """
 
     case_months: pl.DataFrame | None = None
@@ -57,6 +59,8 @@ class ReportData:
     territories: pl.DataFrame | None = None
     services: pl.DataFrame | None = None
     pilot: Pilot | None = None
+    pilot_indicators: pl.DataFrame | None = None  # the `pilot` step's (engine.pipeline)
+    pilot_effects: pl.DataFrame | None = None
     execution: pl.DataFrame | None = None  # `execution_totals` (engine.execution)
     idp_burden: pl.DataFrame | None = None  # IDP host burden (engine.rollups.idp_host_burden)
     explained: pl.DataFrame | None = None  # `explained_amounts` (engine.explain._report)

@@ -134,18 +134,26 @@ def pilot_effects_figure(
 
 
 def pilot_sections(data: ReportData, lang: str) -> list[Section]:
-    """The pilot's section, when the report names a pilot and the run measured need."""
-    from engine.pilot import pilot_effects, pilot_panel, pilot_series
+    """The pilot's section: of the pilot the report is given (`data.pilot`, measured here from
+    the run's need), else of the one the run spec named (its stored `pilot_indicators` and
+    `pilot_effects`)."""
+    from engine.pilot import Pilot, pilot_effects, pilot_panel, pilot_series
 
     pilot, need = data.pilot, data.need
-    if pilot is None or need is None or need.is_empty():
+    if pilot is not None and need is not None and not need.is_empty():
+        panel = pilot_panel(need, data.case_months, pilot)
+        effects = pilot_effects(panel, pilot.start)
+    elif data.pilot_indicators is not None and not data.pilot_indicators.is_empty():
+        panel = data.pilot_indicators
+        first = panel.row(0, named=True)
+        pilot = Pilot(str(first["pilot"]), first["pilot_start"], (), str(first["comparison"]))
+        effects = data.pilot_effects if data.pilot_effects is not None else pl.DataFrame()
+    else:
         return []
-    panel = pilot_panel(need, data.case_months, pilot)
-    effects = pilot_effects(panel, pilot.start)
     figures = [pilot_figure(pilot_series(panel), pilot.start, lang=lang)]
     if not effects.is_empty():
         figures.append(pilot_effects_figure(effects, lang=lang))
-    groups = panel.group_by("group").agg(pl.col("hromada_code").n_unique())
+    groups = panel.group_by(pl.col("group").cast(pl.String)).agg(pl.col("hromada_code").n_unique())
     counts = dict(groups.iter_rows())
     note = tr(
         "pilot_note",

@@ -41,6 +41,8 @@ REPORT_TABLES: dict[str, str] = {
     "execution_totals": "execution",
     "idp_burden": "idp_burden",
     "explained_amounts": "explained",
+    "pilot_indicators": "pilot_indicators",
+    "pilot_effects": "pilot_effects",
 }
 
 
