@@ -47,6 +47,7 @@ from engine.forecasting._config import (
     PACKAGED_DEFAULT,
     ForecastConfig,
     default_config_path,
+    driver_series_files,
     load_forecast_config,
 )
 from engine.forecasting._cross_validation import cross_validation
@@ -79,6 +80,7 @@ __all__ = [
     "build_hierarchy",
     "cross_validation",
     "default_config_path",
+    "driver_series_files",
     "fit_hierarchy",
     "forecast",
     "load_forecast_config",

@@ -21,7 +21,13 @@ from engine.forecasting._hierarchy import HierarchySpec
 from engine.forecasting._select import parse_models
 from engine.yamlio import Lined, load_yaml, plain
 
-__all__ = ["PACKAGED_DEFAULT", "ForecastConfig", "default_config_path", "load_forecast_config"]
+__all__ = [
+    "PACKAGED_DEFAULT",
+    "ForecastConfig",
+    "default_config_path",
+    "driver_series_files",
+    "load_forecast_config",
+]
 
 PACKAGED_DEFAULT = Path(__file__).with_name("default.yaml")
 
@@ -213,3 +219,16 @@ def load_forecast_config(path: str | Path) -> ForecastConfig:
     except ConfigError as exc:
         raise ConfigError(exc.message, path=path) from None
     return config
+
+
+def driver_series_files(path: str | Path) -> tuple[Path, ...]:
+    """The driver series files a configuration reads (its drivers with a `series`), each once, in
+    the configuration's order: inputs of a forecast as much as the configuration itself (a run
+    hashes them into the forecast's cache key and keeps them with its inputs).
+
+    >>> [p.name for p in driver_series_files("models/forecast/population_projection.yaml")]
+    ['population_oblast.csv']
+    """
+    config = load_forecast_config(path)
+    files = (Path(d.series.path) for d in config.drivers if d.series is not None)
+    return tuple(dict.fromkeys(files))

@@ -23,6 +23,7 @@ from engine.pipeline._step import StepOutput
 if TYPE_CHECKING:
     from engine.forecasting import ForecastConfig
     from engine.params import FundingModel
+    from engine.schemas import Registry
 
 __all__ = ["forecast", "forecast_config", "price"]
 
@@ -43,7 +44,8 @@ def _horizon(spec: RunSpec, months: Months, history: HistoryWindow) -> int:
 
 @node(
     title="Reading the forecast configuration",
-    reads=("forecast",),
+    # the configuration and every driver series file it reads (`forecast_driver_<n>` roles)
+    reads=("forecast", "forecast_driver_*"),
     params=("history_months", "horizon", "backtest_windows", "months"),
 )
 def forecast_config(spec: RunSpec, months: Months, history: HistoryWindow) -> ForecastConfig:
@@ -71,12 +73,20 @@ def forecast_config(spec: RunSpec, months: Months, history: HistoryWindow) -> Fo
     cache=True,
 )
 def forecast(
+    *,
     forecast_config: ForecastConfig,
     priced: Priced,
     extract_date: dt.date,
     reference: Reference,
     model: FundingModel,
+    registry: Registry,
 ) -> StepOutput:
+    """The forecast of `forecast_need` from the run's one pricing. With the registry, the priced
+    need follows every dated change of the funding model in the forecast months — tariff,
+    territorial coefficient (the registry's `territory_status`), modifier and co-payment (the
+    recipients' incomes) — as `forecast_need(..., registry=)` does, from the entitlement factors
+    the priced history keeps (`engine.demand._reprice`); a history without them follows the
+    tariff only."""
     demand = stage_module("engine.demand")
     segments = priced.history_segments
     if segments is None:
@@ -89,6 +99,7 @@ def forecast(
         territories=reference.territories,
         services=reference.services,
         model=model,
+        registry=registry,
     )
     first, last = need.history_months
     frames = {
