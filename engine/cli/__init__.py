@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import typer
 
+from engine.cli._console import choose_lang
 from engine.errors import EngineError, ExitCode, Interrupted, describe_os_error, file_system_error
 
 __all__ = ["app", "main"]
@@ -39,6 +40,19 @@ _COMMAND_MODULES = (
 )
 
 
+def _root(
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        callback=choose_lang,
+        is_eager=True,
+        help="Language of every command's output: en (default; or $MFR_LANG) or uk — words and "
+        "names of territories and services alike (also accepted after the command).",
+    ),
+) -> None:
+    """Money follows the recipient: entitlements, need, forecasts and allocations."""
+
+
 def _build_app() -> typer.Typer:
     app = typer.Typer(
         name="mfr",
@@ -47,6 +61,7 @@ def _build_app() -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    app.callback()(_root)
     for name in _COMMAND_MODULES:
         try:
             module = importlib.import_module(f"engine.cli.{name}")

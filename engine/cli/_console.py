@@ -11,21 +11,121 @@ time it took, in the job's log (stdout, beside the summary; stderr stays the one
 
     mfr forecast: reading the extract …
     mfr forecast: reading the extract done in 0.8 s
+
+One language per output (`--lang uk|en`, before or after the command, or `$MFR_LANG`; English by
+default on the command line, Ukrainian by default in the report): `text` gives a command's words
+and `oblast_names` / `hromada_names` / `service_names` the names of territories and services in
+that language, from the report's one table of words (`engine.report._text`) and its names
+(`engine.report._labels`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+import typer
+
 if TYPE_CHECKING:
+    import polars as pl
     from rich.console import Console
 
-__all__ = ["WIDE", "console_for", "print_json", "progress", "step_line"]
+__all__ = [
+    "LANG_ENV",
+    "LANG_OPTION",
+    "WIDE",
+    "choose_lang",
+    "chosen_lang",
+    "console_for",
+    "hromada_names",
+    "oblast_names",
+    "output_lang",
+    "print_json",
+    "progress",
+    "service_names",
+    "set_lang",
+    "step_line",
+    "text",
+]
+
+LANG_ENV = "MFR_LANG"
+_CLI_DEFAULT_LANG = "en"
+_chosen: dict[str, str] = {}  # the language `--lang` chose for this invocation
+
+
+def set_lang(lang: str | None) -> str | None:
+    """Choose the output language (`uk` or `en`; None leaves the choice as it is)."""
+    if lang is not None:
+        from engine.errors import ConfigError
+        from engine.report._text import LANGS
+
+        if lang not in LANGS:
+            raise ConfigError(f"--lang {lang!r}: one of {', '.join(LANGS)}")
+        _chosen["lang"] = lang
+    return lang
+
+
+def choose_lang(lang: str | None) -> str | None:
+    """The root `mfr --lang`: a new invocation's choice (None: back to `$MFR_LANG` or English)."""
+    _chosen.clear()
+    return set_lang(lang)
+
+
+def chosen_lang() -> str | None:
+    """The language `--lang` or `$MFR_LANG` chose, None when neither did (an output then keeps
+    its own default: English on the terminal, Ukrainian in the report)."""
+    from engine.report._text import LANGS
+
+    chosen = _chosen.get("lang") or os.environ.get(LANG_ENV, "").strip().lower()
+    return chosen if chosen in LANGS else None
+
+
+def output_lang() -> str:
+    """The language of this command's output: `--lang`, else `$MFR_LANG`, else English."""
+    return chosen_lang() or _CLI_DEFAULT_LANG
+
+
+LANG_OPTION: Any = typer.Option(
+    None,
+    "--lang",
+    callback=set_lang,
+    is_eager=True,
+    help="Language of the output: en (default; or $MFR_LANG) or uk — words and names alike.",
+)
+
+
+def text(key: str, **values: object) -> str:
+    """A command's words (`engine.report._text.TEXT`) in the output language."""
+    from engine.report._text import tr
+
+    return tr(key, output_lang(), **values)
+
+
+def oblast_names(territories: pl.DataFrame | None) -> dict[str, str]:
+    """oblast_code -> its name in the output language (reference territories)."""
+    from engine.report._labels import oblast_labels
+
+    return oblast_labels(territories, output_lang())
+
+
+def hromada_names(territories: pl.DataFrame | None) -> dict[str, str]:
+    """hromada_code -> its name in the output language (English: the official transliteration)."""
+    from engine.report._labels import hromada_labels
+
+    return hromada_labels(territories, output_lang())
+
+
+def service_names(services: pl.DataFrame | None) -> dict[str, str]:
+    """service_code -> 'code name' in the output language (reference services)."""
+    from engine.report._labels import service_labels
+
+    return service_labels(services, output_lang())
+
 
 WIDE = 100_000  # columns of a console off a terminal: wide enough that nothing is cut
 

@@ -30,8 +30,11 @@ def report(
     service: str | None = typer.Option(
         None, "--service", help="Service code for the detailed forecast (default: largest)."
     ),
-    lang: str = typer.Option(
-        "uk", "--lang", help="Language of the whole report: uk (Ukrainian, default) or en."
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        help="Language of the whole report: uk (Ukrainian, default) or en (also `mfr --lang`, "
+        "$MFR_LANG).",
     ),
     pilot: Path | None = typer.Option(
         None,
@@ -47,9 +50,11 @@ def report(
     ),
 ) -> None:
     """Write the HTML report of a run: one file, plotly inlined, opens offline."""
+    from engine.cli._console import chosen_lang
     from engine.errors import ConfigError
     from engine.report import LANGS, build_report, report_data_from_store
 
+    lang = lang or chosen_lang() or "uk"  # the ministry's report is Ukrainian unless asked
     if lang not in LANGS:
         raise ConfigError(f"--lang {lang!r}: one of {', '.join(LANGS)}")
     located = store_for(store)

@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from engine.cli._console import LANG_OPTION
+
 __all__ = ["register"]
 
 
@@ -74,6 +76,7 @@ def run(
         help="Read the funding model as known on this date of decision (YYYY-MM-DD): values "
         "decided later are ignored. Overrides the spec's as_of.",
     ),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Run a spec end to end: validate, entitle, need, forecast, allocate, report.
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from engine.cli._console import LANG_OPTION, text
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 from engine.cli._quarantine import apply_quarantine_threshold
 
@@ -52,6 +53,7 @@ def validate(
         "MFR_PSEUDONYM_KEY", "--key-env", help="Environment variable holding the pseudonym key."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Read and validate a registry extract; print counts per table and rule, with examples."""
     from engine.cli._console import console_for
@@ -108,10 +110,10 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
         quarantined_share,
     )
 
-    console.print(f"[bold]{extract}[/bold]  extract date {registry.extract_date}", soft_wrap=True)
-    shares = Table(title="Rows per table")
+    console.print(text("cli_extract", extract=extract, date=registry.extract_date), soft_wrap=True)
+    shares = Table(title=text("cli_rows_per_table"))
     for name in ("table", "read", "valid", "quarantined", "share"):
-        shares.add_column(name, justify="left" if name == "table" else "right")
+        shares.add_column(text(f"cli_{name}"), justify="left" if name == "table" else "right")
     for row in quarantined_share(registry).iter_rows(named=True):
         shares.add_row(
             row["table"],
@@ -124,39 +126,40 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
     quarantine = registry.quarantine
     if quarantine.height:
         summary = quarantine_summary(registry)
-        rules = Table(title="Quarantined rows by rule")
-        for name in ("rule", "rows", "by table"):
-            rules.add_column(name, justify="right" if name == "rows" else "left")
+        rules = Table(title=text("cli_by_rule"))
+        for name in ("rule", "rows", "by_table"):
+            rules.add_column(text(f"cli_{name}"), justify="right" if name == "rows" else "left")
         for rule in sorted(summary["rule"].unique()):
             of_rule = summary.filter(pl.col("rule") == rule)
             by_table = ", ".join(f"{t} {n:,}" for t, n in of_rule.select("table", "rows").rows())
             rules.add_row(rule, f"{of_rule['rows'].sum():,}", by_table)
         console.print(rules)
-        console.print("[bold]Examples[/bold] (the first row of each rule)")
+        console.print(text("cli_examples"))
         picked = quarantine.filter(pl.int_range(pl.len()).over("rule") == 0)
         for row in picked.iter_rows(named=True):
             # values come from the file: escape them so "[...]" is never read as markup
             value = "" if row["value"] is None else f" = {escape(repr(row['value']))}"
             console.print(
-                f"  {row['table']} line {row['source_line']}: {row['column']}{value} — "
+                f"  {text('cli_line', table=row['table'], line=row['source_line'])}: "
+                f"{row['column']}{value} — "
                 f"[bold]{row['rule']}[/bold]: {escape(row['reason'] or '')}",
                 soft_wrap=True,
             )
     else:
-        console.print("[green]no row quarantined[/green]")
+        console.print(text("cli_no_quarantine"))
     notes = registry.warnings
     for rule, label in (
-        (PII_DROPPED, "personal-data columns dropped"),
-        (PSEUDONYMISED, "columns pseudonymised"),
-        (PII_MASKED, "personal data masked inside the values of"),
-        (EXTRA_COLUMN, "unknown columns dropped"),
+        (PII_DROPPED, text("cli_pii_dropped")),
+        (PSEUDONYMISED, text("cli_pseudonymised")),
+        (PII_MASKED, text("cli_pii_masked")),
+        (EXTRA_COLUMN, text("cli_extra_column")),
     ):
         chosen = notes.filter(pl.col("rule") == rule)
         if chosen.height:
             listed = ", ".join(f"{t}.{c}" for t, c in chosen.select("table", "column").iter_rows())
             console.print(f"{label}: {listed}", soft_wrap=True)
     gaps = notes.filter(pl.col("rule") == "location_gap").height
-    console.print(f"warnings: {gaps:,} location gaps (days of a case with no location)")
+    console.print(text("cli_gaps", gaps=f"{gaps:,}"))
     # Reading notes that change what counts as a row or a date: the operator must see them.
     for table, column, reason in (
         notes.filter(pl.col("rule").is_in(["blank_lines", "open_end_sentinel"]))
@@ -164,7 +167,9 @@ def _print_summary(console: Console, registry: Registry, extract: Path) -> None:
         .iter_rows()
     ):
         where = f"{table}.{column}" if column and not column.startswith("(") else table
-        console.print(f"warning: {escape(where)}: {escape(str(reason))}", soft_wrap=True)
+        console.print(
+            f"{text('cli_warning')}: {escape(where)}: {escape(str(reason))}", soft_wrap=True
+        )
 
 
 def _write_outputs(out: Path, registry: Registry, *, with_tables: bool, overwrite: bool) -> None:

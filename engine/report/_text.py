@@ -345,6 +345,43 @@ TEXT: dict[str, tuple[str, str]] = {
         "{read} rows read, {quarantined} quarantined",
     ),
     "rows": ("рядків", "rows"),
+    # the command line (`engine.cli._console.text`): one language per output there too
+    "cli_extract": (
+        "[bold]{extract}[/bold]  дата витягу {date}",
+        "[bold]{extract}[/bold]  extract date {date}",
+    ),
+    "cli_rows_per_table": ("Рядки за таблицями", "Rows per table"),
+    "cli_table": ("таблиця", "table"),
+    "cli_read": ("прочитано", "read"),
+    "cli_valid": ("придатні", "valid"),
+    "cli_quarantined": ("у карантині", "quarantined"),
+    "cli_share": ("частка", "share"),
+    "cli_by_rule": ("Рядки в карантині за правилами", "Quarantined rows by rule"),
+    "cli_rule": ("правило", "rule"),
+    "cli_rows": ("рядків", "rows"),
+    "cli_by_table": ("за таблицями", "by table"),
+    "cli_examples": (
+        "[bold]Приклади[/bold] (перший рядок кожного правила)",
+        "[bold]Examples[/bold] (the first row of each rule)",
+    ),
+    "cli_line": ("{table}, рядок {line}", "{table} line {line}"),
+    "cli_no_quarantine": (
+        "[green]жодного рядка в карантині[/green]",
+        "[green]no row quarantined[/green]",
+    ),
+    "cli_pii_dropped": ("стовпці з персональними даними вилучено", "personal-data columns dropped"),
+    "cli_pseudonymised": ("стовпці псевдонімізовано", "columns pseudonymised"),
+    "cli_pii_masked": (
+        "персональні дані замасковано у значеннях",
+        "personal data masked inside the values of",
+    ),
+    "cli_extra_column": ("невідомі стовпці вилучено", "unknown columns dropped"),
+    "cli_gaps": (
+        "попередження: {gaps} прогалин місця (дні випадку без місця надання)",
+        "warnings: {gaps} location gaps (days of a case with no location)",
+    ),
+    "cli_warning": ("попередження", "warning"),
+    "cli_oblast": ("область", "oblast"),
 }
 
 
