@@ -22,7 +22,8 @@ class ReportData:
 
     - `case_months`: the entitlement case-months (`engine.entitlements`), the basis of the money,
       need and coverage figures; `flows` (registered → serving oblast money) is derived from it when
-      not given.
+      not given. Its territory codes may be text or coded (Enum / Categorical, as a run holds and
+      the store keeps them): the report only aggregates it, and gives the keys back as text.
     - `need`: need indicators (`engine.need.need_indicators`); the tile maps show its latest
       observed month per oblast (coverage, case-months per 10,000 residents) when present.
     - `forecast` (`unique_id`, `level`, `ds`, `mean`, bands, `model`), `history` (`unique_id`,
