@@ -80,3 +80,16 @@ def test_entitle_in_english_names_oblasts_in_english(
     )
     assert "Dnipropetrovsk" in out or "Kyiv" in out
     assert not CYRILLIC.search(out), CYRILLIC.findall(out)[:5]
+
+
+def test_allocate_speaks_the_chosen_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claims = Path(__file__).parent / "allocation" / "data" / "case_months.csv"
+    policy = Path(__file__).parent / "allocation" / "policies" / "good.yaml"
+    args = ["allocate", str(claims), "--policy", str(policy)]
+    english = _printed(capsys, *args, "--out", str(tmp_path / "en"), "--lang", "en")
+    assert "Envelope groups" in english and not CYRILLIC.search(english)
+    ukrainian = _printed(capsys, *args, "--out", str(tmp_path / "uk"), "--lang", "uk")
+    assert "Групи конвертів" in ukrainian and "розподілено" in ukrainian
+    assert "Envelope groups" not in ukrainian and "Tiers" not in ukrainian

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from engine.cli._console import LANG_OPTION
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 from engine.money import format_uah
 
@@ -104,6 +105,7 @@ def allocate_command(
     as_json: bool = typer.Option(
         False, "--json", help="Print the summary (summary.json) as JSON instead of tables."
     ),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Allocate a budget envelope over claims by a policy; print who gets what and who falls short."""
     from engine.allocation import allocate, load_policy
@@ -207,12 +209,15 @@ def _share(value: float | None) -> str:
 def _print_summary(console: Console, result: Allocation, out: Path) -> None:
     from rich.table import Table
 
+    from engine.cli._console import output_lang, text
+    from engine.report._labels import tier_label
+
     policy = result.policy
     console.print(
         f"[bold]{policy.name}[/bold] ({result.mode} mode)  {result.rows.height:,} claim rows, "
         f"floor share {policy.floor_share:.0%}"
     )
-    groups = Table(title="Envelope groups")
+    groups = Table(title=text("cli_envelope_groups"))
     columns = (
         "group",
         "envelope",
@@ -224,7 +229,7 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
     )
     for name in columns:
         groups.add_column(
-            name,
+            text(f"cli_col_{name}"),
             justify="left" if name in ("group", "marginal tier") else "right",
             no_wrap=name != "marginal tier",
         )
@@ -234,13 +239,13 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
     for row in result.by_group.iter_rows(named=True):
         marginal = row["marginal_tier"] or ("–" if row["floors_paid"] else "floors unaffordable")
         cells = [
-            row["envelope_group"],
+            tier_label(str(row["envelope_group"]), output_lang()),
             format_uah(row["envelope_uah"], exact=True),
             format_uah(row["capped_claim_uah"], exact=True),
             format_uah(row["allocated_uah"], exact=True),
             format_uah(row["unspent_uah"], exact=True),
             _share(row["coverage"]),
-            marginal,
+            tier_label(marginal, output_lang()),
         ]
         if show_value:
             value = row.get("marginal_value")
@@ -258,13 +263,15 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
         )
         .sort("tier_rank")
     )
-    tier_table = Table(title="Tiers")
+    tier_table = Table(title=text("cli_tiers"))
     for name in ("tier", "rows", "capped claims", "allocated", "shortfall", "coverage"):
-        tier_table.add_column(name, justify="left" if name == "tier" else "right")
+        tier_table.add_column(
+            text(f"cli_col_{name}"), justify="left" if name == "tier" else "right"
+        )
     for row in tiers.iter_rows(named=True):
         claimed = row["capped_claim_uah"]
         tier_table.add_row(
-            row["tier"],
+            tier_label(str(row["tier"]), output_lang()),
             f"{row['rows']:,}",
             format_uah(claimed, exact=True),
             format_uah(row["allocated_uah"], exact=True),

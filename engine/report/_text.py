@@ -382,6 +382,18 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "cli_warning": ("попередження", "warning"),
     "cli_oblast": ("область", "oblast"),
+    "cli_envelope_groups": ("Групи конвертів", "Envelope groups"),
+    "cli_tiers": ("Рівні пріоритету", "Tiers"),
+    "cli_col_group": ("група", "group"),
+    "cli_col_envelope": ("конверт", "envelope"),
+    "cli_col_capped claims": ("заявки після лімітів", "capped claims"),
+    "cli_col_allocated": ("розподілено", "allocated"),
+    "cli_col_unspent": ("не витрачено", "unspent"),
+    "cli_col_coverage": ("охоплення", "coverage"),
+    "cli_col_marginal tier": ("граничний рівень", "marginal tier"),
+    "cli_col_tier": ("рівень", "tier"),
+    "cli_col_rows": ("рядків", "rows"),
+    "cli_col_shortfall": ("нестача", "shortfall"),
 }
 
 
