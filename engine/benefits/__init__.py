@@ -28,6 +28,7 @@ from engine.benefits._join import match_persons, registry_person_keys
 from engine.benefits._models import BENEFITS_TABLES
 from engine.benefits._read import PERSON_KEY, pseudonym_key, read_benefits_extract
 from engine.benefits._rules import benefit_rules, with_ratio
+from engine.benefits._timeline import BenefitTables
 from engine.registry import quarantine_shares, stop_above_threshold
 from engine.registry._read import SOURCE_LINE
 from engine.schemas import QUARANTINE_SCHEMA, Registry
@@ -70,6 +71,10 @@ class Benefits:
     quarantine: pl.DataFrame = field(default_factory=_empty_report)
     warnings: pl.DataFrame = field(default_factory=_empty_report)
     rows_read: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tables, BenefitTables):  # the timeline is built once per run
+            object.__setattr__(self, "tables", BenefitTables(self.tables))
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]

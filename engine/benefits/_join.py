@@ -2,8 +2,8 @@
 
 The registry's `recipients` file carries the person's РНОКПП beside `recipient_id`; the registry's
 reader drops it at the door. Here it is read once more, from the same file, and replaced at once
-by the same keyed hash (`hash_person_keys`) the benefits extract's keys got, so the join is on
-pseudonyms only. A benefits row whose person is not a registry recipient is quarantined
+by the same keyed hash (`PersonKeys`) the benefits extract's keys got, so the join is on
+pseudonyms only (on their numbers: integers, not 64-character text). A benefits row whose person is not a registry recipient is quarantined
 (`unmatched_person`), as is one whose РНОКПП several registry recipients share
 (`ambiguous_person`: whose circumstances they are cannot be told); registry recipients without any benefits record keep the registry's values
 and are counted in one warning (`no_benefits_record`).
@@ -46,8 +46,9 @@ def registry_person_keys(
     pseudonymise: Iterable[str] = (),
     key_env: str = "MFR_PSEUDONYM_KEY",
 ) -> pl.DataFrame:
-    """`recipient_id` (as the registry's reader gives it) and `person_key` of every recipient of
-    the registry extract at `extract` whose РНОКПП is a 10-digit number (hashed by `keys`)."""
+    """`recipient_id` (as the registry's reader gives it) and `person_key` (the number of its
+    pseudonym in `keys`, as the benefits tables carry it) of every recipient of the registry
+    extract at `extract` whose РНОКПП is a 10-digit number."""
     key = os.environ.get(key_env, "").encode("utf-8")
     raw = read_table_file("recipients", _recipients_file(Path(extract)))
     column = person_key_column(raw.frame, raw.source_file)
@@ -55,7 +56,7 @@ def registry_person_keys(
     if "recipient_id" in set(pseudonymise):  # the registry's ids are hashed: hash them alike
         mapping = _hmac_mapping(ids.unique().drop_nulls(), key)
         ids = ids.replace_strict(mapping["value"], mapping["hash"], default=None)
-    pairs = pl.DataFrame({"recipient_id": ids, PERSON_KEY: keys.hash(raw.frame[column])})
+    pairs = pl.DataFrame({"recipient_id": ids, PERSON_KEY: keys.codes(raw.frame[column])})
     return pairs.drop_nulls().unique(maintain_order=True)
 
 
@@ -96,7 +97,10 @@ def match_persons(
         )
         columns = ["recipient_id", *(c for c in frame.columns if c != PERSON_KEY)]
         out[table] = joined.filter(pl.col("recipient_id").is_not_null()).select(columns)
-    named = pl.concat([f["recipient_id"] for f in out.values()]).unique()
+    # the recipients some row names: those whose pseudonym's number a table holds (integers,
+    # not the tables' ten million ids)
+    present = pl.concat([f[PERSON_KEY] for f in tables.values()]).unique()
+    named = known.filter(pl.col(PERSON_KEY).is_in(present.implode()))["recipient_id"]
     missing = int((~recipients.is_in(named.implode())).sum())
     warning = pl.DataFrame(
         [

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +24,8 @@ import polars as pl
 
 from engine.benefits._models import BENEFITS_TABLES, END_DATES
 from engine.errors import ConfigError, InputFileError
-from engine.registry._contract import table_spec
-from engine.registry._normalise import OPEN_END_FROM, OPEN_END_SENTINEL, normalise
+from engine.registry._contract import ColumnSpec, table_spec
+from engine.registry._normalise import OPEN_END_FROM, OPEN_END_SENTINEL, Normalised, normalise
 from engine.registry._privacy import (
     PII_DROPPED,
     PII_MASKED,
@@ -33,6 +33,7 @@ from engine.registry._privacy import (
     _mask_text,
     is_personal_column,
 )
+from engine.registry._quarantine import violations
 from engine.registry._read import SOURCE_LINE, RawTable, read_table_file
 from engine.schemas import QUARANTINE_SCHEMA
 
@@ -42,6 +43,7 @@ __all__ = [
     "BenefitsExtract",
     "PersonKeys",
     "hash_person_keys",
+    "hmac_sha256_hex",
     "person_key_column",
     "pseudonym_key",
     "read_benefits_extract",
@@ -91,35 +93,82 @@ def _key(key_env: str) -> bytes:
     return key.encode("utf-8")
 
 
-class PersonKeys:
-    """HMAC-SHA256 hex of 10-digit РНОКПП values (spaces removed), keyed with the operator's key;
-    null where a value is not 10 digits.
+def _digits(values: pl.Series) -> pl.Series:
+    """Each value as the integer of its 10 digits (spaces as typed removed), null otherwise."""
+    text = values.cast(pl.String)
+    ok = text.str.contains(_TEN_DIGITS)
+    if not bool((ok | text.is_null()).all()):  # the usual file needs no cleaning: skip it
+        text = text.str.replace_all(r"[\s\u00a0]", "")
+        ok = text.str.contains(_TEN_DIGITS)
+    # a digit that is not ASCII (the pattern's \d takes any) is no РНОКПП: left null
+    return pl.select(pl.when(ok).then(text.cast(pl.Int64, strict=False))).to_series()
 
-    One HMAC per distinct value over every table hashed through one instance (the registry's
-    recipients and each benefits table name mostly the same persons), in C (`hmac.digest`): this
-    edge is the one place a Python loop runs, as in the registry's pseudonymisation. The digits
-    never leave the instance; only their hashes do."""
+
+def hmac_sha256_hex(key: bytes, digits: pl.Series) -> pl.DataFrame:
+    """`digits` (distinct 10-digit integers) and `hash`: HMAC-SHA256 hex of each as its 10-digit
+    text, keyed with `key` — RFC 2104 spelled out in DuckDB's vectorised `sha256` on binary
+    concatenations, H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), over all values at once and on every
+    core: the same value `hmac.digest(key, m, "sha256").hex()` gives (the tests compare them)."""
+    import duckdb
+
+    block = 64  # SHA-256's block: a longer key is hashed first, a shorter one padded with zeros
+    padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner = bytes(b ^ 0x36 for b in padded)
+    outer = bytes(b ^ 0x5C for b in padded)
+    frame = pl.DataFrame({"digits": digits})
+    with duckdb.connect() as con:
+        con.register("person_digits", frame)
+        result = con.sql(
+            "SELECT digits, sha256($outer || unhex(sha256($inner || "
+            "encode(lpad(CAST(digits AS VARCHAR), 10, '0'))))) AS hash FROM person_digits",
+            params={"inner": inner, "outer": outer},
+        ).pl()
+    return result.select(pl.col("digits").cast(pl.Int64), pl.col("hash").cast(pl.String))
+
+
+class PersonKeys:
+    """The keyed pseudonyms of 10-digit РНОКПП values (spaces removed): HMAC-SHA256 hex keyed with
+    the operator's key, numbered within this instance; null where a value is not 10 digits.
+
+    `codes` gives each value the number of its pseudonym (UInt32: what tables carry as
+    `person_key` and are joined on, integers rather than 64-character text), `hashes` the
+    pseudonyms by number, `hash` the pseudonym of each value. Each distinct value is hashed once,
+    over every table hashed through one instance (the registry's recipients and each benefits
+    table name mostly the same persons), all at once (`hmac_sha256_hex`): no Python loop. Numbers
+    follow the pseudonyms' order within each batch, so they say nothing of the digits, which never
+    leave the instance."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
-        self._known = pl.DataFrame(schema={"value": pl.String, "hash": pl.String})
+        self._known = pl.DataFrame(schema={"digits": pl.Int64, "hash": pl.String})
+
+    @property
+    def hashes(self) -> pl.Series:
+        """The pseudonyms (HMAC-SHA256 hex) by number."""
+        return self._known["hash"]
+
+    def codes(self, values: pl.Series) -> pl.Series:
+        """The number of each value's pseudonym (`person_key`, UInt32), null where not a РНОКПП."""
+        digits = _digits(values).rename("digits")
+        new = digits.drop_nulls().unique()
+        if self._known.height:
+            new = new.filter(~new.is_in(self._known["digits"].implode()))
+        if len(new):
+            added = hmac_sha256_hex(self._key, new).sort("hash")
+            self._known = pl.concat([self._known, added])
+        lookup = self._known.select(
+            "digits", pl.int_range(pl.len(), dtype=pl.UInt32).alias(PERSON_KEY)
+        )
+        joined = digits.to_frame().join(lookup, on="digits", how="left", maintain_order="left")
+        return joined[PERSON_KEY]
 
     def hash(self, values: pl.Series) -> pl.Series:
-        raw = values.cast(pl.String).rename("raw")
-        distinct = raw.unique().drop_nulls()  # a person's key repeats on every row of theirs
-        digits = distinct.str.replace_all(r"[\s\u00a0]", "")
-        valid = pl.select(pl.when(digits.str.contains(_TEN_DIGITS)).then(digits)).to_series()
-        new = valid.drop_nulls().unique()
-        new = new.filter(~new.is_in(self._known["value"].implode()))
-        if len(new):
-            key = self._key
-            hashes = [hmac.digest(key, v.encode(), hashlib.sha256).hex() for v in new.to_list()]
-            added = pl.DataFrame({"value": new, "hash": pl.Series(hashes, dtype=pl.String)})
-            self._known = pl.concat([self._known, added])
-        known = self._known
-        hashed = valid.replace_strict(known["value"], known["hash"], default=None)
-        lookup = pl.DataFrame({"raw": distinct, PERSON_KEY: hashed})
-        return raw.to_frame().join(lookup, on="raw", how="left", maintain_order="left")[PERSON_KEY]
+        """The pseudonym (HMAC-SHA256 hex) of each value, null where not a РНОКПП."""
+        codes = self.codes(values)
+        if not self._known.height:
+            return pl.Series(PERSON_KEY, [None] * len(codes), dtype=pl.String)
+        hashes = self.hashes.gather(codes.fill_null(0))
+        return pl.select(pl.when(codes.is_not_null()).then(hashes)).to_series().rename(PERSON_KEY)
 
 
 def hash_person_keys(values: pl.Series, key: bytes) -> pl.Series:
@@ -146,7 +195,7 @@ def _private(raw: RawTable, keys: PersonKeys) -> tuple[RawTable, pl.DataFrame, p
     shown) and notes."""
     frame, source = raw.frame, raw.source_file
     column = person_key_column(frame, source)
-    hashed = keys.hash(frame[column])
+    hashed = keys.codes(frame[column])  # the pseudonym's number: joined on as an integer
     bad = hashed.is_null() & frame[column].is_not_null()
     quarantine = frame.filter(bad).select(
         pl.lit(raw.name).alias("table"),
@@ -228,7 +277,35 @@ def _files(folder: Path) -> dict[str, Path]:
 
 def _empty(table: str) -> pl.DataFrame:
     spec = table_spec(table, BENEFITS_TABLES[table])
-    return pl.DataFrame(schema={**{c: s.dtype for c, s in spec.items()}, SOURCE_LINE: pl.Int64})
+    types = {c: pl.UInt32 if c == PERSON_KEY else s.dtype for c, s in spec.items()}
+    return pl.DataFrame(schema={**types, SOURCE_LINE: pl.Int64})
+
+
+def _typed(raw: RawTable, spec: dict[str, ColumnSpec]) -> Normalised:
+    """`normalise` of every column but the pseudonym's number, which is put back as it was (the
+    contract's text pseudonym is what `PersonKeys.hashes` holds for it; no need to check it)."""
+    keys = raw.frame.select(SOURCE_LINE, PERSON_KEY)
+    rest = RawTable(raw.name, raw.source_file, raw.frame.drop(PERSON_KEY), raw.kind)
+    typed = normalise(rest, {c: s for c, s in spec.items() if c != PERSON_KEY})
+    frame = typed.frame
+    if frame.height == keys.height and frame[SOURCE_LINE].equals(keys[SOURCE_LINE]):
+        frame = frame.with_columns(keys[PERSON_KEY])
+    else:  # rows the normaliser set aside (blank lines): by source line
+        frame = frame.join(keys, on=SOURCE_LINE, how="left", maintain_order="left")
+    columns = [c for c in spec if c != PERSON_KEY]
+    # as the normaliser said of the text pseudonym: no key (empty, or no РНОКПП) is a missing value
+    missing = violations(
+        frame,
+        raw.name,
+        raw.source_file,
+        [(pl.col(PERSON_KEY).is_null(), "missing_value", PERSON_KEY, pl.lit(None, pl.String),
+          "required value is empty")],
+    )  # fmt: skip
+    return dataclasses.replace(
+        typed,
+        frame=frame.select(PERSON_KEY, *columns, SOURCE_LINE),
+        quarantine=pl.concat([typed.quarantine, missing]),
+    )
 
 
 def pseudonym_key(key_env: str = "MFR_PSEUDONYM_KEY") -> PersonKeys:
@@ -270,7 +347,7 @@ def read_benefits_extract(
         if absent:  # a column that may be empty may also be left out (income or ratio, origin)
             frame = raw.frame.with_columns(pl.lit(None, pl.String).alias(c) for c in absent)
             raw = RawTable(raw.name, raw.source_file, frame, raw.kind)
-        typed = normalise(raw, spec)
+        typed = _typed(raw, spec)
         frame, open_notes = _open_ends(table, typed.frame, typed.source_file)
         if table == "assistance_paid":  # a month is its first day
             frame = frame.with_columns(pl.col("month").dt.month_start())

@@ -88,8 +88,13 @@ def _overlaps(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     (and says something else), for both rows of every such pair."""
     start, end = PERIODS[table]
     says = _SAYS[table]
-    # persons numbered by a categorical (grouping, not order, matters): no sort of 64-char keys
-    ordered = frame.with_columns(_person=pl.col("person_key").cast(pl.Categorical).to_physical())
+    # persons by the number of their pseudonym (grouping, not order, matters); text keys (a
+    # frame built elsewhere) numbered by a categorical: no sort of 64-character keys
+    key = pl.col("person_key")
+    person = (
+        key.cast(pl.Categorical).to_physical() if frame.schema["person_key"] == pl.String else key
+    )
+    ordered = frame.with_columns(_person=person)
     ordered = ordered.sort("_person", start, SOURCE_LINE)
     same = pl.col("_person") == pl.col("_person").shift(1)
     reach = pl.col(end).fill_null(_OPEN).shift(1)

@@ -23,7 +23,13 @@ import polars as pl
 from engine._codes import DISABILITY_GROUPS
 from engine.params._circumstances import CircumstanceRules
 
-__all__ = ["SINCE_EVER", "CircumstanceCalendar", "circumstance_calendar", "circumstance_timeline"]
+__all__ = [
+    "SINCE_EVER",
+    "BenefitTables",
+    "CircumstanceCalendar",
+    "circumstance_calendar",
+    "circumstance_timeline",
+]
 
 SINCE_EVER = dt.date(1900, 1, 1)
 _R = "recipient_id"
@@ -40,6 +46,19 @@ TIMELINE_SCHEMA: dict[str, pl.DataType] = {
 _VALUES = [c for c in TIMELINE_SCHEMA if c not in (_R, "valid_from", "valid_to")]
 
 
+# (person, day) as one sortable integer: person × 2²² + days since 0001-01-01 (any date fits)
+_SHIFT = 1 << 22
+_BASE = 719_162  # days from 0001-01-01 to 1970-01-01
+
+
+def _key(person: pl.Expr, day: pl.Expr) -> pl.Expr:
+    return person.cast(pl.Int64) * _SHIFT + day.cast(pl.Int32).cast(pl.Int64) + _BASE
+
+
+def _day_of(key: pl.Expr, person: pl.Expr) -> pl.Expr:
+    return (key - person.cast(pl.Int64) * _SHIFT - _BASE).cast(pl.Int32).cast(pl.Date)
+
+
 def _records(
     frame: pl.DataFrame,
     start: str,
@@ -47,9 +66,9 @@ def _records(
     values: list[str],
     window: tuple[dt.date, dt.date] | None,
 ) -> pl.DataFrame:
-    """`recipient_id, start, end, values...` sorted by (recipient, start), with `reach`: the latest
-    end of this and every earlier record of the person (null = open). With a `window`, records
-    that end before it or start after it are left out: they hold on none of its days."""
+    """`recipient_id, start, end, values...` sorted by (recipient, start) (`_key`), with `reach`:
+    the latest end of this and every earlier record of the person (null = open). With a `window`,
+    records that end before it or start after it are left out: they hold on none of its days."""
     far = dt.date(9999, 12, 31)
     out = frame.select(_R, pl.col(start).alias("start"), end.alias("end"), *values)
     if window is not None:
@@ -57,8 +76,11 @@ def _records(
             (pl.col("end").is_null() | (pl.col("end") >= window[0]))
             & (pl.col("start") <= window[1])
         )
-    out = out.sort(_R, "start")
-    return out.with_columns(reach=pl.col("end").fill_null(far).cum_max().over(_R))
+    out = out.with_columns(_key=_key(pl.col(_R), pl.col("start"))).sort("_key")
+    # in (person, start) order a running maximum of (person, end) is the person's own: every
+    # earlier person's key is smaller than this person's first (no window per person needed)
+    reach = _key(pl.col(_R), pl.col("end").fill_null(far)).cum_max()
+    return out.with_columns(reach=_day_of(reach, pl.col(_R)))
 
 
 def _rule_at(dates: pl.DataFrame, rules: CircumstanceRules, rule: str, on: str) -> pl.Series:
@@ -90,19 +112,34 @@ def _with_grace(declarations: pl.DataFrame, rules: CircumstanceRules) -> pl.Data
 
 def _in_force(cuts: pl.DataFrame, records: pl.DataFrame, values: list[str]) -> pl.DataFrame:
     """Each cut with the values of the record in force on its date (null where none is)."""
-    # both sides are sorted by (recipient, date) by construction: polars cannot verify it by group
+    # both sides are sorted by `_key` (person, date): one as-of join on integers, a record of an
+    # earlier person found for a person's first cut is no match
     joined = cuts.join_asof(
-        records,
-        left_on="valid_from",
-        right_on="start",
-        by=_R,
+        records.rename({_R: "_owner"}),
+        on="_key",
         strategy="backward",
         check_sortedness=False,
     )
-    holds = pl.col("start").is_not_null() & (pl.col("valid_from") <= pl.col("reach"))
+    found = pl.col("start").is_not_null() & (pl.col("_owner") == pl.col(_R))
+    holds = found & (pl.col("valid_from") <= pl.col("reach"))
     return joined.with_columns(
         _holds=holds.fill_null(False), **{v: pl.when(holds).then(pl.col(v)) for v in values}
-    ).drop("start", "end", "reach")
+    ).drop("start", "end", "reach", "_owner")
+
+
+class BenefitTables(dict[str, pl.DataFrame]):
+    """A benefits extract's tables (`Benefits.tables`), remembering the timelines built from them:
+    every block a run prices (the spec's months, each history year) and every amount explained
+    asks for the same timeline, built once. Pickled without what it remembers."""
+
+    def __init__(self, tables: dict[str, pl.DataFrame]) -> None:
+        super().__init__(tables)
+        self.timelines: list[
+            tuple[pl.DataFrame, CircumstanceRules, tuple[dt.date, dt.date] | None, pl.DataFrame]
+        ] = []
+
+    def __reduce__(self) -> tuple[type[BenefitTables], tuple[dict[str, pl.DataFrame]]]:
+        return (BenefitTables, (dict(self),))
 
 
 def circumstance_timeline(
@@ -116,9 +153,55 @@ def circumstance_timeline(
 
     `recipients` is the registry's (recipient_id, disability_group, is_idp, income_ratio,
     registered_hromada): the values a `registry` gap rule falls back on. With a `window` (first,
-    last day), only the intervals that meet it are exact (what pricing needs); the rest is
-    skipped. Persons are numbered once, so sorts and joins run on integers, not on ids.
+    last day), only the intervals that meet it, exact on it. Built once per tables, recipients and
+    rules for the span of the windows asked so far (`BenefitTables` remembers it): a run prices its
+    months, then the history a year at a time, inside the span of the first two.
     """
+    memo = tables.timelines if isinstance(tables, BenefitTables) else None
+    held = None
+    for seen, seen_rules, span, built in memo or ():
+        if seen is recipients and (seen_rules is rules or seen_rules == rules):
+            held = span, built
+    if held is not None and _covers(held[0], window):
+        timeline = held[1]
+    else:  # built over what is held and what is asked: the next blocks fall inside
+        span = window if held is None else _hull(held[0], window)
+        timeline = _timeline(tables, recipients, rules, span)
+        if memo is not None:
+            memo[:] = [(recipients, rules, span, timeline)]  # the run's one: no other is kept
+    if window is None:
+        return timeline
+    ends = pl.col("valid_to")
+    return timeline.filter(
+        (ends.is_null() | (ends >= window[0])) & (pl.col("valid_from") <= window[1])
+    )
+
+
+Window = tuple[dt.date, dt.date] | None
+
+
+def _covers(span: Window, window: Window) -> bool:
+    """Whether a timeline exact over `span` is exact over `window` (None: all time)."""
+    if span is None:
+        return True
+    return window is not None and span[0] <= window[0] and window[1] <= span[1]
+
+
+def _hull(span: Window, window: Window) -> Window:
+    if span is None or window is None:
+        return None
+    return min(span[0], window[0]), max(span[1], window[1])
+
+
+def _timeline(
+    tables: dict[str, pl.DataFrame],
+    recipients: pl.DataFrame,
+    rules: CircumstanceRules,
+    window: tuple[dt.date, dt.date] | None,
+) -> pl.DataFrame:
+    """`circumstance_timeline` built: with a `window` (first, last day), only the intervals that
+    meet it are exact (the rest is skipped). Persons are numbered once, so sorts and joins run on
+    integers, not on ids."""
     day = dt.timedelta(days=1)
 
     def meeting(frame: pl.DataFrame, start: str, end: pl.Expr) -> pl.DataFrame:
@@ -159,28 +242,23 @@ def circumstance_timeline(
     changes = [d for d in rules.change_dates() if window is None or d <= window[1]]
     rule_dates = pl.DataFrame({"valid_from": [SINCE_EVER, *changes]})
     day = dt.timedelta(days=1)
-    cuts = (
-        pl.concat(
-            [
-                people.join(rule_dates, how="cross"),
-                *(
-                    f.select(_R, pl.col("start").alias("valid_from"))
-                    for f in (income, disability, idp)
-                ),
-                *(
-                    f.filter(pl.col("end").is_not_null()).select(
-                        _R, (pl.col("end") + day).alias("valid_from")
-                    )
-                    for f in (income, disability, idp)
-                ),
-            ]
-        )
-        .filter(
-            (pl.col("valid_from") >= SINCE_EVER)
-            & (pl.lit(window is None) | (pl.col("valid_from") <= (window or (SINCE_EVER,) * 2)[1]))
-        )
-        .unique()
-        .sort(_R, "valid_from")
+    starts = [f.select(_R, pl.col("start").alias("valid_from")) for f in (income, disability, idp)]
+    ends = [
+        f.filter(pl.col("end").is_not_null()).select(_R, (pl.col("end") + day).alias("valid_from"))
+        for f in (income, disability, idp)
+    ]
+    inside = pl.col("valid_from") >= SINCE_EVER
+    if window is not None:
+        inside &= pl.col("valid_from") <= window[1]
+    keys = (
+        pl.concat([people.join(rule_dates, how="cross"), *starts, *ends])
+        .filter(inside)
+        .select(_key=_key(pl.col(_R), pl.col("valid_from")))
+        .sort("_key")
+    )
+    person = (pl.col("_key") // _SHIFT).cast(numbers.schema["_person"])
+    cuts = keys.filter(pl.col("_key") != pl.col("_key").shift(1).fill_null(-1)).select(
+        person.alias(_R), _day_of(pl.col("_key"), person).alias("valid_from"), "_key"
     )
     cuts = _in_force(cuts, income, ["income_ratio"]).rename({"_holds": "_declared"})
     cuts = _in_force(cuts, disability, ["_group"]).rename({"_holds": "_assessed"})
@@ -231,7 +309,7 @@ def _merged(timeline: pl.DataFrame) -> pl.DataFrame:
     for value in _VALUES:
         same = same & pl.col(value).eq_missing(pl.col(value).shift(1))
     kept = timeline.filter(~same.fill_null(False))  # the cuts are in (person, date) order
-    following = pl.col("valid_from").shift(-1).over(_R)
+    following = pl.when(pl.col(_R).shift(-1) == pl.col(_R)).then(pl.col("valid_from").shift(-1))
     return kept.with_columns(valid_to=following - dt.timedelta(days=1)).select(
         list(TIMELINE_SCHEMA)
     )
