@@ -19,7 +19,8 @@ over to the aggregates. A node's interval at horizon h is its reconciled forecas
 its own row of E_h (`path_quantiles`: the wider of the empirical and the Student-t quantile of the
 same paths) — quantiles of one coherent joint distribution, never sums of quantiles. Periods where a
 series had no residual (before it started, before a first demand) are filled from its own
-residuals in turn; a series without any residual (a single observation) has no measured spread and
+residuals in turn, or (`aligned`, with the Poisson floor of counts) count as zero error for it
+(`filled_errors`); a series without any residual (a single observation) has no measured spread and
 a zero-width interval. For counts the bounds are clipped at zero, and a bound never crosses the
 point forecast, so lo_95 ≤ lo_80 ≤ mean ≤ hi_80 ≤ hi_95. Series of counts (`counts=True`: open
 cases, case-months, new cases) also get a Poisson floor (`count_floor`): no band narrower than the
@@ -67,11 +68,23 @@ def _quantiles(levels: Sequence[float]) -> np.ndarray:
     return np.array(qs)
 
 
-def filled_errors(residuals: np.ndarray, *, centre: bool = False) -> np.ndarray:
-    """Residuals (optionally less each series' mean residual), the periods a series has no residual
-    filled by cycling through its own residuals (so a series that started late keeps its spread
-    instead of counting its missing periods as zero error); periods no series has a residual are
-    dropped.
+def filled_errors(
+    residuals: np.ndarray, *, centre: bool = False, aligned: bool = False
+) -> np.ndarray:
+    """Residuals (optionally less each series' mean residual) as error vectors, one per period;
+    periods no series has a residual are dropped. A period where a series has no residual (before
+    it started, before a first demand) takes its own residuals in turn (so a series that started
+    late keeps its spread), or with `aligned` counts as zero error for it.
+
+    `aligned` keeps every path one period's errors: an aggregate's path is then the sum of its
+    children's errors in the same period, so their correlations (cases moving between series
+    cancel in the sum) carry over. Cycling late starters' residuals adds noise that was in no
+    period: on the 20k-recipient synthetic registry the national total's one-step path had an rms
+    of 274–323 case-months cycled against 74–80 aligned (its own residuals: 29), and its 80 % band
+    held every month of 12 origins. Aligned paths narrow a late starter's own band, so they go with
+    the Poisson floor of counts (`count_floor`): together they lowered the scaled quantile loss
+    (mean over levels) from 0.669 to 0.581 (mint_shrink) and from 0.839 to 0.585 (bottom_up);
+    aligned alone raised mint_shrink's to 0.678.
     """
     ok = ~np.isnan(residuals)
     keep = ok.any(axis=0)
@@ -81,6 +94,8 @@ def filled_errors(residuals: np.ndarray, *, centre: bool = False) -> np.ndarray:
         with np.errstate(all="ignore"):
             total = np.where(ok, r, 0.0).sum(axis=1, keepdims=True)
             r = r - np.where(count > 0, total / count, 0.0)
+    if aligned:
+        return np.where(ok, r, 0.0)
     # available periods first, in order; the k-th missing period takes available number k mod count
     order = np.argsort(~ok, axis=1, kind="stable")
     k = np.cumsum(~ok, axis=1) - 1
