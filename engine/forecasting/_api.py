@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ from engine.forecasting._drivers import Driver, driver_multipliers, parse_driver
 from engine.forecasting._hierarchy import Hierarchy, HierarchySpec
 from engine.forecasting._panel import default_season_length, future_dates
 from engine.forecasting._reconcile import ReconcileInfo
-from engine.forecasting._select import BaseFit, parse_models
+from engine.forecasting._select import BaseFit, fit_base, parse_models
 
 __all__ = ["ForecastResult", "check_options", "forecast"]
 
@@ -119,6 +121,40 @@ def _forecast_frame(
     )
 
 
+def _with_aggregates(
+    bottom: BaseFit,
+    y: np.ndarray,
+    start: np.ndarray,
+    hierarchy: Hierarchy,
+    fit: functools.partial[tuple[np.ndarray, BaseFit]],
+) -> tuple[np.ndarray, BaseFit]:
+    """Every node's base fit from the bottom series' fit and one of the aggregates: the fit of all
+    nodes at once, bit for bit — each series is fitted on its own, except that a
+    multiplicative-season ETS model's horizon spreads are simulated from one random stream for
+    all the series that chose it, so where both parts chose the same such model the nodes are
+    fitted together again instead."""
+    kw = fit.keywords
+    agg = np.arange(hierarchy.n_aggregate)
+    top = fit_base(y[agg], start[agg], m=kw["m"], horizon=kw["horizon"], models=kw["models"],
+                   refine=kw["refine"])  # fmt: skip
+    simulated = [{str(m) for m in part.report["model"] if str(m).endswith(",M)")}
+                 for part in (top, bottom)]  # fmt: skip
+    if simulated[0] & simulated[1]:
+        return fit(all_nodes=True)
+    both = (top, bottom)
+    n_params = None if top.n_params is None or bottom.n_params is None else np.concatenate(
+        [top.n_params, bottom.n_params])  # fmt: skip
+    base = BaseFit(
+        mean=np.concatenate([p.mean for p in both]),
+        fitted=np.concatenate([p.fitted for p in both]),
+        residuals=np.concatenate([p.residuals for p in both]),
+        horizon_scale=np.concatenate([p.horizon_scale for p in both]),
+        report={k: np.concatenate([top.report[k], bottom.report[k]]) for k in top.report},
+        n_params=n_params,
+    )
+    return np.arange(hierarchy.n_nodes), base
+
+
 def forecast(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -173,30 +209,38 @@ def forecast(
         nonnegative=nonnegative,
     )
     hier = data.hierarchy
+    m = season_length or default_season_length(freq)
+    fit = functools.partial(
+        fit_nodes, data.y, data.start, hier, m=m, horizon=horizon, models=models, refine=refine
+    )
     chosen = None
+    bottom_fit: Future[tuple[np.ndarray, BaseFit]] | None = None
     if reconcile == AUTO and hier.n_aggregate:  # the method this run's backtest scores best
         from engine.forecasting._backtest import auto_reconciliation
 
-        reconcile, chosen = auto_reconciliation(
-            frame, hierarchy=spec, date_col=date_col, value_col=value_col, horizon=horizon,
-            freq=freq, season_length=season_length, models=models, levels=levels,
-            nonnegative=nonnegative, fill_value=fill_value, refine=refine, prepared=data,
-        )  # fmt: skip
+        # bottom-up's fit (the bottom series') is made while the backtest runs: the two share
+        # the cores, and the backtest's serial parts (reconciliation, scores) no longer wait
+        pool = ThreadPoolExecutor(1)
+        bottom_fit = pool.submit(fit, all_nodes=False)
+        pool.shutdown(wait=False)
+        try:
+            reconcile, chosen = auto_reconciliation(
+                frame, hierarchy=spec, date_col=date_col, value_col=value_col, horizon=horizon,
+                freq=freq, season_length=season_length, models=models, levels=levels,
+                nonnegative=nonnegative, fill_value=fill_value, refine=refine, prepared=data,
+            )  # fmt: skip
+        finally:
+            wait([bottom_fit])  # a failed backtest leaves no fit running
     method = reconcile if hier.n_aggregate else "bottom_up"
-    m = season_length or default_season_length(freq)
     dates = future_dates(data.panel.dates[-1], freq, horizon)
     parsed = [d if isinstance(d, Driver) else parse_drivers([d])[0] for d in drivers]
     multiplier, driver_summary = driver_multipliers(parsed, hier.bottom, dates)
-    rows, base = fit_nodes(
-        data.y,
-        data.start,
-        hier,
-        all_nodes=method != "bottom_up",
-        m=m,
-        horizon=horizon,
-        models=models,
-        refine=refine,
-    )
+    if bottom_fit is None:
+        rows, base = fit(all_nodes=method != "bottom_up")
+    elif method == "bottom_up":
+        rows, base = bottom_fit.result()  # the fit `fit(all_nodes=False)` makes, made meanwhile
+    else:  # every node's own fit: the aggregates' added to the bottom series' made meanwhile
+        rows, base = _with_aggregates(bottom_fit.result()[1], data.y, data.start, hier, fit)
     outcome = reconcile_and_bound(
         rows,
         base,
