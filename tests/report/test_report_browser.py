@@ -1,6 +1,6 @@
 """The reports planners open, measured in headless Chromium at 1400 and 900 px wide.
 
-The nightly and the planning spec run on the bundled sample; each report is opened at both widths
+The nightly, the planning and the pilot spec run on the bundled sample; each report is opened at both widths
 and measured from the rendered page (`browser_kit.inspect_report`): no two labels overlap, no label
 spills out of its tile or its figure, no section or figure is empty, the page is not wider than the
 window, the whole report is in one language. With `MFR_SCREENS=DIR` every section is also saved as a
@@ -32,7 +32,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[s
 
     root = tmp_path_factory.mktemp("runs")
     out = {}
-    for name in ("nightly", "planning-2027"):
+    for name in ("nightly", "planning-2027", "pilot-2026"):
         spec = (repo_root / "pipelines" / f"{name}.yaml").read_text(encoding="utf-8")
         spec = spec.replace(f"name: {name}", f"name: {name}\nroot: {repo_root}", 1)
         spec = re.sub(r"(\s)out/", rf"\g<1>{root}/out/", spec)
@@ -44,7 +44,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[s
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("spec", ["nightly", "planning-2027"])
+@pytest.mark.parametrize("spec", ["nightly", "planning-2027", "pilot-2026"])
 def test_report_reads_cleanly_in_a_browser(
     reports: dict[str, Path], spec: str, width: int, tmp_path: Path
 ) -> None:
@@ -59,6 +59,8 @@ def test_report_reads_cleanly_in_a_browser(
     figures = sum(len(s["figures"]) for s in found["sections"])
     if spec == "nightly":
         assert titles[0] == "Головні показники" and figures >= 12
+    elif spec == "pilot-2026":  # the spec's pilot, from the run's pilot step
+        assert "Моніторинг пілоту" in titles
     else:  # a planning run opens with its budget and computes no entitlements
         assert titles[0] == "Бюджет плану" and "Головні показники" not in titles
         assert any("Хто виграє" in t for t in titles)
