@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -27,6 +28,7 @@ from engine.store import REBUILD_PREFIX, RunManifest, Store, Writer, write_text_
 __all__ = [
     "ExportCheck",
     "check_exports",
+    "complete_exports",
     "describe_rebuild",
     "exported_tables",
     "rebuild_exports",
@@ -209,3 +211,31 @@ def describe_rebuild(
             f"mfr report {manifest.run_id} --out FILE writes it"
         )
     return line
+
+
+def complete_exports(
+    store: Store, manifest: RunManifest, spec: RunSpec, writer: Writer, log: Any
+) -> RunManifest:
+    """A committed run whose exports are complete: rebuilt from the store where they are not
+    (`log`: the run's `RunLog`). Returns the manifest to show, noting in its summary what was
+    rebuilt."""
+    check = check_exports(manifest, spec)
+    if check.complete:
+        return manifest
+    log.event(
+        "exports_incomplete",
+        level="warning",
+        of_run=manifest.run_id,
+        folder=str(check.folder),
+        damaged=list(check.damaged),
+    )
+    rebuilt, report_problem = rebuild_exports(store, manifest, spec, check, writer)
+    log.event(
+        "exports_rebuilt",
+        level="warning",
+        of_run=manifest.run_id,
+        files=rebuilt,
+        report_problem=report_problem,
+    )
+    manifest.outputs["exports_rebuilt"] = describe_rebuild(rebuilt, report_problem, manifest)
+    return manifest

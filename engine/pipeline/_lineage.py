@@ -9,7 +9,9 @@ its code, parameters, input files and upstream keys: the same key, the same resu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -20,7 +22,42 @@ from engine.pipeline._step import StepOutput
 from engine.store import RunManifest, table_hash
 from engine.store._tablehash import TABLE_HASH_METHOD
 
-__all__ = ["lineage_outputs", "render_lineage", "table_lineage"]
+__all__ = ["TableHashes", "lineage_outputs", "render_lineage", "table_lineage"]
+
+
+class TableHashes:
+    """The published tables' content hashes, computed on a thread of their own while the caller
+    writes the exports and the store (numpy, polars and DuckDB release the GIL, so the two share
+    the machine's cores); `result()` waits for them. `close()` stops after the table being hashed
+    (a failed or interrupted run does not wait for the rest) and joins the thread."""
+
+    def __init__(self, tables: Mapping[str, pl.DataFrame]) -> None:
+        self._tables = dict(tables)
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfr-table-hash")
+        self._future: Future[dict[str, str]] = self._pool.submit(self._hash_all)
+
+    def _hash_all(self) -> dict[str, str]:
+        hashes: dict[str, str] = {}
+        # the largest first: what is left when the store's appends end is then small
+        for name in sorted(self._tables, key=lambda t: -self._tables[t].height):
+            if self._stop.is_set():
+                break
+            hashes[name] = table_hash(self._tables[name])
+        return dict(sorted(hashes.items()))
+
+    def result(self) -> dict[str, str]:
+        return self._future.result()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> TableHashes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def lineage_outputs(
@@ -28,8 +65,10 @@ def lineage_outputs(
     plan: Plan | None,
     outputs: Mapping[str, StepOutput],
     tables: Mapping[str, pl.DataFrame],
+    hashes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What a run's manifest keeps of its tables' lineage: `table_hashes` and `lineage`."""
+    """What a run's manifest keeps of its tables' lineage: `table_hashes` and `lineage`
+    (`hashes`: the tables' hashes if already computed, e.g. by `TableHashes`)."""
     keys: Mapping[str, str] = plan.keys if plan is not None else {}
     actions: Mapping[str, str] = plan.actions if plan is not None else {}
     published_by = {
@@ -49,7 +88,11 @@ def lineage_outputs(
         for name in graph.order
     }
     return {
-        "table_hashes": {t: table_hash(tables[t]) for t in sorted(tables)},
+        "table_hashes": (
+            {t: hashes[t] for t in sorted(tables)}
+            if hashes is not None
+            else {t: table_hash(tables[t]) for t in sorted(tables)}
+        ),
         "table_hash_method": TABLE_HASH_METHOD,
         "lineage": {"tables": dict(sorted(published_by.items())), "nodes": nodes},
     }

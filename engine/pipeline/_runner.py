@@ -38,7 +38,7 @@ from engine.errors import (
     Interrupted,
 )
 from engine.pipeline._execute import Execution, RunFacts, one_line
-from engine.pipeline._exports import check_exports, describe_rebuild, rebuild_exports
+from engine.pipeline._exports import complete_exports
 from engine.pipeline._graph import Graph, Node
 from engine.pipeline._inputs import hash_inputs, record_inputs
 from engine.pipeline._interrupts import (
@@ -49,7 +49,7 @@ from engine.pipeline._interrupts import (
     fault_hook,
     guarded_writer,
 )
-from engine.pipeline._lineage import lineage_outputs
+from engine.pipeline._lineage import TableHashes, lineage_outputs
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._nodes import Reference
 from engine.pipeline._plan import Plan, plan_of
@@ -338,32 +338,8 @@ class _Run:
         self.cache.clear_staging()
 
     def _with_exports(self, manifest: RunManifest) -> RunManifest:
-        """A committed run whose exports are complete: rebuilt from the store where they are not.
-
-        Returns the manifest to show, noting in its summary what was rebuilt.
-        """
-        check = check_exports(manifest, self.spec)
-        if check.complete:
-            return manifest
-        self.log.event(
-            "exports_incomplete",
-            level="warning",
-            of_run=manifest.run_id,
-            folder=str(check.folder),
-            damaged=list(check.damaged),
-        )
-        rebuilt, report_problem = rebuild_exports(
-            self.store, manifest, self.spec, check, self.writer
-        )
-        self.log.event(
-            "exports_rebuilt",
-            level="warning",
-            of_run=manifest.run_id,
-            files=rebuilt,
-            report_problem=report_problem,
-        )
-        manifest.outputs["exports_rebuilt"] = describe_rebuild(rebuilt, report_problem, manifest)
-        return manifest
+        """A committed run whose exports are complete: rebuilt from the store where they are not."""
+        return complete_exports(self.store, manifest, self.spec, self.writer, self.log)
 
     def _run_nodes(self) -> None:
         manifest = self.manifest
@@ -417,46 +393,66 @@ class _Run:
         spec, manifest, exports, log = self.spec, self.manifest, self.exports, self.log
         tables, cached = self._tables()
         wanted = set(tables) if spec.exports is None else set(spec.exports) & set(tables)
-        for table in sorted(wanted):
-            exports.write(table, tables[table], same_as=cached.get(table))
-        log.event("exports_staged", tables=sorted(wanted))
+        # The tables' hashes are computed on a thread of their own while the exports and the
+        # store are written; the manifest takes them just before the commit.
+        with TableHashes(tables) as hashes:
+            for table in sorted(wanted):
+                exports.write(table, tables[table], same_as=cached.get(table))
+            log.event("exports_staged", tables=sorted(wanted))
 
-        manifest.status = "succeeded"
-        manifest.finished_at = utc_now()
-        manifest.exit_code = int(ExitCode.OK)
-        manifest.summary = [
-            note for name in self.graph.products for note in self.outputs[name].notes
-        ]
-        manifest.outputs = {
-            "store": str(spec.store),
-            "exports": str(exports.final),
-            "log": str(log.path),
-            "tables": {t: f.height for t, f in tables.items()},
-            # what the export folder holds, so it can be checked and rebuilt from the store
-            "exported": {t: tables[t].columns for t in sorted(wanted)},
-            "nodes": self.nodes,  # every node's action, time and the peak memory so far
-        }
-        manifest.outputs.update(lineage_outputs(self.graph, self.plan, self.outputs, tables))
-        for output in self.outputs.values():
-            if "rows_read" in output.meta:
-                manifest.outputs["rows_read"] = dict(output.meta["rows_read"])
-            if "report" in output.meta:  # a file the step wrote into the run's folder
-                manifest.outputs["report"] = str(exports.final / output.meta["report"])
-        exports.write_text("manifest.json", manifest.to_json())
+            manifest.status = "succeeded"
+            manifest.finished_at = utc_now()
+            manifest.exit_code = int(ExitCode.OK)
+            manifest.summary = [
+                note for name in self.graph.products for note in self.outputs[name].notes
+            ]
+            manifest.outputs = {
+                "store": str(spec.store),
+                "exports": str(exports.final),
+                "log": str(log.path),
+                "tables": {t: f.height for t, f in tables.items()},
+                # what the export folder holds, so it can be checked and rebuilt from the store
+                "exported": {t: tables[t].columns for t in sorted(wanted)},
+                "nodes": self.nodes,  # every node's action, time and the peak memory so far
+            }
+            for output in self.outputs.values():
+                if "rows_read" in output.meta:
+                    manifest.outputs["rows_read"] = dict(output.meta["rows_read"])
+                if "report" in output.meta:  # a file the step wrote into the run's folder
+                    manifest.outputs["report"] = str(exports.final / output.meta["report"])
 
-        def published(table: str, rows: int) -> None:
-            log.event("table_published", table=table, rows=rows)
+            def hashed() -> None:
+                """The manifest with the tables' hashes and lineage, staged with the exports
+                before the store commits (a kill after the commit finds it complete)."""
+                lineage = lineage_outputs(
+                    self.graph, self.plan, self.outputs, tables, hashes.result()
+                )
+                found = manifest.outputs
+                later: dict[str, Any] = {
+                    k: found.pop(k) for k in ("rows_read", "report") if k in found
+                }
+                manifest.outputs = {**found, **lineage, **later}  # in the order it always had
+                exports.write_text("manifest.json", manifest.to_json())
 
-        # The store's commit makes the run visible; the folder rename follows. A signal now waits
-        # for both rather than leave a committed run without its exports (a kill cannot wait: the
-        # next run finishes the rename or rebuilds the folder from the store).
-        with self.signals.critical(deliver=False):
-            self.store.publish(manifest, tables, on_table=published, reference=self._dimensions)
-            self.committed = True
-            log.event("run_committed")
-            fault_hook("after_commit")
-            exports.write_text("manifest.json", manifest.to_json())  # with its final end time
-            exports.commit()
+            def published(table: str, rows: int) -> None:
+                log.event("table_published", table=table, rows=rows)
+
+            # The store's commit makes the run visible; the folder rename follows. A signal now
+            # waits for both rather than leave a committed run without its exports (a kill cannot
+            # wait: the next run finishes the rename or rebuilds the folder from the store).
+            with self.signals.critical(deliver=False):
+                self.store.publish(
+                    manifest,
+                    tables,
+                    on_table=published,
+                    reference=self._dimensions,
+                    before_commit=hashed,
+                )
+                self.committed = True
+                log.event("run_committed")
+                fault_hook("after_commit")
+                exports.write_text("manifest.json", manifest.to_json())  # with its final end time
+                exports.commit()
         log.event("run_succeeded", seconds=manifest.seconds, tables=manifest.outputs["tables"])
 
     def _unfinished_exports(self, exc: BaseException) -> BaseException:

@@ -43,6 +43,7 @@ import hashlib
 import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from engine.store._typed import for_store
 
@@ -189,18 +190,41 @@ def _words(values: pl.Series) -> np.ndarray:
     return _text_words(values.cast(pl.String))
 
 
+def _repeats(values: pl.Series) -> bool:
+    """Whether a text column repeats its values enough that hashing each distinct text once and
+    looking rows up by code is cheaper (ids of case-months, forecast series, dimension text),
+    judged on its first block: a column of nearly unique texts is cheaper word by word."""
+    head = values.head(_BLOCK)
+    return head.n_unique() * 2 <= head.len()
+
+
+def _dictionary(values: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """A text column as its distinct texts and each row's code into them (a null: -1)."""
+    array = values.cast(pl.String).rechunk().to_arrow()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = pc.dictionary_encode(array)
+    codes = np.array(encoded.indices.cast(pa.int64()).fill_null(-1))
+    return pl.Series(encoded.dictionary, dtype=pl.String), codes
+
+
 def _coded(values: pl.Series, key: np.uint64, null: np.ndarray) -> np.ndarray | None:
-    """For a column of few distinct values (an Enum, a boolean), each row's mixed word looked up
-    by its code from its values' (the last entry: a null's); None for any other column."""
+    """For a column of few distinct values (an Enum, a boolean, repeating text), each row's mixed
+    word looked up by its code from its values' (the last entry: a null's); None for any other
+    column. The words are those of the values themselves, so the hash is the same either way."""
     if isinstance(values.dtype, pl.Enum):
         categories = pl.Series(values.dtype.categories, dtype=pl.String)
+        codes = values.to_physical().cast(pl.Int64).fill_null(len(categories)).to_numpy()
     elif values.dtype == pl.Boolean:
         categories = pl.Series([False, True])
+        codes = values.to_physical().cast(pl.Int64).fill_null(2).to_numpy()
+    elif values.dtype == pl.String and _repeats(values):
+        categories, codes = _dictionary(values)
+        codes[codes < 0] = len(categories)
     else:
         return None
     table = np.concatenate([_mix(_words(categories) ^ key), null])
-    codes = values.to_physical().cast(pl.Int64).fill_null(len(categories))
-    return table[codes.to_numpy()]
+    return table[codes]
 
 
 def _row_digests(frame: pl.DataFrame) -> np.ndarray:
