@@ -16,7 +16,7 @@ every value is looked up by position. No loop runs per case or per day. Dates ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,8 @@ class IndexedRegistry:
     # values stand) and the registry's recipients they fall back on
     benefits: Any = None
     recipients: pl.DataFrame | None = None
+    # per-case arrays derived from the frames above, made once however many pricings read them
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_cases(self) -> int:
@@ -96,19 +98,7 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     cases = registry.cases
     if not cases["case_id"].is_sorted():  # extracts usually list cases in order already
         cases = cases.sort("case_id")
-    cases = cases.join(
-        registry.recipients.select(
-            "recipient_id",
-            "birth_date",
-            "disability_group",
-            "is_idp",
-            "registered_hromada",
-            "income_ratio",
-        ),
-        on="recipient_id",
-        how="left",
-        maintain_order="left",
-    )
+    cases = _with_recipients(cases, registry.recipients)
     service = _codes(cases["service_code"], service_codes)
     if (service < 0).any():
         code = cases["service_code"][int(np.flatnonzero(service < 0)[0])]
@@ -116,14 +106,7 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     disability = _codes(cases["disability_group"], list(DISABILITY_GROUPS))
     disability[disability < 0] = len(DISABILITY_GROUPS)
 
-    # orphan locations were quarantined upstream; any left here are ignored (a left join and a
-    # filter: the same rows as an inner join, faster)
-    locations = registry.case_locations.join(
-        cases.select("case_id").with_row_index("_case"),
-        on="case_id",
-        how="left",
-        maintain_order="left",
-    ).filter(pl.col("_case").is_not_null())
+    locations = _located(registry.case_locations, cases["case_id"])
     known = [] if territories is None else [territories["hromada_code"]]
     hromada_codes = (
         pl.concat(
@@ -173,9 +156,68 @@ def index_registry(registry: Registry, territories: pl.DataFrame | None = None) 
     )
 
 
+_RECIPIENT = ("birth_date", "disability_group", "is_idp", "registered_hromada", "income_ratio")
+
+
+def _with_recipients(cases: pl.DataFrame, recipients: pl.DataFrame) -> pl.DataFrame:
+    """Each case with its recipient's columns (`_RECIPIENT`; null for an unknown recipient).
+
+    The string keys are matched once, for the row of each case's recipient; the columns are then
+    gathered by that row (the same frame as a left join, without carrying five columns through
+    the join)."""
+    row = (
+        cases.select("recipient_id")
+        .join(
+            recipients.select("recipient_id").with_row_index("_row"),
+            on="recipient_id",
+            how="left",
+            maintain_order="left",
+        )
+        .get_column("_row")
+    )
+    if len(row) != cases.height:  # a recipient id twice (validation quarantines it): a join
+        return cases.join(
+            recipients.select("recipient_id", *_RECIPIENT),
+            on="recipient_id",
+            how="left",
+            maintain_order="left",
+        )
+    return pl.concat(
+        [cases, recipients.select(_RECIPIENT).select(pl.all().gather(row))], how="horizontal"
+    )
+
+
+def _located(locations: pl.DataFrame, case_ids: pl.Series) -> pl.DataFrame:
+    """The locations of known cases (`case_ids`, sorted) with `_case`, their case's position.
+
+    Orphan locations were quarantined upstream; any left here are ignored. Extracts usually list
+    locations by case, every case with one: then a case's position is the number of the run of
+    equal ids its locations are in, found without matching the strings (checked: the first id of
+    every run is the case's id). Otherwise a left join and a filter (the rows of an inner join)."""
+    ids = locations["case_id"]
+    if ids.is_sorted() and ids.null_count() == 0:
+        run = ids.rle_id()
+        starts = (
+            np.flatnonzero(np.r_[True, run.to_numpy()[1:] != run.to_numpy()[:-1]])
+            if len(ids)
+            else np.zeros(0, dtype=np.int64)
+        )
+        if len(starts) == len(case_ids) and bool((ids.gather(starts) == case_ids).all()):
+            return locations.with_columns(run.cast(pl.UInt32).alias("_case"))
+    return locations.join(
+        case_ids.to_frame().with_row_index("_case"),
+        on="case_id",
+        how="left",
+        maintain_order="left",
+    ).filter(pl.col("_case").is_not_null())
+
+
 def registered_index(reg: IndexedRegistry) -> np.ndarray:
     """Index (into `reg.hromada_codes`) of each case's registered hromada, -1 when unknown."""
-    return _codes(reg.cases["registered_hromada"], reg.hromada_codes)
+    if "registered" not in reg.derived:
+        reg.derived["registered"] = _codes(reg.cases["registered_hromada"], reg.hromada_codes)
+    registered: np.ndarray = reg.derived["registered"]
+    return registered
 
 
 @dataclass(frozen=True, eq=False)

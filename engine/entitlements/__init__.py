@@ -20,98 +20,31 @@ string columns (16 bytes a row each) are most of the peak memory.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
-from engine.contracts import check_case_months, check_segments
 from engine.dates import month_range, resolve_months
 from engine.entitlements._block import round_kopiyka
 from engine.entitlements._core import PricedCore, price_core
-from engine.entitlements._dated import dated_frames, idp_burden
-from engine.entitlements._frames import (
-    CASE_MONTH_COLUMNS,
-    SEGMENT_COLUMNS,
-    case_months_frame,
-    code_book,
-    dictionaries,
-    dimensions,
-    distinct_cases,
-    parts,
-    segments_frame,
-    territory_lists,
-)
+from engine.entitlements._frames import CASE_MONTH_COLUMNS, SEGMENT_COLUMNS
+from engine.entitlements._prepared import PreparedRegistry, PricedMonths, prepare, price_months
+from engine.entitlements._result import Entitlements
 from engine.params import FundingModel
-from engine.rollups import flows, rollups
 from engine.schemas import Registry
-from engine.segments import index_registry
 
 __all__ = [
     "CASE_MONTH_COLUMNS",
     "SEGMENT_COLUMNS",
     "Entitlements",
+    "PreparedRegistry",
     "PricedCore",
+    "PricedMonths",
     "compute_entitlements",
+    "prepare",
     "price_core",
+    "price_months",
     "round_kopiyka",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class Entitlements:
-    """Priced segments, case-month totals, rollups and flows of one registry under one model."""
-
-    segments: pl.DataFrame
-    case_months: pl.DataFrame
-    rollups: pl.DataFrame
-    flows: pl.DataFrame
-    model_version: str
-    model_hash: str
-    months: tuple[dt.date, dt.date]
-    n_segments: int = -1  # segments priced (also when the frame was not asked for); -1: unknown
-    # IDP host burden (`engine.rollups.idp_host_burden`), from dated circumstances; None: none
-    idp_burden: pl.DataFrame | None = None
-    n_cases: int = -1  # distinct cases with case-months; -1: counted from the frame
-
-    def __post_init__(self) -> None:
-        if self.n_segments < 0:
-            object.__setattr__(self, "n_segments", self.segments.height)
-        if self.n_cases < 0:
-            object.__setattr__(self, "n_cases", self.case_months["case_id"].n_unique())
-
-    def totals(self) -> dict[str, float]:
-        """Headline totals from the rounded case-month amounts (exact sums, shown as floats)."""
-        t = self.totals_by_funding()
-        served, waiting = t["served"], t["waiting"]
-        return {
-            "gross_uah": float(served["gross_uah"]),
-            "copay_uah": float(served["copay_uah"]),
-            "state_uah": float(served["state_uah"]),
-            "unmet_gross_uah": float(waiting["gross_uah"]),
-            "case_months": float(served["case_months"]),
-            "waiting_case_months": float(waiting["case_months"]),
-        }
-
-    def totals_by_funding(self) -> dict[str, dict[str, Any]]:
-        """Sums of the case-months, served (funded) and waiting, in one pass over the frame:
-        per part `rows`, `case_months`, and the exact `gross_uah`, `copay_uah`, `state_uah`."""
-        funded = pl.col("funded")
-        sums = [
-            *(
-                pl.col(c).filter(funded == side).sum().alias(f"{name}:{c}")
-                for name, side in (("served", True), ("waiting", False))
-                for c in ("case_months", "gross_uah", "copay_uah", "state_uah")
-            ),
-            funded.sum().alias("served:rows"),
-            (~funded).sum().alias("waiting:rows"),
-        ]
-        row = self.case_months.select(sums).row(0, named=True)
-        out: dict[str, dict[str, Any]] = {"served": {}, "waiting": {}}
-        for key, value in row.items():
-            side, column = key.split(":")
-            out[side][column] = value
-        return out
 
 
 def _months(
@@ -149,33 +82,5 @@ def compute_entitlements(
     (608, 2498273.13)
     """
     month_list = _months(months, registry)
-    reg = index_registry(registry, territories)
-    raion, oblast = territory_lists(reg, territories)
-    dims = dimensions(reg, territories)
-    core = price_core(reg, model, month_list, hromada_oblast=oblast, wide=True)
-    # intermediate arrays are handed over and freed as soon as used, before the next frame grows:
-    # parts after rollups and flows, case-month keys after the case-month frame
-    money_parts, book = parts(core), code_book(core, reg, raion, oblast, dims)
-    rollup_frame, flow_frame = rollups(money_parts, book), flows(money_parts, book)
-    del money_parts
-    idp = idp_burden(core, reg, oblast, dims) if core.dated is not None else None
-    books = dictionaries(reg, raion, oblast, dims)
-    del reg  # the frames need only the dictionaries and the core
-    n_cases = distinct_cases(core)
-    case_month_frame = case_months_frame(core, books)
-    segment_frame = segments_frame(core, books, model.version) if segments else pl.DataFrame()
-    # with a benefits extract: the disability group and IDP status in force on each row
-    segment_frame, case_month_frame = dated_frames(core, segment_frame, case_month_frame, dims)
-    result = Entitlements(
-        segments=check_segments(segment_frame),
-        case_months=check_case_months(case_month_frame),
-        rollups=rollup_frame,
-        flows=flow_frame,
-        model_version=model.version,
-        model_hash=model.content_hash,
-        months=(month_list[0], month_list[-1]),
-        n_segments=core.n_segments,
-        idp_burden=idp,
-        n_cases=n_cases,
-    )
-    return result
+    priced = price_months(prepare(registry, territories), model, month_list)
+    return priced.entitlements(segments=segments)

@@ -11,6 +11,7 @@ for the unrounded parts of a segment, and state = gross − co-payment exactly o
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,7 @@ CASE_MONTH_COLUMNS = (
     "is_idp", "hromada_code", "raion_code", "oblast_code", "registered_hromada",
     "registered_oblast_code", "provider_id", "ownership",
 )  # fmt: skip
+_MONEY = ("gross_uah", "copay_uah", "state_uah")
 
 
 def territory_lists(
@@ -130,9 +132,14 @@ def dictionaries(
 
 
 def _gather(
-    books: Dictionaries, case: np.ndarray, hromada: np.ndarray, provider: np.ndarray
+    books: Dictionaries,
+    case: np.ndarray,
+    hromada: np.ndarray,
+    provider: np.ndarray,
+    names: Collection[str] | None = None,
 ) -> pl.DataFrame:
-    """Every per-case, per-hromada and per-provider column for rows with these keys (uint32)."""
+    """Every per-case, per-hromada and per-provider column (or those of `names`) for rows with
+    these keys (uint32)."""
     keys = pl.DataFrame({"case": case, "hromada": hromada, "provider": provider})
     lookups = [(books.per_case.to_dict(), "case")]
     lookups += [(books.by_hromada, "hromada"), (books.by_provider, "provider")]
@@ -140,6 +147,7 @@ def _gather(
         pl.lit(values).gather(pl.col(key)).alias(name)
         for columns, key in lookups
         for name, values in columns.items()
+        if names is None or name in names
     )
 
 
@@ -167,47 +175,69 @@ def _wide(core: PricedCore) -> Wide:
     return core.wide
 
 
-def _parts_money(gross: np.ndarray, copay: np.ndarray) -> dict[str, pl.Series]:
-    """A segment's unrounded money as Decimal(18, 4): gross and co-payment to 1/10,000 UAH,
-    state = gross − co-payment exactly."""
+def _parts_money(
+    gross: np.ndarray, copay: np.ndarray, names: Collection[str] = _MONEY
+) -> dict[str, pl.Series]:
+    """A segment's unrounded money (those of `names`) as Decimal(18, 4): gross and co-payment to
+    1/10,000 UAH, state = gross − co-payment exactly."""
     g, c = kopiyky(gross, 4), kopiyky(copay, 4)
-    return {
-        "gross_uah": decimal_series(g, "gross_uah", 4),
-        "copay_uah": decimal_series(c, "copay_uah", 4),
-        "state_uah": decimal_series(np.subtract(g, c, out=g), "state_uah", 4),
+    out = {
+        name: decimal_series(units, name, 4)
+        for name, units in (("gross_uah", g), ("copay_uah", c))
+        if name in names
     }
+    if "state_uah" in names:  # last: it overwrites the gross units (the decimals are copies)
+        out["state_uah"] = decimal_series(np.subtract(g, c, out=g), "state_uah", 4)
+    return out
 
 
-def segments_frame(core: PricedCore, books: Dictionaries, version: str) -> pl.DataFrame:
-    """One row per segment, every factor a column (`SEGMENT_COLUMNS`), in the core's order."""
+def segments_frame(
+    core: PricedCore,
+    books: Dictionaries,
+    version: str,
+    *,
+    columns: Sequence[str] = SEGMENT_COLUMNS,
+    rows: np.ndarray | None = None,
+) -> pl.DataFrame:
+    """One row per segment, every factor a column (`SEGMENT_COLUMNS`), in the core's order.
+
+    `columns` (some of `SEGMENT_COLUMNS`, in that order) and `rows` (segment positions, ascending)
+    build a part of that frame, the same values: only what is asked for is made (a forecast's
+    history needs a dozen columns, an explanation a few cases)."""
     wide = _wide(core)
     w = wide.segments
     factors = w if core.rows is None else core.rows  # per segment under a territorial scenario
     unknown = wide.unknown_birth
-    numbers = pl.DataFrame(
-        {
-            "month": _dates(w["month"]),
-            "segment_from": _dates(w["segment_from"]),
-            "segment_to": _dates(w["segment_to"]),
-            "days": w["days"],
-            "days_in_month": w["days_in_month"],
-            "age": _age(w["age"], None if unknown is None else unknown[w["case"]]),
-            "units": _nan_to_null(factors["units"]),
-            "tariff": _nan_to_null(factors["tariff"]),
-            "coef": w["coef"],
-            "modifier": _nan_to_null(factors["modifier"]),
-            "cap_factor": w["cap_factor"],
-            "copay_share": w["copay_share"],
-            "funded": w["funded"],
-        }
+
+    def at(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else np.take(values, rows)
+
+    makers: dict[str, Callable[[], pl.Series | np.ndarray]] = {
+        "month": lambda: _dates(at(w["month"])),
+        "segment_from": lambda: _dates(at(w["segment_from"])),
+        "segment_to": lambda: _dates(at(w["segment_to"])),
+        "days": lambda: at(w["days"]),
+        "days_in_month": lambda: at(w["days_in_month"]),
+        "age": lambda: _age(at(w["age"]), None if unknown is None else unknown[at(w["case"])]),
+        "units": lambda: _nan_to_null(at(factors["units"])),
+        "tariff": lambda: _nan_to_null(at(factors["tariff"])),
+        "coef": lambda: at(w["coef"]),
+        "modifier": lambda: _nan_to_null(at(factors["modifier"])),
+        "cap_factor": lambda: at(w["cap_factor"]),
+        "copay_share": lambda: at(w["copay_share"]),
+        "funded": lambda: at(w["funded"]),
+    }
+    numbers = pl.DataFrame({name: make() for name, make in makers.items() if name in columns})
+    money = pl.DataFrame(
+        _parts_money(at(core.segments["gross_uah"]), at(w["copay_uah"]), columns)
+        if any(c in columns for c in _MONEY)
+        else {}
     )
-    money = pl.DataFrame(_parts_money(core.segments["gross_uah"], w["copay_uah"]))
-    strings = _gather(books, w["case"], w["hromada"], w["provider"])
-    return (
-        pl.concat([strings, numbers, money], how="horizontal")
-        .with_columns(model_version=pl.lit(version, dtype=pl.Categorical))
-        .select(SEGMENT_COLUMNS)
-    )
+    strings = _gather(books, at(w["case"]), at(w["hromada"]), at(w["provider"]), names=columns)
+    frame = pl.concat([f for f in (strings, numbers, money) if f.width], how="horizontal")
+    if "model_version" in columns:
+        frame = frame.with_columns(model_version=pl.lit(version, dtype=pl.Categorical))
+    return frame.select([c for c in SEGMENT_COLUMNS if c in columns])
 
 
 def _case_month_order(case: np.ndarray, month: np.ndarray, funded: np.ndarray) -> np.ndarray | None:

@@ -129,7 +129,10 @@ class WideSink:
         self.case_months = {name: empty(n, dtype) for name, dtype in _CASE_MONTH.items()}
         self.parts = {name: empty(n, dtype) for name, dtype in _PART.items()}
         self.month_day, self.month_serial = month_serials(months)
-        self.birth_serial, self.unknown_birth = _birth_serials(ctx.reg.cases["birth_date"])
+        derived = ctx.reg.derived  # the same for every pricing of the registry: made once
+        if "birth_serials" not in derived:
+            derived["birth_serials"] = _birth_serials(ctx.reg.cases["birth_date"])
+        self.birth_serial, self.unknown_birth = derived["birth_serials"]
         cal = ctx.calendar
         self.entry = {  # per calendar entry
             "month": cal.month.astype(np.int16),

@@ -15,9 +15,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 import polars.selectors as cs
 
+from engine.columns import money_units
 from engine.distributed._context import pricing_hook
 from engine.invariants import assert_finite_money
 from engine.need import counts_sentence, period_counts
@@ -28,6 +30,7 @@ from engine.pipeline._plan import Plan
 from engine.pipeline._step import StepOutput
 
 if TYPE_CHECKING:
+    from engine.entitlements import PricedMonths
     from engine.params import FundingModel
     from engine.schemas import Registry
 
@@ -41,6 +44,7 @@ HISTORY_COLUMNS = (
     "funded",
 )
 _CHUNK = 12  # history months priced at once
+_EXPLAINED_TOP = 5  # the largest and most changed amounts explained (of each kind)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,15 +90,66 @@ def _blocks(
     return blocks
 
 
-def _narrow(segments: pl.DataFrame, window: HistoryWindow) -> pl.DataFrame:
-    """The history's segment columns, text as categoricals (a few bytes a row, not sixteen)."""
+def _narrow(priced: PricedMonths, window: HistoryWindow) -> pl.DataFrame:
+    """The history's segment columns, text as categoricals (a few bytes a row, not sixteen):
+    only those columns of only the window's segments are made."""
+    rows = priced.rows_in_months(window.first, window.last)
     return (
-        segments.lazy()
-        .filter(pl.col("month").is_between(window.first, window.last))
+        priced.segments(HISTORY_COLUMNS, rows)
+        .lazy()
         .select(HISTORY_COLUMNS)
         .with_columns(cs.string().cast(pl.Categorical))
         .collect()
     )
+
+
+def _explained(
+    priced: PricedMonths,
+    case_months: pl.DataFrame,
+    registry: Registry,
+    model: FundingModel,
+    territories: pl.DataFrame,
+) -> pl.DataFrame:
+    """The largest and most changed amounts, explained from this pricing's own segments: those
+    of the cases that can be picked (`_candidates`), the only ones explaining reads."""
+    wanted = _candidates(case_months, _EXPLAINED_TOP)
+    if wanted is not None:
+        case_months = case_months.filter(pl.col("case_id").is_in(pl.Series(wanted).implode()))
+    segments = priced.segments(rows=None if wanted is None else priced.rows_of_cases(wanted))
+    return stage_module("engine.explain._report").explained_amounts(
+        case_months, registry, model, territories, segments=segments, top=_EXPLAINED_TOP
+    )
+
+
+def _candidates(case_months: pl.DataFrame, top: int) -> list[str] | None:
+    """Cases holding every case-month `explained_amounts` can pick: the funded case-months at or
+    above the `top`-th largest gross, and those whose change from the same case's funded month
+    before is at or above the `top`-th largest (ties all kept, so the picks among these cases are
+    the picks among all). None when the funded case-months are not in (case, month) order, which
+    finding the month before needs: then every case is a candidate."""
+    frame = case_months.lazy().filter(pl.col("funded")).select("case_id", "month", "gross_uah")
+    funded = frame.collect()
+    n = funded.height
+    if n <= top:
+        return None
+    case_id = funded["case_id"]
+    same = (case_id.slice(1) == case_id.slice(0, n - 1)).to_numpy()
+    serial = _month_serial(funded["month"])
+    if not case_id.is_sorted() or not np.all((serial[1:] > serial[:-1]) | ~same):
+        return None
+    gross = money_units(funded["gross_uah"])
+    picked = gross >= np.partition(gross, n - top)[n - top]
+    follows = same & (serial[1:] == serial[:-1] + 1)  # the same case's month before
+    change = np.where(follows, np.abs(gross[1:] - gross[:-1]), 0)
+    changed = int(np.count_nonzero(change))
+    edge = np.partition(change, len(change) - top)[len(change) - top] if changed >= top else 1
+    picked[1:] |= change >= max(int(edge), 1)
+    return case_id.filter(pl.Series(picked)).unique().to_list()
+
+
+def _month_serial(month: pl.Series) -> np.ndarray:
+    """Year × 12 + month of each date."""
+    return (month.dt.year().cast(pl.Int64) * 12 + month.dt.month().cast(pl.Int64)).to_numpy()
 
 
 @node(title="Pricing the registry")
@@ -116,23 +171,25 @@ def priced(
     if (partitioned := pricing_hook()) is not None:  # on a Dask cluster (engine.distributed)
         territories = reference.territories
         return partitioned(registry, model, territories, blocks=blocks, spec_months=spec_months, window=window)  # fmt: skip
+    # the registry is indexed once, for every block
+    prepared = entitlements.prepare(registry, reference.territories)
     for first, last in blocks:
-        result = entitlements.compute_entitlements(
-            registry, model, reference.territories, months=(first, last)
-        )
+        priced_months = entitlements.price_months(prepared, model, _month_list(first, last))
         if spec_months is not None and first == spec_months.first:
+            result = priced_months.entitlements(segments=False)
             totals = {"case_months": result.case_months, "rollups": result.rollups}
             totals["flows"] = result.flows
             totals["idp_burden"] = result.idp_burden
             # the output edge comes first: no non-finite amount is explained (or published)
             assert_finite_money(result.case_months, None, "entitlements (case_months)")
-            # the largest and most changed amounts, explained from this pricing's own segments
-            totals["explained"] = stage_module("engine.explain._report").explained_amounts(
-                result.case_months, registry, model, reference.territories, segments=result.segments
+            totals["explained"] = _explained(
+                priced_months, result.case_months, registry, model, reference.territories
             )
+            del result
         if window is not None:
-            parts.append(_narrow(result.segments, window))
-        del result
+            parts.append(_narrow(priced_months, window))
+        del priced_months
+    del prepared
     history_segments = None
     if window is not None:
         history_segments = pl.concat(parts) if parts else None
