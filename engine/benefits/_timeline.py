@@ -135,7 +135,12 @@ class BenefitTables(dict[str, pl.DataFrame]):
     def __init__(self, tables: dict[str, pl.DataFrame]) -> None:
         super().__init__(tables)
         self.timelines: list[
-            tuple[pl.DataFrame, CircumstanceRules, tuple[dt.date, dt.date] | None, pl.DataFrame]
+            tuple[
+                pl.DataFrame,
+                CircumstanceRules,
+                tuple[dt.date, dt.date] | None,
+                tuple[pl.DataFrame, pl.DataFrame],
+            ]
         ] = []
 
     def __reduce__(self) -> tuple[type[BenefitTables], tuple[dict[str, pl.DataFrame]]]:
@@ -158,23 +163,25 @@ def circumstance_timeline(
     months, then the history a year at a time, inside the span of the first two.
     """
     memo = tables.timelines if isinstance(tables, BenefitTables) else None
-    held = None
+    cached = None
     for seen, seen_rules, span, built in memo or ():
         if seen is recipients and (seen_rules is rules or seen_rules == rules):
-            held = span, built
-    if held is not None and _covers(held[0], window):
-        timeline = held[1]
+            cached = span, built
+    if cached is not None and _covers(cached[0], window):
+        timeline, held = cached[1]
     else:  # built over what is held and what is asked: the next blocks fall inside
-        span = window if held is None else _hull(held[0], window)
-        timeline = _timeline(tables, recipients, rules, span)
-        if memo is not None:
-            memo[:] = [(recipients, rules, span, timeline)]  # the run's one: no other is kept
+        span = window if cached is None else _hull(cached[0], window)
+        timeline, held = _timeline(tables, recipients, rules, span)
+        if memo is not None:  # the run's one: no other is kept
+            memo[:] = [(recipients, rules, span, (timeline, held))]
     if window is None:
-        return timeline
-    ends = pl.col("valid_to")
-    return timeline.filter(
-        (ends.is_null() | (ends >= window[0])) & (pl.col("valid_from") <= window[1])
+        return timeline.drop("_person")
+    meets = (pl.col("valid_to").is_null() | (pl.col("valid_to") >= window[0])) & (
+        pl.col("valid_from") <= window[1]
     )
+    # as a timeline built for the window alone: persons with a record on one of its days
+    persons = held.filter(meets)["_person"].unique()
+    return timeline.filter(meets & pl.col("_person").is_in(persons.implode())).drop("_person")
 
 
 Window = tuple[dt.date, dt.date] | None
@@ -198,8 +205,9 @@ def _timeline(
     recipients: pl.DataFrame,
     rules: CircumstanceRules,
     window: tuple[dt.date, dt.date] | None,
-) -> pl.DataFrame:
-    """`circumstance_timeline` built: with a `window` (first, last day), only the intervals that
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`circumstance_timeline` built (with `_person`, the person's number), and the days some
+    record of each person holds (`_person`, `valid_from`, `valid_to`): with a `window` (first, last day), only the intervals that
     meet it are exact (the rest is skipped). Persons are numbered once, so sorts and joins run on
     integers, not on ids."""
     day = dt.timedelta(days=1)
@@ -273,6 +281,19 @@ def _timeline(
         pl.col("registered_hromada").alias("_reg_hromada"),
     )
     cuts = cuts.join(registry, on=_R, how="left", maintain_order="left")
+    # the days some record of the person holds (cuts to the next cut): a window none of them
+    # meets has none of the person's records, and pricing keeps the registry's values there
+    following = pl.when(pl.col(_R).shift(-1) == pl.col(_R)).then(pl.col("valid_from").shift(-1))
+    held = (
+        cuts.select(
+            _R,
+            "valid_from",
+            (following - day).alias("valid_to"),
+            _held=pl.any_horizontal("_declared", "_assessed", "_certified"),
+        )
+        .filter("_held")
+        .drop("_held")
+    )
     is_idp = (
         pl.when(pl.col("_certified"))
         .then(True)
@@ -300,7 +321,8 @@ def _timeline(
         .then(pl.col("_reg_hromada")),
     )
     merged = _merged(timeline)
-    return merged.with_columns(pl.lit(ids).gather(pl.col(_R)).alias(_R))
+    named = merged.with_columns(pl.lit(ids).gather(pl.col(_R)).alias(_R), _person=pl.col(_R))
+    return named, held.rename({_R: "_person"})
 
 
 def _merged(timeline: pl.DataFrame) -> pl.DataFrame:
