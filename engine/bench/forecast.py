@@ -228,8 +228,8 @@ def run(
 
 
 def ratio_lines(results: list[BenchResult]) -> list[str]:
-    """The engine's throughput beside AutoETS's, and the reconciled comparison's detail (or the
-    one line saying it was skipped)."""
+    """The engine's throughput beside AutoETS's, and the one line saying the reconciled
+    comparison was skipped when hierarchicalforecast is absent (its figures are in the notes)."""
     from engine.bench._forecast_reconciled import hierarchicalforecast_missing
 
     lines = []
@@ -245,9 +245,6 @@ def ratio_lines(results: list[BenchResult]) -> list[str]:
     skipped = hierarchicalforecast_missing()
     if skipped:
         lines.append(f"  {skipped}")
-    for r in results:
-        if r.case.startswith("reconciled "):
-            lines.extend(r.note.splitlines()[1:])
     return lines
 
 
