@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import numpy as np
 import polars as pl
 
 from engine.registry._quarantine import Check, empty, violations
@@ -217,8 +218,9 @@ def relational_rules(
         ),
     ]
     found.append(violations(cases, "cases", files["cases"], cases_checks))
-    locations = tables["case_locations"].with_columns(
-        _fk_status("case_id", *keys("cases", "case_id")),
+    located = tables["case_locations"]
+    locations = located.with_columns(
+        _fk_status("case_id", *keys("cases", "case_id"), values=located["case_id"]),
         _fk_status("provider_id", *keys("providers", "provider_id")),
     )
     location_checks = [*_fk_checks("case_id", "case"), *_fk_checks("provider_id", "provider")]
@@ -326,7 +328,13 @@ def _sorted_locations(locations: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFr
         pl.col(SOURCE_LINE).alias("_case_line"),
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_case"),
     )
-    return locations.join(case_columns, on="case_id", how="inner").sort(
+    run = _runs(locations["case_id"], cases["case_id"])
+    if run is not None:  # locations by case, every case located: each run is its case's row
+        gathered = case_columns.drop("case_id").select(pl.all().gather(run))
+        joined = pl.concat([locations, gathered], how="horizontal")
+    else:
+        joined = locations.join(case_columns, on="case_id", how="inner")
+    return joined.sort(
         "_case", "valid_from", pl.col("valid_to").fill_null(_FAR_FUTURE), SOURCE_LINE
     )
 
@@ -343,19 +351,43 @@ def _days(date: pl.Expr) -> pl.Expr:
     return date.cast(pl.Int64)
 
 
-def _fk_status(column: str, keys: pl.Series, rejected: pl.Series) -> pl.Expr:
-    """`_fk_<column>`: null when empty, else "ok", "orphan" or "rejected" (the parent row was)."""
+def _fk_status(
+    column: str, keys: pl.Series, rejected: pl.Series, values: pl.Series | None = None
+) -> pl.Expr:
+    """`_fk_<column>`: null when empty, else "ok", "orphan" or "rejected" (the parent row was).
+    `values`: the column itself, when every value is known to be among `keys` by its runs
+    (`_runs`), so no value is looked up."""
     value = pl.col(column)
+    known = (
+        pl.lit(True)
+        if values is not None and _runs(values, keys) is not None
+        else value.is_in(keys.implode())
+    )
     return (
         pl.when(value.is_null())
         .then(None)
         .when(value.is_in(rejected.implode()))  # few; and a rejected key always exists
         .then(pl.lit("rejected"))
-        .when(value.is_in(keys.implode()))
+        .when(known)
         .then(pl.lit("ok"))
         .otherwise(pl.lit("orphan"))
         .alias(f"_fk_{column}")
     )
+
+
+def _runs(values: pl.Series, keys: pl.Series) -> pl.Series | None:
+    """The position in `keys` of each value, when `values` list every key in the keys' order,
+    each as one run of equal values (a child table exported by its parent's key, every parent
+    with a child: the usual extract); None otherwise. Checked on the first value of each run, so
+    no string is hashed or looked up."""
+    if len(values) == 0 or values.null_count() or not values.is_sorted():
+        return None
+    run = values.rle_id()
+    ids = run.to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    if len(starts) != len(keys) or not bool((values.gather(starts) == keys).all()):
+        return None
+    return run.cast(pl.UInt32)
 
 
 def _fk_checks(column: str, parent: str) -> list[Check]:
