@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from engine.cli._console import LANG_OPTION
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 from engine.cli._quarantine import apply_quarantine_threshold
 from engine.money import format_uah
@@ -83,6 +84,7 @@ def entitle(
         help="Benefits extract folder (income declarations, disability assessments, IDP "
         "certificates): price with the dated circumstances. Needs $MFR_PSEUDONYM_KEY.",
     ),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
     from engine.cli._console import console_for
@@ -341,9 +343,14 @@ def _print_summary(
         f"{baseline.case_months.height:,} case-month rows"
     )
     # codes travel as the outputs' Enum: the names are joined to it, shown as text here
-    names = territories.select(
-        pl.col("oblast_code").cast(baseline.rollups.schema["territory_code"]), "oblast_name_en"
-    ).unique("oblast_code")
+    from engine.cli._console import oblast_names, text
+
+    labels = oblast_names(territories)  # in the output language (--lang / $MFR_LANG)
+    names = pl.DataFrame(
+        {"oblast_code": list(labels), "oblast_name_en": list(labels.values())}
+    ).with_columns(
+        pl.col("oblast_code").cast(baseline.rollups.schema["territory_code"], strict=False)
+    )
     top = (
         baseline.rollups.filter((pl.col("level") == "oblast") & pl.col("funded"))
         .group_by("territory_code")
@@ -353,7 +360,7 @@ def _print_summary(
         .head(_TOP)
     )
     oblasts = Table(title=f"Top {_TOP} oblasts by state-paid amount (serving oblast)")
-    for column in ("oblast", "code", "case-months", "state"):
+    for column in (text("cli_oblast"), "code", "case-months", "state"):
         oblasts.add_column(
             column, justify="right" if column in ("case-months", "state") else "left"
         )

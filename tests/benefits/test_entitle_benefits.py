@@ -112,3 +112,12 @@ def test_entitle_stops_on_the_benefits_quarantine_above_the_threshold(
     report = pl.read_parquet(out / "benefits_quarantine.parquet")
     unknown = report.filter((pl.col("kind") == "quarantine") & (pl.col("rule") == "unknown_code"))
     assert unknown.height == 3
+
+
+def test_entitle_in_ukrainian_names_oblasts_in_ukrainian(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main([*_entitle(out), "--lang", "uk"]) == ExitCode.OK
+    printed = capsys.readouterr().out
+    assert "Дніпропетровська" in printed and "область" in printed
