@@ -166,8 +166,10 @@ def backtest_figure(
 
     `backtest` is `engine.forecasting.backtest(...)` or its `summarise_backtest`: `by`, `method` (or
     `model`) and the `metric` column (default: the first of `mase`, `rmsse`, `coverage_80`,
-    `coverage_95` present); several rows per bar (origins) are averaged. A dashed line marks the
-    reference: 1 for scaled errors (the naive benchmark), the nominal level for coverage.
+    `coverage_95` present); several rows per bar (origins) are averaged. For coverage a dashed line
+    marks the nominal level. Scaled errors get no line at 1: they are scaled by the naive method's
+    one-step error in the history, so over several months ahead the naive benchmark itself scores
+    above 1 — its own bars (`naive`, `seasonal_naive`) are the reference.
     """
     import plotly.graph_objects as go
 
@@ -197,9 +199,7 @@ def backtest_figure(
                 hovertemplate=f"%{{y}}: {metric} %{{x:.3f}}<extra>{name or ''}</extra>",
             )
         )
-    if metric in ("mase", "rmsse"):
-        fig.add_vline(x=1.0, line_dash="dash", line_color="#888")
-    elif metric.startswith("coverage_"):
+    if metric.startswith("coverage_"):
         fig.add_vline(x=int(metric.rsplit("_", 1)[1]) / 100, line_dash="dash", line_color="#888")
     fig.update_xaxes(title_text=metric)
     fig.update_yaxes(autorange="reversed", automargin=True)

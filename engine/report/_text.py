@@ -165,11 +165,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "forecast_note": (
         "Випадко-місяці на місяць: історія, середній прогноз, 80 % і 95 % інтервали "
         "прогнозу. Узгоджений прогноз складається по рівнях ієрархії; базова модель ряду "
-        "показана у підказці. Похибки перевірки на історії масштабовано (MASE): менше 1 — "
-        "краще за наївний прогноз.",
+        "показана у підказці. Похибки перевірки на історії масштабовано (MASE) однокроковою "
+        "похибкою наївного прогнозу на історії; на кілька місяців уперед і наївний прогноз "
+        "дає більше 1, тож порівнюйте метод зі стовпчиком наївного прогнозу, а не з 1.",
         "Case-months per month: history, forecast mean, 80 % and 95 % prediction intervals. "
         "A reconciled forecast adds up across the hierarchy; the series' base model is shown "
-        "on hover. Backtest errors are scaled (MASE): below 1 beats the naive benchmark.",
+        "on hover. Backtest errors are scaled (MASE) by the naive method's one-step error in "
+        "the history; over several months ahead the naive method itself scores above 1, so "
+        "compare a method with the naive benchmark's bar, not with 1.",
     ),
     "backtest_title": ("Перевірка на історії: {metric} за рівнями", "Backtest: {metric} by level"),
     # plan and allocation
