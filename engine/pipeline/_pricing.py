@@ -42,6 +42,8 @@ HISTORY_COLUMNS = (
     *("case_id", "service_code", "service_group", "need_level", "month", "segment_from"),
     *("days", "days_in_month", "hromada_code", "raion_code", "oblast_code", "state_uah"),
     "funded",
+    # what the forecast's pricing reads again on each forecast month (engine.demand._reprice)
+    *("unit", "units", "coef", "cap_factor", "copay_share", "disability_group", "recipient_id"),
 )
 _CHUNK = 12  # history months priced at once
 _EXPLAINED_TOP = 5  # the largest and most changed amounts explained (of each kind)

@@ -49,9 +49,10 @@ def _counting(monkeypatch: pytest.MonkeyPatch, calls: Counter, priced: list) -> 
         monkeypatch.setattr(module, name, counted)
 
     def months_priced(args, kwargs, result) -> None:
-        priced.extend(_months(*result.months))
+        priced.extend(result.core.months)
 
-    wrap(engine.entitlements, "compute_entitlements", months_priced)
+    # every pricing, by the nightly's prepared registry or by compute_entitlements, is one call
+    wrap(engine.entitlements, "price_months", months_priced)
     wrap(engine.params, "load_funding_model")
     wrap(engine.reference, "load_territories")
     wrap(engine.registry, "read_registry")
@@ -77,7 +78,7 @@ def test_the_nightly_prices_each_case_month_once(
     assert len(priced) == len(set(priced))  # no month priced twice
     assert set(priced) == needed  # and every month the run needs: the year and the history
     earlier = len(needed - set(year))  # history months before this year: a year at a time
-    assert calls["compute_entitlements"] == 1 + -(-earlier // 12)
+    assert calls["price_months"] == 1 + -(-earlier // 12)
     assert calls["load_funding_model"] == 1
     assert calls["load_territories"] == 1
     assert calls["read_registry"] == 1
@@ -141,8 +142,8 @@ def test_the_nightly_forecast_is_forecast_need_with_the_specs_config(
     tmp_path: Path, tiny_extract: Path
 ) -> None:
     """The nightly's forecast node, from its one pricing, gives bit for bit what the public path
-    (`engine.forecast_need` on `compute_entitlements` over the history months) gives with the
-    spec's configuration and window."""
+    (`engine.forecast_need` on `compute_entitlements` over the history months, with the registry
+    so that its priced need follows dated changes) gives with the spec's configuration and window."""
     from polars.testing import assert_frame_equal
 
     from engine.demand import forecast_need
@@ -175,6 +176,7 @@ def test_the_nightly_forecast_is_forecast_need_with_the_specs_config(
         territories=territories,
         services=services,
         model=model,
+        registry=registry,  # priced need follows every dated change, as the nightly's does
     )
     assert_frame_equal(run.frames["forecast"], need.forecasts, check_exact=True)
     assert_frame_equal(run.frames["models"], need.models, check_exact=True)
