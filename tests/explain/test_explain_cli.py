@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,17 +67,16 @@ def test_explain_from_the_extract(sample_case_months) -> None:
 
 
 @pytest.fixture(scope="module")
-def nightly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The nightly run on a copy of the sample extract, which is then removed."""
-    root = tmp_path_factory.mktemp("explain-nightly")
-    extract = root / "extract"
-    shutil.copytree(SAMPLE, extract)
-    store = root / "mfr.duckdb"
-    code, _, err = mfr("run", str(REPO / "pipelines" / "nightly.yaml"), "--store", str(store),
-                       "--extract", str(extract))  # fmt: skip
-    assert code == 0, err
-    shutil.rmtree(extract)
-    return store
+def nightly(sample_nightly) -> Iterator[Path]:
+    """The store of the nightly run (shared, read only: tests/conftest.py), its extract moved away
+    while these tests run: a run is explained from the store alone."""
+    extract = sample_nightly.root / "data_samples" / "registry"
+    away = extract.with_name("registry-away")
+    extract.rename(away)
+    try:
+        yield sample_nightly.store
+    finally:
+        away.rename(extract)
 
 
 def _moved_case(store: Path) -> tuple[str, dt.date]:
@@ -175,7 +175,9 @@ def test_price_refuses_bad_input_in_one_line(option: str, value: str, message: s
     assert err.strip().startswith(message) and len(err.strip().splitlines()) == 1
 
 
-def test_the_nightly_report_explains_its_largest_and_most_changed_amounts(nightly: Path) -> None:
+def test_the_nightly_report_explains_its_largest_and_most_changed_amounts(
+    nightly: Path, tmp_path: Path
+) -> None:
     store = Store(nightly)
     explained = store.table("explained_amounts", "latest")
     assert set(explained["kind"]) == {"largest", "most_changed"}
@@ -194,7 +196,7 @@ def test_the_nightly_report_explains_its_largest_and_most_changed_amounts(nightl
     run_id = store.resolve_run_id("latest")
     html = (nightly.parent / "runs" / run_id / "report.html").read_text(encoding="utf-8")
     assert "Чому сума саме така?" in html and largest["case_id"] in html  # Ukrainian by default
-    again = nightly.parent / "again.html"
+    again = tmp_path / "again.html"
     code, _, err = mfr(
         "report", run_id, "--store", str(nightly), "--lang", "en", "--out", str(again)
     )

@@ -112,11 +112,23 @@ def _campaign(tmp_path: Path, undisturbed: tuple[float, dict], plan: list[signal
     assert_same_results(run_tables(store, _reported_run(logs)), expected)
 
 
+@pytest.mark.parametrize(
+    "plan",
+    [
+        pytest.param([signal.SIGKILL, signal.SIGTERM], id="kill-term"),
+        pytest.param(
+            [signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGKILL],
+            id="three-kills-term-int",
+            marks=pytest.mark.slow,
+        ),
+    ],
+)
 def test_kills_spread_over_a_run_never_leave_partial_results(
-    tmp_path: Path, undisturbed: tuple[float, dict]
+    tmp_path: Path, undisturbed: tuple[float, dict], plan: list[signal.Signals]
 ) -> None:
-    """The quick variant: three SIGKILLs, one SIGTERM, one SIGINT."""
-    plan = [signal.SIGKILL, signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGKILL]
+    """The quick variants: by default one SIGKILL (in the first half of the run) and one SIGTERM
+    (what a scheduler sends; SIGINT is test_interrupts'); under -m slow three SIGKILLs, one
+    SIGTERM, one SIGINT (and the 25-kill campaign below)."""
     _campaign(tmp_path, undisturbed, plan)
 
 
@@ -215,14 +227,16 @@ sys.exit(main(["run", {spec!r}, "--force"]))
 """
 
 
-def test_two_runs_started_together_one_runs_the_other_exits_5(tmp_path: Path) -> None:
-    """Ten trials of two `mfr run` processes on one store started at the same moment: one holds
-    the store (its `hold` step waits until the other has ended), the other is refused with 5."""
+@pytest.mark.parametrize("trials", [3, pytest.param(10, marks=pytest.mark.slow)])
+def test_two_runs_started_together_one_runs_the_other_exits_5(tmp_path: Path, trials: int) -> None:
+    """Trials (3 by default, 10 under -m slow) of two `mfr run` processes on one store started at
+    the same moment: one holds the store (its `hold` step waits until the other has ended), the
+    other is refused with 5."""
     from _pipeline_fakes import HERE, make_project
 
     spec = make_project(tmp_path, steps="produce, hold, scale")
     release = tmp_path / "release"
-    for trial in range(10):
+    for trial in range(trials):
         release.unlink(missing_ok=True)
         code = _HOLDING.format(here=str(HERE), release=str(release), spec=str(spec))
         children = [

@@ -29,9 +29,11 @@ def tiny_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def nightly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[int, str, str]]:
-    store = tmp_path_factory.mktemp("nightly") / "mfr.duckdb"
-    return store, _mfr("run", str(NIGHTLY), "--store", str(store))
+def nightly(sample_nightly) -> tuple[Path, tuple[int, str, str]]:
+    """The sample nightly run as a scheduled job runs it, in a copy of the project (shared, read
+    only: tests/conftest.py); its store, exit code and output."""
+    run = sample_nightly
+    return run.store, (run.code, run.out, run.err)
 
 
 def test_the_nightly_run_produces_a_store_exports_and_a_report(nightly) -> None:
@@ -73,10 +75,14 @@ def test_the_nightly_store_shows_names_to_bi_tools(nightly) -> None:
     assert all(name and service for _, name, service, _ in rows)  # every code has its name
 
 
-def test_the_second_night_on_the_same_extract_is_recognised(nightly) -> None:
-    store_path, (first, _, _) = nightly
+def test_the_second_night_on_the_same_extract_is_recognised(
+    nightly, sample_nightly, tmp_path: Path
+) -> None:
+    _, (first, _, _) = nightly
     assert first == 0
-    code, out, err = _mfr("run", str(NIGHTLY), "--store", str(store_path))
+    own = sample_nightly.copy(tmp_path / "project")  # the second night writes to its store
+    store_path = own.store
+    code, out, err = _mfr("run", str(own.spec), "--store", str(store_path))
     assert code == 0, err
     assert "Up to date" in out
     assert Store(store_path).runs().height == 1

@@ -37,24 +37,16 @@ def _sha256(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the project's nightly spec, models and sample data."""
-    root = tmp_path_factory.mktemp("project")
-    (root / "pipelines").mkdir()
-    shutil.copy(REPO / "pipelines" / "nightly.yaml", root / "pipelines" / "nightly.yaml")
-    shutil.copytree(REPO / "models", root / "models")
-    for folder in ("registry", "reference"):
-        shutil.copytree(REPO / "data_samples" / folder, root / "data_samples" / folder)
-    return root
+def project(sample_nightly) -> Path:
+    """The copy of the project's nightly spec, models and sample data the shared nightly ran in
+    (tests/conftest.py); read only: a test that changes a file works on a copy."""
+    return sample_nightly.root
 
 
 @pytest.fixture(scope="module")
-def nightly(project: Path) -> tuple[Path, str]:
-    """The nightly run once on the copy; its store and run id."""
-    store = project / "out" / "mfr.duckdb"
-    code, _, err = _mfr("run", str(project / "pipelines" / "nightly.yaml"), "--store", str(store))
-    assert code == 0, err
-    return store, Store(store).latest_run_id()
+def nightly(sample_nightly) -> tuple[Path, str]:
+    """The nightly run once on the copy (shared, read only); its store and run id."""
+    return sample_nightly.store, sample_nightly.run_id
 
 
 def test_the_nightly_reproduced_is_identical_and_the_store_is_only_read(nightly) -> None:
@@ -82,34 +74,32 @@ def test_a_published_table_read_back_from_the_store_has_the_hash_it_was_publishe
 
 
 def test_a_changed_tariff_file_leaves_the_reproduction_identical_and_a_new_run_differs(
-    project: Path, nightly
+    sample_nightly, tmp_path: Path
 ) -> None:
-    store, first = nightly
+    own = sample_nightly.copy(tmp_path / "project")  # this test changes a file and the store
+    project, store, first = own.root, own.store, own.run_id
     tariff = project / "models" / "funding" / "baseline" / "tariff.yaml"
     text = tariff.read_text(encoding="utf-8")
     assert "    2025-03-10: 78.00 " in text  # home care, 015.1, in force in the sample's year
     tariff.write_text(text.replace("    2025-03-10: 78.00 ", "    2025-03-10: 79.00 ", 1))
-    try:
-        code, out, err = _mfr("reproduce", first, "--store", str(store), "--json")
-        assert code == ExitCode.OK, out + err
-        assert json.loads(out)["identical"] is True  # the stored model, not today's file
-        old = load_run_model(store, first).table("tariff")
-        assert old.filter(service_code="015.1")["value"].to_list() == [70.0, 78.0]
+    code, out, err = _mfr("reproduce", first, "--store", str(store), "--json")
+    assert code == ExitCode.OK, out + err
+    assert json.loads(out)["identical"] is True  # the stored model, not today's file
+    old = load_run_model(store, first).table("tariff")
+    assert old.filter(service_code="015.1")["value"].to_list() == [70.0, 78.0]
 
-        code, _, err = _mfr(
-            "run", str(project / "pipelines" / "nightly.yaml"), "--store", str(store)
-        )
-        assert code == 0, err
-        second = Store(store).latest_run_id()
-        assert second != first
-        new = load_run_model(store, second).table("tariff")
-        assert new.filter(service_code="015.1")["value"].to_list() == [70.0, 79.0]
-        then = Store(store).manifest(first).outputs["table_hashes"]
-        now = Store(store).manifest(second).outputs["table_hashes"]
-        assert then["case_months"] != now["case_months"]  # home care costs more
-        assert then["quarantine"] == now["quarantine"]  # the extract is the same
-    finally:
-        tariff.write_text(text, encoding="utf-8")
+    extract = sample_nightly.root / "data_samples" / "registry"  # the one the first run read
+    code, _, err = _mfr("run", str(project / "pipelines" / "nightly.yaml"), "--store", str(store),
+                        "--extract", str(extract))  # fmt: skip
+    assert code == 0, err
+    second = Store(store).latest_run_id()
+    assert second != first
+    new = load_run_model(store, second).table("tariff")
+    assert new.filter(service_code="015.1")["value"].to_list() == [70.0, 79.0]
+    then = Store(store).manifest(first).outputs["table_hashes"]
+    now = Store(store).manifest(second).outputs["table_hashes"]
+    assert then["case_months"] != now["case_months"]  # home care costs more
+    assert then["quarantine"] == now["quarantine"]  # the extract is the same
 
 
 def test_a_modified_extract_is_refused_in_one_line(project: Path, nightly, tmp_path: Path) -> None:
