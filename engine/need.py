@@ -55,15 +55,16 @@ NON_STATE_OWNERSHIPS = ("nonstate", "individual")
 NATIONAL_CODE = "UA"
 NATIONAL_NAME = "Україна"
 
-_SUMS = (
-    "served_cases",
-    "waiting_cases",
-    "served_case_months",
-    "waiting_case_months",
-    "nonstate_case_months",
-    "idp_case_months",
-    "state_uah",
-)
+# Case-months are summed as whole days (every row of a territory-month shares its month's length)
+# and divided once at the end: integer sums are exact in any order, so the published floats are
+# the same on every run and thread count, where a float sum's last digit follows the threads.
+_DAY_SUMS = {
+    "served_case_months": "served_days",
+    "waiting_case_months": "waiting_days",
+    "nonstate_case_months": "nonstate_days",
+    "idp_case_months": "idp_days",
+}
+_SUMS = ("served_cases", "waiting_cases", *_DAY_SUMS.values(), "state_uah")
 # (territory codes are shown as text here: they take the dtype of the case-months' codes)
 NEED_COLUMNS: dict[str, pl.DataType] = {
     "level": pl.Enum(list(NEED_LEVELS)),
@@ -88,20 +89,31 @@ NEED_COLUMNS: dict[str, pl.DataType] = {
 
 def _hromada_month(case_months: pl.LazyFrame) -> pl.LazyFrame:
     funded = pl.col("funded")
-    served_cm = pl.col("case_months").filter(funded)
+    non_state = funded & pl.col("ownership").is_in(list(NON_STATE_OWNERSHIPS))
+    # whole days where the case-months carry them (the engine's always do); a hand-built frame
+    # without `days` is taken at its case-months times the month's length
+    days = (
+        pl.col("days").cast(pl.Int64)
+        if "days" in case_months.collect_schema()
+        else pl.col("case_months") * pl.col("month").dt.month_end().dt.day()
+    )
     return case_months.group_by("hromada_code", "month").agg(
         served_cases=funded.sum().cast(pl.Int64),
         waiting_cases=(~funded).sum().cast(pl.Int64),
-        served_case_months=served_cm.sum().cast(pl.Float64),
-        waiting_case_months=pl.col("case_months").filter(~funded).sum().cast(pl.Float64),
-        nonstate_case_months=pl.col("case_months")
-        .filter(funded & pl.col("ownership").is_in(NON_STATE_OWNERSHIPS))
-        .sum()
-        .cast(pl.Float64),
-        idp_case_months=pl.col("case_months").filter(pl.col("is_idp")).sum().cast(pl.Float64),
+        served_days=days.filter(funded).sum(),
+        waiting_days=days.filter(~funded).sum(),
+        nonstate_days=days.filter(non_state).sum(),
+        idp_days=days.filter(pl.col("is_idp")).sum(),
         # case-month amounts are exact decimals: so is their sum
         state_uah=pl.col("state_uah").filter(funded).cast(MONEY).sum().cast(MONEY),
     )
+
+
+def _case_months_from_days() -> list[pl.Expr]:
+    length = pl.col("month").dt.month_end().dt.day().cast(pl.Float64)
+    return [
+        (pl.col(total).cast(pl.Float64) / length).alias(name) for name, total in _DAY_SUMS.items()
+    ]
 
 
 def _places(case_months: pl.LazyFrame, territories: pl.DataFrame) -> pl.LazyFrame:
@@ -216,6 +228,7 @@ def need_indicators(
             # a sum over territories without a population estimate is unknown, not zero
             population=pl.when(pl.col("population") > 0).then(pl.col("population")),
         )
+        .with_columns(_case_months_from_days())
         .with_columns(_ratios())
         .with_columns(_order=pl.col("level").replace_strict(order, return_dtype=pl.Int8))
         .sort("_order", pl.col("territory_code").cast(pl.String), "month")
