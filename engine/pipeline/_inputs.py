@@ -31,6 +31,11 @@ def _input_paths(spec: RunSpec) -> list[tuple[str, Path]]:
         pairs.append(("policy", spec.policy))
     if spec.forecast is not None:
         pairs.append(("forecast", spec.forecast))
+        # a driver series the configuration reads is an input like the configuration itself
+        from engine.forecasting import driver_series_files
+
+        files = driver_series_files(spec.forecast) if spec.forecast.exists() else ()
+        pairs += [(f"forecast_driver_{i}", path) for i, path in enumerate(files, 1)]
     if spec.execution is not None:
         pairs.append(("execution", spec.execution))
     if spec.programmes is not None:

@@ -69,11 +69,22 @@ def cache_keys(
                 "accept_quarantine": (
                     accept_quarantine if "quarantine_threshold" in item.params else None
                 ),
-                "inputs": {r: input_hashes.get(r) for r in item.reads},
+                "inputs": _read_hashes(item.reads, input_hashes),
                 "upstream": {u: keys[u] for u in graph.deps[name]},
             }
         )
     return keys
+
+
+def _read_hashes(reads: tuple[str, ...], input_hashes: Mapping[str, str | None]) -> dict[str, Any]:
+    """The hashes of the input roles a node reads; `prefix*` names every role starting so."""
+    out: dict[str, Any] = {}
+    for role in reads:
+        if role.endswith("*"):
+            out |= {r: h for r, h in sorted(input_hashes.items()) if r.startswith(role[:-1])}
+        else:
+            out[role] = input_hashes.get(role)
+    return out
 
 
 def has_entry(cache: StepCache, name: str, key: str) -> bool:

@@ -7,8 +7,6 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-import pytest
-
 from engine.forecasting import driver_series_files
 from engine.pipeline import load_spec, plan_run
 
@@ -23,11 +21,6 @@ def test_driver_series_files_lists_the_csvs_a_configuration_reads() -> None:
     assert driver_series_files(REPO / "models" / "forecast" / "default.yaml") == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs /work/notes/ask_fc.md #2 (driver roles in engine/pipeline/_inputs.py, "
-    "prefix reads in _plan.cache_keys); remove this mark when it lands",
-)
 def test_a_changed_driver_csv_invalidates_the_cached_forecast(tmp_path: Path) -> None:
     folder = tmp_path / "forecast"
     shutil.copytree(CONFIG.parent, folder)  # the configuration, what it extends, its drivers
