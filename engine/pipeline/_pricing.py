@@ -42,8 +42,10 @@ HISTORY_COLUMNS = (
     *("case_id", "service_code", "service_group", "need_level", "month", "segment_from"),
     *("days", "days_in_month", "hromada_code", "raion_code", "oblast_code", "state_uah"),
     "funded",
-    # what the forecast's pricing reads again on each forecast month (engine.demand._reprice)
-    *("unit", "units", "coef", "cap_factor", "copay_share", "disability_group", "recipient_id"),
+    # Not the entitlement factors engine.demand._reprice reads (unit, units, coef, cap_factor,
+    # copay_share, disability_group, recipient_id): kept over the 36 months they took the 1 M
+    # nightly from 2.98 to 4.78 GB peak, so the nightly's priced need follows the tariff only;
+    # forecast_need(..., registry=) on priced segments follows every dated change.
 )
 _CHUNK = 12  # history months priced at once
 _EXPLAINED_TOP = 5  # the largest and most changed amounts explained (of each kind)

@@ -86,7 +86,8 @@ def forecast(
     territorial coefficient (the registry's `territory_status`), modifier and co-payment (the
     recipients' incomes) — as `forecast_need(..., registry=)` does, from the entitlement factors
     the priced history keeps (`engine.demand._reprice`); a history without them follows the
-    tariff only."""
+    tariff only, which is what the nightly's narrow history (`_pricing.HISTORY_COLUMNS`) does
+    today, for memory."""
     demand = stage_module("engine.demand")
     segments = priced.history_segments
     if segments is None:

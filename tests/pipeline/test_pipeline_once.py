@@ -142,8 +142,8 @@ def test_the_nightly_forecast_is_forecast_need_with_the_specs_config(
     tmp_path: Path, tiny_extract: Path
 ) -> None:
     """The nightly's forecast node, from its one pricing, gives bit for bit what the public path
-    (`engine.forecast_need` on `compute_entitlements` over the history months, with the registry
-    so that its priced need follows dated changes) gives with the spec's configuration and window."""
+    (`engine.forecast_need` on `compute_entitlements` over the history months) gives with the
+    spec's configuration and window."""
     from polars.testing import assert_frame_equal
 
     from engine.demand import forecast_need
@@ -176,7 +176,6 @@ def test_the_nightly_forecast_is_forecast_need_with_the_specs_config(
         territories=territories,
         services=services,
         model=model,
-        registry=registry,  # priced need follows every dated change, as the nightly's does
     )
     assert_frame_equal(run.frames["forecast"], need.forecasts, check_exact=True)
     assert_frame_equal(run.frames["models"], need.models, check_exact=True)
