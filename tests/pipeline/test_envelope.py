@@ -238,9 +238,9 @@ def test_no_non_finite_amount_is_published(
     tmp_path: Path, big_extract: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Whatever slips past the loaders (an overlay, a bug), the output edge stops it: exit 1."""
-    from engine import entitlements
+    from engine.entitlements._prepared import PricedMonths
 
-    real = entitlements.compute_entitlements
+    real = PricedMonths.entitlements  # the nightly prices a prepared registry block by block
 
     def poisoned(*args, **kwargs):
         result = real(*args, **kwargs)
@@ -252,7 +252,7 @@ def test_no_non_finite_amount_is_published(
         object.__setattr__(result, "case_months", cm)
         return result
 
-    monkeypatch.setattr(entitlements, "compute_entitlements", poisoned)
+    monkeypatch.setattr(PricedMonths, "entitlements", poisoned)
     spec = _nightly_with(tmp_path, "envelope: policy\n", steps="validate, entitle")
     store = tmp_path / "out" / "mfr.duckdb"
     code, _, err = _mfr("run", str(spec), "--extract", str(big_extract), "--store", str(store))
