@@ -23,6 +23,8 @@ from engine.pipeline._months import MONTH_RANGE as _MONTH_RANGE
 from engine.pipeline._months import resolve_months
 from engine.pipeline._spec_pilot import pilot_from_spec, pilot_parameters
 from engine.pipeline._yaml import Lined as _Lined
+from engine.pipeline._yaml import check_keys as _check_keys
+from engine.pipeline._yaml import close_match as _close_match
 from engine.pipeline._yaml import read_yaml as _read_yaml
 
 if TYPE_CHECKING:
@@ -324,24 +326,6 @@ _TOP_KEYS = {
     "envelope_uah",  # the older spelling of `envelope: {uah: ...}`
     "pilot",
 }
-
-
-def _close_match(key: str, known: set[str]) -> str:
-    import difflib
-
-    near = difflib.get_close_matches(key, sorted(known), n=1)
-    return f" (did you mean '{near[0]}'?)" if near else ""
-
-
-def _check_keys(data: _Lined, known: set[str], path: Path, where: str) -> None:
-    for key in data:
-        if not isinstance(key, str) or key not in known:
-            raise ConfigError(
-                f"unknown key '{key}' in {where}{_close_match(str(key), known)}; "
-                f"known keys: {', '.join(sorted(known))}",
-                path=path,
-                line=data.lines.get(key),
-            )
 
 
 def _project_root(spec_path: Path, data: _Lined) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.errors import ConfigError
 from engine.yamlio import Lined, LinedList, load_yaml, plain
 
-__all__ = ["Lined", "LinedList", "read_yaml"]
+__all__ = ["Lined", "LinedList", "check_keys", "close_match", "read_yaml"]
 
 
 def read_yaml(path: Path) -> Lined:
@@ -17,3 +17,23 @@ def read_yaml(path: Path) -> Lined:
     if not isinstance(data, Lined):
         raise ConfigError("a run spec is a mapping of keys (name, extract, steps, ...)", path=path)
     return data
+
+
+def close_match(key: str, known: set[str]) -> str:
+    """' (did you mean 'x'?)' for the known name nearest `key`, or nothing."""
+    import difflib
+
+    near = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+def check_keys(data: Lined, known: set[str], path: Path, where: str) -> None:
+    """An unknown key of `data` is a `ConfigError` at its line, naming the nearest known one."""
+    for key in data:
+        if not isinstance(key, str) or key not in known:
+            raise ConfigError(
+                f"unknown key '{key}' in {where}{close_match(str(key), known)}; "
+                f"known keys: {', '.join(sorted(known))}",
+                path=path,
+                line=data.lines.get(key),
+            )
