@@ -88,10 +88,10 @@ def compare_reconciled(
     """Per source (`engine` / `hierarchicalforecast`), method and level: MASE, scaled quantile
     loss and 80/95 % coverage on the held-out `horizon` periods, plus an `all levels` row (the
     mean over levels, each level weighing the same, as `reconcile="auto"` judges)."""
-    from hierarchicalforecast.core import (  # type: ignore[import-untyped]
+    from hierarchicalforecast.core import (
         HierarchicalReconciliation,
     )
-    from hierarchicalforecast.methods import BottomUp, MinTrace  # type: ignore[import-untyped]
+    from hierarchicalforecast.methods import BottomUp, MinTrace
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS, Naive
 
