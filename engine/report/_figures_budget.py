@@ -47,6 +47,11 @@ def budget_numbers(
     numbers: dict[str, Any] = {
         "envelope_uah": total("envelope_uah"),
         "claim_uah": claims,
+        # shown only when caps cut the claims, so that claims after caps − allocated = shortfall
+        # reads off the page
+        "capped_claim_uah": capped
+        if capped is not None and abs(capped - (claims or 0.0)) >= 0.01
+        else None,
         "allocated_uah": allocated,
         "shortfall_uah": (capped if capped is not None else claims or 0.0) - allocated,
         "unspent_uah": total("unspent_uah"),
@@ -61,6 +66,7 @@ def budget_numbers(
 _PLAN = (
     ("envelope_uah", "envelope"),
     ("claim_uah", "claims"),
+    ("capped_claim_uah", "claims_capped"),
     ("allocated_uah", "allocated"),
     ("shortfall_uah", "shortfall"),
     ("unspent_uah", "unspent"),
@@ -71,7 +77,8 @@ def plan_figure(
     numbers: Mapping[str, Any], *, title: str | None = None, lang: str = DEFAULT_LANG
 ) -> go.Figure:
     """The five numbers a planner reads first: envelope, claims, allocated, shortfall, unspent
-    (`budget_numbers`), in UAH."""
+    (`budget_numbers`), in UAH; with claims after caps between claims and allocated when the
+    caps cut them."""
     import plotly.graph_objects as go
 
     shown = [(k, t) for k, t in _PLAN if numbers.get(k) is not None]

@@ -34,6 +34,7 @@ _MONEY = ("entitled_uah", "unmet_uah", "coverage", "cases_served", "people_serve
 _LABELS = {
     "envelope_uah": "envelope",
     "claim_uah": "claims",
+    "capped_claim_uah": "claims_capped",
     "allocated_uah": "allocated",
     "shortfall_uah": "shortfall",
     "unspent_uah": "unspent",
@@ -49,7 +50,13 @@ def summary_numbers(data: ReportData) -> dict[str, float]:
     """The run's five numbers (see the module docstring); fewer when the run computed less."""
     plan = budget_numbers(data.allocation_by_group, data.allocation_by_tier)
     if plan is not None:
-        return {k: float(plan[k]) for k in _PLAN if plan.get(k) is not None}
+        # the claims the shortfall is counted from: after caps, when the caps cut them
+        keys = [
+            "capped_claim_uah" if k == "claim_uah" and plan.get("capped_claim_uah") else k
+            for k in _PLAN
+        ]
+        numbers = {k: float(plan[k]) for k in keys if plan.get(k) is not None}
+        return numbers
     if data.case_months is None or data.case_months.is_empty():
         return {}
     numbers = headline_numbers(data.case_months)

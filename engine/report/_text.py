@@ -179,6 +179,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "plan_title": ("Бюджет плану: конверт, заявки, розподіл", "The plan: envelope, claims, split"),
     "envelope": ("Конверт", "Envelope"),
     "claims": ("Заявки", "Claims"),
+    "claims_capped": ("Заявки після обмежень", "Claims after caps"),
     "allocated": ("Розподілено", "Allocated"),
     "shortfall": ("Нестача", "Shortfall"),
     "unspent": ("Невикористано", "Unspent"),
