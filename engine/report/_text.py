@@ -261,14 +261,18 @@ TEXT: dict[str, tuple[str, str]] = {
         "Same budget: winners / losers",
     ),
     "scenario_note": (
-        "Сценарій мінус базовий варіант за той самий період. Отримувач виграє, коли його "
-        "співоплата падає, надавач — коли зростає оплата послуги; бюджет держави програє на "
-        "суму додаткових витрат. За незмінного конверта додаткові заявки одних зменшують "
-        "розподіл іншим: ті й програють.",
-        "Scenario minus baseline over the same period. A recipient wins when their "
-        "co-payment falls, a provider when the service's pay rises; the state budget loses "
-        "what the scenario adds. Under a fixed envelope, the extra claims of some reduce what "
-        "others are allocated: they are the losers.",
+        "Сценарій мінус базовий варіант за той самий період. Випадок виграє, коли кошти держави "
+        "на нього зростають щонайменше на копійку, і програє, коли падають. Гроші окремо: "
+        "«Отримувачі виграють» — на скільки впала їхня співоплата (мінус — зросла), «Надавачі "
+        "виграють» — на скільки зросла оплата послуги; бюджет держави програє на суму "
+        "додаткових витрат. За незмінного конверта додаткові заявки одних зменшують розподіл "
+        "іншим: ті й програють.",
+        "Scenario minus baseline over the same period. A case wins when the state's money for "
+        "it rises by at least a kopiyka and loses when it falls. The money apart: «Recipients "
+        "gain» is how much their co-payment fell (negative: it rose), «Providers gain» how much "
+        "the service's pay rose; the state budget loses what the scenario adds. Under a fixed "
+        "envelope, the extra claims of some reduce what others are allocated: they are the "
+        "losers.",
     ),
     # equity
     "lorenz_title": (
