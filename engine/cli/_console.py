@@ -15,13 +15,17 @@ time it took, in the job's log (stdout, beside the summary; stderr stays the one
 One language per output (`--lang uk|en`, before or after the command, or `$MFR_LANG`; English by
 default on the command line, Ukrainian by default in the report): `text` gives a command's words
 and `oblast_names` / `hromada_names` / `service_names` the names of territories and services in
-that language, from the report's one table of words (`engine.report._text`) and its names
-(`engine.report._labels`).
+that language, from the report's one table of words (`engine.report._text`, and the command
+line's own in `engine.cli._words`) and its names (`engine.report._labels`). What other parts of
+the engine print in English (a run's summary, `mfr reproduce`'s verdicts, an explanation) is said
+in the output language by the console `console_for` gives, and by `say` for a plain line
+(`engine.cli._words.translate`): one mechanism for every command.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -47,6 +51,7 @@ __all__ = [
     "output_lang",
     "print_json",
     "progress",
+    "say",
     "service_names",
     "set_lang",
     "step_line",
@@ -100,10 +105,63 @@ LANG_OPTION: Any = typer.Option(
 
 
 def text(key: str, **values: object) -> str:
-    """A command's words (`engine.report._text.TEXT`) in the output language."""
+    """A command's words (`engine.cli._words.WORDS`, else the report's `cli_*` words in
+    `engine.report._text.TEXT`) in the output language."""
+    from engine.cli._words import WORDS
     from engine.report._text import tr
 
-    return tr(key, output_lang(), **values)
+    lang = output_lang()
+    if key not in WORDS:
+        return tr(key, lang, **values)
+    uk, en = WORDS[key]
+    said = uk if lang == "uk" else en
+    return said.format(**values) if values else said
+
+
+def say(line: str, stream: IO[str] | None = None) -> None:
+    """Print one line the engine built in English, in the output language (`translate`)."""
+    from engine.cli._words import translate
+
+    print(translate(line, output_lang()), file=stream or sys.stdout)
+
+
+def _speak(item: Any, lang: str) -> Any:
+    """`item` (a line, a table, a panel) as printed in `lang`: its English sentences translated."""
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    from engine.cli._words import translate
+
+    if isinstance(item, str):
+        return translate(item, lang)
+    if isinstance(item, Text):
+        said = translate(item.plain, lang)
+        return item if said == item.plain else Text(said, style=item.style)
+    if isinstance(item, Panel):
+        item.renderable = _speak(item.renderable, lang)
+    elif isinstance(item, Table):
+        if isinstance(item.title, str):
+            item.title = translate(item.title, lang)
+        for column in item.columns:
+            if isinstance(column.header, str):
+                column.header = translate(column.header, lang)
+            # rich keeps a column's cells in `_cells` and has no public way to rewrite them
+            column._cells = [_speak(cell, lang) for cell in column._cells]
+    return item
+
+
+@functools.cache
+def _speaking_console() -> type[Console]:
+    """A rich Console whose `print` says English sentences in the output language."""
+    from rich.console import Console
+
+    class Speaking(Console):
+        def print(self, *objects: Any, **options: Any) -> None:
+            lang = output_lang()
+            super().print(*(_speak(o, lang) for o in objects), **options)
+
+    return Speaking
 
 
 def oblast_names(territories: pl.DataFrame | None) -> dict[str, str]:
@@ -132,13 +190,13 @@ WIDE = 100_000  # columns of a console off a terminal: wide enough that nothing 
 
 def console_for(stream: IO[str] | None = None, *, stderr: bool = False) -> Console:
     """A rich console for `stream` (default stdout, or stderr): the window's width on a terminal,
-    else one no value is cut by (`WIDE`), plain text without colour."""
-    from rich.console import Console
-
+    else one no value is cut by (`WIDE`), plain text without colour; what it prints is said in
+    the output language (`_speak`)."""
+    console = _speaking_console()
     target = stream or (sys.stderr if stderr else sys.stdout)
     if target.isatty():
-        return Console(file=target, highlight=False)
-    return Console(file=target, width=WIDE, highlight=False, color_system=None, soft_wrap=True)
+        return console(file=target, highlight=False)
+    return console(file=target, width=WIDE, highlight=False, color_system=None, soft_wrap=True)
 
 
 def print_json(data: Any, stream: IO[str] | None = None) -> None:
@@ -161,14 +219,15 @@ def progress(
     if target.isatty():
         from rich.console import Console
 
-        with Console(stderr=True).status(f"{command}: {step} …"):
+        with Console(stderr=True).status(text("cli_progress_start", command=command, step=step)):
             yield
         return
     started = time.perf_counter()
-    target.write(f"mfr {command}: {step} …\n")
+    target.write(text("cli_progress_start", command=command, step=step) + "\n")
     target.flush()
     yield
-    target.write(f"mfr {command}: {step} done in {time.perf_counter() - started:.1f} s\n")
+    seconds = time.perf_counter() - started
+    target.write(text("cli_progress_done", command=command, step=step, seconds=seconds) + "\n")
     target.flush()
 
 
@@ -182,9 +241,16 @@ def step_line(event: dict[str, Any], stream: IO[str] | None = None) -> None:
         return
     now = time.strftime("%H:%M:%S", time.gmtime())
     if kind == "step_started":
-        text = f"{event.get('step')} …"
+        line = f"{event.get('step')} …"
     else:
-        reused = ", reused" if event.get("cached") else ""
-        text = f"{event.get('step')} {event.get('status')} in {event.get('seconds') or 0:.1f} s{reused}"
-    target.write(f"{now} {text}\n")
+        from engine.cli._words import translate
+
+        line = text(
+            "cli_step_done",
+            step=event.get("step"),
+            status=translate(str(event.get("status")), output_lang()),
+            seconds=event.get("seconds") or 0,
+            reused=text("cli_step_reused") if event.get("cached") else "",
+        )
+    target.write(f"{now} {line}\n")
     target.flush()

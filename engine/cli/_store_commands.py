@@ -42,7 +42,9 @@ def _console() -> Any:
 
 def say_store(line: str, *, json_output: bool = False) -> None:
     """The `store: ...` line: beside human output on stdout, on stderr when stdout is JSON."""
-    print(line, file=sys.stderr if json_output else sys.stdout)
+    from engine.cli._console import say
+
+    say(line, sys.stderr if json_output else sys.stdout)
 
 
 def store_for(option: Path | None, *, json_output: bool = False) -> Any:

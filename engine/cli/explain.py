@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from engine.cli._console import LANG_OPTION
 from engine.cli._store_commands import STORE_HELP, store_for
 
 if TYPE_CHECKING:
@@ -45,9 +46,10 @@ def explain(
     ),
     store: Path | None = typer.Option(None, "--store", help=STORE_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Explain one case-month: every segment and why it was cut there, every factor and its source."""
-    from engine.cli._console import console_for
+    from engine.cli._console import console_for, say
     from engine.errors import ConfigError
 
     if extract is not None:
@@ -71,9 +73,7 @@ def explain(
         for item in why.renderables():
             console.print(item)
     if not why.consistent or why.header.get("matches_store") is False:
-        print(
-            "error: the explanation does not give the engine's amount (see above)", file=sys.stderr
-        )
+        say("error: the explanation does not give the engine's amount (see above)", sys.stderr)
         raise typer.Exit(1)
 
 

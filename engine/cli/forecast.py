@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from engine.cli._console import LANG_OPTION
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 from engine.cli._quarantine import apply_quarantine_threshold
 
@@ -147,9 +148,10 @@ def forecast_command(
     as_json: bool = typer.Option(
         False, "--json", help="Print the run's summary as one JSON document instead of tables."
     ),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Forecast need (extract) or any long-format series file, coherently, with backtests."""
-    from engine.cli._console import console_for, print_json, progress
+    from engine.cli._console import console_for, print_json, progress, text
     from engine.errors import ConfigError
 
     if (extract is None) == (series is None):
@@ -167,7 +169,7 @@ def forecast_command(
     check_output_folder(out, overwrite=overwrite)
     console = console_for()
     if series is not None:
-        with progress("forecast", f"forecasting {series.name}", quiet=as_json):
+        with progress("forecast", text("cli_fc_series", name=series.name), quiet=as_json):
             frames, meta = _from_series(
                 series,
                 cfg,
@@ -188,13 +190,13 @@ def forecast_command(
             console=console,
             quiet=as_json,
         )
-    with progress("forecast", f"writing {out}", quiet=as_json):
+    with progress("forecast", text("cli_fc_writing", out=out), quiet=as_json):
         _write(out, frames, meta, overwrite=overwrite)
     if as_json:
         print_json(meta | {"written_to": str(out)})
         return
     _print_summary(console, frames, meta)
-    console.print(f"written to {out}", soft_wrap=True)
+    console.print(text("cli_written_to", out=out), soft_wrap=True)
 
 
 def _hierarchy_from_options(nested: str | None, crossed: list[str]) -> dict[str, Any] | None:
@@ -255,24 +257,23 @@ def _from_extract(
     console: Console,
     quiet: bool = False,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
-    from engine.cli._console import progress
+    from engine.cli._console import progress, text
     from engine.demand import forecast_need
     from engine.entitlements import compute_entitlements
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import read_registry
 
-    with progress("forecast", f"reading the extract {extract}", quiet=quiet):
+    with progress("forecast", text("cli_fc_reading", extract=extract), quiet=quiet):
         services, territories = load_services(), load_territories()
         model = load_funding_model(model_path, services=services)
         registry = read_registry(extract, territories=territories, services_catalogue=services)
     apply_quarantine_threshold(console, registry, threshold, accept=accept_quarantine)
-    with progress("forecast", "pricing the case-months", quiet=quiet):
+    with progress("forecast", text("cli_fc_pricing"), quiet=quiet):
         entitlements = compute_entitlements(registry, model, territories)
-    what = "forecasting and backtesting" if cfg.backtest_windows > 0 else "forecasting"
-    with progress(
-        "forecast", f"{what} {cfg.target} ({len(cfg.models)} models, {cfg.horizon} ahead)"
-    ):
+    what = "cli_fc_backtesting" if cfg.backtest_windows > 0 else "cli_fc_forecasting"
+    step = text(what, target=cfg.target, models=len(cfg.models), horizon=cfg.horizon)
+    with progress("forecast", step, quiet=quiet):
         need = forecast_need(
             entitlements,
             cfg,
@@ -351,26 +352,33 @@ def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict
     from rich.table import Table
     from rich.text import Text
 
+    from engine.cli._console import output_lang, text
+    from engine.cli._words import WORDS, translate
+
     info = meta["reconciliation"]
-    used = info["method"]
-    note = f" (asked {info['requested']}: {info['reason']})" if info["reason"] else ""
-    console.print(
-        Text(meta["target"], style="bold"),
-        Text(
-            f": {meta['bottom_series']:,} series, {meta['nodes']:,} nodes, "
-            f"{meta['first_period']} … {meta['last_period']}; reconciled {used}{note}; "
-            f"{info['clipped_negative']:,} bottom values held at zero; "
-            f"{meta['fallbacks']:,} fallbacks"
-        ),
-        sep="",
+    reason = info["reason"] and translate(info["reason"], output_lang())
+    asked = reason and text("cli_fc_asked", requested=info["requested"], reason=reason)
+    headline = text(
+        "cli_fc_headline",
+        series=meta["bottom_series"],
+        nodes=meta["nodes"],
+        first=meta["first_period"],
+        last=meta["last_period"],
+        used=info["method"],
+        note=asked or "",
+        clipped=info["clipped_negative"],
+        fallbacks=meta["fallbacks"],
     )
+    console.print(Text(meta["target"], style="bold"), Text(headline), sep="")
     forecasts = frames["forecasts"]
     levels = forecasts.select("level").unique(maintain_order=True)["level"].to_list()
     # quantiles do not add up across nodes: only the mean is summed (intervals: per node, in
     # forecasts.parquet)
-    table = Table(title="Forecast by level (mean, summed over nodes and periods)")
+    table = Table(title=text("cli_fc_by_level"))
     for column in ("level", "nodes", "mean"):
-        table.add_column(column, justify="left" if column == "level" else "right")
+        table.add_column(
+            text(f"cli_col_{column}"), justify="left" if column == "level" else "right"
+        )
     totals = forecasts.group_by("level", maintain_order=True).agg(
         pl.col("unique_id").n_unique().alias("nodes"),
         pl.col("mean").sum(),
@@ -379,15 +387,21 @@ def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict
         table.add_row(row[0], f"{row[1]:,}", *[f"{v:,.1f}" for v in row[2:]])
     console.print(table)
     models = frames["models"].group_by("model").len().sort("len", descending=True).head(8)
-    console.print(
-        "models: " + ", ".join(f"{m} {n:,}" for m, n in models.iter_rows()), soft_wrap=True
-    )
+    used = ", ".join(f"{m} {n:,}" for m, n in models.iter_rows())
+    console.print(text("cli_fc_models", models=used), soft_wrap=True)
     if "backtest_summary" in frames:
         summary = frames["backtest_summary"].filter(pl.col("level").is_in([levels[0], levels[-1]]))
-        bt = Table(title="Backtest (mean over origins)")
+        bt = Table(title=text("cli_fc_backtest"))
         cover = [c for c in summary.columns if c.startswith("coverage_")]
         for column in ("method", "level", "MASE", "RMSSE", *cover):
-            bt.add_column(column, justify="left" if column in ("method", "level") else "right")
+            header = (
+                column
+                if column in ("MASE", "RMSSE")
+                else text("cli_fc_coverage", level=column.removeprefix("coverage_"))
+                if column in cover
+                else text(f"cli_col_{column}")
+            )
+            bt.add_column(header, justify="left" if column in ("method", "level") else "right")
         for named in summary.iter_rows(named=True):
             cells = [named["mase"], named["rmsse"], *[named[c] for c in cover]]
             bt.add_row(
@@ -395,11 +409,12 @@ def _print_summary(console: Console, frames: dict[str, pl.DataFrame], meta: dict
             )
         console.print(bt)
     for reason in meta["backtest_skipped"]:
-        console.print(f"[yellow]backtest skipped: {reason}[/yellow]", soft_wrap=True)
+        console.print(text("cli_fc_skipped", reason=reason), soft_wrap=True)
     money = meta.get("money_column")
     if money is not None:
-        what = "need (served + waiting)" if money == "need_uah" else money.removesuffix("_uah")
-        console.print(f"forecast {what}: {meta[money]:,.2f} UAH over the horizon")
+        known = f"cli_fc_{money}" in WORDS  # need, served or waiting; another target by its name
+        what = text(f"cli_fc_{money}") if known else money.removesuffix("_uah")
+        console.print(text("cli_fc_money", what=what, amount=meta[money]))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from engine.cli._console import LANG_OPTION
+
 if TYPE_CHECKING:
     import polars as pl
 
@@ -60,6 +62,7 @@ def price(
     ),
     explain: bool = typer.Option(False, "--explain", help="Print every month's full explanation."),
     json_output: bool = typer.Option(False, "--json", help="Print everything as JSON."),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Price a case that does not exist yet, month by month, baseline beside a scenario."""
     from engine.cli._console import console_for
@@ -118,18 +121,36 @@ def _print(console: object, priced: PricedCase, *, explain: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from engine.cli._console import hromada_names, text
     from engine.explain._render import segment_lines
+    from engine.reference import load_territories
 
     assert isinstance(console, Console)
     inputs, model = priced.inputs, priced.model
-    moves = f", moves {', '.join(inputs['moves'])}" if inputs["moves"] else ""
+    names = hromada_names(load_territories())
+    moves = inputs["moves"] and text("cli_price_moves", moves=", ".join(inputs["moves"]))
+    income = inputs["income_ratio"]
+    scenario = priced.scenario and text("cli_price_scenario", scenario=priced.scenario.scenario)
     console.print(
-        f"[bold]A new case[/bold]: service {inputs['service']}, need level {inputs['need_level']}, "
-        f"{inputs['hromada']} from {inputs['from']} to {inputs['until'] or 'open'}{moves}; income "
-        f"ratio {inputs['income_ratio'] if inputs['income_ratio'] is not None else 'unknown'}, "
-        f"disability {inputs['disability']}\nFunding model {model.name} {model.version} "
-        f"(hash {model.content_hash[:12]})"
-        + ("" if priced.scenario is None else f"; scenario {priced.scenario.scenario}")
+        text(
+            "cli_price_case",
+            service=inputs["service"],
+            need_level=inputs["need_level"],
+            hromada=_named(inputs["hromada"], names),
+            start=inputs["from"],
+            until=inputs["until"] or text("cli_open"),
+            moves=moves or "",
+            income=text("cli_unknown") if income is None else income,
+            disability=inputs["disability"],
+        )
+        + "\n"
+        + text(
+            "cli_price_model",
+            name=model.name,
+            version=model.version,
+            digest=model.content_hash[:12],
+        )
+        + (scenario or "")
     )
     amounts = priced.amounts
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -137,13 +158,14 @@ def _print(console: object, priced: PricedCase, *, explain: bool) -> None:
     if priced.scenario is not None:
         columns += ["scenario_state_uah", "state_diff_uah"]
     for column in columns:
-        table.add_column(column, justify="right" if column not in ("month", "funded") else "left")
+        justify = "right" if column not in ("month", "funded") else "left"
+        table.add_column(text(f"cli_col_{column}"), justify=justify)  # type: ignore[arg-type]
     for row in amounts.iter_rows(named=True):
-        cells = [f"{row['month']:%Y-%m}", "served" if row["funded"] else "waiting"]
+        cells = [f"{row['month']:%Y-%m}", text("cli_served" if row["funded"] else "cli_waiting")]
         cells.append(str(row["days"]))
         cells += ["–" if row[c] is None else f"{row[c]:,}" for c in columns[3:]]
         table.add_row(*cells)
-    totals = ["total", "", ""] + [f"{amounts[c].sum():,}" for c in columns[3:]]
+    totals = [text("cli_total"), "", ""] + [f"{amounts[c].sum():,}" for c in columns[3:]]
     table.add_row(*totals, style="bold")
     console.print(table)
     for month in priced.months:
@@ -152,7 +174,7 @@ def _print(console: object, priced: PricedCase, *, explain: bool) -> None:
             for item in why.renderables():
                 console.print(item)
             if priced.scenario is not None:
-                console.print(f"[bold]Scenario {priced.scenario.scenario}[/bold]")
+                console.print(text("cli_price_scenario_title", scenario=priced.scenario.scenario))
                 for item in priced.explain(month, scenario=True).renderables():
                     console.print(item)
             continue
@@ -162,7 +184,13 @@ def _print(console: object, priced: PricedCase, *, explain: bool) -> None:
             other = priced.explain(month, scenario=True)
             if not other.case_months.equals(why.case_months):
                 for line in segment_lines(other):
-                    console.print(escape(f"  {month:%Y-%m} scenario {line}"), soft_wrap=True)
+                    said = text("cli_price_scenario_line", line=line)
+                    console.print(escape(f"  {month:%Y-%m} {said}"), soft_wrap=True)
+
+
+def _named(code: str, names: dict[str, str]) -> str:
+    """A hromada as `name (code)` in the output language, the code alone when it has no name."""
+    return f"{names[code]} ({code})" if code in names else code
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from engine.cli._console import LANG_OPTION
+
 __all__ = ["register", "reproduce"]
 
 
@@ -14,6 +16,7 @@ def reproduce(
     run: str = typer.Argument(
         ..., help="Run id, an unambiguous prefix of one, or 'latest' (see mfr show)."
     ),
+    *,
     extract: Path | None = typer.Option(
         None,
         "--extract",
@@ -28,6 +31,7 @@ def reproduce(
         "removed afterwards).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Rerun RUN from its stored spec, funding model, scenarios, policy, forecast configuration and
     reference data, on its extract, into a temporary store; compare every published table's hash.
@@ -36,6 +40,7 @@ def reproduce(
     cannot be rerun as it ran, 3 the extract is missing or not the one the run read, or the store
     kept too little of the run. The store itself is only read.
     """
+    from engine.cli._console import say
     from engine.cli._store_commands import store_for
     from engine.pipeline._reproduce import reproduce_run
 
@@ -44,7 +49,7 @@ def reproduce(
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print("\n".join(result.lines()))
+        say("\n".join(result.lines()))
     if not result.identical:
         raise typer.Exit(code=1)
 

@@ -83,7 +83,7 @@ def run(
     Exit codes: 0 success (or already up to date), 2 bad configuration, 3 unusable input file or
     store, 4 quarantine beyond the threshold, 5 the store is locked by another run, 1 internal error.
     """
-    from engine.cli._console import step_line
+    from engine.cli._console import say, step_line
     from engine.cli._store_commands import latest_note
     from engine.pipeline import load_spec, plan_run, render_plan, render_summary, run_pipeline
     from engine.store import locate_store
@@ -96,10 +96,10 @@ def run(
     )
     if as_of is not None:
         loaded = _with_as_of(loaded, as_of)
-    print(location.describe())
+    say(location.describe())
     if dry_run:
         plan = plan_run(loaded, force=force, accept_quarantine=accept_quarantine, only=only)
-        print("\n".join(render_plan(plan)))
+        say("\n".join(render_plan(plan)))
         return
     failure: dict[str, Any] = {}
 
@@ -127,14 +127,14 @@ def run(
         from engine.errors import Interrupted
 
         if failure.get("step") and not isinstance(exc, Interrupted):  # that one says it itself
-            print(
+            say(
                 f"run {failure['run_id']} failed in step '{failure['step']}'; nothing was "
                 f"published; log: {failure['log']}",
-                file=sys.stderr,
+                sys.stderr,
             )
         raise
     render_summary(result.manifest, _console(), reused=result.reused, store=loaded.store)
-    print(latest_note(loaded.store, result.manifest.spec_name))
+    say(latest_note(loaded.store, result.manifest.spec_name))
     if not result.reused:
         _prune_after(loaded)
 
@@ -167,7 +167,9 @@ def _prune_after(spec: Any) -> None:
         cache_dir=spec.cache_dir,
     )
     if report.removed:
-        print(f"Retention (outputs.keep_runs: {keep}): {report.summary()}")
+        from engine.cli._console import say
+
+        say(f"Retention (outputs.keep_runs: {keep}): {report.summary()}")
 
 
 def register(app: typer.Typer) -> None:
