@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +36,7 @@ class Nightly:
     code: int
     out: str
     err: str
+    seconds: float  # wall seconds of the run (in-process: no interpreter start-up)
 
     @property
     def spec(self) -> Path:
@@ -49,6 +51,15 @@ class Nightly:
         test that changes the store, its exports or the project's files."""
         shutil.copytree(self.root, dest)
         return replace(self, root=dest)
+
+    def seed(self, folder: Path) -> Path:
+        """The run's store and export folders copied into `folder` (no cache, no logs), as a
+        first nightly would have left them there; returns the store. For a test that needs a
+        store holding one good run and is about what happens next, not about that run."""
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.store, folder / self.store.name)
+        shutil.copytree(self.root / "out" / "runs", folder / "runs")
+        return folder / self.store.name
 
 
 def mfr_pinned(*args: str) -> tuple[int, str, str]:
@@ -82,8 +93,17 @@ def sample_nightly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nightly
     for folder in ("registry", "reference"):
         shutil.copytree(REPO / "data_samples" / folder, root / "data_samples" / folder)
     store = root / "out" / "mfr.duckdb"
+    start = time.monotonic()
     code, out, err = mfr_pinned(
         "run", str(root / "pipelines" / "nightly.yaml"), "--store", str(store)
     )
+    seconds = time.monotonic() - start
     assert code == 0, err
-    yield Nightly(root=root, run_id=Store(store).latest_run_id(), code=code, out=out, err=err)
+    yield Nightly(
+        root=root,
+        run_id=Store(store).latest_run_id(),
+        code=code,
+        out=out,
+        err=err,
+        seconds=seconds,
+    )

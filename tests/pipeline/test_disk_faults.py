@@ -73,16 +73,15 @@ def _one_error_line(stderr: str) -> str:
 
 @pytest.mark.parametrize("leaves", [(1,), pytest.param((1, 8), marks=pytest.mark.slow)])
 def test_a_full_disk_is_one_line_exit_3_and_the_store_survives(
-    tmp_path: Path, leaves: tuple[int, ...]
+    tmp_path: Path, leaves: tuple[int, ...], sample_nightly
 ) -> None:
     """Full at one point of a run by default (1 MB left), at several under -m slow (1 and 8 MB
     left: the step cache, the store's commit): each time exit 3 naming a path on the disk, never
     "restore it from a backup"; once space is freed the store holds its earlier run intact and
-    the next run succeeds."""
+    the next run succeeds. The earlier run is the session's sample nightly, copied onto the disk
+    (running it again here would prove nothing the fault does not)."""
     with _tmpfs(tmp_path / "disk", "48m") as disk:
-        store = disk / "mfr.duckdb"
-        first = run_mfr("run", NIGHTLY, "--store", store)
-        assert first.returncode == 0, first.stderr
+        store = sample_nightly.seed(disk)
         (good,) = assert_consistent(store)
         before = run_tables(store, good["run_id"])
         for leave_mb in leaves:
@@ -101,10 +100,11 @@ def test_a_full_disk_is_one_line_exit_3_and_the_store_survives(
         assert_consistent(store)
 
 
-def test_a_read_only_file_system(tmp_path: Path) -> None:
+def test_a_read_only_file_system(tmp_path: Path, sample_nightly) -> None:
+    """A store holding a good run (the sample nightly's, copied) on a file system remounted
+    read-only: the next run is one line naming a path on it, exit 3, and the store is as it was."""
     with _tmpfs(tmp_path / "disk", "48m") as disk:
-        store = disk / "mfr.duckdb"
-        assert run_mfr("run", NIGHTLY, "--store", store).returncode == 0
+        store = sample_nightly.seed(disk)
         (good,) = assert_consistent(store)
         remount = ["mount", "-o", "remount,ro", str(disk)]
         if subprocess.run(remount, capture_output=True, check=False).returncode != 0:
