@@ -26,6 +26,22 @@ def mfr_command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "engine", *map(str, args)]
 
 
+# `mfr ARGS` with the code identity the session's sample nightly (tests/conftest.py) and the
+# in-process runs here are recorded with: a child that reads that run's step cache finds it
+PINNED = """
+import sys
+import engine.pipeline._runner as runner
+runner.code_hash = lambda: "code-under-test"
+from engine.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def pinned_command(*args: str | Path) -> list[str]:
+    """`mfr ...` in a child process with the pinned code identity (see PINNED)."""
+    return [sys.executable, "-c", PINNED, *map(str, args)]
+
+
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MFR_")}
     env.update(extra)

@@ -24,6 +24,7 @@ from _fault_helpers import (
     assert_same_results,
     child_env,
     events,
+    pinned_command,
     run_mfr,
     run_tables,
     start_nightly,
@@ -156,15 +157,6 @@ def test_the_fault_campaign_25_kills_and_signals(
 # -- a kill inside the commit window -----------------------------------------------------------------
 
 
-_PINNED = """
-import sys
-import engine.pipeline._runner as runner
-runner.code_hash = lambda: "code-under-test"  # the code identity the sample nightly has
-from engine.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def test_a_kill_between_commit_and_rename_is_finished_by_the_next_run(
     tmp_path: Path, sample_nightly
 ) -> None:
@@ -173,7 +165,7 @@ def test_a_kill_between_commit_and_rename_is_finished_by_the_next_run(
     store = tmp_path / "mfr.duckdb"
     shutil.copytree(sample_nightly.root / "out" / "cache", tmp_path / "cache")
     child = subprocess.Popen(
-        [sys.executable, "-c", _PINNED, "run", str(NIGHTLY), "--store", str(store)],
+        pinned_command("run", NIGHTLY, "--store", store),
         cwd=REPO,
         env=child_env(MFR_FAULT_KILL_AT="after_commit"),
         stdout=subprocess.PIPE,

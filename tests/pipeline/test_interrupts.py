@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,14 @@ from pathlib import Path
 
 import pytest
 import typer
-from _fault_helpers import REPO, assert_consistent, child_env, events, start_nightly
+from _fault_helpers import (
+    NIGHTLY,
+    REPO,
+    assert_consistent,
+    child_env,
+    events,
+    pinned_command,
+)
 from _pipeline_fakes import child_run, make_project
 
 from engine.cli import main
@@ -42,10 +50,25 @@ def _wait_for_step(child: subprocess.Popen, logs: Path, step: str, timeout: floa
     [(signal.SIGTERM, ExitCode.TERMINATED), (signal.SIGINT, ExitCode.INTERRUPTED)],
 )
 def test_an_interrupted_run_exits_128_plus_the_signal(
-    tmp_path: Path, signum: signal.Signals, code: ExitCode
+    tmp_path: Path, signum: signal.Signals, code: ExitCode, sample_nightly
 ) -> None:
+    """Interrupted in its forecast step. The run starts with the sample nightly's step cache
+    (and its code identity) but for the forecast, so it gets there without computing the steps
+    before it again."""
     store = tmp_path / "mfr.duckdb"
-    child = start_nightly(store, "--force")
+    shutil.copytree(
+        sample_nightly.root / "out" / "cache",
+        tmp_path / "cache",
+        ignore=lambda folder, names: ["forecast"] if Path(folder).name == "cache" else [],
+    )
+    child = subprocess.Popen(
+        pinned_command("run", NIGHTLY, "--store", store),
+        cwd=REPO,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_step(child, tmp_path / "logs", "forecast")
     child.send_signal(signum)
     _, err = child.communicate(timeout=120)
