@@ -32,7 +32,10 @@ class TableHashes:
     (a failed or interrupted run does not wait for the rest) and joins the thread."""
 
     def __init__(self, tables: Mapping[str, pl.DataFrame]) -> None:
-        self._tables = dict(tables)
+        # Each its own clone (the columns are shared, not copied): polars deadlocks when one
+        # thread reads a frame's schema while another converts the same frame object to Arrow
+        # (`to_arrow` holds the frame's lock across a GIL release), which the store's append does.
+        self._tables = {name: frame.clone() for name, frame in tables.items()}
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfr-table-hash")
         self._future: Future[dict[str, str]] = self._pool.submit(self._hash_all)
