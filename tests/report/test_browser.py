@@ -104,19 +104,12 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert len(figures) == 18
 
 
-def test_nightly_run_report_renders_offline(tmp_path: Path, repo_root: Path) -> None:
-    """`mfr run pipelines/nightly.yaml` writes a report whose every figure renders offline."""
+def test_nightly_run_report_renders_offline(tmp_path: Path, sample_nightly) -> None:
+    """`mfr run pipelines/nightly.yaml` writes a report whose every figure renders offline (the
+    report of the session's sample nightly, tests/conftest.py)."""
     if _chromium() is None:
         pytest.skip("headless Chromium not installed (Debian: apt-get install chromium)")
-    from engine.cli import main
-
-    # the nightly spec, kept in the repo's project root but writing into tmp_path
-    spec = (repo_root / "pipelines" / "nightly.yaml").read_text(encoding="utf-8")
-    spec = spec.replace("name: nightly", f"name: nightly\nroot: {repo_root}", 1)
-    spec = re.sub(r"(\s)out/", rf"\g<1>{tmp_path}/out/", spec)
-    (tmp_path / "nightly.yaml").write_text(spec, encoding="utf-8")
-    assert main(["run", str(tmp_path / "nightly.yaml")]) == 0
-    (report,) = (tmp_path / "out" / "runs").glob("*/report.html")
+    report = sample_nightly.store.parent / "runs" / sample_nightly.run_id / "report.html"
     doc = report.read_text(encoding="utf-8")
     assert '<script src="http' not in doc
     figures = _open_in_chromium(doc, tmp_path)

@@ -24,15 +24,18 @@ WIDTHS = (1400, 900)
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, Path]:
-    """The report of a nightly and of a planning run on the sample, written as `mfr run` does."""
+def reports(
+    tmp_path_factory: pytest.TempPathFactory, repo_root: Path, sample_nightly
+) -> dict[str, Path]:
+    """The report of a nightly (the session's sample nightly, tests/conftest.py), of a planning
+    and of a pilot run on the sample, written as `mfr run` does."""
     if browser_kit.chromium() is None:
         pytest.skip("headless Chromium not installed (Debian: apt-get install chromium)")
     from engine.cli import main
 
     root = tmp_path_factory.mktemp("runs")
-    out = {}
-    for name in ("nightly", "planning-2027", "pilot-2026"):
+    out = {"nightly": sample_nightly.store.parent / "runs" / sample_nightly.run_id / "report.html"}
+    for name in ("planning-2027", "pilot-2026"):
         spec = (repo_root / "pipelines" / f"{name}.yaml").read_text(encoding="utf-8")
         spec = spec.replace(f"name: {name}", f"name: {name}\nroot: {repo_root}", 1)
         spec = re.sub(r"(\s)out/", rf"\g<1>{root}/out/", spec)
