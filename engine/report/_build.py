@@ -84,7 +84,7 @@ def report_sections(
             data.execution, data.territories, data.services, min_count=min_count, lang=lang
         ),
         *idp_burden_sections(data.idp_burden, data.territories, min_count=min_count, lang=lang),
-        *explain_sections(data.explained, lang),
+        *explain_sections(data.explained, lang, data.territories),
         *sweep_sections(data.sweep, lang=lang),
         *_validation_sections(data, lang),
         *_run_sections(data, lang),

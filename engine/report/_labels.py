@@ -165,8 +165,8 @@ def transliterate(name: str) -> str:
 _TIER_WORDS = (
     (re.compile(r"^need level (\d)$"), "рівень потреби {0}"),
     (re.compile(r"^everyone else$"), "усі інші"),
-    (re.compile(r"^children and (?:disability )?group I$"), "діти та особи з інвалідністю I групи"),
-    (re.compile(r"^internally displaced persons$"), "внутрішньо переміщені особи"),
+    (re.compile(r"^children and (?:disability )?group I$"), "діти та I група"),
+    (re.compile(r"^internally displaced persons$"), "ВПО"),
     (re.compile(r"^national$"), "загальнодержавний"),
     (re.compile(r"^other oblasts$"), "інші області"),
 )

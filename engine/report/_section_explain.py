@@ -8,12 +8,16 @@ hromada, no names); `mfr explain --case C --month M RUN` gives an operator the f
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from engine.money import format_uah
 from engine.report._html import Section
+from engine.report._labels import oblast_labels
 from engine.report._style import finish
 
 if TYPE_CHECKING:
@@ -38,8 +42,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "note": (
         "Кожну суму рушій обчислив знову лише для її кейсу: множники кожного сегмента дають його "
         "брутто, а сегменти в сумі, округлені до копійки, дають суму кейс-місяця ({checked}). "
-        "Причини розрізів: month_start, case_start, move, served, waiting, parameter_change, "
-        "status_change, … Повне пояснення: mfr explain --case CASE --month YYYY-MM RUN.",
+        "Причини розрізів: початок місяця чи кейсу, переїзд, початок обслуговування чи "
+        "очікування, зміна параметрів, зміна статусу території, … Повне пояснення: "
+        "mfr explain --case CASE --month YYYY-MM RUN.",
         "Each amount priced again by the engine for its case alone: the factors of every segment "
         "multiply to its gross, and the segments sum, rounded to the kopiyka, to the case-month "
         "amount ({checked}). Cut causes: month_start, case_start, move, served, waiting, "
@@ -50,6 +55,37 @@ _WORDS: dict[str, tuple[str, str]] = {
     "not_checked": ("НЕ для кожного рядка", "NOT for every row"),
 }
 _KINDS = ("largest", "most_changed")
+# the stored explanation speaks the engine's codes and English units; a Ukrainian page says them
+# in Ukrainian (codes not listed here are shown as they are)
+_CAUSES_UK = {
+    "month_start": "початок місяця",
+    "month_end": "кінець місяця",
+    "case_start": "початок кейсу",
+    "case_end": "кінець кейсу",
+    "location_start": "нове місце",
+    "location_end": "немає місця",
+    "move": "переїзд",
+    "served": "обслуговується",
+    "waiting": "очікує",
+    "parameter_change": "зміна параметрів",
+    "status_change": "зміна статусу території",
+    "scenario": "сценарій",
+    "circumstance": "зміна обставин",
+    "unexplained": "не пояснено",
+}
+_UNITS_UK = (
+    (re.compile(r"\bUAH per bed-day\b"), "грн за ліжко-день"),
+    (re.compile(r"\bUAH per hour\b"), "грн за годину"),
+    (re.compile(r"\bUAH per visit\b"), "грн за відвідування"),
+    (re.compile(r"\bUAH per month\b"), "грн за місяць"),
+    (re.compile(r"\bbed-days\b"), "ліжко-днів"),
+    (re.compile(r"\bhours\b"), "год"),
+    (re.compile(r"\bvisits\b"), "відвідувань"),
+    (re.compile(r"\b1 month\b"), "1 місяць"),
+)
+# relative widths; at a 900 px page the narrowest numbers still fit their column
+_WIDTHS = [20, 98, 68, 58, 104, 100, 100, 94, 236, 100]
+_FORMULA_CHARS_PER_LINE = 30  # the formula column at a 900 px page, the narrowest shown
 
 
 def _w(key: str, lang: str, **values: object) -> str:
@@ -57,8 +93,28 @@ def _w(key: str, lang: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def explained_table_figure(rows: pl.DataFrame, title: str, lang: str = "uk") -> go.Figure:
-    """One row per segment: case, month, amount (and change), the factors' product, the cut."""
+def _formula(text: str, lang: str) -> str:
+    if lang != "uk":
+        return text
+    for pattern, words in _UNITS_UK:
+        text = pattern.sub(words, text)
+    return text
+
+
+def _causes(codes: str, lang: str) -> str:
+    if lang != "uk":
+        return codes
+    return ", ".join(_CAUSES_UK.get(c.strip(), c.strip()) for c in codes.split(",") if c.strip())
+
+
+def explained_table_figure(
+    rows: pl.DataFrame,
+    title: str,
+    lang: str = "uk",
+    oblast_names: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """One row per segment: case, month, amount (and change), the factors' product, the cut;
+    oblasts by name when `oblast_names` has them, units and cut causes in `lang`."""
     import plotly.graph_objects as go
 
     first = pl.col("segment_from") == pl.col("segment_from").min().over("kind", "rank")
@@ -77,31 +133,55 @@ def explained_table_figure(rows: pl.DataFrame, title: str, lang: str = "uk") -> 
         once(rows["case_id"].to_list(), keep),
         once([f"{m:%Y-%m}" for m in rows["month"]], keep),
         once(rows["service_code"].to_list(), keep),
-        once([str(o or "") for o in rows["oblast_code"]], keep),
+        once([(oblast_names or {}).get(o or "", str(o or "")) for o in rows["oblast_code"]], keep),
         once([format_uah(v, exact=True) for v in rows["gross_uah"]], keep),
         once(change, keep),
         [f"{a:%d.%m}–{b:%d.%m}" for a, b in rows.select("segment_from", "segment_to").rows()],
-        [f"{f} = {g:,.4f}" for f, g in rows.select("formula", "segment_gross_uah").rows()],
-        rows["causes"].to_list(),
+        [
+            f"{_formula(f, lang)} = {g:,.4f}"
+            for f, g in rows.select("formula", "segment_gross_uah").rows()
+        ],
+        [_causes(c, lang) for c in rows["causes"]],
+    ]
+    # Plotly grows a row to its wrapped text but not the figure: size it to the lines, or the
+    # table scrolls inside a fixed box and its last rows are cut off
+    lines = [
+        max(1, math.ceil(len(f) / _FORMULA_CHARS_PER_LINE), math.ceil(len(c) / 16))
+        for f, c in zip(cells[8], cells[9], strict=True)
     ]
     header = _w("header", lang).split("|")
     fig = go.Figure(
         go.Table(
-            header={"values": header, "align": "left", "fill_color": "#e8eef5"},
-            cells={"values": cells, "align": ["left"] * 5 + ["right"] * 2 + ["left"] * 3},
-            columnwidth=[24, 90, 60, 50, 150, 90, 90, 80, 380, 160],
+            header={
+                "values": header,
+                "align": "left",
+                "fill_color": "#e8eef5",
+                "font": {"size": 11},
+            },
+            cells={
+                "values": cells,
+                "align": ["left"] * 5 + ["right"] * 2 + ["left"] * 3,
+                "font": {"size": 11},
+            },
+            columnwidth=_WIDTHS,
         )
     )
-    return finish(fig, title, height=max(260, 30 * rows.height + 140))
+    return finish(fig, title, height=max(260, sum(10 + 16 * n for n in lines) + 160))
 
 
-def explain_sections(explained: pl.DataFrame | None, lang: str = "uk") -> list[Section]:
-    """The section (one `Section`, none when the run explained no amounts), in `lang`."""
+def explain_sections(
+    explained: pl.DataFrame | None,
+    lang: str = "uk",
+    territories: pl.DataFrame | None = None,
+) -> list[Section]:
+    """The section (one `Section`, none when the run explained no amounts), in `lang`; oblasts
+    named from `territories` when given."""
     if explained is None or explained.is_empty():
         return []
     frame = explained.with_columns(pl.col(pl.Categorical, pl.Enum).cast(pl.String))
+    names = oblast_labels(territories, lang)
     figures = [
-        explained_table_figure(frame.filter(pl.col("kind") == kind), _w(kind, lang), lang)
+        explained_table_figure(frame.filter(pl.col("kind") == kind), _w(kind, lang), lang, names)
         for kind in _KINDS
         if frame.filter(pl.col("kind") == kind).height
     ]

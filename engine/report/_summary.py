@@ -55,8 +55,7 @@ def summary_numbers(data: ReportData) -> dict[str, float]:
             "capped_claim_uah" if k == "claim_uah" and plan.get("capped_claim_uah") else k
             for k in _PLAN
         ]
-        numbers = {k: float(plan[k]) for k in keys if plan.get(k) is not None}
-        return numbers
+        return {k: float(plan[k]) for k in keys if plan.get(k) is not None}
     if data.case_months is None or data.case_months.is_empty():
         return {}
     numbers = headline_numbers(data.case_months)
