@@ -89,8 +89,12 @@ def test_a_changed_tariff_file_leaves_the_reproduction_identical_and_a_new_run_d
     assert old.filter(service_code="015.1")["value"].to_list() == [70.0, 78.0]
 
     extract = sample_nightly.root / "data_samples" / "registry"  # the one the first run read
-    code, _, err = _mfr("run", str(project / "pipelines" / "nightly.yaml"), "--store", str(store),
-                        "--extract", str(extract))  # fmt: skip
+    # the new run needs only the steps whose tables it compares (the tariff moves case_months)
+    spec = project / "pipelines" / "nightly.yaml"
+    text = spec.read_text(encoding="utf-8")
+    steps = text[text.index("steps: [") : text.index("]", text.index("steps: [")) + 1]
+    spec.write_text(text.replace(steps, "steps: [validate, entitle]"), encoding="utf-8")
+    code, _, err = _mfr("run", str(spec), "--store", str(store), "--extract", str(extract))
     assert code == 0, err
     second = Store(store).latest_run_id()
     assert second != first
