@@ -176,6 +176,9 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
 
 
 def test_fuzzed_extracts_never_crash_and_every_row_is_counted(tmp_path, capsys):
+    """60 mutants read and accounted for row by row; every third also through `mfr validate`
+    (exit 0 or 3, no traceback): the CLI on mutants is test_reading_fuzz's own campaign, whose
+    byte-level damage covers the kinds made here (and more)."""
     clean = write_extract(tmp_path / "clean")
     rng = random.Random(20261202)
     for case in range(60):
@@ -189,6 +192,8 @@ def test_fuzzed_extracts_never_crash_and_every_row_is_counted(tmp_path, capsys):
             pass
         else:
             _accounted(registry)
+        if case % 3:
+            continue
         out = tmp_path / f"out{case}"
         code = main(["validate", str(folder), "--out", str(out), "--accept-quarantine"])
         err = capsys.readouterr().err
