@@ -84,8 +84,8 @@ _UNITS_UK = (
     (re.compile(r"\b1 month\b"), "1 місяць"),
 )
 # relative widths; at a 900 px page the narrowest numbers still fit their column
-_WIDTHS = [20, 98, 68, 58, 104, 100, 100, 94, 236, 100]
-_FORMULA_CHARS_PER_LINE = 30  # the formula column at a 900 px page, the narrowest shown
+_WIDTHS = [20, 112, 70, 60, 110, 96, 100, 106, 208, 88]
+_FORMULA_CHARS_PER_LINE = 22  # the formula column at a 900 px page, the narrowest shown
 
 
 def _w(key: str, lang: str, **values: object) -> str:
@@ -166,7 +166,7 @@ def explained_table_figure(
             columnwidth=_WIDTHS,
         )
     )
-    return finish(fig, title, height=max(260, sum(10 + 16 * n for n in lines) + 160))
+    return finish(fig, title, height=max(260, sum(12 + 16 * n for n in lines) + 210))
 
 
 def explain_sections(

@@ -48,4 +48,4 @@ def test_the_figure_grows_with_its_wrapped_rows(explained: Any) -> None:
     assert full.figures[0].layout.height > fewer.figures[0].layout.height
     # each row wraps its formula over two lines or more at 900 px: more than the 30 px a
     # one-line row needs, which is what clipped the old table
-    assert full.figures[0].layout.height >= 42 * one.height + 160
+    assert full.figures[0].layout.height >= 44 * one.height + 210
