@@ -316,11 +316,15 @@ TEXT: dict[str, tuple[str, str]] = {
     "pilot_note": (
         "Пілот {name} з {start}: {pilots} пілотних громад проти {others} порівнюваних ({how}). "
         "Оцінка — різниця середніх змін (після − до) кожної громади в пілоті й поза ним; "
-        "інтервал 95 % за Велчем. Громада рахується один раз, хоч скільки місяців має.",
+        "інтервал 95 % за Велчем. Громада рахується один раз, хоч скільки місяців має. Графіки — "
+        "середнє громад, що мають значення того місяця (склад змінюється); таблиця — лише громади "
+        "зі значеннями і до, і після (останній стовпець): тому їхні рівні можуть різнитися.",
         "Pilot {name} from {start}: {pilots} pilot hromadas against {others} comparable ones "
         "({how}). The estimate is the difference between the mean change (after − before) of "
         "each hromada in and out of the pilot; Welch's 95 % interval. A hromada counts once, "
-        "however many months it has.",
+        "however many months it has. The charts average the hromadas with a value that month "
+        "(their set changes); the table only those with values both before and after (last "
+        "column): so their levels can differ.",
     ),
     # the one-page summary
     "summary_title": ("Підсумок запуску {spec} · {run_id}", "Run summary {spec} · {run_id}"),
