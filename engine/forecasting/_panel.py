@@ -76,6 +76,29 @@ def _as_date(frame: pl.DataFrame, column: str) -> pl.Expr:
     raise InputFileError(f"date column has type {dtype}, expected a date", column=column)
 
 
+def _key_codes(
+    data: pl.DataFrame, key_cols: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Each row's series as one integer `_key` and the series' keys in that order (row `_key`
+    of the keys frame): the same series, in the same order, as sorting the distinct key rows —
+    each column's dense rank keeps its sort order and the ranks are combined lexicographically
+    — without grouping and joining on the key text (5 text columns: ~5× the time at 1 M rows).
+    None when a key holds nulls or the combined code would not fit 63 bits."""
+    if not key_cols or any(data[c].null_count() for c in key_cols):
+        return None
+    ranks = data.select(pl.col(c).rank("dense").cast(pl.Int64) - 1 for c in key_cols)
+    sizes = [int(ranks[c].max() or 0) + 1 for c in key_cols]  # type: ignore[arg-type]
+    if float(np.prod([float(v) for v in sizes])) >= 2.0**62:
+        return None
+    code = pl.lit(0, dtype=pl.Int64)
+    for c, size in zip(key_cols, sizes, strict=True):
+        code = code * size + pl.col(c)
+    combined = ranks.select(code.alias("_c"))["_c"].to_numpy()
+    _, first, key = np.unique(combined, return_index=True, return_inverse=True)
+    keys = data.select(key_cols)[first]
+    return data.drop(key_cols).with_columns(_key=pl.Series(key.ravel(), dtype=pl.UInt32)), keys
+
+
 def to_panel(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -107,14 +130,22 @@ def to_panel(
     data = data.filter(pl.col("_y").is_not_null() & pl.col("_y").is_not_nan())
     if data.height == 0:
         raise InputFileError("no observed values to forecast", column=value_col)
-    data = data.group_by([*key_cols, "_ds"]).agg(pl.col("_y").sum())
+    coded = _key_codes(data, key_cols)
+    if coded is not None:  # one integer per key: grouping and placing by it, not by the text
+        data, keys = coded
+        data = data.group_by("_key", "_ds").agg(pl.col("_y").sum())
+    else:
+        data = data.group_by([*key_cols, "_ds"]).agg(pl.col("_y").sum())
     bounds = data.select(first=pl.col("_ds").min(), last=pl.col("_ds").max()).row(0, named=True)
     dates = pl.date_range(
         bounds["first"], bounds["last"], interval=f"{n_unit}{unit}", eager=True
     ).alias("ds")
     grid = pl.DataFrame({"_ds": dates}).with_row_index("_t")
-    keys = data.select(key_cols).unique().sort(key_cols).with_row_index("_i")
-    cells = data.join(grid, on="_ds", how="left").join(keys, on=list(key_cols), how="left")
+    if coded is not None:
+        cells = data.join(grid, on="_ds", how="left").with_columns(_i=pl.col("_key"))
+    else:
+        keys = data.select(key_cols).unique().sort(key_cols).with_row_index("_i")
+        cells = data.join(grid, on="_ds", how="left").join(keys, on=list(key_cols), how="left")
     if cells["_t"].null_count():
         raise InputFileError(f"dates are not on a regular '{freq}' grid", column=date_col)
     n, n_t = keys.height, len(dates)
@@ -128,4 +159,4 @@ def to_panel(
         raise ConfigError(
             f"column '{value_col}' has negative values; pass nonnegative=False for such series"
         )
-    return Panel(keys=keys.drop("_i"), dates=dates, y=y, start=start, freq=freq)
+    return Panel(keys=keys.drop("_i", strict=False), dates=dates, y=y, start=start, freq=freq)
