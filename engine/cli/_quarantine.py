@@ -31,4 +31,6 @@ def apply_quarantine_threshold(
     if before_stop is not None:
         before_stop()
     check_quarantine_threshold(registry, threshold, accept=accept)
-    console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+    from engine.cli._console import text
+
+    console.print(text("cli_quarantine_accepted", threshold=threshold))

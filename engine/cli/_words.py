@@ -115,6 +115,45 @@ WORDS: dict[str, tuple[str, str]] = {
     "cli_col_state_uah": ("держава, грн", "state_uah"),
     "cli_col_scenario_state_uah": ("держава за сценарієм, грн", "scenario_state_uah"),
     "cli_col_state_diff_uah": ("різниця, грн", "state_diff_uah"),
+    # mfr validate-totals
+    "cli_vt_reading": (
+        "[bold]{path}[/bold]: {read:,} рядків прочитано, {valid:,} придатних, {quarantined:,} у "
+        "карантині; суми в {unit}",
+        "[bold]{path}[/bold]: {read:,} rows read, {valid:,} valid, {quarantined:,} quarantined; "
+        "amounts in {unit}",
+    ),
+    "cli_vt_warning": ("  попередження: {column}: {reason}", "  warning: {column}: {reason}"),
+    "cli_vt_quarantined": (
+        "  у карантині {rule} ({count:,}), напр. рядок {line}: {column}{value}: {reason}",
+        "  quarantined {rule} ({count:,}), e.g. line {line}: {column}{value}: {reason}",
+    ),
+    "cli_vt_no_gap": (
+        "[green]жодного розриву понад допуск[/green]",
+        "[green]no gap beyond tolerance[/green]",
+    ),
+    "cli_vt_largest": (
+        "[bold]Найбільші розриви понад допуск[/bold] (сплачено − змодельовано = люди + обсяг + "
+        "ціна)",
+        "[bold]Largest gaps beyond tolerance[/bold] (paid − simulated = people + volume + price)",
+    ),
+    "cli_vt_gap": (
+        "  {where}: змодельовано {sim}, сплачено {paid}, розрив {gap}{pct} = {parts}; здебільшого "
+        "{dominant}{timing}",
+        "  {where}: simulated {sim}, paid {paid}, gap {gap}{pct} = {parts}; mostly "
+        "{dominant}{timing}",
+    ),
+    "cli_vt_timing": (
+        " (строки: за рік у межах допуску)",
+        " (timing: the year is within tolerance)",
+    ),
+    "cli_vt_no_split": ("без розкладу", "no split"),
+    "cli_vt_people": ("люди", "people"),
+    "cli_vt_volume": ("обсяг", "volume"),
+    "cli_vt_price": ("ціна", "price"),
+    "cli_vt_hidden": (
+        "  ({hidden:,} позначених клітинок громад, де менше {min_count} осіб, не показано)",
+        "  ({hidden:,} flagged hromada cells of fewer than {min_count} people not shown)",
+    ),
 }
 
 # key -> (Ukrainian, English) of a line others build in English; `{field}` matches any text
@@ -324,6 +363,24 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "немає (жодну громаду не виміряно до й після)",
         "none (no hromada measured before and after)",
     ),
+    # budget execution (`engine.execution.summary_lines`)
+    "ex_headline": (
+        "Виконання бюджету {period}{span}: сплачено {paid} проти {sim} змодельованих, розрив "
+        "{gap} ({pct}): {parts}.",
+        "Budget execution {period}{span}: paid {paid} against {sim} simulated, gap {gap} "
+        "({pct}): {parts}.",
+    ),
+    "ex_cells": (
+        "{flagged} з {cells} клітинок понад допуск ({tolerance} і {min_gap}){counts}.",
+        "{flagged} of {cells} cells beyond tolerance ({tolerance} and {min_gap}){counts}.",
+    ),
+    "ex_people": ("люди {uah}", "people {uah}"),
+    "ex_volume": ("обсяг {uah}", "volume {uah}"),
+    "ex_price": ("ціна {uah}", "price {uah}"),
+    "ex_no_split": (
+        "без розкладу (звіт не рахує ні людей, ні обсягу)",
+        "no split (the report counts neither people nor volume)",
+    ),
     # mfr reproduce (`engine.pipeline._reproduce.Reproduction.lines`)
     "rp_rerun": (
         "запуск {run} перезапущено зі збережених вхідних даних і витягу {extract} (його хеші "
@@ -427,9 +484,10 @@ def _field(value: str) -> str:
     whole = _translated(value)
     if whole is not None:
         return whole
-    parts = value.split("; ")
-    if len(parts) > 1:
-        return "; ".join(_translated(p) or p for p in parts)
+    for separator in ("; ", ", "):
+        parts = value.split(separator)
+        if len(parts) > 1:
+            return separator.join(_translated(p) or p for p in parts)
     return value
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from engine.cli._console import LANG_OPTION
 from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
 
 if TYPE_CHECKING:
@@ -62,12 +63,12 @@ def validate_totals(
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the comparison here (Parquet)."),
     overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Set simulated entitlements beside what was paid; split every gap into people, volume and
     price."""
-    from rich.console import Console
-
     import engine
+    from engine.cli._console import console_for, text
     from engine.cli._quarantine import apply_quarantine_threshold
     from engine.dates import resolve_months
     from engine.errors import ConfigError
@@ -86,7 +87,7 @@ def validate_totals(
         raise ConfigError(f"--threshold must lie between 0 and 1, got {threshold}")
     if out is not None:
         check_output_folder(out, overwrite=overwrite)
-    console = Console(highlight=False)
+    console = console_for()
     mapping = load_programmes(programmes or _default_programmes())
     territories = engine.load_territories()
     registry = engine.read_registry(extract, territories=territories)
@@ -95,7 +96,7 @@ def validate_totals(
     report = read_execution(execution, mapping, territories=territories, months=span)
     _print_reading(console, report, execution)
     if check_execution_threshold(report, threshold, accept=accept_quarantine):
-        console.print(f"[yellow]quarantine above {threshold:.2%} accepted by the operator[/yellow]")
+        console.print(text("cli_quarantine_accepted", threshold=threshold))
     funding = engine.load_funding_model(model)
     entitlements = engine.compute_entitlements(registry, funding, territories, months=span)
     table = compare_totals(
@@ -113,7 +114,7 @@ def validate_totals(
             table.write_parquet(staging / "comparison.parquet")
             report.rows.write_parquet(staging / "execution.parquet")
             report.quarantine.write_parquet(staging / "execution_quarantine.parquet")
-        console.print(f"written to {out}", soft_wrap=True)
+        console.print(text("cli_written_to", out=out), soft_wrap=True)
 
 
 def _default_programmes() -> Path:
@@ -127,23 +128,34 @@ def _print_reading(console: Console, report: Execution, path: Path) -> None:
     import polars as pl
     from rich.markup import escape
 
-    console.print(
-        f"[bold]{escape(str(path))}[/bold]: {report.rows_read:,} rows read, "
-        f"{report.rows.height:,} valid, {report.quarantined:,} quarantined; amounts in "
-        f"{report.unit}",
-        soft_wrap=True,
+    from engine.cli._console import text
+
+    read = text(
+        "cli_vt_reading",
+        path=escape(str(path)),
+        read=report.rows_read,
+        valid=report.rows.height,
+        quarantined=report.quarantined,
+        unit=report.unit,
     )
+    console.print(read, soft_wrap=True)
     for column, reason in report.notes.select("column", "reason").iter_rows():
-        console.print(f"  warning: {escape(str(column))}: {escape(str(reason))}", soft_wrap=True)
+        warning = text("cli_vt_warning", column=escape(str(column)), reason=escape(str(reason)))
+        console.print(warning, soft_wrap=True)
     picked = report.quarantine.filter(pl.int_range(pl.len()).over("rule") == 0)
     for row in picked.iter_rows(named=True):
         count = report.quarantine.filter(pl.col("rule") == row["rule"]).height
         value = "" if row["value"] is None else f" = {escape(repr(row['value']))}"
-        console.print(
-            f"  quarantined {row['rule']} ({count:,}), e.g. line {row['source_line']}: "
-            f"{row['column']}{value}: {escape(row['reason'] or '')}",
-            soft_wrap=True,
+        said = text(
+            "cli_vt_quarantined",
+            rule=row["rule"],
+            count=count,
+            line=row["source_line"],
+            column=row["column"],
+            value=value,
+            reason=escape(row["reason"] or ""),
         )
+        console.print(said, soft_wrap=True)
 
 
 def _print_comparison(
@@ -158,6 +170,8 @@ def _print_comparison(
     import polars as pl
     from rich.markup import escape
 
+    from engine.cli._console import text
+    from engine.cli._words import WORDS
     from engine.execution import flagged_gaps, summary_lines
     from engine.execution._summary import publishable_comparison
     from engine.money import format_uah
@@ -166,14 +180,12 @@ def _print_comparison(
         console.print(line, soft_wrap=True)
     shown = flagged_gaps(publishable_comparison(table, territories, min_count=min_count))
     if shown.is_empty():
-        console.print("[green]no gap beyond tolerance[/green]")
+        console.print(text("cli_vt_no_gap"))
         return
     hidden = int(shown["suppressed"].sum())
     shown = shown.filter(~pl.col("suppressed"))
     names = _territory_names(territories)
-    console.print(
-        "[bold]Largest gaps beyond tolerance[/bold] (paid − simulated = people + volume + price)"
-    )
+    console.print(text("cli_vt_largest"))
     for row in _chosen(shown).iter_rows(named=True):
         where = (
             f"{row['level']} {row['territory_code']} {escape(names.get(row['territory_code'], ''))}"
@@ -181,29 +193,37 @@ def _print_comparison(
         )
         pct = "" if row["gap_pct"] is None else f" ({row['gap_pct']:+.1%})"
         parts = " + ".join(
-            f"{p} {format_uah(row[f'{p}_uah'], exact=True)}"
+            f"{text(f'cli_vt_{p}')} {format_uah(row[f'{p}_uah'], exact=True)}"
             for p in ("people", "volume", "price")
             if row[f"{p}_uah"] is not None
         )
-        console.print(
-            f"  {where}: simulated {format_uah(row['sim_uah'], exact=True)}, paid "
-            f"{format_uah(row['paid_uah'], exact=True)}, gap "
-            f"{format_uah(row['gap_uah'], exact=True)}{pct} = {parts or 'no split'}; mostly "
-            f"{row['dominant']}"
-            + (" (timing: the year is within tolerance)" if row["timing"] else ""),
-            soft_wrap=True,
+        dominant = f"cli_vt_{row['dominant']}"
+        said = text(
+            "cli_vt_gap",
+            where=where,
+            sim=format_uah(row["sim_uah"], exact=True),
+            paid=format_uah(row["paid_uah"], exact=True),
+            gap=format_uah(row["gap_uah"], exact=True),
+            pct=pct,
+            parts=parts or text("cli_vt_no_split"),
+            dominant=text(dominant) if dominant in WORDS else row["dominant"],
+            timing=text("cli_vt_timing") if row["timing"] else "",
         )
+        console.print(said, soft_wrap=True)
     if hidden:
-        console.print(
-            f"  ({hidden:,} flagged hromada cells of fewer than {min_count} people not shown)"
-        )
+        console.print(text("cli_vt_hidden", hidden=hidden, min_count=min_count))
 
 
 def _territory_names(territories: pl.DataFrame) -> dict[str, str]:
-    names = {"UA": "Україна"}
-    for level in ("hromada", "raion", "oblast"):
-        names.update(dict(territories.select(f"{level}_code", f"{level}_name").iter_rows()))
-    return names
+    """Every territory code -> its name in the output language (the country, raions too)."""
+    from engine.cli._console import hromada_names, oblast_names, output_lang
+    from engine.report._labels import transliterate
+
+    english = output_lang() == "en"
+    raions = dict(territories.select("raion_code", "raion_name").unique().iter_rows())
+    names = {"UA": "Ukraine" if english else "Україна"}
+    names |= {c: transliterate(n) if english else n for c, n in raions.items()}
+    return names | hromada_names(territories) | oblast_names(territories)
 
 
 def _chosen(shown: pl.DataFrame) -> pl.DataFrame:
