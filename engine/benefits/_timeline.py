@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from engine._codes import DISABILITY_GROUPS
+from engine.dates import EPOCH
 from engine.params._circumstances import CircumstanceRules
 
 __all__ = [
@@ -44,6 +45,7 @@ TIMELINE_SCHEMA: dict[str, pl.DataType] = {
     "origin_hromada": pl.String(),  # displaced from (certificate, else the registry's registered)
 }
 _VALUES = [c for c in TIMELINE_SCHEMA if c not in (_R, "valid_from", "valid_to")]
+_GAP_RULES = ("income_gap", "disability_gap", "idp_gap")
 
 
 # (person, day) as one sortable integer: person × 2²² + days since 0001-01-01 (any date fits)
@@ -83,11 +85,14 @@ def _records(
     return out.with_columns(reach=_day_of(reach, pl.col(_R)))
 
 
-def _rule_at(dates: pl.DataFrame, rules: CircumstanceRules, rule: str, on: str) -> pl.Series:
-    """The value of `rule` in force on each row's `on` date."""
+def _rule_at(
+    dates: pl.DataFrame, rules: CircumstanceRules, rule: str, on: str
+) -> pl.Series | pl.Expr:
+    """The value of `rule` in force on each row's `on` date: a literal when the rule has one
+    value since ever (the usual case: no lookup, and no column of millions of equal strings)."""
     timeline = rules.timeline(rule).select("valid_from", pl.col("value").alias(rule))
-    if timeline.height == 1:  # the usual case: one value since ever, no lookup
-        return pl.repeat(timeline[rule][0], dates.height, eager=True, dtype=pl.String).alias(rule)
+    if timeline.height == 1:
+        return pl.lit(timeline[rule][0], dtype=pl.String)
     return (
         dates.select(pl.col(on).alias("_on"))
         .with_row_index("_row")
@@ -104,7 +109,9 @@ def _with_grace(declarations: pl.DataFrame, rules: CircumstanceRules) -> pl.Data
         months = int(timeline["value"][0])
         return declarations.with_columns(_end=pl.col("period_to").dt.offset_by(f"{months}mo"))
     day_after = declarations.select(_on=pl.col("period_to") + dt.timedelta(days=1))
-    grace = _rule_at(day_after, rules, "income_grace_months", "_on").cast(pl.Int64)
+    grace = _rule_at(day_after, rules, "income_grace_months", "_on")
+    assert isinstance(grace, pl.Series)  # several values: one per declaration
+    grace = grace.cast(pl.Int64)
     return declarations.with_columns(
         _end=pl.col("period_to").dt.offset_by(pl.format("{}mo", grace.fill_null(0)))
     )
@@ -127,24 +134,100 @@ def _in_force(cuts: pl.DataFrame, records: pl.DataFrame, values: list[str]) -> p
     ).drop("start", "end", "reach", "_owner")
 
 
+Window = tuple[dt.date, dt.date] | None
+
+
+@dataclass(eq=False)
+class _Built:
+    """One timeline built from a benefits extract's tables, for a registry's recipients and gap
+    rules, exact over `span`; `ids` are the persons by number (sorted), `case_person` the number
+    of each case's recipient for the cases frame it was asked for (worked out once)."""
+
+    recipients: pl.DataFrame
+    rules: CircumstanceRules
+    span: Window
+    timeline: pl.DataFrame  # TIMELINE_SCHEMA with `_person` (the number) for `recipient_id`
+    held: pl.DataFrame  # `_person`, `valid_from`, `valid_to`: the days some record holds
+    ids: pl.Series
+    cases: tuple[pl.DataFrame, np.ndarray] | None = None
+
+    def case_person(self, cases: pl.DataFrame) -> np.ndarray:
+        """The number of each case's recipient (`len(ids)`: none the tables name)."""
+        if self.cases is None or self.cases[0] is not cases:
+            wanted = cases[_R]
+            at = self.ids.search_sorted(wanted).cast(pl.Int64).clip(0, max(len(self.ids) - 1, 0))
+            found = (self.ids.gather(at) == wanted).fill_null(False) if len(self.ids) else None
+            number = np.full(len(wanted), len(self.ids), dtype=np.int64)
+            if found is not None:
+                hit = found.to_numpy()
+                number[hit] = at.to_numpy()[hit]
+            self.cases = (cases, number)
+        return self.cases[1]
+
+
 class BenefitTables(dict[str, pl.DataFrame]):
     """A benefits extract's tables (`Benefits.tables`), remembering the timelines built from them:
     every block a run prices (the spec's months, each history year) and every amount explained
-    asks for the same timeline, built once. Pickled without what it remembers."""
+    asks for a timeline exact on its days, built once for them. Pickled without what it
+    remembers."""
 
     def __init__(self, tables: dict[str, pl.DataFrame]) -> None:
         super().__init__(tables)
-        self.timelines: list[
-            tuple[
-                pl.DataFrame,
-                CircumstanceRules,
-                tuple[dt.date, dt.date] | None,
-                tuple[pl.DataFrame, pl.DataFrame],
-            ]
-        ] = []
+        self.timelines: list[_Built] = []
 
     def __reduce__(self) -> tuple[type[BenefitTables], tuple[dict[str, pl.DataFrame]]]:
         return (BenefitTables, (dict(self),))
+
+
+def _built(
+    tables: dict[str, pl.DataFrame],
+    recipients: pl.DataFrame,
+    rules: CircumstanceRules,
+    window: Window,
+) -> _Built:
+    """A remembered timeline exact over `window`, else one built for it. A run asks its months,
+    then the history before them a year at a time: a window before (or after) every span held
+    gets the days from it to the held ones, so the next blocks fall inside and no day is built
+    twice; a window across what is held, the span of all of it."""
+    memo = tables.timelines if isinstance(tables, BenefitTables) else None
+    held = [
+        seen
+        for seen in memo or ()
+        if seen.recipients is recipients and (seen.rules is rules or seen.rules == rules)
+    ]
+    for seen in held:
+        if _covers(seen.span, window):
+            return seen
+    spans = [seen.span for seen in held]
+    span, keep = window, held
+    if window is not None and spans and all(s is not None for s in spans):
+        first = min(s[0] for s in spans if s is not None)
+        last = max(s[1] for s in spans if s is not None)
+        if window[1] < first:
+            span = window[0], first - dt.timedelta(days=1)
+        elif window[0] > last:
+            span = last + dt.timedelta(days=1), window[1]
+        else:
+            span, keep = (min(first, window[0]), max(last, window[1])), []
+    elif spans:
+        span, keep = None, []
+    timeline, days, ids = _timeline(tables, recipients, rules, span)
+    built = _Built(recipients, rules, span, timeline, days, ids)
+    if memo is not None:  # this run's: another registry's or rules' are not kept
+        memo[:] = [*keep, built]
+    return built
+
+
+def _in_window(built: _Built, window: Window) -> pl.DataFrame:
+    """The intervals meeting `window` (all without one), with `_person`: as a timeline built
+    for the window alone, the persons with a record on one of its days."""
+    if window is None:
+        return built.timeline
+    meets = (pl.col("valid_to").is_null() | (pl.col("valid_to") >= window[0])) & (
+        pl.col("valid_from") <= window[1]
+    )
+    persons = built.held.filter(meets)["_person"].unique()
+    return built.timeline.filter(meets & pl.col("_person").is_in(persons.implode()))
 
 
 def circumstance_timeline(
@@ -159,32 +242,12 @@ def circumstance_timeline(
     `recipients` is the registry's (recipient_id, disability_group, is_idp, income_ratio,
     registered_hromada): the values a `registry` gap rule falls back on. With a `window` (first,
     last day), only the intervals that meet it, exact on it. Built once per tables, recipients and
-    rules for the span of the windows asked so far (`BenefitTables` remembers it): a run prices its
-    months, then the history a year at a time, inside the span of the first two.
+    rules for the days of the windows asked (`BenefitTables` remembers them).
     """
-    memo = tables.timelines if isinstance(tables, BenefitTables) else None
-    cached = None
-    for seen, seen_rules, span, built in memo or ():
-        if seen is recipients and (seen_rules is rules or seen_rules == rules):
-            cached = span, built
-    if cached is not None and _covers(cached[0], window):
-        timeline, held = cached[1]
-    else:  # built over what is held and what is asked: the next blocks fall inside
-        span = window if cached is None else _hull(cached[0], window)
-        timeline, held = _timeline(tables, recipients, rules, span)
-        if memo is not None:  # the run's one: no other is kept
-            memo[:] = [(recipients, rules, span, (timeline, held))]
-    if window is None:
-        return timeline.drop("_person")
-    meets = (pl.col("valid_to").is_null() | (pl.col("valid_to") >= window[0])) & (
-        pl.col("valid_from") <= window[1]
-    )
-    # as a timeline built for the window alone: persons with a record on one of its days
-    persons = held.filter(meets)["_person"].unique()
-    return timeline.filter(meets & pl.col("_person").is_in(persons.implode())).drop("_person")
-
-
-Window = tuple[dt.date, dt.date] | None
+    built = _built(tables, recipients, rules, window)
+    frame = _in_window(built, window)
+    person_id = built.ids.gather(frame["_person"]).alias(_R)
+    return frame.select(person_id, *(c for c in TIMELINE_SCHEMA if c != _R))
 
 
 def _covers(span: Window, window: Window) -> bool:
@@ -205,11 +268,12 @@ def _timeline(
     recipients: pl.DataFrame,
     rules: CircumstanceRules,
     window: tuple[dt.date, dt.date] | None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`circumstance_timeline` built (with `_person`, the person's number), and the days some
-    record of each person holds (`_person`, `valid_from`, `valid_to`): with a `window` (first, last day), only the intervals that
-    meet it are exact (the rest is skipped). Persons are numbered once, so sorts and joins run on
-    integers, not on ids."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """`circumstance_timeline` built (`_person`, the person's number, for the id), the days some
+    record of each person holds (`_person`, `valid_from`, `valid_to`) and the persons' ids by
+    number (sorted): with a `window` (first, last day), only the intervals that meet it are
+    exact (the rest is skipped). Persons are numbered once, so sorts and joins run on integers,
+    not on ids."""
     day = dt.timedelta(days=1)
 
     def meeting(frame: pl.DataFrame, start: str, end: pl.Expr) -> pl.DataFrame:
@@ -223,24 +287,32 @@ def _timeline(
     )
     assessed = meeting(tables["disability_assessments"], "valid_from", pl.col("valid_to"))
     certified = meeting(tables["idp_certificates"], "issued", pl.col("cancelled") - day)
-    ids = pl.concat([f[_R] for f in (declared, assessed, certified)]).unique()
-    numbers = pl.DataFrame({_R: ids}).with_row_index("_person")
-
-    def coded(frame: pl.DataFrame) -> pl.DataFrame:
-        joined = frame.join(numbers, on=_R, how="inner")
-        return joined.drop(_R).rename({"_person": _R})
-
-    declarations = coded(declared)
+    # persons numbered in id order by one dense rank of every id (the tables' and the
+    # registry's recipients'): no join of millions of text ids to a numbering
+    named_by = (declared, assessed, certified, recipients)
+    every = pl.concat([f[_R] for f in named_by])
+    number = every.rank("dense").cast(pl.UInt32) - 1
+    ids = (
+        pl.DataFrame({"_n": number, _R: every})
+        .filter(pl.col("_n").is_first_distinct())
+        .sort("_n")[_R]
+    )
+    offsets = np.cumsum([0, *(f.height for f in named_by)]).tolist()
+    coded_frames = [
+        frame.with_columns(number.slice(offsets[i], frame.height).alias(_R))
+        for i, frame in enumerate(named_by)
+    ]
+    declarations, assessments, certificates, numbered_recipients = coded_frames
     income = _records(declarations, "period_from", pl.col("_end"), ["income_ratio"], window)
     disability = _records(
-        coded(assessed),
+        assessments,
         "valid_from",
         pl.col("valid_to"),
         ["disability_group"],
         window,
     ).rename({"disability_group": "_group"})
     idp = _records(
-        coded(certified),
+        certificates,
         "issued",
         pl.col("cancelled") - dt.timedelta(days=1),
         ["hromada_code", "origin_hromada"],
@@ -264,16 +336,21 @@ def _timeline(
         .select(_key=_key(pl.col(_R), pl.col("valid_from")))
         .sort("_key")
     )
-    person = (pl.col("_key") // _SHIFT).cast(numbers.schema["_person"])
+    person = (pl.col("_key") // _SHIFT).cast(pl.UInt32)
     cuts = keys.filter(pl.col("_key") != pl.col("_key").shift(1).fill_null(-1)).select(
         person.alias(_R), _day_of(pl.col("_key"), person).alias("valid_from"), "_key"
     )
     cuts = _in_force(cuts, income, ["income_ratio"]).rename({"_holds": "_declared"})
     cuts = _in_force(cuts, disability, ["_group"]).rename({"_holds": "_assessed"})
     cuts = _in_force(cuts, idp, ["idp_hromada", "_origin"]).rename({"_holds": "_certified"})
-    for rule in ("income_gap", "disability_gap", "idp_gap"):
-        cuts = cuts.with_columns(_rule_at(cuts, rules, rule, "valid_from").alias(rule))
-    registry = coded(recipients).select(
+    gaps = {rule: _rule_at(cuts, rules, rule, "valid_from") for rule in _GAP_RULES}
+    cuts = cuts.with_columns(**{r: v for r, v in gaps.items() if isinstance(v, pl.Series)})
+
+    def gap(rule: str) -> pl.Expr:  # a constant rule stays a literal, not a column
+        value = gaps[rule]
+        return value if isinstance(value, pl.Expr) else pl.col(rule)
+
+    registry = numbered_recipients.select(
         _R,
         pl.col("income_ratio").alias("_reg_income"),
         pl.col("disability_group").alias("_reg_group"),
@@ -297,7 +374,7 @@ def _timeline(
     is_idp = (
         pl.when(pl.col("_certified"))
         .then(True)
-        .when(pl.col("idp_gap") == "registry")
+        .when(gap("idp_gap") == "registry")
         .then(pl.col("_reg_idp").fill_null(False))
         .otherwise(False)
     )
@@ -306,23 +383,24 @@ def _timeline(
         "valid_from",
         income_ratio=pl.when(pl.col("_declared"))
         .then(pl.col("income_ratio"))
-        .when(pl.col("income_gap") == "registry")
+        .when(gap("income_gap") == "registry")
         .then(pl.col("_reg_income")),
         disability_group=pl.when(pl.col("_assessed"))
         .then(pl.col("_group"))
-        .when(pl.col("disability_gap") == "registry")
+        .when(gap("disability_gap") == "registry")
         .then(pl.col("_reg_group").fill_null("none"))
         .otherwise(pl.lit("none")),
         is_idp=is_idp,
         idp_hromada=pl.col("idp_hromada"),
         origin_hromada=pl.when(pl.col("_certified"))
         .then(pl.coalesce("_origin", "_reg_hromada"))
-        .when((pl.col("idp_gap") == "registry") & pl.col("_reg_idp").fill_null(False))
+        .when((gap("idp_gap") == "registry") & pl.col("_reg_idp").fill_null(False))
         .then(pl.col("_reg_hromada")),
     )
     merged = _merged(timeline)
-    named = merged.with_columns(pl.lit(ids).gather(pl.col(_R)).alias(_R), _person=pl.col(_R))
-    return named, held.rename({_R: "_person"})
+    # kept by the person's number only (the ids are gathered when the timeline is asked for):
+    # the remembered timeline is millions of rows held while the run goes on
+    return merged.rename({_R: "_person"}), held.rename({_R: "_person"}), ids
 
 
 def _merged(timeline: pl.DataFrame) -> pl.DataFrame:
@@ -352,41 +430,46 @@ class CircumstanceCalendar:
     disability: np.ndarray  # int32 index into DISABILITY_GROUPS
     income: np.ndarray  # float64, NaN = unknown
     is_idp: np.ndarray  # bool
-    origin: list[str | None]  # hromada displaced from, per entry
+    origin: pl.Series  # String: hromada displaced from, per entry
 
 
 def circumstance_calendar(
-    timeline: pl.DataFrame, case_recipients: pl.Series, p0: int, p1: int
+    tables: dict[str, pl.DataFrame],
+    recipients: pl.DataFrame,
+    rules: CircumstanceRules,
+    cases: pl.DataFrame,
+    *,
+    p0: int,
+    p1: int,
 ) -> CircumstanceCalendar:
-    """The calendar of `timeline` over the period of days [p0, p1], for cases whose recipients are
-    `case_recipients` (in case order)."""
+    """The calendar of the circumstance timeline (`circumstance_timeline`) over the period of days
+    [p0, p1], for `cases` (their `recipient_id`, in case order). Persons and cases are matched on
+    their numbers in the (remembered) timeline, not on text ids."""
+    window = (EPOCH + dt.timedelta(days=p0), EPOCH + dt.timedelta(days=p1))
+    built = _built(tables, recipients, rules, window)
+    timeline = _in_window(built, window)
     start = pl.col("valid_from").cast(pl.Int32)
     inside = timeline.filter(
         (start <= p1) & (pl.col("valid_to").is_null() | (pl.col("valid_to").cast(pl.Int32) >= p0))
     )
-    people = inside.select(_R).unique(maintain_order=True).with_row_index("key")
-    n_people = people.height
-    entries = (
-        inside.join(people, on=_R, how="left", maintain_order="left")
-        .with_columns(date=pl.max_horizontal(start, pl.lit(p0, pl.Int32)))
-        .sort("key", "date")
-    )
-    case_key = (
-        pl.DataFrame({_R: case_recipients})
-        .join(people, on=_R, how="left", maintain_order="left")["key"]
-        .cast(pl.Int32)
-        .fill_null(n_people)
-        .to_numpy()
-    )
+    # keys in order of the persons' first interval (the timeline is in person order)
+    person = inside["_person"].to_numpy().astype(np.int64)
+    first = inside["_person"].is_first_distinct().to_numpy()
+    n_people = int(first.sum())
+    key_of = np.full(len(built.ids) + 1, n_people, dtype=np.int32)
+    key_of[person[first]] = np.arange(n_people, dtype=np.int32)
+    entries = inside.with_columns(
+        key=pl.Series(key_of[person]), date=pl.max_horizontal(start, pl.lit(p0, pl.Int32))
+    ).sort("key", "date")
     groups = entries["disability_group"].cast(pl.Enum(list(DISABILITY_GROUPS)))
     n = entries.height
     return CircumstanceCalendar(
-        case_key=case_key.astype(np.int32),
-        key=np.r_[entries["key"].cast(pl.Int32).to_numpy(), np.int32(n_people)].astype(np.int32),
+        case_key=key_of[built.case_person(cases)],
+        key=np.r_[entries["key"].to_numpy(), np.int32(n_people)].astype(np.int32),
         date=np.r_[entries["date"].to_numpy(), np.int32(p0)].astype(np.int32),
         own=np.r_[np.ones(n, dtype=bool), False],
         disability=np.r_[groups.to_physical().cast(pl.Int32).to_numpy(), 0].astype(np.int32),
         income=np.r_[entries["income_ratio"].cast(pl.Float64).fill_null(np.nan).to_numpy(), np.nan],
         is_idp=np.r_[entries["is_idp"].to_numpy(), False].astype(bool),
-        origin=[*entries["origin_hromada"].to_list(), None],
+        origin=entries["origin_hromada"].extend_constant(None, 1),
     )

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from engine.buffers import empty
-from engine.dates import EPOCH, add_months, epoch_days
+from engine.dates import add_months, epoch_days
 from engine.entitlements._block import (
     DAY,
     KIND,
@@ -154,7 +154,7 @@ class DatedSubs:
     disability: np.ndarray  # int32 index into DISABILITY_GROUPS (len(...) = unknown)
     income: np.ndarray  # float64, NaN = unknown
     is_idp: np.ndarray  # bool
-    origin: list[str | None]  # per sub-piece: hromada displaced from (IDP days), else None
+    origin: pl.Series  # String per sub-piece: hromada displaced from (IDP days), else null
 
 
 def _dated_cut(
@@ -162,14 +162,12 @@ def _dated_cut(
 ) -> tuple[Split, DatedSubs]:
     """Cut sub-pieces again on the days a recipient's circumstances change (few cuts: one more
     sorted calendar, as the coefficient timeline), and read them on each new sub-piece."""
-    from engine.benefits._timeline import circumstance_calendar, circumstance_timeline
+    from engine.benefits._timeline import circumstance_calendar
 
-    assert reg.recipients is not None
-    window = (EPOCH + dt.timedelta(days=p0), EPOCH + dt.timedelta(days=p1))
-    timeline = circumstance_timeline(
-        reg.benefits.tables, reg.recipients, model.circumstance_rules, window
+    assert reg.recipients is not None and reg.benefits is not None
+    cal = circumstance_calendar(
+        reg.benefits.tables, reg.recipients, model.circumstance_rules, reg.cases, p0=p0, p1=p1
     )
-    cal = circumstance_calendar(timeline, reg.cases["recipient_id"], p0, p1)
     again = split_by_calendar(
         cut.start,
         cut.end,
@@ -187,13 +185,12 @@ def _dated_cut(
     sub_case, entry = case[again.parent], again.entry
     own = cal.own[entry]
     registry_idp = reg.cases["is_idp"].fill_null(False).to_numpy()
-    registered = reg.cases["registered_hromada"].to_list()
     origin = _origins(
         cal.origin,
         entry=entry,
         own=own,
         case=sub_case,
-        registered=registered,
+        registered=reg.cases["registered_hromada"],
         registry_idp=registry_idp,
     )
     dated = DatedSubs(
@@ -206,24 +203,27 @@ def _dated_cut(
 
 
 def _origins(
-    origin: list[str | None],
+    origin: pl.Series,
     *,
     entry: np.ndarray,
     own: np.ndarray,
     case: np.ndarray,
-    registered: list[str | None],
+    registered: pl.Series,
     registry_idp: np.ndarray,
-) -> list[str | None]:
-    """Hromada displaced from, per sub-piece, gathered by polars (no Python loop per row)."""
-    from_calendar = pl.Series(origin, dtype=pl.String).gather(pl.Series(entry))
-    from_registry = pl.Series(registered, dtype=pl.String).gather(pl.Series(case))
-    picked = pl.select(
-        pl.when(pl.lit(pl.Series(own)))
-        .then(pl.lit(from_calendar))
-        .when(pl.lit(pl.Series(registry_idp[case])))
-        .then(pl.lit(from_registry))
+) -> pl.Series:
+    """Hromada displaced from, per sub-piece, gathered by polars (no Python list of millions of
+    strings): the calendar's on the extract's days, else the registered hromada of an IDP."""
+    frame = pl.DataFrame(
+        {
+            "own": own,
+            "idp": registry_idp[case],
+            "calendar": origin.cast(pl.String).gather(entry),
+            "registry": registered.cast(pl.String).gather(case),
+        }
+    )
+    return frame.select(
+        pl.when("own").then("calendar").when("idp").then("registry").alias("origin")
     ).to_series()
-    return picked.to_list()
 
 
 def _blocks(sub_case: np.ndarray, count: np.ndarray, size: int) -> list[tuple[int, int]]:

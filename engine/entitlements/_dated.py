@@ -68,7 +68,7 @@ def idp_burden(
     slots = np.minimum(w["hromada"][hit], len(reg.hromada_codes)).astype(np.int64)
     hromadas = pl.Series([*reg.hromada_codes, None], dtype=pl.String)
     oblasts = pl.Series([*oblast, None], dtype=pl.String)
-    origin = pl.Series(dated.origin, dtype=pl.String).gather(pl.Series(sub[hit]))
+    origin = dated.origin.gather(sub[hit])
     of_hromada = dict(zip(reg.hromada_codes, oblast, strict=True))
     origin_oblast = origin.replace_strict(of_hromada, default=None, return_dtype=pl.String)
     days = pl.DataFrame(

@@ -49,19 +49,32 @@ def test_one_build_per_run_the_same_intervals_on_every_window(
     build = timelines._timeline
     spans: list[object] = []
 
-    def counted(*args: object) -> tuple[pl.DataFrame, pl.DataFrame]:
-        spans.append(args[-1])
+    def counted(*args: object) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+        if isinstance(args[0], timelines.BenefitTables):  # the run's (not a window alone)
+            spans.append(args[-1])
         return build(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(timelines, "_timeline", counted)
     for window in WINDOWS:
         got = timelines.circumstance_timeline(benefits.tables, registry.recipients, rules, window)
-        alone = build(dict(benefits.tables), registry.recipients, rules, window)[0]
+        alone = timelines.circumstance_timeline(
+            dict(benefits.tables), registry.recipients, rules, window
+        )
         assert got.height > 100
-        assert _seen(got, window).equals(_seen(alone.drop("_person"), window)), window
-    # the spec's year, then the span of it and the first history block holds the rest
-    assert spans == [WINDOWS[0], (WINDOWS[1][0], WINDOWS[0][1])]
+        assert _seen(got, window).equals(_seen(alone, window)), window
+    # the spec's year, then the days from the first history block to it hold the rest: no day
+    # is built twice
+    assert spans == [WINDOWS[0], (WINDOWS[1][0], WINDOWS[0][0] - dt.timedelta(days=1))]
+    # a window across both is built over the span of all (and exact on it)
+    across = (dt.date(2025, 6, 1), dt.date(2026, 6, 30))
+    got = timelines.circumstance_timeline(benefits.tables, registry.recipients, rules, across)
+    alone = timelines.circumstance_timeline(
+        dict(benefits.tables), registry.recipients, rules, across
+    )
+    assert _seen(got, across).equals(_seen(alone, across))
+    assert spans[-1] == (WINDOWS[1][0], WINDOWS[0][1])
+    assert len(spans) == 3
     # a frame that is not the tables' remembered one is built anew (another registry)
     other = registry.recipients.clone()
     timelines.circumstance_timeline(benefits.tables, other, rules, WINDOWS[0])
-    assert len(spans) == 3
+    assert len(spans) == 4
