@@ -115,6 +115,27 @@ WORDS: dict[str, tuple[str, str]] = {
     "cli_col_state_uah": ("держава, грн", "state_uah"),
     "cli_col_scenario_state_uah": ("держава за сценарієм, грн", "scenario_state_uah"),
     "cli_col_state_diff_uah": ("різниця, грн", "state_diff_uah"),
+    # mfr sweep
+    "cli_sw_start": (
+        "розгортка {name}: {points} точок на {where}",
+        "sweep {name}: {points} points on {where}",
+    ),
+    "cli_sw_up_to_date": (
+        "розгортка {sweep} актуальна (та сама специфікація, вхідні дані й код); --force "
+        "запускає знову",
+        "sweep {sweep} is up to date (same spec, inputs and code); --force reruns it",
+    ),
+    "cli_sw_done": (
+        "розгортка {sweep}: {computed} точок обчислено, {reused} уже записано, за {seconds:.1f} с",
+        "sweep {sweep}: {computed} points computed, {reused} already recorded, in {seconds:.1f} s",
+    ),
+    "cli_sw_report": ("звіт: {report}", "report: {report}"),
+    "cli_sw_point": (
+        "  {point}: конверт {envelope}, розподілено {allocated}, охоплення {coverage}, нестача "
+        "{shortfall}",
+        "  {point}: envelope {envelope}, allocated {allocated}, coverage {coverage}, shortfall "
+        "{shortfall}",
+    ),
     # mfr validate-totals
     "cli_vt_reading": (
         "[bold]{path}[/bold]: {read:,} рядків прочитано, {valid:,} придатних, {quarantined:,} у "
@@ -128,22 +149,22 @@ WORDS: dict[str, tuple[str, str]] = {
         "  quarantined {rule} ({count:,}), e.g. line {line}: {column}{value}: {reason}",
     ),
     "cli_vt_no_gap": (
-        "[green]жодного розриву понад допуск[/green]",
+        "[green]жодної розбіжності понад допуск[/green]",
         "[green]no gap beyond tolerance[/green]",
     ),
     "cli_vt_largest": (
-        "[bold]Найбільші розриви понад допуск[/bold] (сплачено − змодельовано = люди + обсяг + "
+        "[bold]Найбільші розбіжності понад допуск[/bold] (сплачено − розраховано = люди + обсяг + "
         "ціна)",
         "[bold]Largest gaps beyond tolerance[/bold] (paid − simulated = people + volume + price)",
     ),
     "cli_vt_gap": (
-        "  {where}: змодельовано {sim}, сплачено {paid}, розрив {gap}{pct} = {parts}; здебільшого "
+        "  {where}: розраховано {sim}, сплачено {paid}, розбіжність {gap}{pct} = {parts}; переважно "
         "{dominant}{timing}",
         "  {where}: simulated {sim}, paid {paid}, gap {gap}{pct} = {parts}; mostly "
         "{dominant}{timing}",
     ),
     "cli_vt_timing": (
-        " (строки: за рік у межах допуску)",
+        " (терміни: за рік у межах допуску)",
         " (timing: the year is within tolerance)",
     ),
     "cli_vt_no_split": ("без розкладу", "no split"),
@@ -365,7 +386,7 @@ SENTENCES: dict[str, tuple[str, str]] = {
     ),
     # budget execution (`engine.execution.summary_lines`)
     "ex_headline": (
-        "Виконання бюджету {period}{span}: сплачено {paid} проти {sim} змодельованих, розрив "
+        "Виконання бюджету {period}{span}: сплачено {paid} проти {sim} розрахованих, розбіжність "
         "{gap} ({pct}): {parts}.",
         "Budget execution {period}{span}: paid {paid} against {sim} simulated, gap {gap} "
         "({pct}): {parts}.",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from engine.cli._console import LANG_OPTION
+
 __all__ = ["register"]
 
 
@@ -29,6 +31,7 @@ def sweep(
     accept_quarantine: bool = typer.Option(
         False, "--accept-quarantine", help="Go on when the extract's quarantine is too large."
     ),
+    lang: str | None = LANG_OPTION,
 ) -> None:
     """Price and allocate every point of a sweep spec on Dask workers, into the store.
 
@@ -39,18 +42,24 @@ def sweep(
 
     chosen = scheduler_of(scheduler, workers)  # one line naming what to install without Dask
     assert chosen is not None  # --scheduler has a default
+    from engine.cli._console import output_lang, say, text
+    from engine.cli._words import translate
     from engine.distributed._sweep import PointDone, run_sweep
     from engine.distributed._sweep_spec import load_sweep
     from engine.money import format_uah
     from engine.store import locate_store
 
+    def money(value: object) -> str:  # `29.7 M UAH` / `29.7 млн грн`
+        return translate(format_uah(float(value)), output_lang())  # type: ignore[arg-type]
+
     loaded = load_sweep(spec)
     location = locate_store(store, spec_store=loaded.base.store)
-    print(location.describe())
-    print(f"sweep {loaded.name}: {len(loaded.points)} points on {chosen.describe()}")
+    say(location.describe())
+    say(text("cli_sw_start", name=loaded.name, points=len(loaded.points), where=chosen.describe()))
 
     def progress(done: PointDone) -> None:
-        print(done.line(), file=sys.stderr, flush=True)
+        say(done.line(), sys.stderr)
+        sys.stderr.flush()
 
     result = run_sweep(
         loaded,
@@ -62,23 +71,32 @@ def sweep(
         on_point=progress,
     )
     if result.up_to_date:
-        print(
-            f"sweep {result.sweep_id} is up to date (same spec, inputs and code); --force reruns it"
-        )
+        say(text("cli_sw_up_to_date", sweep=result.sweep_id))
     else:
-        print(
-            f"sweep {result.sweep_id}: {len(result.computed)} points computed, "
-            f"{len(result.reused)} already recorded, in {result.seconds:.1f} s"
+        say(
+            text(
+                "cli_sw_done",
+                sweep=result.sweep_id,
+                computed=len(result.computed),
+                reused=len(result.reused),
+                seconds=result.seconds,
+            )
         )
     report = _write_report(result.stored, location.path.parent / "sweeps" / result.sweep_id)
-    print(f"report: {report}")
+    say(text("cli_sw_report", report=report))
     for row in result.totals.iter_rows(named=True):
-        coverage = "n/a" if row["coverage"] is None else f"{row['coverage']:.1%}"
-        print(
-            f"  {row['point']}: envelope {format_uah(float(row['envelope_uah']))}, allocated "
-            f"{format_uah(float(row['allocated_uah']))}, coverage {coverage}, shortfall "
-            f"{format_uah(float(row['shortfall_uah']))}"
+        coverage = (
+            translate("n/a", output_lang()) if row["coverage"] is None else f"{row['coverage']:.1%}"
         )
+        line = text(
+            "cli_sw_point",
+            point=row["point"],
+            envelope=money(row["envelope_uah"]),
+            allocated=money(row["allocated_uah"]),
+            coverage=coverage,
+            shortfall=money(row["shortfall_uah"]),
+        )
+        say(line)
 
 
 def _write_report(stored: object, folder: Path) -> Path:
