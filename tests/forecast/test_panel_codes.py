@@ -45,3 +45,13 @@ def test_null_key_takes_text_path() -> None:
     frame = _frame(4).with_columns(a=pl.when(pl.col("c") == 0).then(None).otherwise(pl.col("a")))
     assert _panel._key_codes(frame, ["a", "b", "c"]) is None
     assert _panel._key_codes(frame.drop_nulls(), ["a", "b", "c"]) is not None
+
+
+def test_categorical_keys_give_the_text_order() -> None:
+    frame = _frame(5)  # categories in order of appearance, not sorted
+    cat = frame.with_columns(pl.col("a", "b").cast(pl.Categorical))
+    kwargs = {"key_cols": ["a", "b", "c"], "date_col": "ds", "value_col": "y"}
+    text = _panel.to_panel(frame, **kwargs)
+    panel = _panel.to_panel(cat, **kwargs)
+    assert panel.keys.with_columns(pl.col("a", "b").cast(pl.String)).equals(text.keys)
+    assert np.array_equal(panel.y, text.y, equal_nan=True)
