@@ -272,7 +272,7 @@ def test_explain_in_ukrainian(sample_nightly) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["forecast", "price", "explain", "reproduce", "run", "validate-totals"]
+    "command", ["forecast", "price", "explain", "reproduce", "run", "validate-totals", "sweep"]
 )
 def test_help_names_the_language_option(command: str) -> None:
     out = _printed(command, "--help")
