@@ -45,7 +45,7 @@ def test_the_sample_shows_its_planted_gaps(tmp_path: Path, capsys, planted) -> N
     assert "Budget execution 2026 (2026-Q1..2026-Q3): paid" in text
     assert "cells beyond tolerance" in text
     price = next(g for g in planted["gaps"] if g["kind"] == "price")
-    assert f"national UA Україна × {price['service_code']} 2026:" in text
+    assert f"national UA Ukraine × {price['service_code']} 2026:" in text
     assert "mostly volume (timing: the year is within tolerance)" in text
     table = pl.read_parquet(out / "comparison.parquet")
     assert table["flagged"].any() and (out / "execution_quarantine.parquet").is_file()
