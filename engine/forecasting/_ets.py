@@ -137,8 +137,10 @@ def _profile(
 ) -> StateFit:
     """Initial states estimated for smoothing `params` (see `_ets_states`)."""
 
-    def loss_fn(states: Init) -> np.ndarray:
-        return _model_loss(y, start, m=m, model=model, params=params, init=states)
+    def loss_fn(states: Init, rows: np.ndarray | None = None) -> np.ndarray:
+        if rows is None:
+            return _model_loss(y, start, m=m, model=model, params=params, init=states)
+        return _model_loss(y[rows], start[rows], m=m, model=model, params=params[rows], init=states)
 
     fitted = None
     if loss is None and model.season != "M":  # one pass: the loss and the first step's errors

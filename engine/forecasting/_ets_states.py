@@ -75,10 +75,11 @@ def _jacobian(
     yhat_all = np.ones((n, n_t))
     jac = np.zeros((n, n_t, dl.shape[1]))
     last_start = int(start.max()) if start.size else 0  # from here on every series is active
+    y_clean = np.nan_to_num(y)  # once, not one allocation per period
     for t in range(n_t):
         masked = t < last_start
         active = (t >= start)[:, None]
-        yt = np.nan_to_num(y[:, t : t + 1])
+        yt = y_clean[:, t : t + 1]
         base = level + phi * slope if trend else level
         dbase = dl + phi * db if trend else dl
         k = t % m
@@ -219,7 +220,7 @@ def _solve_step(
             r = r / yhat
         weight[~np.isfinite(weight)] = 0.0
         r[~np.isfinite(r)] = 0.0
-        jac = jac * weight[:, :, None]
+        jac *= weight[:, :, None]  # `jac` is the caller's own copy (gathered or propagated)
     if not np.isfinite(jac).all():  # a multiplicative season whose base went to zero
         jac = np.nan_to_num(jac, nan=0.0, posinf=0.0, neginf=0.0)
     normal = np.matmul(jac.transpose(0, 2, 1), jac)
@@ -247,12 +248,10 @@ def _moved(init: Init, step: np.ndarray, model: EtsModel, m: int, size: float) -
     return l1, b1, s1
 
 
-def _take(where: np.ndarray, new: Init, old: Init) -> Init:
-    return (
-        np.where(where, new[0], old[0]),
-        np.where(where, new[1], old[1]),
-        np.where(where[None, :], new[2], old[2]),
-    )
+def _rows(states: Init, rows: np.ndarray | None) -> Init:
+    if rows is None:
+        return states
+    return states[0][rows], states[1][rows], states[2][:, rows]
 
 
 def profile_states(
@@ -270,27 +269,52 @@ def profile_states(
 ) -> StateFit:
     """Improve the initial states `init` (whose loss is `loss`) for smoothing `params` (n, 4).
 
-    `loss_fn(init) -> (n,)` evaluates −2 log L at other states. Additive models without a
-    multiplicative season take one exact step; other models up to two, each halved once where
-    the full step does not lower the loss. `fitted`: the one-step fitted values at `init`, if
-    the caller computed them with `loss` (the first step then needs no pass of its own).
+    `loss_fn(states, rows) -> (len(rows),)` evaluates −2 log L at other states of the series
+    `rows` (None: every series). Additive models without a multiplicative season take one exact
+    step; other models up to two, each halved once where the full step does not lower the loss.
+    `fitted`: the one-step fitted values at `init`, if the caller computed them with `loss` (the
+    first step then needs no pass of its own).
+
+    Only series that can still move are computed: the half step only where the full one failed,
+    a second step only where the first was kept — a series whose states did not move would take
+    the same step to the same trial states and fail again (every series' arithmetic is its own,
+    so the result is the one a pass over every series gives, bit for bit).
     """
     if iterations is None:
         iterations = 1 if model.error == "A" and model.season != "M" else 2
-    best, best_loss = init, loss
+    n = y.shape[0]
+    best = tuple(np.array(a, dtype=np.result_type(a, np.float64)) for a in init)
+    best_loss = np.array(loss, dtype=np.result_type(loss, np.float64))
+    todo: np.ndarray | None = None  # the series whose states may still move (None: all)
     for _ in range(iterations):
-        step = _step(y, start, m=m, model=model, params=params, init=best, fitted=fitted)
+        y_t, start_t, params_t = (y, start, params) if todo is None else (
+            y[todo], start[todo], params[todo]
+        )  # fmt: skip
+        best_t = _rows(best, todo)  # type: ignore[arg-type]
+        step = _step(y_t, start_t, m=m, model=model, params=params_t, init=best_t, fitted=fitted)
         fitted = None  # the states move: later steps run their own pass
-        improved = np.zeros(y.shape[0], dtype=bool)
+        rows_t = np.arange(y_t.shape[0]) if todo is None else todo
+        improved = np.zeros(y_t.shape[0], dtype=bool)
+        left = np.arange(y_t.shape[0])  # of these, the ones not improved yet
         for size in (1.0, 0.5):
-            trial = _moved(best, step, model, m, size)
-            trial_loss = loss_fn(trial)
-            better = np.isfinite(trial_loss) & (trial_loss < best_loss) & ~improved
-            best = _take(better, trial, best)
-            best_loss = np.where(better, trial_loss, best_loss)
-            improved |= better
-            if model.error == "A" and model.season != "M":
+            whole = left.size == y_t.shape[0]
+            trial = _moved(
+                best_t if whole else _rows(best_t, left),
+                step if whole else step[left], model, m, size,
+            )  # fmt: skip
+            which = rows_t[left]
+            trial_loss = loss_fn(trial, None if todo is None and whole else which)
+            better = np.isfinite(trial_loss) & (trial_loss < best_loss[which])
+            kept = which[better]
+            best[0][kept], best[1][kept] = trial[0][better], trial[1][better]
+            best[2][:, kept] = trial[2][:, better]
+            best_loss[kept] = trial_loss[better]
+            improved[left[better]] = True
+            left = left[~better]
+            if (model.error == "A" and model.season != "M") or left.size == 0:
                 break  # exact least squares: halving cannot help
         if not improved.any():
             break
-    return StateFit(best, best_loss)
+        todo = rows_t[improved]
+    assert len(best) == 3 and best_loss.shape == (n,)
+    return StateFit((best[0], best[1], best[2]), best_loss)

@@ -112,7 +112,18 @@ def coherent_error_paths(
     multiplier: np.ndarray | None = None,
 ) -> np.ndarray:
     """Error vectors of every node at horizon index h (nodes × periods), coherent through S."""
-    e = np.nan_to_num(bottom_residuals) * scale[:, h : h + 1]
+    return _paths(np.nan_to_num(bottom_residuals), scale, summing, h, multiplier)
+
+
+def _paths(
+    clean: np.ndarray,
+    scale: np.ndarray,
+    summing: sparse.csr_matrix | None,
+    h: int,
+    multiplier: np.ndarray | None,
+) -> np.ndarray:
+    """`coherent_error_paths` from residuals already free of NaN (cleaned once, not per h)."""
+    e = clean * scale[:, h : h + 1]
     if multiplier is not None:
         e = e * multiplier[:, h : h + 1]
     return e if summing is None else np.asarray(summing @ e)
@@ -193,23 +204,20 @@ def error_quantiles(
             out[h] = _independent_quantiles(e, qs)
         return out
     n_agg = _aggregate_rows(summing)
+    clean = np.nan_to_num(bottom_residuals)
     if n_agg is None or (multiplier is not None and not (multiplier >= 0).all()):
         for h in range(horizon):
-            out[h] = path_quantiles(
-                coherent_error_paths(bottom_residuals, scale, summing, h, multiplier), qs
-            )
+            out[h] = path_quantiles(_paths(clean, scale, summing, h, multiplier), qs)
         return out
     # A bottom series' path at horizon h is its one-step path times a factor c ≥ 0 (its scale and
     # driver), and both quantile estimates scale with c: its quantiles are taken once. Only the
     # aggregates' paths, sums of differently scaled children, are taken at every horizon.
-    unit = path_quantiles(np.nan_to_num(bottom_residuals), qs)
+    unit = path_quantiles(clean, qs)
     upper = summing[:n_agg]
     for h in range(horizon):
         factor = scale[:, h] if multiplier is None else scale[:, h] * multiplier[:, h]
         out[h, :, n_agg:] = unit * factor[None, :]
-        out[h, :, :n_agg] = path_quantiles(
-            coherent_error_paths(bottom_residuals, scale, upper, h, multiplier), qs
-        )
+        out[h, :, :n_agg] = path_quantiles(_paths(clean, scale, upper, h, multiplier), qs)
     return out
 
 
