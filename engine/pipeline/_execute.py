@@ -148,6 +148,7 @@ class Execution:
             value = decode(item.returns, *hit)
         else:
             value = item.fn(**self._arguments(name))
+            self.cache.check()  # an earlier node's entry failed to write (a full disk): stop now
             if item.cache:
                 self.cache.save(name, key, *encode(value))
             for dep in self.graph.deps[name]:  # free what no later node takes

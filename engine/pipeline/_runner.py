@@ -223,7 +223,12 @@ def _run_logged(
             recompute=recompute,
             manifest=manifest,
             store=Store(spec.store),
-            cache=StepCache(spec.cache_dir, guarded_writer(writer, run_id), keep=spec.cache_keep),
+            cache=StepCache(
+                spec.cache_dir,
+                guarded_writer(writer, run_id),
+                keep=spec.cache_keep,
+                background=True,  # written while the next steps run; flushed before publishing
+            ),
             exports=RunExports(spec.runs_dir, run_id, guarded_writer(writer, run_id)),
             log=log,
             force=force,
@@ -363,7 +368,14 @@ class _Run:
             self._set_step,
         )
         try:
-            execution.run({r.name: r for r in manifest.steps})
+            try:
+                execution.run({r.name: r for r in manifest.steps})
+            except BaseException:
+                # the entries of the nodes that finished are good: let them land (or fail) whole
+                self.cache.flush(raise_errors=False)
+                raise
+            # every entry written before anything is published (exports hard-link cache files)
+            self.cache.flush()
         finally:
             self.outputs = execution.products()
             self.nodes = execution.nodes
@@ -393,12 +405,10 @@ class _Run:
         spec, manifest, exports, log = self.spec, self.manifest, self.exports, self.log
         tables, cached = self._tables()
         wanted = set(tables) if spec.exports is None else set(spec.exports) & set(tables)
-        # The tables' hashes are computed on a thread of their own while the exports and the
-        # store are written; the manifest takes them just before the commit.
+        # The tables' hashes and the exports are written on threads of their own while the store
+        # is written; the manifest takes the hashes, and waits for the exports, before the commit.
         with TableHashes(tables) as hashes:
-            for table in sorted(wanted):
-                exports.write(table, tables[table], same_as=cached.get(table))
-            log.event("exports_staged", tables=sorted(wanted))
+            staged = exports.write_many({t: tables[t] for t in sorted(wanted)}, cached)
 
             manifest.status = "succeeded"
             manifest.finished_at = utc_now()
@@ -424,6 +434,8 @@ class _Run:
             def hashed() -> None:
                 """The manifest with the tables' hashes and lineage, staged with the exports
                 before the store commits (a kill after the commit finds it complete)."""
+                staged.result()  # every export written (a failure rolls the store back)
+                log.event("exports_staged", tables=sorted(wanted))
                 lineage = lineage_outputs(
                     self.graph, self.plan, self.outputs, tables, hashes.result()
                 )

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,7 @@ class RunExports:
         self.final = runs_dir / run_id
         self.staging = runs_dir / f"{_STAGING}{run_id}"
         self.writer = writer
+        self._writing: Future[None] | None = None  # `write_many`'s, until the folder goes
 
     def open(self) -> RunExports:
         if self.staging.exists():
@@ -100,6 +103,25 @@ class RunExports:
         self.writer(frame, path)
         return path
 
+    def write_many(
+        self, frames: Mapping[str, pl.DataFrame], same_as: Mapping[str, Path]
+    ) -> Future[None]:
+        """`write` each frame on a thread of its own (the run's store is written meanwhile); the
+        future's `result()` waits for all of them and raises the first failure. Each frame is
+        written from its own clone (columns shared, not copied): polars must not see one frame
+        object used from two threads at once (see `engine.pipeline._lineage.TableHashes`)."""
+        clones = {name: frame.clone() for name, frame in frames.items()}
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfr-exports")
+
+        def write_all() -> None:
+            for name, frame in clones.items():
+                self.write(name, frame, same_as=same_as.get(name))
+
+        future = pool.submit(write_all)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+        self._writing = future
+        return future
+
     def write_text(self, name: str, text: str) -> Path:
         return write_text_atomic(self.staging / name, text)
 
@@ -109,6 +131,8 @@ class RunExports:
         return self.final
 
     def discard(self) -> None:
+        if self._writing is not None:  # a failed run: let the writing thread stop first
+            self._writing.exception()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
@@ -143,18 +167,31 @@ class StepCache:
 
     The key hashes everything the step's result depends on (see the runner), so a hit is a result
     this code would compute again from the same inputs. The newest `keep` entries per step are kept.
+
+    With `background=True` (a run's cache) `save` returns at once and one thread of its own writes
+    the entries in order while the run goes on (the 1 M nightly's registry, entitlements and
+    forecast are ~2.5 s of zstd Parquet); `flush` waits for them and raises the first failure,
+    `check` raises one already seen. An entry is written as always: into a staging folder renamed
+    into place once whole, so a run killed mid-write leaves only a staging folder, which no run
+    loads and the next one clears.
     """
 
-    def __init__(self, root: Path, writer: Writer = write_parquet, keep: int = 3) -> None:
+    def __init__(
+        self, root: Path, writer: Writer = write_parquet, keep: int = 3, *, background: bool = False
+    ) -> None:
         self.root = root
         self.writer = writer
         self.keep = keep
+        self.background = background
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+        self._lock = threading.Lock()
 
     def _dir(self, step: str, key: str) -> Path:
         return self.root / step / key[:24]
 
     def file(self, step: str, key: str, frame: str) -> Path:
-        """Where a cached frame's Parquet file is (it may not exist)."""
+        """Where a cached frame's Parquet file is (it may not exist, or not yet: see `flush`)."""
         return self._dir(step, key) / f"{frame}.parquet"
 
     def load(self, step: str, key: str) -> tuple[dict[str, pl.DataFrame], dict[str, Any]] | None:
@@ -173,6 +210,21 @@ class StepCache:
     def save(
         self, step: str, key: str, frames: Mapping[str, pl.DataFrame], meta: Mapping[str, Any]
     ) -> None:
+        payload = {"key": key, "step": step, "frames": list(frames), "meta": dict(meta)}
+        text = json.dumps(payload, default=str)  # now: the caller may change `meta` later
+        if not self.background:
+            self._save(step, key, dict(frames), text)
+            return
+        self.check()
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mfr-step-cache")
+            # clones (columns shared, not copied): the run goes on using the same frames, and
+            # polars must not see one frame object used from two threads at once (`write_many`)
+            clones = {name: frame.clone() for name, frame in frames.items()}
+            self._pending.append(self._pool.submit(self._save, step, key, clones, text))
+
+    def _save(self, step: str, key: str, frames: Mapping[str, pl.DataFrame], text: str) -> None:
         folder = self._dir(step, key)
         staging = folder.with_name(f"{_STAGING}{folder.name}-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
@@ -180,8 +232,7 @@ class StepCache:
         try:
             for name, frame in frames.items():
                 self.writer(frame, staging / f"{name}.parquet")
-            payload = {"key": key, "step": step, "frames": list(frames), "meta": dict(meta)}
-            write_text_atomic(staging / _META, json.dumps(payload, default=str))
+            write_text_atomic(staging / _META, text)
             if folder.exists():
                 shutil.rmtree(folder)
             os.replace(staging, folder)
@@ -189,6 +240,28 @@ class StepCache:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self._prune(folder.parent)
+
+    def check(self) -> None:
+        """Raise the error of a background save that already failed (a full disk), if any."""
+        with self._lock:
+            done = [f for f in self._pending if f.done()]
+        for future in done:
+            future.result()
+
+    def flush(self, *, raise_errors: bool = True) -> None:
+        """Wait until every background save is written (or failed); raise the first failure."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            pool, self._pool = self._pool, None
+        first: BaseException | None = None
+        for future in pending:
+            error = future.exception()
+            if error is not None and first is None:
+                first = error
+        if pool is not None:
+            pool.shutdown(wait=True)
+        if first is not None and raise_errors:
+            raise first
 
     def _prune(self, step_dir: Path) -> None:
         entries = sorted(
