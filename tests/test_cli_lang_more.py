@@ -216,7 +216,7 @@ def test_price_in_english_names_the_hromada_in_english() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="engine.explain builds an explanation's lines (segments, causes, factor notes) in "
-    "English with Ukrainian hromada names; /work/notes/ask_lang.md",
+    "English with Ukrainian hromada names",
 )
 @pytest.mark.parametrize("lang", ["uk", "en"])
 def test_price_segment_lines_follow_the_language(lang: str) -> None:
@@ -258,7 +258,7 @@ def test_reproduce_verdicts_in_either_language() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="engine.explain builds an explanation's lines in English (headers, causes, factor "
-    "notes) and the funding model's references are English text; /work/notes/ask_lang.md",
+    "notes) and the funding model's references are English text",
 )
 def test_explain_in_ukrainian(sample_nightly) -> None:
     from engine.store import Store
