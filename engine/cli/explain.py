@@ -49,7 +49,7 @@ def explain(
     lang: str | None = LANG_OPTION,
 ) -> None:
     """Explain one case-month: every segment and why it was cut there, every factor and its source."""
-    from engine.cli._console import console_for, say
+    from engine.cli._console import console_for, output_lang, say
     from engine.errors import ConfigError
 
     if extract is not None:
@@ -57,14 +57,19 @@ def explain(
             raise ConfigError("give either a RUN or --extract DIR, not both")
         if model is None:
             raise ConfigError("--extract needs --model DIR (the funding model to price with)")
-        why = _from_extract(extract, model, scenario, case, month)
+        why = _from_extract(extract, model, scenario, case, month, lang=output_lang())
     else:
         if scenario is not None:
             raise ConfigError("--scenario goes with --extract (a run used its own scenario)")
         from engine.explain._stored import explain_run
 
         why = explain_run(
-            store_for(store, json_output=json_output), run or "latest", case, month, model=model
+            store_for(store, json_output=json_output),
+            run or "latest",
+            case,
+            month,
+            model=model,
+            lang=output_lang(),
         )
     if json_output:
         typer.echo(why.to_json())
@@ -78,9 +83,10 @@ def explain(
 
 
 def _from_extract(
-    extract: Path, model: Path, scenario: Path | None, case: str, month: str
+    extract: Path, model: Path, scenario: Path | None, case: str, month: str, *, lang: str
 ) -> Explanation:
     from engine.explain import explain_amount
+    from engine.explain._words import say
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import read_registry
@@ -89,7 +95,13 @@ def _from_extract(
     funding = load_funding_model(model, scenario, services=services)  # config errors first
     registry = read_registry(extract, territories=territories, services_catalogue=services)
     return explain_amount(
-        registry, funding, case, month, territories=territories, source=f"extract {extract}"
+        registry,
+        funding,
+        case,
+        month,
+        territories=territories,
+        source=say("source_extract", lang, extract=extract),
+        lang=lang,
     )
 
 

@@ -121,7 +121,7 @@ def _print(console: object, priced: PricedCase, *, explain: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from engine.cli._console import hromada_names, text
+    from engine.cli._console import hromada_names, output_lang, text
     from engine.explain._render import segment_lines
     from engine.reference import load_territories
 
@@ -168,20 +168,21 @@ def _print(console: object, priced: PricedCase, *, explain: bool) -> None:
     totals = [text("cli_total"), "", ""] + [f"{amounts[c].sum():,}" for c in columns[3:]]
     table.add_row(*totals, style="bold")
     console.print(table)
+    lang = output_lang()
     for month in priced.months:
-        why = priced.explain(month)
+        why = priced.explain(month, lang=lang)
         if explain:
             for item in why.renderables():
                 console.print(item)
             if priced.scenario is not None:
                 console.print(text("cli_price_scenario_title", scenario=priced.scenario.scenario))
-                for item in priced.explain(month, scenario=True).renderables():
+                for item in priced.explain(month, scenario=True, lang=lang).renderables():
                     console.print(item)
             continue
         for line in segment_lines(why):
             console.print(escape(f"  {month:%Y-%m} {line}"), soft_wrap=True)
         if priced.scenario is not None:
-            other = priced.explain(month, scenario=True)
+            other = priced.explain(month, scenario=True, lang=lang)
             if not other.case_months.equals(why.case_months):
                 for line in segment_lines(other):
                     said = text("cli_price_scenario_line", line=line)

@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from engine.dates import add_months
+from engine.explain._words import say
 from engine.intervals import value_at
 from engine.params import FundingModel
 from engine.schemas import Registry
@@ -74,11 +75,16 @@ class CaseContext:
     month: dt.date
     case: dict[str, Any]
     segments: pl.DataFrame
-    names: dict[str, str] = field(default_factory=dict)  # hromada code → name
+    names: dict[str, str] = field(default_factory=dict)  # hromada code → name in `lang`
+    lang: str = "en"  # the language of every sentence the explanation says
+
+    def say(self, key: str, **fields: object) -> str:
+        """Sentence `key` of `engine.explain._words` in the explanation's language."""
+        return say(key, self.lang, **fields)
 
     def name(self, hromada: str | None) -> str:
         if hromada is None:
-            return "an unknown hromada"
+            return self.say("unknown_hromada")
         found = self.names.get(hromada)
         return f"{found} ({hromada})" if found else hromada
 
@@ -105,22 +111,23 @@ def _months(ctx: CaseContext) -> pl.DataFrame:
     nxt = add_months(ctx.month, 1)
     return cause_rows(
         [
-            (ctx.month, "month_start", f"the month starts ({ctx.month:%Y-%m-%d})"),
-            (nxt, "month_end", f"the month ends ({nxt - _DAY:%Y-%m-%d})"),
+            (ctx.month, "month_start", ctx.say("month_start", day=f"{ctx.month:%Y-%m-%d}")),
+            (nxt, "month_end", ctx.say("month_end", day=f"{nxt - _DAY:%Y-%m-%d}")),
         ]
     )
 
 
 def _case(ctx: CaseContext) -> pl.DataFrame:
-    rows = [(ctx.case["start_date"], "case_start", f"the case starts ({ctx.case['start_date']})")]
+    start = ctx.case["start_date"]
+    rows = [(start, "case_start", ctx.say("case_start", day=start))]
     if ctx.case["end_date"] is not None:
         end = ctx.case["end_date"]
-        rows.append((end + _DAY, "case_end", f"the case ends ({end})"))
+        rows.append((end + _DAY, "case_end", ctx.say("case_end", day=end)))
     return cause_rows(rows)
 
 
-def _provider(pid: str | None) -> str:
-    return "no provider (waiting)" if pid is None else f"provider {pid}"
+def _provider(ctx: CaseContext, pid: str | None) -> str:
+    return ctx.say("no_provider_waiting") if pid is None else ctx.say("provider", provider=pid)
 
 
 def _locations(ctx: CaseContext) -> pl.DataFrame:
@@ -133,38 +140,38 @@ def _locations(ctx: CaseContext) -> pl.DataFrame:
         adjacent = prev is not None and prev["valid_to"] is not None
         adjacent = adjacent and prev["valid_to"] + _DAY == start  # type: ignore[index]
         if prev is None or not adjacent:
-            again = "" if prev is None else " again, after days with no location (not priced)"
-            rows.append(
-                (start, "location_start", f"{_provider(loc['provider_id'])} in {where}{again}")
-            )
+            again = "" if prev is None else ctx.say("location_again")
+            provider = _provider(ctx, loc["provider_id"])
+            text = ctx.say("location_start", provider=provider, where=where, again=again)
+            rows.append((start, "location_start", text))
         elif prev["hromada_code"] != loc["hromada_code"]:
-            text = f"moves from {ctx.name(prev['hromada_code'])} to {where}"
+            text = ctx.say("move", before=ctx.name(prev["hromada_code"]), after=where)
             rows.append((start, "move", text))
         elif prev["provider_id"] is None and loc["provider_id"] is not None:
-            rows.append((start, "served", f"served from this day by provider {loc['provider_id']}"))
+            rows.append((start, "served", ctx.say("served_from", provider=loc["provider_id"])))
         elif loc["provider_id"] is None:
-            rows.append((start, "waiting", "waits from this day (no provider)"))
+            rows.append((start, "waiting", ctx.say("waiting_from")))
         elif prev["provider_id"] != loc["provider_id"]:
-            text = f"provider {prev['provider_id']} → {loc['provider_id']}"
+            text = ctx.say("provider_change", before=prev["provider_id"], after=loc["provider_id"])
             rows.append((start, "provider_change", text))
         nxt = locs[i + 1] if i + 1 < len(locs) else None
         if loc["valid_to"] is not None and (
             nxt is None or nxt["valid_from"] != loc["valid_to"] + _DAY
         ):
             end = loc["valid_to"]
-            rows.append((end + _DAY, "location_end", f"no location after {end} (days not priced)"))
+            rows.append((end + _DAY, "location_end", ctx.say("location_end", day=end)))
     return cause_rows(rows)
 
 
-def _fmt(value: float | None) -> str:
-    return "none" if value is None else f"{value:.10g}"
+def _fmt(ctx: CaseContext, value: float | None) -> str:
+    return ctx.say("no_value") if value is None else f"{value:.10g}"
 
 
 def _changes(
-    model: FundingModel, name: str, where: dict[str, Any], hromada: str | None = None
+    ctx: CaseContext, name: str, where: dict[str, Any], hromada: str | None = None
 ) -> list[tuple[Any, ...]]:
     """Every date a value of parameter `name` for key `where` starts or stops: value before → after."""
-    param = model.parameter(name)
+    param = ctx.model.parameter(name)
     table = param.intervals
     for dim, value in where.items():
         table = table.filter(pl.col(dim) == value)
@@ -176,10 +183,8 @@ def _changes(
         | {d + _DAY for d in table["valid_to"].drop_nulls().to_list()}
     )
     if name == "copay_bands":  # a band table: say which rule set changes
-        return [
-            (d, "parameter_change", f"co-payment bands change ({_file(param.source)})", hromada)
-            for d in dates
-        ]
+        text = ctx.say("bands_change", file=_file(ctx, param.source))
+        return [(d, "parameter_change", text, hromada) for d in dates]
     probe_dates = [x for d in dates for x in (d - _DAY, d)]
     probe = pl.DataFrame(
         {
@@ -196,13 +201,20 @@ def _changes(
     rows = []
     for i, d in enumerate(dates):
         before, after = values[2 * i], values[2 * i + 1]
-        text = f"{shown} {_fmt(before)} → {_fmt(after)} ({_file(param.source)}, from {d})"
+        text = ctx.say(
+            "parameter_change",
+            shown=shown,
+            before=_fmt(ctx, before),
+            after=_fmt(ctx, after),
+            file=_file(ctx, param.source),
+            day=d,
+        )
         rows.append((d, "parameter_change", text, hromada))
     return rows
 
 
-def _file(source: str) -> str:
-    return source.rsplit("/", 1)[-1] if source else "default"
+def _file(ctx: CaseContext, source: str) -> str:
+    return source.rsplit("/", 1)[-1] if source else ctx.say("default_file")
 
 
 def _parameters(ctx: CaseContext) -> pl.DataFrame:
@@ -210,9 +222,9 @@ def _parameters(ctx: CaseContext) -> pl.DataFrame:
     the statuses of the hromadas serving it (those cut only where that hromada serves)."""
     rows: list[tuple[Any, ...]] = []
     for name, keys in _RATE_KEYS.items():
-        rows += _changes(ctx.model, name, {k: ctx.case[k] for k in keys})
+        rows += _changes(ctx, name, {k: ctx.case[k] for k in keys})
     for status in ctx.registry.territory_status.select("hromada_code", "status").unique().rows():
-        rows += _changes(ctx.model, "territory_coef", {"status": status[1]}, status[0])
+        rows += _changes(ctx, "territory_coef", {"status": status[1]}, status[0])
     return cause_rows(rows)
 
 
@@ -224,7 +236,7 @@ def _statuses(ctx: CaseContext) -> pl.DataFrame:
             (
                 st["valid_from"],
                 "status_change",
-                f"{where} becomes {status} from {st['valid_from']}",
+                ctx.say("status_begins", where=where, status=status, day=st["valid_from"]),
                 st["hromada_code"],
             )
         )
@@ -234,7 +246,7 @@ def _statuses(ctx: CaseContext) -> pl.DataFrame:
                 (
                     day,
                     "status_change",
-                    f"{where} is no longer {status} from {day}",
+                    ctx.say("status_ends", where=where, status=status, day=day),
                     st["hromada_code"],
                 )
             )
@@ -244,10 +256,16 @@ def _statuses(ctx: CaseContext) -> pl.DataFrame:
 def _scenario(ctx: CaseContext) -> pl.DataFrame:
     rows: list[tuple[Any, ...]] = []
     for adj in ctx.model.adjustments.to_dicts():
-        what = f"scenario {ctx.model.scenario}: {adj['parameter']} {adj['op']} {adj['value']:g}"
-        rows.append((adj["valid_from"], "scenario", f"{what} begins"))
+        what = ctx.say(
+            "scenario_change",
+            scenario=ctx.model.scenario,
+            parameter=adj["parameter"],
+            op=adj["op"],
+            value=f"{adj['value']:g}",
+        )
+        rows.append((adj["valid_from"], "scenario", ctx.say("scenario_begins", what=what)))
         if adj["valid_to"] is not None:
-            rows.append((adj["valid_to"] + _DAY, "scenario", f"{what} ends"))
+            rows.append((adj["valid_to"] + _DAY, "scenario", ctx.say("scenario_ends", what=what)))
     return cause_rows(rows)
 
 
@@ -268,16 +286,16 @@ def _circumstances(ctx: CaseContext) -> pl.DataFrame:
         .to_dicts()
     )
     rows: list[tuple[Any, ...]] = []
-    words = {"income_ratio": "income ratio", "disability_group": "disability group",
-             "is_idp": "IDP status"}  # fmt: skip
+    words = {"income_ratio": "income_ratio", "disability_group": "disability_group",
+             "is_idp": "idp_status"}  # fmt: skip
     for before, after in itertools.pairwise(timeline):
         changes = [
-            f"{word} {before.get(k)} → {after.get(k)}"
+            f"{ctx.say(word)} {before.get(k)} → {after.get(k)}"
             for k, word in words.items()
             if before.get(k) != after.get(k)
         ]
-        text = "; ".join(changes) or "circumstances change"
-        rows.append((after["valid_from"], "circumstance", f"{text} (benefits extract)"))
+        text = "; ".join(changes) or ctx.say("circumstances_change")
+        rows.append((after["valid_from"], "circumstance", ctx.say("from_benefits", text=text)))
     return cause_rows(rows)
 
 
@@ -318,6 +336,6 @@ def boundary_causes(ctx: CaseContext, causes: Sequence[CutCause]) -> pl.DataFram
         )
         out = out.join(hits, on="segment", how="left", maintain_order="left").with_columns(
             pl.col(f"{side}_codes").fill_null(pl.lit(["unexplained"])),
-            pl.col(f"{side}_causes").fill_null(pl.lit(["no known source cuts here"])),
+            pl.col(f"{side}_causes").fill_null(pl.lit([ctx.say("unexplained")])),
         )
     return out

@@ -26,6 +26,7 @@ from engine.explain._case import case_registry
 from engine.explain._causes import DEFAULT_CAUSES, CaseContext, CutCause, boundary_causes
 from engine.explain._factors import MULTIPLIERS, factor_rows, in_force
 from engine.explain._result import Explanation, shown_path
+from engine.explain._words import LANGS, say
 from engine.params import FundingModel
 from engine.schemas import Registry
 
@@ -63,12 +64,14 @@ def case_attributes(registry: Registry) -> dict[str, Any]:
     return row.row(0, named=True)
 
 
-def _names(territories: pl.DataFrame | None, codes: list[str | None]) -> dict[str, str]:
+def _names(territories: pl.DataFrame | None, codes: list[str | None], lang: str) -> dict[str, str]:
+    """hromada code -> name in `lang` (English: the official transliteration, as the CLI prints)."""
+    from engine.report._labels import hromada_labels  # lazily: the report imports this package
+
     if territories is None:
         return {}
     wanted = [c for c in codes if c is not None]
-    found = territories.filter(pl.col("hromada_code").is_in(wanted))
-    return dict(zip(found["hromada_code"], found["hromada_name"], strict=True))
+    return hromada_labels(territories.filter(pl.col("hromada_code").is_in(wanted)), lang)
 
 
 def _segments(
@@ -175,9 +178,10 @@ def explain_registry(
     territories: pl.DataFrame | None = None,
     causes: Sequence[CutCause] = DEFAULT_CAUSES,
     source: str = "",
+    lang: str = "en",
 ) -> Explanation:
     """Explain the only case of `one` (a one-case registry) in `month` (its first day), priced
-    by `compute_entitlements` over that month."""
+    by `compute_entitlements` over that month, in `lang`."""
     from engine.entitlements import compute_entitlements
 
     ent = compute_entitlements(one, model, territories, months=(month, month))
@@ -190,6 +194,7 @@ def explain_registry(
         territories=territories,
         causes=causes,
         source=source,
+        lang=lang,
     )
 
 
@@ -203,21 +208,29 @@ def explain_priced(
     territories: pl.DataFrame | None = None,
     causes: Sequence[CutCause] = DEFAULT_CAUSES,
     source: str = "",
+    lang: str = "en",
 ) -> Explanation:
     """Explain the only case of `one` in `month` from the segments and case-months the engine's
     pricing already made of it (`compute_entitlements(...).segments`, `.case_months`, restricted
-    to that case and month): a run explains its own amounts without pricing them again."""
+    to that case and month): a run explains its own amounts without pricing them again. Every
+    sentence is said in `lang` (`en` or `uk`); codes are the same in both."""
+    if lang not in LANGS:
+        raise ConfigError(f"lang {lang!r}: one of {', '.join(LANGS)}")
     segs = priced_segments.sort("segment_from", "funded")
     case = case_attributes(one)
     codes = [*one.case_locations["hromada_code"].to_list(), case["registered_hromada"]]
-    names = _names(territories, codes)
-    ctx = CaseContext(registry=one, model=model, month=month, case=case, segments=segs, names=names)
+    names = _names(territories, codes, lang)
+    ctx = CaseContext(
+        registry=one, model=model, month=month, case=case, segments=segs, names=names, lang=lang
+    )
     cuts = boundary_causes(ctx, causes)
     factors = factor_rows(ctx)
     segments = _segments(segs, cuts, names)
     case_months = _case_months(priced_case_months, factors, segments)
     serving = list(dict.fromkeys(segments["hromada_code"].to_list()))
-    monthly_cap = in_force(model, "monthly_cap", {"service_code": case["service_code"]}, month)
+    monthly_cap = in_force(
+        model, "monthly_cap", {"service_code": case["service_code"]}, month, lang
+    )
     header = {
         "case_id": case["case_id"],
         "month": f"{month:%Y-%m}",
@@ -241,28 +254,27 @@ def explain_priced(
         "monthly_cap_source": shown_path(monthly_cap["source"]),
         "monthly_cap_from": monthly_cap["effective_from"],
         "monthly_cap_reference": monthly_cap["reference"],
-        "rounding": "case-month gross and co-payment to the kopiyka, half away from zero; "
-        "state = gross − co-payment",
+        "rounding": say("rounding", lang),
         **_model_header(model),
         "engine_version": __version__,
         "source": source,
     }
     notes = []
     if segments.is_empty():
-        notes.append(_why_nothing(case, one, month))
+        notes.append(_why_nothing(case, month, lang))
     factors = factors.with_columns(
         pl.col("source").map_elements(shown_path, return_dtype=pl.String)
     )
-    return Explanation(header, segments, factors, case_months, tuple(notes))
+    return Explanation(header, segments, factors, case_months, tuple(notes), lang=lang)
 
 
-def _why_nothing(case: dict[str, Any], one: Registry, month: dt.date) -> str:
-    nxt = add_months(month, 1)
+def _why_nothing(case: dict[str, Any], month: dt.date, lang: str) -> str:
+    nxt, shown = add_months(month, 1), f"{month:%Y-%m}"
     if case["start_date"] >= nxt:
-        return f"no amount: the case starts on {case['start_date']}, after {month:%Y-%m}"
+        return say("nothing_before", lang, day=case["start_date"], month=shown)
     if case["end_date"] is not None and case["end_date"] < month:
-        return f"no amount: the case ended on {case['end_date']}, before {month:%Y-%m}"
-    return f"no amount: no location of the case covers a day of {month:%Y-%m} (days not priced)"
+        return say("nothing_after", lang, day=case["end_date"], month=shown)
+    return say("nothing_located", lang, month=shown)
 
 
 def explain_amount(
@@ -274,8 +286,10 @@ def explain_amount(
     territories: pl.DataFrame | None = None,
     causes: Sequence[CutCause] = DEFAULT_CAUSES,
     source: str = "",
+    lang: str = "en",
 ) -> Explanation:
-    """Why case `case_id` is owed what it is owed in `month` ("YYYY-MM"), factor by factor.
+    """Why case `case_id` is owed what it is owed in `month` ("YYYY-MM"), factor by factor, said
+    in `lang` (`en` or `uk`).
 
     The case is priced by the engine's own pricing restricted to that case; `causes` names the
     sources of cut dates (`DEFAULT_CAUSES`, extensible). Unknown case or bad month: `ConfigError`.
@@ -294,4 +308,5 @@ def explain_amount(
         territories=territories,
         causes=causes,
         source=source,
+        lang=lang,
     )

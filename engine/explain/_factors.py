@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from engine.explain._causes import CaseContext
+from engine.explain._words import say, unit_word
 from engine.params import FundingModel
 
 __all__ = ["FACTOR_SCHEMA", "MULTIPLIERS", "factor_rows", "in_force"]
@@ -36,11 +37,13 @@ FACTOR_SCHEMA: dict[str, pl.DataType] = {
 }
 # the factors whose product is a segment's gross, in the order of DESIGN.md §5
 MULTIPLIERS = ("tariff", "units", "days", "coef", "modifier", "cap_factor")
-_UNIT_WORD = {"hour": "hour", "visit": "visit", "day": "bed-day", "month": "month"}
 
 
-def in_force(model: FundingModel, name: str, where: dict[str, Any], day: dt.date) -> dict[str, Any]:
-    """The value of parameter `name` for key `where` in force on `day`, with its provenance."""
+def in_force(
+    model: FundingModel, name: str, where: dict[str, Any], day: dt.date, lang: str = "en"
+) -> dict[str, Any]:
+    """The value of parameter `name` for key `where` in force on `day`, with its provenance (its
+    notes and legal reference in `lang`, the reference in English where the file has no other)."""
     param = model.parameter(name)
     table = param.intervals
     for dim, value in where.items():
@@ -53,7 +56,7 @@ def in_force(model: FundingModel, name: str, where: dict[str, Any], day: dt.date
         "parameter": name,
         "source": param.source or None,
         "key": key or None,
-        "reference": param.reference,
+        "reference": (lang == "uk" and param.reference_uk) or param.reference,
     }
     if row.height:
         return found | {
@@ -62,9 +65,9 @@ def in_force(model: FundingModel, name: str, where: dict[str, Any], day: dt.date
             "note": None,
         }
     if param.default is not None:
-        note = "the file's default (no value listed for this key)"
+        note = say("file_default", lang)
         return found | {"value": param.default, "effective_from": None, "note": note}
-    return found | {"value": None, "effective_from": None, "note": "no value in force"}
+    return found | {"value": None, "effective_from": None, "note": say("no_value_in_force", lang)}
 
 
 def _row(
@@ -95,7 +98,7 @@ def _row(
     }
 
 
-def _checked(origin: dict[str, Any], used: float | None) -> str | None:
+def _checked(ctx: CaseContext, origin: dict[str, Any], used: float | None) -> str | None:
     """A note when the engine priced another value than the file's (a scenario's territorial change)."""
     if (
         used is None
@@ -103,38 +106,40 @@ def _checked(origin: dict[str, Any], used: float | None) -> str | None:
         or abs(origin["value"] - used) <= 1e-9 * max(1, abs(used))
     ):
         return origin["note"]
-    return f"file value {origin['value']:g}, adjusted by the scenario for this territory"
+    return ctx.say("scenario_adjusted", value=f"{origin['value']:g}")
 
 
 def _units(ctx: CaseContext, seg: dict[str, Any], i: int, unit: str) -> list[dict[str, Any]]:
     funded, day, case = seg["funded"], seg["segment_from"], ctx.case
     if unit == "month":
-        return [_row((i, funded), "units", "multiplier", 1.0, "1 month", note="paid per month")]
+        shown, note = ctx.say("one_month"), ctx.say("paid_per_month")
+        return [_row((i, funded), "units", "multiplier", 1.0, shown, note=note)]
+    units = unit_word(unit, ctx.lang, many=True)
     level = {"service_code": case["service_code"], "need_level": case["need_level"]}
-    most = in_force(ctx.model, "max_units", level, day)
+    most = in_force(ctx.model, "max_units", level, day, ctx.lang)
     rows = []
     if case["assessed_units"] is not None:
-        origin = {"source": "registry (cases.assessed_units)", "key": f"case_id={case['case_id']}"}
+        origin = {"source": ctx.say("assessed_source"), "key": f"case_id={case['case_id']}"}
         rows.append(
             _row(
                 (i, funded),
                 "assessed_units",
                 "input",
                 case["assessed_units"],
-                f"{case['assessed_units']:g} {unit}s a month",
+                ctx.say("units_a_month", n=f"{case['assessed_units']:g}", units=units),
                 origin=origin,
             )
         )
-        rule = "min(assessed units, max_units)"
+        rule = ctx.say("rule_assessed")
     else:
-        norm = in_force(ctx.model, "norm_units", level, day)
+        norm = in_force(ctx.model, "norm_units", level, day, ctx.lang)
         rows.append(
             _row(
                 (i, funded),
                 "norm_units",
                 "input",
                 norm["value"],
-                f"{norm['value']:g} {unit}s a month",
+                ctx.say("units_a_month", n=f"{norm['value']:g}", units=units),
                 origin=norm,
             )
         )
@@ -145,22 +150,18 @@ def _units(ctx: CaseContext, seg: dict[str, Any], i: int, unit: str) -> list[dic
             "max_units",
             "input",
             most["value"],
-            f"at most {most['value']:g} {unit}s a month",
+            ctx.say("at_most_units", n=f"{most['value']:g}", units=units),
             origin=most,
         )
     )
     if unit == "day":
-        rule = "the price counts the days of the stay; units only bound the recorded volume"
+        rule = ctx.say("rule_stay")
         return [
             *rows,
             _row((i, funded), "units", "input", seg["units"], f"{seg['units']:g}", note=rule),
         ]
-    return [
-        *rows,
-        _row(
-            (i, funded), "units", "multiplier", seg["units"], f"{seg['units']:g} {unit}s", note=rule
-        ),
-    ]
+    shown = ctx.say("units", n=f"{seg['units']:g}", units=units)
+    return [*rows, _row((i, funded), "units", "multiplier", seg["units"], shown, note=rule)]
 
 
 def _coef(ctx: CaseContext, seg: dict[str, Any], i: int) -> list[dict[str, Any]]:
@@ -172,7 +173,7 @@ def _coef(ctx: CaseContext, seg: dict[str, Any], i: int) -> list[dict[str, Any]]
     )
     rows, product = [], 1.0
     for status in sorted(set(active["status"].to_list())):
-        origin = in_force(ctx.model, "territory_coef", {"status": status}, day)
+        origin = in_force(ctx.model, "territory_coef", {"status": status}, day, ctx.lang)
         value = 1.0 if origin["value"] is None else origin["value"]
         product *= value
         rows.append(
@@ -188,10 +189,10 @@ def _coef(ctx: CaseContext, seg: dict[str, Any], i: int) -> list[dict[str, Any]]
                 "multiplier",
                 seg["coef"],
                 f"{seg['coef']:g}",
-                note="no territory status on this day",
+                note=ctx.say("no_status"),
             )
         ]
-    cap = in_force(ctx.model, "territory_coef_cap", {}, day)
+    cap = in_force(ctx.model, "territory_coef_cap", {}, day, ctx.lang)
     if cap["value"] is not None:
         rows.append(
             _row(
@@ -199,12 +200,12 @@ def _coef(ctx: CaseContext, seg: dict[str, Any], i: int) -> list[dict[str, Any]]
                 "territory_coef_cap",
                 "input",
                 cap["value"],
-                f"at most {cap['value']:g}",
+                ctx.say("at_most", value=f"{cap['value']:g}"),
                 origin=cap,
             )
         )
-    rule = f"product {product:.6g}" + (
-        f", capped at {cap['value']:g}"
+    rule = ctx.say("coef_product", product=f"{product:.6g}") + (
+        ctx.say("coef_capped", cap=f"{cap['value']:g}")
         if cap["value"] is not None and product > cap["value"]
         else ""
     )
@@ -215,7 +216,8 @@ def _coef(ctx: CaseContext, seg: dict[str, Any], i: int) -> list[dict[str, Any]]
 
 
 def _cap(ctx: CaseContext, seg: dict[str, Any], i: int, before: float) -> dict[str, Any]:
-    cap = in_force(ctx.model, "monthly_cap", {"service_code": ctx.case["service_code"]}, ctx.month)
+    service = {"service_code": ctx.case["service_code"]}
+    cap = in_force(ctx.model, "monthly_cap", service, ctx.month, ctx.lang)
     factor = seg["cap_factor"]
     if cap["value"] is None:
         return _row(
@@ -225,14 +227,14 @@ def _cap(ctx: CaseContext, seg: dict[str, Any], i: int, before: float) -> dict[s
             factor,
             f"{factor:g}",
             origin=cap | {"reference": None},
-            note="no monthly cap for this service",
+            note=ctx.say("no_cap_service"),
         )
     reached = factor < 1.0
+    amounts = {"before": f"{before:,.4f}", "cap": f"{cap['value']:,.2f}"}
     note = (
-        f"case-month gross before the cap {before:,.4f} > cap {cap['value']:,.2f} (read on "
-        f"{ctx.month}): every segment × {factor:.7f}"
+        ctx.say("cap_reached", **amounts, day=ctx.month, factor=f"{factor:.7f}")
         if reached
-        else f"case-month gross before the cap {before:,.4f} ≤ cap {cap['value']:,.2f}: not reached"
+        else ctx.say("cap_not_reached", **amounts)
     )
     return _row(
         (i, seg["funded"]),
@@ -255,7 +257,8 @@ def _copay(ctx: CaseContext, seg: dict[str, Any], i: int) -> dict[str, Any]:
         return _row(key, "copay_share", "share", share, f"{share:g}", origin=origin, note=note)
 
     if income is None:
-        return row("income ratio unknown", in_force(ctx.model, "unknown_income_band", {}, day))
+        unknown = in_force(ctx.model, "unknown_income_band", {}, day, ctx.lang)
+        return row(ctx.say("income_unknown"), unknown)
     bands = (
         ctx.model.table("copay_bands")
         .filter(
@@ -267,11 +270,11 @@ def _copay(ctx: CaseContext, seg: dict[str, Any], i: int) -> dict[str, Any]:
     lowers = bands["income_ratio_from"].to_list()
     lower = max((b for b in lowers if b <= income), default=None)
     if lower is None:
-        return row(f"income ratio {income:g} below every band")
+        return row(ctx.say("income_below", income=f"{income:g}"))
     upper = min((b for b in lowers if b > lower), default=None)
-    origin = in_force(ctx.model, "copay_bands", {"income_ratio_from": lower}, day)
+    origin = in_force(ctx.model, "copay_bands", {"income_ratio_from": lower}, day, ctx.lang)
     band = f"[{lower:g}, {'∞' if upper is None else f'{upper:g}'})"
-    return row(f"income ratio {income:g} in band {band}", origin)
+    return row(ctx.say("income_band", income=f"{income:g}", band=band), origin)
 
 
 def factor_rows(ctx: CaseContext) -> pl.DataFrame:
@@ -286,16 +289,19 @@ def factor_rows(ctx: CaseContext) -> pl.DataFrame:
     rows: list[dict[str, Any]] = []
     for i, seg in enumerate(segs.iter_rows(named=True)):
         unit, funded, day = seg["unit"], seg["funded"], seg["segment_from"]
-        tariff = in_force(ctx.model, "tariff", {"service_code": ctx.case["service_code"]}, day)
+        service = {"service_code": ctx.case["service_code"]}
+        tariff = in_force(ctx.model, "tariff", service, day, ctx.lang)
         rows.append(
             _row(
                 (i, funded),
                 "tariff",
                 "multiplier",
                 seg["tariff"],
-                f"{seg['tariff']:,.2f} UAH per {_UNIT_WORD[unit]}",
+                ctx.say(
+                    "tariff_per", tariff=f"{seg['tariff']:,.2f}", unit=unit_word(unit, ctx.lang)
+                ),
                 origin=tariff,
-                note=_checked(tariff, seg["tariff"]),
+                note=_checked(ctx, tariff, seg["tariff"]),
             )
         )
         rows += _units(ctx, seg, i, unit)
@@ -306,8 +312,8 @@ def factor_rows(ctx: CaseContext) -> pl.DataFrame:
                     "days",
                     "multiplier",
                     float(seg["days"]),
-                    f"{seg['days']} bed-days",
-                    note="bed-days: tariff × days",
+                    ctx.say("bed_days", days=seg["days"]),
+                    note=ctx.say("bed_days_rule"),
                 )
             )
         else:
@@ -318,7 +324,9 @@ def factor_rows(ctx: CaseContext) -> pl.DataFrame:
                     "multiplier",
                     seg["days"] / seg["days_in_month"],
                     f"{seg['days']}/{seg['days_in_month']}",
-                    note=f"{seg['days']} of the month's {seg['days_in_month']} days",
+                    note=ctx.say(
+                        "days_of_month", days=seg["days"], month_days=seg["days_in_month"]
+                    ),
                 )
             )
         rows += _coef(ctx, seg, i)
@@ -326,7 +334,7 @@ def factor_rows(ctx: CaseContext) -> pl.DataFrame:
             "disability_group": seg.get("disability_group") or ctx.case["disability_group"],
             "service_group": ctx.case["service_group"],
         }
-        modifier = in_force(ctx.model, "modifier", where, day)
+        modifier = in_force(ctx.model, "modifier", where, day, ctx.lang)
         rows.append(
             _row(
                 (i, funded),
@@ -335,7 +343,7 @@ def factor_rows(ctx: CaseContext) -> pl.DataFrame:
                 seg["modifier"],
                 f"{seg['modifier']:g}",
                 origin=modifier,
-                note=_checked(modifier, seg["modifier"]),
+                note=_checked(ctx, modifier, seg["modifier"]),
             )
         )
         rows.append(_cap(ctx, seg, i, before_cap[funded]))

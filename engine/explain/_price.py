@@ -24,6 +24,7 @@ from engine.errors import ConfigError
 from engine.explain._case import frame_of, registry_of
 from engine.explain._explain import explain_registry
 from engine.explain._result import Explanation, _jsonable, _records
+from engine.explain._words import say
 from engine.params import FundingModel
 from engine.schemas import DISABILITY_GROUPS, Registry
 
@@ -102,7 +103,7 @@ class PricedCase:
     baseline: pl.DataFrame
     alternative: pl.DataFrame | None
     territories: pl.DataFrame | None = None
-    _cache: dict[tuple[str, dt.date], Explanation] = field(default_factory=dict, repr=False)
+    _cache: dict[tuple[str, dt.date, str], Explanation] = field(default_factory=dict, repr=False)
 
     @property
     def amounts(self) -> pl.DataFrame:
@@ -121,16 +122,24 @@ class PricedCase:
             .alias("state_diff_uah")
         )
 
-    def explain(self, month: str | dt.date, *, scenario: bool = False) -> Explanation:
-        """The explanation of one month (baseline, or the scenario with `scenario=True`)."""
+    def explain(
+        self, month: str | dt.date, *, scenario: bool = False, lang: str = "en"
+    ) -> Explanation:
+        """The explanation of one month (baseline, or the scenario with `scenario=True`), said in
+        `lang` (`en`, `uk`)."""
         first = month_start(month) if isinstance(month, dt.date) else _date(f"{month}-01", "month")
         model = self.scenario if scenario else self.model
         if model is None:
             raise ConfigError("no scenario was priced")
-        key = ("scenario" if scenario else "baseline", first)
+        key = ("scenario" if scenario else "baseline", first, lang)
         if key not in self._cache:
             self._cache[key] = explain_registry(
-                self.registry, model, first, territories=self.territories, source="a new case"
+                self.registry,
+                model,
+                first,
+                territories=self.territories,
+                source=say("source_new_case", lang),
+                lang=lang,
             )
         return self._cache[key]
 

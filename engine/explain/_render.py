@@ -10,35 +10,61 @@ from typing import Any
 import polars as pl
 from rich.markup import escape
 
+from engine.explain._words import say, unit_word
 from engine.money import format_uah
 
 __all__ = ["renderables", "segment_lines"]
 
 
-def _hromada(code: str | None, name: str | None) -> str:
+def _hromada(code: str | None, name: str | None, lang: str) -> str:
     if code is None:
-        return "unknown"
+        return say("unknown", lang)
     return f"{name} ({code})" if name else code
 
 
-def _header(h: dict[str, Any]) -> str:
-    income = "unknown" if h["income_ratio"] is None else f"{h['income_ratio']:g}"
+def _header(h: dict[str, Any], lang: str) -> str:
+    income = say("unknown", lang) if h["income_ratio"] is None else f"{h['income_ratio']:g}"
+    serving = ", ".join(_hromada(s["code"], s["name"], lang) for s in h["serving_hromadas"])
+    folder = say("model_folder", lang, folder=h["model_folder"]) if h["model_folder"] else ""
     lines = [
-        f"[bold]Case {h['case_id']} · {h['month']}[/bold] · {h['service_name_en']} "
-        f"({h['service_code']}, {h['service_name_uk']}), paid per {h['unit']}, "
-        f"need level {h['need_level']}",
-        f"Case {h['case_start']} – {h['case_end'] or 'open'}; recipient {h['recipient_id']}: "
-        f"disability {h['disability_group']}, income ratio {income}"
-        f"{', IDP' if h['is_idp'] else ''}",
-        f"Registered in {_hromada(h['registered_hromada'], h['registered_hromada_name'])}; "
-        "served in "
-        + (", ".join(_hromada(s["code"], s["name"]) for s in h["serving_hromadas"]) or "no hromada")
-        + " (the money goes to the serving hromada)",
-        f"Funding model {h['model_name']} {h['model_version']} (hash {h['model_hash'][:12]}"
-        f"{', folder ' + h['model_folder'] if h['model_folder'] else ''}); engine {h['engine_version']}",
+        say(
+            "header_case",
+            lang,
+            case=h["case_id"],
+            month=h["month"],
+            service=h["service_name_uk" if lang == "uk" else "service_name_en"],
+            code=h["service_code"],
+            unit=unit_word(h["unit"], lang),
+            level=h["need_level"],
+        ),
+        say(
+            "header_recipient",
+            lang,
+            start=h["case_start"],
+            end=h["case_end"] or say("open", lang),
+            recipient=h["recipient_id"],
+            disability=h["disability_group"],
+            income=income,
+            idp=say("idp", lang) if h["is_idp"] else "",
+        ),
+        say(
+            "header_where",
+            lang,
+            registered=_hromada(h["registered_hromada"], h["registered_hromada_name"], lang),
+            serving=serving or say("no_hromada", lang),
+        ),
+        say(
+            "header_model",
+            lang,
+            name=h["model_name"],
+            version=h["model_version"],
+            digest=h["model_hash"][:12],
+            folder=folder,
+            engine=h["engine_version"],
+        ),
     ]
     if h.get("source"):
-        lines.append(f"Inputs: {h['source']}")
+        lines.append(say("header_inputs", lang, source=h["source"]))
     return "\n".join(lines)
 
 
@@ -46,12 +72,12 @@ def _file(source: str | None) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1] if source else ""
 
 
-def _factor_table(factors: pl.DataFrame, refs: dict[str, int]) -> Any:
+def _factor_table(factors: pl.DataFrame, refs: dict[str, int], lang: str) -> Any:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    for column in ("factor", "value", "file · key", "in force from", "note"):
-        table.add_column(column, overflow="fold")
+    for column in ("col_factor", "col_value", "col_origin", "col_from", "col_note"):
+        table.add_column(say(column, lang), overflow="fold")
     for f in factors.iter_rows(named=True):
         origin = " · ".join(x for x in (_file(f["source"]), f["key"]) if x) or "–"
         if f["reference"] and f["value"] is not None and f["parameter"]:
@@ -62,60 +88,92 @@ def _factor_table(factors: pl.DataFrame, refs: dict[str, int]) -> Any:
     return table
 
 
-def _product(factors: pl.DataFrame, gross: Any) -> str:
+def _product(factors: pl.DataFrame, gross: Any, lang: str) -> str:
     parts = factors.filter(pl.col("role") == "multiplier")
     shown = " × ".join(parts["shown"].to_list())
-    return f"gross = {shown} = [bold]{gross:,.4f}[/bold] UAH"
+    return say("gross_product", lang, shown=shown, gross=f"{gross:,.4f}")
+
+
+def _segment(seg: dict[str, Any], lang: str) -> str:
+    side = say("side_served" if seg["funded"] else "side_waiting", lang)
+    return say(
+        "segment_title",
+        lang,
+        n=seg["segment"] + 1,
+        start=seg["segment_from"],
+        end=seg["segment_to"],
+        days=seg["days"],
+        month_days=seg["days_in_month"],
+        side=side,
+        hromada=_hromada(seg["hromada_code"], seg["hromada_name"], lang),
+        provider=seg["provider_id"] or say("no_provider", lang),
+    )
+
+
+def _cap(h: dict[str, Any], lang: str) -> str:
+    if h["monthly_cap_uah"] is None:
+        return say("no_monthly_cap", lang, code=h["service_code"])
+    return say(
+        "monthly_cap",
+        lang,
+        cap=format_uah(h["monthly_cap_uah"], exact=True),
+        source=h["monthly_cap_source"],
+        day=h["monthly_cap_from"],
+        reference=h["monthly_cap_reference"],
+    )
+
+
+def _case_month(cm: dict[str, Any], h: dict[str, Any], lang: str) -> str:
+    count = cm["segments"]
+    return say(
+        "case_month",
+        lang,
+        month=f"{cm['month']:%Y-%m}",
+        kind=say("kind_funded" if cm["funded"] else "kind_unfunded", lang),
+        segments=say("segment_one" if count == 1 else "segment_many", lang, n=count),
+        days=cm["days"],
+        case_months=f"{cm['case_months']:.4f}",
+        cap=_cap(h, lang),
+        gross_sum=f"{cm['gross_unrounded']:,.6f}",
+        gross=f"{cm['gross_uah']:,}",
+        copay_sum=f"{cm['copay_unrounded']:,.6f}",
+        copay=f"{cm['copay_uah']:,}",
+        state=f"{cm['state_uah']:,}",
+        rounding=h["rounding"],
+        tick=say("tick_ok" if cm["matches_engine"] else "tick_bad", lang),
+    )
 
 
 def renderables(why: Any) -> list[Any]:
+    """The explanation as rich renderables, in its own language (`why.lang`)."""
     from rich.panel import Panel
     from rich.text import Text
 
-    out: list[Any] = [Panel(_header(why.header), expand=False)]
+    lang = why.lang
+    out: list[Any] = [Panel(_header(why.header, lang), expand=False)]
     refs: dict[str, int] = {}
     for seg in why.segments.iter_rows(named=True):
         own = why.factors.filter(pl.col("segment") == seg["segment"])
-        side = "served" if seg["funded"] else "waiting (unfunded: unmet need)"
-        provider = seg["provider_id"] or "no provider"
-        out.append(
-            f"\n[bold]Segment {seg['segment'] + 1}[/bold]: {seg['segment_from']} – "
-            f"{seg['segment_to']} ({seg['days']} of {seg['days_in_month']} days), {side}, "
-            f"{_hromada(seg['hromada_code'], seg['hromada_name'])}, {provider}"
-        )
-        out.append(escape(f"  cut at its start: {'; '.join(seg['start_causes'])}"))
-        out.append(escape(f"  cut at its end:   {'; '.join(seg['end_causes'])}"))
-        out.append(_factor_table(own, refs))
-        out.append("  " + _product(own, seg["gross_uah"]))
+        out.append(_segment(seg, lang))
+        out.append(escape(say("cut_start", lang, causes="; ".join(seg["start_causes"]))))
+        out.append(escape(say("cut_end", lang, causes="; ".join(seg["end_causes"]))))
+        out.append(_factor_table(own, refs, lang))
+        out.append("  " + _product(own, seg["gross_uah"], lang))
         share = own.filter(pl.col("factor") == "copay_share")["value"][0]
         out.append(
-            f"  co-payment = {seg['gross_uah']:,.4f} × {share:g} = {seg['copay_uah']:,.4f}; "
-            f"state = {seg['state_uah']:,.4f}"
+            say(
+                "copay_line",
+                lang,
+                gross=f"{seg['gross_uah']:,.4f}",
+                share=f"{share:g}",
+                copay=f"{seg['copay_uah']:,.4f}",
+                state=f"{seg['state_uah']:,.4f}",
+            )
         )
-    h = why.header
-    cap = (
-        f"monthly cap {format_uah(h['monthly_cap_uah'], exact=True)} UAH "
-        f"({h['monthly_cap_source']}, from {h['monthly_cap_from']}; {h['monthly_cap_reference']})"
-        if h["monthly_cap_uah"] is not None
-        else f"no monthly cap for {h['service_code']}"
-    )
     for cm in why.case_months.iter_rows(named=True):
-        kind = "funded" if cm["funded"] else "unfunded (waiting)"
-        tick = (
-            "✓ the factors give the engine's amount to the kopiyka"
-            if cm["matches_engine"]
-            else ("✗ the factors do NOT give the engine's amount: please report this")
-        )
-        out.append(
-            f"\n[bold]Case-month {cm['month']:%Y-%m}, {kind}[/bold] ({cm['segments']} segment{'' if cm['segments'] == 1 else 's'}, "
-            f"{cm['days']} days, {cm['case_months']:.4f} case-months; {cap})\n"
-            f"  Σ gross {cm['gross_unrounded']:,.6f} → [bold]{cm['gross_uah']:,}[/bold] UAH; "
-            f"Σ co-payment {cm['copay_unrounded']:,.6f} → {cm['copay_uah']:,} UAH; "
-            f"state = {cm['gross_uah']:,} − {cm['copay_uah']:,} = [bold]{cm['state_uah']:,}[/bold]"
-            f" UAH\n  rounding: {h['rounding']}\n  {tick}"
-        )
+        out.append(_case_month(cm, why.header, lang))
     if refs:
-        out.append("\n[bold]Legal references[/bold]")
+        out.append(say("legal_references", lang))
         out += [escape(f"  [{n}] {text}") for text, n in refs.items()]
     for note in why.notes:
         out.append(Text(note))
@@ -123,16 +181,24 @@ def renderables(why: Any) -> list[Any]:
 
 
 def segment_lines(why: Any) -> list[str]:
-    """One plain line per segment: its days, the product of its factors, and why it starts there."""
+    """One plain line per segment: its days, the product of its factors, and why it starts there
+    (in the explanation's language)."""
     lines = []
     for seg in why.segments.iter_rows(named=True):
         own = why.factors.filter(
             (pl.col("segment") == seg["segment"]) & (pl.col("role") == "multiplier")
         )
-        product = " × ".join(own["shown"].to_list())
-        waiting = "" if seg["funded"] else " (waiting, unfunded)"
+        waiting = "" if seg["funded"] else say("waiting_unfunded", why.lang)
         lines.append(
-            f"{seg['segment_from']:%d.%m}–{seg['segment_to']:%d.%m}{waiting}: {product} = "
-            f"{seg['gross_uah']:,.4f}; starts: {'; '.join(seg['start_causes'])}"
+            say(
+                "segment_line",
+                why.lang,
+                start=f"{seg['segment_from']:%d.%m}",
+                end=f"{seg['segment_to']:%d.%m}",
+                waiting=waiting,
+                product=" × ".join(own["shown"].to_list()),
+                gross=f"{seg['gross_uah']:,.4f}",
+                causes="; ".join(seg["start_causes"]),
+            )
         )
     return lines

@@ -69,6 +69,7 @@ class Explanation:
     factors: pl.DataFrame
     case_months: pl.DataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lang: str = "en"  # the language its sentences are in (`engine.explain._words`)
 
     @property
     def frame(self) -> pl.DataFrame:

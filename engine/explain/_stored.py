@@ -27,6 +27,7 @@ from engine.explain._case import frame_of, registry_of
 from engine.explain._causes import DEFAULT_CAUSES, CutCause
 from engine.explain._explain import explain_registry, month_of
 from engine.explain._result import Explanation
+from engine.explain._words import say
 from engine.schemas import Registry
 
 if TYPE_CHECKING:
@@ -237,10 +238,12 @@ def explain_run(
     *,
     model: Path | None = None,
     causes: Sequence[CutCause] = DEFAULT_CAUSES,
+    lang: str = "en",
 ) -> Explanation:
     """Explain case `case_id` in `month` as run `run` (an id, a prefix or `latest`) priced it,
     from the store alone (the case inputs, reference data and funding model the run kept); the
-    result is checked against the amounts the run stored. `model` prices with another folder.
+    result is checked against the amounts the run stored. `model` prices with another folder;
+    `lang` is the language of its sentences (`en`, `uk`).
 
     >>> why = explain_run(Store(Path("out/mfr.duckdb")), "latest", "C000002607", "2026-01")  # doctest: +SKIP
     >>> why.header["matches_store"], why.consistent  # doctest: +SKIP
@@ -312,7 +315,15 @@ def explain_run(
         first,
         territories=territories,
         causes=causes,
-        source=f"run {run_id} ({manifest.spec_name}, engine {manifest.code_version}) in {store.path}",
+        source=say(
+            "source_run",
+            lang,
+            run=run_id,
+            spec=manifest.spec_name,
+            engine=manifest.code_version,
+            store=store.path,
+        ),
+        lang=lang,
     )
     return _checked_against_store(why, stored, run_id)
 
@@ -325,9 +336,9 @@ def _checked_against_store(why: Explanation, stored: pl.DataFrame, run_id: str) 
         a == b for a, b in zip(stored.rows(), mine.rows(), strict=True)
     )
     note = (
-        f"✓ the same amounts as run {run_id} stored"
+        say("same_as_store", why.lang, run=run_id)
         if same
-        else f"✗ run {run_id} stored {stored.rows()}, re-pricing gives {mine.rows()}"
+        else say("differs_from_store", why.lang, run=run_id, stored=stored.rows(), mine=mine.rows())
     )
     header = why.header | {"matches_store": same}
     return replace(why, header=header, notes=(*why.notes, note))

@@ -55,7 +55,7 @@ DEFAULT_RULES: dict[str, str] = {
     "disability_gap": "registry",
     "idp_gap": "not_idp",
 }
-_KEYS = {"description", "unit", "reference", "values"}
+_KEYS = {"description", "unit", "reference", "reference_uk", "values"}
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,6 +7,7 @@ A model folder holds `model.yaml` (name, version, description) and one YAML file
 description: Tariff per unit of a social service
 unit: UAH per unit
 reference: Order of the Ministry of Social Policy No. 1186 of 07.12.2015
+reference_uk: Наказ Міністерства соціальної політики № 1186 від 07.12.2015   # optional
 dimensions: [service_code]
 values:
   "015.1":
@@ -115,7 +116,9 @@ MAX_COEF = 100.0
 # a zero coefficient or modifier silently wipes out every amount it touches.
 _ZERO_COEF_ALLOWED = {("territory_coef", "occupied")}
 
-_PARAM_KEYS = {"description", "unit", "reference", "dimensions", "values", "default", DECIDED}
+_PARAM_KEYS = {
+    "description", "unit", "reference", "reference_uk", "dimensions", "values", "default", DECIDED,
+}  # fmt: skip
 _MODEL_KEYS = {"name", "version", "description"}
 
 
@@ -131,6 +134,7 @@ class Parameter:
     default: float | None
     intervals: pl.DataFrame
     source: str
+    reference_uk: str | None = None  # the legal reference in Ukrainian, where the file gives it
 
     def change_dates(self) -> list[dt.date]:
         """Every date on which some value of this parameter starts or stops."""
@@ -332,6 +336,7 @@ def _load_parameter(
     description = _text(root.get("description"), path, "description", parent=root)
     unit = _text(root.get("unit"), path, "unit", parent=root)
     reference = _text(root.get("reference"), path, "reference", optional=True, parent=root)
+    reference_uk = _text(root.get("reference_uk"), path, "reference_uk", optional=True, parent=root)
     dims_node = root.get("dimensions")
     if not isinstance(dims_node, YSeq) or not all(isinstance(i, YScalar) for i in dims_node.items):
         raise _fail("'dimensions' must be a list (use [] for none)", path, dims_node or root)
@@ -383,6 +388,7 @@ def _load_parameter(
         default=default,
         intervals=pl.DataFrame(rows, schema=schema),
         source=str(path),
+        reference_uk=reference_uk,
     )
 
 
