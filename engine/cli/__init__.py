@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import typer
 
-from engine.cli._console import choose_lang
+from engine.cli._console import choose_lang, error_line, internal_error_line, interrupted_line
 from engine.errors import EngineError, ExitCode, Interrupted, describe_os_error, file_system_error
 
 __all__ = ["app", "main"]
@@ -113,7 +113,7 @@ def _invoke(argv: list[str] | None) -> int:
     # itself) instead of raising: an int returned here is an exit code, never success.
     if isinstance(returned, int) and not isinstance(returned, bool) and returned != 0:
         if returned == ExitCode.INTERRUPTED:
-            print("error: interrupted", file=sys.stderr)
+            print(interrupted_line(), file=sys.stderr)
         return returned
     return int(ExitCode.OK)
 
@@ -125,11 +125,11 @@ def _failed(exc: BaseException) -> int:
         if isinstance(exc, Interrupted):  # a second signal while unwinding ends the process now
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, signal.SIG_DFL)
-        line, code = f"error: {exc}", int(exc.exit_code)
+        line, code = error_line(exc), int(exc.exit_code)
     elif isinstance(exc, typer.Exit):
         line, code = None, int(exc.exit_code)
     elif isinstance(exc, typer.Abort):
-        line, code = "error: interrupted", int(ExitCode.INTERRUPTED)
+        line, code = interrupted_line(), int(ExitCode.INTERRUPTED)
     elif isinstance(exc, typer.TyperException):  # usage errors: unknown option, bad value
         show = getattr(exc, "show", None)
         if callable(show):
@@ -152,10 +152,7 @@ def _failed(exc: BaseException) -> int:
 def _internal_error(exc: BaseException) -> int:
     if os.environ.get("MFR_DEBUG"):
         traceback.print_exc()
-    print(
-        f"internal error: {type(exc).__name__}: {exc} (set MFR_DEBUG=1 for the traceback)",
-        file=sys.stderr,
-    )
+    print(internal_error_line(exc), file=sys.stderr)
     return int(ExitCode.INTERNAL_ERROR)
 
 

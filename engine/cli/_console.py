@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     import polars as pl
     from rich.console import Console
 
+    from engine.errors import EngineError, Interrupted
+
 __all__ = [
     "LANG_ENV",
     "LANG_OPTION",
@@ -46,7 +48,10 @@ __all__ = [
     "choose_lang",
     "chosen_lang",
     "console_for",
+    "error_line",
     "hromada_names",
+    "internal_error_line",
+    "interrupted_line",
     "oblast_names",
     "output_lang",
     "print_json",
@@ -254,3 +259,46 @@ def step_line(event: dict[str, Any], stream: IO[str] | None = None) -> None:
         )
     target.write(f"{now} {line}\n")
     target.flush()
+
+
+def _error_frame(key: str, lang: str, **fields: object) -> str:
+    from engine.cli._error_words import ERROR_FRAME
+
+    uk, en = ERROR_FRAME[key]
+    return (uk if lang == "uk" else en).format(**fields)
+
+
+def error_line(exc: EngineError | Interrupted, lang: str | None = None) -> str:
+    """The one line an engine error prints, in `lang` (default: the output language): `error:
+    <file>, line N, column 'x': <message>`, in Ukrainian the frame and the messages
+    `engine.cli._error_words` knows.
+
+    >>> from engine.errors import InputFileError
+    >>> error_line(InputFileError("missing required column", path="cases.csv", column="id"), "uk")
+    "помилка: cases.csv, стовпець 'id': немає обов'язкового стовпця"
+    """
+    from engine.cli._words import translate
+    from engine.errors import Interrupted
+
+    lang = lang or output_lang()
+    if lang != "uk":
+        return f"error: {exc}"
+    if isinstance(exc, Interrupted):
+        return f"{_error_frame('error', lang)}: {translate(str(exc), lang)}"
+    where = [str(exc.path)] if exc.path is not None else []
+    if exc.line is not None:
+        where.append(_error_frame("line", lang, n=exc.line))
+    if exc.column is not None:
+        where.append(_error_frame("column", lang, name=exc.column))
+    message = translate(exc.message, lang)
+    said = f"{', '.join(where)}: {message}" if where else message
+    return f"{_error_frame('error', lang)}: {said}"
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The line an unexpected error prints: its type and text, and how to see the traceback."""
+    return _error_frame("internal", output_lang(), kind=type(exc).__name__, detail=exc)
+
+
+def interrupted_line() -> str:
+    return _error_frame("interrupted", output_lang())

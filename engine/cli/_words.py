@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import re
 
+from engine.cli._error_words import ERROR_SENTENCES
+
 __all__ = ["SENTENCES", "WORDS", "translate"]
 
 # key -> (Ukrainian, English), filled by `str.format`
@@ -453,6 +455,7 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "run {run} hashed its tables by another method ({method}); its tables as the store "
         "keeps them are hashed by this engine's ({now}) and compared",
     ),
+    **ERROR_SENTENCES,  # the errors `mfr` prints (`engine.cli._error_words`)
 }
 
 _FIELD = re.compile(r"\{(\w+)\}")
