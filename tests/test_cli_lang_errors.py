@@ -86,3 +86,11 @@ def test_a_missing_column_is_named_in_the_chosen_language(tmp_path: Path, lang: 
 def test_a_missing_extract_in_ukrainian(tmp_path: Path) -> None:
     code, err = _failed("--lang", "uk", "validate", str(tmp_path / "nowhere"))
     assert code == 3 and err.strip() == f"помилка: {tmp_path / 'nowhere'}: витяг не знайдено"
+
+
+def test_an_allocation_warning_reads_in_ukrainian() -> None:
+    line = "[yellow]warning:[/yellow] 3 claim rows lie outside the policy period 2026-01-01 – … and were left out"
+    assert translate(line, "uk") == (
+        "[yellow]попередження:[/yellow] 3 рядків вимог лежать поза періодом політики 2026-01-01 – …; "
+        "їх не враховано"
+    )

@@ -1,4 +1,4 @@
-"""The errors an operator or a planner meets most, in Ukrainian: the one line `mfr` prints.
+"""The errors and warnings an operator or a planner meets most, in Ukrainian, as `mfr` prints them.
 
 The engine raises its errors in English (`engine.errors`: a message plus the file, line and
 column); they are recorded so in a run's log. On the command line, `error_line` says the frame in
@@ -89,6 +89,38 @@ ERROR_SENTENCES: dict[str, tuple[str, str]] = {
         "store {store} is in use by {who}); wait for that run to finish, or use another --store",
     ),
     "err_interrupted_by": ("перервано сигналом {signal}", "interrupted by {signal}"),
+    # warnings the allocation prints (`engine.allocation`)
+    "warn_line": (
+        "[yellow]попередження:[/yellow] {warning}",
+        "[yellow]warning:[/yellow] {warning}",
+    ),
+    "warn_outside_period": (
+        "{n} рядків вимог лежать поза періодом політики {start} – {end}; їх не враховано",
+        "{n} claim rows lie outside the policy period {start} – {end} and were left out",
+    ),
+    "warn_tier_unmatched": (
+        "рівню '{tier}' не відповідає жоден рядок вимог",
+        "tier '{tier}' matches no claim row",
+    ),
+    # why a forecast's backtest was skipped or its MinT method fell back (`engine.forecasting`)
+    "fc_too_few": (
+        "{n} періодів замало для бектесту на {horizon} періодів з щонайменше {train} "
+        "періодами навчання",
+        "{n} periods are too few for a {horizon}-period backtest with at least {train} training "
+        "periods",
+    ),
+    "fc_too_few_cv": (
+        "{n} періодів замало для крос-валідації на {horizon} періодів з щонайменше {train} "
+        "періодами навчання",
+        "{n} periods are too few for a {horizon}-period cross-validation with at least {train} "
+        "training periods",
+    ),
+    "fc_residuals": (
+        "{method} потребує щонайменше {periods} періодів ненульових залишків у вибірці; "
+        "використано wls_struct",
+        "{method} needs at least {periods} periods of non-zero in-sample residuals; used "
+        "wls_struct",
+    ),
     "err_cannot_read": ("не вдається прочитати {what}: {why}", "cannot read the {what}: {why}"),
     "err_not_utf8": ("{what} — не текст UTF-8", "the {what} is not UTF-8 text"),
 }
