@@ -21,6 +21,7 @@ import functools
 import re
 
 from engine.cli._error_words import ERROR_SENTENCES
+from engine.cli._reason_words import REASON_SENTENCES
 
 __all__ = ["SENTENCES", "WORDS", "translate"]
 
@@ -456,6 +457,7 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "keeps them are hashed by this engine's ({now}) and compared",
     ),
     **ERROR_SENTENCES,  # the errors `mfr` prints (`engine.cli._error_words`)
+    **REASON_SENTENCES,  # quarantine and warning reasons (`engine.cli._reason_words`)
 }
 
 _FIELD = re.compile(r"\{(\w+)\}")
