@@ -128,7 +128,15 @@ def _print_reading(console: Console, report: Execution, path: Path) -> None:
     import polars as pl
     from rich.markup import escape
 
-    from engine.cli._console import text
+    from engine.cli._console import output_lang, text
+    from engine.cli._words import translate
+
+    lang = output_lang()
+
+    def spoken(reason: object) -> str:
+        """A reason the reader recorded in English, in the output language, escaped (it may
+        quote the file's text)."""
+        return escape(translate(str(reason or ""), lang))
 
     read = text(
         "cli_vt_reading",
@@ -136,11 +144,11 @@ def _print_reading(console: Console, report: Execution, path: Path) -> None:
         read=report.rows_read,
         valid=report.rows.height,
         quarantined=report.quarantined,
-        unit=report.unit,
+        unit=translate(report.unit, lang),
     )
     console.print(read, soft_wrap=True)
     for column, reason in report.notes.select("column", "reason").iter_rows():
-        warning = text("cli_vt_warning", column=escape(str(column)), reason=escape(str(reason)))
+        warning = text("cli_vt_warning", column=escape(str(column)), reason=spoken(reason))
         console.print(warning, soft_wrap=True)
     picked = report.quarantine.filter(pl.int_range(pl.len()).over("rule") == 0)
     for row in picked.iter_rows(named=True):
@@ -153,7 +161,7 @@ def _print_reading(console: Console, report: Execution, path: Path) -> None:
             line=row["source_line"],
             column=row["column"],
             value=value,
-            reason=escape(row["reason"] or ""),
+            reason=spoken(row["reason"]),
         )
         console.print(said, soft_wrap=True)
 
@@ -170,9 +178,10 @@ def _print_comparison(
     import polars as pl
     from rich.markup import escape
 
-    from engine.cli._console import text
-    from engine.cli._words import WORDS
-    from engine.execution import flagged_gaps, summary_lines
+    from engine.cli._console import output_lang, text
+    from engine.cli._reason_words import words
+    from engine.cli._words import WORDS, translate
+    from engine.execution import ALL_SERVICES, flagged_gaps, summary_lines
     from engine.execution._summary import publishable_comparison
     from engine.money import format_uah
 
@@ -185,11 +194,16 @@ def _print_comparison(
     hidden = int(shown["suppressed"].sum())
     shown = shown.filter(~pl.col("suppressed"))
     names = _territory_names(territories)
+    lang = output_lang()
     console.print(text("cli_vt_largest"))
     for row in _chosen(shown).iter_rows(named=True):
+        # the level and "all" are the engine's words: said in the output language
+        level = translate(str(row["level"]), lang)
+        service = row["service_code"]
+        service = words("rw_all_services", lang) if service == ALL_SERVICES else service
         where = (
-            f"{row['level']} {row['territory_code']} {escape(names.get(row['territory_code'], ''))}"
-            f" × {row['service_code']} {row['period']}"
+            f"{level} {row['territory_code']} {escape(names.get(row['territory_code'], ''))}"
+            f" × {service} {row['period']}"
         )
         pct = "" if row["gap_pct"] is None else f" ({row['gap_pct']:+.1%})"
         parts = " + ".join(
@@ -206,7 +220,7 @@ def _print_comparison(
             gap=format_uah(row["gap_uah"], exact=True),
             pct=pct,
             parts=parts or text("cli_vt_no_split"),
-            dominant=text(dominant) if dominant in WORDS else row["dominant"],
+            dominant=text(dominant) if dominant in WORDS else words("rw_no_part", lang),
             timing=text("cli_vt_timing") if row["timing"] else "",
         )
         console.print(said, soft_wrap=True)
