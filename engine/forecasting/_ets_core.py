@@ -95,20 +95,35 @@ def _gather(y: np.ndarray, start: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return np.where(ok, vals, np.nan), ok
 
 
-def _line_start(z: np.ndarray, ok: np.ndarray, trend: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Level at the period before the first of `z` (and slope): mean, or least-squares line."""
+def _line_start(
+    z: np.ndarray, ok: np.ndarray, slope: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Level at the period before the first of `z`, given the slope (None: no trend): the mean
+    of `z` carried back along the slope to the period before the first."""
     cnt = ok.sum(axis=1)
     zz = np.where(ok, z, 0.0)
     with np.errstate(all="ignore"):
         zm = zz.sum(axis=1) / cnt
-        if not trend:
+        if slope is None:
             return zm, np.zeros(z.shape[0])
         x = np.where(ok, np.arange(z.shape[1])[None, :], 0.0)
         xm = x.sum(axis=1) / cnt
-        dx = np.where(ok, x - xm[:, None], 0.0)
-        sxx = (dx * dx).sum(axis=1)
-        slope = np.where(sxx > 0, (dx * (zz - zm[:, None])).sum(axis=1) / sxx, 0.0)
     return zm - slope * (xm + 1.0), slope
+
+
+def _whole_slope(y: np.ndarray, start: np.ndarray, lag: int) -> np.ndarray:
+    """Mean change per period over the whole series, from its lag-`lag` differences (lag m
+    cancels an additive season): the slope a model whose slope hardly moves (β → 0) keeps
+    throughout, so the grid ranks such points at a slope they can live with."""
+    n, n_t = y.shape
+    if n_t <= lag:
+        return np.zeros(n)
+    ok = np.arange(lag, n_t)[None, :] >= (start + lag)[:, None]
+    diff = np.where(ok, y[:, lag:] - y[:, :-lag], 0.0)
+    cnt = ok.sum(axis=1)
+    with np.errstate(all="ignore"):
+        slope = diff.sum(axis=1) / (cnt * lag)
+    return np.where((cnt > 0) & np.isfinite(slope), slope, 0.0)
 
 
 def _seasonal_indices(y: np.ndarray, start: np.ndarray, m: int, season: str) -> np.ndarray:
@@ -146,17 +161,25 @@ def _seasonal_indices(y: np.ndarray, start: np.ndarray, m: int, season: str) -> 
 
 
 def initial_states(y: np.ndarray, start: np.ndarray, *, m: int, trend: bool, season: str) -> Init:
-    """Heuristic l0, b0 (n,) and s0 (m, n) by calendar phase.
+    """Heuristic l0, b0 (n,) and s0 (m, n) by calendar phase: the grid's start, which ranks the
+    grid points before the states are estimated for the chosen one (`_ets_states`).
 
-    Seasonal indices from a classical decomposition of the first seasons; level and slope from the
-    (deseasonalised) first observations: their mean, or a least-squares line when there is a trend.
+    Seasonal indices from a classical decomposition of the first seasons; the slope is the mean
+    change per period over the whole series (seasonal differences / m when there is a season);
+    the level is the (deseasonalised) first observations' mean carried back along that slope.
+    The whole-series slope, not a line through the first observations: points with a small β
+    keep their initial slope for the whole sample, so a slope from the first few observations
+    (noisy, and a local slope) would rank them far below their profiled fit — the grid then
+    preferred fast-moving slopes, or no trend, on series with a steady drift. Points with a
+    large β forget the start within a few periods either way.
     """
     n = y.shape[0]
+    slope = _whole_slope(y, start, m if season != "N" and m > 1 else 1) if trend else None
     if season == "N":
         k = max(m, 10) if trend else max(m, 4)
         first, ok = _gather(y, start, k)
-        level, slope = _line_start(first, ok, trend)
-        return level, slope, np.zeros((m, n))
+        level, b0 = _line_start(first, ok, slope)
+        return level, b0, np.zeros((m, n))
     s0 = _seasonal_indices(y, start, m, season)
     first, ok = _gather(y, start, 2 * m)
     phases = (start[:, None] + np.arange(2 * m)[None, :]) % m
@@ -165,8 +188,8 @@ def initial_states(y: np.ndarray, start: np.ndarray, *, m: int, trend: bool, sea
         z = first / seas if season == "M" else first - seas
     if not trend:
         ok = ok & (np.arange(2 * m)[None, :] < m)
-    level, slope = _line_start(z, ok, trend)
-    return level, slope, s0
+    level, b0 = _line_start(z, ok, slope)
+    return level, b0, s0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,14 +22,20 @@ __all__ = ["Candidate", "grid_search"]
 
 
 def _grid(trend: bool, season: str) -> np.ndarray:
-    """Parameter points (G, 4): alpha, beta, gamma, phi — beta ≤ alpha, gamma ≤ 1 − alpha."""
+    """Parameter points (G, 4): alpha, beta, gamma, phi — beta ≤ alpha, gamma ≤ 1 − alpha.
+
+    The points reach the corners of the admissible region where common series live: alpha 0.99
+    (a random walk's level: a smooth aggregate's one-step errors grow fast as alpha falls from 1,
+    so 0.9 was too coarse a neighbour) and beta 0.001·alpha (a slope that hardly moves: a steady
+    drift). Without them a random walk with drift had no trend point near its fit, and AICc
+    dropped the trend."""
     if not trend and season == "N":
         alpha = np.array([0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.55, 0.7, 0.85, 0.99])
         return np.column_stack(
             [alpha, np.zeros_like(alpha), np.zeros_like(alpha), np.ones_like(alpha)]
         )
-    alphas = np.array([0.03, 0.1, 0.2, 0.35, 0.6, 0.9])
-    beta_f = np.array([0.03, 0.25]) if trend else np.array([0.0])
+    alphas = np.array([0.03, 0.1, 0.2, 0.35, 0.6, 0.9, 0.99])
+    beta_f = np.array([0.001, 0.03, 0.25]) if trend else np.array([0.0])
     gamma_f = np.array([0.05, 0.3]) if season != "N" else np.array([0.0])
     phis = np.array([0.85, 0.95, 1.0]) if trend else np.array([1.0])
     a, bf, gf, p = (g.ravel() for g in np.meshgrid(alphas, beta_f, gamma_f, phis, indexing="ij"))
