@@ -227,3 +227,145 @@ def test_the_benefits_path_in_the_chosen_language(
     else:
         assert not set(spoken) & set(reasons)
         assert "дані про допомоги:" in said[0] and said[1].startswith("Витяг даних про допомоги")
+
+
+def _edit(
+    path: Path,
+    edits: dict[tuple[int, str], str],
+    *,
+    added: dict[str, str] | None = None,
+    dropped: frozenset[int] = frozenset(),
+    extra: tuple[str, ...] = (),
+) -> None:
+    """Set `(data row, column)` cells of a sample table (CP1251, ';'), add columns of one value,
+    drop data rows, then append raw `extra` lines."""
+    raw = path.read_bytes().decode("cp1251")
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    lines = raw.rstrip(newline).split(newline)
+    columns = lines[0].split(";")
+    for (row, column), value in edits.items():
+        values = lines[row].split(";")
+        values[columns.index(column)] = value
+        lines[row] = ";".join(values)
+    for name, value in (added or {}).items():
+        lines = [f"{lines[0]};{name}", *(f"{line};{value}" for line in lines[1:])]
+    lines = [line for i, line in enumerate(lines) if i not in dropped]
+    path.write_bytes(newline.join([*lines, *extra, ""]).encode("cp1251"))
+
+
+def _messy_extract(folder: Path) -> Path:
+    """The sample with one more fault of each kind the registry's reader reports."""
+    import shutil
+
+    shutil.copytree(SAMPLE, folder)
+    recipients = {
+        (1, "income_ratio"): "500",
+        (2, "birth_date"): "1850-01-01",
+        (3, "birth_date"): "1.1.24",
+        (4, "is_idp"): "maybe",
+    }
+    added = {"comment": "x", "old_code": "1234567890"}
+    _edit(folder / "recipients.csv", recipients, added=added)
+    cases = {
+        (1, "need_level"): "2.5",
+        (2, "assessed_units"): "99999",
+        (3, "start_date"): "1990-01-01",
+        (4, "end_date"): "9999-12-31",
+    }
+    broken = ("", "C1;R1", 'C2;R2;015.1;2;10;2024-01-01;;"served', "C3;R3;015.1\r;2;10;;;x")
+    _edit(folder / "cases.csv", cases, extra=broken)
+    _edit(folder / "providers.csv", {(1, "edrpou"): "12AB", (2, "name"): "тел. +380501234567"})
+    # a service with a bad unit (its cases follow it), one left out of the extract's table
+    _edit(folder / "services.csv", {(5, "unit"): "parsec"}, dropped=frozenset({6}))
+    return folder
+
+
+def test_every_reason_of_a_messy_extract_is_said_in_ukrainian(tmp_path: Path) -> None:
+    extract = _messy_extract(tmp_path / "extract")
+    registry = engine.read_registry(extract)
+    recorded = {*registry.quarantine["reason"], *registry.warnings["reason"]}
+    rules = {*registry.quarantine["rule"], *registry.warnings["rule"]}
+    assert {"malformed_row", "implausible_date", "blank_lines", "open_end_sentinel"} <= rules
+    assert len(recorded) > 70
+    untranslated = sorted(
+        r for r in recorded if translate(r, "uk") == r or leaks(translate(r, "uk"), "uk")
+    )
+    assert not untranslated, untranslated
+    out = _printed("validate", str(extract), "--lang", "uk", "--accept-quarantine")
+    assert "у рядку полів: 2, а в заголовку: 8" in out and "прочитано як відкриті" in out
+    assert not leaks(out, "uk"), leaks(out, "uk")
+    english = _printed("validate", str(extract), "--lang", "en", "--accept-quarantine")
+    assert "row has 2 fields but the header has 8" in english
+    assert not leaks(english, "en"), leaks(english, "en")
+
+
+def test_every_reason_of_a_messy_execution_report_is_said_in_ukrainian(tmp_path: Path) -> None:
+    """A report with one fault of each kind `engine.execution.read_execution` quarantines or
+    notes, its amounts' unit stated per row."""
+    import datetime as dt
+
+    from engine.execution import load_programmes, read_execution
+
+    hromada = "UA05020030000031457"
+    rows = [
+        ("2026-01", hromada, "0813121.01", "1.0", "тис. грн", "1"),
+        ("spring", hromada, "0813121.01", "1.0", "тис. грн", "1"),
+        ("2026-02", "UA99999999999999999", "0813121.01", "1.0", "тис. грн", "1"),
+        ("2026-02", hromada, "0819999.99", "1.0", "тис. грн", "1"),
+        ("2023-01", hromada, "0813121.01", "1.0", "тис. грн", "1"),
+        ("2026-03", hromada, "0813121.02", "1.0", "USD", "1"),
+        ("2026-03", hromada, "0813121.03", "1.0", "грн", "1"),
+        ("2026-04", hromada, "0813121.04", "1.0", "тис. грн", "1"),
+        ("2026-04", hromada, "0813121.04", "1.0", "тис. грн", "1"),
+        ("2026-Q3", hromada, "0813121.05", "1.0", "тис. грн", "1"),
+        ("2026-07", hromada, "0813121.05", "1.0", "тис. грн", "1"),
+        ("2026-05", hromada, "0813121.06", "-1", "тис. грн", "1"),
+        ("2026-05", hromada, "0813121.07", "abc", "тис. грн", "1.5"),
+    ]
+    header = "period,territory_code,programme_code,paid_thousand_uah,unit,recipients,comment"
+    lines = [
+        header,
+        *(",".join([*row, "x"]) for row in rows[:6]),
+        "",
+        *(",".join([*row, "x"]) for row in rows[6:]),
+    ]
+    report_file = tmp_path / "execution.csv"
+    report_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    months = (dt.date(2026, 1, 1), dt.date(2026, 6, 1))
+    report = read_execution(report_file, load_programmes(PROGRAMMES), months=months)
+    recorded = {*report.quarantine["reason"], *report.notes["reason"], report.unit}
+    rules = {*report.quarantine["rule"]}
+    assert {"invalid_value", "unknown_code", "outside_run", "duplicate_key"} <= rules
+    assert {"overlapping_periods", "out_of_range", "unparseable_value"} <= rules
+    assert len(recorded) >= 15, sorted(recorded)
+    said = {r: translate(r, "uk") for r in recorded}
+    untranslated = sorted(r for r, uk in said.items() if uk == r or leaks(uk, "uk"))
+    assert not untranslated, untranslated
+    assert (
+        said["as each row's unit column states"]
+        == "одиницях, зазначених у стовпці unit кожного рядка"
+    )
+
+
+def test_the_comparison_summary_lines_in_ukrainian() -> None:
+    """`summary_lines` with its coarse gaps, as a run's summary prints them (`mfr run`)."""
+    import datetime as dt
+
+    from engine.execution import compare_totals, load_programmes, read_execution, summary_lines
+
+    territories = engine.load_territories()
+    span = (dt.date(2026, 1, 1), dt.date(2026, 12, 1))
+    report = read_execution(
+        EXECUTION, load_programmes(PROGRAMMES), territories=territories, months=span
+    )
+    registry = engine.read_registry(SAMPLE)
+    funding = engine.load_funding_model(MODEL)
+    entitlements = engine.compute_entitlements(registry, funding, territories, months=span)
+    table = compare_totals(entitlements.case_months, report, territories, min_gap_uah=1000.0)
+    lines = summary_lines(table, tolerance=0.05, min_gap_uah=1000.0, limit=5)
+    assert len(lines) == 7 and lines[2].startswith("  national UA × ")
+    said = [translate(line, "uk") for line in lines]
+    assert said[2].startswith("  країна UA × ") and ", переважно " in said[2]
+    assert any("× усі послуги " in line for line in said)
+    for line in said:
+        assert not leaks(line, "uk"), (line, leaks(line, "uk"))

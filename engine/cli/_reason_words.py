@@ -284,7 +284,7 @@ REASON_SENTENCES: dict[str, tuple[str, str]] = {
         "the programme code maps to no service on {date}",
     ),
     "rs_unknown_unit": (
-        "невідома одиниця: очікується грн або тис. грн (UAH, thousand UAH)",
+        "невідома одиниця: очікується грн або тис. грн",
         "unknown unit: expected UAH or thousand UAH (грн, тис. грн)",
     ),
     "rs_unit_contradicts": (
@@ -303,13 +303,13 @@ REASON_SENTENCES: dict[str, tuple[str, str]] = {
         "для цієї території й програми звітовано і квартал, і місяць у ньому",
         "a quarter and a month in it are both reported for this territory and programme",
     ),
-    # how the amounts' unit was known (`Execution.unit`)
+    # how the amounts' unit was known (`Execution.unit`), said after "суми в" / "amounts in"
     "rs_unit_thousand": ("тис. грн", "thousand UAH"),
     "rs_unit_uah": ("грн", "UAH"),
     "rs_unit_header": ("{unit} (за заголовком)", "{unit} (header)"),
     "rs_unit_mapping": ("{unit} (за відповідністю програм)", "{unit} (mapping)"),
     "rs_unit_column": (
-        "як зазначено в стовпці unit кожного рядка",
+        "одиницях, зазначених у стовпці unit кожного рядка",
         "as each row's unit column states",
     ),
     # levels of a comparison, and what a summary line counts of them (`summary_lines`)
