@@ -67,6 +67,15 @@ REASON_SENTENCES: dict[str, tuple[str, str]] = {
         "прочитано як відкриті",
         "{count} end dates on or after {date} (an open-end marker such as 9999-12-31) read as open",
     ),
+    # what `engine.registry` logs while reading (a logging handler may say them through `translate`)
+    "rs_log_unknown_columns": (
+        "{file}: невідомі стовпці вилучено: {columns}",
+        "{file}: unknown columns dropped: {columns}",
+    ),
+    "rs_log_blank_lines": (
+        "{file}: {count} порожніх рядків пропущено",
+        "{file}: {count} blank lines skipped",
+    ),
     # malformed records (`engine.registry._csv`)
     "rs_stray_quote": (
         "зайва лапка (лапка має відкривати або закривати поле)",
