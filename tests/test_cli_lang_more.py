@@ -286,3 +286,36 @@ def test_validate_totals_names_territories_in_the_chosen_language(lang: str) -> 
     compared = out[out.index("Виконання бюджету" if lang == "uk" else "Budget execution") :]
     assert not leaks(compared, lang), leaks(compared, lang)
     assert ("Україна" in compared) == (lang == "uk") and ("Ukraine" in compared) == (lang == "en")
+
+
+@pytest.mark.parametrize("lang", ["uk", "en"])
+def test_entitle_with_a_scenario_in_one_language(tmp_path: Path, lang: str) -> None:
+    """Totals, counts, oblasts, the quarantine by rule and the scenario's changes."""
+    out = _printed(
+        "entitle", str(SAMPLE), "--model", str(MODEL), "--months", "2026-01:2026-03",
+        "--scenario", str(ROOT / "models" / "scenarios" / "home-care-frontline-plus10.yaml"),
+        "--out", str(tmp_path / "out"), "--lang", lang,
+    )  # fmt: skip
+    assert not leaks(out, lang), leaks(out, lang)
+    if lang == "uk":
+        assert "Підсумки" in out and "Сценарій проти базового" in out and "Полтавська" in out
+    else:
+        assert "Totals" in out and "Poltava" in out and not CYRILLIC.search(out)
+
+
+@pytest.mark.parametrize("mode", ["default", "optimise"])
+@pytest.mark.parametrize("lang", ["uk", "en"])
+def test_allocate_in_one_language(tmp_path: Path, lang: str, mode: str) -> None:
+    """The policy line, the tables (with the optimiser's constraints), equity, totals, unspent."""
+    claims = tmp_path / "ent"
+    _printed("entitle", str(SAMPLE), "--model", str(MODEL), "--months", "2026-01:2026-03",
+             "--out", str(claims))  # fmt: skip
+    out = _printed(
+        "allocate", str(claims / "case_months.parquet"), "--mode", mode, "--out",
+        str(tmp_path / "alloc"), "--policy", str(ROOT / "models" / "allocation" / "default-2026.yaml"),
+        "--lang", lang,
+    )  # fmt: skip
+    assert not leaks(out, lang), leaks(out, lang)
+    assert ("Розподілено" in out) == (lang == "uk") and ("Allocated" in out) == (lang == "en")
+    if lang == "en":
+        assert not CYRILLIC.search(out), CYRILLIC.findall(out)

@@ -20,8 +20,7 @@ from __future__ import annotations
 import functools
 import re
 
-from engine.cli._error_words import ERROR_SENTENCES
-from engine.cli._reason_words import REASON_SENTENCES
+from engine.cli._sentences import SENTENCES
 
 __all__ = ["SENTENCES", "WORDS", "translate"]
 
@@ -178,287 +177,110 @@ WORDS: dict[str, tuple[str, str]] = {
         "  ({hidden:,} позначених клітинок громад, де менше {min_count} осіб, не показано)",
         "  ({hidden:,} flagged hromada cells of fewer than {min_count} people not shown)",
     ),
+    # mfr allocate
+    "cli_al_title": (
+        "[bold]{policy}[/bold] (режим {mode})  рядків вимог: {rows:,}, частка мінімуму {floor}",
+        "[bold]{policy}[/bold] ({mode} mode)  {rows:,} claim rows, floor share {floor}",
+    ),
+    "cli_al_value_of_uah": ("цінність +1 грн", "value of +1 UAH"),
+    "cli_al_floors_unaffordable": ("мінімуми недосяжні", "floors unaffordable"),
+    "cli_al_constraints": ("Обмеження", "Constraints"),
+    "cli_al_col_constraint": ("обмеження", "constraint"),
+    "cli_al_col_group": ("група", "group"),
+    "cli_al_col_binding": ("зв'язує", "binding"),
+    "cli_al_col_at_bound": ("на межі", "at bound"),
+    "cli_al_col_shadow_price": ("тіньова ціна", "shadow price"),
+    "cli_al_col_meaning": ("значення", "meaning"),
+    "cli_al_yes": ("так", "yes"),
+    "cli_al_tight": ("впритул", "tight"),
+    "cli_al_no": ("ні", "no"),
+    "cli_al_equity_hromada": (
+        "Рівність між {territories:,} громадами: охоплення {low} – {high} (розкид {spread}), Джині суми на мешканця {gini}, нижче мінімуму {below}",
+        "Equity across {territories:,} hromadas: coverage {low} – {high} (spread {spread}), Gini of UAH per resident {gini}, below the floor {below}",
+    ),
+    "cli_al_equity_oblast": (
+        "Рівність між {territories:,} областями: охоплення {low} – {high} (розкид {spread}), Джині суми на мешканця {gini}, нижче мінімуму {below}",
+        "Equity across {territories:,} oblasts: coverage {low} – {high} (spread {spread}), Gini of UAH per resident {gini}, below the floor {below}",
+    ),
+    "cli_al_allocated": (
+        "Розподілено [bold]{allocated}[/bold] з {envelope} грн проти вимог після лімітів "
+        "{claims} грн",
+        "Allocated [bold]{allocated}[/bold] of {envelope} UAH against capped claims of "
+        "{claims} UAH",
+    ),
+    "cli_al_unspent": (
+        "[yellow]Не витрачено: {unspent} грн[/yellow]",
+        "[yellow]Unspent: {unspent} UAH[/yellow]",
+    ),
+    # mfr entitle
+    "cli_ent_title": (
+        "[bold]Нарахування[/bold] {first} – {last} · модель {version} ({digest})",
+        "[bold]Entitlements[/bold] {first} – {last} · model {version} ({digest})",
+    ),
+    "cli_ent_totals": (
+        "Підсумки (суми округлених сум випадко-місяців)",
+        "Totals (sums of rounded case-month amounts)",
+    ),
+    "cli_ent_served": ("обслуговуються (фінансуються)", "served (funded)"),
+    "cli_ent_waiting": ("очікують (незадоволена потреба)", "waiting (unmet need)"),
+    "cli_ent_case_months": ("випадко-місяці", "case-months"),
+    "cli_ent_rows": ("рядки випадко-місяців", "case-month rows"),
+    "cli_ent_gross_uah": ("валова сума, грн", "gross, UAH"),
+    "cli_ent_copay_uah": ("співоплата, грн", "co-payment, UAH"),
+    "cli_ent_state_uah": ("держава, грн", "state, UAH"),
+    "cli_ent_counts": (
+        "сегментів: {segments:,} · випадків: {cases:,} · рядків випадко-місяців: {rows:,}",
+        "{segments:,} segments · {cases:,} cases · {rows:,} case-month rows",
+    ),
+    "cli_ent_top": (
+        "{top} областей з найбільшою сумою від держави (область, що обслуговує)",
+        "Top {top} oblasts by state-paid amount (serving oblast)",
+    ),
+    "cli_ent_code": ("код", "code"),
+    "cli_ent_state": ("держава, грн", "state"),
+    "cli_ent_quarantine": (
+        "карантин: {quarantined:,} з {read:,} прочитаних рядків (вилучено)",
+        "quarantine: {quarantined:,} rows of {read:,} read (excluded)",
+    ),
+    "cli_ent_quarantine_rules": (
+        "Карантин за таблицями й правилами",
+        "Quarantine by table and rule",
+    ),
+    "cli_ent_col_kind": ("вид", "kind"),
+    "cli_ent_col_table": ("таблиця", "table"),
+    "cli_ent_col_rule": ("правило", "rule"),
+    "cli_ent_col_rows": ("рядків", "rows"),
+    "cli_ent_kind_quarantine": ("карантин", "quarantine"),
+    "cli_ent_kind_warning": ("попередження", "warning"),
+    "cli_ent_benefits": (
+        "дані про допомоги: {quarantined:,} рядків карантину з {read:,} прочитаних (вилучено), "
+        "попереджень: {warnings:,}",
+        "benefits: {quarantined:,} quarantine rows of {read:,} read (excluded), "
+        "{warnings:,} warnings",
+    ),
+    "cli_ent_benefits_rules": (
+        "Дані про допомоги: карантин і попередження за таблицями й правилами",
+        "Benefits extract: quarantine and warnings by table and rule",
+    ),
+    "cli_ent_benefits_accepted": (
+        "[yellow]карантин даних про допомоги понад {threshold:.2%} прийнято оператором[/yellow]",
+        "[yellow]benefits quarantine above {threshold:.2%} accepted by the operator[/yellow]",
+    ),
+    "cli_ent_diff": (
+        "[bold]Сценарій проти базового[/bold]: валова {gross} грн, держава {state} грн · "
+        "випадків з приростом: {winners:,}, зі зменшенням: {losers:,}, без змін: {unchanged:,}",
+        "[bold]Scenario vs baseline[/bold]: gross {gross} UAH, state {state} UAH · "
+        "{winners:,} cases gain, {losers:,} lose, {unchanged:,} unchanged",
+    ),
+    "cli_ent_diff_title": (
+        "Області, де змінюється сума від держави (випадки, що обслуговуються)",
+        "Oblasts whose state-paid amount changes (served cases)",
+    ),
+    "cli_ent_baseline": ("базовий", "baseline"),
+    "cli_ent_scenario": ("сценарій", "scenario"),
+    "cli_ent_difference": ("різниця", "difference"),
 }
 
-# key -> (Ukrainian, English) of a line others build in English; `{field}` matches any text
-SENTENCES: dict[str, tuple[str, str]] = {
-    # units and small words, inside other sentences
-    "bn_uah": ("{n} млрд грн", "{n} bn UAH"),
-    "m_uah": ("{n} млн грн", "{n} M UAH"),
-    "uah": ("{n} грн", "{n} UAH"),
-    "seconds": ("{n} с", "{n} s"),
-    "n_a": ("н/д", "n/a"),
-    "succeeded": ("успішно", "succeeded"),
-    "succeeded_green": ("[green]успішно[/]", "[green]succeeded[/]"),
-    "failed": ("невдало", "failed"),
-    "failed_red": ("[red]невдало[/]", "[red]failed[/]"),
-    "reused": ("повторно", "reused"),
-    "skipped": ("пропущено", "skipped"),
-    "pending": ("не почато", "pending"),
-    "running": ("виконується", "running"),
-    # a forecast's reconciliation (`engine.forecasting`)
-    "fc_auto": (
-        "auto: найменша масштабована квантильна похибка бектесту за {origins} точок відліку "
-        "({listed})",
-        "auto: lowest backtest scaled quantile loss over {origins} origin(s) ({listed})",
-    ),
-    "fc_no_levels": ("немає агрегованих рівнів", "no aggregate levels"),
-    "fc_no_convergence": (
-        "{method} не зійшовся; використано {fallback}",
-        "{method} did not converge; used {fallback}",
-    ),
-    # the run summary (`engine.pipeline._logging.render_summary`)
-    "up_to_date": (
-        "Актуально: запуск [bold]{run}[/] ({spec}, завершено {finished} UTC) уже містить "
-        "результати саме цих вхідних даних, моделей, специфікації й коду. Нічого не "
-        "перераховано; --force запускає знову.",
-        "Up to date: run [bold]{run}[/] ({spec}, finished {finished} UTC) already holds the "
-        "results of these exact inputs, models, spec and code. Nothing was recomputed; use "
-        "--force to run again.",
-    ),
-    "exports_note": ("[yellow]Примітка:[/] {note}.", "[yellow]Note:[/] {note}."),
-    "run_verdict": (
-        "Запуск [bold]{run}[/] ({spec}): {verdict} за {seconds}",
-        "Run [bold]{run}[/] ({spec}) {verdict} in {seconds}",
-    ),
-    "col_step": ("крок", "step"),
-    "col_status": ("стан", "status"),
-    "col_time": ("час", "time"),
-    "col_rows_read": ("прочитано рядків", "rows read"),
-    "col_quarantined": ("у карантині", "quarantined"),
-    "col_written": ("записано", "written"),
-    "out_report": ("Звіт:     {path}", "Report:  {path}"),
-    "out_exports": ("Експорт:  {path}", "Exports: {path}"),
-    "out_store": (
-        "Сховище:  {path}  (mfr show {run} --store {store})",
-        "Store:   {path}  (mfr show {run} --store {store})",
-    ),
-    "out_log": ("Журнал:   {path}", "Log:     {path}"),
-    "store_from": ("сховище: {path} (звідки: {source})", "store: {path} (from {source})"),
-    "latest_production": (
-        "Останній: запуск {run} у <table>_latest і {where} ({spec} — робоча специфікація)",
-        "Latest:  run {run} in <table>_latest and {where} ({spec} is production)",
-    ),
-    "latest_spec": (
-        "Останній: запуск {run} у {where}; <table>_latest показують робочу специфікацію "
-        "{production} (mfr promote {spec} змінює це)",
-        "Latest:  run {run} in {where}; <table>_latest follow the production spec "
-        "{production} (mfr promote {spec} to change that)",
-    ),
-    "latest_none": (
-        "Останній: специфікація {spec} ще не має успішного запуску",
-        "Latest:  spec {spec} has no succeeded run yet",
-    ),
-    "spec_views": ("подання специфікації", "the spec's views"),
-    "retention": (
-        "Зберігання (outputs.keep_runs: {keep}): {summary}",
-        "Retention (outputs.keep_runs: {keep}): {summary}",
-    ),
-    "run_failed": (
-        "запуск {run} невдалий на кроці '{step}'; нічого не опубліковано; журнал: {log}",
-        "run {run} failed in step '{step}'; nothing was published; log: {log}",
-    ),
-    # the run summary's notes (the steps' `notes`, kept in the manifest in English)
-    "note_extract": (
-        "Витяг {path} на {date}: {recipients} отримувачів, {cases} випадків, {providers} "
-        "надавачів.",
-        "Extract {path}, taken {date}: {recipients} recipients, {cases} cases, {providers} "
-        "providers.",
-    ),
-    "note_quarantined": (
-        "У карантині {rows} рядків (найбільше в '{table}': {share}); причину кожного рядка "
-        "див. у таблиці карантину.",
-        "Quarantined {rows} rows (most in '{table}': {share}); see the quarantine table for "
-        "each row's reason.",
-    ),
-    "note_quarantine_accepted": (
-        "Карантин понад поріг {threshold} прийнято оператором (--accept-quarantine).",
-        "Quarantine above the {threshold} threshold accepted by the operator "
-        "(--accept-quarantine).",
-    ),
-    "note_entitlements": (
-        "Право на фінансування {months} (модель фінансування {version}{projected}): {counts}; "
-        "держава винна {state}, співоплата {copay}, незадоволена потреба {unmet}.",
-        "Entitlements {months} (funding model {version}{projected}): {counts}; the state owes "
-        "{state}, co-payments {copay}, unmet need {unmet}.",
-    ),
-    "note_projected": (
-        "; місяці після {month} вважають відкриті випадки такими, що тривають",
-        "; months after {month} assume open cases go on",
-    ),
-    "note_counts": (
-        "{served} випадків обслуговано ({people_served} осіб), {waiting} випадків очікує "
-        "({people_waiting} осіб), {cases} випадків усього",
-        "{served} cases served ({people_served} people), {waiting} cases waiting "
-        "({people_waiting} people), {cases} cases in all",
-    ),
-    "note_need": (
-        "Потреба у {month}: {served} випадків обслуговано, {waiting} очікує; охоплення "
-        "оціненої потреби {coverage}{per10k}.",
-        "Need in {month}: {served} cases served, {waiting} waiting; coverage of assessed need "
-        "{coverage}{per10k}.",
-    ),
-    "note_per10k": (
-        "; {rate} випадко-місяців на 10 000 мешканців",
-        "; {rate} case-months per 10,000 residents",
-    ),
-    "note_forecast": (
-        "Прогноз {target} на {start}..{end} за {first}..{last} ({series} рядів громада × "
-        "послуга, узгоджено методом {method}; конфігурація {config}): {mean} випадко-місяців "
-        "на місяць (80 % інтервал {low}–{high}).",
-        "Forecast of {target} {start}..{end} from {first}..{last} ({series} hromada × service "
-        "series, reconciled by {method}; configuration {config}): {mean} case-months a month "
-        "(80% interval {low}–{high}).",
-    ),
-    "note_backtest_skipped": ("Бектест пропущено: {why}", "Backtest skipped: {why}"),
-    "note_need_priced": (
-        "Потребу {months} оцінено за моделлю фінансування {version}: {uah} за {case_months} "
-        "випадко-місяців.",
-        "Need {months} priced by funding model {version}: {uah} for {case_months} case-months.",
-    ),
-    "note_allocation": (
-        "Розподіл за політикою {policy}: конверт {envelope}, заявки {claims} ({capped} після "
-        "лімітів), розподілено {allocated}; нестача {shortfall}, не витрачено {unspent}.",
-        "Allocation under {policy}: envelope {envelope}, claims {claims} ({capped} after caps), "
-        "allocated {allocated}; shortfall {shortfall}, unspent {unspent}.",
-    ),
-    "note_envelope": (
-        "Конверт {envelope} проти заявок на {claims}: {share} заявок ({how}).",
-        "Envelope {envelope} against claims of {claims}: {share} of claims ({how}).",
-    ),
-    "how_spec_share": (
-        "частка заявок зі специфікації, share_of_claims {share}",
-        "the spec's share_of_claims {share}",
-    ),
-    "how_given": ("задано через --envelope", "given with --envelope"),
-    "how_confirmed": (
-        "задано в специфікації для {sized_for}, підтверджено для {extract} через "
-        "--confirm-envelope",
-        "set in the spec for {sized_for}, confirmed for {extract} with --confirm-envelope",
-    ),
-    "how_spec": ("задано в специфікації для {sized_for}", "set in the spec for {sized_for}"),
-    "how_policy": ("конверт політики", "the policy's envelope"),
-    "note_envelope_warning": (
-        "Попередження розподілу: конверт становить {share} заявок цього витягу; чи не для "
-        "іншого витягу його визначено? Задайте --envelope СУМА або --envelope ЧАСТКА%.",
-        "Allocation warning: the envelope is {share} of this extract's claims; was it sized "
-        "for another extract? Set it with --envelope AMOUNT or --envelope SHARE%.",
-    ),
-    "note_allocation_warning": (
-        "Попередження розподілу: {warning}",
-        "Allocation warning: {warning}",
-    ),
-    "note_scenario": (
-        "Сценарій {name} проти {version}: держава платить на {uah} більше за {months}; "
-        "{winners} випадків виграють, {losers} програють.",
-        "Scenario {name} against {version}: the state pays {uah} more over {months}; {winners} "
-        "cases gain, {losers} lose.",
-    ),
-    "note_no_benefits": (
-        "Витягу пільг немає: статус ВПО — єдине значення з реєстру.",
-        "No benefits extract: IDP status is the registry's single value.",
-    ),
-    "note_benefits": (
-        "Витяг пільг: {rows} рядків прочитано, {quarantined} у карантині; навантаження "
-        "громад-приймачів ВПО у {month}: {case_months} випадко-місяців ВПО, {uah} грн",
-        "Benefits extract: {rows} rows read, {quarantined} quarantined; IDP host burden in "
-        "{month}: {case_months} IDP case-months, {uah} UAH",
-    ),
-    "note_benefits_no_idp": (
-        "Витяг пільг прочитано; у місяцях специфікації жодного обслуговуваного ВПО.",
-        "Benefits extract read; no IDP served in the spec's months.",
-    ),
-    "note_execution": (
-        "Виконання бюджету {path}: {rows} рядків прочитано, {quarantined} у карантині; суми "
-        "в {unit}.",
-        "Budget execution {path}: {rows} rows read, {quarantined} quarantined; amounts in {unit}.",
-    ),
-    "note_execution_accepted": (
-        "Карантин виконання бюджету понад поріг прийнято оператором.",
-        "Budget-execution quarantine above the threshold accepted by the operator.",
-    ),
-    "note_pilot": (
-        "Пілот {name} з {start}: {pilot} громад проти {comparison} порівнянних ({how}); "
-        "різниця різниць: {effects}.",
-        "Pilot {name} from {start}: {pilot} hromadas against {comparison} comparable ones "
-        "({how}); difference in differences: {effects}.",
-    ),
-    "note_pilot_none": (
-        "немає (жодну громаду не виміряно до й після)",
-        "none (no hromada measured before and after)",
-    ),
-    # budget execution (`engine.execution.summary_lines`)
-    "ex_headline": (
-        "Виконання бюджету {period}{span}: сплачено {paid} проти {sim} розрахованих, розбіжність "
-        "{gap} ({pct}): {parts}.",
-        "Budget execution {period}{span}: paid {paid} against {sim} simulated, gap {gap} "
-        "({pct}): {parts}.",
-    ),
-    "ex_cells": (
-        "{flagged} з {cells} клітинок понад допуск ({tolerance} і {min_gap}){counts}.",
-        "{flagged} of {cells} cells beyond tolerance ({tolerance} and {min_gap}){counts}.",
-    ),
-    "ex_people": ("люди {uah}", "people {uah}"),
-    "ex_volume": ("обсяг {uah}", "volume {uah}"),
-    "ex_price": ("ціна {uah}", "price {uah}"),
-    "ex_no_split": (
-        "без розкладу (звіт не рахує ні людей, ні обсягу)",
-        "no split (the report counts neither people nor volume)",
-    ),
-    # mfr reproduce (`engine.pipeline._reproduce.Reproduction.lines`)
-    "rp_rerun": (
-        "запуск {run} перезапущено зі збережених вхідних даних і витягу {extract} (його хеші "
-        "збігаються) як {rerun}",
-        "run {run} rerun from its stored inputs and the extract {extract} (its hashes match) "
-        "as {rerun}",
-    ),
-    "rp_engine": (
-        "рушій {then} тоді, {now} тепер ({code})",
-        "engine {then} then, {now} now ({code})",
-    ),
-    "rp_same_code": ("той самий код", "the same code"),
-    "rp_code": (
-        "код sha256 {then} тоді, {now} тепер",
-        "code sha256 {then} then, {now} now",
-    ),
-    "rp_identical": (
-        "ідентично: {tables} таблиць, кожна з хешем, з яким її опубліковано",
-        "identical: {tables} tables, each with the hash it was published with",
-    ),
-    "rp_differs": (
-        "відрізняється: {differ} з {tables} таблиць",
-        "differs: {differ} of {tables} tables",
-    ),
-    "rp_table_identical": (
-        "{table}: ідентична ({rows}, sha256 {digest})",
-        "{table}: identical ({rows}, sha256 {digest})",
-    ),
-    "rp_not_published": (
-        "{table}: перезапуск її не опублікував ({rows} тоді)",
-        "{table}: not published by the rerun ({rows} then)",
-    ),
-    "rp_rerun_only": (
-        "{table}: опублікована лише перезапуском ({rows})",
-        "{table}: published by the rerun only ({rows})",
-    ),
-    "rp_table_differs": (
-        "{table}: відрізняється{where} ({rows_then} тоді, {rows_now} тепер; sha256 {then} "
-        "тоді, {now} тепер)",
-        "{table}: differs{where} ({rows_then} then, {rows_now} now; sha256 {then} then, {now} now)",
-    ),
-    "rp_in_columns": (" у стовпцях {columns}", " in columns {columns}"),
-    "rp_in_column": (" у стовпці {columns}", " in column {columns}"),
-    "rp_rows": ("{n} рядків", "{n} rows"),
-    "rp_row": ("{n} рядок", "{n} row"),
-    "rp_rehashed": (
-        "запуск {run} хешував свої таблиці іншим методом ({method}); його таблиці, як їх "
-        "зберігає сховище, хешовано методом цього рушія ({now}) і порівняно",
-        "run {run} hashed its tables by another method ({method}); its tables as the store "
-        "keeps them are hashed by this engine's ({now}) and compared",
-    ),
-    **ERROR_SENTENCES,  # the errors `mfr` prints (`engine.cli._error_words`)
-    **REASON_SENTENCES,  # quarantine and warning reasons (`engine.cli._reason_words`)
-}
 
 _FIELD = re.compile(r"\{(\w+)\}")
 # A field right after another (`{version}{projected}`) is an optional clause the engine appends:

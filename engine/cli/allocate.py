@@ -214,8 +214,13 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
 
     policy = result.policy
     console.print(
-        f"[bold]{policy.name}[/bold] ({result.mode} mode)  {result.rows.height:,} claim rows, "
-        f"floor share {policy.floor_share:.0%}"
+        text(
+            "cli_al_title",
+            policy=policy.name,
+            mode=result.mode,
+            rows=result.rows.height,
+            floor=f"{policy.floor_share:.0%}",
+        )
     )
     groups = Table(title=text("cli_envelope_groups"))
     columns = (
@@ -235,9 +240,11 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
         )
     show_value = result.mode == "optimise"
     if show_value:
-        groups.add_column("value of +1 UAH", justify="right")
+        groups.add_column(text("cli_al_value_of_uah"), justify="right")
     for row in result.by_group.iter_rows(named=True):
-        marginal = row["marginal_tier"] or ("–" if row["floors_paid"] else "floors unaffordable")
+        marginal = row["marginal_tier"] or (
+            "–" if row["floors_paid"] else text("cli_al_floors_unaffordable")
+        )
         cells = [
             tier_label(str(row["envelope_group"]), output_lang()),
             format_uah(row["envelope_uah"], exact=True),
@@ -281,15 +288,16 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
     console.print(tier_table)
 
     if result.binding is not None:
-        binding = Table(title="Constraints")
-        for name in ("constraint", "group", "binding", "at bound", "shadow price", "meaning"):
-            binding.add_column(name)
+        binding = Table(title=text("cli_al_constraints"))
+        for name in ("constraint", "group", "binding", "at_bound", "shadow_price", "meaning"):
+            binding.add_column(text(f"cli_al_col_{name}"))
         for row in result.binding.iter_rows(named=True):
             price = row["shadow_price"]
+            state = "yes" if row["binding"] else ("tight" if row["tight"] else "no")
             binding.add_row(
                 row["constraint"],
-                row["envelope_group"] or "national",
-                "yes" if row["binding"] else ("tight" if row["tight"] else "no"),
+                tier_label(row["envelope_group"] or "national", output_lang()),
+                text(f"cli_al_{state}"),
                 "–" if row["at_bound"] is None else f"{row['at_bound']:,}",
                 "–" if price is None else f"{price:,.4f}",
                 row["note"],
@@ -298,25 +306,29 @@ def _print_summary(console: Console, result: Allocation, out: Path) -> None:
 
     equity = result.equity
     if equity.level is not None and equity.territories:
+        gini = "–" if equity.gini_per_capita is None else f"{equity.gini_per_capita:.3f}"
         console.print(
-            f"Equity across {equity.territories:,} {equity.level.removesuffix('_code')}s: "
-            f"coverage {_share(equity.coverage_min)} – {_share(equity.coverage_max)} "
-            f"(spread {_share(equity.coverage_spread)}), Gini of UAH per resident "
-            f"{'–' if equity.gini_per_capita is None else f'{equity.gini_per_capita:.3f}'}, "
-            f"below the floor {_share(equity.share_below_floor)}"
+            text(
+                f"cli_al_equity_{equity.level.removesuffix('_code')}",
+                territories=equity.territories,
+                low=_share(equity.coverage_min),
+                high=_share(equity.coverage_max),
+                spread=_share(equity.coverage_spread),
+                gini=gini,
+                below=_share(equity.share_below_floor),
+            )
         )
     allocated, envelope, claims = (
         format_uah(x, exact=True)
         for x in (result.allocated_uah, result.envelope_uah, result.capped_claims_uah)
     )
-    console.print(
-        f"Allocated [bold]{allocated}[/bold] of {envelope} UAH against capped claims of {claims} UAH"
-    )
+    console.print(text("cli_al_allocated", allocated=allocated, envelope=envelope, claims=claims))
     if result.unspent_uah > 0:
-        console.print(f"[yellow]Unspent: {format_uah(result.unspent_uah, exact=True)} UAH[/yellow]")
+        unspent = format_uah(result.unspent_uah, exact=True)
+        console.print(text("cli_al_unspent", unspent=unspent))
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print(f"written to {out}")
+    console.print(text("cli_written_to", out=out), soft_wrap=True)
 
 
 def _sum(column: str) -> pl.Expr:

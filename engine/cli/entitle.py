@@ -87,7 +87,7 @@ def entitle(
     lang: str | None = LANG_OPTION,
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
-    from engine.cli._console import console_for
+    from engine.cli._console import console_for, text
     from engine.entitlements import compute_entitlements
     from engine.errors import ConfigError
     from engine.invariants import assert_finite_money
@@ -160,7 +160,7 @@ def entitle(
     _print_summary(console, registry, baseline, territories, diff)
     if joined is not None:
         _print_benefits(console, joined)
-    console.print(f"written to {out}", soft_wrap=True)
+    console.print(text("cli_written_to", out=out), soft_wrap=True)
 
 
 def _with_benefits(
@@ -176,13 +176,12 @@ def _with_benefits(
     """The registry with the benefits extract at `folder` joined (`engine.benefits`), after the
     registry's own accept-or-stop rule applied to the benefits tables (exit 4 above it)."""
     from engine.benefits import check_benefits_threshold, read_benefits, with_benefits
+    from engine.cli._console import text
 
     joined = read_benefits(folder, registry, extract, territories=territories)
     if check_benefits_threshold(joined, threshold, accept=True):
         check_benefits_threshold(joined, threshold, accept=accept)
-        console.print(
-            f"[yellow]benefits quarantine above {threshold:.2%} accepted by the operator[/yellow]"
-        )
+        console.print(text("cli_ent_benefits_accepted", threshold=threshold))
     return with_benefits(registry, joined), joined
 
 
@@ -213,20 +212,28 @@ def _print_benefits(console: Console, joined: Benefits) -> None:
     from rich.table import Table
 
     from engine.benefits import benefits_summary
+    from engine.cli._console import text
 
     read = sum(joined.rows_read.values())
     quarantined = joined.quarantine.height
     console.print(
-        f"benefits: {quarantined:,} quarantine rows of {read:,} read (excluded), "
-        f"{joined.warnings.height:,} warnings"
+        text(
+            "cli_ent_benefits",
+            quarantined=quarantined,
+            read=read,
+            warnings=joined.warnings.height,
+        )
     )
     summary = benefits_summary(joined)
     if summary.height:
-        rules = Table(title="Benefits extract: quarantine and warnings by table and rule")
+        rules = Table(title=text("cli_ent_benefits_rules"))
         for column in ("kind", "table", "rule", "rows"):
-            rules.add_column(column, justify="right" if column == "rows" else "left")
+            rules.add_column(
+                text(f"cli_ent_col_{column}"), justify="right" if column == "rows" else "left"
+            )
         for row in summary.iter_rows(named=True):
-            rules.add_row(row["kind"], row["table"], row["rule"], f"{row['rows']:,}")
+            kind = text("cli_ent_kind_" + row["kind"])
+            rules.add_row(kind, row["table"], row["rule"], f"{row['rows']:,}")
         console.print(rules)
 
 
@@ -314,36 +321,44 @@ def _print_summary(
     import polars as pl
     from rich.table import Table
 
+    from engine.cli._console import oblast_names, text
     from engine.registry import quarantine_summary
 
     first, last = baseline.months
     console.print(
-        f"[bold]Entitlements[/bold] {first:%Y-%m} – {last:%Y-%m} · model {baseline.model_version} "
-        f"({baseline.model_hash[:12]})",
+        text(
+            "cli_ent_title",
+            first=f"{first:%Y-%m}",
+            last=f"{last:%Y-%m}",
+            version=baseline.model_version,
+            digest=baseline.model_hash[:12],
+        ),
         soft_wrap=True,
     )
     sums = baseline.totals_by_funding()  # one pass over the case-months, no filtered copies
     served, waiting = sums["served"], sums["waiting"]
-    totals = Table(title="Totals (sums of rounded case-month amounts)")
-    for column in ("", "served (funded)", "waiting (unmet need)"):
-        totals.add_column(column, justify="left" if not column else "right", no_wrap=True)
-    totals.add_row("case-months", *(f"{p['case_months']:,.1f}" for p in (served, waiting)))
-    totals.add_row("case-month rows", *(f"{p['rows']:,}" for p in (served, waiting)))
-    for column, label in (
-        ("gross_uah", "gross, UAH"),
-        ("copay_uah", "co-payment, UAH"),
-        ("state_uah", "state, UAH"),
-    ):
+    totals = Table(title=text("cli_ent_totals"))
+    for column in ("", "cli_ent_served", "cli_ent_waiting"):
+        header = text(column) if column else ""
+        totals.add_column(header, justify="left" if not column else "right", no_wrap=True)
+    both = (served, waiting)
+    totals.add_row(text("cli_ent_case_months"), *(f"{p['case_months']:,.1f}" for p in both))
+    totals.add_row(text("cli_ent_rows"), *(f"{p['rows']:,}" for p in both))
+    for column in ("gross_uah", "copay_uah", "state_uah"):
         totals.add_row(
-            label, *(format_uah(float(p[column] or 0), exact=True) for p in (served, waiting))
+            text(f"cli_ent_{column}"),
+            *(format_uah(float(p[column] or 0), exact=True) for p in both),
         )
     console.print(totals)
     console.print(
-        f"{baseline.n_segments:,} segments · {baseline.n_cases:,} cases · "
-        f"{baseline.case_months.height:,} case-month rows"
+        text(
+            "cli_ent_counts",
+            segments=baseline.n_segments,
+            cases=baseline.n_cases,
+            rows=baseline.case_months.height,
+        )
     )
     # codes travel as the outputs' Enum: the names are joined to it, shown as text here
-    from engine.cli._console import oblast_names, text
 
     labels = oblast_names(territories)  # in the output language (--lang / $MFR_LANG)
     names = pl.DataFrame(
@@ -359,10 +374,10 @@ def _print_summary(
         .sort("state_uah", descending=True)
         .head(_TOP)
     )
-    oblasts = Table(title=f"Top {_TOP} oblasts by state-paid amount (serving oblast)")
-    for column in (text("cli_oblast"), "code", "case-months", "state"):
+    oblasts = Table(title=text("cli_ent_top", top=_TOP))
+    for column in ("cli_oblast", "cli_ent_code", "cli_ent_case_months", "cli_ent_state"):
         oblasts.add_column(
-            column, justify="right" if column in ("case-months", "state") else "left"
+            text(column), justify="left" if column in ("cli_oblast", "cli_ent_code") else "right"
         )
     for row in top.iter_rows(named=True):
         oblasts.add_row(
@@ -373,11 +388,13 @@ def _print_summary(
         )
     console.print(oblasts)
     read = sum(registry.rows_read.values())
-    console.print(f"quarantine: {registry.quarantine.height:,} rows of {read:,} read (excluded)")
+    console.print(text("cli_ent_quarantine", quarantined=registry.quarantine.height, read=read))
     if registry.quarantine.height:
-        rules = Table(title="Quarantine by table and rule")
+        rules = Table(title=text("cli_ent_quarantine_rules"))
         for column in ("table", "rule", "rows"):
-            rules.add_column(column, justify="right" if column == "rows" else "left")
+            rules.add_column(
+                text(f"cli_ent_col_{column}"), justify="right" if column == "rows" else "left"
+            )
         for row in quarantine_summary(registry).iter_rows(named=True):
             rules.add_row(row["table"], row["rule"], f"{row['rows']:,}")
         console.print(rules)
@@ -389,11 +406,18 @@ def _print_diff(console: Console, diff: ScenarioDiff, names: pl.DataFrame) -> No
     import polars as pl
     from rich.table import Table
 
+    from engine.cli._console import text
+
     s = diff.summary()
     console.print(
-        f"[bold]Scenario vs baseline[/bold]: gross {s['diff_gross_uah']:+,.2f} UAH, state "
-        f"{s['diff_state_uah']:+,.2f} UAH · {s['winners']:,} cases gain, {s['losers']:,} lose, "
-        f"{s['unchanged']:,} unchanged",
+        text(
+            "cli_ent_diff",
+            gross=f"{s['diff_gross_uah']:+,.2f}",
+            state=f"{s['diff_state_uah']:+,.2f}",
+            winners=s["winners"],
+            losers=s["losers"],
+            unchanged=s["unchanged"],
+        ),
         soft_wrap=True,
     )
     changed = (
@@ -407,9 +431,9 @@ def _print_diff(console: Console, diff: ScenarioDiff, names: pl.DataFrame) -> No
     )
     if changed.is_empty():
         return
-    table = Table(title="Oblasts whose state-paid amount changes (served cases)")
-    for column in ("oblast", "baseline", "scenario", "difference"):
-        table.add_column(column, justify="left" if column == "oblast" else "right")
+    table = Table(title=text("cli_ent_diff_title"))
+    for column in ("cli_oblast", "cli_ent_baseline", "cli_ent_scenario", "cli_ent_difference"):
+        table.add_column(text(column), justify="left" if column == "cli_oblast" else "right")
     shown = pl.concat([changed.head(_TOP // 2), changed.tail(_TOP // 2)]).unique(
         maintain_order=True
     )
