@@ -21,25 +21,39 @@ from engine.forecasting._ets_core import (
 __all__ = ["Candidate", "grid_search"]
 
 
+def _mesh(
+    alphas: list[float], beta_f: list[float], gamma_f: list[float], phis: list[float]
+) -> np.ndarray:
+    """The points of a product of alphas and fractions: beta = fraction · alpha, gamma =
+    fraction · (1 − alpha)."""
+    a, bf, gf, p = (np.array(g, dtype=float).ravel()
+                    for g in np.meshgrid(alphas, beta_f, gamma_f, phis, indexing="ij"))  # fmt: skip
+    return np.column_stack([a, a * bf, (1.0 - a) * gf, p])
+
+
 def _grid(trend: bool, season: str) -> np.ndarray:
     """Parameter points (G, 4): alpha, beta, gamma, phi — beta ≤ alpha, gamma ≤ 1 − alpha.
 
-    The points reach the corners of the admissible region where common series live: alpha 0.99
-    (a random walk's level: a smooth aggregate's one-step errors grow fast as alpha falls from 1,
-    so 0.9 was too coarse a neighbour) and beta 0.001·alpha (a slope that hardly moves: a steady
-    drift). Without them a random walk with drift had no trend point near its fit, and AICc
-    dropped the trend."""
+    The points reach the corner of the admissible region where smooth aggregates live: alpha
+    0.99 (a random walk's level: such a series' one-step errors grow fast as alpha falls from 1,
+    and 0.9 was the nearest point) with a slope that hardly moves, beta 0.001·alpha (a steady
+    drift; the national case-months series is a random walk with drift). Without them the trend
+    had no point near its fit and AICc dropped it. At alpha 0.99 the slope fractions stop at
+    0.03: a level that follows every observation with a slope taking a quarter of every change
+    turns any step of a count series into a trend for the whole horizon (a case joining
+    mid-month makes a two-month ramp of case-months: on the synthetic registry's served
+    case-months such fits forecast 1 → 2 cases as 2 → 4 a year ahead)."""
     if not trend and season == "N":
         alpha = np.array([0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.55, 0.7, 0.85, 0.99])
         return np.column_stack(
             [alpha, np.zeros_like(alpha), np.zeros_like(alpha), np.ones_like(alpha)]
         )
-    alphas = np.array([0.03, 0.1, 0.2, 0.35, 0.6, 0.9, 0.99])
-    beta_f = np.array([0.001, 0.03, 0.25]) if trend else np.array([0.0])
-    gamma_f = np.array([0.05, 0.3]) if season != "N" else np.array([0.0])
-    phis = np.array([0.85, 0.95, 1.0]) if trend else np.array([1.0])
-    a, bf, gf, p = (g.ravel() for g in np.meshgrid(alphas, beta_f, gamma_f, phis, indexing="ij"))
-    return np.column_stack([a, a * bf, (1.0 - a) * gf, p])
+    gamma_f = [0.05, 0.3] if season != "N" else [0.0]
+    phis = [0.85, 0.95, 1.0] if trend else [1.0]
+    inner = _mesh([0.03, 0.1, 0.2, 0.35, 0.6, 0.9], [0.001, 0.03, 0.25] if trend else [0.0],
+                  gamma_f, phis)  # fmt: skip
+    corner = _mesh([0.99], [0.001, 0.03] if trend else [0.0], gamma_f, phis)
+    return np.concatenate([inner, corner])
 
 
 def _variants(trend: bool, season: str, positive: bool) -> list[EtsModel]:

@@ -59,3 +59,12 @@ def test_grid_start_slope_is_the_whole_series_drift():
     _, slope, _ = initial_states(y, np.zeros(1, dtype=int), m=12, trend=True, season="N")
     assert abs(slope[0] - (y[0, -1] - y[0, 0]) / 47) < 1e-12
     assert abs(slope[0] - 2.0) < 1.0
+
+
+def test_a_step_of_a_count_series_is_not_forecast_as_a_trend():
+    """One case for years, then a second joining mid-month (a two-month ramp 1 → 1.3 → 2): the
+    model choice may follow the new level but not turn the step into a year-long trend (with a
+    fast slope at alpha 0.99 in the grid, ETS(M,A,N) forecast 2 → 3.6 here)."""
+    y = np.concatenate([np.ones(44), [1.3, 2.0, 2.0, 2.0]])[None, :]
+    base = fit_base(y, np.zeros(1, dtype=int), m=12, horizon=12)
+    assert np.all(base.mean[:, -1] <= y[:, -1] + 0.5), (base.report["model"], base.mean[:, -1])
