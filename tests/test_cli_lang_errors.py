@@ -94,3 +94,20 @@ def test_an_allocation_warning_reads_in_ukrainian() -> None:
         "[yellow]попередження:[/yellow] 3 рядків вимог лежать поза періодом політики 2026-01-01 – …; "
         "їх не враховано"
     )
+
+
+@pytest.mark.parametrize("lang", ["uk", "en"])
+def test_a_logged_reading_note_follows_the_language(tmp_path: Path, lang: str) -> None:
+    """A reader's logged warning (an unknown column dropped) is one line in the output language."""
+    extract = tmp_path / "extract"
+    shutil.copytree(SAMPLE, extract)
+    cases = extract / "cases.csv"  # CP1251 with ';' and CRLF: add a column to the header bytewise
+    raw = cases.read_bytes()
+    end = raw.index(b"\r\n")
+    cases.write_bytes(raw[:end] + b";extra_col" + raw[end:])
+    _, err = _failed("validate", str(extract), "--lang", lang)
+    said = {
+        "uk": "невідомі стовпці вилучено: extra_col",
+        "en": "unknown columns dropped: extra_col",
+    }
+    assert f"{cases}: {said[lang]}" in err.splitlines(), err

@@ -18,7 +18,13 @@ from collections.abc import Iterator
 
 import typer
 
-from engine.cli._console import choose_lang, error_line, internal_error_line, interrupted_line
+from engine.cli._console import (
+    choose_lang,
+    error_line,
+    internal_error_line,
+    interrupted_line,
+    speaking_log,
+)
 from engine.errors import EngineError, ExitCode, Interrupted, describe_os_error, file_system_error
 
 __all__ = ["app", "main"]
@@ -158,7 +164,7 @@ def _internal_error(exc: BaseException) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `mfr` console script; returns (and exits with) an `ExitCode`."""
-    with _signals_unwind():
+    with _signals_unwind(), speaking_log():
         code = _invoke(argv)
     if argv is None:
         sys.exit(code)

@@ -59,6 +59,7 @@ __all__ = [
     "say",
     "service_names",
     "set_lang",
+    "speaking_log",
     "step_line",
     "text",
 ]
@@ -302,3 +303,26 @@ def internal_error_line(exc: BaseException) -> str:
 
 def interrupted_line() -> str:
     return _error_frame("interrupted", output_lang())
+
+
+@contextlib.contextmanager
+def speaking_log(stream: IO[str] | None = None) -> Iterator[None]:
+    """While a command runs, the engine's logged warnings (`engine.*` loggers, e.g. a reader's
+    `unknown columns dropped`) go to stderr in the output language, one plain line each, instead
+    of Python's last-resort English line."""
+    import logging
+
+    class _Speaking(logging.StreamHandler):
+        def format(self, record: logging.LogRecord) -> str:
+            from engine.cli._words import translate
+
+            return translate(record.getMessage(), output_lang())
+
+    handler = _Speaking(stream or sys.stderr)
+    handler.setLevel(logging.WARNING)
+    logger = logging.getLogger("engine")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)

@@ -284,7 +284,9 @@ def _mask_text(frame: pl.DataFrame, skip: set[str]) -> tuple[pl.DataFrame, dict[
         )
         if changed.is_empty():
             continue
-        counts[column] = int(frame.select(pl.col(column).is_in(changed["value"]).sum()).item())
+        counts[column] = int(
+            frame.select(pl.col(column).is_in(changed["value"].implode()).sum()).item()
+        )
         frame = frame.with_columns(pl.col(column).replace(changed["value"], changed["masked"]))
     return frame, counts
 
