@@ -28,21 +28,21 @@ __all__ = ["explain_sections", "explained_table_figure"]
 # key -> (Ukrainian, English): the section speaks the report's language
 _WORDS: dict[str, tuple[str, str]] = {
     "title": ("Чому сума саме така?", "Why is this amount what it is?"),
-    "largest": ("Найбільші суми за кейс-місяць", "The largest case-month amounts"),
+    "largest": ("Найбільші суми за випадко-місяць", "The largest case-month amounts"),
     "most_changed": (
         "Суми, що найбільше змінилися від попереднього місяця",
         "The amounts that changed most from the month before",
     ),
     "header": (
-        "#|кейс|місяць|послуга|область|брутто, грн|зміна, грн|дні|"
+        "#|випадок|місяць|послуга|область|валова, грн|зміна, грн|дні|"
         "тариф × одиниці × дні × коеф. × модифікатор × ліміт|розріз на початку",
         "#|case|month|service|oblast|gross, UAH|change, UAH|days|"
         "tariff × units × days × coef × modifier × cap|cut at its start",
     ),
     "note": (
-        "Кожну суму рушій обчислив знову лише для її кейсу: множники кожного сегмента дають його "
-        "брутто, а сегменти в сумі, округлені до копійки, дають суму кейс-місяця ({checked}). "
-        "Причини розрізів: початок місяця чи кейсу, переїзд, початок обслуговування чи "
+        "Кожну суму рушій обчислив знову лише для її випадку: множники кожного сегмента дають його "
+        "валову суму, а сегменти в сумі, округлені до копійки, дають суму випадко-місяця ({checked}). "
+        "Причини розрізів: початок місяця чи випадку, переїзд, початок обслуговування чи "
         "очікування, зміна параметрів, зміна статусу території, … Повне пояснення: "
         "mfr explain --case CASE --month YYYY-MM RUN.",
         "Each amount priced again by the engine for its case alone: the factors of every segment "
@@ -60,8 +60,8 @@ _KINDS = ("largest", "most_changed")
 _CAUSES_UK = {
     "month_start": "початок місяця",
     "month_end": "кінець місяця",
-    "case_start": "початок кейсу",
-    "case_end": "кінець кейсу",
+    "case_start": "початок випадку",
+    "case_end": "кінець випадку",
     "location_start": "нове місце",
     "location_end": "немає місця",
     "move": "переїзд",
@@ -83,9 +83,12 @@ _UNITS_UK = (
     (re.compile(r"\bvisits\b"), "відвідувань"),
     (re.compile(r"\b1 month\b"), "1 місяць"),
 )
-# relative widths; at a 900 px page the narrowest numbers still fit their column
-_WIDTHS = [20, 112, 70, 60, 110, 96, 100, 106, 208, 88]
-_FORMULA_CHARS_PER_LINE = 22  # the formula column at a 900 px page, the narrowest shown
+# about pixels at a 900 px page (the table is ~746 px wide there): ids, months, day spans and a
+# 16-letter oblast name fit on one line; the formula wraps
+_WIDTHS = [16, 78, 58, 56, 104, 70, 72, 80, 138, 76]
+_FORMULA_CHARS_PER_LINE = (
+    16  # the formula column at a 900 px page (~19, less what word wrap wastes)
+)
 
 
 def _w(key: str, lang: str, **values: object) -> str:
