@@ -320,7 +320,7 @@ def lorenz_figure(
                 y=np.append(y[::step], y[-1]).tolist(),
                 mode="lines",
                 line={"color": palette[i % len(palette)], "width": 2},
-                name=f"{name} (Gini {gini:.2f})",
+                name=tr("gini_of", lang, name=name, gini=gini),
                 hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>",
             )
         )

@@ -284,6 +284,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "share of residents (poorest first)",
     ),
     "lorenz_y": ("частка коштів", "share of money"),
+    "gini_of": ("{name} (Джині {gini:.2f})", "{name} (Gini {gini:.2f})"),
     "equality": ("рівність", "equality"),
     "equity_note": (
         "Громади впорядковано за коштами на мешканця; чим ближче крива до діагоналі, тим "
