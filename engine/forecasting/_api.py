@@ -182,7 +182,7 @@ def forecast(
     all series; `refine=True` polishes them with one joint L-BFGS-B over the summed losses (on the
     benchmark's holdout it did not improve accuracy and took 40% of the fitting time, so it is off
     by default). `reconcile="auto"` (the default, as in the forecast configuration) runs a
-    two-origin backtest of bottom_up, wls_struct and mint_shrink on this data first and uses the
+    two-origin backtest of bottom_up, ols, wls_struct and mint_shrink on this data first and uses the
     one with the lowest scaled quantile loss (`reconciliation.reason` gives the scores; too short a
     history for a backtest: mint_shrink, saying so); name a method to skip the backtest (about
     half the time). See `engine.forecasting` for the methods.

@@ -55,7 +55,8 @@ __all__ = [
 ]
 
 BENCHMARKS = ("naive", "seasonal_naive")
-CHOICE_METHODS = ("bottom_up", "wls_struct", "mint_shrink")  # what `reconcile="auto"` chooses from
+# what `reconcile="auto"` chooses from
+CHOICE_METHODS = ("bottom_up", "ols", "wls_struct", "mint_shrink")
 
 
 def scaled_errors(
