@@ -14,18 +14,23 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.pipeline._graph import Graph
+from engine.pipeline._graph import Graph, Node
+from engine.pipeline._spec import RunSpec
+from engine.pipeline._step import StepDef
 from engine.store import StepCache, hash_json
 
 __all__ = [
     "COMPUTE",
     "LOAD",
+    "Catalogue",
     "Plan",
     "cache_keys",
     "has_entry",
     "make_plan",
     "plan_of",
+    "recompute_set",
     "render_plan",
+    "run_graph",
 ]
 
 COMPUTE, LOAD = "compute", "load"
@@ -168,3 +173,20 @@ def render_plan(plan: Plan) -> list[str]:
     lines.append("Would publish: " + ("; ".join(published) if published else "nothing"))
     lines.append("Nothing was run or written (--dry-run).")
     return lines
+
+
+Catalogue = Mapping[str, Node | StepDef]
+
+
+def run_graph(spec: RunSpec, steps: Catalogue | None) -> Graph:
+    """The graph of `spec`'s steps over `steps` (default: the engine's catalogue)."""
+    if steps is None:
+        from engine.pipeline._steps import STEPS
+
+        steps = STEPS
+    return Graph(steps, spec.steps, spec, path=spec.path)
+
+
+def recompute_set(graph: Graph, only: str | None) -> set[str]:
+    """The nodes `--only NODE` recomputes: it and its descendants (none without `--only`)."""
+    return graph.descendants(only) if only is not None else set()

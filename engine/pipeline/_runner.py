@@ -24,7 +24,6 @@ import datetime as dt
 import os
 import secrets
 import socket
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,10 @@ from typing import Any
 import polars as pl
 from rich.console import Console
 
-from engine.errors import (
-    EngineError,
-    ExitCode,
-    Interrupted,
-)
+from engine.errors import EngineError, ExitCode, Interrupted
 from engine.pipeline._execute import Execution, RunFacts, one_line
 from engine.pipeline._exports import complete_exports
-from engine.pipeline._graph import Graph, Node
+from engine.pipeline._graph import Graph
 from engine.pipeline._inputs import hash_inputs, record_inputs
 from engine.pipeline._interrupts import (
     RunInterruptedError,
@@ -52,9 +47,9 @@ from engine.pipeline._interrupts import (
 from engine.pipeline._lineage import TableHashes, lineage_outputs
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._nodes import Reference
-from engine.pipeline._plan import Plan, plan_of
+from engine.pipeline._plan import Catalogue, Plan, plan_of, recompute_set, run_graph
 from engine.pipeline._spec import RunSpec
-from engine.pipeline._step import RunResult, StepDef, StepOutput
+from engine.pipeline._step import RunResult, StepOutput
 from engine.store import (
     RunExports,
     RunManifest,
@@ -74,24 +69,10 @@ from engine.store import (
 
 __all__ = ["RunInterruptedError", "plan_run", "run_pipeline"]
 
-Catalogue = Mapping[str, Node | StepDef]
-
 
 def _new_run_id(name: str) -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
-
-
-def _graph(spec: RunSpec, steps: Catalogue | None) -> Graph:
-    if steps is None:
-        from engine.pipeline._steps import STEPS
-
-        steps = STEPS
-    return Graph(steps, spec.steps, spec, path=spec.path)
-
-
-def _recompute(graph: Graph, only: str | None) -> set[str]:
-    return graph.descendants(only) if only is not None else set()
 
 
 def plan_run(
@@ -105,7 +86,7 @@ def plan_run(
     """What `run_pipeline` would do now, without doing it (`mfr run --dry-run`): every node in
     order, read back from the step cache or computed, and what is published. Reads the inputs to
     hash them; writes nothing, takes no lock."""
-    graph = _graph(spec, steps)
+    graph = run_graph(spec, steps)
     return plan_of(
         graph,
         StepCache(spec.cache_dir, keep=spec.cache_keep),
@@ -114,7 +95,7 @@ def plan_run(
         inputs=hash_inputs(spec),
         accept_quarantine=accept_quarantine,
         force=force,
-        recompute=_recompute(graph, only),
+        recompute=recompute_set(graph, only),
     )
 
 
@@ -146,8 +127,8 @@ def run_pipeline(
     >>> result.manifest.status, result.reused
     ('succeeded', False)
     """
-    graph = _graph(spec, steps)
-    recompute = _recompute(graph, only)
+    graph = run_graph(spec, steps)
+    recompute = recompute_set(graph, only)
     run_id = _new_run_id(spec.name)
     log_path = spec.logs_dir / f"{run_id}.jsonl"
     try:
