@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.pipeline._graph import Graph, Node
-from engine.pipeline._spec import RunSpec
 from engine.pipeline._step import StepDef
 from engine.store import StepCache, hash_json
 
@@ -30,7 +29,6 @@ __all__ = [
     "plan_of",
     "recompute_set",
     "render_plan",
-    "run_graph",
 ]
 
 COMPUTE, LOAD = "compute", "load"
@@ -176,15 +174,6 @@ def render_plan(plan: Plan) -> list[str]:
 
 
 Catalogue = Mapping[str, Node | StepDef]
-
-
-def run_graph(spec: RunSpec, steps: Catalogue | None) -> Graph:
-    """The graph of `spec`'s steps over `steps` (default: the engine's catalogue)."""
-    if steps is None:
-        from engine.pipeline._steps import STEPS
-
-        steps = STEPS
-    return Graph(steps, spec.steps, spec, path=spec.path)
 
 
 def recompute_set(graph: Graph, only: str | None) -> set[str]:

@@ -47,7 +47,7 @@ from engine.pipeline._interrupts import (
 from engine.pipeline._lineage import TableHashes, lineage_outputs
 from engine.pipeline._logging import EventHook, RunLog
 from engine.pipeline._nodes import Reference
-from engine.pipeline._plan import Catalogue, Plan, plan_of, recompute_set, run_graph
+from engine.pipeline._plan import Catalogue, Plan, plan_of, recompute_set
 from engine.pipeline._spec import RunSpec
 from engine.pipeline._step import RunResult, StepOutput
 from engine.store import (
@@ -73,6 +73,16 @@ __all__ = ["RunInterruptedError", "plan_run", "run_pipeline"]
 def _new_run_id(name: str) -> str:
     now = dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%d-%H%M%S}-{name}-{secrets.token_hex(2)}"
+
+
+def run_graph(spec: RunSpec, steps: Catalogue | None) -> Graph:
+    """The graph of `spec`'s steps over `steps` (default: the engine's catalogue, imported here:
+    the catalogue's nodes import the plan)."""
+    if steps is None:
+        from engine.pipeline._steps import STEPS
+
+        steps = STEPS
+    return Graph(steps, spec.steps, spec, path=spec.path)
 
 
 def plan_run(
