@@ -5,9 +5,7 @@ CLI's sentence patterns (`engine.cli._reason_words`); in English the record's ow
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
 import re
 import sys
 from functools import cache
@@ -17,7 +15,7 @@ from types import ModuleType
 import pytest
 
 import engine
-from engine.cli import _words, main
+from engine.cli import _words
 from engine.cli._reason_words import REASON_SENTENCES, REASON_WORDS, words
 from engine.cli._words import translate
 
@@ -50,11 +48,8 @@ def leaks(out: str, lang: str) -> list[str]:
 
 
 def _printed(*args: str, code: int = 0) -> str:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        got = main(list(args))
-    assert got == code, err.getvalue()
-    return out.getvalue()
+    printed: str = _lang_more()._printed(*args, code=code)
+    return printed
 
 
 def _filled(english: str) -> dict[str, str]:

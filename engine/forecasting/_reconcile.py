@@ -217,7 +217,7 @@ def _gls(
     rhs = st @ weights.solve(base)
     if mask is not None:
         rhs = rhs * mask
-    precond = _preconditioner(summing, 1.0 / weights.diag, mask)
+    precond = _preconditioner(summing, st, 1.0 / weights.diag, mask)
     start = base[-summing.shape[1] :] if x0 is None else x0
     return _pcg(apply, rhs, precond, start if mask is None else start * mask, tol=tol)
 
@@ -244,7 +244,10 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
 
 
 def _preconditioner(
-    summing: sparse.csr_matrix, inverse_weights: np.ndarray, mask: np.ndarray | None
+    summing: sparse.csr_matrix,
+    st: sparse.csr_matrix,
+    inverse_weights: np.ndarray,
+    mask: np.ndarray | None,
 ) -> Callable[[np.ndarray], np.ndarray]:
     """P⁻¹ for S' W⁻¹ S ≈ P = D + U U': the largest aggregates whole (U: their columns of S',
     scaled by √w⁻¹), every other node by its diagonal (D), so P's diagonal is Jacobi's; applied
@@ -253,8 +256,7 @@ def _preconditioner(
     crawl; with the large aggregates whole the iterations fall several-fold."""
     from scipy import sparse
 
-    st = summing.T.tocsr()
-    jacobi = st @ inverse_weights
+    jacobi = st @ inverse_weights  # st: S' as CSR, as `_gls` built it
     sizes = np.diff(summing.indptr)
     order = np.argsort(-sizes, kind="stable")
     big = order[:_LARGEST_NODES][sizes[order[:_LARGEST_NODES]] > 1]
