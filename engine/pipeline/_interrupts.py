@@ -43,6 +43,15 @@ __all__ = [
 ]
 
 
+_RESEND_SECONDS = 0.02
+
+
+def _in_polars(frame: Any) -> bool:
+    """Whether the innermost Python frame is polars' own code."""
+    name = getattr(frame, "f_globals", {}).get("__name__", "") if frame is not None else ""
+    return isinstance(name, str) and name.partition(".")[0] == "polars"
+
+
 class RunInterruptedError(Interrupted):
     """SIGTERM or SIGINT reached a run; it stops, publishes nothing and exits 143 or 130."""
 
@@ -70,11 +79,17 @@ class RunSignals:
             signum, f"run {self.run_id} interrupted by {name}{where}; nothing was published{log}"
         )
 
-    def _handle(self, signum: int, _frame: object) -> None:
+    def _handle(self, signum: int, frame: Any) -> None:
         self.received = signum
         if self.deferred:
             self.pending = signum
             self.log.event("signal_deferred", level="warning", signal=signal.Signals(signum).name)
+            return
+        if _in_polars(frame):
+            # polars is running Python code on its own behalf (building a dtype, a callback):
+            # raising here unwinds through its Rust code, which panics and prints a Rust
+            # backtrace on stderr; the signal is sent again in a moment, when it is out
+            threading.Timer(_RESEND_SECONDS, os.kill, (os.getpid(), signum)).start()
             return
         raise self.interrupted(signum)
 

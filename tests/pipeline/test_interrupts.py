@@ -265,3 +265,32 @@ def test_a_signal_a_library_rewraps_still_stops_the_run_as_interrupted(tmp_path:
     assert "interrupted by SIGINT in step 'wrapped'" in str(raised.value)
     (run,) = assert_consistent(tmp_path / "out" / "mfr.duckdb")
     assert run["status"] == "failed" and run["exit_code"] == 130
+
+
+def test_a_signal_inside_polars_code_is_sent_again_not_raised_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Raising in polars' own Python code (run from its Rust code) makes Rust panic and print a
+    backtrace: the handler sends the signal again a moment later instead; elsewhere it raises."""
+    import types
+
+    from engine.pipeline._interrupts import RunInterruptedError, RunSignals
+    from engine.pipeline._logging import RunLog
+
+    resent: list[tuple[object, tuple[object, ...]]] = []
+
+    class _Timer:
+        def __init__(self, _delay: float, function: object, args: tuple[object, ...]) -> None:
+            resent.append((function, args))
+
+        def start(self) -> None:
+            pass
+
+    monkeypatch.setattr("engine.pipeline._interrupts.threading.Timer", _Timer)
+    signals = RunSignals(RunLog(None, "r1"), "r1")
+    in_polars = types.SimpleNamespace(f_globals={"__name__": "polars.datatypes.classes"})
+    signals._handle(signal.SIGTERM, in_polars)
+    assert resent == [(os.kill, (os.getpid(), signal.SIGTERM))]
+    elsewhere = types.SimpleNamespace(f_globals={"__name__": "engine.forecasting._ets"})
+    with pytest.raises(RunInterruptedError, match="interrupted by SIGTERM"):
+        signals._handle(signal.SIGTERM, elsewhere)
