@@ -26,14 +26,19 @@ is ever removed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from engine.cli._console import LANG_OPTION
-from engine.cli._output import OVERWRITE_HELP, check_output_folder, staged_folder
+from engine.cli._entitle_output import (
+    EntitleSummary,
+    check_frames,
+    write_outputs,
+    write_streamed,
+)
+from engine.cli._output import OVERWRITE_HELP, check_output_folder
 from engine.cli._quarantine import apply_quarantine_threshold
 from engine.money import format_uah
 
@@ -42,13 +47,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from engine.benefits import Benefits
-    from engine.entitlements import Entitlements
     from engine.scenarios import ScenarioDiff
     from engine.schemas import Registry
 
 __all__ = ["entitle", "register"]
 
 _TOP = 10
+_PRICED = ("segments", "case_months", "rollups", "flows")
 
 
 def entitle(
@@ -88,9 +93,8 @@ def entitle(
 ) -> None:
     """Price every case of an extract under a funding model; optionally compare a scenario."""
     from engine.cli._console import console_for, text
-    from engine.entitlements import compute_entitlements
+    from engine.entitlements import compute_entitlements, price_registry
     from engine.errors import ConfigError
-    from engine.invariants import assert_finite_money
     from engine.params import load_funding_model
     from engine.reference import load_services, load_territories
     from engine.registry import read_registry
@@ -122,42 +126,56 @@ def entitle(
             threshold=threshold,
             accept=accept_quarantine,
         )
-    baseline = compute_entitlements(
-        registry, baseline_model, territories, months=span, segments=segments
-    )
-    frames: dict[str, pl.DataFrame] = {
-        **({"segments": baseline.segments} if segments else {}),
-        "case_months": baseline.case_months,
-        "rollups": baseline.rollups,
-        "flows": baseline.flows,
-        "quarantine": registry.quarantine,
-    }
+    others: dict[str, pl.DataFrame] = {"quarantine": registry.quarantine}
     if joined is not None:
-        if baseline.idp_burden is not None:
-            frames["idp_burden"] = baseline.idp_burden
-        frames["benefits_quarantine"] = _report(joined)
+        others["benefits_quarantine"] = _report(joined)
+
+    def manifest_of(summary: EntitleSummary, diff: ScenarioDiff | None = None) -> dict[str, Any]:
+        manifest = _manifest(extract, registry, summary, scenario_model, diff)
+        if joined is not None and benefits is not None:
+            manifest["benefits"] = _benefits_manifest(benefits, joined)
+        return manifest
+
     diff = None
-    if scenario_model is not None:
+    if scenario_model is None:
+        priced = price_registry(registry, baseline_model, territories, months=span)
+        registry = _without_tables(registry)  # indexed: its rows are free before the outputs grow
+        summary = write_streamed(
+            out,
+            priced,
+            others.items(),
+            manifest_of,
+            segments=segments,
+            overwrite=overwrite,
+        )
+        del priced
+    else:
+        baseline = compute_entitlements(
+            registry, baseline_model, territories, months=span, segments=segments
+        )
         alternative = compute_entitlements(
             registry, scenario_model, territories, months=span, segments=False
         )
+        registry = _without_tables(registry)  # priced: only its counts and quarantine are shown
+        for prefix, result in (("", baseline), ("scenario_", alternative)):
+            check_frames({f"{prefix}{n}": getattr(result, n) for n in _PRICED})  # before the diff
         diff = scenario_diff(baseline, alternative)
-        frames |= {
+        frames: dict[str, pl.DataFrame] = {
+            **({"segments": baseline.segments} if segments else {}),
+            "case_months": baseline.case_months,
+            "rollups": baseline.rollups,
+            "flows": baseline.flows,
+            **({"idp_burden": baseline.idp_burden} if baseline.idp_burden is not None else {}),
+            **others,
             "scenario_case_months": alternative.case_months,
             "scenario_rollups": alternative.rollups,
             "scenario_diff_case_months": diff.case_months,
             "scenario_diff_cases": diff.cases,
             "scenario_diff_territories": diff.territories,
         }
-    registry = _without_tables(registry)  # priced: only its counts and quarantine are shown
-    for name, frame in frames.items():
-        if name not in ("quarantine", "benefits_quarantine"):  # not money (rejected values)
-            assert_finite_money(frame, None, name)  # a NaN is never published with exit 0
-    manifest = _manifest(extract, registry, baseline, scenario_model, diff)
-    if joined is not None and benefits is not None:
-        manifest["benefits"] = _benefits_manifest(benefits, joined)
-    _write(out, frames, manifest, overwrite=overwrite)
-    _print_summary(console, registry, baseline, territories, diff)
+        summary = EntitleSummary.of(baseline)
+        write_outputs(out, frames, manifest_of(summary, diff), overwrite=overwrite)
+    _print_summary(console, registry, summary, territories, diff)
     if joined is not None:
         _print_benefits(console, joined)
     console.print(text("cli_written_to", out=out), soft_wrap=True)
@@ -272,7 +290,7 @@ def _parse_months(text: str) -> tuple[str, str]:
 def _manifest(
     extract: Path,
     registry: Registry,
-    baseline: Entitlements,
+    baseline: EntitleSummary,
     scenario_model: Any,
     diff: ScenarioDiff | None,
 ) -> dict[str, Any]:
@@ -285,7 +303,7 @@ def _manifest(
         "rows_read": registry.rows_read,
         "rows_quarantined": registry.quarantine.height,
         "segments": baseline.n_segments,
-        "case_months": baseline.case_months.height,
+        "case_months": baseline.n_case_months,
         "totals": baseline.totals(),
         "scenario": None
         if scenario_model is None
@@ -297,24 +315,10 @@ def _manifest(
     }
 
 
-def _write(
-    out: Path, frames: dict[str, pl.DataFrame], manifest: dict[str, Any], *, overwrite: bool
-) -> None:
-    with staged_folder(out, command="entitle", overwrite=overwrite) as staging:
-        for name, frame in frames.items():
-            # segments: no min/max statistics (a fifth of its write; nothing skips its row groups)
-            frame.write_parquet(
-                staging / f"{name}.parquet", compression="zstd", statistics=name != "segments"
-            )
-        (staging / "entitlements.json").write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8"
-        )
-
-
 def _print_summary(
     console: Console,
     registry: Registry,
-    baseline: Entitlements,
+    baseline: EntitleSummary,
     territories: pl.DataFrame,
     diff: ScenarioDiff | None,
 ) -> None:
@@ -335,7 +339,7 @@ def _print_summary(
         ),
         soft_wrap=True,
     )
-    sums = baseline.totals_by_funding()  # one pass over the case-months, no filtered copies
+    sums = baseline.by_funding
     served, waiting = sums["served"], sums["waiting"]
     totals = Table(title=text("cli_ent_totals"))
     for column in ("", "cli_ent_served", "cli_ent_waiting"):
@@ -355,7 +359,7 @@ def _print_summary(
             "cli_ent_counts",
             segments=baseline.n_segments,
             cases=baseline.n_cases,
-            rows=baseline.case_months.height,
+            rows=baseline.n_case_months,
         )
     )
     # codes travel as the outputs' Enum: the names are joined to it, shown as text here

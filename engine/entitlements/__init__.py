@@ -28,7 +28,7 @@ from engine.entitlements._block import round_kopiyka
 from engine.entitlements._core import PricedCore, price_core
 from engine.entitlements._frames import CASE_MONTH_COLUMNS, SEGMENT_COLUMNS
 from engine.entitlements._prepared import PreparedRegistry, PricedMonths, prepare, price_months
-from engine.entitlements._result import Entitlements
+from engine.entitlements._result import Entitlements, headline_totals, totals_by_funding
 from engine.params import FundingModel
 from engine.schemas import Registry
 
@@ -40,10 +40,13 @@ __all__ = [
     "PricedCore",
     "PricedMonths",
     "compute_entitlements",
+    "headline_totals",
     "prepare",
     "price_core",
     "price_months",
+    "price_registry",
     "round_kopiyka",
+    "totals_by_funding",
 ]
 
 
@@ -81,6 +84,16 @@ def compute_entitlements(
     >>> result.case_months.height, result.totals()["state_uah"]
     (608, 2498273.13)
     """
-    month_list = _months(months, registry)
-    priced = price_months(prepare(registry, territories), model, month_list)
-    return priced.entitlements(segments=segments)
+    return price_registry(registry, model, territories, months).entitlements(segments=segments)
+
+
+def price_registry(
+    registry: Registry,
+    model: FundingModel,
+    territories: pl.DataFrame | None = None,
+    months: tuple[str | dt.date, str | dt.date] | None = None,
+) -> PricedMonths:
+    """`compute_entitlements` before its frames are built: they are asked for by name, or one at a
+    time (`PricedMonths.frames`, so a caller writing them never holds them all). Arguments as
+    `compute_entitlements`."""
+    return price_months(prepare(registry, territories), model, _months(months, registry))

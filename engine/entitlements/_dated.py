@@ -20,7 +20,7 @@ from engine.rollups import idp_host_burden
 from engine.schemas import DISABILITY_GROUPS
 from engine.segments import IndexedRegistry
 
-__all__ = ["dated_frames", "idp_burden"]
+__all__ = ["dated_case_months", "dated_segments", "idp_burden"]
 
 
 def _labels(dated: DatedSubs, sub: np.ndarray, dims: Dimensions) -> dict[str, pl.Series]:
@@ -31,19 +31,23 @@ def _labels(dated: DatedSubs, sub: np.ndarray, dims: Dimensions) -> dict[str, pl
     }
 
 
-def dated_frames(
-    core: PricedCore, segments: pl.DataFrame, case_months: pl.DataFrame, dims: Dimensions
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`segments` and `case_months` with the disability group and IDP status in force."""
+def dated_segments(core: PricedCore, segments: pl.DataFrame, dims: Dimensions) -> pl.DataFrame:
+    """`segments` (all rows, or an empty frame) with the circumstances in force on each row."""
+    if core.dated is None or not segments.width:
+        return segments
+    return segments.with_columns(**_labels(core.dated, core.segment_index()["sub"], dims))
+
+
+def dated_case_months(
+    core: PricedCore, case_months: pl.DataFrame, dims: Dimensions
+) -> pl.DataFrame:
+    """`case_months` with the circumstances in force on each case-month's last segment."""
     dated = core.dated
     if dated is None:
-        return segments, case_months
+        return case_months
     index = core.segment_index()
-    sub = index["sub"]
-    if segments.width:
-        segments = segments.with_columns(**_labels(dated, sub, dims))
     last = core.case_months["last"]
-    last_sub = sub[last]
+    last_sub = index["sub"][last]
     order = _case_month_order(
         core.subs["case"][last_sub],
         core.calendar.month[index["entry"][last]],
@@ -51,7 +55,7 @@ def dated_frames(
     )
     if order is not None:
         last_sub = last_sub[order]
-    return segments, case_months.with_columns(**_labels(dated, last_sub, dims))
+    return case_months.with_columns(**_labels(dated, last_sub, dims))
 
 
 def idp_burden(

@@ -198,42 +198,54 @@ def segments_frame(
     *,
     columns: Sequence[str] = SEGMENT_COLUMNS,
     rows: np.ndarray | None = None,
+    release: bool = False,
 ) -> pl.DataFrame:
     """One row per segment, every factor a column (`SEGMENT_COLUMNS`), in the core's order.
 
     `columns` (some of `SEGMENT_COLUMNS`, in that order) and `rows` (segment positions, ascending)
     build a part of that frame, the same values: only what is asked for is made (a forecast's
-    history needs a dozen columns, an explanation a few cases)."""
+    history needs a dozen columns, an explanation a few cases). `release`: the core's wide segment
+    arrays are let go as their columns are made (the last frame made of this pricing: the
+    arrays and the frame are never both whole in memory)."""
     wide = _wide(core)
     w = wide.segments
-    factors = w if core.rows is None else core.rows  # per segment under a territorial scenario
+    take: Callable[[str], np.ndarray] = w.pop if release and rows is None else w.__getitem__
+    by_row = core.rows  # per-segment factors under a territorial scenario
     unknown = wide.unknown_birth
 
     def at(values: np.ndarray) -> np.ndarray:
         return values if rows is None else np.take(values, rows)
 
-    makers: dict[str, Callable[[], pl.Series | np.ndarray]] = {
-        "month": lambda: _dates(at(w["month"])),
-        "segment_from": lambda: _dates(at(w["segment_from"])),
-        "segment_to": lambda: _dates(at(w["segment_to"])),
-        "days": lambda: at(w["days"]),
-        "days_in_month": lambda: at(w["days_in_month"]),
-        "age": lambda: _age(at(w["age"]), None if unknown is None else unknown[at(w["case"])]),
-        "units": lambda: _nan_to_null(at(factors["units"])),
-        "tariff": lambda: _nan_to_null(at(factors["tariff"])),
-        "coef": lambda: at(w["coef"]),
-        "modifier": lambda: _nan_to_null(at(factors["modifier"])),
-        "cap_factor": lambda: at(w["cap_factor"]),
-        "copay_share": lambda: at(w["copay_share"]),
-        "funded": lambda: at(w["funded"]),
+    def factor(name: str) -> np.ndarray:
+        return take(name) if by_row is None else by_row[name]
+
+    def age() -> pl.Series:
+        return _age(at(take("age")), None if unknown is None else unknown[at(w["case"])])
+
+    makers: dict[str, Callable[[], pl.Series]] = {
+        "month": lambda: _dates(at(take("month"))),
+        "segment_from": lambda: _dates(at(take("segment_from"))),
+        "segment_to": lambda: _dates(at(take("segment_to"))),
+        "days": lambda: pl.Series(at(take("days"))),
+        "days_in_month": lambda: pl.Series(at(take("days_in_month"))),
+        "age": age,
+        "units": lambda: _nan_to_null(at(factor("units"))),
+        "tariff": lambda: _nan_to_null(at(factor("tariff"))),
+        "coef": lambda: pl.Series(at(take("coef"))),
+        "modifier": lambda: _nan_to_null(at(factor("modifier"))),
+        "cap_factor": lambda: pl.Series(at(take("cap_factor"))),
+        "copay_share": lambda: pl.Series(at(take("copay_share"))),
+        "funded": lambda: pl.Series(at(take("funded"))),
     }
-    numbers = pl.DataFrame({name: make() for name, make in makers.items() if name in columns})
+    numbers = pl.DataFrame([make().alias(name) for name, make in makers.items() if name in columns])
     money = pl.DataFrame(
-        _parts_money(at(core.segments["gross_uah"]), at(w["copay_uah"]), columns)
+        _parts_money(at(core.segments["gross_uah"]), at(take("copay_uah")), columns)
         if any(c in columns for c in _MONEY)
         else {}
     )
-    strings = _gather(books, at(w["case"]), at(w["hromada"]), at(w["provider"]), names=columns)
+    keys = at(take("case")), at(take("hromada")), at(take("provider"))
+    strings = _gather(books, *keys, names=columns)
+    del keys
     frame = pl.concat([f for f in (strings, numbers, money) if f.width], how="horizontal")
     if "model_version" in columns:
         frame = frame.with_columns(model_version=pl.lit(version, dtype=pl.Categorical))

@@ -12,7 +12,7 @@ read, not four output frames.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +22,7 @@ from engine.columns import Dimensions
 from engine.contracts import check_case_months, check_segments
 from engine.dates import epoch_days
 from engine.entitlements._core import PricedCore, price_core
-from engine.entitlements._dated import _labels, dated_frames, idp_burden
+from engine.entitlements._dated import _labels, dated_case_months, dated_segments, idp_burden
 from engine.entitlements._frames import (
     SEGMENT_COLUMNS,
     Dictionaries,
@@ -77,7 +77,7 @@ def price_months(
     """Segment and price every case of the prepared registry over `months` (first days,
     ascending, consecutive)."""
     core = price_core(prepared.reg, model, months, hromada_oblast=prepared.oblast, wide=True)
-    return PricedMonths(prepared, model, core)
+    return PricedMonths(prepared, model, core, distinct_cases(core))
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,39 +87,49 @@ class PricedMonths:
     prepared: PreparedRegistry
     model: FundingModel
     core: PricedCore
+    n_cases: int  # distinct cases with case-months (counted before `frames` takes their keys)
 
     def entitlements(self, *, segments: bool = True) -> Entitlements:
-        """Every output frame, as `compute_entitlements` returns them (once per pricing: the
-        rounded parts and case-month keys are handed over to the frames, then freed)."""
-        core, prep = self.core, self.prepared
-        # intermediate arrays are handed over and freed as soon as used, before the next frame
-        # grows: parts after rollups and flows, case-month keys after the case-month frame
-        money_parts = parts(core)
-        book = code_book(core, prep.reg, prep.raion, prep.oblast, prep.dims)
-        rollup_frame, flow_frame = rollups(money_parts, book), flows(money_parts, book)
-        del money_parts
-        idp = idp_burden(core, prep.reg, prep.oblast, prep.dims) if core.dated is not None else None
-        n_cases = distinct_cases(core)
-        case_month_frame = case_months_frame(core, prep.books)
-        segment_frame = (
-            segments_frame(core, prep.books, self.model.version) if segments else pl.DataFrame()
-        )
-        # with a benefits extract: the disability group and IDP status in force on each row
-        segment_frame, case_month_frame = dated_frames(
-            core, segment_frame, case_month_frame, prep.dims
-        )
+        """Every output frame, as `compute_entitlements` returns them (once per pricing)."""
+        frames = dict(self.frames(segments=segments))
         return Entitlements(
-            segments=check_segments(segment_frame),
-            case_months=check_case_months(case_month_frame),
-            rollups=rollup_frame,
-            flows=flow_frame,
+            segments=frames.get("segments", pl.DataFrame()),
+            case_months=frames["case_months"],
+            rollups=frames["rollups"],
+            flows=frames["flows"],
             model_version=self.model.version,
             model_hash=self.model.content_hash,
-            months=(core.months[0], core.months[-1]),
-            n_segments=core.n_segments,
-            idp_burden=idp,
-            n_cases=n_cases,
+            months=(self.core.months[0], self.core.months[-1]),
+            n_segments=self.core.n_segments,
+            idp_burden=frames.get("idp_burden"),
+            n_cases=self.n_cases,
         )
+
+    def frames(
+        self, *, segments: bool = True, release: bool = False
+    ) -> Iterator[tuple[str, pl.DataFrame]]:
+        """The output frames one at a time, each built when the previous one was taken: rollups,
+        flows, the IDP host burden (with dated circumstances), case-months, then (asked for)
+        segments — the frames of `entitlements()`, checked against their contracts.
+
+        Why: a caller that writes each frame and lets it go (`mfr entitle`) never holds two of the
+        large ones at once (at 10 M segments, case-months and segments are over 1 GB each).
+        `release`: the segments frame takes the core's arrays as it goes; this pricing then makes
+        no other segment frame (`segments()` would fail)."""
+        core, prep = self.core, self.prepared
+        money_parts = parts(core)
+        book = code_book(core, prep.reg, prep.raion, prep.oblast, prep.dims)
+        yield "rollups", rollups(money_parts, book)
+        yield "flows", flows(money_parts, book)
+        del money_parts  # the rounded parts are freed before the case-month frame grows
+        if core.dated is not None:
+            yield "idp_burden", idp_burden(core, prep.reg, prep.oblast, prep.dims)
+        case_months = case_months_frame(core, prep.books)
+        yield "case_months", check_case_months(dated_case_months(core, case_months, prep.dims))
+        del case_months
+        if segments:
+            frame = segments_frame(core, prep.books, self.model.version, release=release)
+            yield "segments", check_segments(dated_segments(core, frame, prep.dims))
 
     def segments(
         self, columns: Sequence[str] = SEGMENT_COLUMNS, rows: np.ndarray | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ SCENARIO = REPO / "models" / "scenarios" / "home-care-frontline-plus10.yaml"
 
 
 def _poisoned(frame: pl.DataFrame, column: str = "state_uah") -> pl.DataFrame:
-    """The frame with a NaN in its first row's `column` (a bug no loader would catch)."""
+    """The frame with a NaN in its first row's `column` (a bug no loader would catch); a frame
+    without it (the segments a scenario's pricing did not build) as it is."""
+    if column not in frame.columns:
+        return frame
     first = pl.int_range(pl.len()) == 0
     return frame.with_columns(
         pl.when(first).then(float("nan")).otherwise(pl.col(column)).alias(column)
@@ -39,6 +43,27 @@ def _entitle(out: Path, *extra: str) -> list[str]:
 def test_a_nan_in_a_priced_table_is_refused_and_nothing_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, table: str
 ) -> None:
+    # without a scenario the frames are written one at a time as they are built: a NaN in the
+    # last one (segments) is found after the others were staged, and nothing may remain
+    real = engine.entitlements.PricedMonths.frames
+
+    def frames(self: Any, **kwargs: Any) -> Iterator[tuple[str, pl.DataFrame]]:
+        for name, frame in real(self, **kwargs):
+            yield name, _poisoned(frame) if name == table else frame
+
+    monkeypatch.setattr(engine.entitlements.PricedMonths, "frames", frames)
+    out = tmp_path / "run"
+    assert main(_entitle(out, "--segments")) == ExitCode.INTERNAL_ERROR
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert f"{table}, column 'state_uah'" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("table", ["segments", "case_months", "rollups", "flows"])
+def test_a_nan_in_a_priced_table_of_a_scenario_run_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
     real = engine.entitlements.compute_entitlements
 
     def compute(*args: Any, **kwargs: Any) -> engine.entitlements.Entitlements:
@@ -47,7 +72,7 @@ def test_a_nan_in_a_priced_table_is_refused_and_nothing_is_written(
 
     monkeypatch.setattr(engine.entitlements, "compute_entitlements", compute)
     out = tmp_path / "run"
-    assert main(_entitle(out, "--segments")) == ExitCode.INTERNAL_ERROR
+    assert main(_entitle(out, "--segments", "--scenario", str(SCENARIO))) == ExitCode.INTERNAL_ERROR
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert f"{table}, column 'state_uah'" in err

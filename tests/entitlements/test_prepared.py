@@ -97,3 +97,23 @@ def test_locations_listed_by_case_find_their_cases_without_a_join(inputs: tuple)
     fewer = case_ids.gather_every(2)  # not one run per case: the join, orphans dropped
     kept = locations.filter(pl.col("case_id").is_in(fewer.implode()))
     assert _located(locations, fewer)["case_id"].to_list() == kept["case_id"].to_list()
+
+
+def test_frames_one_at_a_time_are_the_entitlements_frames(inputs: tuple) -> None:
+    """`frames()` builds each frame only when the previous one was taken (the case-month keys are
+    still in the core after the rollups came out), and `release=True` (the segments frame taking
+    the core's arrays, as `mfr entitle` asks) changes no value."""
+    registry, model, territories = inputs
+    expected = compute_entitlements(registry, model, territories, (MONTHS[0], MONTHS[-1]))
+    for release in (False, True):
+        priced = price_months(prepare(registry, territories), model, MONTHS)
+        assert priced.core.wide is not None
+        stream = priced.frames(release=release)
+        name, first = next(stream)
+        assert name == "rollups" and priced.core.wide.case_months  # not yet taken
+        frames = {name: first, **dict(stream)}
+        assert list(frames) == ["rollups", "flows", "case_months", "segments"]
+        for name, frame in frames.items():
+            assert_frame_equal(frame, getattr(expected, name), check_exact=True)
+        assert priced.n_cases == expected.n_cases
+        assert (not priced.core.wide.segments) == release  # released: the arrays went with it
