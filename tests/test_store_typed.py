@@ -69,6 +69,17 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         "rollups": ent.rollups,
         "flows": ent.flows,
         "allocations": allocation.rows,
+        "allocation_by_group": allocation.by_group,
+        "allocation_by_tier": allocation.by_tier,
+        "forecast_models": pl.DataFrame(
+            {
+                "unique_id": ["UA/001.0", "UA/002.0", "UA/003.0"],
+                "model": ["ETS(A,N,N)", "TSB", "ETS(A,N,N)"],
+                "method": ["ols", "ols", "ols"],
+                "demand_class": ["smooth", "intermittent", "smooth"],
+                "reason": ["lowest AICc", "intermittent demand", "lowest AICc"],
+            }
+        ),
         # a float forecast amount is rounded to kopiyky at the store's edge, never stored as float
         "forecast": pl.DataFrame({"hromada_code": ["UA05020010000053508"], "need_uah": [1445.155]}),
     }
@@ -91,6 +102,29 @@ def test_tables_are_typed_no_float_money_no_free_text_dimensions(published) -> N
             assert "DOUBLE" not in {t for c, t in types.items() if c.endswith("_uah")}
         need = con.execute("SELECT need_uah FROM main.forecast").fetchall()
     assert need == [(Decimal("1445.16"),)]  # half away from zero, once
+
+
+# text that stays text: keys and identifiers, and sentences (reasons) rather than categories
+_FREE_TEXT = {"run_id", "case_id", "recipient_id", "unique_id", "reason"}
+
+
+def test_no_result_table_keeps_a_low_cardinality_text_column(published) -> None:
+    """Statuses, model forms, methods and the like are ENUMs too; only identifiers and reasons
+    stay VARCHAR."""
+    path, tables = published
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table in tables:
+            types = {r[0]: r[1] for r in con.execute(f"DESCRIBE main.{table}").fetchall()}
+            text = {c for c, t in types.items() if t == "VARCHAR"}
+            assert text <= _FREE_TEXT, (table, text - _FREE_TEXT)
+        statuses = con.execute(
+            "SELECT DISTINCT status FROM bi.allocation_by_tier ORDER BY 1"
+        ).fetchall()
+        assert statuses and all(isinstance(s, str) for (s,) in statuses)
+        models = con.execute(
+            "SELECT model, count(*) FROM main.forecast_models GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert models == [("ETS(A,N,N)", 2), ("TSB", 1)]
 
 
 def test_bi_views_show_names_and_exact_totals_with_plain_sql(published) -> None:

@@ -50,6 +50,17 @@ DIMENSION_COLUMNS = frozenset(
         "envelope_group",
         "tier",
         "outcome",
+        # few distinct words a run writes again and again (statuses, model forms, methods): coded
+        # too, so no result table keeps a low-cardinality text column (`reason`-like text stays)
+        "status",
+        "sex",
+        "kind",
+        "model",
+        "method",
+        "target",
+        "demand_class",
+        "criterion",
+        "marginal_tier",
     }
 )
 _TERRITORY_COLUMNS = (
