@@ -59,10 +59,14 @@ class EntitleSummary:
 
 
 def write_frame(staging: Path, name: str, frame: pl.DataFrame) -> None:
-    """One output as zstd Parquet; segments without min/max statistics (a fifth of its write, and
-    nothing skips its row groups)."""
+    """One output as zstd Parquet at level 1 (at 10 M segments a third faster to write than
+    polars' default level 3, for files 6-9 % larger); segments without min/max statistics (a
+    fifth of its write, and nothing skips its row groups)."""
     frame.write_parquet(
-        staging / f"{name}.parquet", compression="zstd", statistics=name != "segments"
+        staging / f"{name}.parquet",
+        compression="zstd",
+        compression_level=1,
+        statistics=name != "segments",
     )
 
 

@@ -16,7 +16,7 @@ stops unless `--accept-quarantine`), prices every case with the funding model an
   `--threshold` stops the run (exit 4) unless `--accept-quarantine`, as the registry's does.
 
 Dimensions are written as Parquet dictionaries (polars Enums), money as exact decimals
-(DECIMAL(18,2); a segment's unrounded parts DECIMAL(18,4)), every file zstd-compressed; the
+(DECIMAL(18,2); a segment's unrounded parts DECIMAL(18,4)), every file zstd-compressed (level 1); the
 detailed `segments.parquet` without column statistics (they cost a fifth of its write).
 
 Files are staged and moved into `--out` at the end, replacing only the files an earlier `mfr entitle`
