@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from engine.errors import ConfigError
+from engine.forecasting._calibration import BacktestErrors, BandCalibration
 from engine.forecasting._core import (
     AUTO,
     as_spec,
@@ -155,6 +157,17 @@ def _with_aggregates(
     return np.arange(hierarchy.n_nodes), base
 
 
+def _own_backtest(frame: pl.DataFrame | pl.LazyFrame, **kwargs: Any) -> BacktestErrors | None:
+    """`calibrate=True`'s two-origin backtest of the named method (None when the history is too
+    short for one: the bands are left as they are)."""
+    from engine.forecasting._backtest import backtest_with_errors
+
+    try:
+        return backtest_with_errors(frame, benchmarks=(), n_windows=2, **kwargs)[1]
+    except ConfigError:
+        return None
+
+
 def forecast(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -172,6 +185,9 @@ def forecast(
     nonnegative: bool = True,
     fill_value: float = 0.0,
     refine: bool = False,
+    counts: bool = False,
+    calibrate: bool | None = None,
+    calibration: BandCalibration | None = None,
 ) -> ForecastResult:
     """Forecast every node of a hierarchy of series, coherently and with prediction intervals.
 
@@ -186,6 +202,15 @@ def forecast(
     one with the lowest scaled quantile loss (`reconciliation.reason` gives the scores; too short a
     history for a backtest: mint_shrink, saying so); name a method to skip the backtest (about
     half the time). See `engine.forecasting` for the methods.
+
+    `counts=True`: the series count something (open cases, case-months, new cases): error paths
+    stay period-aligned and no band is narrower than the Poisson law of its node's mean
+    (`_intervals`). Interval widths are calibrated on a rolling-origin backtest of this data
+    (`_calibration`: per hierarchy level and horizon, the factor that makes the backtest's bands
+    cover their level) whenever one is at hand: `reconcile="auto"`'s own backtest, or with
+    `calibrate=True` a two-origin backtest of the named method (about two more fits);
+    `calibrate=False` never; `calibration`: factors measured elsewhere (e.g. a configuration's
+    own backtest) applied as they are.
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({
@@ -214,9 +239,10 @@ def forecast(
         fit_nodes, data.y, data.start, hier, m=m, horizon=horizon, models=models, refine=refine
     )
     chosen = None
+    errors = None
     bottom_fit: Future[tuple[np.ndarray, BaseFit]] | None = None
     if reconcile == AUTO and hier.n_aggregate:  # the method this run's backtest scores best
-        from engine.forecasting._backtest import auto_reconciliation
+        from engine.forecasting._backtest import auto_choice
 
         # bottom-up's fit (the bottom series') is made while the backtest runs: the two share
         # the cores, and the backtest's serial parts (reconciliation, scores) no longer wait
@@ -224,10 +250,11 @@ def forecast(
         bottom_fit = pool.submit(fit, all_nodes=False)
         pool.shutdown(wait=False)
         try:
-            reconcile, chosen = auto_reconciliation(
+            reconcile, chosen, errors = auto_choice(
                 frame, hierarchy=spec, date_col=date_col, value_col=value_col, horizon=horizon,
                 freq=freq, season_length=season_length, models=models, levels=levels,
                 nonnegative=nonnegative, fill_value=fill_value, refine=refine, prepared=data,
+                counts=counts,
             )  # fmt: skip
         finally:
             wait([bottom_fit])  # a failed backtest leaves no fit running
@@ -249,7 +276,24 @@ def forecast(
         levels=levels,
         multiplier=multiplier if parsed else None,
         nonnegative=nonnegative,
+        counts=counts,
     )
+    if calibration is None and calibrate is not False:
+        if errors is None and calibrate:
+            errors = _own_backtest(
+                frame, hierarchy=spec, date_col=date_col, value_col=value_col, horizon=horizon,
+                freq=freq, season_length=season_length, models=models, levels=levels,
+                methods=(method,), nonnegative=nonnegative, fill_value=fill_value, refine=refine,
+                prepared=data, counts=counts,
+            )  # fmt: skip
+        used = method if hier.n_aggregate else "base"  # a flat backtest runs `base` only
+        calibration = None if errors is None else errors.calibration(used)
+    if calibration is not None:
+        bounds = calibration.apply(
+            outcome.mean, outcome.raw_bounds or outcome.bounds, hier.nodes["level"].to_numpy(),
+            levels=levels, nonnegative=nonnegative,
+        )  # fmt: skip
+        outcome = dataclasses.replace(outcome, bounds=bounds)
     report = _model_report(hier, rows, base, method)
     frame_out = _forecast_frame(
         hier, dates=dates, mean=outcome.mean, bounds=outcome.bounds, models=report, method=method

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from engine.errors import ConfigError
+from engine.forecasting._calibration import BacktestErrors
 from engine.forecasting._core import (
     NodeData,
     Outcome,
@@ -45,8 +46,10 @@ from engine.forecasting._select import MIN_OBS
 
 __all__ = [
     "CHOICE_METHODS",
+    "auto_choice",
     "auto_reconciliation",
     "backtest",
+    "backtest_with_errors",
     "choose_reconciliation",
     "reconciliation_from_backtest",
     "scaled_errors",
@@ -188,6 +191,7 @@ def backtest(
     fill_value: float = 0.0,
     refine: bool = False,
     prepared: NodeData | None = None,
+    counts: bool = False,
 ) -> pl.DataFrame:
     """Rolling-origin evaluation: one row per origin × method × level.
 
@@ -195,7 +199,8 @@ def backtest(
     `rmsse`, `sql` (scaled quantile loss, see `scaled_quantile_loss`), `coverage_80`,
     `coverage_95`, `reconciled_with` (the method actually used after any fallback). Arguments as
     for `forecast`; `prepared`: the node series `forecast` already built from `frame` with the
-    same hierarchy and options (not built twice).
+    same hierarchy and options (not built twice); `counts`: as for `forecast` (the series count
+    something: aligned error paths and the Poisson floor).
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({
@@ -207,6 +212,40 @@ def backtest(
     >>> table.height, sorted(set(table["method"]))
     (6, ['base', 'naive', 'seasonal_naive'])
     """
+    return backtest_with_errors(
+        frame, hierarchy=hierarchy, id_col=id_col, date_col=date_col, value_col=value_col,
+        horizon=horizon, freq=freq, season_length=season_length, models=models, levels=levels,
+        methods=methods, benchmarks=benchmarks, n_windows=n_windows, step=step,
+        min_train=min_train, nonnegative=nonnegative, fill_value=fill_value, refine=refine,
+        prepared=prepared, counts=counts,
+    )[0]  # fmt: skip
+
+
+def backtest_with_errors(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    hierarchy: HierarchySpec | Mapping[str, Any] | None = None,
+    id_col: str = "unique_id",
+    date_col: str = "ds",
+    value_col: str = "y",
+    horizon: int = 12,
+    freq: str = "1mo",
+    season_length: int | None = None,
+    models: Sequence[str] = ("auto",),
+    levels: Sequence[float] = (80, 95),
+    methods: Sequence[str] = ("base", "bottom_up", "ols", "wls_struct", "mint_shrink"),
+    benchmarks: Sequence[str] = BENCHMARKS,
+    n_windows: int = 3,
+    step: int | None = None,
+    min_train: int | None = None,
+    nonnegative: bool = True,
+    fill_value: float = 0.0,
+    refine: bool = False,
+    prepared: NodeData | None = None,
+    counts: bool = False,
+) -> tuple[pl.DataFrame, BacktestErrors]:
+    """`backtest`'s table, and every method's forecasts, bounds and actual values of every node at
+    each origin (`BacktestErrors`, for `_calibration`: the bands' calibration on this backtest)."""
     for method in methods:
         check_options(
             horizon=horizon,
@@ -242,6 +281,9 @@ def backtest(
             f"{min_train} training periods"
         )
     frames = []
+    errors = BacktestErrors(
+        hier.nodes["level"].to_numpy(), tuple(hier.levels), tuple(float(v) for v in levels)
+    )
     for cut in cuts:
         y_train_b = data.panel.y[:, :cut]
         start_b = np.minimum(data.panel.start, cut)  # a series not yet started: empty training
@@ -266,8 +308,11 @@ def backtest(
             method = "none" if mth == "base" else mth
             if not hier.n_aggregate and method != "none":
                 method = "bottom_up"
-            out = reconcile_and_bound(rows, base, hier, method=method, levels=levels, shared=shared)
+            out = reconcile_and_bound(
+                rows, base, hier, method=method, levels=levels, shared=shared, counts=counts
+            )
             runs.append((mth, out, out.info.method))
+            errors.add(mth, actual, out.mean, out.raw_bounds or out.bounds, known=start < cut)
         for bench in benchmarks:
             b_rows, b_base = fit_nodes(
                 y_train,
@@ -279,7 +324,9 @@ def backtest(
                 models=(bench,),
                 refine=False,
             )
-            out = reconcile_and_bound(b_rows, b_base, hier, method="none", levels=levels)
+            out = reconcile_and_bound(
+                b_rows, b_base, hier, method="none", levels=levels, counts=counts
+            )
             runs.append((bench, out, "none"))
         for name, out, used in runs:
             metrics = _level_metrics(
@@ -292,7 +339,7 @@ def backtest(
             )
     order = pl.DataFrame({"level": list(hier.levels)}).with_row_index("_o")
     cover = [f"coverage_{c[3:]}" for c in bound_columns(levels)[::2]]
-    return (
+    table = (
         pl.concat(frames)
         .join(order, on="level")
         .sort("origin", "method", "_o")
@@ -309,6 +356,7 @@ def backtest(
             "reconciled_with",
         )
     )
+    return table, errors
 
 
 def summarise_backtest(table: pl.DataFrame) -> pl.DataFrame:
@@ -377,13 +425,26 @@ def auto_reconciliation(
     """The method for `reconcile="auto"` and why: a rolling-origin backtest of `candidates` on
     this run's data (`n_windows` origins, the forecast's own options in `kwargs`), judged by
     `choose_reconciliation`. Too short a history for a backtest: `mint_shrink`, saying so."""
+    method, reason, _ = auto_choice(frame, n_windows=n_windows, candidates=candidates, **kwargs)
+    return method, reason
+
+
+def auto_choice(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    n_windows: int = 2,
+    candidates: Sequence[str] = CHOICE_METHODS,
+    **kwargs: Any,
+) -> tuple[str, str, BacktestErrors | None]:
+    """`auto_reconciliation`'s method and reason, and the backtest's errors (None without a
+    backtest) from which the chosen method's bands are calibrated (`_calibration`)."""
     try:
-        table = backtest(
+        table, errors = backtest_with_errors(
             frame, methods=tuple(candidates), benchmarks=(), n_windows=n_windows, **kwargs
         )
     except ConfigError as exc:
-        return "mint_shrink", f"auto: no backtest ({exc.message}); used mint_shrink"
-    return reconciliation_from_backtest(table, candidates)
+        return "mint_shrink", f"auto: no backtest ({exc.message}); used mint_shrink", None
+    return (*reconciliation_from_backtest(table, candidates), errors)
 
 
 def reconciliation_from_backtest(

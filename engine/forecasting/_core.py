@@ -59,6 +59,9 @@ class Outcome:
     mean: np.ndarray  # nodes × H, coherent unless the method is "none"
     bounds: dict[str, np.ndarray]
     info: ReconcileInfo
+    # the bounds before lower ones are clipped at zero (the same when nothing was clipped): what
+    # `_calibration` scores and scales, so a band clipped at zero narrows continuously
+    raw_bounds: dict[str, np.ndarray] | None = None
 
 
 def as_spec(hierarchy: HierarchySpec | Mapping[str, Any] | None, id_col: str) -> HierarchySpec:
@@ -136,6 +139,10 @@ def _error_paths(
     reconciled with structural weights (wls_struct), so the paths follow what reconciliation does
     to the bottom series. Structural weights need no covariance solve, and in backtests on the
     sample registry they covered better than reconciling residuals with mint_shrink's own weights.
+    Periods a series has no residual in take its own residuals in turn (`filled_errors`), also
+    for counts: period-aligned paths (`aligned=True`) left the national total of the 20k synthetic
+    registry under-covering on held-out origins (80 / 95 %: 0.64 / 0.85 over 10 forecasts against
+    0.85 / 1.00 cycled, with the count floor and calibration either way), the levels below the same.
     """
     if method == "bottom_up":
         return filled_errors(residuals[bottom_pos])
@@ -153,6 +160,7 @@ def reconcile_and_bound(
     multiplier: np.ndarray | None = None,
     nonnegative: bool = True,
     shared: dict[str, np.ndarray] | None = None,
+    counts: bool = False,
 ) -> Outcome:
     """Reconcile base forecasts, clip negatives, apply drivers, and bound — see `_reconcile` and
     `_intervals` for the methods.
@@ -160,7 +168,10 @@ def reconcile_and_bound(
     `shared`: a dict kept between calls on the same `base` (a backtest's candidate methods): the
     interval quantiles depend on the error paths only, which are the bottom series' own residuals
     for bottom-up and the same structurally reconciled residuals for every MinT method, so each
-    kind is computed once and reused."""
+    kind is computed once and reused.
+
+    `counts`: the series count something (open cases, case-months, new cases): every bound is at
+    least as wide as the Poisson law of its node's own mean (`_intervals.count_floor`)."""
     if method not in RECONCILE_METHODS:
         known = ", ".join(RECONCILE_METHODS)
         raise ConfigError(f"unknown reconciliation method {method!r}; known: {known}")
@@ -183,8 +194,11 @@ def reconcile_and_bound(
                 levels=levels,
                 multiplier=multiplier,
             )
-        bounds = bounds_from_quantiles(mean, cache["none"], levels=levels, nonnegative=nonnegative)
-        return Outcome(mean, bounds, ReconcileInfo("none", "none", clipped_negative=clipped))
+        raw = bounds_from_quantiles(
+            mean, cache["none"], levels=levels, nonnegative=False, counts=counts
+        )
+        info = ReconcileInfo("none", "none", clipped_negative=clipped)
+        return Outcome(mean, _clipped(raw, nonnegative), info, raw)
     bottom_pos = np.arange(rows.size - n_bottom, rows.size)  # bottom rows are last in both orders
     if method != "bottom_up" and rows.size != n_nodes:
         raise ValueError(f"method {method!r} needs base forecasts of every node")
@@ -204,5 +218,13 @@ def reconcile_and_bound(
             levels=levels,
             multiplier=multiplier,
         )
-    bounds = bounds_from_quantiles(mean, cache[kind], levels=levels, nonnegative=nonnegative)
-    return Outcome(mean, bounds, info)
+    raw = bounds_from_quantiles(mean, cache[kind], levels=levels, nonnegative=False, counts=counts)
+    return Outcome(mean, _clipped(raw, nonnegative), info, raw)
+
+
+def _clipped(raw: dict[str, np.ndarray], nonnegative: bool) -> dict[str, np.ndarray]:
+    """Lower bounds at zero at least (non-negative means: `bounds_from_quantiles` with
+    `nonnegative=True`, bit for bit)."""
+    if not nonnegative:
+        return raw
+    return {k: np.maximum(v, 0.0) if k.startswith("lo") else v for k, v in raw.items()}
