@@ -203,12 +203,17 @@ def forecast_need(
         raise InputFileError(f"no demand in the history window {first:%Y-%m}..{last:%Y-%m}")
     cfg = config if config.hierarchy is not None else _with_default_hierarchy(config)
     from engine.forecasting import backtest, forecast, summarise_backtest
+    from engine.forecasting._calibration import BacktestErrors
 
     table = summary = None
+    errors = BacktestErrors()
     skipped: list[str] = []
     if cfg.backtest_windows > 0:
         try:
-            table = backtest(history, **cfg.backtest_kwargs(), date_col="month", value_col=target)
+            table = backtest(
+                history, **cfg.backtest_kwargs(), date_col="month", value_col=target,
+                errors=errors,
+            )  # fmt: skip
         except ConfigError as exc:
             skipped.append(exc.message)
         else:
@@ -216,7 +221,11 @@ def forecast_need(
     kwargs, chosen = cfg.forecast_kwargs(), _auto_choice(cfg, table)
     if chosen is not None:  # the backtest reconcile="auto" runs is this one: not made twice
         kwargs["reconcile"] = chosen[0]
-    result = forecast(history, **kwargs, date_col="month", value_col=target)
+    # the bands are calibrated on the configuration's backtest of the method used, when it ran it
+    calibration = errors.calibration(kwargs["reconcile"])
+    result = forecast(
+        history, **kwargs, date_col="month", value_col=target, calibration=calibration
+    )
     if chosen is not None:
         info = dataclasses.replace(result.reconciliation, requested="auto", reason=chosen[1])
         result = dataclasses.replace(result, reconciliation=info)

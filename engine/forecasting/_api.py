@@ -160,12 +160,14 @@ def _with_aggregates(
 def _own_backtest(frame: pl.DataFrame | pl.LazyFrame, **kwargs: Any) -> BacktestErrors | None:
     """`calibrate=True`'s two-origin backtest of the named method (None when the history is too
     short for one: the bands are left as they are)."""
-    from engine.forecasting._backtest import backtest_with_errors
+    from engine.forecasting._backtest import backtest
 
+    errors = BacktestErrors()
     try:
-        return backtest_with_errors(frame, benchmarks=(), n_windows=2, **kwargs)[1]
+        backtest(frame, benchmarks=(), n_windows=2, errors=errors, **kwargs)
     except ConfigError:
         return None
+    return errors
 
 
 def forecast(

@@ -192,6 +192,7 @@ def backtest(
     refine: bool = False,
     prepared: NodeData | None = None,
     counts: bool = False,
+    errors: BacktestErrors | None = None,
 ) -> pl.DataFrame:
     """Rolling-origin evaluation: one row per origin × method × level.
 
@@ -200,7 +201,8 @@ def backtest(
     `coverage_95`, `reconciled_with` (the method actually used after any fallback). Arguments as
     for `forecast`; `prepared`: the node series `forecast` already built from `frame` with the
     same hierarchy and options (not built twice); `counts`: as for `forecast` (the series count
-    something: aligned error paths and the Poisson floor).
+    something: the Poisson floor); `errors`: an empty `BacktestErrors` filled with every method's
+    forecasts, bounds and actual values at each origin (what `_calibration` learns from).
 
     >>> import datetime as dt, polars as pl
     >>> frame = pl.DataFrame({
@@ -212,13 +214,16 @@ def backtest(
     >>> table.height, sorted(set(table["method"]))
     (6, ['base', 'naive', 'seasonal_naive'])
     """
-    return backtest_with_errors(
+    table, found = backtest_with_errors(
         frame, hierarchy=hierarchy, id_col=id_col, date_col=date_col, value_col=value_col,
         horizon=horizon, freq=freq, season_length=season_length, models=models, levels=levels,
         methods=methods, benchmarks=benchmarks, n_windows=n_windows, step=step,
         min_train=min_train, nonnegative=nonnegative, fill_value=fill_value, refine=refine,
         prepared=prepared, counts=counts,
-    )[0]  # fmt: skip
+    )  # fmt: skip
+    if errors is not None:
+        errors.absorb(found)
+    return table
 
 
 def backtest_with_errors(
@@ -438,10 +443,12 @@ def auto_choice(
 ) -> tuple[str, str, BacktestErrors | None]:
     """`auto_reconciliation`'s method and reason, and the backtest's errors (None without a
     backtest) from which the chosen method's bands are calibrated (`_calibration`)."""
+    errors = BacktestErrors()
     try:
-        table, errors = backtest_with_errors(
-            frame, methods=tuple(candidates), benchmarks=(), n_windows=n_windows, **kwargs
-        )
+        table = backtest(
+            frame, methods=tuple(candidates), benchmarks=(), n_windows=n_windows, errors=errors,
+            **kwargs,
+        )  # fmt: skip
     except ConfigError as exc:
         return "mint_shrink", f"auto: no backtest ({exc.message}); used mint_shrink", None
     return (*reconciliation_from_backtest(table, candidates), errors)

@@ -167,9 +167,9 @@ class BacktestErrors:
     """What a backtest's runs leave for calibration: per method, `(actual, mean, bounds, known)`
     of every node at each origin (oldest first), with the node's hierarchy level."""
 
-    node_levels: np.ndarray
-    hierarchy_levels: tuple[str, ...]
-    levels: tuple[float, ...]
+    node_levels: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    hierarchy_levels: tuple[str, ...] = ()
+    levels: tuple[float, ...] = ()
     runs: dict[str, list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]]] = field(
         default_factory=dict
     )
@@ -186,6 +186,13 @@ class BacktestErrors:
         """One origin's run of `method`: bounds before clipping at zero, `known` the nodes with
         history at the origin."""
         self.runs.setdefault(method, []).append((actual, mean, bounds, known))
+
+    def absorb(self, other: BacktestErrors) -> None:
+        """Take over another backtest's runs (`backtest(errors=...)` fills an empty one)."""
+        self.node_levels, self.hierarchy_levels = other.node_levels, other.hierarchy_levels
+        self.levels = other.levels
+        for method, runs in other.runs.items():
+            self.runs.setdefault(method, []).extend(runs)
 
     def calibration(self, method: str) -> BandCalibration | None:
         """The calibration of `method`'s bands, None when the backtest did not run it."""

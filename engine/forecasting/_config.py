@@ -22,12 +22,16 @@ from engine.forecasting._select import parse_models
 from engine.yamlio import Lined, load_yaml, plain
 
 __all__ = [
+    "COUNT_TARGETS",
     "PACKAGED_DEFAULT",
     "ForecastConfig",
     "default_config_path",
     "driver_series_files",
     "load_forecast_config",
 ]
+
+# targets that count something (cases, case-months): their intervals get the Poisson floor
+COUNT_TARGETS = ("case_months_need", "case_months_served", "case_months_waiting", "new_cases")
 
 PACKAGED_DEFAULT = Path(__file__).with_name("default.yaml")
 
@@ -84,6 +88,7 @@ class ForecastConfig:
             "reconcile": self.reconcile,
             "drivers": self.drivers,
             "refine": self.refine,
+            "counts": self.target in COUNT_TARGETS,
         }
 
     def backtest_kwargs(self) -> dict[str, Any]:
