@@ -22,6 +22,7 @@ __all__ = [
     "HF_METHODS",
     "RECONCILED_REGISTRY_HIERARCHY",
     "compare_reconciled",
+    "heldout_coverage",
     "hierarchicalforecast_missing",
     "reconciled_lines",
     "setup_reconciled_registry",
@@ -282,3 +283,54 @@ def hierarchicalforecast_missing() -> str | None:
     if importlib.util.find_spec("hierarchicalforecast") is None:
         return "hierarchicalforecast is not installed: reconciled comparison skipped"
     return None
+
+
+def heldout_coverage(
+    frame: pl.DataFrame,
+    hierarchy: Mapping[str, Any],
+    *,
+    cuts: Sequence[int],
+    date_col: str,
+    value_col: str,
+    horizon: int = 12,
+    **options: Any,
+) -> pl.DataFrame:
+    """Interval coverage per level on held-out months, the way a forecast made at each origin
+    would have met them: for each cut (periods of training), `forecast` of the bottom series that
+    had any demand before it (what an extract of that date holds), with `options` (e.g.
+    `reconcile`, `counts`, `calibrate`) — its own backtest, and so its calibration, sees the
+    training periods only — scored on the next `horizon` periods, an aggregate's actual summing
+    every bottom series of the full frame (also those that start later). One row per cut and
+    level: `cut, level, series, coverage_80, coverage_95, method`."""
+    from engine.forecasting import forecast
+
+    dates = frame[date_col].unique().sort()
+    keys = [c for d in (hierarchy.get("nested", []), *hierarchy.get("crossed", [])) for c in
+            ([d] if isinstance(d, str) else d)]  # fmt: skip
+    rows = []
+    for cut in cuts:
+        train = frame.filter(pl.col(date_col) < dates[cut])
+        live = train.group_by(keys).agg(pl.col(value_col).sum()).filter(pl.col(value_col) > 0)
+        train = train.join(live.select(keys), on=keys)
+        test = frame.filter(pl.col(date_col).is_in(dates[cut : cut + horizon].implode()))
+        result = forecast(train, hierarchy=hierarchy, date_col=date_col, value_col=value_col,
+                          horizon=horizon, **options)  # fmt: skip
+        for level in result.hierarchy.levels:
+            by = [] if level == "total" else level.split("/")
+            actual = test.group_by(*by, date_col).agg(pl.col(value_col).sum().alias("_y"))
+            scored = (
+                result.forecasts.filter(pl.col("level") == level)
+                .join(actual.rename({date_col: "ds"}), on=[*by, "ds"], how="left")
+                .with_columns(pl.col("_y").fill_null(0.0))
+            )
+            inside = {
+                f"coverage_{lv}": (
+                    (scored["_y"] >= scored[f"lo_{lv}"] - 1e-9)
+                    & (scored["_y"] <= scored[f"hi_{lv}"] + 1e-9)
+                ).mean()
+                for lv in LEVELS
+            }
+            rows.append({"cut": cut, "level": level,
+                         "series": scored["unique_id"].n_unique(), **inside,
+                         "method": result.reconciliation.method})  # fmt: skip
+    return pl.DataFrame(rows)
