@@ -19,9 +19,12 @@ Pipeline (every step vectorised across series; see each module's docstring for t
 4. `_drivers`: scenario multipliers on the bottom level (a step, a rate, or a dated series per
    territory, `_driver_series`), re-summed so coherence holds.
 5. `_intervals`: coherent error paths (residual vectors through S) → per node the wider of the
-   empirical and Student-t quantiles of its own paths (never sums of quantiles).
+   empirical and Student-t quantiles of its own paths (never sums of quantiles); for counts, no
+   band narrower than the Poisson law of the node's mean.
 6. `_backtest`: rolling-origin MASE, RMSSE, interval coverage and scaled quantile loss per level
-   and method; `reconcile="auto"` takes the method with the lowest loss on the run's data.
+   and method; `reconcile="auto"` takes the method with the lowest loss on the run's data, and
+   `_calibration` scales the chosen method's bands per level and horizon so that they would have
+   covered their level on that backtest (split-conformal).
 7. `_core` runs 2–5 on matrices for `_api.forecast` and `_backtest.backtest`; `_config` reads
    `models/forecast/*.yaml`.
 

@@ -18,9 +18,16 @@ and the horizons within `WINDOW` of h (pooled, since a level with few nodes has 
 horizon); the forecast's band is then `mean ± k·(its half-width)` on each side. This is split
 conformal prediction with normalised scores (Lei et al. 2018; Stankeviciute et al. 2021 for
 horizons): the factors are learned on origins before the forecast's, never on the periods they
-are judged on. k stays within `FACTOR_RANGE` (no band is scaled beyond that on so few origins),
-and a level with too few scores to place its quantile (fewer than 2 / (1 − level), e.g. 40 for
-95 %) keeps k = 1. After scaling, lower bounds stay ≥ 0 (counts) and the bands nest
+are judged on. A node's scores at one origin move together over the horizon, so a level is
+calibrated on at least `MIN_NODE_ORIGINS` node × origin errors: a level with fewer (the
+national total, the service groups: 1 and 6 nodes × 2 origins) pools its scores with the next
+levels of the hierarchy (coarsest first) until it has them — its bands are built the same way
+(sums of the same bottom paths). On 20k-recipient synthetic registries (held out: origins 45
+and 48 of 60 months) the top two levels covered 0.99 / 0.92 at 80 % left alone and 0.78 / 0.80
+pooled on the five registries the rule was chosen on, 0.71 / 0.77 pooled on five others (the
+early origins the factors learn from were calmer at the top than the later ones). k stays within `FACTOR_RANGE` (no band is
+scaled beyond that on so few origins), and a horizon with too few scores to place its quantile
+(fewer than 2 / (1 − level), e.g. 40 for 95 %) keeps k = 1. After scaling, lower bounds stay ≥ 0 (counts) and the bands nest
 (lo_95 ≤ lo_80 ≤ mean ≤ hi_80 ≤ hi_95). Each node's bounds remain its own (scaled around its own
 coherent mean), never sums of other nodes' quantiles; but because k differs between levels, the
 bands are no longer the quantiles of one joint distribution of every node.
@@ -47,8 +54,9 @@ __all__ = [
 
 WINDOW = 2  # horizons either side of h pooled into h's factor
 FACTOR_RANGE = (0.25, 2.0)
-# a level is calibrated only on at least this many node × origin errors: a node's scores at one
-# origin move together over the horizon, so they are nearly one observation, not twelve
+# a level is calibrated on at least this many node × origin errors (pooled with the next levels
+# when it has fewer): a node's scores at one origin move together over the horizon, nearly one
+# observation, not twelve
 MIN_NODE_ORIGINS = 20
 
 
@@ -143,11 +151,9 @@ def fit_band_calibration(
         tau = float(level) / 100.0
         need = round(2.0 / (1.0 - tau))  # 10 scores for 80 %, 40 for 95 %
         table = np.ones((len(hierarchy_levels), horizon))
-        for r, name in enumerate(hierarchy_levels):
-            mine = [
-                sc[(node_levels == name) & known]
-                for sc, (*_, known) in zip(scores, runs, strict=True)
-            ]
+        for r, group in enumerate(_pooled_levels(node_levels, hierarchy_levels, runs)):
+            wanted = np.isin(node_levels, group)
+            mine = [sc[wanted & known] for sc, (*_, known) in zip(scores, runs, strict=True)]
             if sum(m.shape[0] for m in mine) < MIN_NODE_ORIGINS:
                 continue
             for h in range(horizon):
@@ -160,6 +166,30 @@ def fit_band_calibration(
                 table[r, h] = min(max(k, factor_range[0]), factor_range[1])
         factors[float(level)] = table
     return BandCalibration(tuple(hierarchy_levels), factors, len(runs))
+
+
+def _pooled_levels(
+    node_levels: np.ndarray,
+    hierarchy_levels: Sequence[str],
+    runs: Sequence[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]],
+) -> list[list[str]]:
+    """For each level, the levels whose scores its factors come from: itself, and while that is
+    fewer than MIN_NODE_ORIGINS node-origins, the next levels in the hierarchy's order (coarsest
+    first), so the national total borrows from the service groups and oblasts below it."""
+    counts = {
+        name: sum(int(((node_levels == name) & known).sum()) for *_, known in runs)
+        for name in hierarchy_levels
+    }
+    groups = []
+    for r, name in enumerate(hierarchy_levels):
+        group, total = [name], counts[name]
+        for other in hierarchy_levels[r + 1 :]:
+            if total >= MIN_NODE_ORIGINS:
+                break
+            group.append(other)
+            total += counts[other]
+        groups.append(group)
+    return groups
 
 
 @dataclass

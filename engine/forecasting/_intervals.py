@@ -19,12 +19,14 @@ over to the aggregates. A node's interval at horizon h is its reconciled forecas
 its own row of E_h (`path_quantiles`: the wider of the empirical and the Student-t quantile of the
 same paths) — quantiles of one coherent joint distribution, never sums of quantiles. Periods where a
 series had no residual (before it started, before a first demand) are filled from its own
-residuals in turn, or (`aligned`, with the Poisson floor of counts) count as zero error for it
-(`filled_errors`); a series without any residual (a single observation) has no measured spread and
-a zero-width interval. For counts the bounds are clipped at zero, and a bound never crosses the
-point forecast, so lo_95 ≤ lo_80 ≤ mean ≤ hi_80 ≤ hi_95. Series of counts (`counts=True`: open
-cases, case-months, new cases) also get a Poisson floor (`count_floor`): no band narrower than the
-Poisson law of its own mean, the stationary law of cases that arrive and end independently.
+residuals in turn, or (`aligned`) count as zero error for it (`filled_errors`; not used: it left
+the synthetic registry's national total under-covering); a series without any residual (a single
+observation) has no measured spread and a zero-width interval. For counts the bounds are clipped
+at zero, and a bound never crosses the point forecast, so lo_95 ≤ lo_80 ≤ mean ≤ hi_80 ≤ hi_95.
+Series of counts (`counts=True`: open cases, case-months, new cases) also get a Poisson floor
+(`count_floor`): no band narrower than the Poisson law of its own mean (spread over each unit),
+the stationary law of cases that arrive and end independently. `forecast` then calibrates the
+widths per level and horizon on its own backtest (`_calibration`).
 
 Without reconciliation (independent series) each node uses its own residuals the same way.
 """

@@ -86,6 +86,18 @@ def test_a_level_of_few_nodes_keeps_its_bands_and_factors_stay_in_range():
     assert 2 * 1 < MIN_NODE_ORIGINS <= 2 * 30
 
 
+def test_a_small_level_borrows_the_scores_of_the_levels_below_it():
+    """A total over 30 nodes, its bands as badly scaled as theirs: two origins of the total alone
+    are too few, so it pools with the nodes and gets their factor; they keep their own."""
+    rng = np.random.default_rng(2)
+    node_levels = np.array(["total"] + ["node"] * 30)
+    runs = [_run(rng, 31, 6, sd_true=1.0, sd_band=0.6) for _ in range(2)]
+    cal = fit_band_calibration(runs, node_levels, ("total", "node"), levels=LEVELS)
+    total, nodes = cal.factors[80.0]
+    assert (total > 1.3).all() and (nodes > 1.3).all()
+    np.testing.assert_allclose(total, nodes, rtol=0.15)
+
+
 def test_nodes_without_history_at_an_origin_do_not_count():
     """A series that had not started has a zero-width band: its scores (∞ when demand appears)
     are left out, as such a series would not be in that origin's extract."""
