@@ -140,6 +140,12 @@ def forecast_command(
     backtest_windows: int | None = typer.Option(
         None, "--backtest-windows", help="Rolling origins (0: no backtest)."
     ),
+    counts: bool = typer.Option(
+        False,
+        "--counts",
+        help="The series are counts (cases, case-months): no band narrower than the Poisson law "
+        "of its forecast (--series; an extract's count targets always are).",
+    ),
     threshold: float = typer.Option(0.01, "--threshold", help="Largest quarantined share (0-1)."),
     accept_quarantine: bool = typer.Option(
         False, "--accept-quarantine", help="Go on when the quarantine threshold is exceeded."
@@ -178,6 +184,7 @@ def forecast_command(
                 value_col=value_col,
                 nested=nested,
                 crossed=crossed,
+                counts=counts,
             )
     else:
         assert extract is not None and model is not None  # refused above; narrows the types
@@ -206,17 +213,22 @@ def _hierarchy_from_options(nested: str | None, crossed: list[str]) -> dict[str,
     return {"nested": split(nested or ""), "crossed": [split(c) for c in crossed]}
 
 
-def _run(frame: pl.DataFrame, cfg: ForecastConfig, **columns: Any) -> dict[str, Any]:
-    """Forecast and backtest; a backtest the history is too short for is skipped with its reason."""
+def _run(
+    frame: pl.DataFrame, cfg: ForecastConfig, *, counts: bool, **columns: Any
+) -> dict[str, Any]:
+    """Forecast and backtest; a backtest the history is too short for is skipped with its reason.
+    `counts`: whether the series are counts (the Poisson floor), whatever the configuration's
+    target (a series file's values are the user's, not the extract's case-months)."""
     from engine.errors import ConfigError
     from engine.forecasting import backtest, forecast, summarise_backtest
 
-    run: dict[str, Any] = {"result": forecast(frame, **cfg.forecast_kwargs(), **columns)}
+    kwargs = {**cfg.forecast_kwargs(), "counts": counts}
+    run: dict[str, Any] = {"result": forecast(frame, **kwargs, **columns)}
     run["frames"] = _result_frames(run["result"])
     run["skipped"] = []
     if cfg.backtest_windows > 0:
         try:
-            table = backtest(frame, **{**cfg.backtest_kwargs(), **columns})
+            table = backtest(frame, **{**cfg.backtest_kwargs(), "counts": counts, **columns})
         except ConfigError as exc:
             run["skipped"].append(exc.message)
         else:
@@ -233,6 +245,7 @@ def _from_series(
     value_col: str,
     nested: str | None,
     crossed: list[str],
+    counts: bool,
 ) -> tuple[dict[str, pl.DataFrame], dict[str, Any]]:
     import dataclasses
 
@@ -242,7 +255,8 @@ def _from_series(
     if hierarchy is not None:
         cfg = dataclasses.replace(cfg, hierarchy=HierarchySpec.from_mapping(hierarchy))
     frame = read_series(path, date_col=date_col, value_col=value_col)
-    run = _run(frame, cfg, id_col=id_col, date_col=date_col, value_col=value_col)
+    columns = {"id_col": id_col, "date_col": date_col, "value_col": value_col}
+    run = _run(frame, cfg, counts=counts, **columns)
     meta = _meta(cfg, run["result"], source=str(path), target=value_col, skipped=run["skipped"])
     return run["frames"], meta
 

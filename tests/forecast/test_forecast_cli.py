@@ -86,3 +86,26 @@ def test_a_bad_value_in_a_series_file_names_the_file_line_and_column(tmp_path, c
     assert "series.csv, line 3, column 'y'" in err
     assert "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_series_file_is_no_count_unless_told(tmp_path):
+    """A series file's values are the user's (visitor nights, amounts): no Poisson floor, even
+    though the default configuration's target is a count; `--counts` asks for it."""
+    source = tmp_path / "series.csv"
+    # smooth small values: their residual bands are far narrower than Poisson's
+    frame = panel().with_columns((pl.col("y") / 100).round(2))
+    frame.write_csv(source)
+    widths = {}
+    for flag in ([], ["--counts"]):
+        out = tmp_path / f"out{len(flag)}"
+        code = main(
+            [
+                "forecast", "--series", str(source), "--date-col", "month", "--value-col", "y",
+                "--nested", "oblast,hromada", "--horizon", "3", "--reconcile", "bottom_up",
+                "--backtest-windows", "0", "--out", str(out), *flag,
+            ]
+        )  # fmt: skip
+        assert code == ExitCode.OK
+        bands = pl.read_parquet(out / "forecasts.parquet")
+        widths[bool(flag)] = float((bands["hi_80"] - bands["lo_80"]).sum())
+    assert widths[True] > widths[False] > 0
