@@ -326,16 +326,23 @@ def poisson_quantile(tau: float, mu: np.ndarray) -> np.ndarray:
     """
     from scipy import special, stats
 
-    mu = np.asarray(mu, dtype=float)
+    shape = np.shape(mu)
+    mu = np.asarray(mu, dtype=float).ravel()
     z = float(stats.norm.ppf(tau))
     k = np.maximum(np.floor(mu + z * np.sqrt(mu) + (z * z - 1.0) / 6.0), 0.0)
+    active = np.arange(k.size)  # a count that did not move is the quantile: only the others go on
     for _ in range(64):  # the start is within a few counts; each pass moves every k one step
-        up = special.pdtr(k, mu) < tau
-        down = (k > 0) & (special.pdtr(k - 1, mu) >= tau)
-        if not (up.any() or down.any()):
+        kk, mm = k[active], mu[active]
+        up = special.pdtr(kk, mm) < tau
+        down = np.zeros_like(up)  # F(k − 1) ≥ τ cannot hold where F(k) < τ: checked elsewhere
+        check = np.flatnonzero(~up & (kk > 0))
+        down[check] = special.pdtr(kk[check] - 1, mm[check]) >= tau
+        moved = up | down
+        if not moved.any():
             break
-        k = k + up - down
-    return k
+        k[active] = kk + up - down
+        active = active[moved]
+    return k.reshape(shape)
 
 
 def poisson_mid_quantile(tau: float, mu: np.ndarray) -> np.ndarray:
@@ -347,11 +354,13 @@ def poisson_mid_quantile(tau: float, mu: np.ndarray) -> np.ndarray:
     >>> [round(float(q), 3) for q in poisson_mid_quantile(0.9, np.array([0.0, 1.0, 10.0]))]
     [0.4, 2.393, 14.182]
     """
-    from scipy import stats
+    from scipy import special
 
+    mu = np.asarray(mu, dtype=float)
     k = poisson_quantile(tau, mu)
-    below = stats.poisson.cdf(k - 1, mu)
-    mass = stats.poisson.pmf(k, mu)
+    # scipy.stats.poisson's cdf and pmf by their own formulas, without its argument checks
+    below = np.where(k > 0, special.pdtr(np.maximum(k - 1, 0), mu), 0.0)
+    mass = np.exp(special.xlogy(k, mu) - special.gammaln(k + 1) - mu)
     with np.errstate(all="ignore"):
         inside = np.where(mass > 0, (tau - below) / mass, 0.5)
     return k - 0.5 + np.clip(inside, 0.0, 1.0)

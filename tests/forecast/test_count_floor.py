@@ -124,3 +124,18 @@ def test_count_floor_needs_only_the_mean():
     same = {"lo_80": mean.copy(), "hi_80": mean.copy()}
     out = count_floor(mean, same, levels=(80,))
     assert out["lo_80"][0, 0] == 0.0 and 2.0 <= out["hi_80"][0, 0] < 3.0
+
+
+@pytest.mark.parametrize("tau", [0.025, 0.1, 0.9, 0.975])
+def test_integer_and_spread_quantiles_are_scipys_on_many_means(tau):
+    """The search that only carries on with the counts still moving finds scipy's quantile, and the
+    spread law's uses scipy's own cdf and pmf formulas: equal on every mean, small and large."""
+    rng = np.random.default_rng(5)
+    mu = np.concatenate([rng.gamma(0.5, 4.0, 2_000), rng.gamma(2.0, 500.0, 200), [0.0, 1e-9, 3.7]])
+    k = poisson_quantile(tau, mu)
+    assert np.array_equal(k, stats.poisson.ppf(tau, mu))
+    below = stats.poisson.cdf(k - 1, mu)
+    mass = stats.poisson.pmf(k, mu)
+    expected = k - 0.5 + np.clip(np.where(mass > 0, (tau - below) / mass, 0.5), 0.0, 1.0)
+    assert np.array_equal(poisson_mid_quantile(tau, mu), expected)
+    assert poisson_quantile(tau, np.float64(2.5)).shape == ()  # a scalar stays a scalar
