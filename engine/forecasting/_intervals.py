@@ -324,25 +324,36 @@ def poisson_quantile(tau: float, mu: np.ndarray) -> np.ndarray:
     >>> poisson_quantile(0.9, np.array([0.0, 0.3, 1.0, 10.0, 1e6])).tolist()
     [0.0, 1.0, 2.0, 14.0, 1001282.0]
     """
+    shape = np.shape(mu)
+    k, _ = _poisson_search(tau, np.asarray(mu, dtype=float).ravel())
+    return k.reshape(shape)
+
+
+def _poisson_search(tau: float, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`poisson_quantile` of a flat `mu`, and the cdf just below it, F(k − 1) (0 at k = 0): the
+    value the search checked last, which `poisson_mid_quantile` needs too."""
     from scipy import special, stats
 
-    shape = np.shape(mu)
-    mu = np.asarray(mu, dtype=float).ravel()
     z = float(stats.norm.ppf(tau))
     k = np.maximum(np.floor(mu + z * np.sqrt(mu) + (z * z - 1.0) / 6.0), 0.0)
+    below = np.zeros_like(k)
     active = np.arange(k.size)  # a count that did not move is the quantile: only the others go on
     for _ in range(64):  # the start is within a few counts; each pass moves every k one step
         kk, mm = k[active], mu[active]
         up = special.pdtr(kk, mm) < tau
         down = np.zeros_like(up)  # F(k − 1) ≥ τ cannot hold where F(k) < τ: checked elsewhere
         check = np.flatnonzero(~up & (kk > 0))
-        down[check] = special.pdtr(kk[check] - 1, mm[check]) >= tau
+        cdf_below = np.zeros_like(kk)
+        cdf_below[check] = special.pdtr(kk[check] - 1, mm[check])
+        down[check] = cdf_below[check] >= tau
         moved = up | down
+        settled = active[~moved]
+        below[settled] = cdf_below[~moved]
         if not moved.any():
             break
         k[active] = kk + up - down
         active = active[moved]
-    return k.reshape(shape)
+    return k, below
 
 
 def poisson_mid_quantile(tau: float, mu: np.ndarray) -> np.ndarray:
@@ -356,14 +367,14 @@ def poisson_mid_quantile(tau: float, mu: np.ndarray) -> np.ndarray:
     """
     from scipy import special
 
-    mu = np.asarray(mu, dtype=float)
-    k = poisson_quantile(tau, mu)
-    # scipy.stats.poisson's cdf and pmf by their own formulas, without its argument checks
-    below = np.where(k > 0, special.pdtr(np.maximum(k - 1, 0), mu), 0.0)
+    shape = np.shape(mu)
+    mu = np.asarray(mu, dtype=float).ravel()
+    k, below = _poisson_search(tau, mu)
+    # the pmf by scipy.stats.poisson's own formula, without its argument checks
     mass = np.exp(special.xlogy(k, mu) - special.gammaln(k + 1) - mu)
     with np.errstate(all="ignore"):
         inside = np.where(mass > 0, (tau - below) / mass, 0.5)
-    return k - 0.5 + np.clip(inside, 0.0, 1.0)
+    return (k - 0.5 + np.clip(inside, 0.0, 1.0)).reshape(shape)
 
 
 def interval_bounds(
