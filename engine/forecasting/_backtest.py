@@ -49,7 +49,6 @@ __all__ = [
     "auto_choice",
     "auto_reconciliation",
     "backtest",
-    "backtest_with_errors",
     "choose_reconciliation",
     "reconciliation_from_backtest",
     "scaled_errors",
@@ -214,43 +213,6 @@ def backtest(
     >>> table.height, sorted(set(table["method"]))
     (6, ['base', 'naive', 'seasonal_naive'])
     """
-    table, found = backtest_with_errors(
-        frame, hierarchy=hierarchy, id_col=id_col, date_col=date_col, value_col=value_col,
-        horizon=horizon, freq=freq, season_length=season_length, models=models, levels=levels,
-        methods=methods, benchmarks=benchmarks, n_windows=n_windows, step=step,
-        min_train=min_train, nonnegative=nonnegative, fill_value=fill_value, refine=refine,
-        prepared=prepared, counts=counts,
-    )  # fmt: skip
-    if errors is not None:
-        errors.absorb(found)
-    return table
-
-
-def backtest_with_errors(
-    frame: pl.DataFrame | pl.LazyFrame,
-    *,
-    hierarchy: HierarchySpec | Mapping[str, Any] | None = None,
-    id_col: str = "unique_id",
-    date_col: str = "ds",
-    value_col: str = "y",
-    horizon: int = 12,
-    freq: str = "1mo",
-    season_length: int | None = None,
-    models: Sequence[str] = ("auto",),
-    levels: Sequence[float] = (80, 95),
-    methods: Sequence[str] = ("base", "bottom_up", "ols", "wls_struct", "mint_shrink"),
-    benchmarks: Sequence[str] = BENCHMARKS,
-    n_windows: int = 3,
-    step: int | None = None,
-    min_train: int | None = None,
-    nonnegative: bool = True,
-    fill_value: float = 0.0,
-    refine: bool = False,
-    prepared: NodeData | None = None,
-    counts: bool = False,
-) -> tuple[pl.DataFrame, BacktestErrors]:
-    """`backtest`'s table, and every method's forecasts, bounds and actual values of every node at
-    each origin (`BacktestErrors`, for `_calibration`: the bands' calibration on this backtest)."""
     for method in methods:
         check_options(
             horizon=horizon,
@@ -286,7 +248,7 @@ def backtest_with_errors(
             f"{min_train} training periods"
         )
     frames = []
-    errors = BacktestErrors(
+    found = BacktestErrors(
         hier.nodes["level"].to_numpy(), tuple(hier.levels), tuple(float(v) for v in levels)
     )
     for cut in cuts:
@@ -317,7 +279,7 @@ def backtest_with_errors(
                 rows, base, hier, method=method, levels=levels, shared=shared, counts=counts
             )
             runs.append((mth, out, out.info.method))
-            errors.add(mth, actual, out.mean, out.raw_bounds or out.bounds, known=start < cut)
+            found.add(mth, actual, out.mean, out.raw_bounds or out.bounds, known=start < cut)
         for bench in benchmarks:
             b_rows, b_base = fit_nodes(
                 y_train,
@@ -361,7 +323,9 @@ def backtest_with_errors(
             "reconciled_with",
         )
     )
-    return table, errors
+    if errors is not None:
+        errors.absorb(found)
+    return table
 
 
 def summarise_backtest(table: pl.DataFrame) -> pl.DataFrame:

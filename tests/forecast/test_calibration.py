@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.forecasting import forecast
-from engine.forecasting._backtest import backtest_with_errors
+from engine.forecasting._backtest import backtest
 from engine.forecasting._calibration import (
     FACTOR_RANGE,
     MIN_NODE_ORIGINS,
+    BacktestErrors,
     BandCalibration,
     band_scores,
     fit_band_calibration,
@@ -164,9 +165,10 @@ def test_forecast_calibrates_by_default_with_auto_and_not_when_told_not_to():
     assert (on.forecasts["lo_95"] >= 0).all()
     # the same factors, measured by hand on the same backtest, give the same bands
     method = on.reconciliation.method
-    _, errors = backtest_with_errors(
+    errors = BacktestErrors()
+    backtest(
         _frame(), hierarchy=HIERARCHY, date_col="month", horizon=6, counts=True,
-        methods=(method,), benchmarks=(), n_windows=2,
+        methods=(method,), benchmarks=(), n_windows=2, errors=errors,
     )  # fmt: skip
     cal = errors.calibration(method)
     assert cal is not None and cal.origins == 2
